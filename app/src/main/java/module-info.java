@@ -1,0 +1,12 @@
+/** The fdrestore command line: restore, dump, show, check, plugins. */
+module fdrestore.app {
+    requires fdrestore.core;
+    requires fdrestore.transport;
+    requires info.picocli;
+    requires org.pf4j;
+
+    // picocli reflects on the command classes; open the package to all (not just to picocli),
+    // so resource bundles keep working.
+    opens fdrestore.app;
+    exports fdrestore.app;
+}

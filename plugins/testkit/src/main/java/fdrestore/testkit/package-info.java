@@ -1,0 +1,2 @@
+/** Test helpers for plugin authors. */
+package fdrestore.testkit;

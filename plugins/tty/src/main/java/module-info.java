@@ -1,0 +1,5 @@
+/** fdrestore plugin for the "tty" file kind: Pseudo-terminals and the controlling terminal. */
+module fdrestore.plugin.tty {
+    requires fdrestore.core;
+    requires org.pf4j;
+}
