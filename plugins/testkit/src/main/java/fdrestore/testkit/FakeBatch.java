@@ -1,0 +1,121 @@
+package fdrestore.testkit;
+
+import fdrestore.core.spi.Batch;
+import fdrestore.core.sys.SysException;
+import java.util.ArrayList;
+import java.util.List;
+
+/** A batch on a {@link FakeTaskTable}: runs the calls in order and closes what it created on failure. */
+final class FakeBatch implements Batch {
+    private final FakeTaskTable table;
+    private final List<Op> ops = new ArrayList<>();
+    private boolean ran;
+
+    private interface Call {
+        long run() throws SysException;
+    }
+
+    private static final class Op implements Ref {
+        final Call call;
+        final boolean createsFd;
+        long result = -1;
+        boolean done;
+
+        Op(Call call, boolean createsFd) {
+            this.call = call;
+            this.createsFd = createsFd;
+        }
+
+        @Override
+        public long get() {
+            if (!done) {
+                throw new IllegalStateException("the batch has not run this call");
+            }
+            return result;
+        }
+    }
+
+    FakeBatch(FakeTaskTable table) {
+        this.table = table;
+    }
+
+    private Ref add(Call c, boolean createsFd) {
+        Op op = new Op(c, createsFd);
+        ops.add(op);
+        return op;
+    }
+
+    private static int fd(Ref r) {
+        return (int) r.get();
+    }
+
+    @Override
+    public Ref open(String path, int flags, int mode) {
+        return add(() -> table.open(path, flags, mode), true);
+    }
+
+    @Override
+    public Ref openAt2(int dirFd, String path, int flags, int mode, long resolve) {
+        return add(() -> table.openAt2(dirFd, path, flags, mode, resolve), true);
+    }
+
+    @Override
+    public Ref lseek(Ref fd, long offset, int whence) {
+        return add(() -> table.lseek(fd(fd), offset, whence), false);
+    }
+
+    @Override
+    public Ref fcntl(Ref fd, int cmd, long arg) {
+        return add(() -> table.fcntl(fd(fd), cmd, arg), false);
+    }
+
+    @Override
+    public Ref ioctl(Ref fd, long request, long arg) {
+        return add(() -> table.ioctl(fd(fd), request, arg), false);
+    }
+
+    @Override
+    public Ref close(Ref fd) {
+        return add(() -> {
+            table.close(fd(fd));
+            return 0;
+        }, false);
+    }
+
+    @Override
+    public Ref fd(int fd) {
+        Op op = new Op(() -> fd, false);
+        op.result = fd;
+        op.done = true;
+        return op;
+    }
+
+    @Override
+    public void run() throws SysException {
+        if (ran) {
+            throw new IllegalStateException("a batch runs once");
+        }
+        ran = true;
+        List<Integer> created = new ArrayList<>();
+        for (Op op : ops) {
+            try {
+                op.result = op.call.run();
+                op.done = true;
+                if (op.createsFd) {
+                    created.add((int) op.result);
+                }
+            } catch (SysException e) {
+                for (int fd : created) {
+                    if (table.openFds().contains(fd)) {
+                        try {
+                            table.close(fd);
+                        } catch (SysException ignored) {
+                            e.addSuppressed(ignored);
+                        }
+                    }
+                }
+                throw e;
+            }
+        }
+    }
+}

@@ -1,0 +1,395 @@
+package fdrestore.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyInt;
+import static org.mockito.Mockito.atLeastOnce;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.spy;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
+import fdrestore.core.engine.Engine;
+import fdrestore.core.engine.RestoreException;
+import fdrestore.core.engine.Stage;
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.spi.Dependency;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.FleInfo;
+import fdrestore.core.spi.OpenContext;
+import fdrestore.core.spi.OpenResult;
+import fdrestore.core.spi.TaskTable;
+import fdrestore.core.spi.Transport;
+import fdrestore.core.sys.Errno;
+import fdrestore.core.sys.SysException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+
+/** The engine's contract, driven through fake fd tables and a fake or mocked transport. */
+class EngineTest {
+    private static final Duration LIMIT = Duration.ofSeconds(20);
+
+    private final FakeKernel kernel = new FakeKernel();
+
+    private static FileInfo file(long id, FleInfo... fles) {
+        return new FileInfo(id, FdType.REG, FileEntry.newBuilder().setId((int) id).setType(1).build(), List.of(fles));
+    }
+
+    private static FleInfo fle(int pid, int fd) {
+        return new FleInfo(pid, fd, false);
+    }
+
+    /** A restorer that opens a path on the first call and is then done. */
+    private static FileRestorer opensPath(String path) {
+        return ctx -> OpenResult.done(ctx.table().open(path, 0, 0));
+    }
+
+    private Engine.Builder engine(Transport transport, int... pids) {
+        Engine.Builder b = Engine.builder(transport);
+        for (int pid : pids) {
+            b.table(kernel.table(pid, 1000));
+        }
+        return b;
+    }
+
+    @Test
+    void masterIsLowestPidThenLowestFdUnlessThePluginChooses() throws Exception {
+        Engine e = engine(kernel.transport(), 10, 20)
+                .file(file(1, fle(20, 5), fle(10, 7), fle(10, 3)), "test", opensPath("/a"))
+                .file(file(2, fle(20, 4), fle(10, 8)), "test", new FileRestorer() {
+                    @Override
+                    public OpenResult open(OpenContext ctx) throws Exception {
+                        return OpenResult.done(ctx.table().open("/b", 0, 0));
+                    }
+
+                    @Override
+                    public FleInfo chooseMaster(List<FleInfo> fles) {
+                        return fles.stream().filter(f -> f.pid() == 20).findFirst().orElseThrow();
+                    }
+                })
+                .build();
+        assertEquals(fle(10, 3), e.masterOf(1));
+        assertEquals(fle(20, 4), e.masterOf(2));
+        assertTimeoutPreemptively(LIMIT, e::run);
+        // Opened once, by the master's task only.
+        assertEquals(1, kernel.table(10).calls().stream().filter(c -> c.startsWith("open(/a")).count());
+        assertEquals(0, kernel.table(20).calls().stream().filter(c -> c.startsWith("open(/a")).count());
+        assertEquals(1, kernel.table(20).calls().stream().filter(c -> c.startsWith("open(/b")).count());
+    }
+
+    @Test
+    void sharedFileIsOneDescriptionAtExactNumbersWithFdFlags() throws Exception {
+        Engine e = engine(kernel.transport(), 1, 2, 3)
+                .file(new FileInfo(7, FdType.REG, FileEntry.newBuilder().setId(7).setType(1).build(),
+                        List.of(new FleInfo(1, 4, false), new FleInfo(1, 9, true), new FleInfo(2, 100, true),
+                                new FleInfo(3, 0, false))), "test", opensPath("/shared"))
+                .build();
+        assertTimeoutPreemptively(LIMIT, e::run);
+        FakeKernel.FakeFile f = kernel.table(1).file(4);
+        assertNotNull(f);
+        assertSame(f, kernel.table(1).file(9), "same-task slave shares the description");
+        assertSame(f, kernel.table(2).file(100), "slave in another task received the same description");
+        assertSame(f, kernel.table(3).file(0));
+        assertFalse(kernel.table(1).cloexec(4));
+        assertTrue(kernel.table(1).cloexec(9));
+        assertTrue(kernel.table(2).cloexec(100));
+        for (int pid : new int[] {1, 2, 3}) {
+            assertEquals(List.of(), kernel.table(pid).temporaries(), "no temporary left in task " + pid);
+            assertEquals(Stage.RESTORED, e.stageOf(pid, pid == 1 ? 4 : pid == 2 ? 100 : 0));
+        }
+    }
+
+    @Test
+    void againIsCalledUntilAConditionFromAnotherTaskIsSignalled() throws Exception {
+        AtomicInteger connectCalls = new AtomicInteger();
+        FileRestorer binder = ctx -> {
+            int fd = ctx.table().socket(1, 1, 0);
+            ctx.table().bind(fd, new byte[] {1});
+            ctx.signal("bound:1");
+            return OpenResult.done(fd);
+        };
+        FileRestorer connector = new FileRestorer() {
+            @Override
+            public OpenResult open(OpenContext ctx) throws Exception {
+                connectCalls.incrementAndGet();
+                if (ctx.fd().isEmpty()) {
+                    return OpenResult.again(ctx.table().socket(1, 1, 0));
+                }
+                if (!ctx.signalled("bound:1")) {
+                    return OpenResult.again();
+                }
+                ctx.table().connect(ctx.fd().getAsInt(), new byte[] {1});
+                return OpenResult.done();
+            }
+        };
+        // The connector's task has the lower pid, so it runs before the binder exists.
+        Engine e = engine(kernel.transport(), 1, 2)
+                .file(file(1, fle(2, 3)), "binder", binder)
+                .file(file(2, fle(1, 3)), "connector", connector)
+                .build();
+        assertTimeoutPreemptively(LIMIT, e::run);
+        assertTrue(connectCalls.get() >= 2, "connector was called again after Again");
+        assertTrue(kernel.table(1).file(3).log().stream().anyMatch(c -> c.startsWith("connect(3")),
+                "connect ran on the fd at its final number");
+    }
+
+    /** Many tasks waking each other in a chain: a lost wake-up would stall (and fail) or hang (and time out). */
+    @RepeatedTest(20)
+    void chainOfWakeUpsLosesNoEvent() throws Exception {
+        int n = 24;
+        int[] pids = new int[n];
+        Engine.Builder b = Engine.builder(kernel.transport());
+        for (int i = 0; i < n; i++) {
+            pids[i] = i + 1;
+            b.table(kernel.table(i + 1, 1000));
+        }
+        for (int i = 0; i < n; i++) {
+            final int me = i;
+            b.file(file(i + 1, fle(i + 1, 3), fle((i + 1) % n + 1, 4)), "chain", ctx -> {
+                if (me > 0 && !ctx.signalled("link:" + (me - 1))) {
+                    return OpenResult.again();
+                }
+                int fd = ctx.table().open("/chain/" + me, 0, 0);
+                ctx.signal("link:" + me);
+                return OpenResult.done(fd);
+            });
+        }
+        Engine e = b.workers(3).build();
+        assertTimeoutPreemptively(LIMIT, e::run);
+        for (int i = 0; i < n; i++) {
+            assertSame(kernel.table(i + 1).file(3), kernel.table((i + 1) % n + 1).file(4));
+        }
+    }
+
+    @Test
+    void cycleIsRefusedBeforeAnySyscall() throws Exception {
+        FileRestorer a = new FileRestorer() {
+            @Override
+            public OpenResult open(OpenContext ctx) {
+                return OpenResult.fail("must not be called");
+            }
+
+            @Override
+            public List<Dependency> dependencies() {
+                return List.of(Dependency.beforeOpen(2, Stage.RESTORED, "a needs b"));
+            }
+        };
+        FileRestorer b = new FileRestorer() {
+            @Override
+            public OpenResult open(OpenContext ctx) {
+                return OpenResult.fail("must not be called");
+            }
+
+            @Override
+            public List<Dependency> dependencies() {
+                return List.of(Dependency.beforeDone(1, Stage.OPEN, "b needs a open"));
+            }
+        };
+        Transport transport = mock(Transport.class);
+        RestoreException ex = assertThrows(RestoreException.class, () -> engine(transport, 1)
+                .file(file(1, fle(1, 3)), "a", a)
+                .file(file(2, fle(1, 4)), "b", b)
+                .build());
+        assertTrue(ex.getMessage().contains("cycle"), ex.getMessage());
+        assertTrue(ex.getMessage().contains("file 1") && ex.getMessage().contains("file 2"), ex.getMessage());
+        assertEquals(List.of(), kernel.table(1).calls());
+        verify(transport, never()).open(any());
+    }
+
+    @Test
+    void mutualOpenDependenciesAreNotACycle() throws Exception {
+        // Two epolls watching each other: each needs the other OPEN to finish, which is possible.
+        class Watcher implements FileRestorer {
+            final long other;
+
+            Watcher(long other) {
+                this.other = other;
+            }
+
+            @Override
+            public OpenResult open(OpenContext ctx) throws Exception {
+                if (ctx.fd().isEmpty()) {
+                    return OpenResult.again(ctx.table().open("/epoll" + ctx.file().id(), 0, 0));
+                }
+                if (!ctx.stageInThisTask(other).orElseThrow().atLeast(Stage.OPEN)) {
+                    return OpenResult.again();
+                }
+                return OpenResult.done();
+            }
+
+            @Override
+            public List<Dependency> dependencies() {
+                return List.of(Dependency.beforeDone(other, Stage.OPEN, "watches it").inSameTask());
+            }
+        }
+        Engine e = engine(kernel.transport(), 1)
+                .file(file(1, fle(1, 3)), "w", new Watcher(2))
+                .file(file(2, fle(1, 4)), "w", new Watcher(1))
+                .build();
+        assertTimeoutPreemptively(LIMIT, e::run);
+        assertEquals(Stage.RESTORED, e.stageOf(1, 3));
+        assertEquals(Stage.RESTORED, e.stageOf(1, 4));
+    }
+
+    @Test
+    void stallIsReportedWithTheWaitForGraph() throws Exception {
+        FileRestorer never = new FileRestorer() {
+            @Override
+            public OpenResult open(OpenContext ctx) throws Exception {
+                if (ctx.fd().isEmpty()) {
+                    return OpenResult.again(ctx.table().socket(1, 1, 0));
+                }
+                return ctx.signalled("peer-listening:77") ? OpenResult.done() : OpenResult.again();
+            }
+        };
+        Engine e = engine(kernel.transport(), 5, 6)
+                .file(file(1, fle(5, 3), fle(6, 8)), "unix", never)
+                .file(file(2, fle(6, 4)), "reg", opensPath("/ok"))
+                .build();
+        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
+        assertNotNull(ex.waitFor(), ex.getMessage());
+        assertTrue(ex.getMessage().contains("stalled"), ex.getMessage());
+        assertTrue(ex.waitFor().contains("task 5 fd 3") && ex.waitFor().contains("peer-listening:77"), ex.waitFor());
+        // The slave in task 6 received the fd (OPEN serves out before RESTORED), so it is not waiting.
+        assertFalse(ex.waitFor().contains("task 6 fd 4"), ex.waitFor());
+    }
+
+    @Test
+    void firstFailureAbortsAndNamesTaskFdAndCall() throws Exception {
+        Engine.Builder b = engine(kernel.transport(), 1, 2, 3, 4);
+        kernel.table(3).failOn("open", 1, Errno.ENOENT);
+        for (int pid = 1; pid <= 4; pid++) {
+            b.file(file(pid, fle(pid, 10)), "reg", opensPath("/data/" + pid));
+        }
+        Engine e = b.build();
+        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
+        assertEquals(3, ex.pid());
+        assertEquals(10, ex.fd());
+        assertTrue(ex.getMessage().contains("task 3 fd 10"), ex.getMessage());
+        assertTrue(ex.getMessage().contains("/data/3") && ex.getMessage().contains("ENOENT"), ex.getMessage());
+        assertTrue(ex.getCause() instanceof SysException, String.valueOf(ex.getCause()));
+    }
+
+    @Test
+    void pluginContractViolationsFail() throws Exception {
+        Engine twice = engine(kernel.transport(), 1)
+                .file(file(1, fle(1, 3)), "bad", new FileRestorer() {
+                    int calls;
+
+                    @Override
+                    public OpenResult open(OpenContext ctx) throws Exception {
+                        return calls++ == 0 ? OpenResult.again(ctx.table().open("/x", 0, 0))
+                                : OpenResult.done(ctx.table().open("/y", 0, 0));
+                    }
+                })
+                .build();
+        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, twice::run));
+        assertTrue(ex.getMessage().contains("second fd"), ex.getMessage());
+        assertEquals(List.of(3), kernel.table(1).openFds(), "the second fd was closed, the first is at its target");
+
+        FakeKernel k2 = new FakeKernel();
+        Engine noFd = Engine.builder(k2.transport()).table(k2.table(1, 100))
+                .file(file(1, fle(1, 3)), "bad", ctx -> OpenResult.done())
+                .build();
+        ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, noFd::run));
+        assertTrue(ex.getMessage().contains("without reporting an fd"), ex.getMessage());
+    }
+
+    @Test
+    void fullQueuesAreRetriedAfterTheReceiverDrains() throws Exception {
+        kernel.queueLimit(1);
+        Engine.Builder b = engine(kernel.transport(), 1, 2);
+        // Many files opened by task 1 and needed by task 2: more messages than the queue holds.
+        for (int i = 0; i < 300; i++) {
+            b.file(file(i + 1, fle(1, 10 + i), fle(2, 10 + i)), "reg", opensPath("/f" + i));
+        }
+        Engine e = b.build();
+        assertTimeoutPreemptively(LIMIT, e::run);
+        for (int i = 0; i < 300; i++) {
+            assertSame(kernel.table(1).file(10 + i), kernel.table(2).file(10 + i));
+        }
+        assertEquals(0, kernel.queued(2));
+    }
+
+    @Test
+    void nestedSharingHandsTheOtherEndToTheOtherFilesMaster() throws Exception {
+        // One pipe, two descriptions: the read end's master (task 1) creates it and hands the write end to
+        // the write end's master (task 2).
+        FileRestorer readEnd = ctx -> {
+            int[] p = ctx.table().pipe(0);
+            ctx.handOff(2, p[1]);
+            return OpenResult.done(p[0]);
+        };
+        FileRestorer writeEnd = new FileRestorer() {
+            @Override
+            public OpenResult open(OpenContext ctx) {
+                java.util.OptionalInt fd = ctx.takeHandOff();
+                return fd.isPresent() ? OpenResult.done(fd.getAsInt()) : OpenResult.again();
+            }
+
+            @Override
+            public List<Dependency> dependencies() {
+                return List.of(Dependency.beforeOpen(1, Stage.OPEN, "the creator makes the pipe"));
+            }
+        };
+        Engine e = engine(kernel.transport(), 1, 2)
+                .file(file(1, fle(1, 3), fle(2, 3)), "pipe", readEnd)
+                .file(file(2, fle(2, 4), fle(1, 4)), "pipe", writeEnd)
+                .build();
+        assertTimeoutPreemptively(LIMIT, e::run);
+        assertEquals("pipe r", kernel.table(2).file(3).what());
+        assertEquals("pipe w", kernel.table(1).file(4).what());
+        assertSame(kernel.table(1).file(4), kernel.table(2).file(4));
+        assertEquals(List.of(), kernel.table(1).temporaries());
+        assertEquals(List.of(), kernel.table(2).temporaries());
+    }
+
+    @Test
+    void singleTaskRestoreWithAMockedTransportSendsNothing() throws Exception {
+        Transport transport = mock(Transport.class);
+        when(transport.receive(any(), any(), any())).thenReturn(-1);
+        FakeTaskTable t = kernel.table(1, 50);
+        Engine e = Engine.builder(transport).table(t)
+                .file(file(1, fle(1, 0), fle(1, 1), fle(1, 2)), "reg", opensPath("/dev/null"))
+                .build();
+        assertTimeoutPreemptively(LIMIT, e::run);
+        verify(transport).open(t);
+        verify(transport, atLeastOnce()).receive(any(), any(), any());
+        verify(transport, never()).send(any(), anyInt(), any(), any(), anyInt());
+        verify(transport).close(t);
+        assertEquals(List.of(0, 1, 2), t.openFds());
+    }
+
+    @Test
+    void transportSpyShowsOneMessagePerReceiverForManyFiles() throws Exception {
+        Transport transport = spy(kernel.transport());
+        Engine.Builder b = Engine.builder(transport);
+        for (int pid = 1; pid <= 3; pid++) {
+            b.table(kernel.table(pid, 500));
+        }
+        List<Long> ids = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            b.file(file(i + 1, fle(1, 10 + i), fle(2, 10 + i), fle(3, 10 + i)), "reg", opensPath("/m" + i));
+            ids.add((long) i + 1);
+        }
+        assertTimeoutPreemptively(LIMIT, b.build()::run);
+        // 100 fds travel; batching puts up to 253 in one message, so far fewer sends than fds.
+        verify(transport, atLeastOnce()).send(any(TaskTable.class), anyInt(), any(), any(), anyInt());
+        org.mockito.Mockito.verify(transport, org.mockito.Mockito.atMost(20))
+                .send(any(TaskTable.class), anyInt(), any(), any(), anyInt());
+        assertEquals(50, ids.size());
+    }
+}

@@ -1,0 +1,387 @@
+package fdrestore.core.engine;
+
+import fdrestore.core.spi.Dependency;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.FleInfo;
+import fdrestore.core.spi.TaskTable;
+import fdrestore.core.spi.Transport;
+import fdrestore.core.sys.SysException;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The restore engine: plans file descriptions and their fd slots, picks masters, refuses cycles, then
+ * runs every task's open loop on a small pool of engine threads until every slot is RESTORED, a plugin
+ * fails, or every task waits for another (a stall, reported with the wait-for graph; it never hangs).
+ *
+ * <p>The engine never names a file kind: plugins open files through {@link FileRestorer}, and every
+ * syscall goes through the task's {@link TaskTable}. Rolling back the tables after a failure is the
+ * caller's job (closing a task table closes every fd in it, including fds in flight to it).
+ */
+public final class Engine {
+    final Transport transport;
+    final Path root;
+    final Map<String, String> options;
+    final List<FileDesc> descs = new ArrayList<>();
+    final List<Fle> fles = new ArrayList<>();
+    private final Map<Long, FileDesc> descById = new HashMap<>();
+    private final Map<FileDesc, Integer> descIndex = new IdentityHashMap<>();
+    private final Map<Integer, TaskLoop> tasks = new LinkedHashMap<>();
+    /** For each file, the tasks whose files depend on it: woken when it changes stage. */
+    private final Map<FileDesc, Set<TaskLoop>> dependents = new IdentityHashMap<>();
+    private final Map<String, Boolean> signals = new ConcurrentHashMap<>();
+    private final Map<String, Set<TaskLoop>> signalWaiters = new ConcurrentHashMap<>();
+    private final int workers;
+
+    private final AtomicInteger active = new AtomicInteger();
+    private final AtomicInteger unfinished = new AtomicInteger();
+    private final AtomicReference<RestoreException> failure = new AtomicReference<>();
+    private final Object done = new Object();
+    private volatile boolean aborted;
+    private ExecutorService pool;
+
+    private Engine(Builder b) throws RestoreException {
+        this.transport = b.transport;
+        this.root = b.root;
+        this.options = Map.copyOf(b.options);
+        this.workers = b.workers > 0 ? b.workers
+                : Math.max(2, Math.min(b.tables.size(), 2 * Runtime.getRuntime().availableProcessors()));
+        for (Map.Entry<Integer, TaskTable> e : b.tables.entrySet()) {
+            tasks.put(e.getKey(), new TaskLoop(this, e.getKey(), e.getValue()));
+        }
+        for (PlannedFile p : b.files) {
+            plan(p);
+        }
+        for (FileDesc d : descs) {
+            for (Dependency dep : d.deps) {
+                FileDesc other = descById.get(dep.fileId());
+                if (other == null) {
+                    throw new RestoreException(d.master + ": depends on file " + dep.fileId()
+                            + ", which is not in the image set (" + dep.why() + ")");
+                }
+                if (dep.sameTask() && !d.master.task.fleByFile.containsKey(dep.fileId())) {
+                    throw new RestoreException(d.master + ": needs " + other + " in the same task, but task "
+                            + d.master.info.pid() + " has no fd for it (" + dep.why() + ")");
+                }
+                dependents.computeIfAbsent(other, k -> ConcurrentHashMap.newKeySet()).add(d.master.task);
+            }
+        }
+        String cycle = CycleCheck.find(descs, descById);
+        if (cycle != null) {
+            throw new RestoreException("dependency cycle, refused before any syscall: " + cycle);
+        }
+        for (TaskLoop t : tasks.values()) {
+            t.prepare();
+        }
+    }
+
+    private void plan(PlannedFile p) throws RestoreException {
+        FileInfo info = p.info;
+        if (info.fles().isEmpty()) {
+            throw new RestoreException(info + ": no fd refers to it");
+        }
+        if (descById.containsKey(info.id())) {
+            throw new RestoreException("file id " + info.id() + " is planned twice");
+        }
+        FileDesc d = new FileDesc(info, p.kind, p.restorer, p.restorer.dependencies());
+        descIndex.put(d, descs.size());
+        descs.add(d);
+        descById.put(info.id(), d);
+        for (FleInfo fi : info.fles()) {
+            TaskLoop t = tasks.get(fi.pid());
+            if (t == null) {
+                throw new RestoreException(info + ": task " + fi.pid() + " has no fd table");
+            }
+            if (t.fleByFile.containsKey(info.id())) {
+                // Two fds of one task share the file: the second is a slave served by dup.
+            }
+            Fle f = new Fle(fles.size(), fi, d, t);
+            fles.add(f);
+            d.fles.add(f);
+            t.fles.add(f);
+            t.fleByFile.putIfAbsent(info.id(), f);
+        }
+        FleInfo chosen = p.restorer.chooseMaster(info.fles());
+        if (chosen == null) {
+            d.master = d.fles.stream().min((a, b) -> a.info.compareTo(b.info)).orElseThrow();
+        } else {
+            d.master = d.fles.stream().filter(f -> f.info.equals(chosen)).findFirst()
+                    .orElseThrow(() -> new RestoreException(info + ": the " + p.kind
+                            + " plugin chose master " + chosen + ", which does not refer to this file"));
+        }
+    }
+
+    /** Runs every task's loop to completion; returns the engine phase's duration in nanoseconds. */
+    public long run() throws RestoreException {
+        long start = System.nanoTime();
+        try {
+            for (TaskLoop t : tasks.values()) {
+                transport.open(t.table);
+            }
+        } catch (SysException e) {
+            throw new RestoreException("transport: " + e.getMessage(), e);
+        }
+        for (TaskLoop t : tasks.values()) {
+            if (!t.finished()) {
+                unfinished.incrementAndGet();
+            }
+        }
+        if (unfinished.get() > 0) {
+            AtomicInteger n = new AtomicInteger();
+            ThreadFactory tf = r -> {
+                Thread th = new Thread(r, "fdrestore-engine-" + n.incrementAndGet());
+                th.setDaemon(true);
+                return th;
+            };
+            pool = Executors.newFixedThreadPool(Math.min(workers, unfinished.get()), tf);
+            try {
+                List<TaskLoop> start0 = new ArrayList<>();
+                for (TaskLoop t : tasks.values()) {
+                    if (!t.finished()) {
+                        t.activate();
+                        active.incrementAndGet();
+                        start0.add(t);
+                    }
+                }
+                for (TaskLoop t : start0) {
+                    pool.execute(t);
+                }
+                awaitQuiescence();
+            } finally {
+                pool.shutdownNow();
+                try {
+                    pool.awaitTermination(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+        RestoreException f = failure.get();
+        if (f != null) {
+            throw f;
+        }
+        if (unfinished.get() > 0) {
+            List<String> lines = new ArrayList<>();
+            for (TaskLoop t : tasks.values()) {
+                t.describeWaits(lines);
+            }
+            String graph = String.join("\n", lines);
+            throw new RestoreException("restore stalled: every task waits and nothing is in flight\n" + graph,
+                    null, -1, -1, -1, graph);
+        }
+        try {
+            for (TaskLoop t : tasks.values()) {
+                transport.close(t.table);
+            }
+        } catch (SysException e) {
+            throw new RestoreException("transport: " + e.getMessage(), e);
+        }
+        return System.nanoTime() - start;
+    }
+
+    private void awaitQuiescence() throws RestoreException {
+        synchronized (done) {
+            while (active.get() > 0) {
+                try {
+                    done.wait(1000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    fail(new RestoreException("interrupted"));
+                    abortNow();
+                    throw new RestoreException("restore interrupted");
+                }
+            }
+        }
+    }
+
+    private void abortNow() {
+        aborted = true;
+    }
+
+    // ---- called by task loops -------------------------------------------------------------------
+
+    void schedule(TaskLoop t) {
+        active.incrementAndGet();
+        try {
+            pool.execute(t);
+        } catch (RuntimeException e) {
+            // The pool is shut down: the restore is over.
+            idle(t);
+        }
+    }
+
+    void idle(TaskLoop t) {
+        if (active.decrementAndGet() == 0) {
+            synchronized (done) {
+                done.notifyAll();
+            }
+        }
+    }
+
+    void taskFinished(TaskLoop t) {
+        unfinished.decrementAndGet();
+    }
+
+    boolean aborted() {
+        return aborted;
+    }
+
+    void fail(RestoreException e) {
+        if (failure.compareAndSet(null, e)) {
+            aborted = true;
+        } else if (failure.get() != e) {
+            failure.get().addSuppressed(e);
+        }
+    }
+
+    /** A file changed stage: wake the tasks whose files depend on it. */
+    void stageChanged(FileDesc d, TaskLoop by) {
+        Set<TaskLoop> ts = dependents.get(d);
+        if (ts != null) {
+            for (TaskLoop t : ts) {
+                if (t != by) {
+                    t.setFdsEvent();
+                }
+            }
+        }
+    }
+
+    void signal(String condition) {
+        signals.put(condition, Boolean.TRUE);
+        Set<TaskLoop> ws = signalWaiters.remove(condition);
+        if (ws != null) {
+            for (TaskLoop t : ws) {
+                t.setFdsEvent();
+            }
+        }
+    }
+
+    boolean signalled(String condition, TaskLoop waiter) {
+        if (signals.containsKey(condition)) {
+            return true;
+        }
+        signalWaiters.computeIfAbsent(condition, k -> ConcurrentHashMap.newKeySet()).add(waiter);
+        return signals.containsKey(condition);
+    }
+
+    FileDesc desc(long fileId) {
+        FileDesc d = descById.get(fileId);
+        if (d == null) {
+            throw new IllegalArgumentException("no file with id " + fileId + " in this restore");
+        }
+        return d;
+    }
+
+    int descIndex(FileDesc d) {
+        return descIndex.get(d);
+    }
+
+    // ---- introspection for callers and tests ----------------------------------------------------
+
+    /** The master chosen for file {@code fileId}. */
+    public FleInfo masterOf(long fileId) {
+        return desc(fileId).master.info;
+    }
+
+    /** The stage of the fd slot {@code (pid, fd)}. */
+    public Stage stageOf(int pid, int fd) {
+        for (Fle f : tasks.get(pid).fles) {
+            if (f.fd() == fd) {
+                return f.stage();
+            }
+        }
+        throw new IllegalArgumentException("task " + pid + " has no fd " + fd);
+    }
+
+    /** Fds the engine still owns outside their targets (for rollback checks); empty after success. */
+    public Map<Integer, List<Integer>> ownedTemporaries() {
+        Map<Integer, List<Integer>> out = new LinkedHashMap<>();
+        for (TaskLoop t : tasks.values()) {
+            List<Integer> l = t.ownedTemporaries();
+            if (!l.isEmpty()) {
+                out.put(t.pid, l);
+            }
+        }
+        return out;
+    }
+
+    /** The number of engine threads used. */
+    public int workers() {
+        return workers;
+    }
+
+    public static Builder builder(Transport transport) {
+        return new Builder(transport);
+    }
+
+    private record PlannedFile(FileInfo info, String kind, FileRestorer restorer) {
+    }
+
+    /** Collects the tables and files of one restore. */
+    public static final class Builder {
+        private final Transport transport;
+        private final Map<Integer, TaskTable> tables = new LinkedHashMap<>();
+        private final List<PlannedFile> files = new ArrayList<>();
+        private final Map<String, String> options = new HashMap<>();
+        private Path root = Paths.get("/");
+        private int workers;
+
+        private Builder(Transport transport) {
+            this.transport = transport;
+        }
+
+        /** The fd table of task {@code table.pid()}. */
+        public Builder table(TaskTable table) {
+            tables.put(table.pid(), table);
+            return this;
+        }
+
+        public Builder tables(Collection<? extends TaskTable> ts) {
+            ts.forEach(this::table);
+            return this;
+        }
+
+        /** One file description, with the kind name and the restorer its plugin planned. */
+        public Builder file(FileInfo info, String kind, FileRestorer restorer) {
+            files.add(new PlannedFile(info, kind, restorer));
+            return this;
+        }
+
+        public Builder root(Path root) {
+            this.root = root;
+            return this;
+        }
+
+        public Builder option(String name, String value) {
+            options.put(name, value);
+            return this;
+        }
+
+        /** Engine threads; 0 for the default (twice the cores, at least 2, at most the task count). */
+        public Builder workers(int n) {
+            this.workers = n;
+            return this;
+        }
+
+        /** Plans the restore: masters, dependencies, cycle check. No syscall happens here. */
+        public Engine build() throws RestoreException {
+            return new Engine(this);
+        }
+    }
+}

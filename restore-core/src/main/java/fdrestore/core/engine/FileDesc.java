@@ -1,0 +1,39 @@
+package fdrestore.core.engine;
+
+import fdrestore.core.spi.Dependency;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FileRestorer;
+import java.util.ArrayList;
+import java.util.List;
+
+/** One open file description being restored: its plugin's restorer, its fd slots and its master. */
+final class FileDesc {
+    final FileInfo info;
+    final String kind;
+    final FileRestorer restorer;
+    final List<Dependency> deps;
+    final List<Fle> fles = new ArrayList<>();
+    Fle master;
+    /** Set once the master's open reported its fd. */
+    volatile boolean opened;
+
+    FileDesc(FileInfo info, String kind, FileRestorer restorer, List<Dependency> deps) {
+        this.info = info;
+        this.kind = kind;
+        this.restorer = restorer;
+        this.deps = List.copyOf(deps);
+    }
+
+    long id() {
+        return info.id();
+    }
+
+    Stage stage() {
+        return master.stage();
+    }
+
+    @Override
+    public String toString() {
+        return kind + " file " + info.id();
+    }
+}

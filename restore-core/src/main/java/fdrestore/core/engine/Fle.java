@@ -1,0 +1,43 @@
+package fdrestore.core.engine;
+
+import fdrestore.core.spi.FleInfo;
+
+/** One fd slot of one task that refers to a {@link FileDesc}. Its stage is read by any thread. */
+final class Fle {
+    final int index;          // global index, the transport tag of this slot
+    final FleInfo info;
+    final FileDesc desc;
+    final TaskLoop task;
+    private volatile Stage stage = Stage.INITIALIZED;
+
+    Fle(int index, FleInfo info, FileDesc desc, TaskLoop task) {
+        this.index = index;
+        this.info = info;
+        this.desc = desc;
+        this.task = task;
+    }
+
+    Stage stage() {
+        return stage;
+    }
+
+    /** Moves the stage forward; never backward. */
+    void advance(Stage to) {
+        if (to.compareTo(stage) > 0) {
+            stage = to;
+        }
+    }
+
+    boolean isMaster() {
+        return desc.master == this;
+    }
+
+    int fd() {
+        return info.fd();
+    }
+
+    @Override
+    public String toString() {
+        return "task " + info.pid() + " fd " + info.fd() + " (" + desc + ")";
+    }
+}

@@ -1,0 +1,515 @@
+package fdrestore.core.engine;
+
+import fdrestore.core.spi.Dependency;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FleInfo;
+import fdrestore.core.spi.OpenContext;
+import fdrestore.core.spi.OpenResult;
+import fdrestore.core.spi.TaskTable;
+import fdrestore.core.spi.Transport;
+import fdrestore.core.sys.SysException;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The open loop of one task (CRIU's open_fdinfos). Each pass clears the task's fds event, receives what
+ * arrived, flushes pending sends and calls open for every pending master. It loops while a pass made
+ * progress; with none, the task goes idle until someone sets its fds event again. Nothing blocks on a
+ * receive. A task loop runs on at most one engine thread at a time.
+ */
+final class TaskLoop implements Runnable {
+    private static final int EVENT = 1;   // the fds event bit
+    private static final int ACTIVE = 2;  // scheduled or running
+
+    final int pid;
+    final TaskTable table;
+    private final Engine engine;
+    private final AtomicInteger state = new AtomicInteger();
+
+    /** This task's fd slots, by fd number. */
+    final List<Fle> fles = new ArrayList<>();
+    /** This task's fd slot of each file, by file id. */
+    final Map<Long, Fle> fleByFile = new HashMap<>();
+    /** Masters that are not RESTORED yet, in fd order. */
+    private final List<Fle> pendingMasters = new ArrayList<>();
+    private int unrestored;
+    private boolean finished;
+
+    /** Fds to send, grouped per receiver when flushed. */
+    private final ArrayDeque<Outgoing> outbox = new ArrayDeque<>();
+    /** Fds handed to files whose master is in this task, by desc index; owned until taken. */
+    private final Map<Integer, ArrayDeque<Integer>> inbox = new HashMap<>();
+    /** Tasks whose sends to this one found the queue full: woken after this task drains it. */
+    final Set<TaskLoop> queueWaiters = ConcurrentHashMap.newKeySet();
+
+    /** Why each pending master answered Again the last time (for the stall report). */
+    private final Map<Fle, String> waitReasons = new HashMap<>();
+
+    private final int[] rxFds = new int[Transport.MAX_FDS];
+    private final long[] rxTags = new long[Transport.MAX_FDS];
+    private final int[] txFds = new int[Transport.MAX_FDS];
+    private final long[] txTags = new long[Transport.MAX_FDS];
+    private final Ctx ctx = new Ctx();
+
+    private record Outgoing(TaskLoop to, int fd, long tag, boolean closeAfter) {
+    }
+
+    TaskLoop(Engine engine, int pid, TaskTable table) {
+        this.engine = engine;
+        this.pid = pid;
+        this.table = table;
+    }
+
+    /** Called once after planning. */
+    void prepare() {
+        fles.sort((a, b) -> Integer.compare(a.fd(), b.fd()));
+        for (Fle f : fles) {
+            if (f.isMaster()) {
+                pendingMasters.add(f);
+            }
+        }
+        unrestored = fles.size();
+        finished = unrestored == 0;
+    }
+
+    boolean finished() {
+        return finished;
+    }
+
+    /** Marks the loop active before the engine's first submission. */
+    void activate() {
+        state.set(ACTIVE | EVENT);
+    }
+
+    /**
+     * Sets this task's fds event. Only a newly set event of an idle task schedules it (the seeds'
+     * try_to_wake_up): a running task sees the bit before it could go idle.
+     */
+    void setFdsEvent() {
+        while (true) {
+            int s = state.get();
+            if ((s & EVENT) != 0) {
+                return;
+            }
+            int next = s | EVENT | ACTIVE;
+            if (state.compareAndSet(s, next)) {
+                if ((s & ACTIVE) == 0) {
+                    engine.schedule(this);
+                }
+                return;
+            }
+        }
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (true) {
+                state.getAndUpdate(s -> s & ~EVENT);
+                if (engine.aborted()) {
+                    break;
+                }
+                boolean progress;
+                try {
+                    progress = pass();
+                } catch (Failure f) {
+                    engine.fail(f.toException());
+                    break;
+                } catch (SysException e) {
+                    engine.fail(new RestoreException("task " + pid + ": " + e.getMessage(), e, pid, -1, -1, null));
+                    break;
+                } catch (RuntimeException | Error e) {
+                    engine.fail(new RestoreException("task " + pid + ": internal error: " + e, e, pid, -1, -1, null));
+                    break;
+                }
+                if (progress) {
+                    continue;
+                }
+                // No progress: go idle unless the fds event was set during the pass.
+                if (state.compareAndSet(ACTIVE, 0)) {
+                    engine.idle(this);
+                    return;
+                }
+            }
+        } catch (Throwable t) {
+            engine.fail(new RestoreException("task " + pid + ": internal error: " + t, t, pid, -1, -1, null));
+        }
+        state.set(0);
+        engine.idle(this);
+    }
+
+    /** One pass; true when anything changed. */
+    private boolean pass() throws SysException, Failure {
+        boolean progress = receive();
+        progress |= flush();
+        for (int i = 0; i < pendingMasters.size(); i++) {
+            Fle f = pendingMasters.get(i);
+            if (engine.aborted()) {
+                return false;
+            }
+            if (openMaster(f)) {
+                progress = true;
+            }
+            if (f.stage() == Stage.RESTORED) {
+                pendingMasters.remove(i--);
+            }
+        }
+        progress |= flush();
+        if (!finished && unrestored == 0 && outbox.isEmpty()) {
+            finished = true;
+            engine.taskFinished(this);
+            progress = true;
+        }
+        return progress;
+    }
+
+    // ---- receiving ------------------------------------------------------------------------------
+
+    private boolean receive() throws SysException, Failure {
+        boolean any = false;
+        int n;
+        while ((n = engine.transport.receive(table, rxFds, rxTags)) >= 0) {
+            any = true;
+            for (int i = 0; i < n; i++) {
+                accept(rxFds[i], rxTags[i]);
+            }
+        }
+        if (any && !queueWaiters.isEmpty()) {
+            for (TaskLoop t : queueWaiters) {
+                queueWaiters.remove(t);
+                t.setFdsEvent();
+            }
+        }
+        return any;
+    }
+
+    /** Plants or stores one received fd; the fd is ours from here on. */
+    private void accept(int fd, long tag) throws SysException, Failure {
+        int index = Tags.index(tag);
+        if (Tags.kind(tag) == Tags.FLE && index >= 0 && index < engine.fles.size()) {
+            Fle f = engine.fles.get(index);
+            if (f.task != this || f.stage() == Stage.RESTORED || f.isMaster()) {
+                table.close(fd);
+                throw new Failure(f, "received an fd for a slot that does not expect one");
+            }
+            table.place(fd, f.fd(), f.info.cloexec());
+            restored(f);
+        } else if (Tags.kind(tag) == Tags.HANDOFF && index >= 0 && index < engine.descs.size()
+                && engine.descs.get(index).master.task == this) {
+            inbox.computeIfAbsent(index, k -> new ArrayDeque<>()).add(fd);
+        } else {
+            table.close(fd);
+            throw new Failure(null, "received an fd with an unknown tag 0x" + Long.toHexString(tag));
+        }
+    }
+
+    // ---- sending --------------------------------------------------------------------------------
+
+    private boolean flush() throws SysException {
+        boolean progress = false;
+        while (!outbox.isEmpty()) {
+            TaskLoop to = outbox.peek().to;
+            int n = 0;
+            List<Outgoing> batch = new ArrayList<>();
+            for (Outgoing o : outbox) {
+                if (o.to == to && n < Transport.MAX_FDS) {
+                    txFds[n] = o.fd;
+                    txTags[n] = o.tag;
+                    batch.add(o);
+                    n++;
+                }
+            }
+            // Register before trying, so a drain between a refused send and the registration is not lost.
+            to.queueWaiters.add(this);
+            if (!engine.transport.send(table, to.pid, txFds, txTags, n)) {
+                return progress;
+            }
+            to.queueWaiters.remove(this);
+            outbox.removeAll(batch);
+            for (Outgoing o : batch) {
+                if (o.closeAfter) {
+                    table.close(o.fd);
+                }
+            }
+            to.setFdsEvent();
+            progress = true;
+        }
+        return progress;
+    }
+
+    // ---- masters --------------------------------------------------------------------------------
+
+    private boolean openMaster(Fle f) throws SysException, Failure {
+        FileDesc d = f.desc;
+        for (Dependency dep : d.deps) {
+            if (dep.gatesOpen() && !met(dep)) {
+                waitReasons.put(f, describe(dep));
+                return false;
+            }
+        }
+        ctx.current = f;
+        ctx.reason = null;
+        OpenResult r;
+        try {
+            r = d.restorer.open(ctx);
+        } catch (SysException e) {
+            throw new Failure(f, e.getMessage(), e);
+        } catch (Exception e) {
+            throw new Failure(f, String.valueOf(e.getMessage() != null ? e.getMessage() : e), e);
+        } finally {
+            ctx.current = null;
+        }
+        if (r == null) {
+            throw new Failure(f, "the " + d.kind + " plugin's open returned null");
+        }
+        if (r instanceof OpenResult.Fail fail) {
+            Throwable c = fail.cause();
+            throw new Failure(f, c.getMessage() != null ? c.getMessage() : c.toString(), c);
+        }
+        boolean progress = false;
+        OptionalInt newFd = r.newFd();
+        if (newFd.isPresent()) {
+            if (d.opened) {
+                table.close(newFd.getAsInt());
+                throw new Failure(f, "the " + d.kind + " plugin reported a second fd for one file");
+            }
+            table.place(newFd.getAsInt(), f.fd(), f.info.cloexec());
+            d.opened = true;
+            f.advance(Stage.OPEN);
+            serveOut(d);
+            engine.stageChanged(d, this);
+            progress = true;
+        }
+        if (r instanceof OpenResult.Done) {
+            if (!d.opened) {
+                throw new Failure(f, "the " + d.kind + " plugin answered Done without reporting an fd");
+            }
+            waitReasons.remove(f);
+            restored(f);
+            progress = true;
+        } else {
+            waitReasons.put(f, ctx.reason != null ? ctx.reason : unmetFinishDeps(d));
+        }
+        return progress;
+    }
+
+    /** Serves the master's fd out: a copy for slaves in this task, the transport for the others. */
+    private void serveOut(FileDesc d) throws SysException {
+        int masterFd = d.master.fd();
+        for (Fle s : d.fles) {
+            if (s == d.master) {
+                continue;
+            }
+            if (s.task == this) {
+                int tmp = table.dup(masterFd);
+                table.place(tmp, s.fd(), s.info.cloexec());
+                restored(s);
+            } else {
+                outbox.add(new Outgoing(s.task, masterFd, Tags.fle(s.index), false));
+            }
+        }
+    }
+
+    private void restored(Fle f) {
+        if (f.stage() != Stage.RESTORED) {
+            f.advance(Stage.RESTORED);
+            unrestored--;
+            engine.stageChanged(f.desc, this);
+        }
+    }
+
+    boolean met(Dependency dep) {
+        if (dep.sameTask()) {
+            Fle other = fleByFile.get(dep.fileId());
+            return other != null && other.stage().atLeast(dep.stage());
+        }
+        return engine.desc(dep.fileId()).stage().atLeast(dep.stage());
+    }
+
+    private String describe(Dependency dep) {
+        Stage now;
+        String where;
+        if (dep.sameTask()) {
+            Fle other = fleByFile.get(dep.fileId());
+            now = other == null ? null : other.stage();
+            where = other == null ? "file " + dep.fileId() + " (absent from this task)" : other.toString();
+        } else {
+            FileDesc other = engine.desc(dep.fileId());
+            now = other.stage();
+            where = other.master.toString();
+        }
+        return "waits for " + where + " to be " + dep.stage() + " (now " + now + "): " + dep.why();
+    }
+
+    private String unmetFinishDeps(FileDesc d) {
+        List<String> out = new ArrayList<>();
+        for (Dependency dep : d.deps) {
+            if (!dep.gatesOpen() && !met(dep)) {
+                out.add(describe(dep));
+            }
+        }
+        return out.isEmpty() ? "open answered Again without saying why" : String.join("; ", out);
+    }
+
+    // ---- reporting ------------------------------------------------------------------------------
+
+    /** Lines of the wait-for graph for this task's unfinished slots. Only called while the task is idle. */
+    void describeWaits(List<String> lines) {
+        for (Fle f : fles) {
+            if (f.stage() == Stage.RESTORED) {
+                continue;
+            }
+            if (f.isMaster()) {
+                String why = waitReasons.getOrDefault(f, "not opened yet");
+                lines.add(f + " [" + f.stage() + "] " + why);
+            } else {
+                Fle m = f.desc.master;
+                lines.add(f + " [" + f.stage() + "] waits for its fd from master " + m + " [" + m.stage() + "]");
+            }
+        }
+        Map<Integer, Integer> pending = new HashMap<>();
+        for (Outgoing o : outbox) {
+            pending.merge(o.to.pid, 1, Integer::sum);
+        }
+        pending.forEach((to, n) -> lines.add("task " + pid + " has " + n + " fd(s) to send to task " + to
+                + " (its queue is full)"));
+    }
+
+    // ---- the context a plugin sees --------------------------------------------------------------
+
+    private final class Ctx implements OpenContext {
+        Fle current;
+        String reason;
+
+        @Override
+        public FileInfo file() {
+            return current.desc.info;
+        }
+
+        @Override
+        public FleInfo master() {
+            return current.info;
+        }
+
+        @Override
+        public TaskTable table() {
+            return table;
+        }
+
+        @Override
+        public OptionalInt fd() {
+            return current.desc.opened ? OptionalInt.of(current.fd()) : OptionalInt.empty();
+        }
+
+        @Override
+        public Stage stage(long fileId) {
+            return engine.desc(fileId).stage();
+        }
+
+        @Override
+        public Optional<Stage> stageInThisTask(long fileId) {
+            Fle f = fleByFile.get(fileId);
+            return f == null ? Optional.empty() : Optional.of(f.stage());
+        }
+
+        @Override
+        public OptionalInt fdInThisTask(long fileId) {
+            Fle f = fleByFile.get(fileId);
+            return f == null ? OptionalInt.empty() : OptionalInt.of(f.fd());
+        }
+
+        @Override
+        public void handOff(long fileId, int fd) {
+            FileDesc to = engine.desc(fileId);
+            int index = engine.descIndex(to);
+            if (to.master.task == TaskLoop.this) {
+                inbox.computeIfAbsent(index, k -> new ArrayDeque<>()).add(fd);
+            } else {
+                outbox.add(new Outgoing(to.master.task, fd, Tags.handOff(index), true));
+            }
+        }
+
+        @Override
+        public OptionalInt takeHandOff() {
+            ArrayDeque<Integer> q = inbox.get(engine.descIndex(current.desc));
+            if (q == null || q.isEmpty()) {
+                reason = "waits for a hand-off of the shared object from another file's master";
+                return OptionalInt.empty();
+            }
+            return OptionalInt.of(q.poll());
+        }
+
+        @Override
+        public void signal(String condition) {
+            engine.signal(condition);
+        }
+
+        @Override
+        public boolean signalled(String condition) {
+            boolean yes = engine.signalled(condition, TaskLoop.this);
+            if (!yes) {
+                reason = "waits for condition '" + condition + "'";
+            }
+            return yes;
+        }
+
+        @Override
+        public void waitingFor(String what) {
+            reason = what;
+        }
+
+        @Override
+        public Path root() {
+            return engine.root;
+        }
+
+        @Override
+        public String option(String name) {
+            return engine.options.get(name);
+        }
+    }
+
+    /** All fds this loop still owns outside their targets (inbox, outbox hand-offs), for rollback. */
+    List<Integer> ownedTemporaries() {
+        List<Integer> out = new ArrayList<>();
+        inbox.values().forEach(out::addAll);
+        for (Outgoing o : outbox) {
+            if (o.closeAfter) {
+                out.add(o.fd);
+            }
+        }
+        return out;
+    }
+
+    /** A failure of one slot, turned into a RestoreException by the loop. */
+    private static final class Failure extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final transient Fle fle;
+
+        Failure(Fle fle, String message) {
+            this(fle, message, null);
+        }
+
+        Failure(Fle fle, String message, Throwable cause) {
+            super(message, cause, false, false);
+            this.fle = fle;
+        }
+
+        RestoreException toException() {
+            if (fle == null) {
+                return new RestoreException(getMessage(), getCause());
+            }
+            return new RestoreException(fle + ": " + getMessage(), getCause(), fle.info.pid(), fle.fd(),
+                    fle.desc.id(), null);
+        }
+    }
+}

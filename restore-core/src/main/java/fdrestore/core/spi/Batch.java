@@ -1,0 +1,35 @@
+package fdrestore.core.spi;
+
+import fdrestore.core.sys.SysException;
+
+/**
+ * Several calls on one {@link TaskTable}, carried to its executor in a single hand-off and run in order.
+ * A call may use the fd produced by an earlier call of the same batch through its {@link Ref}.
+ * {@link #run()} stops at the first failure and throws it; fds created by the calls before it are
+ * closed, so a failed batch leaves nothing behind. A batch runs once.
+ */
+public interface Batch {
+    /** The result of one call of the batch, readable after {@link #run()}. */
+    interface Ref {
+        /** The call's result (an fd for calls that create one). */
+        long get();
+    }
+
+    Ref open(String path, int flags, int mode);
+
+    Ref openAt2(int dirFd, String path, int flags, int mode, long resolve);
+
+    Ref lseek(Ref fd, long offset, int whence);
+
+    Ref fcntl(Ref fd, int cmd, long arg);
+
+    Ref ioctl(Ref fd, long request, long arg);
+
+    Ref close(Ref fd);
+
+    /** Wraps a known fd number so that it can be used as an argument. */
+    Ref fd(int fd);
+
+    /** Runs the batch in one hand-off. */
+    void run() throws SysException;
+}

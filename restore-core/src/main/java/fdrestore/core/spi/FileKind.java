@@ -1,0 +1,23 @@
+package fdrestore.core.spi;
+
+import fdrestore.core.image.FdType;
+import java.util.Set;
+import org.pf4j.ExtensionPoint;
+
+/**
+ * The extension point of a file kind. A plugin contributes one per kind; two plugins claiming the same
+ * fd type is an error at start.
+ */
+public interface FileKind extends ExtensionPoint {
+    /** Short name of the kind, for example "pipe". */
+    String name();
+
+    /** The fd types ({@code FdinfoEntry.type}) this kind restores. */
+    Set<FdType> fdTypes();
+
+    /**
+     * Makes the restorer of one file description. Throws {@link PlanException} when the images cannot
+     * be restored by this kind (a missing entry, an unsupported state); nothing has been opened yet.
+     */
+    FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException;
+}

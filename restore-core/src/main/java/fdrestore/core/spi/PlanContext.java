@@ -1,0 +1,16 @@
+package fdrestore.core.spi;
+
+import fdrestore.core.image.ImageSet;
+import java.nio.file.Path;
+
+/** What a {@link FileKind} may read while it plans the restore of one file, before any syscall. */
+public interface PlanContext {
+    /** The whole image set. */
+    ImageSet images();
+
+    /** The directory that image paths resolve under ({@code --root}), "/" by default. */
+    Path root();
+
+    /** A restore-wide option by name; null if unset. */
+    String option(String name);
+}
