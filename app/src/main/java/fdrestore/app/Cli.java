@@ -1,18 +1,28 @@
 package fdrestore.app;
 
+import fdrestore.core.engine.RestoreException;
+import fdrestore.core.image.ImageSetException;
+import fdrestore.core.image.codec.ImageFormatException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.util.Properties;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 
-/** The root command and its wiring: subcommands, version, exit codes. */
+/** The root command and its wiring: subcommands, version, exit codes, error reporting. */
 @Command(name = "fdrestore",
         mixinStandardHelpOptions = true,
         versionProvider = Cli.Version.class,
         description = "Restores the file descriptor tables of a Linux process tree from CRIU images.",
-        subcommands = {CommandLine.HelpCommand.class})
+        footerHeading = "%nExit codes:%n",
+        footer = {"  0  success",
+                  "  1  a restore or a verification failed",
+                  "  2  bad usage, or images that cannot be read or restored as they are"},
+        subcommands = {ShowCommand.class, CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
     /** Exit code: success. */
     public static final int EXIT_OK = 0;
@@ -24,15 +34,59 @@ public final class Cli implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
+            description = "Print details, and the stack trace of an error.")
+    boolean verbose;
+
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required");
     }
 
     static CommandLine commandLine() {
-        CommandLine cl = new CommandLine(new Cli());
-        cl.setExitCodeExceptionMapper(e -> EXIT_USAGE);
+        Cli root = new Cli();
+        CommandLine cl = new CommandLine(root);
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> report(cmd.getErr(), e, root.verbose));
         return cl;
+    }
+
+    /** Prints one clear line for an error (and its trace with --verbose); returns the exit code. */
+    static int report(PrintWriter err, Exception e, boolean verbose) {
+        int code;
+        String msg;
+        if (e instanceof ImageFormatException || e instanceof ImageSetException) {
+            code = EXIT_USAGE;
+            msg = e.getMessage();
+        } else if (e instanceof RestoreException) {
+            code = EXIT_FAILED;
+            msg = e.getMessage();
+        } else if (e instanceof UsageException) {
+            code = EXIT_USAGE;
+            msg = e.getMessage();
+        } else if (e instanceof IOException) {
+            code = EXIT_USAGE;
+            msg = e.getMessage() != null ? e.getMessage() : e.toString();
+        } else {
+            code = EXIT_FAILED;
+            msg = "internal error: " + e;
+        }
+        err.println("fdrestore: " + msg);
+        if (verbose) {
+            e.printStackTrace(err);
+        } else if (code == EXIT_FAILED && !(e instanceof RestoreException)) {
+            err.println("fdrestore: run with --verbose for the stack trace");
+        }
+        err.flush();
+        return code;
+    }
+
+    /** A usage problem found after parsing (for example conflicting options). */
+    static final class UsageException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
+        }
     }
 
     /** Reads the version that Maven filtered into version.properties. */

@@ -1,17 +1,482 @@
 package fdrestore.core.image;
 
+import com.google.protobuf.Message;
+import fdrestore.core.image.codec.ImageEntry;
+import fdrestore.core.image.codec.ImageFile;
+import fdrestore.core.image.codec.ImageFormatException;
+import fdrestore.core.image.codec.ImageReader;
+import fdrestore.core.image.codec.Magic;
+import fdrestore.core.image.proto.CoreEntry;
+import fdrestore.core.image.proto.EventfdFileEntry;
+import fdrestore.core.image.proto.EventpollFileEntry;
+import fdrestore.core.image.proto.FdinfoEntry;
+import fdrestore.core.image.proto.FdrTaskEntry;
+import fdrestore.core.image.proto.FifoEntry;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.FsEntry;
+import fdrestore.core.image.proto.InetSkEntry;
+import fdrestore.core.image.proto.InventoryEntry;
+import fdrestore.core.image.proto.PipeEntry;
+import fdrestore.core.image.proto.PstreeEntry;
+import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.image.proto.TaskKobjIdsEntry;
+import fdrestore.core.image.proto.TimerfdEntry;
+import fdrestore.core.image.proto.TtyFileEntry;
+import fdrestore.core.image.proto.UnixSkEntry;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
 
-/** An image directory: tasks, their fd tables and the files they refer to. (Being written: issue 2.) */
+/**
+ * One image directory: the tasks of the tree (pstree), each task's fd table (fdinfo) and the open file
+ * descriptions they refer to (files.img, or the legacy per-kind images when it is absent).
+ * {@link #open} reads and validates everything a restore needs, and reports every problem together.
+ */
 public final class ImageSet {
     private final Path dir;
+    private final InventoryEntry inventory;
+    private final List<Task> tasks;
+    private final Map<Integer, Task> byPid;
+    private final Map<Long, FileEntry> files;
+    private final Map<Long, List<FdRef>> sharers;
+    private final Map<Long, FdrTaskEntry> fdrTasks;
+    private final Map<Magic, ImageFile> sideImages = new EnumMap<>(Magic.class);
+    private final Map<String, ImageFile> perObject = new HashMap<>();
 
-    private ImageSet(Path dir) {
+    /** One task of the tree. {@code fds} are sorted by fd number. */
+    public record Task(int pid, int ppid, int pgid, int sid, List<Integer> threads, long filesId,
+                       List<Fd> fds, String comm, FsEntry fs) {
+        /** True if this task leads its session. */
+        public boolean sessionLeader() {
+            return pid == sid;
+        }
+
+        /** True if this task leads its process group. */
+        public boolean groupLeader() {
+            return pid == pgid;
+        }
+
+        @Override
+        public String toString() {
+            return "task " + pid;
+        }
+    }
+
+    /**
+     * One fd of a task: its number, its fd flags (FD_CLOEXEC), the file id it refers to, the fd type as
+     * recorded (and as an enum when CRIU defines it), and where it was read.
+     */
+    public record Fd(int fd, int flags, long fileId, int rawType, FdType type, String image, int entry) {
+        /** FD_CLOEXEC. */
+        public boolean cloexec() {
+            return (flags & 1) != 0;
+        }
+    }
+
+    /** A reference to one fd slot of one task. */
+    public record FdRef(int pid, Fd fd) {
+        @Override
+        public String toString() {
+            return "task " + pid + " fd " + fd.fd();
+        }
+    }
+
+    private ImageSet(Path dir, InventoryEntry inventory, List<Task> tasks, Map<Long, FileEntry> files,
+                     Map<Long, FdrTaskEntry> fdrTasks) {
         this.dir = dir;
+        this.inventory = inventory;
+        this.tasks = List.copyOf(tasks);
+        Map<Integer, Task> m = new LinkedHashMap<>();
+        for (Task t : tasks) {
+            m.put(t.pid(), t);
+        }
+        this.byPid = Collections.unmodifiableMap(m);
+        this.files = Collections.unmodifiableMap(files);
+        Map<Long, List<FdRef>> sh = new TreeMap<>();
+        for (Task t : tasks) {
+            for (Fd fd : t.fds()) {
+                sh.computeIfAbsent(fd.fileId(), k -> new ArrayList<>()).add(new FdRef(t.pid(), fd));
+            }
+        }
+        sh.replaceAll((k, v) -> List.copyOf(v));
+        this.sharers = Collections.unmodifiableMap(sh);
+        this.fdrTasks = Map.copyOf(fdrTasks);
+    }
+
+    /**
+     * Reads and validates the image set in {@code dir}. Every problem found (dangling file ids, duplicate
+     * fds, pstree cycles, unknown fd types ...) is reported together in one {@link ImageSetException}.
+     * A single undecodable image is reported as the {@link ImageFormatException} that names it.
+     */
+    public static ImageSet open(Path dir) throws IOException {
+        return new Loader(dir).load();
     }
 
     /** The image directory. */
     public Path dir() {
         return dir;
+    }
+
+    /** inventory.img's entry. */
+    public InventoryEntry inventory() {
+        return inventory;
+    }
+
+    /** The tasks, in pstree order (the root first). */
+    public List<Task> tasks() {
+        return tasks;
+    }
+
+    /** The task with image pid {@code pid}. */
+    public Optional<Task> task(int pid) {
+        return Optional.ofNullable(byPid.get(pid));
+    }
+
+    /** The root of the tree. */
+    public Task root() {
+        return tasks.get(0);
+    }
+
+    /** Every file entry, by id. */
+    public Map<Long, FileEntry> files() {
+        return files;
+    }
+
+    /** The file with this id, if any. */
+    public Optional<FileEntry> file(long id) {
+        return Optional.ofNullable(files.get(id));
+    }
+
+    /** The fd slots that refer to each file id, in pstree order then fd order. */
+    public Map<Long, List<FdRef>> sharers() {
+        return sharers;
+    }
+
+    /** The fd slots that refer to file {@code id}. */
+    public List<FdRef> sharers(long id) {
+        return sharers.getOrDefault(id, List.of());
+    }
+
+    /** Nested objects: for each pipe_id (pipes and fifos), the ids of the files that use it. */
+    public Map<Long, List<Long>> pipeObjects() {
+        Map<Long, List<Long>> out = new TreeMap<>();
+        for (FileEntry f : files.values()) {
+            if (f.hasPipe()) {
+                out.computeIfAbsent(Integer.toUnsignedLong(f.getPipe().getPipeId()), k -> new ArrayList<>())
+                        .add(Integer.toUnsignedLong(f.getId()));
+            } else if (f.hasFifo()) {
+                out.computeIfAbsent(Integer.toUnsignedLong(f.getFifo().getPipeId()), k -> new ArrayList<>())
+                        .add(Integer.toUnsignedLong(f.getId()));
+            }
+        }
+        return out;
+    }
+
+    /** Nested objects: unix sockets by inode, so that a peer's inode finds its file. */
+    public Map<Long, FileEntry> unixSocketsByInode() {
+        Map<Long, FileEntry> out = new HashMap<>();
+        for (FileEntry f : files.values()) {
+            if (f.hasUsk()) {
+                out.put(Integer.toUnsignedLong(f.getUsk().getIno()), f);
+            }
+        }
+        return out;
+    }
+
+    /** fdrestore's own record of a task (argv, env, cwd), when the image set has fdr-task.img. */
+    public Optional<FdrTaskEntry> fdrTask(int pid) {
+        return Optional.ofNullable(fdrTasks.get(Integer.toUnsignedLong(pid)));
+    }
+
+    /**
+     * A side image that holds one file for the whole set (pipes-data.img, tty-info.img ...), read on first
+     * use; an absent image reads as empty.
+     */
+    public synchronized ImageFile image(Magic magic) throws IOException {
+        if (magic.isPerObject()) {
+            throw new IllegalArgumentException(magic + " is per object: use image(magic, id)");
+        }
+        ImageFile f = sideImages.get(magic);
+        if (f == null) {
+            Path p = dir.resolve(magic.fileName());
+            f = Files.exists(p) ? ImageReader.read(p, magic) : new ImageFile(magic, List.of());
+            sideImages.put(magic, f);
+        }
+        return f;
+    }
+
+    /** A per-object image (ghost-file-ID.img, tcp-stream-INO.img ...), or empty when it is absent. */
+    public synchronized Optional<ImageFile> image(Magic magic, long id) throws IOException {
+        String name = magic.fileName(id);
+        ImageFile f = perObject.get(name);
+        if (f == null) {
+            Path p = dir.resolve(name);
+            if (!Files.exists(p)) {
+                return Optional.empty();
+            }
+            f = ImageReader.read(p, magic);
+            perObject.put(name, f);
+        }
+        return Optional.of(f);
+    }
+
+    /** The messages of a side image, typed. */
+    public <T extends Message> List<T> entries(Magic magic, Class<T> type) throws IOException {
+        return image(magic).messages(type);
+    }
+
+    /** Reads one image set; collects problems instead of stopping at the first. */
+    private static final class Loader {
+        private final Path dir;
+        private final List<String> problems = new ArrayList<>();
+
+        Loader(Path dir) {
+            this.dir = dir;
+        }
+
+        ImageSet load() throws IOException {
+            if (!Files.isDirectory(dir)) {
+                throw new ImageSetException(dir, List.of(Files.exists(dir) ? "not a directory" : "no such directory"));
+            }
+            Path inv = dir.resolve(Magic.INVENTORY.fileName());
+            Path ps = dir.resolve(Magic.PSTREE.fileName());
+            if (!Files.exists(inv) || !Files.exists(ps)) {
+                throw new ImageSetException(dir, List.of("not an image set: "
+                        + (Files.exists(inv) ? "" : "inventory.img ") + (Files.exists(ps) ? "" : "pstree.img ")
+                        + "missing (a CRIU image directory has both)"));
+            }
+            InventoryEntry inventory = ImageReader.read(inv, Magic.INVENTORY).single(InventoryEntry.class);
+            List<PstreeEntry> pstree = ImageReader.read(ps, Magic.PSTREE).messages(PstreeEntry.class);
+            if (pstree.isEmpty()) {
+                throw new ImageSetException(dir, List.of("pstree.img has no task"));
+            }
+            Map<Long, FileEntry> files = readFiles();
+            Map<Long, FdrTaskEntry> fdr = readFdrTasks();
+            List<Task> tasks = readTasks(pstree, files);
+            checkTree(pstree);
+            if (!problems.isEmpty()) {
+                throw new ImageSetException(dir, problems);
+            }
+            return new ImageSet(dir, inventory, tasks, files, fdr);
+        }
+
+        private Map<Long, FdrTaskEntry> readFdrTasks() throws IOException {
+            Path p = dir.resolve(Magic.FDR_TASK.fileName());
+            Map<Long, FdrTaskEntry> out = new HashMap<>();
+            if (Files.exists(p)) {
+                for (FdrTaskEntry e : ImageReader.read(p, Magic.FDR_TASK).messages(FdrTaskEntry.class)) {
+                    out.put(Integer.toUnsignedLong(e.getPid()), e);
+                }
+            }
+            return out;
+        }
+
+        private Map<Long, FileEntry> readFiles() throws IOException {
+            Map<Long, FileEntry> files = new TreeMap<>();
+            Path p = dir.resolve(Magic.FILES.fileName());
+            if (Files.exists(p)) {
+                ImageFile img = ImageReader.read(p, Magic.FILES);
+                for (int i = 0; i < img.size(); i++) {
+                    FileEntry f = img.entry(i).message(FileEntry.class);
+                    add(files, f, "files.img entry " + i);
+                }
+                return files;
+            }
+            // Before files.img (criu < 3.x), each kind had its own image.
+            legacy(files, Magic.REG_FILES, RegFileEntry.class, FdType.REG);
+            legacy(files, Magic.PIPES, PipeEntry.class, FdType.PIPE);
+            legacy(files, Magic.FIFO, FifoEntry.class, FdType.FIFO);
+            legacy(files, Magic.UNIXSK, UnixSkEntry.class, FdType.UNIXSK);
+            legacy(files, Magic.INETSK, InetSkEntry.class, FdType.INETSK);
+            legacy(files, Magic.TTY_FILES, TtyFileEntry.class, FdType.TTY);
+            legacy(files, Magic.EVENTPOLL, EventpollFileEntry.class, FdType.EVENTPOLL);
+            legacy(files, Magic.TIMERFD, TimerfdEntry.class, FdType.TIMERFD);
+            legacy(files, Magic.EVENTFD, EventfdFileEntry.class, FdType.EVENTFD);
+            return files;
+        }
+
+        private void add(Map<Long, FileEntry> files, FileEntry f, String where) {
+            long id = Integer.toUnsignedLong(f.getId());
+            if (files.putIfAbsent(id, f) != null) {
+                problems.add(where + ": file id " + id + " appears twice");
+            }
+        }
+
+        private <T extends Message> void legacy(Map<Long, FileEntry> files, Magic magic, Class<T> type, FdType kind)
+                throws IOException {
+            Path p = dir.resolve(magic.fileName());
+            if (!Files.exists(p)) {
+                return;
+            }
+            ImageFile img = ImageReader.read(p, magic);
+            for (int i = 0; i < img.size(); i++) {
+                T m = img.entry(i).message(type);
+                FileEntry.Builder b = FileEntry.newBuilder().setType(kind.code());
+                int id;
+                if (m instanceof RegFileEntry e) {
+                    id = e.getId();
+                    b.setReg(e);
+                } else if (m instanceof PipeEntry e) {
+                    id = e.getId();
+                    b.setPipe(e);
+                } else if (m instanceof FifoEntry e) {
+                    id = e.getId();
+                    b.setFifo(e);
+                } else if (m instanceof UnixSkEntry e) {
+                    id = e.getId();
+                    b.setUsk(e);
+                } else if (m instanceof InetSkEntry e) {
+                    id = e.getId();
+                    b.setIsk(e);
+                } else if (m instanceof TtyFileEntry e) {
+                    id = e.getId();
+                    b.setTty(e);
+                } else if (m instanceof EventpollFileEntry e) {
+                    id = e.getId();
+                    b.setEpfd(e);
+                } else if (m instanceof TimerfdEntry e) {
+                    id = e.getId();
+                    b.setTfd(e);
+                } else if (m instanceof EventfdFileEntry e) {
+                    id = e.getId();
+                    b.setEfd(e);
+                } else {
+                    throw new IllegalStateException("no legacy mapping for " + type);
+                }
+                add(files, b.setId(id).build(), magic.fileName() + " entry " + i);
+            }
+        }
+
+        private long filesId(int pid) throws IOException {
+            Path ids = dir.resolve(Magic.IDS.fileName(pid));
+            if (Files.exists(ids)) {
+                return Integer.toUnsignedLong(ImageReader.read(ids, Magic.IDS).single(TaskKobjIdsEntry.class).getFilesId());
+            }
+            Path core = dir.resolve(Magic.CORE.fileName(pid));
+            if (Files.exists(core)) {
+                CoreEntry c = ImageReader.read(core, Magic.CORE).single(CoreEntry.class);
+                if (c.hasIds()) {
+                    return Integer.toUnsignedLong(c.getIds().getFilesId());
+                }
+                problems.add("task " + pid + ": " + core.getFileName() + " has no ids and ids-" + pid + ".img is missing");
+                return -1;
+            }
+            problems.add("task " + pid + ": neither ids-" + pid + ".img nor core-" + pid + ".img exists");
+            return -1;
+        }
+
+        private String comm(int pid) throws IOException {
+            Path core = dir.resolve(Magic.CORE.fileName(pid));
+            if (!Files.exists(core)) {
+                return null;
+            }
+            CoreEntry c = ImageReader.read(core, Magic.CORE).single(CoreEntry.class);
+            return c.hasTc() ? c.getTc().getComm() : null;
+        }
+
+        private FsEntry fs(int pid) throws IOException {
+            Path p = dir.resolve(Magic.FS.fileName(pid));
+            return Files.exists(p) ? ImageReader.read(p, Magic.FS).single(FsEntry.class) : null;
+        }
+
+        private List<Task> readTasks(List<PstreeEntry> pstree, Map<Long, FileEntry> files) throws IOException {
+            List<Task> tasks = new ArrayList<>();
+            Map<Long, List<Fd>> tables = new HashMap<>();
+            for (PstreeEntry p : pstree) {
+                int pid = p.getPid();
+                long filesId = filesId(pid);
+                List<Fd> fds = List.of();
+                if (filesId >= 0) {
+                    List<Fd> t = tables.get(filesId);
+                    if (t == null) {
+                        t = readFdinfo(pid, filesId, files);
+                        tables.put(filesId, t);
+                    }
+                    fds = t;
+                }
+                tasks.add(new Task(pid, p.getPpid(), p.getPgid(), p.getSid(), List.copyOf(p.getThreadsList()), filesId,
+                        fds, comm(pid), fs(pid)));
+            }
+            return tasks;
+        }
+
+        private List<Fd> readFdinfo(int pid, long filesId, Map<Long, FileEntry> files) throws IOException {
+            String name = Magic.FDINFO.fileName(filesId);
+            Path p = dir.resolve(name);
+            if (!Files.exists(p)) {
+                problems.add("task " + pid + ": " + name + " is missing (files_id " + filesId + ")");
+                return List.of();
+            }
+            ImageFile img = ImageReader.read(p, Magic.FDINFO);
+            TreeMap<Integer, Fd> byFd = new TreeMap<>();
+            for (int i = 0; i < img.size(); i++) {
+                FdinfoEntry e = img.entry(i).message(FdinfoEntry.class);
+                String where = name + " entry " + i + " (task " + pid + " fd " + Integer.toUnsignedString(e.getFd()) + ")";
+                if (e.getFd() < 0) {
+                    problems.add(where + ": fd number " + Integer.toUnsignedString(e.getFd())
+                            + " is out of range (must be below 2^31)");
+                    continue;
+                }
+                FdType type = FdType.of(e.getType());
+                if (type == null) {
+                    problems.add(where + ": unknown fd type " + e.getType());
+                }
+                long id = Integer.toUnsignedLong(e.getId());
+                FileEntry f = files.get(id);
+                if (f == null) {
+                    problems.add(where + ": refers to file id " + id + ", which no file image holds");
+                } else if (f.getType() != e.getType()) {
+                    problems.add(where + ": fd type " + e.getType() + " but file " + id + " has type " + f.getType());
+                }
+                Fd fd = new Fd(e.getFd(), e.getFlags(), id, e.getType(), type, name, i);
+                Fd dup = byFd.putIfAbsent(e.getFd(), fd);
+                if (dup != null) {
+                    problems.add(where + ": duplicate fd " + e.getFd() + " (also entry " + dup.entry() + ")");
+                }
+            }
+            return List.copyOf(byFd.values());
+        }
+
+        private void checkTree(List<PstreeEntry> pstree) {
+            Map<Integer, PstreeEntry> byPid = new HashMap<>();
+            for (int i = 0; i < pstree.size(); i++) {
+                PstreeEntry p = pstree.get(i);
+                if (byPid.putIfAbsent(p.getPid(), p) != null) {
+                    problems.add("pstree.img entry " + i + ": pid " + p.getPid() + " appears twice");
+                }
+            }
+            if (pstree.get(0).getPpid() != 0 && byPid.containsKey(pstree.get(0).getPpid())) {
+                problems.add("pstree.img entry 0: the first task (the root) has a parent in the tree");
+            }
+            for (int i = 0; i < pstree.size(); i++) {
+                PstreeEntry p = pstree.get(i);
+                if (i > 0 && !byPid.containsKey(p.getPpid())) {
+                    problems.add("pstree.img entry " + i + ": task " + p.getPid() + " has parent " + p.getPpid()
+                            + ", which is not in the tree");
+                    continue;
+                }
+                Set<Integer> seen = new HashSet<>();
+                int cur = p.getPid();
+                while (cur != 0 && byPid.containsKey(cur)) {
+                    if (!seen.add(cur)) {
+                        problems.add("pstree.img entry " + i + ": task " + p.getPid() + " is in a parent cycle "
+                                + seen);
+                        break;
+                    }
+                    cur = byPid.get(cur).getPpid();
+                }
+            }
+        }
     }
 }
