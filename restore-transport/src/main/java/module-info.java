@@ -1,5 +1,5 @@
 /** SCM_RIGHTS transport between the private fd tables of restored tasks. */
 module fdrestore.transport {
-    requires fdrestore.core;
+    requires transitive fdrestore.core;
     exports fdrestore.transport;
 }
