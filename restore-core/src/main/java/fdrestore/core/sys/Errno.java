@@ -36,6 +36,18 @@ public final class Errno {
     public static final int ECONNREFUSED = 111;
     public static final int EXDEV = 18;
     public static final int ETXTBSY = 26;
+    public static final int ECHILD = 10;
+    public static final int E2BIG = 7;
+    public static final int ENAMETOOLONG = 36;
+    public static final int ENOTEMPTY = 39;
+    public static final int EWOULDBLOCK = EAGAIN;
+    public static final int EPROTONOSUPPORT = 93;
+    public static final int EAFNOSUPPORT = 97;
+    public static final int ECONNRESET = 104;
+    public static final int EISCONN = 106;
+    public static final int ENOTCONN = 107;
+    public static final int EALREADY = 114;
+    public static final int EINPROGRESS = 115;
 
     private Errno() {
     }
@@ -87,6 +99,17 @@ public final class Errno {
             case EADDRINUSE: return "EADDRINUSE";
             case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
             case ECONNREFUSED: return "ECONNREFUSED";
+            case ECHILD: return "ECHILD";
+            case E2BIG: return "E2BIG";
+            case ENAMETOOLONG: return "ENAMETOOLONG";
+            case ENOTEMPTY: return "ENOTEMPTY";
+            case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+            case EAFNOSUPPORT: return "EAFNOSUPPORT";
+            case ECONNRESET: return "ECONNRESET";
+            case EISCONN: return "EISCONN";
+            case ENOTCONN: return "ENOTCONN";
+            case EALREADY: return "EALREADY";
+            case EINPROGRESS: return "EINPROGRESS";
             default: return null;
         }
     }
@@ -112,6 +135,17 @@ public final class Errno {
             case EADDRINUSE: return "Address already in use";
             case ECONNREFUSED: return "Connection refused";
             case EXDEV: return "Invalid cross-device link";
+            case ECHILD: return "No child processes";
+            case ENAMETOOLONG: return "File name too long";
+            case EINPROGRESS: return "Operation now in progress";
+            case ENOTSOCK: return "Socket operation on non-socket";
+            case EMSGSIZE: return "Message too long";
+            case ENOTCONN: return "Transport endpoint is not connected";
+            case ENFILE: return "Too many open files in system";
+            case EPIPE: return "Broken pipe";
+            case ENOMEM: return "Cannot allocate memory";
+            case ENXIO: return "No such device or address";
+            case EOPNOTSUPP: return "Operation not supported";
             default: return null;
         }
     }

@@ -1,0 +1,270 @@
+package fdrestore.core.runtime;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+import fdrestore.core.spi.Batch;
+import fdrestore.core.spi.TaskTable;
+import fdrestore.core.sys.Linux;
+import fdrestore.core.sys.Rlimit;
+import fdrestore.core.sys.Sys;
+import fdrestore.core.sys.SysException;
+
+/**
+ * Starts the per-task executors ({@link ExecutorTaskTable}): one thread per task, each with a private fd
+ * table from unshare(CLONE_FILES). Before the first executor starts, {@link #warmUp()} runs every
+ * operation once on this thread in the JVM's own table (on /dev/null, a pipe and sockets), including the
+ * error paths, and then once through a throwaway executor, so that every class and jnr stub an executor
+ * uses is loaded and linked before any table holds a restored fd.
+ *
+ * <p>A runtime instance keeps the tables it started; {@link #close()} ends all of them.
+ */
+public final class TaskRuntime implements AutoCloseable {
+    private static final Object WARM_LOCK = new Object();
+    private static volatile boolean warmed;
+
+    private final List<ExecutorTaskTable> tables = new CopyOnWriteArrayList<>();
+
+    /** Starts one task table of this runtime. */
+    public ExecutorTaskTable start(int imagePid, int tempFloor) throws SysException {
+        ExecutorTaskTable t = startTable(imagePid, tempFloor);
+        tables.add(t);
+        return t;
+    }
+
+    /** The tables started by this runtime and not closed through it. */
+    public List<ExecutorTaskTable> tables() {
+        return List.copyOf(tables);
+    }
+
+    /** Aborts every table of this runtime (closing every fd in their private tables). */
+    @Override
+    public void close() {
+        for (ExecutorTaskTable t : tables) {
+            t.abort();
+        }
+        tables.clear();
+    }
+
+    /**
+     * Starts an executor for task {@code imagePid} whose temporary fds live at or above {@code tempFloor}.
+     * Raises the RLIMIT_NOFILE soft limit (process-wide) when the floor is too close to it.
+     */
+    public static ExecutorTaskTable startTable(int imagePid, int tempFloor) throws SysException {
+        warmUp();
+        ensureLimit(tempFloor + 256L);
+        ExecutorTaskTable t = new ExecutorTaskTable(imagePid, tempFloor, false);
+        t.start();
+        return t;
+    }
+
+    /** Raises the RLIMIT_NOFILE soft limit to at least {@code needed} (toward the hard limit). */
+    static void ensureLimit(long needed) throws SysException {
+        Rlimit l = Sys.getrlimit(Linux.RLIMIT_NOFILE);
+        if (Long.compareUnsigned(needed, l.soft()) <= 0) {
+            return;
+        }
+        if (Long.compareUnsigned(needed, l.hard()) > 0) {
+            throw new SysException("RLIMIT_NOFILE " + l + " is below the " + needed
+                    + " fds the temporary fd floor needs", fdrestore.core.sys.Errno.EMFILE);
+        }
+        long want = Math.max(needed, l.soft() * 2);
+        if (Long.compareUnsigned(want, l.hard()) > 0) {
+            want = l.hard();
+        }
+        Sys.setrlimit(Linux.RLIMIT_NOFILE, new Rlimit(want, l.hard()));
+    }
+
+    /** Once per JVM: loads and links everything an executor runs. Idempotent and thread-safe. */
+    public static void warmUp() throws SysException {
+        if (warmed) {
+            return;
+        }
+        synchronized (WARM_LOCK) {
+            if (warmed) {
+                return;
+            }
+            Rlimit l = Sys.getrlimit(Linux.RLIMIT_NOFILE);
+            long soft = l.soft() == Linux.RLIM_INFINITY ? 1 << 20 : l.soft();
+            int floor = (int) Math.min(512, Math.max(16, soft / 2));
+            warmUpInline(floor);
+            warmUpExecutor(floor);
+            warmed = true;
+        }
+    }
+
+    /** Every op on this thread, in the JVM's table. Closes everything it opens. */
+    private static void warmUpInline(int floor) throws SysException {
+        ExecutorTaskTable w = new ExecutorTaskTable(0, floor, true);
+        List<Integer> open = new ArrayList<>();
+        try {
+            int devnull = track(open, w.open("/dev/null", Linux.O_RDWR, 0));
+            w.close(untrack(open, w.openAt(Linux.AT_FDCWD, "/dev/null", Linux.O_RDONLY, 0)));
+            try {
+                w.close(w.openAt2(Linux.AT_FDCWD, "/dev/null", Linux.O_RDONLY, 0, Linux.RESOLVE_NO_MAGICLINKS));
+            } catch (SysException tolerated) {
+                // an old kernel: still warms the path
+            }
+            try {
+                w.open("/nonexistent/fdrestore-warm-up", Linux.O_RDONLY, 0);
+            } catch (SysException expected) {
+                // the error path
+            }
+            try {
+                w.close(Integer.MAX_VALUE);
+            } catch (SysException expected) {
+                // EBADF
+            }
+            int[] p = w.pipe(Linux.O_NONBLOCK);
+            track(open, p[0]);
+            track(open, p[1]);
+            byte[] buf = new byte[16];
+            w.write(p[1], buf, 0, 4);
+            w.ioctl(p[0], Linux.FIONREAD, new byte[4]);
+            w.ioctl(p[0], Linux.FIOCLEX, 0);
+            try {
+                w.ioctl(p[0], Linux.TIOCGPTPEER, 0);
+            } catch (SysException expected) {
+                // ENOTTY
+            }
+            w.read(p[0], buf, 0, buf.length);
+            w.read(p[0], buf, 0, buf.length);          // EAGAIN
+            w.lseek(devnull, 0, Linux.SEEK_SET);
+            w.fcntl(devnull, Linux.F_GETFD, 0);
+            w.close((int) w.fcntl(devnull, Linux.F_DUPFD, 0));
+            w.close(w.dup(devnull));
+            w.fstat(devnull);
+            w.fstatFull(p[0]);
+
+            int[] sp = w.socketpair(Linux.AF_UNIX, Linux.SOCK_DGRAM | Linux.SOCK_NONBLOCK, 0);
+            track(open, sp[0]);
+            track(open, sp[1]);
+            w.setsockopt(sp[1], Linux.SOL_SOCKET, Linux.SO_PASSCRED, Sys.intBytes(1));
+            w.getsockopt(sp[1], Linux.SOL_SOCKET, Linux.SO_PASSCRED, new byte[4]);
+            w.sendFds(sp[0], null, buf, 4, new int[] {devnull, p[0]}, 2);
+            int[] got = new int[1];
+            TaskTable.Received r = w.recvFds(sp[1], buf, got);   // 2 fds, room for 1: truncation path
+            if (r != null) {
+                for (int i = 0; i < r.fdCount(); i++) {
+                    w.close(got[i]);
+                }
+            }
+            for (int i = 0; i < 64; i++) {                 // fill the queue: the EAGAIN path
+                if (!w.sendFds(sp[0], null, buf, 1, new int[0], 0)) {
+                    break;
+                }
+            }
+            while (w.recvFds(sp[1], buf, got) != null) {
+                // drain
+            }
+            String name = "fdrestore-warm-up-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+            int srv = track(open, w.socket(Linux.AF_UNIX, Linux.SOCK_STREAM, 0));
+            w.bind(srv, Sys.unixAbstractAddress(name));
+            w.listen(srv, 1);
+            int cli = track(open, w.socket(Linux.AF_UNIX, Linux.SOCK_STREAM | Linux.SOCK_NONBLOCK, 0));
+            w.connect(cli, Sys.unixAbstractAddress(name));
+            try {
+                w.connect(track(open, w.socket(Linux.AF_UNIX, Linux.SOCK_STREAM, 0)),
+                        Sys.unixAbstractAddress(name + "-none"));
+            } catch (SysException expected) {
+                // ECONNREFUSED
+            }
+
+            int target = freeFd(floor + 100);
+            int x = w.dup(devnull);
+            w.place(x, target, true);
+            track(open, target);
+            w.fcntl(target, Linux.F_GETFD, 0);
+            int y = track(open, w.dup(devnull));
+            try {
+                w.place(y, devnull, false);                  // occupied: the error path
+            } catch (SysException expected) {
+                // EBUSY
+            }
+
+            Batch b = w.batch();
+            Batch.Ref f = b.open("/dev/null", Linux.O_RDONLY, 0);
+            b.lseek(f, 0, Linux.SEEK_SET);
+            b.fcntl(f, Linux.F_GETFD, 0);
+            b.ioctl(f, Linux.FIOCLEX, 0);
+            Batch.Ref f2 = b.openAt2(Linux.AT_FDCWD, "/dev/null", Linux.O_RDONLY, 0, 0);
+            b.close(f2);
+            b.close(b.fd(-1));
+            try {
+                b.run();
+            } catch (SysException expected) {
+                // close(-1) fails: the batch clean-up path closes f
+            }
+            Batch b2 = w.batch();
+            Batch.Ref g = b2.open("/dev/null", Linux.O_RDONLY, 0);
+            b2.close(g);
+            b2.run();
+            g.get();
+            w.listFds();
+            w.inheritedFds();
+        } finally {
+            for (int fd : open) {
+                Sys.closeQuietly(fd);
+            }
+            w.close();
+        }
+    }
+
+    private static int track(List<Integer> open, int fd) {
+        open.add(fd);
+        return fd;
+    }
+
+    private static int untrack(List<Integer> open, int fd) {
+        open.remove((Integer) fd);
+        return fd;
+    }
+
+    private static int freeFd(int from) {
+        for (int fd = from;; fd++) {
+            if (Sys.libc().fcntl(fd, Linux.F_GETFD, 0) < 0) {
+                return fd;
+            }
+        }
+    }
+
+    /** The executor loop, hand-off and spawn paths, in a throwaway private table. */
+    private static void warmUpExecutor(int floor) throws SysException {
+        ExecutorTaskTable t = new ExecutorTaskTable(0, floor, false);
+        t.start();
+        try {
+            t.listFds();
+            int nul = t.open("/dev/null", Linux.O_RDWR, 0);
+            SpawnSpec ok = SpawnSpec.builder("/bin/true").keep(0, 1, 2, nul).setsid(true)
+                    .chdir("/")
+                    .action(new SpawnSpec.Open(nul + 1, "/dev/null", Linux.O_RDONLY, 0))
+                    .action(new SpawnSpec.Dup2(nul + 1, nul + 2))
+                    .action(new SpawnSpec.Close(nul + 2))
+                    .build();
+            reap(t, ok);
+            reap(t, SpawnSpec.builder("/bin/true").pgroup(0).build());
+            try {
+                t.spawn(SpawnSpec.builder("/nonexistent/fdrestore-warm-up").build());
+            } catch (SysException expected) {
+                // ENOENT from posix_spawn's return value
+            }
+            try {
+                t.spawn(SpawnSpec.builder("/bin/true").keep(Integer.MAX_VALUE - 1).build());
+            } catch (SysException expected) {
+                // EBADF on a keep fd
+            }
+        } finally {
+            t.close();
+        }
+    }
+
+    private static void reap(ExecutorTaskTable t, SpawnSpec spec) {
+        try {
+            int child = t.spawn(spec);
+            Sys.waitpid(child, 0);
+        } catch (SysException tolerated) {
+            // no /bin/true: the error path is warm instead
+        }
+    }
+}
