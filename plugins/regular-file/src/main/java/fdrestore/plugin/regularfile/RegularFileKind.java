@@ -1,0 +1,204 @@
+package fdrestore.plugin.regularfile;
+
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
+import fdrestore.core.image.codec.ImageFile;
+import fdrestore.core.image.codec.Magic;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.FownEntry;
+import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FileKind;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.PlanContext;
+import fdrestore.core.spi.PlanException;
+import fdrestore.core.sys.Linux;
+import fdrestore.plugin.regularfile.RegularFileRestorer.Expect;
+import fdrestore.plugin.regularfile.RegularFileRestorer.Owner;
+import fdrestore.plugin.regularfile.RegularFileRestorer.Peer;
+import fdrestore.plugin.regularfile.RegularFileRestorer.Route;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.pf4j.Extension;
+
+/**
+ * The "regular" file kind: fd type REG (regular files, directories, host character devices), with
+ * CRIU's LINKED and GHOST remaps. See the package documentation for what a restore does.
+ *
+ * <p>Restore-wide option {@value #FOWN_OPTION}: {@code strict} (the default) refuses a file whose owner
+ * (F_SETOWN) is a task of the tree, because that task's real pid is chosen by the kernel only when it
+ * is spawned, after the fds are restored; {@code ignore} leaves such owners unset (the signal number is
+ * still restored).
+ */
+@Extension
+public final class RegularFileKind implements FileKind {
+    /** The option that decides what happens to fown owners that cannot be restored. */
+    public static final String FOWN_OPTION = "regular-file.fown";
+
+    /** Kernel F_OWNER_* values, as FownEntry.pid_type records them. */
+    static final int F_OWNER_TID = 0;
+    static final int F_OWNER_PID = 1;
+    static final int F_OWNER_PGRP = 2;
+
+    @Override
+    public String name() {
+        return "regular";
+    }
+
+    @Override
+    public Set<FdType> fdTypes() {
+        return Set.of(FdType.REG);
+    }
+
+    @Override
+    public FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException {
+        FileEntry entry = file.entry();
+        if (entry == null || !entry.hasReg()) {
+            throw new PlanException(file + ": its files.img entry has no regular-file part (reg)");
+        }
+        RegFileEntry reg = entry.getReg();
+        String name = reg.getName();
+        String what = "regular file " + name + " (file " + file.id() + ")";
+        if (reg.getExt()) {
+            throw new PlanException(what + ": an external file (criu --external) is not supported");
+        }
+        if (name.isEmpty()) {
+            throw new PlanException(what + ": the image gives no path");
+        }
+        ImageSet images = ctx.images();
+        Path root = ctx.root() == null ? Paths.get("/") : ctx.root();
+        boolean dir = reg.hasMode() && (reg.getMode() & Linux.S_IFMT) == Linux.S_IFDIR;
+        int flags = OpenFlags.forOpen(reg.getFlags(), dir);
+        Expect expect = new Expect(reg.hasSize(), reg.getSize(), reg.hasMode(), reg.getMode());
+        Owner owner = owner(what, reg, images, ctx.option(FOWN_OPTION));
+
+        Remaps.Remap remap = Remaps.of(images).of(file.id());
+        if (remap == null) {
+            Route route = HostDevices.isHostDevice(name, reg.hasMode(), reg.getMode()) ? Route.HOST : Route.ROOT;
+            return new RegularFileRestorer(file.id(), name, name, route, flags, reg.getPos(), expect, owner, null,
+                    List.of(), -1);
+        }
+        switch (remap.type()) {
+            case Remaps.LINKED: {
+                FileEntry link = images.file(remap.remapId()).orElseThrow(() -> new PlanException(what
+                        + ": remap-fpath.img links it to file " + remap.remapId() + ", which files.img does not hold"));
+                if (!link.hasReg() || link.getReg().getName().isEmpty()) {
+                    throw new PlanException(what + ": its linked remap (file " + remap.remapId()
+                            + ") is not a regular file with a path");
+                }
+                return new RegularFileRestorer(file.id(), name, link.getReg().getName(), Route.ROOT, flags,
+                        reg.getPos(), expect, owner, null, List.of(), -1);
+            }
+            case Remaps.GHOST:
+                return planGhost(file, what, reg, remap, images, root, flags, expect, owner);
+            default:
+                throw new PlanException(what + ": remap " + remap.typeName() + " (remap id " + remap.remapId()
+                        + ") is not supported (only LINKED and GHOST are)");
+        }
+    }
+
+    private static RegularFileRestorer planGhost(FileInfo file, String what, RegFileEntry reg, Remaps.Remap remap,
+            ImageSet images, Path root, int flags, Expect expect, Owner owner) throws PlanException {
+        ImageFile img;
+        try {
+            img = images.image(Magic.GHOST_FILE, remap.remapId()).orElseThrow(() -> new PlanException(what
+                    + ": it was deleted at dump time and " + Magic.GHOST_FILE.fileName(remap.remapId())
+                    + " (its content) is missing"));
+        } catch (IOException e) {
+            throw new PlanException(what + ": cannot read " + Magic.GHOST_FILE.fileName(remap.remapId()) + ": "
+                    + e.getMessage(), e);
+        }
+        GhostFile ghost;
+        try {
+            ghost = GhostFile.of(remap.remapId(), img);
+        } catch (PlanException e) {
+            throw new PlanException(what + ": " + e.getMessage(), e);
+        }
+        if ((flags & Linux.O_DIRECTORY) != 0) {
+            throw new PlanException(what + ": a deleted directory is not supported");
+        }
+        if (expect.hasSize() && ghost.size() != expect.size()) {
+            throw new PlanException(what + ": " + ghost + " holds " + ghost.size() + " bytes, the image expects "
+                    + expect.size());
+        }
+        Path target = root.resolve(RegularFileRestorer.relative(reg.getName()));
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new PlanException(what + ": it was deleted at dump time, but " + target
+                    + " exists; refusing to recreate the ghost over it");
+        }
+        // Every file description of this ghost that is restored: the lowest id creates it for all.
+        List<Long> users = new ArrayList<>();
+        for (long u : Remaps.of(images).ghostUsers(remap.remapId())) {
+            if (u == file.id() || !images.sharers(u).isEmpty()) {
+                users.add(u);
+            }
+        }
+        if (!users.contains(file.id())) {
+            users.add(file.id());
+            users.sort(null);
+        }
+        long creator = users.get(0);
+        if (creator != file.id()) {
+            return new RegularFileRestorer(file.id(), reg.getName(), reg.getName(), Route.GHOST_SHARER, flags,
+                    reg.getPos(), expect, owner, ghost, List.of(), creator);
+        }
+        List<Peer> peers = new ArrayList<>();
+        for (long u : users.subList(1, users.size())) {
+            FileEntry pe = images.file(u).orElseThrow(() -> new PlanException(what + ": ghost "
+                    + remap.remapId() + " is also used by file " + u + ", which files.img does not hold"));
+            if (!pe.hasReg()) {
+                throw new PlanException(what + ": ghost " + remap.remapId() + " is also used by file " + u
+                        + ", which is not a regular file");
+            }
+            peers.add(new Peer(u, OpenFlags.forOpen(pe.getReg().getFlags(), false)));
+        }
+        return new RegularFileRestorer(file.id(), reg.getName(), reg.getName(), Route.GHOST_CREATOR, flags,
+                reg.getPos(), expect, owner, ghost, peers, -1);
+    }
+
+    /** The F_SETSIG / F_SETOWN state to restore, or a PlanException when it cannot be restored faithfully. */
+    static Owner owner(String what, RegFileEntry reg, ImageSet images, String option) throws PlanException {
+        if (!reg.hasFown()) {
+            return Owner.NONE;
+        }
+        FownEntry fown = reg.getFown();
+        int signum = fown.getSignum();
+        int pid = fown.getPid();
+        if (pid == 0) {
+            return new Owner(signum, 0);
+        }
+        boolean ignore;
+        if (option == null || option.equals("strict")) {
+            ignore = false;
+        } else if (option.equals("ignore")) {
+            ignore = true;
+        } else {
+            throw new PlanException("option " + FOWN_OPTION + "=" + option + " is not one of strict, ignore");
+        }
+        if (ignore) {
+            return new Owner(signum, 0);
+        }
+        boolean inTree = images.tasks().stream().anyMatch(t -> t.pid() == pid || t.pgid() == pid
+                || t.threads().contains(pid));
+        if (inTree) {
+            throw new PlanException(what + ": its owner (F_SETOWN, pid_type " + fown.getPidType() + ", pid " + pid
+                    + ") is in the restored tree, whose pids are chosen by the kernel after the fds are restored;"
+                    + " restore with option " + FOWN_OPTION + "=ignore to leave the owner unset");
+        }
+        switch (fown.getPidType()) {
+            case F_OWNER_PID:
+                return new Owner(signum, pid);
+            case F_OWNER_PGRP:
+                return new Owner(signum, -pid);
+            default:
+                throw new PlanException(what + ": its owner is thread " + pid + " (F_OWNER_TID), which needs"
+                        + " F_SETOWN_EX; restore with option " + FOWN_OPTION + "=ignore to leave it unset");
+        }
+    }
+}

@@ -1,0 +1,343 @@
+package fdrestore.plugin.regularfile;
+
+import fdrestore.core.engine.Stage;
+import fdrestore.core.spi.Batch;
+import fdrestore.core.spi.Dependency;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.OpenContext;
+import fdrestore.core.spi.OpenResult;
+import fdrestore.core.spi.TaskTable;
+import fdrestore.core.sys.Errno;
+import fdrestore.core.sys.Linux;
+import fdrestore.core.sys.SysException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.OptionalInt;
+
+/**
+ * Restores one regular-file description: opens it (under the root, on the host for host devices, or from
+ * its ghost), checks it against the image, then restores its position and owner.
+ *
+ * <p>Every fd this class creates is closed on every failure path before Fail is answered; the fd reported
+ * with Done is the engine's.
+ */
+final class RegularFileRestorer implements FileRestorer {
+    /** How the file is reached. */
+    enum Route {
+        /** openat2(RESOLVE_IN_ROOT) under the restore root (also linked remaps, through the link's path). */
+        ROOT,
+        /** A character device of the host ({@link HostDevices}), opened by its absolute path. */
+        HOST,
+        /** A ghost this file creates, opens (also for its peers), then unlinks. */
+        GHOST_CREATOR,
+        /** A ghost created by another file's restorer, which hands this file its fd. */
+        GHOST_SHARER
+    }
+
+    /** Another file description of the same ghost, opened by the creator with its own flags. */
+    record Peer(long fileId, int flags) {
+    }
+
+    /** What the image expects of the opened file. */
+    record Expect(boolean hasSize, long size, boolean hasMode, int mode) {
+    }
+
+    /** The owner (F_SETSIG / F_SETOWN) to restore; {@code ownerArg} 0 means none. */
+    record Owner(int signum, int ownerArg) {
+        static final Owner NONE = new Owner(0, 0);
+
+        boolean any() {
+            return signum != 0 || ownerArg != 0;
+        }
+    }
+
+    static final int ROOT_FLAGS = Linux.O_PATH | Linux.O_DIRECTORY | Linux.O_CLOEXEC;
+
+    private final long id;
+    private final String name;
+    private final String openName;
+    private final Route route;
+    private final int flags;
+    private final long pos;
+    private final Expect expect;
+    private final Owner owner;
+    private final GhostFile ghost;
+    private final List<Peer> peers;
+    private final long creatorId;
+    private final String what;
+
+    RegularFileRestorer(long id, String name, String openName, Route route, int flags, long pos, Expect expect,
+            Owner owner, GhostFile ghost, List<Peer> peers, long creatorId) {
+        this.id = id;
+        this.name = Objects.requireNonNull(name, "name");
+        this.openName = Objects.requireNonNull(openName, "openName");
+        this.route = Objects.requireNonNull(route, "route");
+        this.flags = flags;
+        this.pos = pos;
+        this.expect = Objects.requireNonNull(expect, "expect");
+        this.owner = Objects.requireNonNull(owner, "owner");
+        this.ghost = ghost;
+        this.peers = List.copyOf(peers);
+        this.creatorId = creatorId;
+        if ((route == Route.GHOST_CREATOR || route == Route.GHOST_SHARER) && ghost == null) {
+            throw new IllegalArgumentException("a ghost route needs its ghost");
+        }
+        StringBuilder sb = new StringBuilder("regular file ").append(name);
+        if (!openName.equals(name)) {
+            sb.append(" (linked remap, opened as ").append(openName).append(')');
+        }
+        if (ghost != null) {
+            sb.append(" (deleted; restored from ").append(ghost).append(')');
+        }
+        this.what = sb.toString();
+    }
+
+    Route route() {
+        return route;
+    }
+
+    int flags() {
+        return flags;
+    }
+
+    String openName() {
+        return openName;
+    }
+
+    List<Peer> peers() {
+        return peers;
+    }
+
+    @Override
+    public List<Dependency> dependencies() {
+        if (route == Route.GHOST_SHARER) {
+            return List.of(Dependency.beforeOpen(creatorId, Stage.OPEN,
+                    "the ghost of " + name + " is created and opened by file " + creatorId));
+        }
+        return List.of();
+    }
+
+    @Override
+    public OpenResult open(OpenContext ctx) {
+        TaskTable t = ctx.table();
+        int fd;
+        try {
+            switch (route) {
+                case HOST:
+                    // O_NOCTTY: a tty opened here must not become the JVM's controlling tty; the kernel
+                    // does not keep O_NOCTTY in f_flags, so the restored file looks the same.
+                    fd = t.open(openName, flags | Linux.O_NOCTTY, 0);
+                    break;
+                case ROOT:
+                    fd = openInRoot(t, ctx.root(), openName, flags);
+                    break;
+                case GHOST_CREATOR:
+                    fd = openGhost(ctx);
+                    break;
+                case GHOST_SHARER: {
+                    OptionalInt handed = ctx.takeHandOff();
+                    if (handed.isEmpty()) {
+                        ctx.waitingFor("waits for file " + creatorId + " to recreate the ghost of " + name);
+                        return OpenResult.again();
+                    }
+                    fd = handed.getAsInt();
+                    break;
+                }
+                default:
+                    throw new AssertionError(route);
+            }
+        } catch (IOException | RegularFileException e) {
+            return OpenResult.fail(new RegularFileException(what + where(ctx) + ": cannot open: " + e.getMessage(), e));
+        }
+        return finish(t, fd);
+    }
+
+    private String where(OpenContext ctx) {
+        if (route == Route.HOST) {
+            return " (host device)";
+        }
+        Path root = ctx.root();
+        return root == null || root.normalize().toString().equals("/") ? "" : " under root " + root;
+    }
+
+    /** Checks the opened fd, then restores position and owner; closes the fd on any failure. */
+    private OpenResult finish(TaskTable t, int fd) {
+        try {
+            check(t.fstat(fd));
+            boolean pathOnly = OpenFlags.isPath(flags);
+            boolean seek = pos != 0 && !pathOnly;
+            if (seek && route == Route.HOST) {
+                try {
+                    t.lseek(fd, pos, Linux.SEEK_SET);
+                } catch (SysException e) {
+                    if (e.errno() != Errno.ESPIPE) {
+                        throw e;
+                    }
+                    // A device without a position (a tty): nothing to restore.
+                }
+                seek = false;
+            }
+            boolean fown = owner.any() && !pathOnly;
+            if (seek || fown) {
+                Batch b = t.batch();
+                Batch.Ref r = b.fd(fd);
+                if (seek) {
+                    b.lseek(r, pos, Linux.SEEK_SET);
+                }
+                if (fown && owner.signum() != 0) {
+                    b.fcntl(r, Linux.F_SETSIG, owner.signum());
+                }
+                if (fown && owner.ownerArg() != 0) {
+                    b.fcntl(r, Linux.F_SETOWN, owner.ownerArg());
+                }
+                b.run();
+            }
+            return OpenResult.done(fd);
+        } catch (SysException | RegularFileException | RuntimeException e) {
+            try {
+                t.close(fd);
+            } catch (SysException | RuntimeException c) {
+                e.addSuppressed(c);
+            }
+            if (e instanceof RegularFileException) {
+                return OpenResult.fail(e);
+            }
+            return OpenResult.fail(new RegularFileException(what + ": " + e.getMessage(), e));
+        }
+    }
+
+    /** Refuses a file that is not the one the image describes (CRIU's validate_file). */
+    private void check(TaskTable.Stat st) throws RegularFileException {
+        if (expect.hasMode()) {
+            int mask = route == Route.HOST ? Linux.S_IFMT : Linux.S_IFMT | 07777;
+            int want = expect.mode() & mask;
+            int have = st.mode() & mask;
+            if (want != have) {
+                throw new RegularFileException(what + ": mode is 0" + Integer.toOctalString(have)
+                        + ", the image expects 0" + Integer.toOctalString(want)
+                        + " (the file changed since the dump; refusing to restore it)");
+            }
+        }
+        if (expect.hasSize() && st.size() != expect.size()) {
+            throw new RegularFileException(what + ": size is " + st.size() + " bytes, the image expects "
+                    + expect.size() + " (the file changed since the dump; refusing to restore it)");
+        }
+    }
+
+    /**
+     * Creates the ghost at its path under the root, opens it (and a description for every peer, handed to
+     * them), then unlinks it: on every path, including failures, the created file is gone when this returns.
+     */
+    private int openGhost(OpenContext ctx) throws IOException, SysException, RegularFileException {
+        TaskTable t = ctx.table();
+        synchronized (GhostFile.LOCK) {
+            Path target = ghostTarget(ctx.root(), name);
+            ghost.create(target);
+            int fd = -1;
+            Exception failure = null;
+            try {
+                fd = openInRoot(t, ctx.root(), name, flags);
+                for (Peer p : peers) {
+                    int pfd = openInRoot(t, ctx.root(), name, p.flags());
+                    ctx.handOff(p.fileId(), pfd);
+                }
+            } catch (SysException | RuntimeException e) {
+                failure = e;
+            }
+            try {
+                GhostFile.remove(target);
+            } catch (IOException e) {
+                RegularFileException r = new RegularFileException(what + ": cannot unlink the recreated ghost "
+                        + target + " (remove it by hand): " + e.getMessage(), e);
+                if (failure == null) {
+                    failure = r;
+                } else {
+                    failure.addSuppressed(r);
+                }
+            }
+            if (failure != null) {
+                if (fd >= 0) {
+                    try {
+                        t.close(fd);
+                    } catch (SysException c) {
+                        failure.addSuppressed(c);
+                    }
+                }
+                if (failure instanceof SysException s) {
+                    throw s;
+                }
+                if (failure instanceof RegularFileException r) {
+                    throw r;
+                }
+                throw (RuntimeException) failure;
+            }
+            return fd;
+        }
+    }
+
+    /**
+     * Where the ghost of {@code name} is created: its path under the real root, whose directory must exist
+     * and must not leave the root through a symlink.
+     */
+    static Path ghostTarget(Path root, String name) throws IOException, RegularFileException {
+        Path realRoot = root.toRealPath();
+        Path p = realRoot.resolve(relative(name)).normalize();
+        if (!p.startsWith(realRoot) || p.equals(realRoot) || p.getFileName() == null) {
+            throw new RegularFileException("the ghost path " + name + " does not name a file under the root "
+                    + realRoot);
+        }
+        Path dir = p.getParent().toRealPath();
+        if (!dir.startsWith(realRoot)) {
+            throw new RegularFileException("the directory of the ghost path " + name + " resolves to " + dir
+                    + ", outside the root " + realRoot);
+        }
+        return dir.resolve(p.getFileName());
+    }
+
+    /** openat2(rootFd, name relative to the root, RESOLVE_IN_ROOT); the root fd is closed on every path. */
+    static int openInRoot(TaskTable t, Path root, String name, int flags) throws SysException {
+        int rootFd = t.open(rootPath(root), ROOT_FLAGS, 0);
+        int fd;
+        try {
+            fd = t.openAt2(rootFd, relative(name), flags, 0, Linux.RESOLVE_IN_ROOT);
+        } catch (SysException | RuntimeException e) {
+            try {
+                t.close(rootFd);
+            } catch (SysException c) {
+                e.addSuppressed(c);
+            }
+            throw e;
+        }
+        try {
+            t.close(rootFd);
+        } catch (SysException e) {
+            try {
+                t.close(fd);
+            } catch (SysException c) {
+                e.addSuppressed(c);
+            }
+            throw e;
+        }
+        return fd;
+    }
+
+    static String rootPath(Path root) {
+        return root == null ? "/" : root.toAbsolutePath().normalize().toString();
+    }
+
+    /** An image path relative to the root: "/a/b" is "a/b", "/" is ".". */
+    static String relative(String name) {
+        int i = 0;
+        while (i < name.length() && name.charAt(i) == '/') {
+            i++;
+        }
+        return i == name.length() ? "." : name.substring(i);
+    }
+
+    @Override
+    public String toString() {
+        return what + " [" + route + ", " + Linux.openFlags(flags) + ", pos " + pos + "]";
+    }
+}

@@ -1,0 +1,293 @@
+package fdrestore.plugin.regularfile;
+
+import static fdrestore.plugin.regularfile.Fixtures.S_IFREG;
+import static fdrestore.plugin.regularfile.Fixtures.info;
+import static fdrestore.plugin.regularfile.Fixtures.reg;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mockito.ArgumentMatchers.anyInt;
+import static org.mockito.ArgumentMatchers.anyLong;
+import static org.mockito.ArgumentMatchers.anyString;
+import static org.mockito.Mockito.doAnswer;
+import static org.mockito.Mockito.mock;
+
+import fdrestore.core.engine.Engine;
+import fdrestore.core.engine.RestoreException;
+import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FleInfo;
+import fdrestore.core.spi.OpenResult;
+import fdrestore.core.spi.PlanException;
+import fdrestore.core.spi.TaskTable;
+import fdrestore.core.sys.Errno;
+import fdrestore.core.sys.Linux;
+import fdrestore.testkit.FakeKernel;
+import fdrestore.testkit.FakeKernel.FakeFile;
+import fdrestore.testkit.FakeTaskTable;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.mockito.AdditionalAnswers;
+
+/** Ghost files (deleted at dump time) on the fake table, with a real root directory in @TempDir. */
+class GhostFileTest {
+    private static final int FLOOR = 100;
+    private static final byte[] CONTENT = "ghost content, 30 bytes long.\n".getBytes(StandardCharsets.US_ASCII);
+
+    @TempDir
+    Path root;
+
+    private final FakeKernel kernel = new FakeKernel();
+    private final FakeTaskTable fake = kernel.table(1, FLOOR);
+    private final Fixtures.Images images = new Fixtures.Images();
+    private final RegularFileKind kind = new RegularFileKind();
+    /** What the ghost's path held when the table opened it, per openat2 call. */
+    private final List<byte[]> seenAtOpen = new ArrayList<>();
+    private final List<Integer> modeAtOpen = new ArrayList<>();
+    private TaskTable table;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        Files.createDirectories(root.resolve("tmp/run"));
+        table = mock(TaskTable.class, AdditionalAnswers.delegatesTo(fake));
+        doAnswer(i -> {
+            Path p = root.resolve((String) i.getArgument(1));
+            if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                seenAtOpen.add(Files.readAllBytes(p));
+                modeAtOpen.add((Integer) Files.getAttribute(p, "unix:mode"));
+            } else {
+                seenAtOpen.add(null);
+            }
+            return fake.openAt2(i.getArgument(0), i.getArgument(1), i.getArgument(2), i.getArgument(3),
+                    i.getArgument(4));
+        }).when(table).openAt2(anyInt(), anyString(), anyInt(), anyInt(), anyLong());
+        fake.stat("tmp/run/v.data", new TaskTable.Stat(S_IFREG | 0640, CONTENT.length, 1, 2, 0));
+    }
+
+    private RegFileEntry ghostUser(int id, int flags, long pos) {
+        RegFileEntry reg = reg(id, "/tmp/run/v.data", flags, pos).setSize(CONTENT.length).setMode(S_IFREG | 0640).build();
+        images.add(reg, 1, 2 + id);
+        images.remaps.add(Fixtures.remap(id, 1, Remaps.GHOST));
+        return reg;
+    }
+
+    private RegularFileRestorer plan(RegFileEntry reg) throws PlanException {
+        return (RegularFileRestorer) kind.plan(info(reg), Fixtures.planCtx(images.set, root, Map.of()));
+    }
+
+    private Path ghostPath() {
+        return root.resolve("tmp/run/v.data");
+    }
+
+    @Test
+    void ghostIsCreatedOpenedAndUnlinked() throws Exception {
+        images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, CONTENT));
+        RegFileEntry reg = ghostUser(5, Linux.O_RDWR | Linux.O_LARGEFILE, 21);
+        RegularFileRestorer r = plan(reg);
+        assertEquals(RegularFileRestorer.Route.GHOST_CREATOR, r.route());
+        OpenResult res = r.open(new Fixtures.Ctx(info(reg), table, root));
+        assertInstanceOf(OpenResult.Done.class, res, res::toString);
+        FakeFile f = fake.file(res.newFd().orElseThrow());
+        assertEquals("tmp/run/v.data", f.what());
+        assertEquals(Linux.O_RDWR | Linux.O_LARGEFILE, f.flags());
+        assertArrayEquals(CONTENT, seenAtOpen.get(0), "the ghost held its content when it was opened");
+        assertEquals(0640, modeAtOpen.get(0) & 07777);
+        assertTrue(f.log().stream().anyMatch(c -> c.contains(", 21, 0)")), f.log().toString());
+        assertFalse(Files.exists(ghostPath(), LinkOption.NOFOLLOW_LINKS), "the ghost is unlinked again");
+        assertEquals(List.of(res.newFd().getAsInt()), fake.temporaries());
+    }
+
+    @Test
+    void chunkedGhostKeepsHolesAndSize() throws Exception {
+        images.ghosts.put(1L, Fixtures.chunkedGhostImage(S_IFREG | 0640, CONTENT.length,
+                new long[] {0, 20}, new byte[][] {Arrays.copyOfRange(CONTENT, 0, 5), Arrays.copyOfRange(CONTENT, 20, 25)}));
+        RegFileEntry reg = ghostUser(5, Linux.O_RDONLY, 0);
+        OpenResult res = plan(reg).open(new Fixtures.Ctx(info(reg), table, root));
+        assertInstanceOf(OpenResult.Done.class, res, res::toString);
+        byte[] want = new byte[CONTENT.length];
+        System.arraycopy(CONTENT, 0, want, 0, 5);
+        System.arraycopy(CONTENT, 20, want, 20, 5);
+        assertArrayEquals(want, seenAtOpen.get(0));
+    }
+
+    @Test
+    void ghostAttributesAreApplied() throws Exception {
+        Path p = root.resolve("tmp/run/attr");
+        GhostFile g = GhostFile.of(1, new fdrestore.core.image.codec.ImageFile(fdrestore.core.image.codec.Magic.GHOST_FILE,
+                List.of(new fdrestore.core.image.codec.ImageEntry(fdrestore.core.image.proto.GhostFileEntry.newBuilder()
+                        .setUid(0).setGid(0).setMode(S_IFREG | 0604)
+                        .setMtim(fdrestore.core.image.proto.Timeval.newBuilder().setTvSec(1_700_000_000L).setTvUsec(5))
+                        .build(), CONTENT))));
+        g.create(p);
+        assertEquals(0604, (Integer) Files.getAttribute(p, "unix:mode") & 07777);
+        assertEquals(FileTime.from(java.time.Instant.ofEpochSecond(1_700_000_000L, 5000)), Files.getLastModifiedTime(p));
+        assertArrayEquals(CONTENT, Files.readAllBytes(p));
+        assertThrows(java.nio.file.FileAlreadyExistsException.class, () -> g.create(p));
+        assertArrayEquals(CONTENT, Files.readAllBytes(p), "a second create never touches the existing file");
+        GhostFile.remove(p);
+        assertFalse(Files.exists(p));
+    }
+
+    @Test
+    void failedOpenStillUnlinksTheGhostAndLeavesNoFd() throws Exception {
+        images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, CONTENT));
+        RegFileEntry reg = ghostUser(5, Linux.O_RDWR, 0);
+        fake.failOn("openat2", 1, Errno.EACCES);
+        OpenResult res = plan(reg).open(new Fixtures.Ctx(info(reg), table, root));
+        assertInstanceOf(OpenResult.Fail.class, res);
+        String msg = ((OpenResult.Fail) res).cause().getMessage();
+        assertTrue(msg.contains("/tmp/run/v.data") && msg.contains("EACCES"), msg);
+        assertFalse(Files.exists(ghostPath(), LinkOption.NOFOLLOW_LINKS));
+        assertEquals(List.of(), fake.temporaries());
+    }
+
+    @Test
+    void mismatchAfterCreationStillUnlinks() throws Exception {
+        images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, CONTENT));
+        RegFileEntry reg = ghostUser(5, Linux.O_RDWR, 0);
+        fake.stat("tmp/run/v.data", new TaskTable.Stat(S_IFREG | 0640, 1, 1, 2, 0));
+        OpenResult res = plan(reg).open(new Fixtures.Ctx(info(reg), table, root));
+        assertInstanceOf(OpenResult.Fail.class, res);
+        assertFalse(Files.exists(ghostPath(), LinkOption.NOFOLLOW_LINKS));
+        assertEquals(List.of(), fake.temporaries());
+    }
+
+    @Test
+    void anExistingFileAtTheGhostPathIsNeverTouched() throws Exception {
+        images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, CONTENT));
+        RegFileEntry reg = ghostUser(5, Linux.O_RDWR, 0);
+        byte[] user = "user data".getBytes(StandardCharsets.US_ASCII);
+        Files.write(ghostPath(), user);
+        PlanException e = assertThrows(PlanException.class, () -> plan(reg));
+        assertTrue(e.getMessage().contains("v.data") && e.getMessage().contains("exists"), e.getMessage());
+
+        // Created between plan and open: open refuses and leaves it alone.
+        Files.delete(ghostPath());
+        RegularFileRestorer r = plan(reg);
+        Files.write(ghostPath(), user);
+        OpenResult res = r.open(new Fixtures.Ctx(info(reg), table, root));
+        assertInstanceOf(OpenResult.Fail.class, res);
+        assertArrayEquals(user, Files.readAllBytes(ghostPath()));
+        assertEquals(List.of(), fake.temporaries());
+        assertTrue(seenAtOpen.isEmpty(), "nothing was opened");
+    }
+
+    @Test
+    void aGhostDirectoryOutsideTheRootIsRefused() throws Exception {
+        Path outside = Files.createTempDirectory("fdr-outside");
+        try {
+            Files.createSymbolicLink(root.resolve("tmp/link"), outside);
+            RegularFileException e = assertThrows(RegularFileException.class,
+                    () -> RegularFileRestorer.ghostTarget(root, "/tmp/link/v.data"));
+            assertTrue(e.getMessage().contains("outside the root"), e.getMessage());
+            assertThrows(RegularFileException.class, () -> RegularFileRestorer.ghostTarget(root, "/../../etc/x"));
+        } finally {
+            Files.delete(outside);
+        }
+    }
+
+    @Test
+    void nonRegularGhostsAndSizeMismatchesFailThePlan() {
+        images.ghosts.put(1L, Fixtures.ghostImage(Fixtures.S_IFDIR | 0700, new byte[0]));
+        RegFileEntry reg = ghostUser(5, Linux.O_RDWR, 0);
+        assertThrows(PlanException.class, () -> plan(reg));
+        images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, new byte[3]));
+        PlanException e = assertThrows(PlanException.class, () -> plan(reg));
+        assertTrue(e.getMessage().contains("3 bytes") && e.getMessage().contains(String.valueOf(CONTENT.length)),
+                e.getMessage());
+    }
+
+    @Test
+    void sharersWaitForTheCreatorsHandOff() throws Exception {
+        images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, CONTENT));
+        RegFileEntry a = ghostUser(5, Linux.O_RDWR, 0);
+        RegFileEntry b = ghostUser(6, Linux.O_RDONLY | Linux.O_CLOEXEC, 7);
+        RegularFileRestorer ra = plan(a);
+        RegularFileRestorer rb = plan(b);
+        assertEquals(RegularFileRestorer.Route.GHOST_CREATOR, ra.route());
+        assertEquals(List.of(new RegularFileRestorer.Peer(6, Linux.O_RDONLY)), ra.peers());
+        assertEquals(RegularFileRestorer.Route.GHOST_SHARER, rb.route());
+        assertEquals(5, rb.dependencies().get(0).fileId());
+
+        Fixtures.Ctx cb = new Fixtures.Ctx(info(b), table, root);
+        assertInstanceOf(OpenResult.Again.class, rb.open(cb));
+        assertNotNull(cb.waiting);
+
+        Fixtures.Ctx ca = new Fixtures.Ctx(info(a), table, root);
+        assertInstanceOf(OpenResult.Done.class, ra.open(ca));
+        List<Integer> handed = ca.handedOff.get(6L);
+        assertEquals(1, handed.size());
+        assertEquals(Linux.O_RDONLY, fake.file(handed.get(0)).flags());
+        cb.inbox.add(handed.get(0));
+        OpenResult res = rb.open(cb);
+        assertEquals(OpenResult.done(handed.get(0)), res);
+        assertTrue(fake.file(handed.get(0)).log().stream().anyMatch(c -> c.contains(", 7, 0)")));
+        assertFalse(Files.exists(ghostPath(), LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
+    void sharedGhostAcrossTasksThroughTheEngine() {
+        images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, CONTENT));
+        RegFileEntry a = ghostUser(5, Linux.O_RDWR, 100);
+        RegFileEntry b = ghostUser(6, Linux.O_RDWR | Linux.O_APPEND, 30);
+        FakeTaskTable t2 = kernel.table(2, FLOOR);
+        t2.stat("tmp/run/v.data", new TaskTable.Stat(S_IFREG | 0640, CONTENT.length, 1, 2, 0));
+        FileInfo ia = info(a, new FleInfo(1, 3, false), new FleInfo(2, 12, false));
+        FileInfo ib = info(b, new FleInfo(2, 4, true));
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            Map<String, String> opts = new HashMap<>();
+            var ctx = Fixtures.planCtx(images.set, root, opts);
+            Engine e = Engine.builder(kernel.transport()).table(fake).table(t2).root(root)
+                    .file(ia, "regular", kind.plan(ia, ctx)).file(ib, "regular", kind.plan(ib, ctx)).build();
+            e.run();
+        });
+        FakeFile f3 = fake.file(3);
+        assertEquals("tmp/run/v.data", f3.what());
+        assertTrue(f3 == t2.file(12), "task 2 fd 12 is the same description as task 1 fd 3");
+        FakeFile f4 = t2.file(4);
+        assertEquals(Linux.O_RDWR | Linux.O_APPEND, f4.flags());
+        assertTrue(t2.cloexec(4));
+        assertTrue(f4.log().stream().anyMatch(c -> c.contains(", 30, 0)")), f4.log().toString());
+        assertEquals(List.of(), fake.temporaries());
+        assertEquals(List.of(), t2.temporaries());
+        assertFalse(Files.exists(ghostPath(), LinkOption.NOFOLLOW_LINKS));
+    }
+
+    @Test
+    void engineAbortAfterAGhostLeavesNoGhostBehind() {
+        images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, CONTENT));
+        RegFileEntry a = ghostUser(5, Linux.O_RDWR, 0);
+        RegFileEntry other = reg(9, "/tmp/run/missing", Linux.O_RDONLY, 0).build();
+        images.add(other, 1, 9);
+        fake.failOn("openat2", 2, Errno.ENOENT);
+        FileInfo ia = info(a, new FleInfo(1, 3, false));
+        FileInfo io = info(other, new FleInfo(1, 9, false));
+        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(
+                Duration.ofSeconds(20), () -> {
+                    var ctx = Fixtures.planCtx(images.set, root, Map.of());
+                    Engine.builder(kernel.transport()).table(fake).root(root)
+                            .file(ia, "regular", kind.plan(ia, ctx)).file(io, "regular", kind.plan(io, ctx)).build()
+                            .run();
+                }));
+        assertTrue(ex.getMessage().contains("/tmp/run/missing"), ex.getMessage());
+        assertFalse(Files.exists(ghostPath(), LinkOption.NOFOLLOW_LINKS));
+        assertEquals(List.of(), fake.temporaries());
+    }
+}

@@ -1,0 +1,310 @@
+package fdrestore.plugin.regularfile;
+
+import static fdrestore.plugin.regularfile.Fixtures.S_IFCHR;
+import static fdrestore.plugin.regularfile.Fixtures.S_IFDIR;
+import static fdrestore.plugin.regularfile.Fixtures.S_IFREG;
+import static fdrestore.plugin.regularfile.Fixtures.info;
+import static fdrestore.plugin.regularfile.Fixtures.reg;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.OpenResult;
+import fdrestore.core.spi.PlanException;
+import fdrestore.core.spi.TaskTable;
+import fdrestore.core.sys.Errno;
+import fdrestore.core.sys.Linux;
+import fdrestore.testkit.FakeKernel;
+import fdrestore.testkit.FakeKernel.FakeFile;
+import fdrestore.testkit.FakeTaskTable;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** Unit tests of planning and opening regular files, on the testkit's fake fd table. */
+class RegularFileRestorerTest {
+    private static final Path ROOT = Paths.get("/srv/restore-root");
+    private static final int FLOOR = 100;
+
+    private final FakeKernel kernel = new FakeKernel();
+    private final FakeTaskTable table = kernel.table(1, FLOOR);
+    private final Fixtures.Images images = new Fixtures.Images();
+    private final Map<String, String> options = new HashMap<>();
+    private final RegularFileKind kind = new RegularFileKind();
+
+    private RegularFileRestorer plan(RegFileEntry reg) throws PlanException {
+        images.add(reg, 1, 3);
+        return (RegularFileRestorer) kind.plan(info(reg), Fixtures.planCtx(images.set, ROOT, options));
+    }
+
+    private OpenResult open(RegularFileRestorer r, RegFileEntry reg) {
+        return r.open(new Fixtures.Ctx(info(reg), table, ROOT));
+    }
+
+    private FakeFile opened(OpenResult res) {
+        assertInstanceOf(OpenResult.Done.class, res, () -> "expected Done, got " + res);
+        int fd = res.newFd().orElseThrow();
+        assertEquals(List.of(fd), table.temporaries(), "only the reported fd is left open");
+        return table.file(fd);
+    }
+
+    private static String failure(OpenResult res) {
+        assertInstanceOf(OpenResult.Fail.class, res, () -> "expected Fail, got " + res);
+        return ((OpenResult.Fail) res).cause().getMessage();
+    }
+
+    @Test
+    void kindClaimsRegOnly() {
+        assertEquals("regular", kind.name());
+        assertEquals(java.util.Set.of(fdrestore.core.image.FdType.REG), kind.fdTypes());
+    }
+
+    @Test
+    void flagsLoseCreateTruncTmpfileAndCloexec() {
+        int img = Linux.O_RDWR | Linux.O_CREAT | Linux.O_EXCL | Linux.O_TRUNC | Linux.O_CLOEXEC | Linux.O_APPEND
+                | Linux.O_LARGEFILE | Linux.O_NONBLOCK;
+        assertEquals(Linux.O_RDWR | Linux.O_APPEND | Linux.O_LARGEFILE | Linux.O_NONBLOCK, OpenFlags.forOpen(img, false));
+        assertEquals(Linux.O_RDWR, OpenFlags.forOpen(Linux.O_RDWR | Linux.O_TMPFILE, false));
+        assertEquals(Linux.O_RDWR, OpenFlags.forOpen(Linux.O_RDWR | OpenFlags.O_TMPFILE_BIT, false));
+        assertEquals(Linux.O_RDONLY | Linux.O_DIRECTORY, OpenFlags.forOpen(0, true));
+        assertEquals(Linux.O_PATH | Linux.O_DIRECTORY, OpenFlags.forOpen(Linux.O_PATH, true));
+    }
+
+    @Test
+    void opensWithStrippedFlagsUnderTheRoot() throws Exception {
+        RegFileEntry reg = reg(5, "/tmp/x/data", Linux.O_WRONLY | Linux.O_APPEND | Linux.O_CREAT | Linux.O_TRUNC
+                | Linux.O_CLOEXEC | Linux.O_LARGEFILE, 0).build();
+        FakeFile f = opened(open(plan(reg), reg));
+        assertEquals("tmp/x/data", f.what());
+        assertEquals(Linux.O_WRONLY | Linux.O_APPEND | Linux.O_LARGEFILE, f.flags());
+        List<String> calls = table.calls();
+        assertEquals("open(" + ROOT + ", 0" + Integer.toOctalString(RegularFileRestorer.ROOT_FLAGS) + ")", calls.get(0));
+        assertEquals("openat2(100, tmp/x/data, 0" + Integer.toOctalString(f.flags()) + ", resolve=0x10)", calls.get(1));
+        assertEquals("close(100)", calls.get(2));
+    }
+
+    @Test
+    void directoriesOpenWithODirectory() throws Exception {
+        RegFileEntry cwd = reg(7, "/tmp/criu-work/run", 0, 0).setMode(S_IFDIR | 0755).build();
+        table.stat("tmp/criu-work/run", new TaskTable.Stat(S_IFDIR | 0755, 4096, 1, 2, 0));
+        FakeFile f = opened(open(plan(cwd), cwd));
+        assertEquals(Linux.O_DIRECTORY, f.flags());
+        RegFileEntry root = reg(8, "/", 0, 0).setMode(S_IFDIR | 0755).build();
+        table.stat(".", new TaskTable.Stat(S_IFDIR | 0755, 4096, 1, 3, 0));
+        assertEquals(".", opened2(open(plan(root), root)).what());
+    }
+
+    private FakeFile opened2(OpenResult res) {
+        assertInstanceOf(OpenResult.Done.class, res, () -> "expected Done, got " + res);
+        return table.file(res.newFd().orElseThrow());
+    }
+
+    @Test
+    void hostCharacterDevicesResolveOnTheHost() throws Exception {
+        RegFileEntry nul = reg(4, "/dev/null", Linux.O_RDWR | Linux.O_LARGEFILE, 0).setMode(S_IFCHR | 0666).build();
+        table.stat("/dev/null", new TaskTable.Stat(S_IFCHR | 0666, 0, 5, 4, 0x103));
+        FakeFile f = opened(open(plan(nul), nul));
+        assertEquals("/dev/null", f.what());
+        assertEquals(Linux.O_RDWR | Linux.O_LARGEFILE | Linux.O_NOCTTY, f.flags());
+        assertTrue(table.calls().stream().noneMatch(c -> c.startsWith("openat2")), table.calls().toString());
+        assertEquals(RegularFileRestorer.Route.HOST, plan(reg(9, "/dev/pts/7", Linux.O_RDWR, 0).build()).route(),
+                "no recorded mode: the path decides");
+    }
+
+    @Test
+    void otherPathsUnderDevResolveUnderTheRoot() throws Exception {
+        assertEquals(RegularFileRestorer.Route.ROOT,
+                plan(reg(4, "/dev/null", Linux.O_RDWR, 0).setMode(S_IFREG | 0644).build()).route(),
+                "a regular file named /dev/null is the root's");
+        assertEquals(RegularFileRestorer.Route.ROOT,
+                plan(reg(5, "/dev/kvm", Linux.O_RDWR, 0).setMode(S_IFCHR | 0660).build()).route());
+        assertEquals(RegularFileRestorer.Route.ROOT,
+                plan(reg(6, "/dev/pts/x", Linux.O_RDWR, 0).setMode(S_IFCHR | 0620).build()).route());
+        assertEquals(RegularFileRestorer.Route.HOST,
+                plan(reg(7, "/dev/urandom", 0, 0).setMode(S_IFCHR | 0666).build()).route());
+    }
+
+    @Test
+    void noLseekAtPositionZero() throws Exception {
+        RegFileEntry reg = reg(5, "/a", Linux.O_RDONLY, 0).build();
+        FakeFile f = opened(open(plan(reg), reg));
+        assertTrue(f.log().isEmpty(), f.log().toString());
+        assertTrue(table.calls().stream().noneMatch(c -> c.startsWith("lseek")));
+    }
+
+    @Test
+    void lseekRestoresThePosition() throws Exception {
+        RegFileEntry reg = reg(5, "/a", Linux.O_RDWR, 1234).build();
+        FakeFile f = opened(open(plan(reg), reg));
+        assertTrue(f.log().stream().anyMatch(c -> c.matches("lseek\\(\\d+, 1234, 0\\)")), f.log().toString());
+    }
+
+    @Test
+    void noLseekForOPath() throws Exception {
+        RegFileEntry reg = reg(5, "/a", Linux.O_PATH, 77).build();
+        FakeFile f = opened(open(plan(reg), reg));
+        assertEquals(Linux.O_PATH, f.flags());
+        assertTrue(f.log().isEmpty(), f.log().toString());
+    }
+
+    @Test
+    void espipeIsIgnoredForHostDevicesOnly() throws Exception {
+        RegFileEntry tty = reg(4, "/dev/tty", Linux.O_RDWR, 10).setMode(S_IFCHR | 0666).build();
+        table.stat("/dev/tty", new TaskTable.Stat(S_IFCHR | 0666, 0, 5, 4, 0x500));
+        table.failOn("lseek", 1, Errno.ESPIPE);
+        opened(open(plan(tty), tty));
+
+        FakeTaskTable t2 = kernel.table(2, FLOOR);
+        t2.failOn("lseek", 1, Errno.ESPIPE);
+        RegFileEntry reg = reg(5, "/a", Linux.O_RDWR, 10).build();
+        OpenResult res = plan(reg).open(new Fixtures.Ctx(info(reg), t2, ROOT));
+        String msg = failure(res);
+        assertTrue(msg.contains("/a") && msg.contains("lseek"), msg);
+        assertEquals(List.of(), t2.temporaries());
+    }
+
+    @Test
+    void sizeMismatchFailsNamingPathAndBothSizes() throws Exception {
+        RegFileEntry reg = reg(5, "/tmp/g.data", Linux.O_RDWR, 0).setSize(4096).setMode(S_IFREG | 0644).build();
+        table.stat("tmp/g.data", new TaskTable.Stat(S_IFREG | 0644, 100, 1, 2, 0));
+        String msg = failure(open(plan(reg), reg));
+        assertTrue(msg.contains("/tmp/g.data") && msg.contains("4096") && msg.contains("size is 100"), msg);
+        assertEquals(List.of(), table.temporaries());
+    }
+
+    @Test
+    void modeMismatchFailsNamingPathAndBothModes() throws Exception {
+        RegFileEntry reg = reg(5, "/tmp/g.data", Linux.O_RDWR, 0).setSize(10).setMode(S_IFREG | 0644).build();
+        table.stat("tmp/g.data", new TaskTable.Stat(S_IFREG | 0600, 10, 1, 2, 0));
+        String msg = failure(open(plan(reg), reg));
+        assertTrue(msg.contains("/tmp/g.data") && msg.contains("0100644") && msg.contains("0100600"), msg);
+        assertEquals(List.of(), table.temporaries());
+
+        FakeTaskTable t2 = kernel.table(2, FLOOR);
+        t2.stat("tmp/g.data", new TaskTable.Stat(S_IFDIR | 0644, 10, 1, 2, 0));
+        msg = failure(plan(reg).open(new Fixtures.Ctx(info(reg), t2, ROOT)));
+        assertTrue(msg.contains("040644"), "a type change is a mismatch: " + msg);
+        assertEquals(List.of(), t2.temporaries());
+    }
+
+    @Test
+    void hostDevicesAreCheckedForTypeOnly() throws Exception {
+        RegFileEntry nul = reg(4, "/dev/null", Linux.O_RDWR, 0).setMode(S_IFCHR | 0666).build();
+        table.stat("/dev/null", new TaskTable.Stat(S_IFCHR | 0600, 0, 5, 4, 0x103));
+        opened(open(plan(nul), nul));
+        FakeTaskTable t2 = kernel.table(2, FLOOR);
+        t2.stat("/dev/null", new TaskTable.Stat(S_IFREG | 0666, 0, 5, 4, 0));
+        String msg = failure(plan(nul).open(new Fixtures.Ctx(info(nul), t2, ROOT)));
+        assertTrue(msg.contains("/dev/null") && msg.contains("020000") && msg.contains("0100000"), msg);
+        assertEquals(List.of(), t2.temporaries());
+    }
+
+    @Test
+    void openFailureNamesThePathAndLeavesNothing() throws Exception {
+        table.failOn("openat2", 1, Errno.ENOENT);
+        RegFileEntry reg = reg(5, "/tmp/gone", Linux.O_RDONLY, 0).build();
+        String msg = failure(open(plan(reg), reg));
+        assertTrue(msg.contains("/tmp/gone") && msg.contains("ENOENT") && msg.contains(ROOT.toString()), msg);
+        assertEquals(List.of(), table.temporaries(), "the root fd is closed too");
+        assertEquals(List.of(), table.openFds());
+    }
+
+    @Test
+    void everyFailingCallLeavesNoFd() throws Exception {
+        RegFileEntry reg = reg(5, "/f", Linux.O_RDWR, 9).setFown(Fixtures.fown(29, 1, 4242)).build();
+        // (close is not injected: Linux releases the fd even when close(2) reports an error, the fake does not.)
+        for (String call : List.of("open", "openat2", "fstat", "lseek", "fcntl")) {
+            for (int nth = 1; nth <= 2; nth++) {
+                FakeTaskTable t = new FakeKernel().table(1, FLOOR);
+                t.failOn(call, nth, Errno.EIO);
+                OpenResult res = plan(reg).open(new Fixtures.Ctx(info(reg), t, ROOT));
+                if (res instanceof OpenResult.Done d) {
+                    assertEquals(List.of(d.fd()), t.temporaries(), call + " #" + nth);
+                } else {
+                    assertTrue(failure(res).contains("/f"), call + " #" + nth + ": " + failure(res));
+                    assertEquals(List.of(), t.temporaries(), call + " #" + nth + " failed and leaked");
+                }
+            }
+        }
+    }
+
+    @Test
+    void fownSignalAndOwnerOutsideTheTree() throws Exception {
+        images.task(100, 100);
+        RegFileEntry reg = reg(5, "/f", Linux.O_RDWR, 0).setFown(Fixtures.fown(29, 1, 4242)).build();
+        FakeFile f = opened(open(plan(reg), reg));
+        assertTrue(f.log().stream().anyMatch(c -> c.matches("fcntl\\(\\d+, 10, 29\\)")), f.log().toString());
+        assertTrue(f.log().stream().anyMatch(c -> c.matches("fcntl\\(\\d+, 8, 4242\\)")), f.log().toString());
+
+        RegFileEntry grp = reg(6, "/g", Linux.O_RDWR, 0).setFown(Fixtures.fown(0, 2, 4242)).build();
+        FakeFile g = opened2(open(plan(grp), grp));
+        assertEquals(List.of(), g.log().stream().filter(c -> c.contains(", 10, ")).toList(), "no signal set");
+        assertTrue(g.log().stream().anyMatch(c -> c.matches("fcntl\\(\\d+, 8, -4242\\)")), g.log().toString());
+    }
+
+    @Test
+    void fownOwnerInTheTreeIsRefusedUnlessIgnored() throws Exception {
+        images.task(100, 100);
+        RegFileEntry reg = reg(5, "/f", Linux.O_RDWR, 0).setFown(Fixtures.fown(29, 1, 100)).build();
+        PlanException e = assertThrows(PlanException.class, () -> plan(reg));
+        assertTrue(e.getMessage().contains("/f") && e.getMessage().contains(RegularFileKind.FOWN_OPTION), e.getMessage());
+        RegFileEntry tid = reg(6, "/t", Linux.O_RDWR, 0).setFown(Fixtures.fown(0, 0, 777)).build();
+        assertThrows(PlanException.class, () -> plan(tid));
+
+        options.put(RegularFileKind.FOWN_OPTION, "ignore");
+        FakeFile f = opened(open(plan(reg), reg));
+        assertEquals(1, f.log().size(), "only F_SETSIG: " + f.log());
+        options.put(RegularFileKind.FOWN_OPTION, "bogus");
+        assertThrows(PlanException.class, () -> plan(reg));
+    }
+
+    @Test
+    void linkedRemapOpensTheLink() throws Exception {
+        images.add(reg(20, "/tmp/dir/link_remap.3", 0, 0).build(), 0, 0);
+        images.remaps.add(Fixtures.remap(5, 20, Remaps.LINKED));
+        RegFileEntry reg = reg(5, "/tmp/dir/gone", Linux.O_RDWR, 3).setSize(0).build();
+        FakeFile f = opened(open(plan(reg), reg));
+        assertEquals("tmp/dir/link_remap.3", f.what());
+        assertEquals(Linux.O_RDWR, f.flags());
+    }
+
+    @Test
+    void legacyRemapIdsAndUnsupportedRemaps() throws Exception {
+        Remaps r = Remaps.fromEntries(List.of(
+                fdrestore.core.image.proto.RemapFilePathEntry.newBuilder().setOrigId(5).setRemapId(0x80000003).build(),
+                fdrestore.core.image.proto.RemapFilePathEntry.newBuilder().setOrigId(6).setRemapId(7).build()));
+        assertEquals(new Remaps.Remap(5, 3, Remaps.GHOST), r.of(5));
+        assertEquals(new Remaps.Remap(6, 7, Remaps.LINKED), r.of(6));
+
+        images.remaps.add(Fixtures.remap(5, 9, Remaps.PROCFS));
+        PlanException e = assertThrows(PlanException.class, () -> plan(reg(5, "/proc/77", 0, 0).build()));
+        assertTrue(e.getMessage().contains("PROCFS") && e.getMessage().contains("/proc/77"), e.getMessage());
+    }
+
+    @Test
+    void missingLinkOrGhostFailsThePlan() {
+        images.remaps.add(Fixtures.remap(5, 20, Remaps.LINKED));
+        images.remaps.add(Fixtures.remap(6, 21, Remaps.GHOST));
+        assertThrows(PlanException.class, () -> plan(reg(5, "/a", 0, 0).build()));
+        PlanException e = assertThrows(PlanException.class, () -> plan(reg(6, "/b", 0, 0).build()));
+        assertTrue(e.getMessage().contains("ghost-file-21.img"), e.getMessage());
+    }
+
+    @Test
+    void aFileEntryWithoutRegIsRefused() {
+        FileInfo bad = new FileInfo(5, fdrestore.core.image.FdType.REG,
+                fdrestore.core.image.proto.FileEntry.newBuilder().setType(1).setId(5).build(),
+                List.of(new fdrestore.core.spi.FleInfo(1, 3, false)));
+        assertThrows(PlanException.class, () -> kind.plan(bad, Fixtures.planCtx(images.set, ROOT, options)));
+        assertFalse(RegularFileRestorer.relative("/a//b").startsWith("/"));
+        assertEquals(".", RegularFileRestorer.relative("//"));
+        assertEquals("a/b", RegularFileRestorer.relative("a/b"));
+    }
+}
