@@ -11,9 +11,11 @@ module fdrestore.core {
     exports fdrestore.core.image;
     exports fdrestore.core.image.codec;
     exports fdrestore.core.image.proto;
+    exports fdrestore.core.json;
     exports fdrestore.core.spi;
     exports fdrestore.core.engine;
     exports fdrestore.core.runtime;
+    exports fdrestore.core.restore;
     // jnr-ffi implements the binding interfaces in its own class loader: export unqualified.
     exports fdrestore.core.sys;
 }

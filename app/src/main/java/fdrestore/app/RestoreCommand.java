@@ -1,0 +1,238 @@
+package fdrestore.app;
+
+import fdrestore.core.engine.RestoreException;
+import fdrestore.core.image.ImageSet;
+import fdrestore.core.image.ImageSet.Task;
+import fdrestore.core.json.Json;
+import fdrestore.core.restore.Holder;
+import fdrestore.core.restore.Restorer;
+import fdrestore.core.restore.Verifier;
+import fdrestore.core.sys.Sys;
+import fdrestore.core.sys.SysException;
+import fdrestore.transport.ScmTransport;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** {@code fdrestore restore DIR}: rebuilds the tasks of an image set with every fd at its number. */
+@Command(name = "restore", mixinStandardHelpOptions = true,
+        description = {"Restores the fd tables of the tasks in an image set: every fd at its exact number, files",
+            "shared between tasks restored once and handed to the others (one open file description), pipe",
+            "and fifo data, positions and flags. Each task then becomes a process: it runs its command from",
+            "the fdrestore task image, or a holder that keeps its fds until it is signalled.",
+            "Prints the mapping from image pid to real pid."},
+        footer = {"%nExamples:",
+            "  fdrestore restore --root images-samples/criu-4.2/a_pipe/root --verify --then=kill images-samples/criu-4.2/a_pipe",
+            "  fdrestore restore --detach --json DIR > pids.json",
+            "%nLimits: every restored task is a child of fdrestore (its parent is not restored), and a task that is",
+            "neither a session nor a group leader joins its group only if that group's leader is not a session leader."})
+final class RestoreCommand implements Callable<Integer> {
+    enum Then { wait, detach, kill }
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(paramLabel = "DIR", description = "The image directory (written by criu dump or fdrestore dump).")
+    Path dir;
+
+    @Option(names = "--root", paramLabel = "DIR", defaultValue = "/",
+            description = "Resolve the paths of the images under DIR (default: ${DEFAULT-VALUE}).")
+    Path root;
+
+    @Option(names = "--then", paramLabel = "WHAT", defaultValue = "wait",
+            description = "After the restore (and --verify): wait for the tasks and forward SIGINT/SIGTERM to them (wait), "
+                    + "leave them running and exit (detach), or stop them and exit (kill). Default: ${DEFAULT-VALUE}.")
+    Then then;
+
+    @Option(names = "--detach", description = "Same as --then=detach.")
+    boolean detach;
+
+    @Option(names = "--hold", description = "Run the holder in every task, even when the images record a command.")
+    boolean hold;
+
+    @Option(names = "--verify", description = "Check the restored processes against the images through /proc and kcmp; "
+            + "a mismatch exits 1 with a readable diff.")
+    boolean verify;
+
+    @Option(names = "--json", description = "Print a JSON document on stdout: tasks (imagePid, pid), timings, verify.")
+    boolean json;
+
+    @Option(names = "--plugins", paramLabel = "DIR", description = "The plugins folder (default: the distribution's plugins/).")
+    Path pluginsDir;
+
+    @Option(names = {"-o", "--option"}, paramLabel = "KEY=VALUE", description = "A plugin option (repeatable).")
+    Map<String, String> pluginOptions = new HashMap<>();
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "0", hidden = true,
+            description = "Engine threads (0: twice the cores).")
+    int workers;
+
+    @Override
+    public Integer call() throws Exception {
+        long start = System.nanoTime();
+        if (detach) {
+            then = Then.detach;
+        }
+        if (!Files.isDirectory(root)) {
+            throw new Cli.UsageException("--root " + root + ": no such directory");
+        }
+        ImageSet images = ImageSet.open(dir);
+        PrintWriter out = spec.commandLine().getOut();
+        Restorer.Result result;
+        try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+            Restorer.Options opts = new Restorer.Options(root.toAbsolutePath().normalize(), pluginOptions, Holder.path(),
+                    hold, workers);
+            result = new Restorer(images, host.kinds(), ScmTransport::create, opts).run();
+        } catch (RestoreException e) {
+            throw new RestoreException("restore of " + dir + " failed, nothing was left behind: " + e.getMessage(), e);
+        }
+        long restoredNs = System.nanoTime() - start;
+        List<Integer> pids = new ArrayList<>(result.pidMap().values());
+        Verifier.Report report = verify ? new Verifier(images, root.toAbsolutePath().normalize()).verify(result.pidMap()) : null;
+        if (json) {
+            out.println(Json.pretty(json(images, result, report, restoredNs)));
+        } else {
+            text(out, images, result, report, restoredNs);
+        }
+        out.flush();
+        int code = report == null || report.ok() ? Cli.EXIT_OK : Cli.EXIT_FAILED;
+        switch (then) {
+            case detach -> {
+                if (!json) {
+                    out.println("The restored tasks keep running (stop them with: kill " + join(pids) + ").");
+                }
+            }
+            case kill -> {
+                stop(pids);
+                if (!json) {
+                    out.println("Stopped the restored tasks (--then=kill).");
+                }
+            }
+            case wait -> {
+                Thread hook = new Thread(() -> stop(pids), "fdrestore-forward-signal");
+                Runtime.getRuntime().addShutdownHook(hook);
+                if (!json) {
+                    out.println("Waiting for the restored tasks to end (Ctrl-C stops them)...");
+                    out.flush();
+                }
+                for (int pid : pids) {
+                    try {
+                        Sys.waitpid(pid, 0);
+                    } catch (SysException e) {
+                        // already reaped
+                    }
+                }
+                Runtime.getRuntime().removeShutdownHook(hook);
+            }
+        }
+        out.flush();
+        return code;
+    }
+
+    private static String join(List<Integer> pids) {
+        StringBuilder sb = new StringBuilder();
+        for (int p : pids) {
+            sb.append(sb.length() == 0 ? "" : " ").append(p);
+        }
+        return sb.toString();
+    }
+
+    /** SIGTERM, then SIGKILL after a grace period, and reap. */
+    static void stop(List<Integer> pids) {
+        for (int pid : pids) {
+            try {
+                Sys.kill(pid, 15);
+            } catch (SysException ignored) {
+                // gone
+            }
+        }
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        for (int pid : pids) {
+            try {
+                while (Sys.waitpid(pid, 1 /* WNOHANG */) == null && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                Sys.kill(pid, 9);
+                Sys.waitpid(pid, 0);
+            } catch (SysException ignored) {
+                // reaped
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private void text(PrintWriter out, ImageSet images, Restorer.Result r, Verifier.Report report, long ns) {
+        out.printf("Restored %d task%s (%d fds) from %s in %.1f ms (engine %.1f ms)%n", r.tasks().size(),
+                r.tasks().size() == 1 ? "" : "s", r.fds(), dir, ns / 1e6, r.engineNs() / 1e6);
+        Map<Integer, Integer> depth = new HashMap<>();
+        out.printf("  %-16s %-8s %5s  %s%n", "image pid", "pid", "fds", "runs");
+        for (Restorer.RestoredTask t : r.tasks()) {
+            Task it = images.task(t.imagePid()).orElseThrow();
+            int d = depth.getOrDefault(it.ppid(), -1) + 1;
+            depth.put(it.pid(), d);
+            out.printf("  %-16s %-8d %5d  %s%n", "  ".repeat(d) + t.imagePid(), t.pid(), it.fds().size(), t.command());
+        }
+        if (r.droppedMessages() > 0) {
+            out.printf("Refused %d foreign message(s) sent to the transport during the restore.%n", r.droppedMessages());
+        }
+        if (report != null) {
+            if (report.ok()) {
+                out.printf("Verified: the %d fds of the %d tasks match the images (numbers, kinds, flags, positions,"
+                        + " pipes); sharing proved with %d kcmp checks.%n", report.fdsChecked(), report.tasksChecked(),
+                        report.kcmpChecks());
+            } else {
+                out.printf("Verification FAILED: %d mismatch(es):%n", report.mismatches().size());
+                for (String m : report.mismatches()) {
+                    out.println("  - " + m);
+                }
+            }
+        }
+    }
+
+    private Map<String, Object> json(ImageSet images, Restorer.Result r, Verifier.Report report, long ns) {
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("dir", dir.toString());
+        List<Object> tasks = new ArrayList<>();
+        for (Restorer.RestoredTask t : r.tasks()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("imagePid", t.imagePid());
+            m.put("pid", t.pid());
+            m.put("fds", images.task(t.imagePid()).orElseThrow().fds().size());
+            m.put("command", t.command());
+            tasks.add(m);
+        }
+        doc.put("tasks", tasks);
+        Map<String, Object> timings = new LinkedHashMap<>();
+        timings.put("planMs", r.planNs() / 1e6);
+        timings.put("tablesMs", r.tablesNs() / 1e6);
+        timings.put("engineMs", r.engineNs() / 1e6);
+        timings.put("spawnMs", r.spawnNs() / 1e6);
+        timings.put("totalMs", ns / 1e6);
+        doc.put("timings", timings);
+        doc.put("fds", r.fds());
+        doc.put("droppedMessages", r.droppedMessages());
+        if (report != null) {
+            Map<String, Object> v = new LinkedHashMap<>();
+            v.put("ok", report.ok());
+            v.put("fdsChecked", report.fdsChecked());
+            v.put("kcmpChecks", report.kcmpChecks());
+            v.put("mismatches", report.mismatches());
+            doc.put("verify", v);
+        }
+        doc.put("then", then.name());
+        return doc;
+    }
+}

@@ -1,0 +1,139 @@
+package fdrestore.testkit;
+
+import com.google.protobuf.ByteString;
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.codec.ImageEntry;
+import fdrestore.core.image.codec.ImageFile;
+import fdrestore.core.image.codec.ImageWriter;
+import fdrestore.core.image.codec.Magic;
+import fdrestore.core.image.proto.CoreEntry;
+import fdrestore.core.image.proto.FdinfoEntry;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.FownEntry;
+import fdrestore.core.image.proto.InventoryEntry;
+import fdrestore.core.image.proto.PipeDataEntry;
+import fdrestore.core.image.proto.PipeEntry;
+import fdrestore.core.image.proto.PstreeEntry;
+import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.image.proto.TaskCoreEntry;
+import fdrestore.core.image.proto.TaskKobjIdsEntry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a CRIU-format image set from a few calls, for tests and benchmarks: tasks, regular files,
+ * pipes (with queued data) and the fds that refer to them.
+ *
+ * <pre>
+ * ImageSetBuilder b = new ImageSetBuilder();
+ * b.task(100, 0);                       // the root, leader of its session
+ * b.task(101, 100);
+ * long f = b.regularFile("/data/x", O_RDONLY, 0);
+ * b.fd(100, 3, f).fd(101, 7, f);        // one open file shared by two tasks
+ * b.write(dir);
+ * </pre>
+ */
+public final class ImageSetBuilder {
+    private final Map<Integer, PstreeEntry> tasks = new LinkedHashMap<>();
+    private final Map<Integer, List<FdinfoEntry>> fds = new LinkedHashMap<>();
+    private final List<FileEntry> files = new ArrayList<>();
+    private final List<ImageEntry> pipeData = new ArrayList<>();
+    private int nextId = 1;
+    private int nextPipe = 1000;
+
+    private static FownEntry fown() {
+        return FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0).build();
+    }
+
+    /** A task in its parent's session and group (the root leads its own). */
+    public ImageSetBuilder task(int pid, int ppid) {
+        PstreeEntry parent = tasks.get(ppid);
+        int sid = parent == null ? pid : parent.getSid();
+        int pgid = parent == null ? pid : parent.getPgid();
+        return task(pid, ppid, pgid, sid);
+    }
+
+    public ImageSetBuilder task(int pid, int ppid, int pgid, int sid) {
+        tasks.put(pid, PstreeEntry.newBuilder().setPid(pid).setPpid(ppid).setPgid(pgid).setSid(sid).addThreads(pid).build());
+        fds.put(pid, new ArrayList<>());
+        return this;
+    }
+
+    /** A regular file opened with {@code flags} at position {@code pos}; returns its file id. */
+    public long regularFile(String path, int flags, long pos) {
+        int id = nextId++;
+        files.add(FileEntry.newBuilder().setType(FdType.REG.code()).setId(id)
+                .setReg(RegFileEntry.newBuilder().setId(id).setFlags(flags).setPos(pos).setFown(fown()).setName(path))
+                .build());
+        return id;
+    }
+
+    /** A pipe with {@code data} queued; returns {read end file id, write end file id}. */
+    public long[] pipe(byte[] data) {
+        int pipeId = nextPipe++;
+        int r = nextId++;
+        int w = nextId++;
+        files.add(FileEntry.newBuilder().setType(FdType.PIPE.code()).setId(r)
+                .setPipe(PipeEntry.newBuilder().setId(r).setPipeId(pipeId).setFlags(0).setFown(fown())).build());
+        files.add(FileEntry.newBuilder().setType(FdType.PIPE.code()).setId(w)
+                .setPipe(PipeEntry.newBuilder().setId(w).setPipeId(pipeId).setFlags(1).setFown(fown())).build());
+        if (data != null && data.length > 0) {
+            pipeData.add(new ImageEntry(PipeDataEntry.newBuilder().setPipeId(pipeId).setBytes(data.length).build(), data));
+        }
+        return new long[] {r, w};
+    }
+
+    /** Puts file {@code fileId} at {@code fd} in task {@code pid}. */
+    public ImageSetBuilder fd(int pid, int fd, long fileId) {
+        return fd(pid, fd, fileId, false);
+    }
+
+    public ImageSetBuilder fd(int pid, int fd, long fileId, boolean cloexec) {
+        FileEntry f = files.stream().filter(x -> x.getId() == (int) fileId).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no file " + fileId));
+        List<FdinfoEntry> l = fds.get(pid);
+        if (l == null) {
+            throw new IllegalArgumentException("no task " + pid);
+        }
+        l.add(FdinfoEntry.newBuilder().setId((int) fileId).setFlags(cloexec ? 1 : 0).setType(f.getType()).setFd(fd).build());
+        return this;
+    }
+
+    /** Writes the image set into {@code dir} (created if needed). Each task's table is fdinfo-PID.img. */
+    public Path write(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        ImageWriter.write(new ImageFile(Magic.INVENTORY, List.of(ImageEntry.of(InventoryEntry.newBuilder()
+                .setImgVersion(2).setFdinfoPerId(true).build()))), dir.resolve(Magic.INVENTORY.fileName()));
+        List<ImageEntry> ps = new ArrayList<>();
+        tasks.values().forEach(p -> ps.add(ImageEntry.of(p)));
+        ImageWriter.write(new ImageFile(Magic.PSTREE, ps), dir.resolve(Magic.PSTREE.fileName()));
+        for (PstreeEntry p : tasks.values()) {
+            int pid = p.getPid();
+            ImageWriter.write(new ImageFile(Magic.IDS, List.of(ImageEntry.of(TaskKobjIdsEntry.newBuilder()
+                    .setVmId(pid).setFilesId(pid).setFsId(pid).setSighandId(pid).build()))), dir.resolve(Magic.IDS.fileName(pid)));
+            ImageWriter.write(new ImageFile(Magic.CORE, List.of(ImageEntry.of(CoreEntry.newBuilder().setMtype(1)
+                    .setTc(TaskCoreEntry.newBuilder().setTaskState(1).setExitCode(0).setPersonality(0).setFlags(0)
+                            .setBlkSigset(0).setComm("task-" + pid)).build()))), dir.resolve(Magic.CORE.fileName(pid)));
+            List<ImageEntry> fi = new ArrayList<>();
+            fds.get(pid).forEach(e -> fi.add(ImageEntry.of(e)));
+            ImageWriter.write(new ImageFile(Magic.FDINFO, fi), dir.resolve(Magic.FDINFO.fileName(pid)));
+        }
+        List<ImageEntry> fe = new ArrayList<>();
+        files.forEach(f -> fe.add(ImageEntry.of(f)));
+        ImageWriter.write(new ImageFile(Magic.FILES, fe), dir.resolve(Magic.FILES.fileName()));
+        if (!pipeData.isEmpty()) {
+            ImageWriter.write(new ImageFile(Magic.PIPES_DATA, pipeData), dir.resolve(Magic.PIPES_DATA.fileName()));
+        }
+        return dir;
+    }
+
+    /** Bytes of a string, for pipe data. */
+    public static byte[] bytes(String s) {
+        return ByteString.copyFromUtf8(s).toByteArray();
+    }
+}

@@ -1,0 +1,276 @@
+package fdrestore.core.restore;
+
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
+import fdrestore.core.image.ImageSet.Fd;
+import fdrestore.core.image.ImageSet.FdRef;
+import fdrestore.core.image.ImageSet.Task;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.sys.Linux;
+import fdrestore.core.sys.Sys;
+import fdrestore.core.sys.SysException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Checks restored processes against their images, through /proc and kcmp: every fd number present and
+ * no other, each fd's kind, open flags, FD_CLOEXEC and position, pipe identities, and sharing (fds of one
+ * file id are one open file description; different file ids on one kernel object are different ones).
+ * Process-level differences fdrestore does not reproduce (the parent of each task) are not checked.
+ */
+public final class Verifier {
+    /** Flags compared between image and kernel (access mode, append, non-blocking, path, direct, noatime). */
+    private static final int COMPARED = Linux.O_ACCMODE | Linux.O_APPEND | Linux.O_NONBLOCK | Linux.O_PATH
+            | 040000 /* O_DIRECT */ | 01000000 /* O_NOATIME */;
+
+    private final ImageSet images;
+    private final Path root;
+
+    /** The verdict: every mismatch as a readable line, and what was checked. */
+    public record Report(List<String> mismatches, int fdsChecked, int tasksChecked, int kcmpChecks) {
+        public boolean ok() {
+            return mismatches.isEmpty();
+        }
+    }
+
+    public Verifier(ImageSet images, Path root) {
+        this.images = images;
+        this.root = root;
+    }
+
+    private record Seen(int pid, int fd, long dev, long ino) {
+    }
+
+    /** Verifies the tasks of {@code pidMap} (image pid to real pid). */
+    public Report verify(Map<Integer, Integer> pidMap) {
+        List<String> out = new ArrayList<>();
+        int fdsChecked = 0;
+        int kcmps = 0;
+        Map<Long, List<Seen>> byFile = new HashMap<>();
+        for (Task t : images.tasks()) {
+            Integer pid = pidMap.get(t.pid());
+            String who = "task " + t.pid() + " (pid " + pid + ")";
+            if (pid == null) {
+                out.add(who + ": no restored process");
+                continue;
+            }
+            Set<Integer> actual = new TreeSet<>();
+            try (var s = Files.list(Path.of("/proc", pid.toString(), "fd"))) {
+                s.forEach(p -> actual.add(Integer.parseInt(p.getFileName().toString())));
+            } catch (IOException e) {
+                out.add(who + ": cannot list its fds: " + e.getMessage());
+                continue;
+            }
+            Set<Integer> expected = new TreeSet<>();
+            for (Fd fd : t.fds()) {
+                expected.add(fd.fd());
+            }
+            for (int fd : actual) {
+                if (!expected.contains(fd)) {
+                    out.add(who + " fd " + fd + ": open, but not in the images (" + link(pid, fd) + ")");
+                }
+            }
+            for (Fd fd : t.fds()) {
+                String where = who + " fd " + fd.fd();
+                if (!actual.contains(fd.fd())) {
+                    out.add(where + ": missing");
+                    continue;
+                }
+                fdsChecked++;
+                FileEntry f = images.file(fd.fileId()).orElseThrow();
+                checkOne(where, pid, fd, f, out);
+                long[] id = identity(pid, fd.fd());
+                byFile.computeIfAbsent(fd.fileId(), k -> new ArrayList<>()).add(new Seen(pid, fd.fd(), id[0], id[1]));
+            }
+        }
+        // Sharing: one file id = one open file description.
+        for (Map.Entry<Long, List<Seen>> e : byFile.entrySet()) {
+            List<Seen> l = e.getValue();
+            for (int i = 1; i < l.size(); i++) {
+                kcmps++;
+                if (!sameFile(l.get(0), l.get(i))) {
+                    out.add("file " + e.getKey() + ": " + desc(l.get(0)) + " and " + desc(l.get(i))
+                            + " should be one open file (kcmp KCMP_FILE differs)");
+                }
+            }
+        }
+        // Different file ids on one kernel object (two opens of one path, two ends of a pipe) stay different.
+        Map<String, Long> objects = new HashMap<>();
+        for (Map.Entry<Long, List<Seen>> e : byFile.entrySet()) {
+            Seen first = e.getValue().get(0);
+            if (first.ino == 0) {
+                continue;
+            }
+            String key = first.dev + ":" + first.ino;
+            Long other = objects.putIfAbsent(key, e.getKey());
+            if (other != null) {
+                Seen o = byFile.get(other).get(0);
+                kcmps++;
+                if (sameFile(first, o)) {
+                    out.add("files " + other + " and " + e.getKey() + ": " + desc(o) + " and " + desc(first)
+                            + " should be different open files, but kcmp says they are one");
+                }
+            }
+        }
+        // Pipe identity: one pipe_id = one pipe inode, different pipe_ids = different pipes.
+        Map<Long, Long> pipeInode = new HashMap<>();
+        Map<Long, Long> inodePipe = new HashMap<>();
+        images.pipeObjects().forEach((pipeId, fileIds) -> {
+            for (long fid : fileIds) {
+                List<Seen> l = byFile.get(fid);
+                if (l == null) {
+                    continue;
+                }
+                long ino = l.get(0).ino;
+                Long prev = pipeInode.putIfAbsent(pipeId, ino);
+                if (prev != null && prev != ino) {
+                    out.add("pipe " + pipeId + ": its files are on different pipes (inodes " + prev + " and " + ino + ")");
+                }
+                Long p2 = inodePipe.putIfAbsent(ino, pipeId);
+                if (p2 != null && !p2.equals(pipeId)) {
+                    out.add("pipes " + p2 + " and " + pipeId + " were restored as one pipe (inode " + ino + ")");
+                }
+            }
+        });
+        return new Report(List.copyOf(out), fdsChecked, pidMap.size(), kcmps);
+    }
+
+    private static String desc(Seen s) {
+        return "pid " + s.pid + " fd " + s.fd;
+    }
+
+    private static boolean sameFile(Seen a, Seen b) {
+        try {
+            return Sys.kcmp(a.pid, b.pid, Linux.KCMP_FILE, a.fd, b.fd) == 0;
+        } catch (SysException e) {
+            return false;
+        }
+    }
+
+    private static long[] identity(int pid, int fd) {
+        try {
+            Object key = Files.readAttributes(Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd)),
+                    BasicFileAttributes.class).fileKey();
+            // fileKey() prints "(dev=…,ino=…)"
+            String k = String.valueOf(key);
+            long dev = Long.parseLong(k.replaceAll(".*dev=([0-9a-f]+).*", "$1"), 16);
+            long ino = Long.parseLong(k.replaceAll(".*ino=([0-9]+).*", "$1"));
+            return new long[] {dev, ino};
+        } catch (IOException | RuntimeException e) {
+            return new long[] {0, 0};
+        }
+    }
+
+    private static String link(int pid, int fd) {
+        try {
+            return Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd))).toString();
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
+    /** The fields of /proc/PID/fdinfo/FD. */
+    private static Map<String, String> fdinfo(int pid, int fd) throws IOException {
+        Map<String, String> m = new HashMap<>();
+        for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(fd)))) {
+            int c = line.indexOf(':');
+            if (c > 0) {
+                m.putIfAbsent(line.substring(0, c).trim(), line.substring(c + 1).trim());
+            }
+        }
+        return m;
+    }
+
+    private void checkOne(String where, int pid, Fd fd, FileEntry f, List<String> out) {
+        Map<String, String> info;
+        try {
+            info = fdinfo(pid, fd.fd());
+        } catch (NoSuchFileException e) {
+            out.add(where + ": vanished while verifying");
+            return;
+        } catch (IOException e) {
+            out.add(where + ": cannot read fdinfo: " + e.getMessage());
+            return;
+        }
+        String link = link(pid, fd.fd());
+        int flags = (int) Long.parseLong(info.getOrDefault("flags", "0"), 8);
+        boolean cloexec = (flags & Linux.O_CLOEXEC) != 0;
+        if (cloexec != fd.cloexec()) {
+            out.add(where + ": FD_CLOEXEC " + (fd.cloexec() ? "expected" : "not expected") + " but "
+                    + (cloexec ? "set" : "clear"));
+        }
+        String kind = expectedLink(fd.type(), f);
+        if (kind != null && !link.startsWith(kind) && !link.equals(kind)) {
+            out.add(where + ": is " + link + ", expected " + kind);
+        }
+        Integer imageFlags = imageFlags(f);
+        if (imageFlags != null && (imageFlags & COMPARED) != (flags & COMPARED)) {
+            out.add(where + ": open flags 0" + Integer.toOctalString(flags & COMPARED) + ", expected 0"
+                    + Integer.toOctalString(imageFlags & COMPARED));
+        }
+        if (f.hasReg()) {
+            RegFileEntry r = f.getReg();
+            boolean seekable = (r.getFlags() & Linux.O_PATH) == 0 && !(r.hasMode() && (r.getMode() & 0170000) == 0020000);
+            long pos = Long.parseLong(info.getOrDefault("pos", "0"));
+            if (seekable && pos != r.getPos()) {
+                out.add(where + ": position " + pos + ", expected " + r.getPos());
+            }
+        }
+    }
+
+    /** What readlink should show: a path, or a prefix such as "pipe:[". Null when not checked. */
+    private String expectedLink(FdType type, FileEntry f) {
+        if (type == null) {
+            return null;
+        }
+        switch (type) {
+            case REG: {
+                String name = f.getReg().getName();
+                RegFileEntry r = f.getReg();
+                boolean dev = r.hasMode() && (r.getMode() & 0170000) == 0020000;
+                if (dev || root.toString().equals("/")) {
+                    return name;
+                }
+                return root.resolve(name.startsWith("/") ? name.substring(1) : name).normalize().toString();
+            }
+            case PIPE:
+                return "pipe:[";
+            case FIFO:
+                return null; // the path of the fifo, under --root: checked through flags and identity
+            case UNIXSK:
+            case INETSK:
+                return "socket:[";
+            case EVENTPOLL:
+                return "anon_inode:[eventpoll]";
+            case TIMERFD:
+                return "anon_inode:[timerfd]";
+            case EVENTFD:
+                return "anon_inode:[eventfd]";
+            default:
+                return null;
+        }
+    }
+
+    private static Integer imageFlags(FileEntry f) {
+        if (f.hasReg()) {
+            return f.getReg().getFlags();
+        }
+        if (f.hasPipe()) {
+            return f.getPipe().getFlags();
+        }
+        if (f.hasTty()) {
+            return f.getTty().getFlags();
+        }
+        return null;
+    }
+}
