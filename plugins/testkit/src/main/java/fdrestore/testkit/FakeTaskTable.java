@@ -286,6 +286,100 @@ public final class FakeTaskTable implements TaskTable {
     }
 
     @Override
+    public synchronized int read(int fd, byte[] buf, int off, int len) throws SysException {
+        String text = "read(" + fd + ", " + len + ")";
+        check("read", text);
+        slot(text, fd).file.record(text);
+        return 0;
+    }
+
+    @Override
+    public synchronized int getsockopt(int fd, int level, int name, byte[] out) throws SysException {
+        String text = "getsockopt(" + fd + ", " + level + ", " + name + ")";
+        check("getsockopt", text);
+        slot(text, fd).file.record(text);
+        return out.length;
+    }
+
+    @Override
+    public synchronized byte[] getsockname(int fd) throws SysException {
+        String text = "getsockname(" + fd + ")";
+        check("getsockname", text);
+        slot(text, fd).file.record(text);
+        return new byte[] {1, 0};
+    }
+
+    @Override
+    public synchronized byte[] getpeername(int fd) throws SysException {
+        String text = "getpeername(" + fd + ")";
+        check("getpeername", text);
+        slot(text, fd).file.record(text);
+        return new byte[] {1, 0};
+    }
+
+    @Override
+    public synchronized void shutdown(int fd, int how) throws SysException {
+        String text = "shutdown(" + fd + ", " + how + ")";
+        check("shutdown", text);
+        slot(text, fd).file.record(text);
+    }
+
+    @Override
+    public synchronized int send(int fd, byte[] data, int off, int len, int[] fdList, int fdCount) throws SysException {
+        String text = "send(" + fd + ", " + len + " bytes, " + fdCount + " fds)";
+        check("send", text);
+        slot(text, fd).file.record(text);
+        for (int i = 0; i < fdCount; i++) {
+            slot(text, fdList[i]);
+        }
+        return len;
+    }
+
+    @Override
+    public synchronized int epollCreate(int flags) throws SysException {
+        check("epoll_create1", "epoll_create1(" + flags + ")");
+        return install(kernel.newFile("anon_inode:[eventpoll]", 2));
+    }
+
+    @Override
+    public synchronized void epollCtl(int epfd, int op, int fd, int events, long data) throws SysException {
+        String text = "epoll_ctl(" + epfd + ", " + op + ", " + fd + ", 0x" + Integer.toHexString(events) + ", 0x"
+                + Long.toHexString(data) + ")";
+        check("epoll_ctl", text);
+        slot(text, fd);
+        slot(text, epfd).file.record(text);
+    }
+
+    @Override
+    public synchronized int timerfdCreate(int clockid, int flags) throws SysException {
+        check("timerfd_create", "timerfd_create(" + clockid + ", " + flags + ")");
+        return install(kernel.newFile("anon_inode:[timerfd]", 2));
+    }
+
+    @Override
+    public synchronized void timerfdSettime(int fd, int flags, long valueSec, long valueNsec, long intervalSec,
+                                            long intervalNsec) throws SysException {
+        String text = "timerfd_settime(" + fd + ", " + flags + ", " + valueSec + "." + valueNsec + ", " + intervalSec
+                + "." + intervalNsec + ")";
+        check("timerfd_settime", text);
+        slot(text, fd).file.record(text);
+    }
+
+    @Override
+    public synchronized long[] timerfdGettime(int fd) throws SysException {
+        String text = "timerfd_gettime(" + fd + ")";
+        check("timerfd_gettime", text);
+        slot(text, fd).file.record(text);
+        return new long[4];
+    }
+
+    @Override
+    public synchronized int eventfd(int initval, int flags) throws SysException {
+        check("eventfd2", "eventfd2(" + Integer.toUnsignedString(initval) + ", " + flags + ")");
+        return install(kernel.newFile("anon_inode:[eventfd]", 2));
+    }
+
+    @Override
     public boolean sendFds(int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds, int fdCount)
             throws SysException {
         throw new UnsupportedOperationException("the fake table sends through FakeKernel.transport()");

@@ -47,6 +47,8 @@ final class ExecutorCore {
     static final int OP_BATCH = 25;
     static final int OP_CONST = 26;       // value (Batch.fd)
     static final int OP_EXIT = 27;
+    static final int OP_SYSCALL = 28;     // nr, a1, a2, a3, a4: a plain result
+    static final int OP_SYSCALL_FD = 29;  // nr, a1, a2, a3, a4: the result is a new fd, moved up
 
     // ---- which step failed
     static final int PH_MAIN = 0;
@@ -209,6 +211,21 @@ final class ExecutorCore {
                     return fail(errno(), PH_MAIN, 0, 0);
                 }
                 return moveUp(fd);
+            }
+            case OP_SYSCALL: {
+                long r = c.syscall(x0, x1, x2, x3, x4);
+                if (r < 0) {
+                    return fail(errno(), PH_MAIN, 0, 0);
+                }
+                res = r;
+                return true;
+            }
+            case OP_SYSCALL_FD: {
+                long fd = c.syscall(x0, x1, x2, x3, x4);
+                if (fd < 0) {
+                    return fail(errno(), PH_MAIN, 0, 0);
+                }
+                return moveUp((int) fd);
             }
             case OP_OPENAT2: {
                 long fd = c.syscall(Linux.SYS_OPENAT2, x0, x1, x2, Linux.OPEN_HOW_SIZE);

@@ -539,6 +539,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
     }
 
     /** read(2) in this table; returns the count read, 0 at end of file, or -1 on EAGAIN. */
+    @Override
     public int read(int fd, byte[] buf, int off, int len) throws SysException {
         java.util.Objects.checkFromIndexSize(off, len, buf.length);
         synchronized (lock) {
@@ -553,6 +554,155 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                 arena.get(a - arenaBase, buf, off, n);
             }
             return n;
+        }
+    }
+
+    private long sys(long nr, long a1, long a2, long a3, long a4, String call) throws SysException {
+        request(ExecutorCore.OP_SYSCALL, nr, a1, a2, a3, a4);
+        if (core.err != 0) {
+            throw error(call);
+        }
+        return core.r0;
+    }
+
+    private int sysFd(long nr, long a1, long a2, long a3, long a4, String call) throws SysException {
+        request(ExecutorCore.OP_SYSCALL_FD, nr, a1, a2, a3, a4);
+        if (core.err != 0) {
+            throw error(call);
+        }
+        return (int) core.r0;
+    }
+
+    @Override
+    public int epollCreate(int flags) throws SysException {
+        synchronized (lock) {
+            reset(0);
+            return sysFd(Linux.SYS_EPOLL_CREATE1, flags | Linux.O_CLOEXEC, 0, 0, 0, "epoll_create1(" + flags + ")");
+        }
+    }
+
+    @Override
+    public void epollCtl(int epfd, int op, int fd, int events, long data) throws SysException {
+        synchronized (lock) {
+            reset(space(12));
+            long ev = alloc(12);
+            arena.putInt(ev - arenaBase, events);
+            arena.putLong(ev - arenaBase + 4, data);
+            sys(Linux.SYS_EPOLL_CTL, epfd, op, fd, ev, "epoll_ctl(" + epfd + ", " + op + ", " + fd + ", {events=0x"
+                    + Integer.toHexString(events) + ", data=0x" + Long.toHexString(data) + "})");
+        }
+    }
+
+    @Override
+    public int timerfdCreate(int clockid, int flags) throws SysException {
+        synchronized (lock) {
+            reset(0);
+            return sysFd(Linux.SYS_TIMERFD_CREATE, clockid, flags | Linux.O_CLOEXEC, 0, 0,
+                    "timerfd_create(" + clockid + ", " + flags + ")");
+        }
+    }
+
+    @Override
+    public void timerfdSettime(int fd, int flags, long valueSec, long valueNsec, long intervalSec, long intervalNsec)
+            throws SysException {
+        synchronized (lock) {
+            reset(space(32));
+            long its = alloc(32);
+            long o = its - arenaBase;
+            arena.putLong(o, intervalSec);
+            arena.putLong(o + 8, intervalNsec);
+            arena.putLong(o + 16, valueSec);
+            arena.putLong(o + 24, valueNsec);
+            sys(Linux.SYS_TIMERFD_SETTIME, fd, flags, its, 0, "timerfd_settime(" + fd + ", " + flags + ", {value="
+                    + valueSec + "." + valueNsec + ", interval=" + intervalSec + "." + intervalNsec + "})");
+        }
+    }
+
+    @Override
+    public long[] timerfdGettime(int fd) throws SysException {
+        synchronized (lock) {
+            reset(space(32));
+            long its = alloc(32);
+            sys(Linux.SYS_TIMERFD_GETTIME, fd, its, 0, 0, "timerfd_gettime(" + fd + ")");
+            long o = its - arenaBase;
+            return new long[] {arena.getLong(o + 16), arena.getLong(o + 24), arena.getLong(o), arena.getLong(o + 8)};
+        }
+    }
+
+    @Override
+    public int eventfd(int initval, int flags) throws SysException {
+        synchronized (lock) {
+            reset(0);
+            return sysFd(Linux.SYS_EVENTFD2, initval & 0xffffffffL, flags | Linux.O_CLOEXEC, 0, 0,
+                    "eventfd2(" + Integer.toUnsignedString(initval) + ", " + flags + ")");
+        }
+    }
+
+    @Override
+    public void shutdown(int fd, int how) throws SysException {
+        synchronized (lock) {
+            reset(0);
+            sys(Linux.SYS_SHUTDOWN, fd, how, 0, 0, "shutdown(" + fd + ", " + how + ")");
+        }
+    }
+
+    private byte[] sockName(long nr, int fd, String call) throws SysException {
+        synchronized (lock) {
+            reset(space(128) + space(4));
+            long a = alloc(128);
+            long lenp = alloc(4);
+            arena.putInt(lenp - arenaBase, 128);
+            sys(nr, fd, a, lenp, 0, call + "(" + fd + ")");
+            int len = Math.min(arena.getInt(lenp - arenaBase), 128);
+            byte[] out = new byte[len];
+            arena.get(a - arenaBase, out, 0, len);
+            return out;
+        }
+    }
+
+    @Override
+    public byte[] getsockname(int fd) throws SysException {
+        return sockName(Linux.SYS_GETSOCKNAME, fd, "getsockname");
+    }
+
+    @Override
+    public byte[] getpeername(int fd) throws SysException {
+        return sockName(Linux.SYS_GETPEERNAME, fd, "getpeername");
+    }
+
+    @Override
+    public int send(int fd, byte[] data, int off, int len, int[] fds, int fdCount) throws SysException {
+        java.util.Objects.checkFromIndexSize(off, len, data.length);
+        byte[] slice = off == 0 ? data : Arrays.copyOfRange(data, off, off + len);
+        int ctrl = fdCount > 0 ? Linux.cmsgSpace(4 * fdCount) : 0;
+        synchronized (lock) {
+            reset(space(Linux.MSGHDR_SIZE) + space(Linux.IOVEC_SIZE) + space(ctrl) + space(len));
+            long msg = alloc(Linux.MSGHDR_SIZE);
+            long iov = alloc(Linux.IOVEC_SIZE);
+            long m = msg - arenaBase;
+            long a = len > 0 ? put(slice, 0, len) : 0;
+            arena.putLong(iov - arenaBase, a);
+            arena.putLong(iov - arenaBase + 8, len);
+            arena.putLong(m + Linux.MSGHDR_OFF_MSG_IOV, iov);
+            arena.putLong(m + Linux.MSGHDR_OFF_MSG_IOVLEN, 1);
+            if (fdCount > 0) {
+                long cm = alloc(ctrl);
+                long o = cm - arenaBase;
+                arena.putLong(o + Linux.CMSGHDR_OFF_CMSG_LEN, Linux.cmsgLen(4 * fdCount));
+                arena.putInt(o + Linux.CMSGHDR_OFF_CMSG_LEVEL, Linux.SOL_SOCKET);
+                arena.putInt(o + Linux.CMSGHDR_OFF_CMSG_TYPE, Linux.SCM_RIGHTS);
+                for (int i = 0; i < fdCount; i++) {
+                    arena.putInt(o + Linux.CMSGHDR_SIZE + 4L * i, fds[i]);
+                }
+                arena.putLong(m + Linux.MSGHDR_OFF_MSG_CONTROL, cm);
+                arena.putLong(m + Linux.MSGHDR_OFF_MSG_CONTROLLEN, ctrl);
+            }
+            request(ExecutorCore.OP_SENDMSG, fd, msg, Linux.MSG_DONTWAIT | Linux.MSG_NOSIGNAL, 0, 0);
+            if (core.err != 0) {
+                throw error("sendmsg(" + fd + ", " + len + " bytes" + (fdCount > 0 ? ", SCM_RIGHTS "
+                        + Arrays.toString(Arrays.copyOf(fds, fdCount)) : "") + ", MSG_DONTWAIT|MSG_NOSIGNAL)");
+            }
+            return (int) core.r0;
         }
     }
 
@@ -624,6 +774,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
     }
 
     /** getsockopt(2) into {@code out}; returns the option's length. */
+    @Override
     public int getsockopt(int fd, int level, int name, byte[] out) throws SysException {
         synchronized (lock) {
             reset(space(out.length) + space(4));

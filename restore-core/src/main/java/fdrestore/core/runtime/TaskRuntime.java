@@ -171,6 +171,33 @@ public final class TaskRuntime implements AutoCloseable {
                 // ECONNREFUSED
             }
 
+            // Generic syscall ops: epoll, timerfd, eventfd, socket names, shutdown, send.
+            int ep = track(open, w.epollCreate(0));
+            w.epollCtl(ep, 1 /* EPOLL_CTL_ADD */, p[0], 1, 7);
+            int tfd = track(open, w.timerfdCreate(1 /* CLOCK_MONOTONIC */, 0));
+            w.timerfdSettime(tfd, 0, 100, 0, 0, 0);
+            w.timerfdGettime(tfd);
+            track(open, w.eventfd(0, 0));
+            try {
+                w.epollCtl(ep, 1, Integer.MAX_VALUE, 1, 0);
+            } catch (SysException expected) {
+                // EBADF: the error path
+            }
+            w.getsockname(sp[0]);
+            try {
+                w.getpeername(srv);
+            } catch (SysException expected) {
+                // ENOTCONN
+            }
+            w.send(sp[0], buf, 0, 1, new int[] {devnull}, 1);
+            w.send(sp[0], buf, 0, 1, new int[0], 0);
+            for (TaskTable.Received rr; (rr = w.recvFds(sp[1], buf, got)) != null; ) {
+                for (int i = 0; i < rr.fdCount(); i++) {
+                    w.close(got[i]);
+                }
+            }
+            w.shutdown(cli, 2);
+
             int target = freeFd(floor + 100);
             int x = w.dup(devnull);
             w.place(x, target, true);

@@ -99,6 +99,46 @@ public interface TaskTable {
      */
     Received recvFds(int sock, byte[] payload, int[] fdsOut) throws SysException;
 
+    /** read(2) into {@code buf[off, off+len)}; returns the count read (0 at end of file), or -1 on EAGAIN. */
+    int read(int fd, byte[] buf, int off, int len) throws SysException;
+
+    /** getsockopt(2) into {@code out}; returns the option's length. */
+    int getsockopt(int fd, int level, int name, byte[] out) throws SysException;
+
+    /** getsockname(2): the raw {@code struct sockaddr}. */
+    byte[] getsockname(int fd) throws SysException;
+
+    /** getpeername(2): the raw {@code struct sockaddr}. */
+    byte[] getpeername(int fd) throws SysException;
+
+    /** shutdown(2) with SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2). */
+    void shutdown(int fd, int how) throws SysException;
+
+    /**
+     * sendmsg(2) with MSG_DONTWAIT|MSG_NOSIGNAL of {@code data[off, off+len)} on a connected socket, with
+     * SCM_RIGHTS {@code fds[0..fdCount)} when fdCount &gt; 0; returns the bytes sent, or -1 on EAGAIN.
+     */
+    int send(int fd, byte[] data, int off, int len, int[] fds, int fdCount) throws SysException;
+
+    /** epoll_create1(2) (EPOLL_CLOEXEC is added): returns a temporary fd. */
+    int epollCreate(int flags) throws SysException;
+
+    /** epoll_ctl(2) with a {@code struct epoll_event {events, data}}. */
+    void epollCtl(int epfd, int op, int fd, int events, long data) throws SysException;
+
+    /** timerfd_create(2) (TFD_CLOEXEC is added): returns a temporary fd. */
+    int timerfdCreate(int clockid, int flags) throws SysException;
+
+    /** timerfd_settime(2). */
+    void timerfdSettime(int fd, int flags, long valueSec, long valueNsec, long intervalSec, long intervalNsec)
+            throws SysException;
+
+    /** timerfd_gettime(2): {value sec, value nsec, interval sec, interval nsec}. */
+    long[] timerfdGettime(int fd) throws SysException;
+
+    /** eventfd2(2) (EFD_CLOEXEC is added): returns a temporary fd. */
+    int eventfd(int initval, int flags) throws SysException;
+
     /** Starts a batch: several calls in one hand-off. */
     Batch batch();
 

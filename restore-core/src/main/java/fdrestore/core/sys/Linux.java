@@ -18,6 +18,15 @@ public final class Linux {
     public static final long SYS_CLOSE_RANGE = 436;
     public static final long SYS_OPENAT2 = 437;
     public static final long SYS_PIDFD_GETFD = 438;
+    public static final long SYS_SHUTDOWN = 48;
+    public static final long SYS_GETSOCKNAME = 51;
+    public static final long SYS_GETPEERNAME = 52;
+    public static final long SYS_EPOLL_CTL = 233;
+    public static final long SYS_TIMERFD_CREATE = 283;
+    public static final long SYS_TIMERFD_SETTIME = 286;
+    public static final long SYS_TIMERFD_GETTIME = 287;
+    public static final long SYS_EVENTFD2 = 290;
+    public static final long SYS_EPOLL_CREATE1 = 291;
 
     // ---- open(2) flags (octal as in the headers)
     public static final int O_RDONLY = 0;
