@@ -1,0 +1,52 @@
+package fdrestore.plugin.pipe;
+
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.proto.FifoEntry;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FileKind;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.PlanContext;
+import fdrestore.core.spi.PlanException;
+import java.util.Set;
+import org.pf4j.Extension;
+
+/**
+ * The file kind of named FIFOs ({@code FdType.FIFO}): each description opens the path under
+ * {@code --root}; the first one restores the queued data.
+ */
+@Extension
+public final class FifoKind implements FileKind {
+    @Override
+    public String name() {
+        return "fifo";
+    }
+
+    @Override
+    public Set<FdType> fdTypes() {
+        return Set.of(FdType.FIFO);
+    }
+
+    @Override
+    public FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException {
+        if (!file.entry().hasFifo()) {
+            throw new PlanException(file + ": files.img has no fifo entry for it");
+        }
+        FifoEntry fifo = file.entry().getFifo();
+        long pipeId = Integer.toUnsignedLong(fifo.getPipeId());
+        if (!fifo.hasRegfId()) {
+            throw new PlanException(file + ": fifo of pipe " + pipeId + " has no regf_id (no path recorded)");
+        }
+        long regfId = Integer.toUnsignedLong(fifo.getRegfId());
+        FileEntry regf = ctx.images().file(regfId).orElse(null);
+        if (regf == null || !regf.hasReg()) {
+            throw new PlanException(file + ": fifo of pipe " + pipeId + " names regular-file entry " + regfId
+                    + ", which is not in files.img");
+        }
+        RegFileEntry reg = regf.getReg();
+        PipeImages index = PipeImages.of(ctx.images());
+        PipeData data = index.fifoDataOwner(pipeId) == file.id() ? index.fifoData(ctx.images(), pipeId, reg.getName()) : null;
+        return new FifoRestorer(file.id(), pipeId, reg.getName(), reg.getFlags(), data);
+    }
+}

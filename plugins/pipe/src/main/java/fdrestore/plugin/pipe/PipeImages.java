@@ -1,0 +1,123 @@
+package fdrestore.plugin.pipe;
+
+import fdrestore.core.image.ImageSet;
+import fdrestore.core.image.codec.Magic;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.spi.FleInfo;
+import fdrestore.core.spi.PlanException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+
+/**
+ * What one image set says about pipes and FIFOs, read once per image set (planning every description of
+ * a large tree stays linear): the descriptions of each pipe id with their masters, the queued data, and
+ * each pipe's {@link PipePlan}. Callers pass the same image set they got this index for.
+ */
+final class PipeImages {
+    private static final Map<ImageSet, PipeImages> CACHE = new WeakHashMap<>();
+
+    private final Map<Long, List<PipePlan.Member>> pipes = new HashMap<>();
+    private final Map<Long, List<PipePlan.Member>> fifos = new HashMap<>();
+    private final Map<Long, PipePlan> plans = new HashMap<>();
+    private Map<Long, PipeData> pipeData;
+    private Map<Long, PipeData> fifoData;
+
+    /** Never holds the image set itself: the cache's weak key must stay collectable. */
+    private PipeImages(ImageSet images) {
+        for (FileEntry f : images.files().values()) {
+            if (!f.hasPipe() && !f.hasFifo()) {
+                continue;
+            }
+            long id = Integer.toUnsignedLong(f.getId());
+            FleInfo master = masterOf(images, id);
+            if (master == null) {
+                continue; // no fd refers to it: nothing to restore
+            }
+            if (f.hasPipe()) {
+                pipes.computeIfAbsent(Integer.toUnsignedLong(f.getPipe().getPipeId()), k -> new ArrayList<>())
+                        .add(new PipePlan.Member(id, f.getPipe().getFlags(), master));
+            } else {
+                fifos.computeIfAbsent(Integer.toUnsignedLong(f.getFifo().getPipeId()), k -> new ArrayList<>())
+                        .add(new PipePlan.Member(id, 0, master));
+            }
+        }
+    }
+
+    static PipeImages of(ImageSet images) {
+        synchronized (CACHE) {
+            return CACHE.computeIfAbsent(images, PipeImages::new);
+        }
+    }
+
+    /** The engine's master rule: the lowest pid, then the lowest fd. Null when no fd refers to the file. */
+    static FleInfo masterOf(ImageSet images, long fileId) {
+        FleInfo best = null;
+        for (ImageSet.FdRef r : images.sharers(fileId)) {
+            FleInfo f = new FleInfo(r.pid(), r.fd().fd(), r.fd().cloexec());
+            if (best == null || f.compareTo(best) < 0) {
+                best = f;
+            }
+        }
+        return best;
+    }
+
+    /** The plan of pipe {@code pipeId}. */
+    synchronized PipePlan pipePlan(ImageSet images, long pipeId) throws PlanException {
+        PipePlan plan = plans.get(pipeId);
+        if (plan == null) {
+            List<PipePlan.Member> members = pipes.get(pipeId);
+            if (members == null) {
+                throw new PlanException("pipe " + pipeId + " has no description with an fd");
+            }
+            PipeData data = pipeData(images).getOrDefault(pipeId, PipeData.none(pipeId));
+            data.checkFits("pipe");
+            plan = PipePlan.of(pipeId, members, data);
+            plans.put(pipeId, plan);
+        }
+        return plan;
+    }
+
+    /** The description of FIFO {@code pipeId} that restores its data: the first master. */
+    synchronized long fifoDataOwner(long pipeId) throws PlanException {
+        List<PipePlan.Member> members = fifos.get(pipeId);
+        if (members == null || members.isEmpty()) {
+            throw new PlanException("fifo pipe " + pipeId + " has no description with an fd");
+        }
+        PipePlan.Member first = members.get(0);
+        for (PipePlan.Member m : members) {
+            if (m.master().compareTo(first.master()) < 0) {
+                first = m;
+            }
+        }
+        return first.fileId();
+    }
+
+    /** The queued data of FIFO {@code pipeId} (fifo-data.img), checked against its recorded size. */
+    synchronized PipeData fifoData(ImageSet images, long pipeId, String path) throws PlanException {
+        if (fifoData == null) {
+            fifoData = read(images, Magic.FIFO_DATA);
+        }
+        PipeData d = fifoData.getOrDefault(pipeId, PipeData.none(pipeId));
+        d.checkFits("fifo " + path + ", pipe");
+        return d;
+    }
+
+    private Map<Long, PipeData> pipeData(ImageSet images) throws PlanException {
+        if (pipeData == null) {
+            pipeData = read(images, Magic.PIPES_DATA);
+        }
+        return pipeData;
+    }
+
+    private static Map<Long, PipeData> read(ImageSet images, Magic magic) throws PlanException {
+        try {
+            return PipeData.index(images.image(magic));
+        } catch (IOException e) {
+            throw new PlanException("cannot read " + magic.fileName() + ": " + e.getMessage(), e);
+        }
+    }
+}
