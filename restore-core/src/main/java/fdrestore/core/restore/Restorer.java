@@ -18,6 +18,7 @@ import fdrestore.core.spi.FileRestorer;
 import fdrestore.core.spi.FleInfo;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
+import fdrestore.core.spi.ProcessAction;
 import fdrestore.core.spi.Transport;
 import fdrestore.core.sys.Errno;
 import fdrestore.core.sys.Sys;
@@ -45,6 +46,9 @@ public final class Restorer {
     private final Map<FdType, FileKind> kinds;
     private final Supplier<Transport> transports;
     private final Options options;
+    private final PlanContext planContext;
+    /** Per task (image pid), what it must do as it becomes a process; filled by plan(). */
+    private final Map<Integer, List<ProcessAction>> processActions = new HashMap<>();
 
     /** What a restore may be asked to do. */
     public record Options(Path root, Map<String, String> pluginOptions, String holder, boolean forceHolder,
@@ -89,6 +93,22 @@ public final class Restorer {
         this.kinds = byType(kinds);
         this.transports = transports;
         this.options = options;
+        this.planContext = new PlanContext() {
+            @Override
+            public ImageSet images() {
+                return images;
+            }
+
+            @Override
+            public Path root() {
+                return options.root();
+            }
+
+            @Override
+            public String option(String name) {
+                return options.pluginOptions().get(name);
+            }
+        };
     }
 
     /** Maps fd types to kinds; two kinds claiming one type is an error. */
@@ -115,22 +135,7 @@ public final class Restorer {
         List<Planned> out = new ArrayList<>();
         Map<String, List<String>> missing = new TreeMap<>();
         List<String> problems = new ArrayList<>();
-        PlanContext ctx = new PlanContext() {
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return options.root();
-            }
-
-            @Override
-            public String option(String name) {
-                return options.pluginOptions().get(name);
-            }
-        };
+        PlanContext ctx = planContext;
         Map<Long, Long> tableOwner = new HashMap<>();
         for (Task t : images.tasks()) {
             Long prev = tableOwner.putIfAbsent(t.filesId(), (long) t.pid());
@@ -163,6 +168,17 @@ public final class Restorer {
             } catch (PlanException | RuntimeException ex) {
                 problems.add(fles.get(0) + " (" + kind.name() + " file " + e.getKey() + "): " + ex.getMessage());
             }
+        }
+        for (Task t : images.tasks()) {
+            List<ProcessAction> actions = new ArrayList<>();
+            for (FileKind k : new java.util.LinkedHashSet<>(kinds.values())) {
+                try {
+                    actions.addAll(k.processActions(t, ctx));
+                } catch (PlanException | RuntimeException ex) {
+                    problems.add("task " + t.pid() + " (" + k.name() + "): " + ex.getMessage());
+                }
+            }
+            processActions.put(t.pid(), actions);
         }
         missing.forEach((k, users) -> problems.add(0, "no plugin restores " + k + " (used by "
                 + (users.size() > 6 ? String.join(", ", users.subList(0, 6)) + " and " + (users.size() - 6) + " more"
@@ -297,35 +313,52 @@ public final class Restorer {
         return t.sessionLeader() ? 0 : t.groupLeader() ? 1 : 2;
     }
 
-    private SpawnSpec spec(Task t, Map<Integer, Integer> real) {
+    private SpawnSpec spec(Task t, Map<Integer, Integer> real) throws RestoreException {
         int[] keep = t.fds().stream().mapToInt(Fd::fd).toArray();
         FdrTaskEntry fdr = options.forceHolder() ? null : images.fdrTask(t.pid()).orElse(null);
-        SpawnSpec.Builder b;
-        if (fdr != null && fdr.getArgvCount() > 0) {
-            List<String> argv = new ArrayList<>();
-            fdr.getArgvList().forEach(a -> argv.add(a.toString(StandardCharsets.UTF_8)));
-            List<String> env = new ArrayList<>();
-            fdr.getEnvList().forEach(a -> env.add(a.toString(StandardCharsets.UTF_8)));
-            b = SpawnSpec.builder(argv.get(0)).argv(argv).envp(env);
-            if (fdr.hasCwd()) {
-                b.chdir(fdr.getCwd().toString(StandardCharsets.UTF_8));
-            }
-        } else {
-            List<String> argv = new ArrayList<>();
-            argv.add(options.holder());
-            argv.add("--comm");
-            argv.add(t.comm() != null ? t.comm() : "fdrestore-hold");
-            StringBuilder cloexec = new StringBuilder();
-            for (Fd fd : t.fds()) {
-                if (fd.cloexec()) {
-                    cloexec.append(cloexec.length() == 0 ? "" : ",").append(fd.fd());
+        List<String> argv = new ArrayList<>();
+        argv.add(options.holder());
+        argv.add("--comm");
+        argv.add(t.comm() != null ? t.comm() : "fdrestore-hold");
+        for (ProcessAction a : processActions.getOrDefault(t.pid(), List.of())) {
+            if (a instanceof ProcessAction.ControllingTerminal c) {
+                argv.add("--ctty");
+                argv.add(Integer.toString(c.fd()));
+            } else if (a instanceof ProcessAction.ForegroundGroup g) {
+                Integer pgrp = g.imagePgid() == t.pid() ? null : real.get(g.imagePgid());
+                if (g.imagePgid() != t.pid() && pgrp == null) {
+                    throw new RestoreException("task " + t.pid() + ": the foreground group " + g.imagePgid()
+                            + " of its tty (fd " + g.fd() + ") has no restored leader yet");
                 }
+                argv.add("--fg");
+                argv.add(g.fd() + ":" + (pgrp == null ? "0" : pgrp.toString()));
             }
-            if (cloexec.length() > 0) {
-                argv.add("--cloexec");
-                argv.add(cloexec.toString());
+        }
+        StringBuilder cloexec = new StringBuilder();
+        for (Fd fd : t.fds()) {
+            if (fd.cloexec()) {
+                cloexec.append(cloexec.length() == 0 ? "" : ",").append(fd.fd());
             }
-            b = SpawnSpec.builder(options.holder()).argv(argv).envp(List.of("PATH=/usr/bin:/bin"));
+        }
+        if (cloexec.length() > 0) {
+            argv.add("--cloexec");
+            argv.add(cloexec.toString());
+        }
+        List<String> env = List.of("PATH=/usr/bin:/bin");
+        String chdir = null;
+        if (fdr != null && fdr.getArgvCount() > 0) {
+            argv.add("--exec");
+            fdr.getArgvList().forEach(a -> argv.add(a.toString(StandardCharsets.UTF_8)));
+            List<String> e = new ArrayList<>();
+            fdr.getEnvList().forEach(a -> e.add(a.toString(StandardCharsets.UTF_8)));
+            env = e;
+            if (fdr.hasCwd()) {
+                chdir = fdr.getCwd().toString(StandardCharsets.UTF_8);
+            }
+        }
+        SpawnSpec.Builder b = SpawnSpec.builder(options.holder()).argv(argv).envp(env);
+        if (chdir != null) {
+            b.chdir(chdir);
         }
         b.keep(keep);
         if (t.sessionLeader()) {

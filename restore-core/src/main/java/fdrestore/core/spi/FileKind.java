@@ -1,6 +1,8 @@
 package fdrestore.core.spi;
 
 import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
+import java.util.List;
 import java.util.Set;
 import org.pf4j.ExtensionPoint;
 
@@ -20,4 +22,12 @@ public interface FileKind extends ExtensionPoint {
      * be restored by this kind (a missing entry, an unsupported state); nothing has been opened yet.
      */
     FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException;
+
+    /**
+     * What {@code task} must do as it becomes a process (its controlling terminal, the foreground group
+     * of a tty), from this kind's view of the images. None by default.
+     */
+    default List<ProcessAction> processActions(ImageSet.Task task, PlanContext ctx) throws PlanException {
+        return List.of();
+    }
 }
