@@ -318,6 +318,14 @@ public final class FakeTaskTable implements TaskTable {
     }
 
     @Override
+    public synchronized int accept(int fd, int flags) throws SysException {
+        String text = "accept4(" + fd + ", " + flags + ")";
+        check("accept", text);
+        slot(text, fd).file.record(text);
+        return install(kernel.newFile("socket accepted", 2));
+    }
+
+    @Override
     public synchronized void shutdown(int fd, int how) throws SysException {
         String text = "shutdown(" + fd + ", " + how + ")";
         check("shutdown", text);

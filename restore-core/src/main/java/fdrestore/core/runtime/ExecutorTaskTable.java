@@ -9,6 +9,7 @@ import fdrestore.core.spi.Batch;
 import fdrestore.core.spi.TaskTable;
 import fdrestore.core.sys.FileStat;
 import fdrestore.core.sys.LibC;
+import fdrestore.core.sys.Errno;
 import fdrestore.core.sys.Linux;
 import fdrestore.core.sys.Native;
 import fdrestore.core.sys.Rlimit;
@@ -635,6 +636,21 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
             reset(0);
             return sysFd(Linux.SYS_EVENTFD2, initval & 0xffffffffL, flags | Linux.O_CLOEXEC, 0, 0,
                     "eventfd2(" + Integer.toUnsignedString(initval) + ", " + flags + ")");
+        }
+    }
+
+    @Override
+    public int accept(int fd, int flags) throws SysException {
+        synchronized (lock) {
+            reset(0);
+            try {
+                return sysFd(Linux.SYS_ACCEPT4, fd, 0, 0, flags | Linux.SOCK_CLOEXEC, "accept4(" + fd + ", " + flags + ")");
+            } catch (SysException e) {
+                if (e.errno() == Errno.EAGAIN) {
+                    return -1;
+                }
+                throw e;
+            }
         }
     }
 

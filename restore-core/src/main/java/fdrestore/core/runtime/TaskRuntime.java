@@ -196,6 +196,12 @@ public final class TaskRuntime implements AutoCloseable {
                     w.close(got[i]);
                 }
             }
+            w.fcntl(srv, Linux.F_SETFL, Linux.O_NONBLOCK);
+            int acc = w.accept(srv, Linux.SOCK_NONBLOCK);       // the pending connection of cli
+            if (acc >= 0) {
+                w.close(acc);
+            }
+            w.accept(srv, 0);                                    // empty queue: the EAGAIN path, -1
             w.shutdown(cli, 2);
 
             int target = freeFd(floor + 100);

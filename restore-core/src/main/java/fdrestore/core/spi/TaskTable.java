@@ -111,6 +111,9 @@ public interface TaskTable {
     /** getpeername(2): the raw {@code struct sockaddr}. */
     byte[] getpeername(int fd) throws SysException;
 
+    /** accept4(2) (SOCK_CLOEXEC is added): a temporary fd, or -1 when no connection is queued (EAGAIN). */
+    int accept(int fd, int flags) throws SysException;
+
     /** shutdown(2) with SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2). */
     void shutdown(int fd, int how) throws SysException;
 

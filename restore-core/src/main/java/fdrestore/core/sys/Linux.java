@@ -19,6 +19,7 @@ public final class Linux {
     public static final long SYS_OPENAT2 = 437;
     public static final long SYS_PIDFD_GETFD = 438;
     public static final long SYS_SHUTDOWN = 48;
+    public static final long SYS_ACCEPT4 = 288;
     public static final long SYS_GETSOCKNAME = 51;
     public static final long SYS_GETPEERNAME = 52;
     public static final long SYS_EPOLL_CTL = 233;

@@ -67,6 +67,11 @@ class MoreSyscallsTest {
                 assertTrue(t.connect(cli, Sys.unixAbstractAddress(name)));
                 assertArrayEquals(Sys.unixAbstractAddress(name), t.getsockname(srv));
                 assertArrayEquals(Sys.unixAbstractAddress(name), t.getpeername(cli));
+                int acc = t.accept(srv, 0);
+                assertTrue(acc >= 50, "accepted connection is a temporary: " + acc);
+                assertArrayEquals(Sys.unixAbstractAddress(name), t.getsockname(acc), "the accepted socket keeps the name");
+                t.fcntl(srv, Linux.F_SETFL, Linux.O_NONBLOCK);
+                assertEquals(-1, t.accept(srv, 0), "empty queue answers -1");
                 int dn = t.open("/dev/null", Linux.O_RDONLY, 0);
                 assertEquals(5, t.send(cli, "hello".getBytes(), 0, 5, new int[] {dn}, 1));
                 t.shutdown(cli, 1);
