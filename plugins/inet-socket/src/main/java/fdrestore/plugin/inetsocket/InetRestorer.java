@@ -1,0 +1,324 @@
+package fdrestore.plugin.inetsocket;
+
+import static fdrestore.plugin.inetsocket.InetConst.SOL_SOCKET;
+import static fdrestore.plugin.inetsocket.InetConst.SOL_TCP;
+
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.OpenContext;
+import fdrestore.core.spi.OpenResult;
+import fdrestore.core.spi.TaskTable;
+import fdrestore.core.sys.Errno;
+import fdrestore.core.sys.SysException;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Restores one inet socket description (see {@link InetSocket}).
+ *
+ * <p>First call: socket, IPV6_V6ONLY, the image's options, SO_REUSEADDR (and, for a shared port,
+ * SO_REUSEPORT) forced on, TCP_REPAIR for an established connection, bind, then listen, connect (UDP),
+ * or the repair sequence (TCP); file flags, F_SETSIG, shutdown. The socket is reported as the new fd
+ * (OPEN) at that point. Then, possibly on later calls: once every other user of the port is bound, the
+ * image's SO_REUSEADDR/SO_REUSEPORT go back; once the peer of an established connection (when it is in
+ * the images) is connected in repair mode, repair mode is left and unsent data is sent. On a failure
+ * before the fd is reported, the socket is closed: nothing leaks.
+ */
+final class InetRestorer implements FileRestorer {
+    private static final int ENOTCONN = 107;
+    private static final int MAX_CHUNK = 1 << 20;
+
+    private final InetSocket s;
+    private boolean reuseDone;
+    private boolean inRepair;
+
+    InetRestorer(InetSocket s) {
+        this.s = s;
+    }
+
+    InetSocket socket() {
+        return s;
+    }
+
+    @Override
+    public OpenResult open(OpenContext ctx) throws Exception {
+        TaskTable t = ctx.table();
+        if (ctx.fd().isPresent()) {
+            return finish(ctx, t, ctx.fd().getAsInt()) ? OpenResult.done() : OpenResult.again();
+        }
+        int fd;
+        try {
+            fd = t.socket(s.family(), s.type(), s.proto());
+        } catch (SysException e) {
+            throw new IOException(s.what() + ": " + e.getMessage(), e);
+        }
+        try {
+            create(ctx, t, fd);
+            return finish(ctx, t, fd) ? OpenResult.done(fd) : OpenResult.again(fd);
+        } catch (Exception | Error e) {
+            try {
+                t.close(fd);
+            } catch (Exception c) {
+                e.addSuppressed(c);
+            }
+            throw e;
+        }
+    }
+
+    private IOException fail(String step, SysException e) {
+        return new IOException(s.what() + ": " + step + ": " + e.getMessage(), e);
+    }
+
+    private void set(TaskTable t, int fd, SockOpt o) throws IOException {
+        try {
+            o.apply(t, fd);
+        } catch (SysException e) {
+            throw fail("setsockopt " + o, e);
+        }
+    }
+
+    private void setInt(TaskTable t, int fd, int level, int name, int value, String label) throws IOException {
+        set(t, fd, SockOpt.ofInt(level, name, value, label));
+    }
+
+    /** Everything up to the point the fd can be served out. */
+    private void create(OpenContext ctx, TaskTable t, int fd) throws IOException {
+        if (s.family() == InetConst.AF_INET6) {
+            set(t, fd, SockOpt.ofBool(InetConst.SOL_IPV6, InetConst.IPV6_V6ONLY, s.v6only(), "IPV6_V6ONLY"));
+        }
+        for (SockOpt o : s.options()) {
+            set(t, fd, o);
+        }
+        if (!s.binds()) {
+            setReuse(t, fd);
+            reuseDone = true;
+        } else {
+            // Forced while the port's users bind; each gets its own values back in finish().
+            set(t, fd, SockOpt.ofBool(SOL_SOCKET, InetConst.SO_REUSEADDR, true, "SO_REUSEADDR"));
+            if (!s.portUsers().isEmpty()) {
+                set(t, fd, SockOpt.ofBool(SOL_SOCKET, InetConst.SO_REUSEPORT, true, "SO_REUSEPORT"));
+            }
+        }
+        if (s.established()) {
+            setInt(t, fd, SOL_TCP, InetConst.TCP_REPAIR, InetConst.TCP_REPAIR_ON, "TCP_REPAIR");
+            inRepair = true;
+        }
+        if (s.binds()) {
+            try {
+                t.bind(fd, s.src().sockaddr());
+            } catch (SysException e) {
+                if (e.errno() == Errno.EADDRINUSE) {
+                    throw new IOException(s.what() + ": cannot bind " + s.src() + ": the address is already in use"
+                            + " (EADDRINUSE) by a socket outside this restore", e);
+                }
+                throw fail("bind " + s.src(), e);
+            }
+            ctx.signal(InetSocket.boundCondition(s.fileId()));
+        }
+        if (s.listening()) {
+            try {
+                t.listen(fd, s.backlog());
+            } catch (SysException e) {
+                throw fail("listen(backlog " + s.backlog() + ")", e);
+            }
+        }
+        if (s.udpConnected()) {
+            try {
+                t.connect(fd, s.dst().sockaddr());
+            } catch (SysException e) {
+                throw fail("connect " + s.dst(), e);
+            }
+        }
+        if (s.established()) {
+            repair(t, fd);
+            ctx.signal(InetSocket.repairedCondition(s.fileId()));
+        }
+        int fl = s.flags() & InetConst.SETFL_MASK;
+        if (fl != 0) {
+            try {
+                t.fcntl(fd, InetConst.F_SETFL, fl);
+            } catch (SysException e) {
+                throw fail("fcntl(F_SETFL, 0" + Integer.toOctalString(fl) + ")", e);
+            }
+        }
+        if (s.signum() != 0) {
+            try {
+                t.fcntl(fd, InetConst.F_SETSIG, s.signum());
+            } catch (SysException e) {
+                throw fail("fcntl(F_SETSIG, " + s.signum() + ")", e);
+            }
+        }
+        if (!s.established() && s.shutdown() != 0) {
+            shutdown(t, fd, s.shutdown());
+        }
+    }
+
+    private void shutdown(TaskTable t, int fd, int bits) throws IOException {
+        int how = (bits & 3) == 3 ? InetConst.SHUT_RDWR
+                : (bits & InetConst.SK_SHUTDOWN_WRITE) != 0 ? InetConst.SHUT_WR : InetConst.SHUT_RD;
+        try {
+            t.shutdown(fd, how);
+        } catch (SysException e) {
+            // An unconnected UDP socket records the shutdown and still answers ENOTCONN.
+            if (!(e.errno() == ENOTCONN && !s.tcp())) {
+                throw fail("shutdown(" + how + ")", e);
+            }
+        }
+    }
+
+    /**
+     * The repair sequence of an established connection (CRIU's libsoccr): queue sequence numbers,
+     * connect (no SYN in repair mode), TCP options, timestamp, queued data, window.
+     */
+    private void repair(TaskTable t, int fd) throws IOException {
+        TcpStream st = s.stream();
+        setInt(t, fd, SOL_TCP, InetConst.TCP_REPAIR_QUEUE, InetConst.TCP_RECV_QUEUE, "TCP_REPAIR_QUEUE");
+        setInt(t, fd, SOL_TCP, InetConst.TCP_QUEUE_SEQ, st.inqSeq() - st.inqLen(), "TCP_QUEUE_SEQ(receive)");
+        setInt(t, fd, SOL_TCP, InetConst.TCP_REPAIR_QUEUE, InetConst.TCP_SEND_QUEUE, "TCP_REPAIR_QUEUE");
+        setInt(t, fd, SOL_TCP, InetConst.TCP_QUEUE_SEQ, st.outqSeq() - st.outqLen(), "TCP_QUEUE_SEQ(send)");
+        try {
+            t.connect(fd, s.dst().sockaddr());
+        } catch (SysException e) {
+            throw fail("connect " + s.dst() + " in repair mode", e);
+        }
+        set(t, fd, new SockOpt(SOL_TCP, InetConst.TCP_REPAIR_OPTIONS, repairOptions(st), "TCP_REPAIR_OPTIONS", 0, false));
+        if ((st.optMask() & InetConst.TCPI_OPT_TIMESTAMPS) != 0) {
+            setInt(t, fd, SOL_TCP, InetConst.TCP_TIMESTAMP, st.timestamp(), "TCP_TIMESTAMP");
+        }
+        if (st.inqLen() > 0) {
+            setInt(t, fd, SOL_TCP, InetConst.TCP_REPAIR_QUEUE, InetConst.TCP_RECV_QUEUE, "TCP_REPAIR_QUEUE");
+            sendQueue(t, fd, st.inq(), 0, st.inqLen(), "receive queue");
+        }
+        if (st.sentLen() > 0) {
+            setInt(t, fd, SOL_TCP, InetConst.TCP_REPAIR_QUEUE, InetConst.TCP_SEND_QUEUE, "TCP_REPAIR_QUEUE");
+            sendQueue(t, fd, st.outq(), 0, st.sentLen(), "send queue (sent, unacknowledged)");
+        }
+        if (st.hasWindow()) {
+            byte[] w = new byte[20];
+            InetConst.putInt(w, 0, st.sndWl1());
+            InetConst.putInt(w, 4, st.sndWnd());
+            InetConst.putInt(w, 8, st.maxWindow());
+            InetConst.putInt(w, 12, st.rcvWnd());
+            InetConst.putInt(w, 16, st.rcvWup());
+            set(t, fd, new SockOpt(SOL_TCP, InetConst.TCP_REPAIR_WINDOW, w, "TCP_REPAIR_WINDOW", 0, false));
+        }
+    }
+
+    /** The struct tcp_repair_opt array for TCP_REPAIR_OPTIONS. */
+    static byte[] repairOptions(TcpStream st) {
+        List<int[]> opts = new ArrayList<>();
+        if ((st.optMask() & InetConst.TCPI_OPT_SACK) != 0) {
+            opts.add(new int[] {InetConst.TCPOPT_SACK_PERM, 0});
+        }
+        if ((st.optMask() & InetConst.TCPI_OPT_WSCALE) != 0) {
+            opts.add(new int[] {InetConst.TCPOPT_WINDOW, st.sndWscale() + (st.rcvWscale() << 16)});
+        }
+        if ((st.optMask() & InetConst.TCPI_OPT_TIMESTAMPS) != 0) {
+            opts.add(new int[] {InetConst.TCPOPT_TIMESTAMP, 0});
+        }
+        opts.add(new int[] {InetConst.TCPOPT_MAXSEG, st.mssClamp()});
+        byte[] b = new byte[8 * opts.size()];
+        for (int i = 0; i < opts.size(); i++) {
+            InetConst.putInt(b, 8 * i, opts.get(i)[0]);
+            InetConst.putInt(b, 8 * i + 4, opts.get(i)[1]);
+        }
+        return b;
+    }
+
+    /**
+     * Sends {@code data[off, off+len)} into the selected queue; like libsoccr, halves the chunk when the
+     * kernel cannot allocate one that large.
+     */
+    private void sendQueue(TaskTable t, int fd, byte[] data, int off, int len, String queue) throws IOException {
+        int max = Math.min(len, MAX_CHUNK);
+        int end = off + len;
+        while (off < end) {
+            int chunk = Math.min(end - off, max);
+            int n;
+            try {
+                n = t.send(fd, data, off, chunk, new int[0], 0);
+            } catch (SysException e) {
+                if (e.errno() == Errno.ENOMEM && max > 1024) {
+                    max >>= 1;
+                    continue;
+                }
+                throw fail("restoring the " + queue + " (" + (off - (end - len)) + " of " + len + " bytes done)", e);
+            }
+            if (n <= 0) {
+                if (max > 1024) {
+                    max >>= 1;
+                    continue;
+                }
+                throw new IOException(s.what() + ": restoring the " + queue + ": the kernel took no more data after "
+                        + (off - (end - len)) + " of " + len + " bytes");
+            }
+            off += n;
+        }
+    }
+
+    /** The steps that may wait for other sockets; true once the socket is fully restored. */
+    private boolean finish(OpenContext ctx, TaskTable t, int fd) throws IOException {
+        if (!reuseDone && s.binds()) {
+            if (s.waitsForPortUsers()) {
+                for (long other : s.portUsers()) {
+                    if (!ctx.signalled(InetSocket.boundCondition(other))) {
+                        ctx.waitingFor("waits until every user of " + (s.tcp() ? "tcp" : "udp") + " port "
+                                + s.src().port() + " is bound (file " + other + " is not yet) to restore its own"
+                                + " SO_REUSEADDR/SO_REUSEPORT");
+                        return false;
+                    }
+                }
+            }
+            setReuse(t, fd);
+            reuseDone = true;
+        }
+        if (inRepair) {
+            if (s.streamPeer() >= 0 && !ctx.signalled(InetSocket.repairedCondition(s.streamPeer()))) {
+                ctx.waitingFor("waits until the other end of " + s.src() + " -> " + s.dst() + " (file "
+                        + s.streamPeer() + ") is connected in repair mode, to leave repair mode");
+                return false;
+            }
+            setInt(t, fd, SOL_TCP, InetConst.TCP_REPAIR, InetConst.TCP_REPAIR_OFF, "TCP_REPAIR");
+            inRepair = false;
+            TcpStream st = s.stream();
+            if (st.unsqLen() > 0) {
+                sendUnsent(t, fd, st);
+            }
+            if ((s.shutdown() & InetConst.SK_SHUTDOWN_READ) != 0) {
+                shutdown(t, fd, InetConst.SK_SHUTDOWN_READ);
+            }
+        }
+        return true;
+    }
+
+    private void setReuse(TaskTable t, int fd) throws IOException {
+        set(t, fd, SockOpt.ofBool(SOL_SOCKET, InetConst.SO_REUSEADDR, s.reuseaddr(), "SO_REUSEADDR"));
+        if (!s.portUsers().isEmpty() || s.reuseport()) {
+            set(t, fd, SockOpt.ofBool(SOL_SOCKET, InetConst.SO_REUSEPORT, s.reuseport(), "SO_REUSEPORT"));
+        }
+    }
+
+    /** The never-sent tail of the send queue, sent normally once out of repair mode. */
+    private void sendUnsent(TaskTable t, int fd, TcpStream st) throws IOException {
+        int off = st.sentLen();
+        int end = st.outqLen();
+        while (off < end) {
+            int n;
+            try {
+                n = t.send(fd, st.outq(), off, end - off, new int[0], 0);
+            } catch (SysException e) {
+                throw fail("sending the unsent part of the send queue", e);
+            }
+            if (n <= 0) {
+                throw new IOException(s.what() + ": the send buffer took only " + (off - st.sentLen()) + " of "
+                        + st.unsqLen() + " unsent bytes (it is full)");
+            }
+            off += n;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "restorer of " + s.what();
+    }
+}
