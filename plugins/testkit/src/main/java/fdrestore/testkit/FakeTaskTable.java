@@ -27,6 +27,7 @@ public final class FakeTaskTable implements TaskTable {
     private final int tempFloor;
     private final TreeMap<Integer, Slot> fds = new TreeMap<>();
     private final List<String> calls = new ArrayList<>();
+    private final List<String> callNames = new ArrayList<>();
     private final Map<String, int[]> faults = new HashMap<>();
     private final Map<String, TaskTable.Stat> stats = new HashMap<>();
 
@@ -61,6 +62,24 @@ public final class FakeTaskTable implements TaskTable {
     public synchronized FakeTaskTable stat(String path, TaskTable.Stat st) {
         stats.put(path, st);
         return this;
+    }
+
+    /**
+     * Forgets every fault armed with {@link #failOn} that has not fired yet, and returns their call names
+     * (empty when every armed fault fired).
+     */
+    public synchronized List<String> clearFaults() {
+        List<String> left = new ArrayList<>(faults.keySet());
+        faults.clear();
+        return left;
+    }
+
+    /**
+     * The name of every call made so far, in order, one per entry of {@link #calls()}: the names
+     * {@link #failOn} takes ("open", "pipe", "epoll_ctl" ...).
+     */
+    public synchronized List<String> callNames() {
+        return List.copyOf(callNames);
     }
 
     /** Every call made so far, as text ("open(/x, 0x0, 0) = 100"). */
@@ -108,6 +127,7 @@ public final class FakeTaskTable implements TaskTable {
 
     private void check(String call, String text) throws SysException {
         calls.add(text);
+        callNames.add(call);
         int[] f = faults.get(call);
         if (f != null && --f[0] == 0) {
             faults.remove(call);

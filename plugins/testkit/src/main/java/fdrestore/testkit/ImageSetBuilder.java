@@ -7,6 +7,9 @@ import fdrestore.core.image.codec.ImageFile;
 import fdrestore.core.image.codec.ImageWriter;
 import fdrestore.core.image.codec.Magic;
 import fdrestore.core.image.proto.CoreEntry;
+import fdrestore.core.image.proto.EventfdFileEntry;
+import fdrestore.core.image.proto.EventpollFileEntry;
+import fdrestore.core.image.proto.EventpollTfdEntry;
 import fdrestore.core.image.proto.FdinfoEntry;
 import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.FownEntry;
@@ -17,6 +20,7 @@ import fdrestore.core.image.proto.PstreeEntry;
 import fdrestore.core.image.proto.RegFileEntry;
 import fdrestore.core.image.proto.TaskCoreEntry;
 import fdrestore.core.image.proto.TaskKobjIdsEntry;
+import fdrestore.core.image.proto.TimerfdEntry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +31,7 @@ import java.util.Map;
 
 /**
  * Writes a CRIU-format image set from a few calls, for tests and benchmarks: tasks, regular files,
- * pipes (with queued data) and the fds that refer to them.
+ * pipes (with queued data), epolls, timerfds, eventfds and the fds that refer to them.
  *
  * <pre>
  * ImageSetBuilder b = new ImageSetBuilder();
@@ -43,6 +47,7 @@ public final class ImageSetBuilder {
     private final Map<Integer, List<FdinfoEntry>> fds = new LinkedHashMap<>();
     private final List<FileEntry> files = new ArrayList<>();
     private final List<ImageEntry> pipeData = new ArrayList<>();
+    private final List<ImageEntry> legacyTfds = new ArrayList<>();
     private int nextId = 1;
     private int nextPipe = 1000;
 
@@ -88,6 +93,68 @@ public final class ImageSetBuilder {
         return new long[] {r, w};
     }
 
+    /**
+     * One watched target of an epoll, as criu records it: the target's fd number in the table of the task
+     * that dumped the epoll (the first task of the tree, in {@link #task} order, that holds the epoll),
+     * the event mask and the user data.
+     */
+    public record EpollTarget(int fd, int events, long data) {
+    }
+
+    /** A target for {@link #eventpoll}. */
+    public static EpollTarget target(int fd, int events, long data) {
+        return new EpollTarget(fd, events, data);
+    }
+
+    private static EventpollTfdEntry tfd(int id, EpollTarget t) {
+        return EventpollTfdEntry.newBuilder().setId(id).setTfd(t.fd()).setEvents(t.events()).setData(t.data())
+                .setDev(0).setInode(0).setPos(0).build();
+    }
+
+    /** An epoll with its targets inline (criu 4.x: each target's id is 0); returns its file id. */
+    public long eventpoll(int flags, EpollTarget... targets) {
+        int id = nextId++;
+        EventpollFileEntry.Builder e = EventpollFileEntry.newBuilder().setId(id).setFlags(flags).setFown(fown());
+        for (EpollTarget t : targets) {
+            e.addTfd(tfd(0, t));
+        }
+        files.add(FileEntry.newBuilder().setType(FdType.EVENTPOLL.code()).setId(id).setEpfd(e).build());
+        return id;
+    }
+
+    /** An epoll whose targets are in the legacy eventpoll-tfd.img (each entry's id is the epoll's). */
+    public long eventpollLegacy(int flags, EpollTarget... targets) {
+        long id = eventpoll(flags);
+        for (EpollTarget t : targets) {
+            legacyTfds.add(ImageEntry.of(tfd((int) id, t)));
+        }
+        return id;
+    }
+
+    /**
+     * A timerfd: {@code vsec/vnsec} is the time that was left at dump time, {@code isec/insec} the
+     * interval, {@code ticks} the expirations not yet read; returns its file id.
+     */
+    public long timerfd(int clockid, int flags, int settimeFlags, long ticks, long vsec, long vnsec, long isec,
+                        long insec) {
+        int id = nextId++;
+        files.add(FileEntry.newBuilder().setType(FdType.TIMERFD.code()).setId(id)
+                .setTfd(TimerfdEntry.newBuilder().setId(id).setFlags(flags).setFown(fown()).setClockid(clockid)
+                        .setTicks(ticks).setSettimeFlags(settimeFlags).setVsec(vsec).setVnsec(vnsec).setIsec(isec)
+                        .setInsec(insec))
+                .build());
+        return id;
+    }
+
+    /** An eventfd with open flags {@code flags} (O_RDWR, O_NONBLOCK ...) and {@code counter}; returns its file id. */
+    public long eventfd(int flags, long counter) {
+        int id = nextId++;
+        files.add(FileEntry.newBuilder().setType(FdType.EVENTFD.code()).setId(id)
+                .setEfd(EventfdFileEntry.newBuilder().setId(id).setFlags(flags).setFown(fown()).setCounter(counter))
+                .build());
+        return id;
+    }
+
     /** Puts file {@code fileId} at {@code fd} in task {@code pid}. */
     public ImageSetBuilder fd(int pid, int fd, long fileId) {
         return fd(pid, fd, fileId, false);
@@ -128,6 +195,9 @@ public final class ImageSetBuilder {
         ImageWriter.write(new ImageFile(Magic.FILES, fe), dir.resolve(Magic.FILES.fileName()));
         if (!pipeData.isEmpty()) {
             ImageWriter.write(new ImageFile(Magic.PIPES_DATA, pipeData), dir.resolve(Magic.PIPES_DATA.fileName()));
+        }
+        if (!legacyTfds.isEmpty()) {
+            ImageWriter.write(new ImageFile(Magic.EVENTPOLL_TFD, legacyTfds), dir.resolve(Magic.EVENTPOLL_TFD.fileName()));
         }
         return dir;
     }

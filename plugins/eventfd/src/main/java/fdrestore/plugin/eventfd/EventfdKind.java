@@ -1,0 +1,51 @@
+package fdrestore.plugin.eventfd;
+
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.proto.EventfdFileEntry;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FileKind;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.PlanContext;
+import fdrestore.core.spi.PlanException;
+import java.util.Set;
+import org.pf4j.Extension;
+
+/**
+ * The file kind of eventfd counters ({@code FdType.EVENTFD}, {@code EventfdFileEntry} in files.img).
+ *
+ * <p>{@code flags} is the file's f_flags as criu dumps them: O_RDWR, plus O_NONBLOCK (= EFD_NONBLOCK) when
+ * set. EFD_SEMAPHORE is not an f_flag, so criu cannot record it; an image that sets bit 0 (EFD_SEMAPHORE,
+ * never set in an eventfd's f_flags, whose access mode is O_RDWR) asks for a semaphore. EFD_CLOEXEC is the
+ * fd's flag (FdinfoEntry.flags), applied by the engine. A counter above 0xfffffffffffffffe cannot exist
+ * (the kernel refuses to write it) and is a plan error.
+ */
+@Extension
+public final class EventfdKind implements FileKind {
+    static final int EFD_SEMAPHORE = 1;
+    static final int EFD_NONBLOCK = 04000;
+    /** The largest value an eventfd counter holds (ULLONG_MAX - 1). */
+    static final long MAX_COUNTER = 0xfffffffffffffffeL;
+
+    @Override
+    public String name() {
+        return "eventfd";
+    }
+
+    @Override
+    public Set<FdType> fdTypes() {
+        return Set.of(FdType.EVENTFD);
+    }
+
+    @Override
+    public FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException {
+        if (!file.entry().hasEfd()) {
+            throw new PlanException("eventfd file " + file.id() + ": files.img has no eventfd entry for it");
+        }
+        EventfdFileEntry e = file.entry().getEfd();
+        if (Long.compareUnsigned(e.getCounter(), MAX_COUNTER) > 0) {
+            throw new PlanException("eventfd file " + file.id() + ": counter 0x" + Long.toHexString(e.getCounter())
+                    + " is above the largest an eventfd holds (0xfffffffffffffffe)");
+        }
+        return new EventfdRestorer(file.id(), e.getFlags() & (EFD_SEMAPHORE | EFD_NONBLOCK), e.getCounter());
+    }
+}

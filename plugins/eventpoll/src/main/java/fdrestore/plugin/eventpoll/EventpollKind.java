@@ -1,0 +1,34 @@
+package fdrestore.plugin.eventpoll;
+
+import fdrestore.core.image.FdType;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FileKind;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.PlanContext;
+import fdrestore.core.spi.PlanException;
+import java.util.Set;
+import org.pf4j.Extension;
+
+/**
+ * The file kind of epoll instances ({@code FdType.EVENTPOLL}). The plan ({@link EpollPlan}) finds each
+ * watched target's file from the images and picks a master that holds every target; the restorer
+ * ({@link EpollRestorer}) creates the epoll, reports it, then adds the targets at their final fd numbers
+ * once they are restored in the master's table.
+ */
+@Extension
+public final class EventpollKind implements FileKind {
+    @Override
+    public String name() {
+        return "eventpoll";
+    }
+
+    @Override
+    public Set<FdType> fdTypes() {
+        return Set.of(FdType.EVENTPOLL);
+    }
+
+    @Override
+    public FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException {
+        return new EpollRestorer(EpollPlan.of(file, ctx.images()));
+    }
+}

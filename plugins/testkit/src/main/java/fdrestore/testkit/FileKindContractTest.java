@@ -1,0 +1,467 @@
+package fdrestore.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import fdrestore.core.engine.Engine;
+import fdrestore.core.engine.RestoreException;
+import fdrestore.core.engine.Stage;
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
+import fdrestore.core.spi.Dependency;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FileKind;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.FleInfo;
+import fdrestore.core.spi.OpenContext;
+import fdrestore.core.spi.OpenResult;
+import fdrestore.core.spi.PlanContext;
+import fdrestore.core.spi.PlanException;
+import fdrestore.core.sys.Errno;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The contract every file kind keeps, checked on the testkit's fake kernel through the real engine.
+ * A plugin's test extends this class, names its {@link #kind()} and a few {@link #scenarios()} (an image
+ * set and what to expect), and inherits three families of tests:
+ *
+ * <ol>
+ * <li><b>Open sequences</b> ({@link #opensEveryScenario}): every file plans, the restore completes, every
+ * task holds exactly its image fds (each at its number, with its FD_CLOEXEC, one description per file id,
+ * no temporary, nothing leaked), every slot is RESTORED, then the scenario's own checks run.</li>
+ * <li><b>Dependencies</b> ({@link #declaresConsistentDependencies}): no file depends on itself, every
+ * file depended on exists and has an fd, a same-task dependency is held by the chosen master's task, and a
+ * chosen master is one of the file's slots.</li>
+ * <li><b>Rollback</b> ({@link #rollsBackAFaultInEachSyscall}): each syscall the kind makes in a scenario
+ * fails in turn (EIO, one at a time, through {@link FakeTaskTable#failOn}); the restore must fail with a
+ * {@link RestoreException} that names the task and the fd of the file and carries the errno, and no table
+ * may keep a temporary fd except those the engine still holds for its own rollback.</li>
+ * </ol>
+ *
+ * Files of other kinds in a scenario are restored by {@link #otherKinds()} ({@link StubKind} by default).
+ * Scenarios must be deterministic: the same images make the kind issue the same calls in the same order.
+ */
+public abstract class FileKindContractTest {
+    /** The longest one restore of a scenario may take. */
+    protected static final Duration LIMIT = Duration.ofSeconds(30);
+    private static final int FAULT = Errno.EIO;
+
+    /** Where the contract writes the scenarios' image sets. */
+    @TempDir
+    protected Path contractDir;
+
+    /** The kind under test. Called once per restore: return a fresh instance or a stateless one. */
+    protected abstract FileKind kind();
+
+    /** The scenarios: image sets that use the kind, each with its own expectations. */
+    protected abstract List<Scenario> scenarios() throws Exception;
+
+    /** Restores the files of the scenarios that are not of the kind under test. */
+    protected FileKind otherKinds() {
+        return StubKind.allExcept(kind().fdTypes());
+    }
+
+    /** What a scenario checks after a successful restore. */
+    @FunctionalInterface
+    public interface Check {
+        void check(Restore restore) throws Exception;
+    }
+
+    /** One image set for the contract, with a name and its own checks. */
+    public static final class Scenario {
+        private final String name;
+        private final ImageSetBuilder images;
+        private final List<Check> checks = new ArrayList<>();
+        private final Map<String, String> options = new LinkedHashMap<>();
+
+        private Scenario(String name, ImageSetBuilder images) {
+            this.name = name;
+            this.images = images;
+        }
+
+        public static Scenario of(String name, ImageSetBuilder images) {
+            return new Scenario(name, images);
+        }
+
+        /** Adds a check run after the restore succeeded. */
+        public Scenario expect(Check check) {
+            checks.add(check);
+            return this;
+        }
+
+        /** A restore-wide option the plugins see ({@code OpenContext.option}). */
+        public Scenario option(String key, String value) {
+            options.put(key, value);
+            return this;
+        }
+
+        public String name() {
+            return name;
+        }
+
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    /** A finished restore of a scenario on the fake kernel. */
+    public static final class Restore {
+        private final FakeKernel kernel;
+        private final ImageSet images;
+        private final Engine engine;
+        private final Map<Long, Probe> probes;
+
+        Restore(FakeKernel kernel, ImageSet images, Engine engine, Map<Long, Probe> probes) {
+            this.kernel = kernel;
+            this.images = images;
+            this.engine = engine;
+            this.probes = probes;
+        }
+
+        public FakeKernel kernel() {
+            return kernel;
+        }
+
+        public ImageSet images() {
+            return images;
+        }
+
+        public Engine engine() {
+            return engine;
+        }
+
+        /** Task {@code pid}'s fake table. */
+        public FakeTaskTable table(int pid) {
+            return kernel.table(pid);
+        }
+
+        /** The description at {@code fd} of task {@code pid}. */
+        public FakeKernel.FakeFile file(int pid, int fd) {
+            return kernel.table(pid).file(fd);
+        }
+
+        /** The master slot the engine used for file {@code fileId}. */
+        public FleInfo master(long fileId) {
+            return engine.masterOf(fileId);
+        }
+
+        /** The calls the kind under test made for file {@code fileId}, as text, in order. */
+        public List<String> callsOf(long fileId) {
+            Probe p = probes.get(fileId);
+            if (p == null) {
+                throw new IllegalArgumentException("file " + fileId + " is not of the kind under test");
+            }
+            return List.copyOf(p.texts);
+        }
+    }
+
+    // ---- the tests --------------------------------------------------------------------------------
+
+    /** Every scenario restores completely, with every fd at its number and nothing left over. */
+    @TestFactory
+    public Stream<DynamicTest> opensEveryScenario() throws Exception {
+        return scenarios().stream().map(s -> DynamicTest.dynamicTest("restores " + s.name, () -> {
+            Plan plan = plan(s);
+            Restore r = run(plan, null);
+            checkComplete(plan, r);
+            for (Check c : s.checks) {
+                c.check(r);
+            }
+        }));
+    }
+
+    /** The dependencies the kind declares are consistent with the images and the chosen master. */
+    @TestFactory
+    public Stream<DynamicTest> declaresConsistentDependencies() throws Exception {
+        return scenarios().stream().map(s -> DynamicTest.dynamicTest("dependencies of " + s.name, () -> {
+            Plan plan = plan(s);
+            for (Planned p : plan.files) {
+                if (!p.underTest) {
+                    continue;
+                }
+                FileInfo info = p.info;
+                FleInfo chosen = p.restorer.chooseMaster(info.fles());
+                if (chosen != null) {
+                    assertTrue(info.fles().contains(chosen), info + ": chosen master " + chosen + " is not one of "
+                            + info.fles());
+                }
+                FleInfo master = chosen != null ? chosen : Collections.min(info.fles());
+                List<Dependency> deps = p.restorer.dependencies();
+                assertNotNull(deps, info + ": dependencies() returned null");
+                for (Dependency d : deps) {
+                    assertNotEquals(info.id(), d.fileId(), info + " depends on itself: " + d);
+                    assertFalse(plan.images.sharers(d.fileId()).isEmpty(),
+                            info + " depends on file " + d.fileId() + ", which no fd refers to: " + d);
+                    assertFalse(d.why().isBlank(), info + ": a dependency must say why: " + d);
+                    assertNotEquals(Stage.INITIALIZED, d.stage());
+                    if (d.sameTask()) {
+                        assertTrue(plan.images.task(master.pid()).orElseThrow().fds().stream()
+                                        .anyMatch(f -> f.fileId() == d.fileId()),
+                                info + ": needs file " + d.fileId() + " in the master's task " + master.pid()
+                                        + ", which has no fd for it: " + d);
+                    }
+                }
+            }
+        }));
+    }
+
+    /** A failure of any one syscall of the kind rolls the restore back cleanly and names the file's slot. */
+    @TestFactory
+    public Stream<DynamicNode> rollsBackAFaultInEachSyscall() throws Exception {
+        List<DynamicNode> out = new ArrayList<>();
+        for (Scenario s : scenarios()) {
+            Plan first = plan(s);
+            Restore clean = run(first, null);
+            List<DynamicTest> tests = new ArrayList<>();
+            clean.probes.forEach((fileId, probe) -> {
+                for (int k = 0; k < probe.names.size(); k++) {
+                    Fault fault = new Fault(fileId, k, probe.names.get(k), List.copyOf(probe.names));
+                    String text = probe.texts.get(k);
+                    tests.add(DynamicTest.dynamicTest("EIO in " + text + " (file " + fileId + ")",
+                            () -> checkRollback(s, fault, text)));
+                }
+            });
+            out.add(DynamicContainer.dynamicContainer("faults in " + s.name, tests));
+        }
+        return out.stream();
+    }
+
+    private void checkRollback(Scenario s, Fault fault, String text) throws Exception {
+        Plan plan = plan(s);
+        FakeKernel kernel = new FakeKernel();
+        Engine engine = build(plan, kernel, fault, new HashMap<>());
+        RestoreException ex = assertThrows(RestoreException.class,
+                () -> assertTimeoutPreemptively(LIMIT, engine::run),
+                "EIO in " + text + " must fail the restore");
+        FleInfo master = engine.masterOf(fault.fileId);
+        assertEquals(master.pid(), ex.pid(), "the error names the task: " + ex.getMessage());
+        assertEquals(master.fd(), ex.fd(), "the error names the fd: " + ex.getMessage());
+        assertTrue(ex.getMessage().contains("task " + master.pid() + " fd " + master.fd()), ex.getMessage());
+        assertTrue(chainMentions(ex, Errno.name(FAULT)), "the error carries the errno: " + ex.getMessage());
+        Map<Integer, List<Integer>> owned = engine.ownedTemporaries();
+        for (ImageSet.Task t : plan.images.tasks()) {
+            List<Integer> left = new ArrayList<>(kernel.table(t.pid()).temporaries());
+            left.removeAll(owned.getOrDefault(t.pid(), List.of()));
+            assertEquals(List.of(), left, "temporaries left in task " + t.pid() + " after EIO in " + text
+                    + ": " + kernel.table(t.pid()).calls());
+        }
+    }
+
+    private static boolean chainMentions(Throwable t, String what) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (String.valueOf(c.getMessage()).contains(what)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // ---- planning and running ---------------------------------------------------------------------
+
+    private record Planned(FileInfo info, FileKind kind, FileRestorer restorer, boolean underTest) {
+    }
+
+    private record Plan(Scenario scenario, ImageSet images, Path root, List<Planned> files, int floor) {
+    }
+
+    /** Which call of which file fails: the {@code index}-th call the kind made for the file, named {@code name}. */
+    private record Fault(long fileId, int index, String name, List<String> expected) {
+    }
+
+    private Plan plan(Scenario s) throws Exception {
+        Path dir = Files.createTempDirectory(contractDir, s.name.replaceAll("[^A-Za-z0-9_-]", "_"));
+        ImageSet images = ImageSet.open(s.images.write(dir.resolve("images")));
+        Path root = Files.createDirectories(dir.resolve("root"));
+        FileKind kind = kind();
+        FileKind other = otherKinds();
+        PlanContext pc = new PlanContext() {
+            @Override
+            public ImageSet images() {
+                return images;
+            }
+
+            @Override
+            public Path root() {
+                return root;
+            }
+
+            @Override
+            public String option(String name) {
+                return s.options.get(name);
+            }
+        };
+        List<Planned> files = new ArrayList<>();
+        int maxFd = 0;
+        for (Map.Entry<Long, List<ImageSet.FdRef>> e : images.sharers().entrySet()) {
+            List<FleInfo> fles = new ArrayList<>();
+            for (ImageSet.FdRef r : e.getValue()) {
+                fles.add(new FleInfo(r.pid(), r.fd().fd(), r.fd().cloexec()));
+                maxFd = Math.max(maxFd, r.fd().fd());
+            }
+            fles.sort(null);
+            FdType type = e.getValue().get(0).fd().type();
+            boolean underTest = kind.fdTypes().contains(type);
+            FileKind k = underTest ? kind : other;
+            if (!k.fdTypes().contains(type)) {
+                fail(s.name + ": no kind restores " + type + " (file " + e.getKey() + ")");
+            }
+            FileInfo info = new FileInfo(e.getKey(), type, images.file(e.getKey()).orElseThrow(), fles);
+            FileRestorer r;
+            try {
+                r = k.plan(info, pc);
+            } catch (PlanException x) {
+                throw new AssertionError(s.name + ": planning " + info + " failed: " + x.getMessage(), x);
+            }
+            assertNotNull(r, info + ": plan returned null");
+            files.add(new Planned(info, k, r, underTest));
+        }
+        assertTrue(files.stream().anyMatch(Planned::underTest), s.name + " has no file of the kind under test");
+        return new Plan(s, images, root, files, Math.max(100, maxFd + 64));
+    }
+
+    private Engine build(Plan plan, FakeKernel kernel, Fault fault, Map<Long, Probe> probes) throws RestoreException {
+        Engine.Builder b = Engine.builder(kernel.transport()).root(plan.root);
+        plan.scenario.options.forEach(b::option);
+        for (ImageSet.Task t : plan.images.tasks()) {
+            b.table(kernel.table(t.pid(), plan.floor));
+        }
+        for (Planned p : plan.files) {
+            FileRestorer r = p.restorer;
+            if (p.underTest) {
+                Probe probe = new Probe(p.info.id(), r, fault != null && fault.fileId == p.info.id() ? fault : null);
+                probes.put(p.info.id(), probe);
+                r = probe;
+            }
+            b.file(p.info, p.kind.name(), r);
+        }
+        return b.build();
+    }
+
+    private Restore run(Plan plan, Fault fault) throws Exception {
+        FakeKernel kernel = new FakeKernel();
+        Map<Long, Probe> probes = new LinkedHashMap<>();
+        Engine engine = build(plan, kernel, fault, probes);
+        assertTimeoutPreemptively(LIMIT, engine::run, plan.scenario.name + ": the restore must complete");
+        return new Restore(kernel, plan.images, engine, probes);
+    }
+
+    private static void checkComplete(Plan plan, Restore r) {
+        Map<Long, FakeKernel.FakeFile> byFile = new HashMap<>();
+        Map<FakeKernel.FakeFile, Long> byDescription = new IdentityHashMap<>();
+        for (ImageSet.Task t : plan.images.tasks()) {
+            FakeTaskTable table = r.table(t.pid());
+            List<Integer> want = new ArrayList<>();
+            t.fds().forEach(f -> want.add(f.fd()));
+            want.sort(null);
+            assertEquals(want, table.openFds(), "task " + t.pid() + " must hold exactly its image fds (no temporary,"
+                    + " nothing leaked): " + table.calls());
+            for (ImageSet.Fd fd : t.fds()) {
+                String where = "task " + t.pid() + " fd " + fd.fd();
+                assertEquals(fd.cloexec(), table.cloexec(fd.fd()), where + ": FD_CLOEXEC");
+                assertEquals(Stage.RESTORED, r.engine.stageOf(t.pid(), fd.fd()), where);
+                FakeKernel.FakeFile f = table.file(fd.fd());
+                FakeKernel.FakeFile prev = byFile.putIfAbsent(fd.fileId(), f);
+                if (prev != null) {
+                    assertSame(prev, f, where + ": file " + fd.fileId() + " must be one open file description");
+                }
+                Long other = byDescription.putIfAbsent(f, fd.fileId());
+                if (other != null && other != fd.fileId()) {
+                    fail(where + ": files " + other + " and " + fd.fileId() + " share one description");
+                }
+            }
+        }
+        assertEquals(Map.of(), r.engine.ownedTemporaries(), "the engine holds no fd after success");
+    }
+
+    /**
+     * Wraps a restorer of the kind under test: records the calls each open makes on the fake table, and,
+     * for a fault run, arms {@link FakeTaskTable#failOn} so that exactly the chosen call fails.
+     */
+    static final class Probe implements FileRestorer {
+        private final long fileId;
+        private final FileRestorer inner;
+        private final Fault fault;
+        final List<String> names = new ArrayList<>();
+        final List<String> texts = new ArrayList<>();
+
+        Probe(long fileId, FileRestorer inner, Fault fault) {
+            this.fileId = fileId;
+            this.inner = inner;
+            this.fault = fault;
+        }
+
+        @Override
+        public OpenResult open(OpenContext ctx) throws Exception {
+            if (!(ctx.table() instanceof FakeTaskTable t)) {
+                throw new IllegalStateException("the contract runs on FakeTaskTable only");
+            }
+            int before = t.callNames().size();
+            boolean armed = false;
+            if (fault != null && fault.index >= names.size()) {
+                if (!fault.expected.subList(0, names.size()).equals(names)) {
+                    throw new IllegalStateException("file " + fileId + ": the kind's calls differ from the first run: "
+                            + names + " vs " + fault.expected);
+                }
+                int nth = 0;
+                for (int i = names.size(); i <= fault.index; i++) {
+                    if (fault.expected.get(i).equals(fault.name)) {
+                        nth++;
+                    }
+                }
+                t.failOn(fault.name, nth, FAULT);
+                armed = true;
+            }
+            try {
+                return inner.open(ctx);
+            } finally {
+                List<String> n = t.callNames();
+                List<String> x = t.calls();
+                for (int i = before; i < n.size(); i++) {
+                    names.add(n.get(i));
+                    texts.add(x.get(i));
+                }
+                if (armed) {
+                    t.clearFaults();
+                }
+            }
+        }
+
+        @Override
+        public List<Dependency> dependencies() {
+            return inner.dependencies();
+        }
+
+        @Override
+        public FleInfo chooseMaster(List<FleInfo> fles) {
+            return inner.chooseMaster(fles);
+        }
+
+        @Override
+        public String toString() {
+            return inner.toString();
+        }
+    }
+}
