@@ -1,81 +1,340 @@
 /*
- * fdrestore-holder: what a restored task runs when the images give it no command of its own.
- * It keeps the fds it inherited, exactly as they are, until it is signalled.
+ * fdrestore-holder: what a restored task runs when it becomes a process. It keeps the fds it was given,
+ * exactly as they are, builds the task's children when asked, and waits for a signal (or runs the task's
+ * own command).
  *
- *   fdrestore-holder [--comm NAME] [--ctty FD] [--fg FD:PGRP] [--cloexec FD,FD,...] [--exec PROG ARG...]
+ *   fdrestore-holder [--ready FD] [--comm NAME] [--ctty FD] [--control CMD:REPLY] [--fg FD:PGRP]
+ *                    [--cloexec FD,...] [--exec PROG ARG...]
  *
+ * Steps, in this order, whatever the order of the options:
  * --comm     sets the task's name (/proc/PID/comm) to the one in the images.
  * --ctty     makes the tty at FD the controlling terminal (TIOCSCTTY); the task is a session leader.
- * --fg       makes process group PGRP (0: the holder's own) the foreground group of the tty at FD
- *            (TIOCSPGRP).
+ *            Done before any child is built, so that children inherit it as members of the session.
  * --cloexec  sets FD_CLOEXEC again on those fds: exec() would have closed them, so fdrestore clears the
  *            flag before the exec and the holder puts it back.
- * --exec     after the steps above, runs PROG (the task's own command) instead of holding.
+ * --ready    then answers "R <pid>\n" on FD and closes it: the task's fds, name and terminal are in place.
+ * --control  builder mode: reads commands from fd CMD and answers on fd REPLY (both then closed):
+ *              u32 length + NUL-separated fields, native byte order:
+ *              "fork" TID MODE PGID FDS ARGV...  fork a child that becomes another task:
+ *                 MODE s = setsid, g = new process group, j = join process group PGID, n = stay;
+ *                 it takes every fd of FDS (comma-separated numbers) from the private fd table of thread
+ *                 TID (pidfd_open PIDFD_THREAD + pidfd_getfd), puts each at its own number, keeps no
+ *                 other fd, and execs ARGV. Replies: "F <pid>\n" from the parent, and "R <pid>\n" from
+ *                 the child's holder once it is set up (--ready), or "E <pid> <step> <errno>\n".
+ *              "release" [PGRP]  ends builder mode; PGRP, when given, replaces the one of --fg (the
+ *                 foreground group may be a group built after the holder started). Once the command fd
+ *                 is closed and --fg applied, the holder answers "D <status>\n" and closes REPLY.
+ * --fg       makes process group PGRP (0: the holder's own) the foreground group of the tty at FD
+ *            (TIOCSPGRP); after the children exist.
+ * --exec     then runs PROG (the task's own command) instead of holding.
  *
- * It opens nothing, prints nothing (fds 0-2 are restored files that must not be written) and only
- * waits. SIGTERM, SIGINT and SIGKILL end it with their default action. Exit codes: 2 bad usage,
- * 3 a bad --cloexec list, 4 TIOCSCTTY failed, 5 TIOCSPGRP failed, 6 exec failed.
+ * It opens nothing of its own, prints nothing (fds 0-2 are restored files that must not be written),
+ * and while holding it reaps its children. SIGTERM, SIGINT and SIGKILL end it with their default action.
+ * Exit codes: 2 bad usage, 3 a bad --cloexec list, 4 TIOCSCTTY failed, 5 TIOCSPGRP failed, 6 exec
+ * failed, 7 a bad control message; a built child that fails exits 10 + the step.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-static int set_cloexec(const char *list)
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#define PIDFD_THREAD_FLAG O_EXCL
+
+static int parse_list(const char *list, int **out)
 {
+	int n = 0, cap = 16;
+	int *v = malloc(cap * sizeof(int));
 	const char *p = list;
 
+	if (!v)
+		return -1;
 	while (*p) {
 		char *end;
 		long fd = strtol(p, &end, 10);
 
-		if (end == p || fd < 0 || fd > 0x7fffffffL)
+		if (end == p || fd < 0 || fd > 0x7fffffffL) {
+			free(v);
 			return -1;
-		if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
-			return -1;
+		}
+		if (n == cap) {
+			int *w = realloc(v, 2 * cap * sizeof(int));
+
+			if (!w) {
+				free(v);
+				return -1;
+			}
+			v = w;
+			cap *= 2;
+		}
+		v[n++] = (int)fd;
 		p = end;
 		if (*p == ',')
 			p++;
-		else if (*p)
+		else if (*p) {
+			free(v);
 			return -1;
+		}
+	}
+	*out = v;
+	return n;
+}
+
+static int set_cloexec(const char *list)
+{
+	int *fds, n = parse_list(list, &fds);
+
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (fcntl(fds[i], F_SETFD, FD_CLOEXEC) < 0) {
+			free(fds);
+			return -1;
+		}
+	}
+	free(fds);
+	return 0;
+}
+
+static int read_full(int fd, void *buf, size_t len)
+{
+	char *b = buf;
+
+	while (len > 0) {
+		ssize_t r = read(fd, b, len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		b += r;
+		len -= (size_t)r;
 	}
 	return 0;
 }
 
-int main(int argc, char **argv)
+static void say(int fd, const char *fmt, long a, long b, long c)
 {
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--comm") && i + 1 < argc) {
-			prctl(PR_SET_NAME, argv[++i], 0, 0, 0);
-		} else if (!strcmp(argv[i], "--ctty") && i + 1 < argc) {
-			if (ioctl(atoi(argv[++i]), TIOCSCTTY, 0) < 0)
-				return 4;
-		} else if (!strcmp(argv[i], "--fg") && i + 1 < argc) {
-			char *colon = strchr(argv[++i], ':');
-			pid_t pgrp;
+	char line[96];
+	int n = snprintf(line, sizeof(line), fmt, a, b, c);
 
-			if (!colon)
-				return 2;
-			pgrp = (pid_t)atoi(colon + 1);
-			if (pgrp == 0)
-				pgrp = getpgrp();
-			if (ioctl(atoi(argv[i]), TIOCSPGRP, &pgrp) < 0)
-				return 5;
-		} else if (!strcmp(argv[i], "--cloexec") && i + 1 < argc) {
-			if (set_cloexec(argv[++i]))
-				return 3;
-		} else if (!strcmp(argv[i], "--exec") && i + 1 < argc) {
-			execv(argv[i + 1], &argv[i + 1]);
-			return 6;
-		} else {
-			return 2;
+	if (n > 0 && write(fd, line, (size_t)n) < 0) {
+		/* nobody to tell */
+	}
+}
+
+/* The child of a "fork" command: becomes the task whose table lives in thread tid. Never returns. */
+static void become(int reply, long tid, char mode, long pgid, const char *fdlist, char **argv)
+{
+	long me = getpid();
+	int *targets, n = parse_list(fdlist, &targets);
+	int base = 3, rep, pidfd, *tmp;
+
+	if (n < 0)
+		_exit(10);
+	if ((mode == 's' && setsid() < 0) || (mode == 'g' && setpgid(0, 0) < 0) ||
+	    (mode == 'j' && setpgid(0, (pid_t)pgid) < 0)) {
+		say(reply, "E %ld %ld %ld\n", me, 1, errno);
+		_exit(11);
+	}
+	for (int i = 0; i < n; i++)
+		if (targets[i] >= base)
+			base = targets[i] + 1;
+	/* Keep only the reply fd, above every target; drop everything the parent holder had. */
+	rep = fcntl(reply, F_DUPFD_CLOEXEC, base);
+	if (rep < 0)
+		_exit(12);
+	syscall(SYS_close_range, 0, (unsigned)rep - 1, 0);
+	syscall(SYS_close_range, (unsigned)rep + 1, ~0U, 0);
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)tid, PIDFD_THREAD_FLAG);
+	if (pidfd < 0) {
+		say(rep, "E %ld %ld %ld\n", me, 2, errno);
+		_exit(12);
+	}
+	{
+		int p2 = fcntl(pidfd, F_DUPFD_CLOEXEC, base);
+
+		close(pidfd);
+		pidfd = p2;
+	}
+	tmp = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
+	if (pidfd < 0 || !tmp)
+		_exit(13);
+	/* Two phases, so that an fd landing on a number another target needs is never overwritten. */
+	for (int i = 0; i < n; i++) {
+		int fd = (int)syscall(SYS_pidfd_getfd, pidfd, targets[i], 0);
+
+		if (fd < 0) {
+			say(rep, "E %ld %ld %ld\n", me, 3, errno);
+			_exit(13);
+		}
+		tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, base);
+		close(fd);
+		if (tmp[i] < 0) {
+			say(rep, "E %ld %ld %ld\n", me, 4, errno);
+			_exit(14);
 		}
 	}
+	for (int i = 0; i < n; i++) {
+		if (dup2(tmp[i], targets[i]) < 0) {
+			say(rep, "E %ld %ld %ld\n", me, 5, errno);
+			_exit(15);
+		}
+		close(tmp[i]);
+	}
+	close(pidfd);
+	{
+		/* The holder it execs answers "R" itself, once its name and flags are set: pass it rep. */
+		int argc = 0;
+		char **nargv, repstr[16];
+
+		while (argv[argc])
+			argc++;
+		nargv = malloc((size_t)(argc + 3) * sizeof(char *));
+		if (!nargv || fcntl(rep, F_SETFD, 0) < 0)
+			_exit(16);
+		snprintf(repstr, sizeof(repstr), "%d", rep);
+		nargv[0] = argv[0];
+		nargv[1] = "--ready";
+		nargv[2] = repstr;
+		for (int i = 1; i <= argc; i++)
+			nargv[i + 2] = argv[i];
+		execv(nargv[0], nargv);
+	}
+	say(rep, "E %ld %ld %ld\n", me, 6, errno);
+	_exit(16);
+}
+
+/* Builder mode: serve "fork" commands until "release" or end of file. */
+static long fg_override = -1;
+
+static int serve(int cmd, int reply)
+{
+	for (;;) {
+		uint32_t len;
+		char *buf, *p, *fields[4096];
+		int nf = 0;
+
+		if (read_full(cmd, &len, sizeof(len)) < 0)
+			return 0;
+		if (len == 0 || len > (16u << 20))
+			return 7;
+		buf = malloc(len + 1);
+		if (!buf || read_full(cmd, buf, len) < 0)
+			return 7;
+		buf[len] = 0;
+		for (p = buf; p < buf + len && nf < 4095; p += strlen(p) + 1)
+			fields[nf++] = p;
+		fields[nf] = NULL;
+		if (nf >= 1 && !strcmp(fields[0], "release")) {
+			if (nf >= 2)
+				fg_override = atol(fields[1]);
+			free(buf);
+			return 0;
+		}
+		if (nf < 6 || strcmp(fields[0], "fork")) {
+			free(buf);
+			return 7;
+		}
+		{
+			pid_t pid = fork();
+
+			if (pid == 0)
+				become(reply, atol(fields[1]), fields[2][0], atol(fields[3]), fields[4], &fields[5]);
+			say(reply, "F %ld %ld\n", pid < 0 ? -1L : (long)pid, pid < 0 ? errno : 0, 0);
+		}
+		free(buf);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *comm = NULL, *cloexec = NULL, *control = NULL, *fg = NULL;
+	int ctty = -1, ready = -1;
+	char **exec_argv = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--comm") && i + 1 < argc)
+			comm = argv[++i];
+		else if (!strcmp(argv[i], "--ready") && i + 1 < argc)
+			ready = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--ctty") && i + 1 < argc)
+			ctty = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--control") && i + 1 < argc)
+			control = argv[++i];
+		else if (!strcmp(argv[i], "--fg") && i + 1 < argc)
+			fg = argv[++i];
+		else if (!strcmp(argv[i], "--cloexec") && i + 1 < argc)
+			cloexec = argv[++i];
+		else if (!strcmp(argv[i], "--exec") && i + 1 < argc) {
+			exec_argv = &argv[i + 1];
+			break;
+		} else
+			return 2;
+	}
+	if (comm)
+		prctl(PR_SET_NAME, comm, 0, 0, 0);
+	if (ctty >= 0 && ioctl(ctty, TIOCSCTTY, 0) < 0)
+		return 4;
+	if (cloexec && set_cloexec(cloexec))
+		return 3;
+	if (ready >= 0) {
+		say(ready, "R %ld\n", (long)getpid(), 0, 0);
+		close(ready);
+	}
+	int reply = -1, rc = 0;
+
+	if (control) {
+		int cmd = atoi(control);
+		const char *colon = strchr(control, ':');
+
+		if (!colon)
+			return 2;
+		reply = atoi(colon + 1);
+		rc = serve(cmd, reply);
+		close(cmd);
+	}
+	if (fg && !rc) {
+		const char *colon = strchr(fg, ':');
+		pid_t pgrp;
+
+		if (!colon)
+			return 2;
+		pgrp = (pid_t)atoi(colon + 1);
+		if (fg_override > 0)
+			pgrp = (pid_t)fg_override;
+		if (pgrp == 0)
+			pgrp = getpgrp();
+		if (ioctl(atoi(fg), TIOCSPGRP, &pgrp) < 0)
+			rc = 5;
+	}
+	if (reply >= 0) {
+		say(reply, "D %ld\n", rc, 0, 0);
+		close(reply);
+	}
+	if (rc)
+		return rc;
+	if (exec_argv) {
+		execv(exec_argv[0], exec_argv);
+		return 6;
+	}
+	signal(SIGCHLD, SIG_IGN); /* reap the children it built, so none stays a zombie */
 	for (;;)
 		pause();
 }

@@ -35,8 +35,8 @@ import picocli.CommandLine.Model.CommandSpec;
         footer = {"%nExamples:",
             "  fdrestore restore --root images-samples/criu-4.2/a_pipe/root --verify --then=kill images-samples/criu-4.2/a_pipe",
             "  fdrestore restore --detach --json DIR > pids.json",
-            "%nLimits: every restored task is a child of fdrestore (its parent is not restored), and a task that is",
-            "neither a session nor a group leader joins its group only if that group's leader is not a session leader."})
+            "%nThe restored processes form the image's tree (parents, process groups, sessions, controlling",
+            "terminals); only the root task's parent, outside the images, is fdrestore."})
 final class RestoreCommand implements Callable<Integer> {
     enum Then { wait, detach, kill }
 
@@ -126,13 +126,7 @@ final class RestoreCommand implements Callable<Integer> {
                     out.println("Waiting for the restored tasks to end (Ctrl-C stops them)...");
                     out.flush();
                 }
-                for (int pid : pids) {
-                    try {
-                        Sys.waitpid(pid, 0);
-                    } catch (SysException e) {
-                        // already reaped
-                    }
-                }
+                awaitAll(pids);
                 Runtime.getRuntime().removeShutdownHook(hook);
             }
         }
@@ -148,29 +142,79 @@ final class RestoreCommand implements Callable<Integer> {
         return sb.toString();
     }
 
-    /** SIGTERM, then SIGKILL after a grace period, and reap. */
-    static void stop(List<Integer> pids) {
+    /** True while {@code pid} runs (a zombie has ended). */
+    static boolean running(int pid) {
+        try {
+            String st = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+            return st.charAt(st.lastIndexOf(')') + 2) != 'Z';
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Waits until every task has ended. Root tasks are fdrestore's children and are reaped; the others
+     * are their holders' children, so they are watched through /proc.
+     */
+    static void awaitAll(List<Integer> pids) {
         for (int pid : pids) {
+            while (running(pid)) {
+                try {
+                    if (Sys.waitpid(pid, 1 /* WNOHANG */) != null) {
+                        break;
+                    }
+                } catch (SysException notOurChild) {
+                    // ECHILD: built by its parent's holder
+                }
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * Stops the restored tasks, children before parents (a holder reaps what it built while it lives):
+     * SIGTERM, then SIGKILL after a grace period; root tasks, fdrestore's own children, are reaped here.
+     */
+    static void stop(List<Integer> pids) {
+        List<Integer> order = new ArrayList<>(pids);
+        java.util.Collections.reverse(order); // pstree order puts parents first
+        for (int pid : order) {
             try {
                 Sys.kill(pid, 15);
             } catch (SysException ignored) {
                 // gone
             }
-        }
-        long deadline = System.nanoTime() + 2_000_000_000L;
-        for (int pid : pids) {
-            try {
-                while (Sys.waitpid(pid, 1 /* WNOHANG */) == null && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
+            long deadline = System.nanoTime() + 1_000_000_000L;
+            while (running(pid) && System.nanoTime() < deadline) {
+                reap(pid);
+                try {
+                    Thread.sleep(2);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
                 }
-                Sys.kill(pid, 9);
-                Sys.waitpid(pid, 0);
-            } catch (SysException ignored) {
-                // reaped
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
             }
+            if (running(pid)) {
+                try {
+                    Sys.kill(pid, 9);
+                } catch (SysException ignored) {
+                    // gone
+                }
+            }
+            reap(pid);
+        }
+    }
+
+    private static void reap(int pid) {
+        try {
+            Sys.waitpid(pid, 1 /* WNOHANG */);
+        } catch (SysException notOurChild) {
+            // ECHILD: its parent holder reaps it
         }
     }
 

@@ -104,8 +104,39 @@ class RestoreEndToEndTest {
         Map<Integer, List<String>> actual = FdSnapshot.take(ordered, root);
         assertEquals("", FdSnapshot.diff(expected, actual), "restored fd tables differ from expected.norm");
 
+        checkProcessTree(images.resolve("expected.norm"), pids);
         checkQueuedData(ImageSet.open(images), pids);
         assertEquals(before, checksums(root), "the restore must not modify any file under --root");
+    }
+
+    /**
+     * The restored processes form the original tree: each task's parent, group and session are the
+     * restored processes of the original ones (expected.norm's PID lines; the root's parent was outside).
+     */
+    static void checkProcessTree(Path expectedNorm, Map<Integer, Integer> pids) throws IOException {
+        for (String line : Files.readAllLines(expectedNorm)) {
+            if (!line.startsWith("PID ")) {
+                continue;
+            }
+            Map<String, Integer> f = new LinkedHashMap<>();
+            for (String kv : line.split(" ")) {
+                int eq = kv.indexOf('=');
+                if (eq > 0 && !kv.startsWith("comm")) {
+                    f.put(kv.substring(0, eq), Integer.parseInt(kv.substring(eq + 1)));
+                }
+            }
+            int imagePid = Integer.parseInt(line.split(" ")[1]);
+            int pid = pids.get(imagePid);
+            String st = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] fields = st.substring(st.lastIndexOf(')') + 2).split(" ");
+            if (pids.containsKey(f.get("ppid"))) {
+                assertEquals((int) pids.get(f.get("ppid")), Integer.parseInt(fields[1]), "parent of task " + imagePid);
+            }
+            assertEquals((int) pids.get(f.get("pgid")), Integer.parseInt(fields[2]), "process group of task " + imagePid);
+            assertEquals((int) pids.get(f.get("sid")), Integer.parseInt(fields[3]), "session of task " + imagePid);
+            String comm = line.substring(line.indexOf("comm=") + 5);
+            assertEquals(comm, Files.readString(Path.of("/proc/" + pid + "/comm")).strip(), "comm of task " + imagePid);
+        }
     }
 
     /** Every pipe's and fifo's queued bytes are back, byte for byte (FIONREAD, then the content). */

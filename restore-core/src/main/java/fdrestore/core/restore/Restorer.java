@@ -281,25 +281,91 @@ public final class Restorer {
     }
 
     /**
-     * Turns every table into a process: session leaders first (setsid), then group leaders, then the
-     * others (joining their group when it is in the JVM's session). Every task runs its command from the
-     * fdrestore task image, or the holder, which keeps the fds until it is signalled.
+     * Turns every table into a process, as the image's tree: each root task (whose parent is not in the
+     * images) is spawned from its executor thread and inherits its table; every other task is forked by
+     * its parent's holder (so its parent, session, group and controlling terminal are the real ones) and
+     * takes its fds from its executor thread's table with pidfd_getfd. Siblings are built session leaders
+     * first, then group leaders, then the others.
      */
     private List<RestoredTask> spawnAll(Map<Integer, ExecutorTaskTable> tables, List<Integer> spawned)
             throws RestoreException {
-        List<Task> order = new ArrayList<>(images.tasks());
-        order.sort((a, b) -> Integer.compare(rank(a), rank(b)));
+        Map<Integer, List<Task>> children = new LinkedHashMap<>();
+        List<Task> roots = new ArrayList<>();
+        for (Task t : images.tasks()) {
+            if (images.task(t.ppid()).isPresent()) {
+                children.computeIfAbsent(t.ppid(), k -> new ArrayList<>()).add(t);
+            } else {
+                roots.add(t);
+            }
+        }
+        children.values().forEach(l -> l.sort((a, b) -> Integer.compare(rank(a), rank(b))));
+        Map<Integer, Control> controls = new HashMap<>();
+        try {
+            for (Integer pid : children.keySet()) {
+                controls.put(pid, Control.open(tables.get(pid)));
+            }
+        } catch (SysException e) {
+            throw new RestoreException("cannot make the control pipes of the process tree: " + e.getMessage(), e);
+        }
         Map<Integer, Integer> real = new HashMap<>();
         Map<Integer, String> commands = new HashMap<>();
-        for (Task t : order) {
-            SpawnSpec spec = spec(t, real);
+        java.util.ArrayDeque<Task> queue = new java.util.ArrayDeque<>();
+        roots.sort((a, b) -> Integer.compare(rank(a), rank(b)));
+        for (Task t : roots) {
+            ExecutorTaskTable table = tables.get(t.pid());
             try {
-                int pid = tables.get(t.pid()).spawn(spec);
+                // The holder answers on a ready pipe once its fds, name and terminal are set up.
+                Control ready = Control.open(table);
+                List<String> argv = new ArrayList<>(holderArgv(t, real, controls.get(t.pid())));
+                argv.add(1, "--ready");
+                argv.add(2, Integer.toString(ready.replyWrite()));
+                SpawnSpec spec = rootSpec(t, argv, real, controls.get(t.pid()), ready.replyWrite());
+                int pid = table.spawn(spec);
                 spawned.add(pid);
                 real.put(t.pid(), pid);
-                commands.put(t.pid(), String.join(" ", spec.argv()));
+                commands.put(t.pid(), display(t));
+                String r = ready.line(table, REPLY_TIMEOUT_NS);
+                if (r == null || !r.equals("R " + pid)) {
+                    throw new RestoreException("task " + t.pid() + ": its process (pid " + pid + ") did not come up: "
+                            + (r == null ? "no answer within " + REPLY_TIMEOUT_NS / 1_000_000_000L + " s" : r));
+                }
             } catch (SysException e) {
                 throw new RestoreException("task " + t.pid() + ": cannot start its process: " + e.getMessage(), e);
+            }
+            queue.add(t);
+        }
+        while (!queue.isEmpty()) {
+            Task parent = queue.poll();
+            for (Task c : children.getOrDefault(parent.pid(), List.of())) {
+                int pid = fork(tables, controls, parent, c, real);
+                spawned.add(pid);
+                real.put(c.pid(), pid);
+                commands.put(c.pid(), display(c));
+                queue.add(c);
+            }
+        }
+        for (Map.Entry<Integer, Control> e : controls.entrySet()) {
+            List<String> release = new ArrayList<>(List.of("release"));
+            for (ProcessAction a : processActions.getOrDefault(e.getKey(), List.of())) {
+                if (a instanceof ProcessAction.ForegroundGroup g && real.get(g.imagePgid()) != null) {
+                    release.add(Integer.toString(real.get(g.imagePgid())));
+                }
+            }
+            try {
+                Control ctl = e.getValue();
+                ExecutorTaskTable table = tables.get(e.getKey());
+                ctl.send(table, release);
+                String done = ctl.line(table, REPLY_TIMEOUT_NS);
+                if (done == null || !done.startsWith("D ")) {
+                    throw new RestoreException("task " + e.getKey() + ": its holder did not finish building ("
+                            + done + ")");
+                }
+                if (!done.equals("D 0")) {
+                    throw new RestoreException("task " + e.getKey() + ": its holder failed after building its children"
+                            + (done.equals("D 5") ? ": TIOCSPGRP (the foreground group of its tty) failed" : " (" + done + ")"));
+                }
+            } catch (SysException ex) {
+                throw new RestoreException("task " + e.getKey() + ": cannot release its holder: " + ex.getMessage(), ex);
             }
         }
         List<RestoredTask> out = new ArrayList<>();
@@ -309,30 +375,214 @@ public final class Restorer {
         return out;
     }
 
+    /** The pipes between fdrestore and one holder in builder mode, created in the task's own table. */
+    private record Control(int cmdRead, int cmdWrite, int replyRead, int replyWrite, StringBuilder pending) {
+        static Control open(ExecutorTaskTable t) throws SysException {
+            int[] cmd = t.pipe(0);
+            int[] reply = t.pipe(0);
+            t.fcntl(reply[0], fdrestore.core.sys.Linux.F_SETFL, fdrestore.core.sys.Linux.O_NONBLOCK);
+            return new Control(cmd[0], cmd[1], reply[0], reply[1], new StringBuilder());
+        }
+
+        /** The holder's two ends: kept in its table (and taken by a forked child). */
+        int[] holderEnds() {
+            return new int[] {cmdRead, replyWrite};
+        }
+
+        void send(ExecutorTaskTable t, List<String> fields) throws SysException {
+            java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+            for (String f : fields) {
+                b.writeBytes(f.getBytes(StandardCharsets.UTF_8));
+                b.write(0);
+            }
+            byte[] body = b.toByteArray();
+            byte[] msg = new byte[4 + body.length];
+            java.nio.ByteBuffer.wrap(msg).order(java.nio.ByteOrder.nativeOrder()).putInt(body.length).put(body);
+            int off = 0;
+            while (off < msg.length) {
+                int n = t.write(cmdWrite, msg, off, msg.length - off);
+                if (n < 0) {
+                    Thread.onSpinWait();
+                } else {
+                    off += n;
+                }
+            }
+        }
+
+        /** The next reply line, waiting up to {@code timeoutNs}; null on time-out. */
+        String line(ExecutorTaskTable t, long timeoutNs) throws SysException {
+            long deadline = System.nanoTime() + timeoutNs;
+            byte[] buf = new byte[256];
+            while (true) {
+                int nl = pending.indexOf("\n");
+                if (nl >= 0) {
+                    String l = pending.substring(0, nl);
+                    pending.delete(0, nl + 1);
+                    return l;
+                }
+                int n = t.read(replyRead, buf, 0, buf.length);
+                if (n > 0) {
+                    pending.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
+                } else if (n == 0 || System.nanoTime() > deadline) {
+                    return null;
+                } else {
+                    java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+                }
+            }
+        }
+    }
+
+    private static final long REPLY_TIMEOUT_NS = 20_000_000_000L;
+
+    /** Has {@code parent}'s holder fork the process of task {@code c}; returns its real pid. */
+    private int fork(Map<Integer, ExecutorTaskTable> tables, Map<Integer, Control> controls, Task parent, Task c,
+                     Map<Integer, Integer> real) throws RestoreException {
+        String mode;
+        int pgid = 0;
+        if (c.sessionLeader()) {
+            mode = "s";
+        } else if (c.sid() != parent.sid()) {
+            throw new RestoreException("task " + c.pid() + " is in session " + c.sid() + " but its parent " + parent.pid()
+                    + " is in session " + parent.sid() + ": a child can only be in its parent's session or lead its own");
+        } else if (c.groupLeader()) {
+            mode = "g";
+        } else if (c.pgid() == parent.pgid()) {
+            mode = "n";
+        } else {
+            Integer leader = real.get(c.pgid());
+            if (leader == null) {
+                throw new RestoreException("task " + c.pid() + " joins process group " + c.pgid()
+                        + ", whose leader is not restored before it");
+            }
+            mode = "j";
+            pgid = leader;
+        }
+        ExecutorTaskTable ct = tables.get(c.pid());
+        Control own = controls.get(c.pid());
+        StringBuilder fds = new StringBuilder();
+        for (Fd fd : c.fds()) {
+            fds.append(fds.length() == 0 ? "" : ",").append(fd.fd());
+        }
+        if (own != null) {
+            for (int fd : own.holderEnds()) {
+                fds.append(fds.length() == 0 ? "" : ",").append(fd);
+            }
+        }
+        List<String> msg = new ArrayList<>(List.of("fork", Integer.toString(ct.tid()), mode, Integer.toString(pgid),
+                fds.toString()));
+        msg.addAll(holderArgv(c, real, own));
+        ExecutorTaskTable pt = tables.get(parent.pid());
+        Control ctl = controls.get(parent.pid());
+        try {
+            ctl.send(pt, msg);
+            // The parent's "F pid" and the child's "R pid" (or "E ...") may come in either order.
+            int pid = 0;
+            String ready = null;
+            while (pid == 0 || ready == null) {
+                String l = ctl.line(pt, REPLY_TIMEOUT_NS);
+                if (l == null) {
+                    if (pid > 0) {
+                        quietKill(pid);
+                    }
+                    throw new RestoreException("task " + c.pid() + ": the holder of task " + parent.pid()
+                            + " did not answer within " + REPLY_TIMEOUT_NS / 1_000_000_000L + " s");
+                }
+                String[] fp = l.split(" ");
+                if (fp[0].equals("F")) {
+                    pid = Integer.parseInt(fp[1]);
+                    if (pid < 0) {
+                        throw new RestoreException("task " + c.pid() + ": fork in the holder of task " + parent.pid()
+                                + " failed: " + fdrestore.core.sys.Errno.describe(Integer.parseInt(fp[2])));
+                    }
+                } else if (fp[0].equals("R") || fp[0].equals("E")) {
+                    ready = l;
+                } else {
+                    throw new RestoreException("task " + c.pid() + ": unexpected answer from the holder of task "
+                            + parent.pid() + ": " + l);
+                }
+            }
+            if (!ready.startsWith("R ")) {
+                quietKill(pid);
+                throw new RestoreException("task " + c.pid() + ": its process (pid " + pid + ") could not take its fds: "
+                        + describeBuildError(ready));
+            }
+            return pid;
+        } catch (SysException e) {
+            throw new RestoreException("task " + c.pid() + ": talking to the holder of task " + parent.pid() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static void quietKill(int pid) {
+        try {
+            Sys.kill(pid, 9);
+        } catch (SysException ignored) {
+            // gone already
+        }
+    }
+
+    private static String describeBuildError(String line) {
+        String[] p = line.split(" ");
+        if (p.length < 4 || !p[0].equals("E")) {
+            return line;
+        }
+        String step = switch (p[2]) {
+            case "1" -> "setsid/setpgid";
+            case "2" -> "pidfd_open(PIDFD_THREAD)";
+            case "3" -> "pidfd_getfd";
+            case "4", "5" -> "placing an fd";
+            case "6" -> "exec of the holder";
+            default -> "step " + p[2];
+        };
+        return step + " failed: " + fdrestore.core.sys.Errno.describe(Integer.parseInt(p[3]));
+    }
+
+    private String display(Task t) {
+        FdrTaskEntry fdr = options.forceHolder() ? null : images.fdrTask(t.pid()).orElse(null);
+        if (fdr != null && fdr.getArgvCount() > 0) {
+            List<String> a = new ArrayList<>();
+            fdr.getArgvList().forEach(x -> a.add(x.toString(StandardCharsets.UTF_8)));
+            return String.join(" ", a);
+        }
+        return "holder (" + (t.comm() != null ? t.comm() : "fdrestore-hold") + ")";
+    }
+
     private static int rank(Task t) {
         return t.sessionLeader() ? 0 : t.groupLeader() ? 1 : 2;
     }
 
-    private SpawnSpec spec(Task t, Map<Integer, Integer> real) throws RestoreException {
-        int[] keep = t.fds().stream().mapToInt(Fd::fd).toArray();
+    /** The holder's command line for task {@code t}: name, ctty, control, fg, cloexec, then its command. */
+    private List<String> holderArgv(Task t, Map<Integer, Integer> real, Control control) throws RestoreException {
         FdrTaskEntry fdr = options.forceHolder() ? null : images.fdrTask(t.pid()).orElse(null);
         List<String> argv = new ArrayList<>();
         argv.add(options.holder());
         argv.add("--comm");
         argv.add(t.comm() != null ? t.comm() : "fdrestore-hold");
+        String fg = null;
         for (ProcessAction a : processActions.getOrDefault(t.pid(), List.of())) {
             if (a instanceof ProcessAction.ControllingTerminal c) {
                 argv.add("--ctty");
                 argv.add(Integer.toString(c.fd()));
             } else if (a instanceof ProcessAction.ForegroundGroup g) {
-                Integer pgrp = g.imagePgid() == t.pid() ? null : real.get(g.imagePgid());
-                if (g.imagePgid() != t.pid() && pgrp == null) {
+                if (g.imagePgid() != t.pid() && images.task(g.imagePgid()).isEmpty()) {
                     throw new RestoreException("task " + t.pid() + ": the foreground group " + g.imagePgid()
-                            + " of its tty (fd " + g.fd() + ") has no restored leader yet");
+                            + " of its tty (fd " + g.fd() + ") has no leader in the images");
                 }
-                argv.add("--fg");
-                argv.add(g.fd() + ":" + (pgrp == null ? "0" : pgrp.toString()));
+                fg = g.fd() + ":" + g.imagePgid();
             }
+        }
+        if (control != null) {
+            argv.add("--control");
+            argv.add(control.cmdRead() + ":" + control.replyWrite());
+        }
+        if (fg != null) {
+            // The group's real id is known once its leader exists: fg groups are resolved at release, so
+            // only the leader's own group (0) or a group built before this holder is named here.
+            String[] f = fg.split(":");
+            int imagePgid = Integer.parseInt(f[1]);
+            Integer pg = imagePgid == t.pid() ? Integer.valueOf(0) : real.get(imagePgid);
+            argv.add("--fg");
+            argv.add(f[0] + ":" + (pg == null ? "0" : pg.toString()));
         }
         StringBuilder cloexec = new StringBuilder();
         for (Fd fd : t.fds()) {
@@ -344,11 +594,19 @@ public final class Restorer {
             argv.add("--cloexec");
             argv.add(cloexec.toString());
         }
-        List<String> env = List.of("PATH=/usr/bin:/bin");
-        String chdir = null;
         if (fdr != null && fdr.getArgvCount() > 0) {
             argv.add("--exec");
             fdr.getArgvList().forEach(a -> argv.add(a.toString(StandardCharsets.UTF_8)));
+        }
+        return argv;
+    }
+
+    /** How a root task is spawned from its executor: setsid, group, env and cwd of its command. */
+    private SpawnSpec rootSpec(Task t, List<String> argv, Map<Integer, Integer> real, Control control, int readyFd) {
+        FdrTaskEntry fdr = options.forceHolder() ? null : images.fdrTask(t.pid()).orElse(null);
+        List<String> env = List.of("PATH=/usr/bin:/bin");
+        String chdir = null;
+        if (fdr != null && fdr.getArgvCount() > 0) {
             List<String> e = new ArrayList<>();
             fdr.getEnvList().forEach(a -> e.add(a.toString(StandardCharsets.UTF_8)));
             env = e;
@@ -360,15 +618,20 @@ public final class Restorer {
         if (chdir != null) {
             b.chdir(chdir);
         }
+        int[] keep = t.fds().stream().mapToInt(Fd::fd).toArray();
+        int[] k = java.util.Arrays.copyOf(keep, keep.length + (control != null ? 3 : 1));
+        k[keep.length] = readyFd;
+        if (control != null) {
+            k[keep.length + 1] = control.cmdRead();
+            k[keep.length + 2] = control.replyWrite();
+        }
+        keep = k;
         b.keep(keep);
         if (t.sessionLeader()) {
             b.setsid(true);
-        } else if (t.groupLeader()) {
-            b.pgroup(0);
         } else {
-            Integer leader = real.get(t.pgid());
-            boolean leaderInOurSession = images.task(t.pgid()).map(l -> !l.sessionLeader()).orElse(false);
-            b.pgroup(leader != null && leaderInOurSession ? leader : 0);
+            // A root outside its session's leader: it keeps fdrestore's session, in a group of its own.
+            b.pgroup(t.groupLeader() || real.get(t.pgid()) == null ? 0 : real.get(t.pgid()));
         }
         return b.build();
     }

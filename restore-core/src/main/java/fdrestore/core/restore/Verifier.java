@@ -26,7 +26,8 @@ import java.util.TreeSet;
  * Checks restored processes against their images, through /proc and kcmp: every fd number present and
  * no other, each fd's kind, open flags, FD_CLOEXEC and position, pipe identities, and sharing (fds of one
  * file id are one open file description; different file ids on one kernel object are different ones).
- * Process-level differences fdrestore does not reproduce (the parent of each task) are not checked.
+ * It also checks the process tree: each task's parent, process group and session are the restored
+ * processes of the image's ones (a root's parent, outside the images, is not checked).
  */
 public final class Verifier {
     /** Flags compared between image and kernel (access mode, append, non-blocking, path, direct, noatime). */
@@ -93,6 +94,7 @@ public final class Verifier {
                 byFile.computeIfAbsent(fd.fileId(), k -> new ArrayList<>()).add(new Seen(pid, fd.fd(), id[0], id[1]));
             }
         }
+        checkTree(pidMap, out);
         // Sharing: one file id = one open file description.
         for (Map.Entry<Long, List<Seen>> e : byFile.entrySet()) {
             List<Seen> l = e.getValue();
@@ -143,6 +145,40 @@ public final class Verifier {
             }
         });
         return new Report(List.copyOf(out), fdsChecked, pidMap.size(), kcmps);
+    }
+
+    /** /proc/PID/stat fields after the command: state, ppid, pgrp, session. */
+    private static long[] stat(int pid) throws IOException {
+        String s = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
+        String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+        return new long[] {f[0].charAt(0), Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3])};
+    }
+
+    private void checkTree(Map<Integer, Integer> pidMap, List<String> out) {
+        for (Task t : images.tasks()) {
+            Integer pid = pidMap.get(t.pid());
+            if (pid == null) {
+                continue;
+            }
+            long[] st;
+            try {
+                st = stat(pid);
+            } catch (IOException | RuntimeException e) {
+                out.add("task " + t.pid() + " (pid " + pid + "): cannot read its /proc stat: " + e.getMessage());
+                continue;
+            }
+            String who = "task " + t.pid() + " (pid " + pid + ")";
+            check(out, who, "parent", t.ppid(), st[1], pidMap);
+            check(out, who, "process group", t.pgid(), st[2], pidMap);
+            check(out, who, "session", t.sid(), st[3], pidMap);
+        }
+    }
+
+    private void check(List<String> out, String who, String what, int imageId, long actual, Map<Integer, Integer> pidMap) {
+        Integer expected = pidMap.get(imageId);
+        if (expected != null && expected != actual) {
+            out.add(who + ": " + what + " is pid " + actual + ", expected pid " + expected + " (task " + imageId + ")");
+        }
     }
 
     private static String desc(Seen s) {
