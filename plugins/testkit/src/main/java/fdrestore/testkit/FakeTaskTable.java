@@ -228,6 +228,24 @@ public final class FakeTaskTable implements TaskTable {
     }
 
     @Override
+    public synchronized void placeAll(int[] src, int[] dst, int[] flags, int count) throws SysException {
+        for (int i = 0; i < count; i++) {
+            boolean cloexec = (flags[i] & PLACE_CLOEXEC) != 0;
+            if ((flags[i] & KEEP_SOURCE) != 0) {
+                String text = "dup3(" + src[i] + " -> " + dst[i] + (cloexec ? ", O_CLOEXEC" : "") + ")";
+                check("place", text);
+                Slot s = slot(text, src[i]);
+                if (fds.containsKey(dst[i])) {
+                    throw new SysException(text + ": target already in use", Errno.EBUSY);
+                }
+                fds.put(dst[i], new Slot(s.file, cloexec));
+            } else {
+                place(src[i], dst[i], cloexec);
+            }
+        }
+    }
+
+    @Override
     public synchronized long lseek(int fd, long offset, int whence) throws SysException {
         String text = "lseek(" + fd + ", " + offset + ", " + whence + ")";
         check("lseek", text);

@@ -57,6 +57,11 @@ final class TaskLoop implements Runnable {
     private final int[] rxFds = new int[Transport.MAX_FDS];
     private final long[] rxTags = new long[Transport.MAX_FDS];
     private final int[] txFds = new int[Transport.MAX_FDS];
+    /** Placements carried to the executor in one hand-off. */
+    private int[] plSrc = new int[Transport.MAX_FDS];
+    private int[] plDst = new int[Transport.MAX_FDS];
+    private int[] plFlags = new int[Transport.MAX_FDS];
+    private Fle[] plFle = new Fle[Transport.MAX_FDS];
     private final long[] txTags = new long[Transport.MAX_FDS];
     private final Ctx ctx = new Ctx();
 
@@ -179,8 +184,20 @@ final class TaskLoop implements Runnable {
         int n;
         while ((n = engine.transport.receive(table, rxFds, rxTags)) >= 0) {
             any = true;
+            int places = 0;
             for (int i = 0; i < n; i++) {
-                accept(rxFds[i], rxTags[i]);
+                Fle f = accept(rxFds[i], rxTags[i]);
+                if (f != null) {
+                    plSrc[places] = rxFds[i];
+                    plDst[places] = f.fd();
+                    plFlags[places] = f.info.cloexec() ? TaskTable.PLACE_CLOEXEC : 0;
+                    plFle[places++] = f;
+                }
+            }
+            // Every fd of the message to its slot in one hand-off.
+            table.placeAll(plSrc, plDst, plFlags, places);
+            for (int i = 0; i < places; i++) {
+                restored(plFle[i]);
             }
         }
         if (any && !queueWaiters.isEmpty()) {
@@ -192,8 +209,11 @@ final class TaskLoop implements Runnable {
         return any;
     }
 
-    /** Plants or stores one received fd; the fd is ours from here on. */
-    private void accept(int fd, long tag) throws SysException, Failure {
+    /**
+     * Takes one received fd: returns the slot it must be placed at, or null when it was stored for a
+     * hand-off. The fd is ours from here on.
+     */
+    private Fle accept(int fd, long tag) throws SysException, Failure {
         int index = Tags.index(tag);
         if (Tags.kind(tag) == Tags.FLE && index >= 0 && index < engine.fles.size()) {
             Fle f = engine.fles.get(index);
@@ -201,11 +221,11 @@ final class TaskLoop implements Runnable {
                 table.close(fd);
                 throw new Failure(f, "received an fd for a slot that does not expect one");
             }
-            table.place(fd, f.fd(), f.info.cloexec());
-            restored(f);
+            return f;
         } else if (Tags.kind(tag) == Tags.HANDOFF && index >= 0 && index < engine.descs.size()
                 && engine.descs.get(index).master.task == this) {
             inbox.computeIfAbsent(index, k -> new ArrayDeque<>()).add(fd);
+            return null;
         } else {
             table.close(fd);
             throw new Failure(null, "received an fd with an unknown tag 0x" + Long.toHexString(tag));
@@ -282,10 +302,7 @@ final class TaskLoop implements Runnable {
                 table.close(newFd.getAsInt());
                 throw new Failure(f, "the " + d.kind + " plugin reported a second fd for one file");
             }
-            table.place(newFd.getAsInt(), f.fd(), f.info.cloexec());
-            d.opened = true;
-            f.advance(Stage.OPEN);
-            serveOut(d);
+            placeAndServe(d, newFd.getAsInt());
             engine.stageChanged(d, this);
             progress = true;
         }
@@ -302,20 +319,52 @@ final class TaskLoop implements Runnable {
         return progress;
     }
 
-    /** Serves the master's fd out: a copy for slaves in this task, the transport for the others. */
-    private void serveOut(FileDesc d) throws SysException {
-        int masterFd = d.master.fd();
+    /**
+     * Moves the master's new fd to its number and serves it out, in one hand-off for this task: the
+     * master's placement, then a copy at each slave's number in this task; slaves in other tasks get it
+     * over the transport.
+     */
+    private void placeAndServe(FileDesc d, int newFd) throws SysException {
+        Fle m = d.master;
+        int n = 0;
         for (Fle s : d.fles) {
-            if (s == d.master) {
-                continue;
+            if (s != m && s.task == this) {
+                n++;
             }
-            if (s.task == this) {
-                int tmp = table.dup(masterFd);
-                table.place(tmp, s.fd(), s.info.cloexec());
-                restored(s);
-            } else {
-                outbox.add(new Outgoing(s.task, masterFd, Tags.fle(s.index), false));
+        }
+        ensurePlacements(n + 1);
+        plSrc[0] = newFd;
+        plDst[0] = m.fd();
+        plFlags[0] = m.info.cloexec() ? TaskTable.PLACE_CLOEXEC : 0;
+        int k = 1;
+        for (Fle s : d.fles) {
+            if (s != m && s.task == this) {
+                plSrc[k] = m.fd();
+                plDst[k] = s.fd();
+                plFlags[k] = TaskTable.KEEP_SOURCE | (s.info.cloexec() ? TaskTable.PLACE_CLOEXEC : 0);
+                plFle[k++] = s;
             }
+        }
+        table.placeAll(plSrc, plDst, plFlags, k);
+        d.opened = true;
+        m.advance(Stage.OPEN);
+        for (int i = 1; i < k; i++) {
+            restored(plFle[i]);
+        }
+        for (Fle s : d.fles) {
+            if (s != m && s.task != this) {
+                outbox.add(new Outgoing(s.task, m.fd(), Tags.fle(s.index), false));
+            }
+        }
+    }
+
+    private void ensurePlacements(int n) {
+        if (plSrc.length < n) {
+            int c = Math.max(n, plSrc.length * 2);
+            plSrc = java.util.Arrays.copyOf(plSrc, c);
+            plDst = java.util.Arrays.copyOf(plDst, c);
+            plFlags = java.util.Arrays.copyOf(plFlags, c);
+            plFle = java.util.Arrays.copyOf(plFle, c);
         }
     }
 

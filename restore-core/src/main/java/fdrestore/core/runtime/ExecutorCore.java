@@ -49,6 +49,7 @@ final class ExecutorCore {
     static final int OP_EXIT = 27;
     static final int OP_SYSCALL = 28;     // nr, a1, a2, a3, a4: a plain result
     static final int OP_SYSCALL_FD = 29;  // nr, a1, a2, a3, a4: the result is a new fd, moved up
+    static final int OP_PLACE_ALL = 30;   // arrayAddr of n {src, dst, flags} int triples, n; r1 = failing index
 
     // ---- which step failed
     static final int PH_MAIN = 0;
@@ -267,6 +268,8 @@ final class ExecutorCore {
                 return true;
             case OP_PLACE:
                 return place((int) x0, (int) x1, x2 != 0);
+            case OP_PLACE_ALL:
+                return placeAll(x0, (int) x1);
             case OP_LSEEK: {
                 long r = c.lseek((int) x0, x1, (int) x2);
                 if (r < 0) {
@@ -480,6 +483,56 @@ final class ExecutorCore {
         clearInherited(target);
         c.close(fd);
         res = target;
+        return true;
+    }
+
+    /**
+     * Several placements in one go: for each {src, dst, flags} triple, dup3(src, dst) with O_CLOEXEC when
+     * flags bit 0 is set, then close(src) unless bit 1 ("keep the source") is set. The same checks as
+     * place() (target occupied, RLIMIT_NOFILE), with the limit read once. On failure r1 is the index.
+     */
+    private boolean placeAll(long arr, int n) {
+        long rl = scratch.address() + 16;
+        if (c.getrlimit(Linux.RLIMIT_NOFILE, rl) < 0) {
+            return fail(errno(), PH_GETRLIMIT, 0, 0);
+        }
+        long soft = scratch.getLong(16);
+        long hard = scratch.getLong(24);
+        long base = arr - viewBase;
+        for (int i = 0; i < n; i++) {
+            int src = view.getInt(base + 12L * i);
+            int dst = view.getInt(base + 12L * i + 4);
+            int flags = view.getInt(base + 12L * i + 8);
+            r1 = i;
+            if (dst < 0 || src == dst) {
+                return fail(Errno.EINVAL, PH_MAIN, 0, 0);
+            }
+            if (Long.compareUnsigned(dst, soft) >= 0) {
+                if (Long.compareUnsigned(dst, hard) >= 0) {
+                    return fail(Errno.EMFILE, PH_RLIMIT, soft, hard);
+                }
+                long want = Math.max((long) dst + 1, soft * 2);
+                if (Long.compareUnsigned(want, hard) > 0) {
+                    want = hard;
+                }
+                scratch.putLong(16, want);
+                if (c.setrlimit(Linux.RLIMIT_NOFILE, rl) < 0) {
+                    return fail(errno(), PH_RLIMIT_SET, soft, hard);
+                }
+                soft = want;
+            }
+            if (c.fcntl(dst, Linux.F_GETFD, 0) >= 0 && !isInherited(dst)) {
+                return fail(Errno.EBUSY, PH_OCCUPIED, dst, 0);
+            }
+            if (c.dup3(src, dst, (flags & 1) != 0 ? Linux.O_CLOEXEC : 0) < 0) {
+                return fail(errno(), PH_MAIN, 0, 0);
+            }
+            clearInherited(dst);
+            if ((flags & 2) == 0) {
+                c.close(src);
+            }
+        }
+        res = n;
         return true;
     }
 

@@ -476,6 +476,31 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
     }
 
     @Override
+    public void placeAll(int[] src, int[] dst, int[] flags, int count) throws SysException {
+        if (count <= 0) {
+            return;
+        }
+        synchronized (lock) {
+            reset(space(12 * count));
+            long a = alloc(12 * count);
+            long o = a - arenaBase;
+            for (int i = 0; i < count; i++) {
+                arena.putInt(o + 12L * i, src[i]);
+                arena.putInt(o + 12L * i + 4, dst[i]);
+                arena.putInt(o + 12L * i + 8, flags[i]);
+            }
+            request(ExecutorCore.OP_PLACE_ALL, a, count, 0, 0, 0);
+            if (core.err != 0) {
+                int i = (int) core.r1;
+                throw error((flags[i] & KEEP_SOURCE) != 0
+                        ? "dup3(" + src[i] + ", " + dst[i] + ((flags[i] & PLACE_CLOEXEC) != 0 ? ", O_CLOEXEC)" : ", 0)")
+                        : "place(" + src[i] + " -> " + dst[i] + ((flags[i] & PLACE_CLOEXEC) != 0 ? ", O_CLOEXEC" : "")
+                                + ") [dup3+close]");
+            }
+        }
+    }
+
+    @Override
     public long lseek(int fd, long offset, int whence) throws SysException {
         synchronized (lock) {
             reset(0);

@@ -216,6 +216,19 @@ public final class TaskRuntime implements AutoCloseable {
                 // EBUSY
             }
 
+            int t2 = freeFd(target + 1);
+            int t3 = freeFd(t2 + 1);
+            w.placeAll(new int[] {w.dup(devnull), t2}, new int[] {t2, t3},
+                    new int[] {TaskTable.PLACE_CLOEXEC, TaskTable.KEEP_SOURCE}, 2);
+            track(open, t2);
+            track(open, t3);
+            int z = track(open, w.dup(devnull));
+            try {
+                w.placeAll(new int[] {z}, new int[] {devnull}, new int[] {0}, 1);   // occupied: the error path
+            } catch (SysException expected) {
+                // EBUSY
+            }
+
             Batch b = w.batch();
             Batch.Ref f = b.open("/dev/null", Linux.O_RDONLY, 0);
             b.lseek(f, 0, Linux.SEEK_SET);

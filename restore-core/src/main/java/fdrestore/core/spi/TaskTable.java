@@ -54,6 +54,18 @@ public interface TaskTable {
      */
     void place(int fd, int target, boolean cloexec) throws SysException;
 
+    /** {@link #placeAll} flag: the target gets FD_CLOEXEC. */
+    int PLACE_CLOEXEC = 1;
+    /** {@link #placeAll} flag: keep the source open (a dup to the target, not a move). */
+    int KEEP_SOURCE = 2;
+
+    /**
+     * Several placements in one hand-off, in order: for each i, {@code src[i]} goes to {@code dst[i]}
+     * (dup3) with the {@link #PLACE_CLOEXEC} and {@link #KEEP_SOURCE} bits of {@code flags[i]}. Engine use.
+     * A failure names the placement; the ones before it are done.
+     */
+    void placeAll(int[] src, int[] dst, int[] flags, int count) throws SysException;
+
     /** lseek(2); returns the new offset. */
     long lseek(int fd, long offset, int whence) throws SysException;
 
