@@ -1,0 +1,114 @@
+package fdrestore.plugin.tty;
+
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
+import fdrestore.core.image.proto.TtyInfoEntry;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FileKind;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.PlanContext;
+import fdrestore.core.spi.PlanException;
+import fdrestore.core.spi.ProcessAction;
+import fdrestore.plugin.tty.TtyImages.TtyFile;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.WeakHashMap;
+import org.pf4j.Extension;
+
+/**
+ * The file kind of terminals ({@code FdType.TTY}): unix98 pseudo-terminals, a master ({@link PtyMaster})
+ * and its slaves ({@link PtySlave}), plus the controlling terminal of each session leader
+ * ({@link #processActions}).
+ *
+ * <p>Option {@code pty-any-index=true}: when a pty's index is taken on this host, the master takes any
+ * free index and every slave of that pty opens the new {@code /dev/pts/N}; the controlling terminal follows
+ * (it is given by fd). {@code --verify} does not compare tty paths, so it still passes; a comparison with
+ * the original tree ({@code expected.norm}) shows the new /dev/pts/N and tty_nr.
+ */
+@Extension
+public final class TtyKind implements FileKind {
+    /** Per restore (one plan context), per pty index: the index the host gave. */
+    private static final Map<PlanContext, Map<Integer, PtyState>> STATES = new WeakHashMap<>();
+
+    @Override
+    public String name() {
+        return "tty";
+    }
+
+    @Override
+    public Set<FdType> fdTypes() {
+        return Set.of(FdType.TTY);
+    }
+
+    static PtyState state(PlanContext ctx, int index) {
+        synchronized (STATES) {
+            return STATES.computeIfAbsent(ctx, k -> new HashMap<>()).computeIfAbsent(index, PtyState::new);
+        }
+    }
+
+    @Override
+    public FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException {
+        if (!file.entry().hasTty()) {
+            throw new PlanException(file + ": files.img has no tty entry for it");
+        }
+        TtyImages images = TtyImages.of(ctx.images());
+        TtyFile tf = images.file(file.id());
+        Pty pty = images.pty(tf.index());
+        if (pty == null) {
+            throw new PlanException(tf + ": no master for pty index " + tf.index());
+        }
+        PtyState state = state(ctx, tf.index());
+        return tf.master() ? new PtyMaster(pty, state) : new PtySlave(tf, pty, state);
+    }
+
+    /**
+     * A session leader whose session's terminal (a tty-info entry with {@code sid} = its pid) it holds as an
+     * fd takes that terminal as its controlling terminal (TIOCSCTTY, through a slave fd when it has one,
+     * else the master's, which the kernel maps to the slave) and makes the image's {@code pgrp} its
+     * foreground group (TIOCSPGRP). A leader of a session with a terminal but no fd on it is an error:
+     * a controlling terminal is acquired through an fd, and fdrestore does not open a fake one as CRIU does.
+     */
+    @Override
+    public List<ProcessAction> processActions(ImageSet.Task task, PlanContext ctx) throws PlanException {
+        if (!task.sessionLeader()) {
+            return List.of();
+        }
+        TtyImages images = TtyImages.of(ctx.images());
+        int bestFd = -1;
+        boolean bestIsSlave = false;
+        TtyInfoEntry bestInfo = null;
+        for (ImageSet.Fd fd : task.fds()) {
+            if (fd.type() != FdType.TTY) {
+                continue;
+            }
+            TtyFile tf = images.fileOrNull(fd.fileId());
+            if (tf == null || tf.info().getSid() != task.pid()) {
+                continue;
+            }
+            boolean slave = !tf.master();
+            if (bestInfo == null || slave && !bestIsSlave) {
+                bestFd = fd.fd();
+                bestIsSlave = slave;
+                bestInfo = tf.info();
+            }
+        }
+        if (bestInfo == null) {
+            for (TtyInfoEntry i : images.infos().values()) {
+                if (i.getSid() == task.pid() && i.hasPty()) {
+                    throw new PlanException("task " + task.pid() + " leads session " + task.pid()
+                            + ", whose controlling terminal is pty " + i.getPty().getIndex() + " (tty-info " + i.getId()
+                            + "), but it has no fd on that terminal: fdrestore acquires a controlling terminal through"
+                            + " an fd of the leader only");
+                }
+            }
+            return List.of();
+        }
+        if (bestInfo.getPgrp() == 0) {
+            return List.of(new ProcessAction.ControllingTerminal(bestFd));
+        }
+        return List.of(new ProcessAction.ControllingTerminal(bestFd),
+                new ProcessAction.ForegroundGroup(bestFd, bestInfo.getPgrp()));
+    }
+}
