@@ -97,6 +97,15 @@ public final class Linux {
     public static final long TIOCGWINSZ = 0x5413;
     public static final long TIOCSWINSZ = 0x5414;
     public static final long TIOCPKT = 0x5420;
+    public static final long TCGETS = 0x5401;
+    public static final long TCSETS = 0x5402;
+    public static final long TIOCEXCL = 0x540C;
+    public static final long TIOCSTI = 0x5412;
+    public static final long TIOCGLCKTRMIOS = 0x5456;
+    public static final long TIOCSLCKTRMIOS = 0x5457;
+    public static final long TIOCGPKT = 0x80045438L;
+    public static final long TIOCGPTLCK = 0x80045439L;
+    public static final long TIOCGEXCL = 0x80045440L;
     public static final long TIOCGPTN = 0x80045430L;
     public static final long TIOCSPTLCK = 0x40045431L;
     public static final long TIOCGPTPEER = 0x5441;
@@ -308,6 +317,24 @@ public final class Linux {
             name = "TIOCGPTPEER";
         } else if (req == TFD_IOC_SET_TICKS) {
             name = "TFD_IOC_SET_TICKS";
+        } else if (req == TCGETS) {
+            name = "TCGETS";
+        } else if (req == TCSETS) {
+            name = "TCSETS";
+        } else if (req == TIOCEXCL) {
+            name = "TIOCEXCL";
+        } else if (req == TIOCSTI) {
+            name = "TIOCSTI";
+        } else if (req == TIOCGLCKTRMIOS) {
+            name = "TIOCGLCKTRMIOS";
+        } else if (req == TIOCSLCKTRMIOS) {
+            name = "TIOCSLCKTRMIOS";
+        } else if (req == TIOCGPKT) {
+            name = "TIOCGPKT";
+        } else if (req == TIOCGPTLCK) {
+            name = "TIOCGPTLCK";
+        } else if (req == TIOCGEXCL) {
+            name = "TIOCGEXCL";
         } else {
             return "0x" + Long.toHexString(req);
         }
