@@ -1,0 +1,420 @@
+package fdrestore.plugin.unixsocket;
+
+import fdrestore.core.image.ImageSet;
+import fdrestore.core.image.codec.ImageEntry;
+import fdrestore.core.image.codec.ImageFile;
+import fdrestore.core.image.codec.Magic;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.ScmEntry;
+import fdrestore.core.image.proto.SkPacketEntry;
+import fdrestore.core.spi.FleInfo;
+import fdrestore.core.spi.PlanException;
+import fdrestore.plugin.unixsocket.SockPlan.Pair;
+import fdrestore.plugin.unixsocket.SockPlan.QueueJob;
+import fdrestore.plugin.unixsocket.SockPlan.QueueMode;
+import fdrestore.plugin.unixsocket.SockPlan.Role;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.WeakHashMap;
+
+/**
+ * What one image set says about unix sockets, planned once per image set (linear in the number of
+ * sockets): every socket with an fd, its {@link SockPlan}, and who re-sends each queued packet.
+ *
+ * <p>The rules, before any syscall:
+ * <ul>
+ * <li>A listener binds and listens; it also makes each accepted connection that carries its name (connect
+ * of the client, then accept), before any unaccepted client may connect, so each accept returns the right
+ * connection.</li>
+ * <li>Two sockets in the images that are peers of each other form a pair, made once by one creator (the
+ * end whose master comes first) and handed to the other end's master. A stream or seqpacket pair where an
+ * end carries a name is an accepted connection: made through a listener at that name (the restored one if
+ * it exists, else a temporary one) so the name survives; else socketpair().</li>
+ * <li>An established client whose peer is a listener is an unaccepted connection: it connects to the
+ * restored listener once that listens. A datagram socket connected to a named socket connects once that is
+ * bound.</li>
+ * <li>The queuer of a receiver: its pair peer; else the datagram socket connected to it; else (datagram,
+ * named) a temporary socket that sends to its name.</li>
+ * </ul>
+ */
+final class UnixImages {
+    private static final Map<ImageSet, UnixImages> CACHE = new WeakHashMap<>();
+    static final int SCM_RIGHTS = 1;
+
+    private final Map<Long, SockPlan> plans = new LinkedHashMap<>();
+    private final String imageError;
+
+    /** Never holds the image set itself: the cache's weak key must stay collectable. */
+    private UnixImages(ImageSet images) {
+        Map<Long, UnixSock> socks = new TreeMap<>();
+        for (FileEntry f : images.files().values()) {
+            if (!f.hasUsk()) {
+                continue;
+            }
+            long id = Integer.toUnsignedLong(f.getId());
+            FleInfo master = masterOf(images, id);
+            if (master != null) {
+                socks.put(id, UnixSock.of(f.getUsk(), master));
+            }
+        }
+        Map<Long, List<Packet>> packets = new LinkedHashMap<>();
+        String err = null;
+        try {
+            packets = readQueues(images.image(Magic.SK_QUEUES));
+        } catch (IOException | PlanException e) {
+            err = "cannot read " + Magic.SK_QUEUES.fileName() + ": " + e.getMessage();
+        }
+        this.imageError = err;
+        Planner p = new Planner(socks, packets, images);
+        p.plan();
+        plans.putAll(p.plans);
+    }
+
+    static UnixImages of(ImageSet images) {
+        synchronized (CACHE) {
+            return CACHE.computeIfAbsent(images, UnixImages::new);
+        }
+    }
+
+    /** For tests: plans an image set without the cache. */
+    static UnixImages plan(ImageSet images) {
+        return new UnixImages(images);
+    }
+
+    /** The plan of socket file {@code fileId}; throws when the images cannot be restored for it. */
+    SockPlan plan(long fileId) throws PlanException {
+        if (imageError != null) {
+            throw new PlanException(imageError);
+        }
+        SockPlan p = plans.get(fileId);
+        if (p == null) {
+            throw new PlanException("file " + fileId + " is not a unix socket with an fd");
+        }
+        if (p.error != null) {
+            throw new PlanException(p.error);
+        }
+        return p;
+    }
+
+    /** The engine's master rule: the lowest pid, then the lowest fd. Null when no fd refers to the file. */
+    static FleInfo masterOf(ImageSet images, long fileId) {
+        FleInfo best = null;
+        for (ImageSet.FdRef r : images.sharers(fileId)) {
+            FleInfo f = new FleInfo(r.pid(), r.fd().fd(), r.fd().cloexec());
+            if (best == null || f.compareTo(best) < 0) {
+                best = f;
+            }
+        }
+        return best;
+    }
+
+    /** sk-queues.img by receiving file id, in image order; each payload exactly {@code length} bytes. */
+    static Map<Long, List<Packet>> readQueues(ImageFile image) throws PlanException {
+        Map<Long, List<Packet>> out = new LinkedHashMap<>();
+        int i = 0;
+        for (ImageEntry e : image.entries()) {
+            SkPacketEntry pe = e.message(SkPacketEntry.class);
+            long id = Integer.toUnsignedLong(pe.getIdFor());
+            byte[] payload = e.payload() == null ? new byte[0] : e.payload();
+            if (payload.length != Integer.toUnsignedLong(pe.getLength())) {
+                throw new PlanException("packet " + i + " for file " + id + " announces "
+                        + Integer.toUnsignedLong(pe.getLength()) + " bytes but " + payload.length + " follow it");
+            }
+            List<Long> rights = new ArrayList<>();
+            for (ScmEntry scm : pe.getScmList()) {
+                if (scm.getType() == SCM_RIGHTS) {
+                    for (int r : scm.getRightsList()) {
+                        rights.add(Integer.toUnsignedLong(r));
+                    }
+                }
+                // SCM_CREDENTIALS cannot be forged: the receiver sees the restorer's credentials.
+            }
+            out.computeIfAbsent(id, k -> new ArrayList<>())
+                    .add(new Packet(id, payload, rights.stream().mapToLong(Long::longValue).toArray()));
+            i++;
+        }
+        return out;
+    }
+
+    /** The planning pass; fills {@link #plans}, recording per socket what cannot be restored. */
+    private static final class Planner {
+        final Map<Long, UnixSock> socks;
+        final Map<Long, List<Packet>> packets;
+        final ImageSet images;
+        final Map<Long, SockPlan> plans = new LinkedHashMap<>();
+        final Map<Long, UnixSock> byIno = new HashMap<>();
+        final Map<Long, Boolean> inImages = new HashMap<>();
+
+        Planner(Map<Long, UnixSock> socks, Map<Long, List<Packet>> packets, ImageSet images) {
+            this.socks = socks;
+            this.packets = packets;
+            this.images = images;
+            for (UnixSock s : socks.values()) {
+                byIno.put(s.ino(), s);
+                plans.put(s.id(), new SockPlan(s));
+            }
+            for (FileEntry f : images.files().values()) {
+                if (f.hasUsk()) {
+                    inImages.put(Integer.toUnsignedLong(f.getUsk().getIno()), Boolean.TRUE);
+                }
+            }
+        }
+
+        private void fail(UnixSock s, String why) {
+            SockPlan p = plans.get(s.id());
+            if (p.error == null) {
+                p.error = s + ": " + why;
+            }
+        }
+
+        void plan() {
+            for (UnixSock s : socks.values()) {
+                checkAlone(s);
+            }
+            for (UnixSock s : socks.values()) {
+                SockPlan p = plans.get(s.id());
+                if (p.error != null || p.pair != null) {
+                    continue;
+                }
+                roleOf(s, p);
+            }
+            for (Map.Entry<Long, List<Packet>> e : packets.entrySet()) {
+                assignQueue(e.getKey(), e.getValue());
+            }
+        }
+
+        /** What is wrong with a socket whatever its peers. */
+        private void checkAlone(UnixSock s) {
+            if ((s.uflags() & (UnixSock.USK_EXTERN | UnixSock.USK_CALLBACK)) != 0) {
+                fail(s, "an external or plugin-owned socket (uflags 0x" + Integer.toHexString(s.uflags())
+                        + ") is not supported");
+            } else if (s.type() != UnixSock.SOCK_STREAM && s.type() != UnixSock.SOCK_DGRAM
+                    && s.type() != UnixSock.SOCK_SEQPACKET) {
+                fail(s, "unknown socket type " + s.type());
+            } else if (s.state() != UnixSock.TCP_ESTABLISHED && s.state() != UnixSock.TCP_CLOSE
+                    && s.state() != UnixSock.TCP_LISTEN) {
+                fail(s, "unknown socket state " + s.state());
+            } else if (s.listening() && s.dgram()) {
+                fail(s, "a datagram socket cannot listen");
+            } else if (s.opts() != null && s.opts().getSoFilterCount() > 0) {
+                fail(s, "a socket filter (SO_ATTACH_FILTER) is not supported");
+            } else if (s.name().isPath()) {
+                String why = s.name().escapesRoot(s.nameDir());
+                if (why != null) {
+                    fail(s, why + " (refused: it must resolve under --root)");
+                }
+            } else if (s.name().raw().length > UnixName.SUN_PATH_MAX) {
+                fail(s, "the name is longer than sun_path");
+            }
+        }
+
+        private UnixSock peerOf(UnixSock s) {
+            if (s.peer() == 0) {
+                return null;
+            }
+            UnixSock p = byIno.get(s.peer());
+            if (p == null) {
+                fail(s, "its peer, inode " + s.peer() + ", is " + (inImages.containsKey(s.peer())
+                        ? "a socket that no task holds an fd of" : "absent from the image set")
+                        + " (an external peer is not supported)");
+            }
+            return p;
+        }
+
+        private void roleOf(UnixSock s, SockPlan p) {
+            p.bindOwnName = !s.name().isEmpty();
+            if (s.listening()) {
+                p.role = Role.LISTENER;
+                return;
+            }
+            if (s.peer() == 0) {
+                if (s.connectionOriented() && s.established()) {
+                    p.role = Role.ORPHAN; // its peer was closed: a socketpair whose other end goes away
+                }
+                return;
+            }
+            UnixSock peer = peerOf(s);
+            if (peer == null) {
+                return;
+            }
+            if (s.connectionOriented()) {
+                if (!s.established()) {
+                    fail(s, "has a peer but is not established");
+                } else if (peer.listening()) {
+                    if (peer.type() != s.type()) {
+                        fail(s, "is connected to listener " + peer + " of another type");
+                    } else if (peer.deleted()) {
+                        fail(s, "an unaccepted connection to a listener whose path was deleted is not supported");
+                    } else {
+                        p.connectTo = peer; // an unaccepted connection: it sits in the listener's queue
+                    }
+                } else if (peer.peer() == s.ino()) {
+                    pair(s, peer);
+                } else {
+                    fail(s, "its peer " + peer + " is connected to inode " + peer.peer() + ", not to it");
+                }
+                return;
+            }
+            // datagram
+            if (peer.peer() == s.ino()) {
+                pair(s, peer);
+            } else if (peer.name().isEmpty()) {
+                fail(s, "is connected to " + peer + ", which has no name to connect to");
+            } else if (peer.deleted()) {
+                fail(s, "connecting to " + peer + ", whose path was deleted, is not supported");
+            } else {
+                p.connectTo = peer;
+            }
+        }
+
+        private void pair(UnixSock x, UnixSock y) {
+            if (x.type() != y.type()) {
+                fail(x, "its peer " + y + " has another type");
+                return;
+            }
+            SockPlan px = plans.get(x.id());
+            SockPlan py = plans.get(y.id());
+            if (py.error != null) {
+                fail(x, "its peer cannot be restored: " + py.error);
+                return;
+            }
+            UnixSock a = x.master().compareTo(y.master()) <= 0 ? x : y;
+            UnixSock b = a == x ? y : x;
+            Pair pair;
+            if (x.connectionOriented() && (!x.name().isEmpty() || !y.name().isEmpty())) {
+                UnixSock server;
+                if (y.name().isEmpty()) {
+                    server = x;
+                } else if (x.name().isEmpty()) {
+                    server = y;
+                } else if (listenerNamed(x) != null) {
+                    server = x;
+                } else if (listenerNamed(y) != null) {
+                    server = y;
+                } else {
+                    server = x.ino() > y.ino() ? x : y; // the accepted half is made after its client
+                }
+                UnixSock client = server == x ? y : x;
+                pair = new Pair(a, b, true, server, client, listenerNamed(server));
+            } else {
+                pair = new Pair(a, b, false, null, null, null);
+            }
+            px.pair = pair;
+            py.pair = pair;
+            for (SockPlan q : new SockPlan[] {px, py}) {
+                q.bindOwnName = !q.sock.name().isEmpty() && (!pair.accept() || q.sock == pair.client());
+            }
+            if (pair.listener() != null) {
+                plans.get(pair.listener().id()).acceptJobs.add(pair);
+                px.role = Role.HANDED;
+                py.role = Role.HANDED;
+                px.creatorFile = pair.listener().id();
+                py.creatorFile = pair.listener().id();
+            } else {
+                plans.get(a.id()).role = Role.CREATOR;
+                plans.get(b.id()).role = Role.HANDED;
+                plans.get(b.id()).creatorFile = a.id();
+            }
+        }
+
+        /** The restored listener (with an fd) of the same type bound at {@code s}'s name, or null. */
+        private UnixSock listenerNamed(UnixSock s) {
+            UnixSock found = null;
+            for (UnixSock l : socks.values()) {
+                if (l.listening() && l.type() == s.type() && l.name().equals(s.name())
+                        && plans.get(l.id()).error == null && (found == null || found.deleted())) {
+                    found = l;
+                }
+            }
+            return found;
+        }
+
+        private void assignQueue(long receiverId, List<Packet> list) {
+            UnixSock r = socks.get(receiverId);
+            if (r == null) {
+                // A socket with no fd (in flight): nothing restores it, nor its queue.
+                return;
+            }
+            SockPlan rp = plans.get(receiverId);
+            if (rp.error != null) {
+                return;
+            }
+            UnixSock queuer;
+            QueueMode mode;
+            if (rp.role == Role.ORPHAN) {
+                queuer = r;
+                mode = QueueMode.FAKE_PEER;
+            } else if (rp.pair != null) {
+                queuer = rp.pair.other(r);
+                mode = QueueMode.CONNECTED;
+            } else if (r.listening()) {
+                fail(r, "a listener cannot have queued packets");
+                return;
+            } else if (r.connectionOriented()) {
+                fail(r, list.size() + " queued packet(s) of a connection whose other end is not in the images"
+                        + (rp.connectTo != null ? " (an unaccepted connection)" : "") + " cannot be re-sent");
+                return;
+            } else if (r.peer() != 0) {
+                // Connected to another: only that peer may send to it.
+                UnixSock x = byIno.get(r.peer());
+                if (x == null || plans.get(x.id()).error != null || r.name().isEmpty() || r.deleted()) {
+                    fail(r, "its queued packets can only come from its peer inode " + r.peer()
+                            + ", which cannot send to it (the receiver needs a name that is not deleted)");
+                    return;
+                }
+                queuer = x;
+                mode = QueueMode.SENDTO;
+            } else {
+                UnixSock x = null;
+                for (UnixSock c : socks.values()) {
+                    SockPlan cp = plans.get(c.id());
+                    if (c.dgram() && cp.connectTo != null && cp.connectTo.id() == r.id() && cp.error == null) {
+                        x = c;
+                        break;
+                    }
+                }
+                if (x != null) {
+                    queuer = x;
+                    mode = QueueMode.CONNECTED;
+                } else if (!r.name().isEmpty()) {
+                    queuer = r;
+                    mode = QueueMode.TEMP;
+                } else {
+                    fail(r, "an unnamed datagram socket that no socket is connected to cannot get its "
+                            + list.size() + " queued packet(s) back");
+                    return;
+                }
+            }
+            SockPlan qp = plans.get(queuer.id());
+            for (Packet pk : list) {
+                if (mode == QueueMode.FAKE_PEER && java.util.Arrays.stream(pk.rights()).anyMatch(f -> f != r.id())) {
+                    fail(r, "a queued packet of a socket whose peer is gone passes other files (SCM_RIGHTS):"
+                            + " not supported");
+                    return;
+                }
+                for (long f : pk.rights()) {
+                    if (f == queuer.id()) {
+                        continue;
+                    }
+                    boolean held = false;
+                    for (ImageSet.FdRef ref : images.sharers(f)) {
+                        held |= ref.pid() == queuer.master().pid();
+                    }
+                    if (!held) {
+                        fail(r, "a queued packet passes file " + f + " (SCM_RIGHTS), but task "
+                                + queuer.master().pid() + ", which re-sends the queue from " + queuer
+                                + ", holds no fd of it (not supported)");
+                        return;
+                    }
+                }
+            }
+            qp.queues.add(new QueueJob(r, mode, list));
+            rp.queuedBy = queuer;
+        }
+    }
+}

@@ -1,0 +1,563 @@
+package fdrestore.plugin.unixsocket;
+
+import fdrestore.core.engine.Stage;
+import fdrestore.core.spi.Dependency;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.OpenContext;
+import fdrestore.core.spi.OpenResult;
+import fdrestore.core.spi.TaskTable;
+import fdrestore.core.sys.Errno;
+import fdrestore.core.sys.SysException;
+import fdrestore.plugin.unixsocket.SockPlan.Pair;
+import fdrestore.plugin.unixsocket.SockPlan.QueueJob;
+import fdrestore.plugin.unixsocket.SockPlan.QueueMode;
+import fdrestore.plugin.unixsocket.SockPlan.Role;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * Restores one unix socket by its {@link SockPlan}, in steps that may each answer Again:
+ * <ol>
+ * <li><b>create</b>: socket() + options + bind of its own name (signals {@code unix-bound:<ino>}); a
+ * listener listens, makes its accepted connections (connect + accept, handed to their masters) and only
+ * then signals {@code unix-listening:<ino>}; a pair's creator makes both ends and hands the other one off;
+ * a handed end takes its fd; an orphan re-queues its data from a socketpair end it then closes;</li>
+ * <li><b>connect</b> to its peer once the peer is bound (datagram) or listening (unaccepted client);</li>
+ * <li><b>queue</b>: re-sends the packets it is the queuer of, once the files they pass are OPEN in this
+ * task, then signals {@code unix-queued:<receiver ino>};</li>
+ * <li><b>finish</b>: unlinks a deleted name, waits for its own queue, shuts down, sets the file flags.</li>
+ * </ol>
+ * Sockets are made with SOCK_NONBLOCK so no step blocks; the image's flags are set last. On any failure
+ * the temporaries of the call are closed and every socket file it bound is unlinked; {@link #abort()} does
+ * the same for an abort caused by another file.
+ */
+final class UnixRestorer implements FileRestorer {
+    static final int AF_UNIX = 1;
+    static final int SOCK_NONBLOCK = 04000;
+    static final int F_SETFL = 4;
+    /** File status flags F_SETFL can change: O_APPEND O_ASYNC O_DIRECT O_NOATIME O_NONBLOCK. */
+    static final int SETFL_MASK = 02000 | 020000 | 040000 | 01000000 | 04000;
+
+    private enum Step { CREATE, CONNECT, QUEUE, FINISH }
+
+    private final SockPlan plan;
+    private final UnixSock me;
+    private Step step = Step.CREATE;
+    private int queuesDone;
+    /** Socket files this restorer bound and still owns (removed on failure or abort). */
+    private final List<SockPath> created = new ArrayList<>();
+
+    UnixRestorer(SockPlan plan) {
+        this.plan = plan;
+        this.me = plan.sock;
+    }
+
+    static String bound(long ino) {
+        return "unix-bound:" + ino;
+    }
+
+    static String listening(long ino) {
+        return "unix-listening:" + ino;
+    }
+
+    static String queued(long ino) {
+        return "unix-queued:" + ino;
+    }
+
+    SockPlan plan() {
+        return plan;
+    }
+
+    @Override
+    public List<Dependency> dependencies() {
+        Set<Dependency> deps = new LinkedHashSet<>();
+        if (plan.role == Role.HANDED) {
+            deps.add(Dependency.beforeOpen(plan.creatorFile, Stage.OPEN, me + " is made by file " + plan.creatorFile
+                    + " (" + (plan.pair != null ? plan.pair : "") + ")"));
+        }
+        if (plan.connectTo != null) {
+            deps.add(Dependency.beforeDone(plan.connectTo.id(), Stage.OPEN, me + " connects to " + plan.connectTo));
+        }
+        for (QueueJob j : plan.queues) {
+            if (j.mode() == QueueMode.SENDTO && j.receiver().id() != me.id()) {
+                deps.add(Dependency.beforeDone(j.receiver().id(), Stage.OPEN, me + " re-sends the queue of "
+                        + j.receiver()));
+            }
+            for (Packet p : j.packets()) {
+                for (long f : p.rights()) {
+                    if (f != me.id()) {
+                        deps.add(Dependency.beforeDone(f, Stage.OPEN, "the queue of " + j.receiver()
+                                + " passes file " + f + " (SCM_RIGHTS)").inSameTask());
+                    }
+                }
+            }
+        }
+        if (me.shutdown() != 0 && plan.queuedBy != null && plan.queuedBy.id() != me.id()) {
+            deps.add(Dependency.beforeDone(plan.queuedBy.id(), Stage.OPEN, me + " shuts down after "
+                    + plan.queuedBy + " re-sent its queue"));
+        }
+        return List.copyOf(deps);
+    }
+
+    @Override
+    public OpenResult open(OpenContext ctx) throws Exception {
+        TaskTable t = ctx.table();
+        List<Integer> owned = new ArrayList<>();
+        int newFd = -1;
+        int fd = ctx.fd().orElse(-1);
+        try {
+            if (step == Step.CREATE) {
+                int got = create(ctx, t, owned);
+                if (got < 0) {
+                    return OpenResult.again();
+                }
+                fd = got;
+                newFd = got;
+                step = Step.CONNECT;
+            }
+            if (step == Step.CONNECT) {
+                if (!connect(ctx, t, fd)) {
+                    return again(newFd, owned);
+                }
+                step = Step.QUEUE;
+            }
+            if (step == Step.QUEUE) {
+                if (!queues(ctx, t, fd, owned)) {
+                    return again(newFd, owned);
+                }
+                step = Step.FINISH;
+            }
+            if (!finish(ctx, t, fd)) {
+                return again(newFd, owned);
+            }
+            owned.remove(Integer.valueOf(newFd));
+            checkNothingLeft(owned);
+            return newFd >= 0 ? OpenResult.done(newFd) : OpenResult.done();
+        } catch (SysException e) {
+            IOException failure = new IOException(me + ": " + e.getMessage(), e);
+            rollback(t, owned, failure);
+            throw failure;
+        } catch (Exception | Error e) {
+            rollback(t, owned, e);
+            throw e;
+        }
+    }
+
+    private OpenResult again(int newFd, List<Integer> owned) {
+        owned.remove(Integer.valueOf(newFd));
+        checkNothingLeft(owned);
+        return newFd >= 0 ? OpenResult.again(newFd) : OpenResult.again();
+    }
+
+    private void checkNothingLeft(List<Integer> owned) {
+        if (!owned.isEmpty()) {
+            throw new IllegalStateException(me + ": internal error, temporaries " + owned + " left open");
+        }
+    }
+
+    // ---- create ---------------------------------------------------------------------------------
+
+    /** The socket's own fd (a temporary in {@code owned}), or -1 when it must wait for its hand-off. */
+    private int create(OpenContext ctx, TaskTable t, List<Integer> owned) throws Exception {
+        int fd;
+        switch (plan.role) {
+            case HANDED -> {
+                OptionalInt h = ctx.takeHandOff();
+                if (h.isEmpty()) {
+                    ctx.waitingFor(me + " waits for its fd from file " + plan.creatorFile + " ("
+                            + plan.pair + ")");
+                    return -1;
+                }
+                fd = h.getAsInt();
+                owned.add(fd);
+            }
+            case CREATOR -> fd = createPair(ctx, t, owned);
+            case ORPHAN -> fd = createOrphan(t, owned);
+            default -> {
+                fd = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
+                owned.add(fd);
+            }
+        }
+        SockOpts.apply(t, fd, me.opts());
+        byte[] addr = bindOwnName(ctx, t, fd);
+        if (plan.role == Role.LISTENER) {
+            t.listen(fd, me.backlog());
+            for (Pair p : plan.acceptJobs) {
+                acceptJob(ctx, t, fd, addr, p, owned);
+            }
+        }
+        if (plan.role == Role.ORPHAN) {
+            QueueJob j = plan.selfJob();
+            if (j != null) {
+                ctx.signal(queued(me.ino()));
+            }
+        }
+        if (plan.role == Role.LISTENER) {
+            ctx.signal(listening(me.ino()));
+        }
+        return fd;
+    }
+
+    /** Binds the socket's own name, if it has one to bind; returns the address (null when none). */
+    private byte[] bindOwnName(OpenContext ctx, TaskTable t, int fd) throws IOException {
+        if (!plan.bindOwnName) {
+            return null;
+        }
+        byte[] addr;
+        if (me.name().isAbstract()) {
+            addr = me.name().abstractAddress();
+            bind(t, fd, addr);
+        } else {
+            SockPath sp = SockPath.of(ctx.root(), me);
+            sp.clearStale(me);
+            addr = sp.address();
+            bind(t, fd, addr);
+            synchronized (created) {
+                created.add(sp);
+            }
+            sp.applyPerms(me.perms());
+        }
+        ctx.signal(bound(me.ino()));
+        return addr;
+    }
+
+    private void bind(TaskTable t, int fd, byte[] addr) throws IOException {
+        try {
+            t.bind(fd, addr);
+        } catch (SysException e) {
+            String why = e.errno() == Errno.EADDRINUSE ? "its address is already in use" : e.getMessage();
+            throw new IOException(me + ": cannot bind to " + me.name() + ": " + why, e);
+        }
+    }
+
+    /**
+     * One accepted connection of this listener: a client connects to the listener and the listener
+     * accepts it at once, before any unaccepted client may connect (they wait for
+     * {@code unix-listening}), so the accepted socket is that client's peer and carries the listener's name.
+     */
+    private void acceptJob(OpenContext ctx, TaskTable t, int listener, byte[] addr, Pair p, List<Integer> owned)
+            throws IOException, SysException {
+        int c = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
+        owned.add(c);
+        connectOrFail(t, c, addr, p.client(), me);
+        int s = t.accept(listener, SOCK_NONBLOCK);
+        if (s < 0) {
+            throw new IOException(me + ": the connection of " + p.client() + " is not in its queue after connect");
+        }
+        owned.add(s);
+        ctx.handOff(p.server().id(), s);
+        owned.remove(Integer.valueOf(s));
+        ctx.handOff(p.client().id(), c);
+        owned.remove(Integer.valueOf(c));
+    }
+
+    private void connectOrFail(TaskTable t, int fd, byte[] addr, UnixSock who, UnixSock to) throws IOException {
+        boolean ok;
+        try {
+            ok = t.connect(fd, addr);
+        } catch (SysException e) {
+            throw new IOException(who + ": cannot connect to " + to + ": " + e.getMessage(), e);
+        }
+        if (!ok) {
+            throw new IOException(who + ": cannot connect to " + to + ": its backlog (" + to.backlog()
+                    + ") is full");
+        }
+    }
+
+    /** Makes both ends of the pair, hands the other end off and returns this one's. */
+    private int createPair(OpenContext ctx, TaskTable t, List<Integer> owned) throws IOException, SysException {
+        Pair p = plan.pair;
+        int mine;
+        int other;
+        int[] accepted = p.accept() ? acceptThroughTemporaryListener(ctx, t, p, owned) : null;
+        if (accepted != null) {
+            mine = p.server().id() == me.id() ? accepted[0] : accepted[1];
+            other = mine == accepted[0] ? accepted[1] : accepted[0];
+        } else {
+            int[] sp = t.socketpair(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
+            owned.add(sp[0]);
+            owned.add(sp[1]);
+            mine = sp[0];
+            other = sp[1];
+        }
+        ctx.handOff(p.other(me).id(), other);
+        owned.remove(Integer.valueOf(other));
+        return mine;
+    }
+
+    /**
+     * The original listener is gone: binds a temporary listener at the server half's name, connects the
+     * client and accepts, then removes the listener (and the file it bound). Returns {server, client}, or
+     * null when the name cannot be taken (in use, or something is at the path): then the pair falls back
+     * to socketpair() and the server half has no name, as with criu.
+     */
+    private int[] acceptThroughTemporaryListener(OpenContext ctx, TaskTable t, Pair p, List<Integer> owned)
+            throws IOException, SysException {
+        UnixSock server = p.server();
+        int l = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
+        owned.add(l);
+        SockPath sp = null;
+        byte[] addr;
+        try {
+            if (server.name().isAbstract()) {
+                addr = server.name().abstractAddress();
+            } else {
+                sp = SockPath.of(ctx.root(), server);
+                if (sp.exists()) {
+                    closeOwned(t, owned, l);
+                    return null;
+                }
+                addr = sp.address();
+            }
+        } catch (IOException e) {
+            closeOwned(t, owned, l);
+            return null;
+        }
+        try {
+            t.bind(l, addr);
+        } catch (SysException e) {
+            if (e.errno() == Errno.EADDRINUSE) {
+                closeOwned(t, owned, l);
+                return null;
+            }
+            throw e;
+        }
+        if (sp != null) {
+            synchronized (created) {
+                created.add(sp);
+            }
+        }
+        t.listen(l, 1);
+        int c = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
+        owned.add(c);
+        connectOrFail(t, c, addr, p.client(), server);
+        int s = t.accept(l, SOCK_NONBLOCK);
+        if (s < 0) {
+            throw new IOException(me + ": the temporary listener at " + server.name() + " has no connection to accept");
+        }
+        owned.add(s);
+        closeOwned(t, owned, l);
+        if (sp != null) {
+            sp.unlink();
+            synchronized (created) {
+                created.remove(sp);
+            }
+        }
+        return new int[] {s, c};
+    }
+
+    /** An established socket whose peer is gone: one end of a socketpair; its queue comes from the other. */
+    private int createOrphan(TaskTable t, List<Integer> owned) throws IOException, SysException {
+        int[] sp = t.socketpair(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
+        owned.add(sp[0]);
+        owned.add(sp[1]);
+        QueueJob j = plan.selfJob();
+        if (j != null) {
+            for (Packet p : j.packets()) {
+                int[] fds = new int[p.rights().length];
+                for (int i = 0; i < fds.length; i++) {
+                    fds[i] = sp[0]; // the planner admits only the socket itself here
+                }
+                sendConnected(t, sp[1], p, fds);
+            }
+        }
+        closeOwned(t, owned, sp[1]);
+        return sp[0];
+    }
+
+    private static void closeOwned(TaskTable t, List<Integer> owned, int fd) throws SysException {
+        owned.remove(Integer.valueOf(fd));
+        t.close(fd);
+    }
+
+    // ---- connect --------------------------------------------------------------------------------
+
+    private boolean connect(OpenContext ctx, TaskTable t, int fd) throws IOException {
+        UnixSock to = plan.connectTo;
+        if (to == null) {
+            return true;
+        }
+        String cond = to.listening() ? listening(to.ino()) : bound(to.ino());
+        if (!ctx.signalled(cond)) {
+            ctx.waitingFor(me + " waits for " + to + " to be " + (to.listening() ? "listening" : "bound")
+                    + " before it connects");
+            return false;
+        }
+        connectOrFail(t, fd, addressOf(ctx, to), me, to);
+        return true;
+    }
+
+    private static byte[] addressOf(OpenContext ctx, UnixSock s) throws IOException {
+        return s.name().isAbstract() ? s.name().abstractAddress() : SockPath.of(ctx.root(), s).address();
+    }
+
+    // ---- queues ---------------------------------------------------------------------------------
+
+    private boolean queues(OpenContext ctx, TaskTable t, int fd, List<Integer> owned) throws IOException, SysException {
+        for (; queuesDone < plan.queues.size(); queuesDone++) {
+            QueueJob j = plan.queues.get(queuesDone);
+            if (j.mode() == QueueMode.FAKE_PEER) {
+                continue; // done while creating
+            }
+            UnixSock r = j.receiver();
+            if (j.mode() == QueueMode.SENDTO && !ctx.signalled(bound(r.ino()))) {
+                ctx.waitingFor(me + " waits for " + r + " to be bound before it re-sends its queue");
+                return false;
+            }
+            List<int[]> passed = new ArrayList<>();
+            for (Packet p : j.packets()) {
+                int[] fds = new int[p.rights().length];
+                for (int i = 0; i < fds.length; i++) {
+                    long f = p.rights()[i];
+                    if (f == me.id()) {
+                        fds[i] = fd;
+                        continue;
+                    }
+                    Optional<Stage> st = ctx.stageInThisTask(f);
+                    OptionalInt ffd = ctx.fdInThisTask(f);
+                    if (st.isEmpty() || ffd.isEmpty()) {
+                        throw new IOException(me + ": the queue of " + r + " passes file " + f
+                                + ", which this task has no fd of");
+                    }
+                    if (!st.get().atLeast(Stage.OPEN)) {
+                        ctx.waitingFor(me + " waits for file " + f + " (passed in the queue of " + r
+                                + ") to be open in this task");
+                        return false;
+                    }
+                    fds[i] = ffd.getAsInt();
+                }
+                passed.add(fds);
+            }
+            byte[] dest = j.mode() == QueueMode.CONNECTED ? null : addressOf(ctx, r);
+            int sender = fd;
+            if (j.mode() == QueueMode.TEMP) {
+                sender = t.socket(AF_UNIX, UnixSock.SOCK_DGRAM | SOCK_NONBLOCK, 0);
+                owned.add(sender);
+            }
+            for (int i = 0; i < j.packets().size(); i++) {
+                Packet p = j.packets().get(i);
+                if (dest == null) {
+                    sendConnected(t, sender, p, passed.get(i));
+                } else {
+                    int[] fds = passed.get(i);
+                    if (!t.sendFds(sender, dest, p.raw(), p.raw().length, fds, fds.length)) {
+                        throw new IOException(me + ": the queue of " + r + " is full after " + i + " of "
+                                + j.packets().size() + " packets (net.unix.max_dgram_qlen or buffer sizes)");
+                    }
+                }
+            }
+            if (j.mode() == QueueMode.TEMP) {
+                closeOwned(t, owned, sender);
+            }
+            ctx.signal(queued(r.ino()));
+        }
+        return true;
+    }
+
+    /** Sends one packet on a connected socket, all of it (a stream may take it in parts). */
+    private void sendConnected(TaskTable t, int fd, Packet p, int[] fds) throws IOException, SysException {
+        byte[] data = p.raw();
+        int off = 0;
+        boolean first = true;
+        while (first || off < data.length) {
+            int n = t.send(fd, data, off, data.length - off, first ? fds : new int[0], first ? fds.length : 0);
+            if (n < 0) {
+                throw new IOException(me + ": the socket buffer is full after " + off + " of " + data.length
+                        + " queued bytes for file " + p.receiver());
+            }
+            off += n;
+            first = false;
+        }
+    }
+
+    // ---- finish ---------------------------------------------------------------------------------
+
+    private boolean finish(OpenContext ctx, TaskTable t, int fd) throws IOException, SysException {
+        if (me.deleted()) {
+            List<SockPath> mine;
+            synchronized (created) {
+                mine = new ArrayList<>(created);
+                created.clear();
+            }
+            for (SockPath sp : mine) {
+                sp.unlink(); // bound, then deleted: the name stays, the file goes
+            }
+        }
+        if (me.shutdown() != 0) {
+            if (plan.queuedBy != null && plan.queuedBy.id() != me.id() && !ctx.signalled(queued(me.ino()))) {
+                ctx.waitingFor(me + " waits for " + plan.queuedBy + " to re-send its queue before it shuts down");
+                return false;
+            }
+            int how = switch (me.shutdown()) {
+                case 1 -> 0; // SHUT_RD
+                case 2 -> 1; // SHUT_WR
+                default -> 2; // SHUT_RDWR
+            };
+            t.shutdown(fd, how);
+        }
+        t.fcntl(fd, F_SETFL, me.flags() & SETFL_MASK);
+        return true;
+    }
+
+    // ---- failure --------------------------------------------------------------------------------
+
+    private void rollback(TaskTable t, List<Integer> owned, Throwable failure) {
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            try {
+                t.close(owned.get(i));
+            } catch (Exception e) {
+                failure.addSuppressed(e);
+            }
+        }
+        owned.clear();
+        try {
+            abort();
+        } catch (IOException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
+    /**
+     * Undoes what this restorer left outside the task tables: unlinks every socket file it bound. Called
+     * after the whole restore failed (the tables themselves are closed by the engine's caller).
+     */
+    public void abort() throws IOException {
+        List<SockPath> mine;
+        synchronized (created) {
+            mine = new ArrayList<>(created);
+            created.clear();
+        }
+        IOException first = null;
+        for (SockPath sp : mine) {
+            try {
+                sp.unlink();
+            } catch (IOException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    /** The socket files this restorer bound and still owns (for tests). */
+    List<java.nio.file.Path> createdPaths() {
+        synchronized (created) {
+            return created.stream().map(SockPath::host).toList();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return plan.toString();
+    }
+}

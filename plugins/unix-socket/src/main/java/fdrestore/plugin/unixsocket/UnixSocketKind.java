@@ -1,0 +1,32 @@
+package fdrestore.plugin.unixsocket;
+
+import fdrestore.core.image.FdType;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FileKind;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.PlanContext;
+import fdrestore.core.spi.PlanException;
+import java.util.Set;
+import org.pf4j.Extension;
+
+/** The file kind of unix sockets ({@code FdType.UNIXSK}); see {@link UnixImages} for the plan. */
+@Extension
+public final class UnixSocketKind implements FileKind {
+    @Override
+    public String name() {
+        return "unix";
+    }
+
+    @Override
+    public Set<FdType> fdTypes() {
+        return Set.of(FdType.UNIXSK);
+    }
+
+    @Override
+    public FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException {
+        if (!file.entry().hasUsk()) {
+            throw new PlanException(file + ": files.img has no unix socket entry for it");
+        }
+        return new UnixRestorer(UnixImages.of(ctx.images()).plan(file.id()));
+    }
+}
