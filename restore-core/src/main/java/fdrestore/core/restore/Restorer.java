@@ -190,6 +190,17 @@ public final class Restorer {
         return out;
     }
 
+    /** Lets every planned restorer undo what it made outside the tables; their failures are suppressed. */
+    private static void abortAll(List<Planned> planned, Throwable cause) {
+        for (Planned p : planned) {
+            try {
+                p.restorer.abort();
+            } catch (Exception | Error e) {
+                cause.addSuppressed(e);
+            }
+        }
+    }
+
     /** A transport name was taken (a squatter, or a concurrent restore with the same run id). */
     private static final class NameTaken extends Exception {
         private static final long serialVersionUID = 1L;
@@ -262,6 +273,12 @@ public final class Restorer {
             long t4 = System.nanoTime();
             ok = true;
             return new Result(restored, t1 - t0, t2 - t1, t3 - t2, t4 - t3, transport.dropped(), fds);
+        } catch (RestoreException e) {
+            abortAll(planned, e);
+            throw e;
+        } catch (RuntimeException | Error e) {
+            abortAll(planned, e);
+            throw e;
         } finally {
             if (transport != null) {
                 transport.close();

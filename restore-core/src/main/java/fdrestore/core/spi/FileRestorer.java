@@ -24,4 +24,12 @@ public interface FileRestorer {
     default FleInfo chooseMaster(List<FleInfo> fles) {
         return null;
     }
+
+    /**
+     * The restore failed (this file or another one): undo what this restorer made outside the task
+     * tables, for example a socket file it bound under --root. Fds need no care: the tables are dropped.
+     * Called once on every planned restorer, whatever its state; must not throw for "nothing to undo".
+     */
+    default void abort() throws Exception {
+    }
 }
