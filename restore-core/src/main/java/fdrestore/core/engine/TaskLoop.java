@@ -44,8 +44,9 @@ final class TaskLoop implements Runnable {
     private int unrestored;
     private boolean finished;
 
-    /** Fds to send, grouped per receiver when flushed. */
-    private final ArrayDeque<Outgoing> outbox = new ArrayDeque<>();
+    /** Fds to send, per receiver, in order; a receiver's queue is sent in messages of up to 253 fds. */
+    private final java.util.LinkedHashMap<TaskLoop, ArrayDeque<Outgoing>> outbox = new java.util.LinkedHashMap<>();
+    private int outboxSize;
     /** Fds handed to files whose master is in this task, by desc index; owned until taken. */
     private final Map<Integer, ArrayDeque<Integer>> inbox = new HashMap<>();
     /** Tasks whose sends to this one found the queue full: woken after this task drains it. */
@@ -66,6 +67,11 @@ final class TaskLoop implements Runnable {
     private final Ctx ctx = new Ctx();
 
     private record Outgoing(TaskLoop to, int fd, long tag, boolean closeAfter) {
+    }
+
+    private void post(Outgoing o) {
+        outbox.computeIfAbsent(o.to, k -> new ArrayDeque<>()).add(o);
+        outboxSize++;
     }
 
     TaskLoop(Engine engine, int pid, TaskTable table) {
@@ -156,20 +162,23 @@ final class TaskLoop implements Runnable {
     private boolean pass() throws SysException, Failure {
         boolean progress = receive();
         progress |= flush();
-        for (int i = 0; i < pendingMasters.size(); i++) {
+        int kept = 0;
+        int size = pendingMasters.size();
+        for (int i = 0; i < size; i++) {
             Fle f = pendingMasters.get(i);
-            if (engine.aborted()) {
-                return false;
-            }
-            if (openMaster(f)) {
+            if (!engine.aborted() && openMaster(f)) {
                 progress = true;
             }
-            if (f.stage() == Stage.RESTORED) {
-                pendingMasters.remove(i--);
+            if (f.stage() != Stage.RESTORED) {
+                pendingMasters.set(kept++, f); // keep fd order, drop the restored in one pass
             }
         }
+        pendingMasters.subList(kept, size).clear();
+        if (engine.aborted()) {
+            return false;
+        }
         progress |= flush();
-        if (!finished && unrestored == 0 && outbox.isEmpty()) {
+        if (!finished && unrestored == 0 && outboxSize == 0) {
             finished = true;
             engine.taskFinished(this);
             progress = true;
@@ -236,32 +245,39 @@ final class TaskLoop implements Runnable {
 
     private boolean flush() throws SysException {
         boolean progress = false;
-        while (!outbox.isEmpty()) {
-            TaskLoop to = outbox.peek().to;
-            int n = 0;
-            List<Outgoing> batch = new ArrayList<>();
-            for (Outgoing o : outbox) {
-                if (o.to == to && n < Transport.MAX_FDS) {
+        var it = outbox.entrySet().iterator();
+        while (it.hasNext()) {
+            var e = it.next();
+            TaskLoop to = e.getKey();
+            ArrayDeque<Outgoing> q = e.getValue();
+            while (!q.isEmpty()) {
+                int n = 0;
+                for (Outgoing o : q) {
+                    if (n == Transport.MAX_FDS) {
+                        break;
+                    }
                     txFds[n] = o.fd;
-                    txTags[n] = o.tag;
-                    batch.add(o);
-                    n++;
+                    txTags[n++] = o.tag;
                 }
-            }
-            // Register before trying, so a drain between a refused send and the registration is not lost.
-            to.queueWaiters.add(this);
-            if (!engine.transport.send(table, to.pid, txFds, txTags, n)) {
-                return progress;
-            }
-            to.queueWaiters.remove(this);
-            outbox.removeAll(batch);
-            for (Outgoing o : batch) {
-                if (o.closeAfter) {
-                    table.close(o.fd);
+                // Register before trying, so a drain between a refused send and the registration is not lost.
+                to.queueWaiters.add(this);
+                if (!engine.transport.send(table, to.pid, txFds, txTags, n)) {
+                    break; // this receiver's queue is full: try the next receiver
                 }
+                to.queueWaiters.remove(this);
+                for (int i = 0; i < n; i++) {
+                    Outgoing o = q.poll();
+                    if (o.closeAfter) {
+                        table.close(o.fd);
+                    }
+                }
+                outboxSize -= n;
+                to.setFdsEvent();
+                progress = true;
             }
-            to.setFdsEvent();
-            progress = true;
+            if (q.isEmpty()) {
+                it.remove();
+            }
         }
         return progress;
     }
@@ -353,7 +369,7 @@ final class TaskLoop implements Runnable {
         }
         for (Fle s : d.fles) {
             if (s != m && s.task != this) {
-                outbox.add(new Outgoing(s.task, m.fd(), Tags.fle(s.index), false));
+                post(new Outgoing(s.task, m.fd(), Tags.fle(s.index), false));
             }
         }
     }
@@ -425,11 +441,7 @@ final class TaskLoop implements Runnable {
                 lines.add(f + " [" + f.stage() + "] waits for its fd from master " + m + " [" + m.stage() + "]");
             }
         }
-        Map<Integer, Integer> pending = new HashMap<>();
-        for (Outgoing o : outbox) {
-            pending.merge(o.to.pid, 1, Integer::sum);
-        }
-        pending.forEach((to, n) -> lines.add("task " + pid + " has " + n + " fd(s) to send to task " + to
+        outbox.forEach((to, q) -> lines.add("task " + pid + " has " + q.size() + " fd(s) to send to task " + to.pid
                 + " (its queue is full)"));
     }
 
@@ -483,7 +495,7 @@ final class TaskLoop implements Runnable {
             if (to.master.task == TaskLoop.this) {
                 inbox.computeIfAbsent(index, k -> new ArrayDeque<>()).add(fd);
             } else {
-                outbox.add(new Outgoing(to.master.task, fd, Tags.handOff(index), true));
+                post(new Outgoing(to.master.task, fd, Tags.handOff(index), true));
             }
         }
 
@@ -531,9 +543,11 @@ final class TaskLoop implements Runnable {
     List<Integer> ownedTemporaries() {
         List<Integer> out = new ArrayList<>();
         inbox.values().forEach(out::addAll);
-        for (Outgoing o : outbox) {
-            if (o.closeAfter) {
-                out.add(o.fd);
+        for (ArrayDeque<Outgoing> q : outbox.values()) {
+            for (Outgoing o : q) {
+                if (o.closeAfter) {
+                    out.add(o.fd);
+                }
             }
         }
         return out;
