@@ -60,6 +60,32 @@ final class FakeBatch implements Batch {
     }
 
     @Override
+    public Ref openAt2(Ref dirFd, String path, int flags, int mode, long resolve) {
+        return add(() -> table.openAt2(fd(dirFd), path, flags, mode, resolve), true);
+    }
+
+    @Override
+    public StatRef fstat(Ref fd) {
+        fdrestore.core.spi.TaskTable.Stat[] holder = new fdrestore.core.spi.TaskTable.Stat[1];
+        Ref r = add(() -> {
+            holder[0] = table.fstat(fd(fd));
+            return 0;
+        }, false);
+        return new StatRef() {
+            @Override
+            public long get() {
+                return r.get();
+            }
+
+            @Override
+            public fdrestore.core.spi.TaskTable.Stat stat() {
+                r.get();
+                return holder[0];
+            }
+        };
+    }
+
+    @Override
     public Ref lseek(Ref fd, long offset, int whence) {
         return add(() -> table.lseek(fd(fd), offset, whence), false);
     }

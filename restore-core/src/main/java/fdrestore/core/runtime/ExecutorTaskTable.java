@@ -937,7 +937,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
         private long[] results;
         private boolean ran;
 
-        private final class R implements Ref {
+        private class R implements Ref {
             final int index;
 
             R(int index) {
@@ -1005,6 +1005,38 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
         }
 
         @Override
+        public Ref openAt2(Ref dirFd, String path, int flags, int mode, long resolve) {
+            refuseCreate(flags, "openat2(" + Native.quote(path) + ", " + Linux.openFlags(flags) + ")");
+            Native.cString(path);
+            return add(ExecutorCore.OP_OPENAT2, ref(dirFd), 0, 0, 0, 0, 1, path, new long[] {flags, mode, resolve});
+        }
+
+        private final List<Integer> statOps = new ArrayList<>();
+        private final java.util.Map<Integer, Stat> stats = new java.util.HashMap<>();
+
+        private final class S extends R implements StatRef {
+            S(int index) {
+                super(index);
+            }
+
+            @Override
+            public Stat stat() {
+                Stat st = stats.get(index);
+                if (st == null) {
+                    throw new IllegalStateException("the batch has not run (or failed)");
+                }
+                return st;
+            }
+        }
+
+        @Override
+        public StatRef fstat(Ref fd) {
+            R r = add(ExecutorCore.OP_FSTAT, ref(fd), 0, 0, 0, 0, 1, null, null);
+            statOps.add(r.index);
+            return new S(r.index);
+        }
+
+        @Override
         public Ref lseek(Ref fd, long offset, int whence) {
             return add(ExecutorCore.OP_LSEEK, ref(fd), offset, whence, 0, 0, 1, null, null);
         }
@@ -1051,6 +1083,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                     need += space(Linux.OPEN_HOW_SIZE);
                 }
             }
+            need += statOps.size() * space(Linux.STAT_SIZE);
             synchronized (lock) {
                 reset(need);
                 for (int i = 0; i < count; i++) {
@@ -1066,6 +1099,9 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                         }
                     }
                 }
+                for (int i : statOps) {
+                    ops[i * ExecutorCore.BATCH_STRIDE + 2] = alloc(Linux.STAT_SIZE);
+                }
                 core.bops = ops;
                 core.bres = res;
                 core.bcount = count;
@@ -1078,6 +1114,10 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                 if (core.err != 0) {
                     int i = core.failIndex;
                     throw error("batch op #" + i + " of " + count + ": " + describe(i, res));
+                }
+                for (int i : statOps) {
+                    FileStat f = FileStat.read(arena, ops[i * ExecutorCore.BATCH_STRIDE + 2] - arenaBase);
+                    stats.put(i, new Stat(f.mode(), f.size(), f.dev(), f.ino(), f.rdev()));
                 }
                 results = res;
             }
@@ -1108,6 +1148,8 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                     return "ioctl(" + x0 + ", " + Linux.ioctlRequest(x1) + ", " + x2 + ")";
                 case ExecutorCore.OP_CLOSE:
                     return "close(" + x0 + ")";
+                case ExecutorCore.OP_FSTAT:
+                    return "fstat(" + x0 + ")";
                 default:
                     return "op " + op;
             }

@@ -19,6 +19,24 @@ public interface Batch {
 
     Ref openAt2(int dirFd, String path, int flags, int mode, long resolve);
 
+    /**
+     * openat2 relative to a directory fd an earlier call of this batch opened. Tables that do not support
+     * it (older implementations) refuse with UnsupportedOperationException.
+     */
+    default Ref openAt2(Ref dirFd, String path, int flags, int mode, long resolve) {
+        throw new UnsupportedOperationException("openat2 on a Ref in a batch is not supported by " + getClass().getName());
+    }
+
+    /** The result of an fstat call of the batch, readable after {@link #run()}. */
+    interface StatRef extends Ref {
+        TaskTable.Stat stat();
+    }
+
+    /** fstat(2); the stat is read with {@link StatRef#stat()} after the run. */
+    default StatRef fstat(Ref fd) {
+        throw new UnsupportedOperationException("fstat in a batch is not supported by " + getClass().getName());
+    }
+
     Ref lseek(Ref fd, long offset, int whence);
 
     Ref fcntl(Ref fd, int cmd, long arg);

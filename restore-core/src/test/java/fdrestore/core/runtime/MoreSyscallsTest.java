@@ -80,4 +80,32 @@ class MoreSyscallsTest {
             }
         });
     }
+
+    @Test
+    void batchOpensUnderARootRefAndStatsInOneHandOff(@org.junit.jupiter.api.io.TempDir Path dir) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Files.writeString(dir.resolve("f"), "0123456789");
+            try (ExecutorTaskTable t = TaskRuntime.startTable(1, 40)) {
+                fdrestore.core.spi.Batch b = t.batch();
+                fdrestore.core.spi.Batch.Ref root = b.open(dir.toString(), Linux.O_PATH | Linux.O_DIRECTORY, 0);
+                fdrestore.core.spi.Batch.Ref f = b.openAt2(root, "f", Linux.O_RDONLY, 0, Linux.RESOLVE_IN_ROOT);
+                fdrestore.core.spi.Batch.StatRef st = b.fstat(f);
+                b.lseek(f, 4, Linux.SEEK_SET);
+                b.close(root);
+                b.run();
+                assertEquals(10, st.stat().size());
+                assertEquals(0100000, st.stat().type());
+                byte[] buf = new byte[3];
+                assertEquals(3, t.read((int) f.get(), buf, 0, 3));
+                assertEquals("456", new String(buf));
+                // An escape through .. stays inside the root: the file does not exist there.
+                fdrestore.core.spi.Batch b2 = t.batch();
+                fdrestore.core.spi.Batch.Ref r2 = b2.open(dir.toString(), Linux.O_PATH | Linux.O_DIRECTORY, 0);
+                b2.openAt2(r2, "../../etc/hostname", Linux.O_RDONLY, 0, Linux.RESOLVE_IN_ROOT);
+                SysException e = assertThrows(SysException.class, b2::run);
+                assertEquals(Errno.ENOENT, e.errno());
+                assertTrue(e.getMessage().contains("batch op #1"), e.getMessage());
+            }
+        });
+    }
 }
