@@ -62,22 +62,8 @@ class InetEndToEndTest {
         RestoreCommand.stop(started);
     }
 
-    @SuppressWarnings("unchecked")
     private Map<Integer, Integer> restoreDetached(Path images, Path root) {
-        CliRunner r = CliRunner.run("restore", "--root", root.toString(), "--detach", "--verify", "--json", images.toString());
-        assertEquals(0, r.code, r.toString());
-        Map<String, Object> doc = (Map<String, Object>) Json.parse(r.out);
-        Map<Integer, Integer> pids = new LinkedHashMap<>();
-        for (Object o : (List<Object>) doc.get("tasks")) {
-            Map<String, Object> t = (Map<String, Object>) o;
-            int pid = ((Number) t.get("pid")).intValue();
-            started.add(pid);
-            pids.put(((Number) t.get("imagePid")).intValue(), pid);
-        }
-        Map<String, Object> verify = (Map<String, Object>) doc.get("verify");
-        assertEquals(Boolean.TRUE, verify.get("ok"), r.out);
-        assertEquals(List.of(), verify.get("mismatches"));
-        return pids;
+        return CliRunner.restoreDetached(started, images, root).pids();
     }
 
     @Test

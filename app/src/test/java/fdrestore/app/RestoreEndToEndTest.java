@@ -51,25 +51,13 @@ class RestoreEndToEndTest {
         RestoreCommand.stop(started);
     }
 
-    @SuppressWarnings("unchecked")
     private Map<Integer, Integer> restoreDetached(Path images, Path root) {
-        CliRunner r = CliRunner.run("restore", "--root", root.toString(), "--detach", "--verify", "--json", images.toString());
-        assertEquals(0, r.code, r.toString());
-        Map<String, Object> doc = (Map<String, Object>) Json.parse(r.out);
-        Map<Integer, Integer> pids = new LinkedHashMap<>();
-        for (Object o : (List<Object>) doc.get("tasks")) {
-            Map<String, Object> t = (Map<String, Object>) o;
-            int pid = ((Number) t.get("pid")).intValue();
-            started.add(pid);
-            pids.put(((Number) t.get("imagePid")).intValue(), pid);
-        }
-        Map<String, Object> verify = (Map<String, Object>) doc.get("verify");
-        assertEquals(Boolean.TRUE, verify.get("ok"), r.out);
-        assertEquals(List.of(), verify.get("mismatches"));
-        Map<String, Object> timings = (Map<String, Object>) doc.get("timings");
-        assertTrue(((Number) timings.get("engineMs")).doubleValue() > 0, r.out);
-        assertTrue(((Number) timings.get("totalMs")).doubleValue() > 0, r.out);
-        return pids;
+        CliRunner.Restored r = CliRunner.restoreDetached(started, images, root);
+        @SuppressWarnings("unchecked")
+        Map<String, Object> timings = (Map<String, Object>) r.doc().get("timings");
+        assertTrue(((Number) timings.get("engineMs")).doubleValue() > 0, r.doc().toString());
+        assertTrue(((Number) timings.get("totalMs")).doubleValue() > 0, r.doc().toString());
+        return r.pids();
     }
 
     static Map<String, String> checksums(Path root) throws IOException {

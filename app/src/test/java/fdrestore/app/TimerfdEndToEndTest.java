@@ -41,27 +41,8 @@ class TimerfdEndToEndTest {
         RestoreCommand.stop(started);
     }
 
-    @SuppressWarnings("unchecked")
     static Map<Integer, Integer> restore(List<Integer> started, Path images, Path root, String... extra) {
-        List<String> args = new ArrayList<>(List.of("restore", "--root", root.toString(), "--detach", "--verify", "--json"));
-        args.addAll(Arrays.asList(extra));
-        args.add(images.toString());
-        CliRunner r = assertTimeoutPreemptively(LIMIT, () -> CliRunner.run(args.toArray(new String[0])));
-        Map<Integer, Integer> pids = new LinkedHashMap<>();
-        if (r.out.contains("\"tasks\"")) { // started processes are stopped after the test even when it fails
-            Map<String, Object> doc = (Map<String, Object>) Json.parse(r.out);
-            for (Object o : (List<Object>) doc.get("tasks")) {
-                Map<String, Object> t = (Map<String, Object>) o;
-                int pid = ((Number) t.get("pid")).intValue();
-                started.add(pid);
-                pids.put(((Number) t.get("imagePid")).intValue(), pid);
-            }
-            Map<String, Object> verify = (Map<String, Object>) doc.get("verify");
-            assertEquals(0, r.code, r.toString());
-            assertEquals(Boolean.TRUE, verify.get("ok"), r.out);
-        }
-        assertEquals(0, r.code, r.toString());
-        return pids;
+        return assertTimeoutPreemptively(LIMIT, () -> CliRunner.restoreDetached(started, images, root, extra)).pids();
     }
 
     /** Compares the restored tables with expected.norm (image pids in the file's order). */

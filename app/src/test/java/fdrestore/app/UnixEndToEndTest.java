@@ -54,24 +54,8 @@ class UnixEndToEndTest {
         RestoreCommand.stop(started);
     }
 
-    @SuppressWarnings("unchecked")
     private Map<Integer, Integer> restore(Path images, Path root) {
-        CliRunner r = assertTimeoutPreemptively(LIMIT, () -> CliRunner.run("restore", "--root", root.toString(),
-                "--detach", "--verify", "--json", images.toString()));
-        Map<Integer, Integer> pids = new LinkedHashMap<>();
-        if (r.code == 0) {
-            Map<String, Object> doc = (Map<String, Object>) Json.parse(r.out);
-            for (Object o : (List<Object>) doc.get("tasks")) {
-                Map<String, Object> t = (Map<String, Object>) o;
-                int pid = ((Number) t.get("pid")).intValue();
-                started.add(pid);
-                pids.put(((Number) t.get("imagePid")).intValue(), pid);
-            }
-            Map<String, Object> verify = (Map<String, Object>) doc.get("verify");
-            assertEquals(Boolean.TRUE, verify.get("ok"), r.out);
-        }
-        assertEquals(0, r.code, r.toString());
-        return pids;
+        return assertTimeoutPreemptively(LIMIT, () -> CliRunner.restoreDetached(started, images, root)).pids();
     }
 
     private static void assertTablesAsExpected(Path images, Path root, Map<Integer, Integer> pids) throws Exception {
