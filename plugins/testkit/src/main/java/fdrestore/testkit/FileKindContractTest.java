@@ -24,6 +24,8 @@ import fdrestore.core.spi.OpenContext;
 import fdrestore.core.spi.OpenResult;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
+import fdrestore.core.spi.TaskTable;
+import fdrestore.core.spi.Transport;
 import fdrestore.core.sys.Errno;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,6 +37,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
@@ -57,11 +60,18 @@ import org.junit.jupiter.api.io.TempDir;
  * <li><b>Rollback</b> ({@link #rollsBackAFaultInEachSyscall}): each syscall the kind makes in a scenario
  * fails in turn (EIO, one at a time, through {@link FakeTaskTable#failOn}); the restore must fail with a
  * {@link RestoreException} that names the task and the fd of the file and carries the errno, and no table
- * may keep a temporary fd except those the engine still holds for its own rollback.</li>
+ * may keep a temporary fd except those the engine still holds for its own rollback (and the fd of a failed
+ * {@code close}, which Linux releases anyway).</li>
  * </ol>
  *
  * Files of other kinds in a scenario are restored by {@link #otherKinds()} ({@link StubKind} by default).
  * Scenarios must be deterministic: the same images make the kind issue the same calls in the same order.
+ *
+ * <p>A scenario's images come from an {@link ImageSetBuilder} or from any {@link ImageSource} (a kind's own
+ * image writer, a sample directory). A scenario may also prepare the root ({@link Scenario#root}), tell the
+ * fake tables what fstat answers ({@link Scenario#stat}) and check the error of each injected fault
+ * ({@link Scenario#onFault}). A kind whose tests need more than the plain fake tables (a pretend device, a
+ * recording proxy) overrides {@link #environment}.
  */
 public abstract class FileKindContractTest {
     /** The longest one restore of a scenario may take. */
@@ -83,26 +93,125 @@ public abstract class FileKindContractTest {
         return StubKind.allExcept(kind().fdTypes());
     }
 
+    /**
+     * What a restore runs on: the tables the engine gets and its transport, over one fake kernel. The
+     * default hands out the kernel's own {@link FakeTaskTable}s and transport; override
+     * {@link #environment} to put a decorator in front of them (each call of task {@code pid}'s table must
+     * reach {@code kernel.table(pid)}, where the contract records calls and injects faults).
+     */
+    public interface Environment {
+        /** The table the engine gets for task {@code pid}; create {@code kernel.table(pid, floor)} behind it. */
+        TaskTable table(int pid, int floor);
+
+        /** The transport the engine gets. */
+        Transport transport();
+    }
+
+    private Environment environment(Scenario s, FakeKernel kernel) {
+        return s.environment != null ? s.environment.apply(kernel) : environment(kernel);
+    }
+
+    /** The environment of one restore on {@code kernel}. Called once per restore. */
+    protected Environment environment(FakeKernel kernel) {
+        return new Environment() {
+            @Override
+            public TaskTable table(int pid, int floor) {
+                return kernel.table(pid, floor);
+            }
+
+            @Override
+            public Transport transport() {
+                return kernel.transport();
+            }
+        };
+    }
+
     /** What a scenario checks after a successful restore. */
     @FunctionalInterface
     public interface Check {
         void check(Restore restore) throws Exception;
     }
 
+    /** Writes (or names) a scenario's image set: returns the directory to open, usually {@code dir}. */
+    @FunctionalInterface
+    public interface ImageSource {
+        Path write(Path dir) throws Exception;
+    }
+
+    /** Prepares a scenario's root directory (the {@code --root} its files are under) before planning. */
+    @FunctionalInterface
+    public interface RootSetup {
+        void prepare(Path root) throws Exception;
+    }
+
+    /** What a scenario checks about the failure of each injected fault, on top of the contract's checks. */
+    @FunctionalInterface
+    public interface FaultCheck {
+        void check(Failure failure) throws Exception;
+    }
+
+    /**
+     * One failed restore: the fault was injected into {@code call} (as text, "write(100, 8 bytes)"), the
+     * {@code index}-th call the kind made for file {@code fileId}; {@code error} is what the engine threw.
+     */
+    public record Failure(long fileId, int index, String call, RestoreException error, Path root, FakeKernel kernel,
+                          Environment environment, Engine engine) {
+        /** Whether the error or one of its causes mentions {@code text}. */
+        public boolean mentions(String text) {
+            return chainMentions(error, text);
+        }
+    }
+
     /** One image set for the contract, with a name and its own checks. */
     public static final class Scenario {
         private final String name;
-        private final ImageSetBuilder images;
+        private final ImageSource images;
         private final List<Check> checks = new ArrayList<>();
         private final Map<String, String> options = new LinkedHashMap<>();
+        private final List<RootSetup> roots = new ArrayList<>();
+        private final Map<String, TaskTable.Stat> stats = new LinkedHashMap<>();
+        private final List<FaultCheck> faultChecks = new ArrayList<>();
+        private Function<FakeKernel, Environment> environment;
 
-        private Scenario(String name, ImageSetBuilder images) {
+        private Scenario(String name, ImageSource images) {
             this.name = name;
             this.images = images;
         }
 
         public static Scenario of(String name, ImageSetBuilder images) {
+            return new Scenario(name, images::write);
+        }
+
+        /** A scenario whose images another writer makes (or an existing directory, returned as it is). */
+        public static Scenario of(String name, ImageSource images) {
             return new Scenario(name, images);
+        }
+
+        /** Prepares the root before each plan (every restore gets a fresh, empty root). */
+        public Scenario root(RootSetup setup) {
+            roots.add(setup);
+            return this;
+        }
+
+        /** What fstat answers, in every task's table, for descriptions opened at {@code path}. */
+        public Scenario stat(String path, TaskTable.Stat st) {
+            stats.put(path, st);
+            return this;
+        }
+
+        /**
+         * Runs this scenario on its own environment (a pretend device already in some state) instead of the
+         * test's {@link FileKindContractTest#environment}; {@code factory} is called once per restore.
+         */
+        public Scenario environment(Function<FakeKernel, Environment> factory) {
+            this.environment = factory;
+            return this;
+        }
+
+        /** Adds a check run on the error of each injected fault (after the contract's own checks). */
+        public Scenario onFault(FaultCheck check) {
+            faultChecks.add(check);
+            return this;
         }
 
         /** Adds a check run after the restore succeeded. */
@@ -133,12 +242,27 @@ public abstract class FileKindContractTest {
         private final ImageSet images;
         private final Engine engine;
         private final Map<Long, Probe> probes;
+        private final Environment environment;
+        private final Path root;
 
-        Restore(FakeKernel kernel, ImageSet images, Engine engine, Map<Long, Probe> probes) {
+        Restore(FakeKernel kernel, ImageSet images, Engine engine, Map<Long, Probe> probes, Environment environment,
+                Path root) {
             this.kernel = kernel;
             this.images = images;
             this.engine = engine;
             this.probes = probes;
+            this.environment = environment;
+            this.root = root;
+        }
+
+        /** The environment the restore ran on (the test's or the scenario's). */
+        public Environment environment() {
+            return environment;
+        }
+
+        /** The root the scenario's files were restored under. */
+        public Path root() {
+            return root;
         }
 
         public FakeKernel kernel() {
@@ -252,7 +376,8 @@ public abstract class FileKindContractTest {
     private void checkRollback(Scenario s, Fault fault, String text) throws Exception {
         Plan plan = plan(s);
         FakeKernel kernel = new FakeKernel();
-        Engine engine = build(plan, kernel, fault, new HashMap<>());
+        Environment env = environment(s, kernel);
+        Engine engine = build(plan, kernel, env, fault, new HashMap<>());
         RestoreException ex = assertThrows(RestoreException.class,
                 () -> assertTimeoutPreemptively(LIMIT, engine::run),
                 "EIO in " + text + " must fail the restore");
@@ -265,8 +390,16 @@ public abstract class FileKindContractTest {
         for (ImageSet.Task t : plan.images.tasks()) {
             List<Integer> left = new ArrayList<>(kernel.table(t.pid()).temporaries());
             left.removeAll(owned.getOrDefault(t.pid(), List.of()));
+            if (fault.name.equals("close") && t.pid() == master.pid()) {
+                // Linux releases the fd even when close(2) reports an error; the fake keeps it open.
+                left.remove(Integer.valueOf(text.substring("close(".length(), text.indexOf(')'))));
+            }
             assertEquals(List.of(), left, "temporaries left in task " + t.pid() + " after EIO in " + text
                     + ": " + kernel.table(t.pid()).calls());
+        }
+        Failure failure = new Failure(fault.fileId, fault.index, text, ex, plan.root, kernel, env, engine);
+        for (FaultCheck c : s.faultChecks) {
+            c.check(failure);
         }
     }
 
@@ -295,6 +428,9 @@ public abstract class FileKindContractTest {
         Path dir = Files.createTempDirectory(contractDir, s.name.replaceAll("[^A-Za-z0-9_-]", "_"));
         ImageSet images = ImageSet.open(s.images.write(dir.resolve("images")));
         Path root = Files.createDirectories(dir.resolve("root"));
+        for (RootSetup r : s.roots) {
+            r.prepare(root);
+        }
         FileKind kind = kind();
         FileKind other = otherKinds();
         PlanContext pc = new PlanContext() {
@@ -342,16 +478,20 @@ public abstract class FileKindContractTest {
         return new Plan(s, images, root, files, Math.max(100, maxFd + 64));
     }
 
-    private Engine build(Plan plan, FakeKernel kernel, Fault fault, Map<Long, Probe> probes) throws RestoreException {
-        Engine.Builder b = Engine.builder(kernel.transport()).root(plan.root);
+    private Engine build(Plan plan, FakeKernel kernel, Environment env, Fault fault, Map<Long, Probe> probes)
+            throws RestoreException {
+        Engine.Builder b = Engine.builder(env.transport()).root(plan.root);
         plan.scenario.options.forEach(b::option);
         for (ImageSet.Task t : plan.images.tasks()) {
-            b.table(kernel.table(t.pid(), plan.floor));
+            b.table(env.table(t.pid(), plan.floor));
+            FakeTaskTable fake = kernel.table(t.pid());
+            plan.scenario.stats.forEach(fake::stat);
         }
         for (Planned p : plan.files) {
             FileRestorer r = p.restorer;
             if (p.underTest) {
-                Probe probe = new Probe(p.info.id(), r, fault != null && fault.fileId == p.info.id() ? fault : null);
+                Probe probe = new Probe(p.info.id(), r, fault != null && fault.fileId == p.info.id() ? fault : null,
+                        kernel);
                 probes.put(p.info.id(), probe);
                 r = probe;
             }
@@ -363,9 +503,10 @@ public abstract class FileKindContractTest {
     private Restore run(Plan plan, Fault fault) throws Exception {
         FakeKernel kernel = new FakeKernel();
         Map<Long, Probe> probes = new LinkedHashMap<>();
-        Engine engine = build(plan, kernel, fault, probes);
+        Environment env = environment(plan.scenario, kernel);
+        Engine engine = build(plan, kernel, env, fault, probes);
         assertTimeoutPreemptively(LIMIT, engine::run, plan.scenario.name + ": the restore must complete");
-        return new Restore(kernel, plan.images, engine, probes);
+        return new Restore(kernel, plan.images, engine, probes, env, plan.root);
     }
 
     private static void checkComplete(Plan plan, Restore r) {
@@ -404,19 +545,23 @@ public abstract class FileKindContractTest {
         private final long fileId;
         private final FileRestorer inner;
         private final Fault fault;
+        private final FakeKernel kernel;
         final List<String> names = new ArrayList<>();
         final List<String> texts = new ArrayList<>();
 
-        Probe(long fileId, FileRestorer inner, Fault fault) {
+        Probe(long fileId, FileRestorer inner, Fault fault, FakeKernel kernel) {
             this.fileId = fileId;
             this.inner = inner;
             this.fault = fault;
+            this.kernel = kernel;
         }
 
         @Override
         public OpenResult open(OpenContext ctx) throws Exception {
-            if (!(ctx.table() instanceof FakeTaskTable t)) {
-                throw new IllegalStateException("the contract runs on FakeTaskTable only");
+            // The fake table behind the engine's (the same object, unless the environment decorates it).
+            FakeTaskTable t = kernel.table(ctx.table().pid());
+            if (ctx.table() instanceof FakeTaskTable other && other != t) {
+                throw new IllegalStateException("the contract runs on the fake kernel's tables only");
             }
             int before = t.callNames().size();
             boolean armed = false;
@@ -452,6 +597,11 @@ public abstract class FileKindContractTest {
         @Override
         public List<Dependency> dependencies() {
             return inner.dependencies();
+        }
+
+        @Override
+        public void abort() throws Exception {
+            inner.abort();
         }
 
         @Override

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.mockito.ArgumentMatchers.anyInt;
 import static org.mockito.ArgumentMatchers.anyLong;
@@ -17,15 +16,10 @@ import static org.mockito.ArgumentMatchers.anyString;
 import static org.mockito.Mockito.doAnswer;
 import static org.mockito.Mockito.mock;
 
-import fdrestore.core.engine.Engine;
-import fdrestore.core.engine.RestoreException;
 import fdrestore.core.image.proto.RegFileEntry;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FleInfo;
 import fdrestore.core.spi.OpenResult;
 import fdrestore.core.spi.PlanException;
 import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Errno;
 import fdrestore.core.sys.Linux;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeKernel.FakeFile;
@@ -35,10 +29,8 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
@@ -46,7 +38,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.mockito.AdditionalAnswers;
 
-/** Ghost files (deleted at dump time) on the fake table, with a real root directory in @TempDir. */
+/**
+ * Ghost files (deleted at dump time) on the fake table, with a real root directory in @TempDir. Ghosts
+ * through the engine, and their cleanup after every injected fault, are in {@link RegularFileContractTest}.
+ */
 class GhostFileTest {
     private static final int FLOOR = 100;
     private static final byte[] CONTENT = "ghost content, 30 bytes long.\n".getBytes(StandardCharsets.US_ASCII);
@@ -146,19 +141,6 @@ class GhostFileTest {
     }
 
     @Test
-    void failedOpenStillUnlinksTheGhostAndLeavesNoFd() throws Exception {
-        images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, CONTENT));
-        RegFileEntry reg = ghostUser(5, Linux.O_RDWR, 0);
-        fake.failOn("openat2", 1, Errno.EACCES);
-        OpenResult res = plan(reg).open(new Fixtures.Ctx(info(reg), table, root));
-        assertInstanceOf(OpenResult.Fail.class, res);
-        String msg = ((OpenResult.Fail) res).cause().getMessage();
-        assertTrue(msg.contains("/tmp/run/v.data") && msg.contains("EACCES"), msg);
-        assertFalse(Files.exists(ghostPath(), LinkOption.NOFOLLOW_LINKS));
-        assertEquals(List.of(), fake.temporaries());
-    }
-
-    @Test
     void mismatchAfterCreationStillUnlinks() throws Exception {
         images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, CONTENT));
         RegFileEntry reg = ghostUser(5, Linux.O_RDWR, 0);
@@ -240,54 +222,5 @@ class GhostFileTest {
         assertEquals(OpenResult.done(handed.get(0)), res);
         assertTrue(fake.file(handed.get(0)).log().stream().anyMatch(c -> c.contains(", 7, 0)")));
         assertFalse(Files.exists(ghostPath(), LinkOption.NOFOLLOW_LINKS));
-    }
-
-    @Test
-    void sharedGhostAcrossTasksThroughTheEngine() {
-        images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, CONTENT));
-        RegFileEntry a = ghostUser(5, Linux.O_RDWR, 100);
-        RegFileEntry b = ghostUser(6, Linux.O_RDWR | Linux.O_APPEND, 30);
-        FakeTaskTable t2 = kernel.table(2, FLOOR);
-        t2.stat("tmp/run/v.data", new TaskTable.Stat(S_IFREG | 0640, CONTENT.length, 1, 2, 0));
-        FileInfo ia = info(a, new FleInfo(1, 3, false), new FleInfo(2, 12, false));
-        FileInfo ib = info(b, new FleInfo(2, 4, true));
-        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
-            Map<String, String> opts = new HashMap<>();
-            var ctx = Fixtures.planCtx(images.set, root, opts);
-            Engine e = Engine.builder(kernel.transport()).table(fake).table(t2).root(root)
-                    .file(ia, "regular", kind.plan(ia, ctx)).file(ib, "regular", kind.plan(ib, ctx)).build();
-            e.run();
-        });
-        FakeFile f3 = fake.file(3);
-        assertEquals("tmp/run/v.data", f3.what());
-        assertTrue(f3 == t2.file(12), "task 2 fd 12 is the same description as task 1 fd 3");
-        FakeFile f4 = t2.file(4);
-        assertEquals(Linux.O_RDWR | Linux.O_APPEND, f4.flags());
-        assertTrue(t2.cloexec(4));
-        assertTrue(f4.log().stream().anyMatch(c -> c.contains(", 30, 0)")), f4.log().toString());
-        assertEquals(List.of(), fake.temporaries());
-        assertEquals(List.of(), t2.temporaries());
-        assertFalse(Files.exists(ghostPath(), LinkOption.NOFOLLOW_LINKS));
-    }
-
-    @Test
-    void engineAbortAfterAGhostLeavesNoGhostBehind() {
-        images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, CONTENT));
-        RegFileEntry a = ghostUser(5, Linux.O_RDWR, 0);
-        RegFileEntry other = reg(9, "/tmp/run/missing", Linux.O_RDONLY, 0).build();
-        images.add(other, 1, 9);
-        fake.failOn("openat2", 2, Errno.ENOENT);
-        FileInfo ia = info(a, new FleInfo(1, 3, false));
-        FileInfo io = info(other, new FleInfo(1, 9, false));
-        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(
-                Duration.ofSeconds(20), () -> {
-                    var ctx = Fixtures.planCtx(images.set, root, Map.of());
-                    Engine.builder(kernel.transport()).table(fake).root(root)
-                            .file(ia, "regular", kind.plan(ia, ctx)).file(io, "regular", kind.plan(io, ctx)).build()
-                            .run();
-                }));
-        assertTrue(ex.getMessage().contains("/tmp/run/missing"), ex.getMessage());
-        assertFalse(Files.exists(ghostPath(), LinkOption.NOFOLLOW_LINKS));
-        assertEquals(List.of(), fake.temporaries());
     }
 }

@@ -112,14 +112,15 @@ final class PtyMaster implements FileRestorer {
             if ((flags & O_NONBLOCK) == 0) {
                 t.fcntl(fd, F_SETFL, flags & Tty.SETFL_MASK);
             }
-            owned.clear();
             if (relocksAfterSlaves()) {
+                owned.clear();
                 waitingToLock = true;
                 return OpenResult.again(fd);
             }
             if (pty.locked()) {
-                Tty.setInt(t, fd, Tty.TIOCSPTLCK, 1);
+                Tty.setInt(t, fd, Tty.TIOCSPTLCK, 1); // a failure here still closes the master (owned)
             }
+            owned.clear();
             return OpenResult.done(fd);
         } catch (IOException e) { // SysException too
             IOException failure = new IOException(describe() + ": " + e.getMessage(), e);
