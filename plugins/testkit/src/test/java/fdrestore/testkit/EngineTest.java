@@ -392,4 +392,29 @@ class EngineTest {
                 .send(any(TaskTable.class), anyInt(), any(), any(), anyInt());
         assertEquals(50, ids.size());
     }
+
+    @Test
+    void progressCountsEverySlotAndEveryTask() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger slots = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.Set<Integer> done = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        Engine.Builder b = engine(kernel.transport(), 1, 2, 3);
+        for (int i = 0; i < 40; i++) {
+            b.file(file(i + 1, fle(1, 10 + i), fle(2, 10 + i), fle(3, 10 + i)), "reg", opensPath("/p" + i));
+        }
+        Engine e = b.progress(new fdrestore.core.engine.Progress() {
+            @Override
+            public void fdsRestored(int n) {
+                assertTrue(n > 0, "reported only when something was restored");
+                slots.addAndGet(n);
+            }
+
+            @Override
+            public void taskDone(int pid) {
+                assertTrue(done.add(pid), "task " + pid + " reported done twice");
+            }
+        }).build();
+        assertTimeoutPreemptively(LIMIT, e::run);
+        assertEquals(120, slots.get());
+        assertEquals(java.util.Set.of(1, 2, 3), done);
+    }
 }

@@ -48,6 +48,9 @@ public final class Engine {
     private final Map<String, Boolean> signals = new ConcurrentHashMap<>();
     private final Map<String, Set<TaskLoop>> signalWaiters = new ConcurrentHashMap<>();
     private final int workers;
+    final Progress progress;
+    private final AtomicInteger restoredSlots = new AtomicInteger();
+    private volatile long lastProgressNs = System.nanoTime();
 
     private final AtomicInteger active = new AtomicInteger();
     private final AtomicInteger unfinished = new AtomicInteger();
@@ -60,6 +63,7 @@ public final class Engine {
         this.transport = b.transport;
         this.root = b.root;
         this.options = Map.copyOf(b.options);
+        this.progress = b.progress;
         this.workers = b.workers > 0 ? b.workers
                 : Math.max(2, Math.min(b.tables.size(), 2 * Runtime.getRuntime().availableProcessors()));
         for (Map.Entry<Integer, TaskTable> e : b.tables.entrySet()) {
@@ -196,10 +200,19 @@ public final class Engine {
     }
 
     private void awaitQuiescence() throws RestoreException {
+        boolean told = false;
         synchronized (done) {
             while (active.get() > 0) {
+                long quiet = System.nanoTime() - lastProgressNs;
+                if (quiet > 500_000_000L && !told) {
+                    progress.waiting(active.get() + " task(s) still working, " + (fles.size() - restoredSlots.get())
+                            + " fd slot(s) left");
+                    told = true;
+                } else if (quiet <= 500_000_000L) {
+                    told = false;
+                }
                 try {
-                    done.wait(1000);
+                    done.wait(250);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     fail(new RestoreException("interrupted"));
@@ -236,6 +249,14 @@ public final class Engine {
 
     void taskFinished(TaskLoop t) {
         unfinished.decrementAndGet();
+        progress.taskDone(t.pid);
+    }
+
+    /** Called once per pass by a loop that restored {@code n} slots. */
+    void restored(int n) {
+        restoredSlots.addAndGet(n);
+        lastProgressNs = System.nanoTime();
+        progress.fdsRestored(n);
     }
 
     boolean aborted() {
@@ -341,6 +362,7 @@ public final class Engine {
         private final Map<String, String> options = new HashMap<>();
         private Path root = Paths.get("/");
         private int workers;
+        private Progress progress = Progress.NONE;
 
         private Builder(Transport transport) {
             this.transport = transport;
@@ -376,6 +398,12 @@ public final class Engine {
         /** Engine threads; 0 for the default (twice the cores, at least 2, at most the task count). */
         public Builder workers(int n) {
             this.workers = n;
+            return this;
+        }
+
+        /** Where to report progress (none by default). */
+        public Builder progress(Progress p) {
+            this.progress = p == null ? Progress.NONE : p;
             return this;
         }
 

@@ -158,8 +158,22 @@ final class TaskLoop implements Runnable {
         engine.idle(this);
     }
 
+    /** Slots restored during the current pass, reported once at its end. */
+    private int restoredInPass;
+
     /** One pass; true when anything changed. */
     private boolean pass() throws SysException, Failure {
+        restoredInPass = 0;
+        try {
+            return pass0();
+        } finally {
+            if (restoredInPass > 0) {
+                engine.restored(restoredInPass);
+            }
+        }
+    }
+
+    private boolean pass0() throws SysException, Failure {
         boolean progress = receive();
         progress |= flush();
         int kept = 0;
@@ -388,6 +402,7 @@ final class TaskLoop implements Runnable {
         if (f.stage() != Stage.RESTORED) {
             f.advance(Stage.RESTORED);
             unrestored--;
+            restoredInPass++;
             engine.stageChanged(f.desc, this);
         }
     }
