@@ -22,7 +22,7 @@ import picocli.CommandLine.ScopeType;
         footer = {"  0  success",
                   "  1  a restore or a verification failed",
                   "  2  bad usage, or images that cannot be read or restored as they are"},
-        subcommands = {RestoreCommand.class, ShowCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class,
+        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class,
             CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
     /** Exit code: success. */

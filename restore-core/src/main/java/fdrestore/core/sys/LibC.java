@@ -53,6 +53,9 @@ public interface LibC {
 
     int fstat(int fd, long statbuf);
 
+    /** tee(2): duplicates up to {@code len} bytes from pipe {@code fdIn} into pipe {@code fdOut}. */
+    long tee(int fdIn, int fdOut, long len, int flags);
+
     int unshare(int flags);
 
     int getpid();

@@ -193,6 +193,35 @@ public final class Sys {
         return FileStat.read(p, 0);
     }
 
+    /**
+     * tee(2): duplicates up to {@code len} bytes queued in pipe {@code fdIn} into pipe {@code fdOut}
+     * without consuming them. Returns the bytes duplicated, 0 when {@code fdIn} is empty and has no
+     * writer, or -1 on EAGAIN (empty, or {@code fdOut} full, with SPLICE_F_NONBLOCK).
+     */
+    public static long tee(int fdIn, int fdOut, long len, int flags) throws SysException {
+        long n = C.tee(fdIn, fdOut, len, flags);
+        if (n < 0) {
+            int e = Native.errno();
+            if (e == Errno.EAGAIN) {
+                return -1;
+            }
+            throw new SysException("tee(" + fdIn + ", " + fdOut + ", " + len + ", " + flags + ")", e);
+        }
+        return n;
+    }
+
+    /** fcntl(2) with a pointer to a copy of {@code buf}, copied back after the call (F_GETOWN_EX ...). */
+    public static int fcntl(int fd, int cmd, byte[] buf) throws SysException {
+        Pointer p = Native.allocate(buf.length);
+        p.put(0, buf, 0, buf.length);
+        int r = C.fcntl(fd, cmd, p.address());
+        if (r < 0) {
+            throw fail("fcntl(" + fd + ", " + Linux.fcntlCmd(cmd) + ", <" + buf.length + " bytes>)");
+        }
+        p.get(0, buf, 0, buf.length);
+        return r;
+    }
+
     // ------------------------------------------------------------------ sockets
 
     /** socket(2). */
@@ -239,6 +268,29 @@ public final class Sys {
             throw new SysException("connect(" + fd + ", " + Native.sockaddr(addr) + ")", e);
         }
         return true;
+    }
+
+    /** getsockname(2) (syscall 51): the raw sockaddr the socket is bound to. */
+    public static byte[] getsockname(int fd) throws SysException {
+        return sockname(Linux.SYS_GETSOCKNAME, "getsockname", fd);
+    }
+
+    /** getpeername(2) (syscall 52): the raw sockaddr of the peer; ENOTCONN when not connected. */
+    public static byte[] getpeername(int fd) throws SysException {
+        return sockname(Linux.SYS_GETPEERNAME, "getpeername", fd);
+    }
+
+    private static byte[] sockname(long nr, String name, int fd) throws SysException {
+        int cap = 128; // sizeof(struct sockaddr_storage)
+        Pointer p = Native.allocate(cap + 4L);
+        p.putInt(cap, cap);
+        if (C.syscall(nr, fd, p.address(), p.address() + cap) < 0) {
+            throw fail(name + "(" + fd + ")");
+        }
+        int len = Math.min(p.getInt(cap), cap);
+        byte[] out = new byte[len];
+        p.get(0, out, 0, len);
+        return out;
     }
 
     /** setsockopt(2) with a raw value. */

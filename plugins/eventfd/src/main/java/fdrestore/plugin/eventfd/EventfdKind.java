@@ -2,9 +2,14 @@ package fdrestore.plugin.eventfd;
 
 import fdrestore.core.image.FdType;
 import fdrestore.core.image.proto.EventfdFileEntry;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.spi.DumpContext;
+import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
 import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
 import java.util.Set;
@@ -20,7 +25,7 @@ import org.pf4j.Extension;
  * (the kernel refuses to write it) and is a plan error.
  */
 @Extension
-public final class EventfdKind implements FileKind {
+public final class EventfdKind implements FileKind, FileDumper {
     static final int EFD_SEMAPHORE = 1;
     static final int EFD_NONBLOCK = 04000;
     /** The largest value an eventfd counter holds (ULLONG_MAX - 1). */
@@ -34,6 +39,16 @@ public final class EventfdKind implements FileKind {
     @Override
     public Set<FdType> fdTypes() {
         return Set.of(FdType.EVENTFD);
+    }
+
+    @Override
+    public boolean dumps(LiveFile file) {
+        return EventfdDumper.dumps(file);
+    }
+
+    @Override
+    public FileEntry dump(DumpContext ctx) throws DumpException {
+        return EventfdDumper.dump(ctx);
     }
 
     @Override

@@ -1,9 +1,14 @@
 package fdrestore.plugin.eventpoll;
 
 import fdrestore.core.image.FdType;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.spi.DumpContext;
+import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
 import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
 import java.util.Set;
@@ -16,7 +21,7 @@ import org.pf4j.Extension;
  * once they are restored in the master's table.
  */
 @Extension
-public final class EventpollKind implements FileKind {
+public final class EventpollKind implements FileKind, FileDumper {
     @Override
     public String name() {
         return "eventpoll";
@@ -25,6 +30,16 @@ public final class EventpollKind implements FileKind {
     @Override
     public Set<FdType> fdTypes() {
         return Set.of(FdType.EVENTPOLL);
+    }
+
+    @Override
+    public boolean dumps(LiveFile file) {
+        return EpollDumper.dumps(file);
+    }
+
+    @Override
+    public FileEntry dump(DumpContext ctx) throws DumpException {
+        return EpollDumper.dump(ctx);
     }
 
     @Override

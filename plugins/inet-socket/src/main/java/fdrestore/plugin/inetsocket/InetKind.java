@@ -5,11 +5,16 @@ import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.codec.ImageEntry;
 import fdrestore.core.image.codec.ImageFile;
 import fdrestore.core.image.codec.Magic;
+import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.FownEntry;
 import fdrestore.core.image.proto.InetSkEntry;
+import fdrestore.core.spi.DumpContext;
+import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
 import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
 import java.io.IOException;
@@ -29,7 +34,7 @@ import org.pf4j.Extension;
  * {@code ignore} leaves the owner unset (the signal number is still restored).
  */
 @Extension
-public final class InetKind implements FileKind {
+public final class InetKind implements FileKind, FileDumper {
     /** The option that decides what happens to F_SETOWN owners. */
     public static final String FOWN_OPTION = "inet.fown";
 
@@ -41,6 +46,16 @@ public final class InetKind implements FileKind {
     @Override
     public Set<FdType> fdTypes() {
         return Set.of(FdType.INETSK);
+    }
+
+    @Override
+    public boolean dumps(LiveFile file) {
+        return InetDumper.dumps(file);
+    }
+
+    @Override
+    public FileEntry dump(DumpContext ctx) throws DumpException {
+        return InetDumper.dump(ctx);
     }
 
     @Override

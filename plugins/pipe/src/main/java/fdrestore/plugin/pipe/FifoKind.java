@@ -4,9 +4,13 @@ import fdrestore.core.image.FdType;
 import fdrestore.core.image.proto.FifoEntry;
 import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.spi.DumpContext;
+import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
 import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
 import java.util.Set;
@@ -17,7 +21,7 @@ import org.pf4j.Extension;
  * {@code --root}; the first one restores the queued data.
  */
 @Extension
-public final class FifoKind implements FileKind {
+public final class FifoKind implements FileKind, FileDumper {
     @Override
     public String name() {
         return "fifo";
@@ -26,6 +30,16 @@ public final class FifoKind implements FileKind {
     @Override
     public Set<FdType> fdTypes() {
         return Set.of(FdType.FIFO);
+    }
+
+    @Override
+    public boolean dumps(LiveFile file) {
+        return PipeDumper.dumpsFifo(file);
+    }
+
+    @Override
+    public FileEntry dump(DumpContext ctx) throws DumpException {
+        return PipeDumper.dumpFifo(ctx);
     }
 
     @Override

@@ -1,9 +1,14 @@
 package fdrestore.plugin.pipe;
 
 import fdrestore.core.image.FdType;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.spi.DumpContext;
+import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
 import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
 import java.util.Set;
@@ -11,7 +16,7 @@ import org.pf4j.Extension;
 
 /** The file kind of pipes ({@code FdType.PIPE}): one creator per pipe id, the other ends handed to their masters. */
 @Extension
-public final class PipeKind implements FileKind {
+public final class PipeKind implements FileKind, FileDumper {
     @Override
     public String name() {
         return "pipe";
@@ -20,6 +25,16 @@ public final class PipeKind implements FileKind {
     @Override
     public Set<FdType> fdTypes() {
         return Set.of(FdType.PIPE);
+    }
+
+    @Override
+    public boolean dumps(LiveFile file) {
+        return PipeDumper.dumpsPipe(file);
+    }
+
+    @Override
+    public FileEntry dump(DumpContext ctx) throws DumpException {
+        return PipeDumper.dumpPipe(ctx);
     }
 
     @Override

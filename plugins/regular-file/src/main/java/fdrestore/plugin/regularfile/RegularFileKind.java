@@ -7,9 +7,13 @@ import fdrestore.core.image.codec.Magic;
 import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.FownEntry;
 import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.spi.DumpContext;
+import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
 import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
 import fdrestore.core.sys.Linux;
@@ -37,7 +41,7 @@ import org.pf4j.Extension;
  * still restored).
  */
 @Extension
-public final class RegularFileKind implements FileKind {
+public final class RegularFileKind implements FileKind, FileDumper {
     /** The option that decides what happens to fown owners that cannot be restored. */
     public static final String FOWN_OPTION = "regular-file.fown";
 
@@ -54,6 +58,16 @@ public final class RegularFileKind implements FileKind {
     @Override
     public Set<FdType> fdTypes() {
         return Set.of(FdType.REG);
+    }
+
+    @Override
+    public boolean dumps(LiveFile file) {
+        return RegularFileDumper.dumps(file);
+    }
+
+    @Override
+    public FileEntry dump(DumpContext ctx) throws DumpException {
+        return RegularFileDumper.dump(ctx);
     }
 
     @Override

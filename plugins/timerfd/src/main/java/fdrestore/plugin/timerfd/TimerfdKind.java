@@ -1,10 +1,15 @@
 package fdrestore.plugin.timerfd;
 
 import fdrestore.core.image.FdType;
+import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.TimerfdEntry;
+import fdrestore.core.spi.DumpContext;
+import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
 import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
 import java.util.Set;
@@ -15,7 +20,7 @@ import org.pf4j.Extension;
  * a clock timerfd_create accepts, nanoseconds below one second, known settime flags.
  */
 @Extension
-public final class TimerfdKind implements FileKind {
+public final class TimerfdKind implements FileKind, FileDumper {
     /** Clocks timerfd_create(2) accepts: REALTIME, MONOTONIC, BOOTTIME, REALTIME_ALARM, BOOTTIME_ALARM. */
     static final Set<Integer> CLOCKS = Set.of(0, 1, 7, 8, 9);
     /** TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET. */
@@ -30,6 +35,16 @@ public final class TimerfdKind implements FileKind {
     @Override
     public Set<FdType> fdTypes() {
         return Set.of(FdType.TIMERFD);
+    }
+
+    @Override
+    public boolean dumps(LiveFile file) {
+        return TimerfdDumper.dumps(file);
+    }
+
+    @Override
+    public FileEntry dump(DumpContext ctx) throws DumpException {
+        return TimerfdDumper.dump(ctx);
     }
 
     @Override

@@ -1,0 +1,255 @@
+package fdrestore.plugin.inetsocket;
+
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.InetSkEntry;
+import fdrestore.core.image.proto.IpOptsEntry;
+import fdrestore.core.image.proto.SkOptsEntry;
+import fdrestore.core.image.proto.TcpOptsEntry;
+import fdrestore.core.spi.DumpContext;
+import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.LiveFile;
+import fdrestore.core.sys.Linux;
+import fdrestore.core.sys.Sys;
+import fdrestore.core.sys.SysException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The dump side of TCP and UDP sockets, read on the pidfd_getfd copy of the socket: the bound address
+ * (getsockname), the peer (getpeername), the TCP state (the first byte of TCP_INFO), the socket, IP and
+ * TCP options (getsockopt, as CRIU records them) and, for a listener, its backlog (sock_diag: neither
+ * /proc/net/tcp nor getsockopt has it). Reading the copy rather than /proc/PID/net/{tcp,udp}{,6} also sees
+ * sockets that are bound but neither listening nor connected, which those tables do not list.
+ *
+ * <p>Not dumped ({@link DumpException#unsupported}): established TCP connections (they need TCP repair
+ * mode, out of scope for the dump), TCP states other than listen and close, and listeners in another
+ * network namespace than fdrestore's (sock_diag answers for fdrestore's own).
+ */
+final class InetDumper {
+    private InetDumper() {
+    }
+
+    static boolean dumps(LiveFile f) {
+        LiveFile.Socket s = f.socket();
+        if (s == null || (s.family() != InetConst.AF_INET && s.family() != InetConst.AF_INET6)) {
+            return false;
+        }
+        return (s.type() == InetConst.SOCK_STREAM && s.protocol() == InetConst.IPPROTO_TCP)
+                || (s.type() == InetConst.SOCK_DGRAM && s.protocol() == InetConst.IPPROTO_UDP);
+    }
+
+    static FileEntry dump(DumpContext ctx) throws DumpException {
+        LiveFile f = ctx.file();
+        LiveFile.Socket s = f.socket();
+        int fd = ctx.localFd();
+        boolean tcp = s.protocol() == InetConst.IPPROTO_TCP;
+        long ino = f.stat().ino();
+        String what = (tcp ? "TCP" : "UDP") + (s.family() == InetConst.AF_INET6 ? "v6" : "") + " socket " + ino;
+        try {
+            InetAddr src = InetAddr.parse(pad(Sys.getsockname(fd), s.family()));
+            InetAddr dst = peer(fd, s.family());
+            int state;
+            if (tcp) {
+                byte[] info = new byte[8];
+                Sys.getsockopt(fd, InetConst.SOL_TCP, InetConst.TCP_INFO, info);
+                state = info[0] & 0xff;
+            } else {
+                state = dst != null ? InetConst.TCP_ESTABLISHED : InetConst.TCP_CLOSE;
+            }
+            what = InetSocket.describe(s.family(), s.protocol(), state, src, dst, ctx.id());
+            if (tcp && state == InetConst.TCP_ESTABLISHED) {
+                throw DumpException.unsupported(what + ": an established TCP connection needs TCP repair mode,"
+                        + " which fdrestore dump does not do");
+            }
+            if (tcp && state != InetConst.TCP_LISTEN && state != InetConst.TCP_CLOSE) {
+                throw DumpException.unsupported(what + ": TCP state " + InetSocket.stateName(s.protocol(), state)
+                        + " cannot be dumped (listen and close can)");
+            }
+            int backlog = state == InetConst.TCP_LISTEN ? backlog(ctx, s.family(), ino, what) : 0;
+            InetAddr zero = InetAddr.of(s.family(), java.util.List.of(), 0, 0);
+            InetAddr d = dst != null ? dst : zero;
+            InetSkEntry.Builder e = InetSkEntry.newBuilder().setId((int) ctx.id()).setIno((int) ino)
+                    .setFamily(s.family()).setType(s.type()).setProto(s.protocol()).setState(state)
+                    .setSrcPort(src.port()).setDstPort(d.port())
+                    .setFlags(f.fdinfo().flags() & ~Linux.O_CLOEXEC).setBacklog(backlog)
+                    .setFown(ctx.fown()).setOpts(socketOptions(fd));
+            for (int w : src.words()) {
+                e.addSrcAddr(w);
+            }
+            for (int w : d.words()) {
+                e.addDstAddr(w);
+            }
+            if (s.family() == InetConst.AF_INET6) {
+                e.setV6Only(getInt(fd, InetConst.SOL_IPV6, InetConst.IPV6_V6ONLY) != 0);
+            }
+            e.setIpOpts(ipOptions(fd, s.family()));
+            if (tcp) {
+                e.setTcpOpts(tcpOptions(fd));
+            }
+            if (src.scopeId() != 0) {
+                e.setIfname(ifname(src.scopeId()));
+            }
+            return FileEntry.newBuilder().setType(FdType.INETSK.code()).setId((int) ctx.id()).setIsk(e).build();
+        } catch (SysException x) {
+            throw new DumpException(what + ": " + x.getMessage(), x);
+        }
+    }
+
+    private static InetAddr peer(int fd, int family) throws SysException {
+        try {
+            return InetAddr.parse(pad(Sys.getpeername(fd), family));
+        } catch (SysException e) {
+            if (e.errno() == 107 /* ENOTCONN */) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
+    /** A sockaddr at least as long as its family's struct (getsockname of an unbound socket may be short). */
+    private static byte[] pad(byte[] sa, int family) {
+        int want = family == InetConst.AF_INET ? 16 : 28;
+        byte[] out = sa.length >= want ? sa : java.util.Arrays.copyOf(sa, want);
+        out[0] = (byte) family;
+        out[1] = 0;
+        return out;
+    }
+
+    private static int backlog(DumpContext ctx, int family, long ino, String what) throws DumpException {
+        try {
+            String theirs = Files.readSymbolicLink(Path.of("/proc", Integer.toString(ctx.pid()), "ns", "net")).toString();
+            String ours = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
+            if (!theirs.equals(ours)) {
+                throw DumpException.unsupported(what + ": a listener in another network namespace (" + theirs
+                        + "); its backlog is read with sock_diag in fdrestore's own");
+            }
+        } catch (IOException e) {
+            throw new DumpException(what + ": cannot read the network namespace of task " + ctx.pid() + ": " + e, e);
+        }
+        Map<Long, Integer> all = ctx.memo("inet.backlogs:" + family, () -> {
+            try {
+                return InetDiag.listenBacklogs(family);
+            } catch (SysException | RuntimeException e) {
+                return Map.<Long, Integer>of();
+            }
+        });
+        Integer b = all.get(ino);
+        if (b == null) {
+            try {
+                b = InetDiag.listenBacklogs(family).get(ino); // a listener created since the first query
+            } catch (SysException e) {
+                throw new DumpException(what + ": sock_diag: " + e.getMessage(), e);
+            }
+        }
+        if (b == null) {
+            throw new DumpException(what + ": sock_diag does not list this listener, so its backlog is unknown");
+        }
+        return b;
+    }
+
+    private static SkOptsEntry socketOptions(int fd) throws SysException {
+        int sol = InetConst.SOL_SOCKET;
+        SkOptsEntry.Builder o = SkOptsEntry.newBuilder()
+                .setSoSndbuf(getInt(fd, sol, InetConst.SO_SNDBUF))
+                .setSoRcvbuf(getInt(fd, sol, InetConst.SO_RCVBUF));
+        long[] snd = timeval(fd, InetConst.SO_SNDTIMEO);
+        long[] rcv = timeval(fd, InetConst.SO_RCVTIMEO);
+        o.setSoSndTmoSec(snd[0]).setSoSndTmoUsec(snd[1]).setSoRcvTmoSec(rcv[0]).setSoRcvTmoUsec(rcv[1]);
+        o.setReuseaddr(getInt(fd, sol, InetConst.SO_REUSEADDR) != 0);
+        o.setSoPriority(getInt(fd, sol, InetConst.SO_PRIORITY));
+        o.setSoRcvlowat(getInt(fd, sol, InetConst.SO_RCVLOWAT));
+        int mark = getInt(fd, sol, InetConst.SO_MARK);
+        if (mark != 0) {
+            o.setSoMark(mark);
+        }
+        o.setSoDontroute(getInt(fd, sol, InetConst.SO_DONTROUTE) != 0);
+        o.setSoNoCheck(getInt(fd, sol, InetConst.SO_NO_CHECK) != 0);
+        byte[] dev = new byte[16];
+        int devLen = Sys.getsockopt(fd, sol, InetConst.SO_BINDTODEVICE, dev);
+        String bound = new String(dev, 0, Math.max(0, Math.min(devLen, 16)), StandardCharsets.UTF_8);
+        int nul = bound.indexOf('\0');
+        bound = nul >= 0 ? bound.substring(0, nul) : bound;
+        if (!bound.isEmpty()) {
+            o.setSoBoundDev(bound);
+        }
+        o.setSoReuseport(getInt(fd, sol, InetConst.SO_REUSEPORT) != 0);
+        o.setSoBroadcast(getInt(fd, sol, InetConst.SO_BROADCAST) != 0);
+        o.setSoKeepalive(getInt(fd, sol, InetConst.SO_KEEPALIVE) != 0);
+        o.setSoOobinline(getInt(fd, sol, InetConst.SO_OOBINLINE));
+        byte[] linger = new byte[8];
+        Sys.getsockopt(fd, sol, InetConst.SO_LINGER, linger);
+        if (InetConst.intAt(linger, 0) != 0) {
+            o.setSoLinger(InetConst.intAt(linger, 4));
+        }
+        try {
+            o.setSoBufLock(getInt(fd, sol, InetConst.SO_BUF_LOCK));
+        } catch (SysException e) {
+            if (e.errno() != 92 /* ENOPROTOOPT: kernel before 5.14 */) {
+                throw e;
+            }
+        }
+        return o.build();
+    }
+
+    private static IpOptsEntry ipOptions(int fd, int family) throws SysException {
+        IpOptsEntry.Builder ip = IpOptsEntry.newBuilder();
+        if (family != InetConst.AF_INET) {
+            return ip.build();
+        }
+        if (getInt(fd, InetConst.SOL_IP, InetConst.IP_FREEBIND) != 0) {
+            ip.setFreebind(true);
+        }
+        if (getInt(fd, InetConst.SOL_IP, InetConst.IP_PKTINFO) != 0) {
+            ip.setPktinfo(true);
+        }
+        int tos = getInt(fd, InetConst.SOL_IP, InetConst.IP_TOS);
+        if (tos != 0) {
+            ip.setTos(tos);
+        }
+        ip.setTtl(getInt(fd, InetConst.SOL_IP, InetConst.IP_TTL));
+        return ip.build();
+    }
+
+    private static TcpOptsEntry tcpOptions(int fd) throws SysException {
+        TcpOptsEntry.Builder t = TcpOptsEntry.newBuilder()
+                .setKeepcnt(getInt(fd, InetConst.SOL_TCP, InetConst.TCP_KEEPCNT))
+                .setKeepidle(getInt(fd, InetConst.SOL_TCP, InetConst.TCP_KEEPIDLE))
+                .setKeepintvl(getInt(fd, InetConst.SOL_TCP, InetConst.TCP_KEEPINTVL));
+        if (getInt(fd, InetConst.SOL_TCP, InetConst.TCP_NODELAY) != 0) {
+            t.setNodelay(true);
+        }
+        if (getInt(fd, InetConst.SOL_TCP, InetConst.TCP_CORK) != 0) {
+            t.setCork(true);
+        }
+        return t.build();
+    }
+
+    private static int getInt(int fd, int level, int name) throws SysException {
+        return Sys.getsockoptInt(fd, level, name);
+    }
+
+    private static long[] timeval(int fd, int name) throws SysException {
+        byte[] tv = new byte[16];
+        Sys.getsockopt(fd, InetConst.SOL_SOCKET, name, tv);
+        long sec = Integer.toUnsignedLong(InetConst.intAt(tv, 0)) | (long) InetConst.intAt(tv, 4) << 32;
+        long usec = Integer.toUnsignedLong(InetConst.intAt(tv, 8)) | (long) InetConst.intAt(tv, 12) << 32;
+        return new long[] {sec, usec};
+    }
+
+    private static String ifname(int index) throws DumpException {
+        try (var s = Files.list(Path.of("/sys/class/net"))) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                if (Files.readString(p.resolve("ifindex")).trim().equals(Integer.toString(index))) {
+                    return p.getFileName().toString();
+                }
+            }
+        } catch (IOException e) {
+            throw new DumpException("cannot map interface index " + index + " to a name: " + e, e);
+        }
+        throw new DumpException("no interface with index " + index + " (/sys/class/net)");
+    }
+}

@@ -1,0 +1,69 @@
+package fdrestore.core.dump;
+
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.spi.DumpContext;
+import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FileDumper;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FileKind;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.LiveFile;
+import fdrestore.core.spi.PlanContext;
+import fdrestore.core.spi.PlanException;
+import fdrestore.core.sys.Linux;
+import java.util.Set;
+import java.util.function.Predicate;
+
+/**
+ * A test kind whose dump side records every file it accepts as a regular file named by its link, and
+ * runs a hook before (so a test can make the tree change under the dump, or fail).
+ */
+class AnyFileKind implements FileKind, FileDumper {
+    interface Hook {
+        void run(DumpContext ctx) throws DumpException;
+    }
+
+    private final Predicate<LiveFile> accepts;
+    private final Hook hook;
+
+    AnyFileKind(Predicate<LiveFile> accepts, Hook hook) {
+        this.accepts = accepts;
+        this.hook = hook;
+    }
+
+    AnyFileKind() {
+        this(f -> true, ctx -> { });
+    }
+
+    @Override
+    public String name() {
+        return "any";
+    }
+
+    @Override
+    public Set<FdType> fdTypes() {
+        return Set.of(FdType.REG);
+    }
+
+    @Override
+    public FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException {
+        throw new PlanException("test kind");
+    }
+
+    @Override
+    public boolean dumps(LiveFile file) {
+        return accepts.test(file);
+    }
+
+    @Override
+    public FileEntry dump(DumpContext ctx) throws DumpException {
+        hook.run(ctx);
+        return FileEntry.newBuilder().setType(FdType.REG.code()).setId((int) ctx.id())
+                .setReg(RegFileEntry.newBuilder().setId((int) ctx.id())
+                        .setFlags(ctx.file().fdinfo().flags() & ~Linux.O_CLOEXEC).setPos(ctx.file().fdinfo().pos())
+                        .setFown(ctx.fown()).setName(ctx.file().link()))
+                .build();
+    }
+}

@@ -1,0 +1,373 @@
+package fdrestore.core.dump;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import fdrestore.core.image.ImageSet;
+import fdrestore.core.image.codec.StrictCheck;
+import fdrestore.core.image.proto.FdrTaskEntry;
+import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FileKind;
+import fdrestore.core.sys.Sys;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The dump core on real process trees, with a test kind that records every fd as a regular file. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class DumperTest {
+    private final List<Tree> trees = new ArrayList<>();
+
+    @TempDir
+    Path tmp;
+
+    @AfterEach
+    void killTrees() {
+        trees.forEach(Tree::close);
+    }
+
+    private Tree start(String script) throws IOException {
+        Tree t = Tree.start(script);
+        trees.add(t);
+        return t;
+    }
+
+    private DumpResult dump(Tree t, Path dir, boolean freeze, boolean skip, FileKind... kinds) throws Exception {
+        return new Dumper(List.of(kinds), new Dumper.Options(t.pid(), dir, freeze, skip)).run();
+    }
+
+    /** Two files, a dup, a cloexec fd, a child that inherits them and opens its own. */
+    static final String SHARING = String.join("\n",
+            "a = os.open('/dev/null', os.O_RDONLY)",
+            "b = os.open('/dev/null', os.O_RDONLY)",
+            "os.dup2(a, 40)",
+            "c = os.open('/dev/zero', os.O_RDONLY | os.O_CLOEXEC)",
+            "pid = os.fork()",
+            "if pid == 0:",
+            "    os.open('/dev/full', os.O_WRONLY)",
+            "    time.sleep(1000)",
+            "time.sleep(0.2)",
+            "serve('%d %d %d' % (pid, a, b))");
+
+    @Test
+    void sharedDescriptionsAreGroupedAndTheTreeIsRecorded() throws Exception {
+        Tree t = start(SHARING);
+        Path dir = tmp.resolve("out");
+        DumpResult r = dump(t, dir, false, false, new AnyFileKind());
+        String[] w = t.ready.split(" ");
+        int child = Integer.parseInt(w[1]);
+        int a = Integer.parseInt(w[2]);
+        int b = Integer.parseInt(w[3]);
+
+        assertEquals(List.of(), StrictCheck.checkDir(dir), "the dump passes the strict CRIU check");
+        ImageSet set = ImageSet.open(dir);
+        assertEquals(List.of(t.pid(), child), set.tasks().stream().map(ImageSet.Task::pid).toList());
+        ImageSet.Task root = set.root();
+        ImageSet.Task kid = set.task(child).orElseThrow();
+        assertEquals(0, root.ppid());
+        assertEquals(t.pid(), kid.ppid());
+        assertEquals(t.pid(), root.sid(), "the scenario called setsid");
+        assertEquals(t.pid(), kid.pgid());
+        assertEquals("python3", kid.comm());
+        assertNotEquals(root.filesId(), kid.filesId(), "a forked child has its own fd table");
+
+        long fileA = fileOf(root, a);
+        assertEquals(fileA, fileOf(root, 40), "dup2 shares the description");
+        assertNotEquals(fileA, fileOf(root, b), "a second open is another description");
+        assertEquals(fileA, fileOf(kid, 40), "the child inherited the description");
+        ImageSet.Fd zero = root.fds().stream().filter(f -> name(set, f).equals("/dev/zero")).findFirst().orElseThrow();
+        assertTrue(zero.cloexec(), "O_CLOEXEC is the fd's FD_CLOEXEC");
+        assertFalse(root.fds().stream().anyMatch(f -> name(set, f).equals("/dev/full")), "only the child opened /dev/full");
+        assertTrue(kid.fds().stream().anyMatch(f -> name(set, f).equals("/dev/full")));
+        assertEquals(2, r.tasks().size());
+
+        FdrTaskEntry fdr = set.fdrTask(t.pid()).orElseThrow();
+        assertTrue(fdr.getArgv(0).toStringUtf8().endsWith("python3"), fdr.getArgv(0).toStringUtf8());
+        assertTrue(fdr.getEnvCount() > 0);
+        assertEquals(Files.readSymbolicLink(Path.of("/proc/" + t.pid() + "/cwd")).toString(), fdr.getCwd().toStringUtf8());
+        assertTrue(root.fs() != null && set.file(root.fs().getCwdId()).orElseThrow().getReg().getName().startsWith("/"));
+    }
+
+    private static String name(ImageSet set, ImageSet.Fd fd) {
+        return set.file(fd.fileId()).orElseThrow().getReg().getName();
+    }
+
+    private static long fileOf(ImageSet.Task t, int fd) {
+        return t.fds().stream().filter(f -> f.fd() == fd).findFirst().orElseThrow().fileId();
+    }
+
+    @Test
+    void threadsAreRecorded() throws Exception {
+        Tree t = start("import threading\nthreading.Thread(target=lambda: time.sleep(1000), daemon=True).start()\nserve()");
+        Path dir = tmp.resolve("out");
+        dump(t, dir, false, false, new AnyFileKind());
+        assertEquals(2, ImageSet.open(dir).root().threads().size());
+    }
+
+    @Test
+    void manyFdsOnFewDescriptionsAreGroupedBySorting() throws Exception {
+        Tree t = start(String.join("\n",
+                "fs = [os.open('/dev/null', os.O_RDONLY) for _ in range(3)]",
+                "for i in range(300): os.dup2(fs[i % 3], 100 + i)",
+                "serve()"));
+        Path dir = tmp.resolve("out");
+        dump(t, dir, false, false, new AnyFileKind());
+        ImageSet set = ImageSet.open(dir);
+        Set<Long> ids = new HashSet<>();
+        for (ImageSet.Fd f : set.root().fds()) {
+            if (f.fd() >= 100) {
+                ids.add(f.fileId());
+            }
+        }
+        assertEquals(3, ids.size(), "300 fds on 3 open files");
+        assertEquals(set.sharers(fileOf(set.root(), 100)).size(), set.sharers(fileOf(set.root(), 103)).size());
+    }
+
+    @Test
+    void aPidThatDoesNotExistIsNamed() throws Exception {
+        Process p = new ProcessBuilder("true").start();
+        p.waitFor();
+        Dumper d = new Dumper(List.of(), new Dumper.Options((int) p.pid(), tmp.resolve("x"), false, false));
+        DumpException e = assertThrows(DumpException.class, d::run);
+        assertEquals("no process " + p.pid() + " (there is no /proc/" + p.pid() + ")", e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("x")));
+    }
+
+    @Test
+    void aNonEmptyTargetIsRefusedAndKept() throws Exception {
+        Tree t = start("serve()");
+        Path dir = tmp.resolve("full");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve("keep"), "mine");
+        DumpException e = assertThrows(DumpException.class, () -> dump(t, dir, false, false, new AnyFileKind()));
+        assertTrue(e.getMessage().contains("is not empty"), e.getMessage());
+        assertEquals("mine", Files.readString(dir.resolve("keep")));
+    }
+
+    @Test
+    void anEmptyTargetDirectoryIsFilled() throws Exception {
+        Tree t = start("serve()");
+        Path dir = tmp.resolve("empty");
+        Files.createDirectories(dir);
+        dump(t, dir, false, false, new AnyFileKind());
+        assertTrue(Files.exists(dir.resolve("pstree.img")));
+    }
+
+    @Test
+    void fdrestoreRefusesToDumpItsOwnAncestors() {
+        int parent = (int) ProcessHandle.current().parent().orElseThrow().pid();
+        Dumper d = new Dumper(List.of(), new Dumper.Options(parent, tmp.resolve("x"), true, false));
+        DumpException e = assertThrows(DumpException.class, d::run);
+        assertTrue(e.getMessage().contains("fdrestore itself or one of its ancestors"), e.getMessage());
+    }
+
+    @Test
+    void aKindNoPluginDumpsFailsNamingTheFdUnlessSkipped() throws Exception {
+        Tree t = start("e = os.eventfd(3)\nserve(str(e))");
+        int efd = Integer.parseInt(t.ready.split(" ")[1]);
+        Path dir = tmp.resolve("out");
+        AnyFileKind onlyPaths = new AnyFileKind(f -> !f.link().startsWith("anon_inode:"), ctx -> { });
+        DumpException e = assertThrows(DumpException.class, () -> dump(t, dir, false, false, onlyPaths));
+        assertTrue(e.getMessage().contains("task " + t.pid() + " fd " + efd + " (anon_inode:[eventfd]): no plugin dumps"
+                + " eventfd files"), e.getMessage());
+        assertTrue(e.getMessage().contains("--skip-unknown"), e.getMessage());
+        assertFalse(Files.exists(dir));
+
+        DumpResult r = dump(t, dir, false, true, onlyPaths);
+        assertTrue(r.skipped().stream().anyMatch(s -> s.fd() == efd && s.link().equals("anon_inode:[eventfd]")
+                && s.reason().contains("eventfd")), r.skipped().toString());
+        ImageSet set = ImageSet.open(dir);
+        assertTrue(set.root().fds().stream().noneMatch(f -> f.fd() == efd), "a skipped fd is not in the images");
+        assertEquals(1, r.skipped().size(), r.skipped().toString());
+    }
+
+    @Test
+    void aFailedDumpLeavesNothingBehind() throws Exception {
+        Tree t = start("serve()");
+        Path dir = tmp.resolve("out");
+        AnyFileKind failing = new AnyFileKind(f -> true, ctx -> {
+            if (ctx.fd() == 1) {
+                throw new DumpException("boom");
+            }
+        });
+        DumpException e = assertThrows(DumpException.class, () -> dump(t, dir, false, false, failing));
+        assertTrue(e.getMessage().startsWith("task " + t.pid() + " fd 1 ("), e.getMessage());
+        assertTrue(e.getMessage().endsWith(": boom"), e.getMessage());
+        try (Stream<Path> s = Files.list(tmp)) {
+            assertEquals(List.of(), s.toList(), "no partial set and no temporary directory");
+        }
+    }
+
+    @Test
+    void anUnsupportedStateIsSkippableAndOtherFailuresAreNot() throws Exception {
+        Tree t = start("serve()");
+        AnyFileKind unsupported = new AnyFileKind(f -> true, ctx -> {
+            if (ctx.fd() == 1) {
+                throw DumpException.unsupported("cannot express this");
+            }
+        });
+        DumpException e = assertThrows(DumpException.class, () -> dump(t, tmp.resolve("a"), false, false, unsupported));
+        assertTrue(e.getMessage().contains("cannot express this (--skip-unknown leaves it out"), e.getMessage());
+        DumpResult r = dump(t, tmp.resolve("b"), false, true, unsupported);
+        assertEquals(1, r.skipped().size());
+        assertEquals("any: cannot express this", r.skipped().get(0).reason());
+    }
+
+    @Test
+    void aProcessThatExitsDuringTheDumpIsReported() throws Exception {
+        Tree t = start("serve()");
+        AnyFileKind killer = new AnyFileKind(f -> true, ctx -> {
+            if (!t.process.isAlive()) {
+                return;
+            }
+            try {
+                Sys.kill(ctx.pid(), 9);
+                t.process.waitFor();
+            } catch (Exception x) {
+                throw new DumpException("kill: " + x);
+            }
+        });
+        Path dir = tmp.resolve("out");
+        DumpException e = assertThrows(DumpException.class, () -> dump(t, dir, false, false, killer));
+        assertEquals("process " + t.pid() + " exited during the dump (nothing was written; --freeze stops the tree"
+                + " while it is dumped)", e.getMessage());
+        assertFalse(Files.exists(dir));
+    }
+
+    @Test
+    void anFdClosedDuringTheDumpIsReported() throws Exception {
+        Tree t = start("x = os.open('/dev/null', os.O_RDONLY)\nserve(str(x))");
+        int x = Integer.parseInt(t.ready.split(" ")[1]);
+        ProcFs racing = new ProcFs() {
+            @Override
+            String fdLink(int pid, int fd) throws DumpException {
+                String link = super.fdLink(pid, fd);
+                if (pid == t.pid() && fd == x) {
+                    try {
+                        assertEquals("closed", t.command("close " + x));
+                    } catch (IOException e) {
+                        throw new DumpException("command: " + e);
+                    }
+                }
+                return link;
+            }
+        };
+        Path dir = tmp.resolve("out");
+        Dumper d = new Dumper(List.of(new AnyFileKind()), new Dumper.Options(t.pid(), dir, false, false), racing);
+        DumpException e = assertThrows(DumpException.class, d::run);
+        assertEquals("task " + t.pid() + " fd " + x + " (/dev/null) was closed during the dump (--freeze stops the"
+                + " tree while it is dumped)", e.getMessage());
+        assertFalse(Files.exists(dir));
+    }
+
+    @Test
+    void notPermittedIsExplained() {
+        DumpException e = new ProcFs().translate(1, "fd", new AccessDeniedException("/proc/1/fd"));
+        assertTrue(e.getMessage().startsWith("not permitted to dump process 1 (/proc/1/fd): dumping needs ptrace access"),
+                e.getMessage());
+    }
+
+    @Test
+    void aZombieChildIsLeftOutWithANote() throws Exception {
+        Tree t = start("pid = os.fork()\nif pid == 0: os._exit(0)\ntime.sleep(0.3)\nserve(str(pid))");
+        int zombie = Integer.parseInt(t.ready.split(" ")[1]);
+        DumpResult r = dump(t, tmp.resolve("out"), false, false, new AnyFileKind());
+        assertEquals(1, r.tasks().size());
+        assertTrue(r.notes().stream().anyMatch(n -> n.startsWith("process " + zombie + " ") && n.contains("zombie")),
+                r.notes().toString());
+    }
+
+    private static char state(int pid) throws IOException {
+        String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        return s.charAt(s.lastIndexOf(')') + 2);
+    }
+
+    static final String TWO_LEVELS = String.join("\n",
+            "pid = os.fork()",
+            "if pid == 0:",
+            "    if os.fork() == 0: time.sleep(1000)",
+            "    time.sleep(1000)",
+            "time.sleep(0.3)",
+            "serve()");
+
+    @Test
+    void freezeStopsEveryTaskDuringTheDumpAndResumesThem() throws Exception {
+        Tree t = start(TWO_LEVELS);
+        List<Integer> pids = t.pids();
+        assertEquals(3, pids.size());
+        List<Character> during = new ArrayList<>();
+        AnyFileKind watch = new AnyFileKind(f -> true, ctx -> {
+            if (during.isEmpty()) {
+                for (int p : pids) {
+                    try {
+                        during.add(state(p));
+                    } catch (IOException e) {
+                        throw new DumpException(e.toString());
+                    }
+                }
+            }
+        });
+        DumpResult r = dump(t, tmp.resolve("out"), true, false, watch);
+        assertEquals(List.of('T', 'T', 'T'), during);
+        for (int p : pids) {
+            assertNotEquals('T', state(p), "task " + p + " was resumed");
+        }
+        assertEquals(pids.stream().sorted().toList(), r.resumed());
+    }
+
+    @Test
+    void freezeResumesTheTreeWhenTheDumpFails() throws Exception {
+        Tree t = start(TWO_LEVELS);
+        List<Integer> pids = t.pids();
+        AnyFileKind failing = new AnyFileKind(f -> true, ctx -> {
+            throw new DumpException("fails while frozen");
+        });
+        assertThrows(DumpException.class, () -> dump(t, tmp.resolve("out"), true, false, failing));
+        for (int p : pids) {
+            assertNotEquals('T', state(p), "task " + p + " was resumed after the failure");
+        }
+    }
+
+    @Test
+    void freezeLeavesATaskThatWasAlreadyStoppedStopped() throws Exception {
+        Tree t = start(TWO_LEVELS);
+        List<Integer> pids = t.pids();
+        int stopped = pids.get(2);
+        Sys.kill(stopped, 19);
+        while (state(stopped) != 'T') {
+            Thread.sleep(1);
+        }
+        DumpResult r = dump(t, tmp.resolve("out"), true, false, new AnyFileKind());
+        assertEquals('T', state(stopped), "stopped before the dump, stopped after");
+        assertNotEquals('T', state(pids.get(0)));
+        assertFalse(r.resumed().contains(stopped));
+        assertEquals(3, ImageSet.open(tmp.resolve("out")).tasks().size());
+        assertEquals(1, ImageSet.open(tmp.resolve("out")).task(stopped).orElseThrow().ppid() == pids.get(1) ? 1 : 0);
+        Sys.kill(stopped, 18);
+    }
+
+    @Test
+    void theReportIsJsonReady() throws Exception {
+        Tree t = start("serve()");
+        DumpResult r = dump(t, tmp.resolve("out"), false, false, new AnyFileKind());
+        String json = fdrestore.core.json.Json.compact(r.toJson());
+        assertTrue(json.contains("\"pid\":" + t.pid()), json);
+        assertTrue(json.contains("\"filesPerKind\":{\"any\":"), json);
+        assertTrue(new String(Files.readAllBytes(tmp.resolve("out/pstree.img")), StandardCharsets.ISO_8859_1).length() > 8);
+    }
+}
