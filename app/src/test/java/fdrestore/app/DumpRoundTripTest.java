@@ -258,4 +258,177 @@ class DumpRoundTripTest {
         assertEquals(List.of(7L, 3L), efds.stream().map(f -> f.getEfd().getCounter()).toList());
         assertEquals(1, efds.get(1).getEfd().getFlags() & 1, "semaphore mode survives");
     }
+
+    /**
+     * The unix and tty parts of a dump, normalised: ImageSetText keeps UnixSkEntry inodes and peers and tty
+     * pids verbatim, and does not render sk-queues.img or tty-info.img. Inodes become U1, U2 ... in order of
+     * first appearance in the canonical text; pids become their pstree position.
+     */
+    static List<String> normalised(Path dir) throws IOException {
+        List<String> lines = new ArrayList<>(ImageSetText.of(dir));
+        ImageSet set = ImageSet.open(dir);
+        Map<Long, String> inodes = new java.util.HashMap<>();
+        java.util.function.LongFunction<String> label = ino -> ino == 0 ? "0"
+                : inodes.computeIfAbsent(ino, k -> "U" + (inodes.size() + 1));
+        Map<Integer, String> pids = new java.util.HashMap<>();
+        for (ImageSet.Task t : set.tasks()) {
+            pids.put(t.pid(), "T" + (pids.size() + 1));
+        }
+        java.util.regex.Pattern num = java.util.regex.Pattern.compile("\\b(ino|peer): (\\d+)");
+        List<String> out = new ArrayList<>();
+        for (String l : lines) {
+            java.util.regex.Matcher m = num.matcher(l);
+            StringBuilder sb = new StringBuilder();
+            while (m.find()) {
+                m.appendReplacement(sb, m.group(1) + ": " + label.apply(Long.parseLong(m.group(2))));
+            }
+            m.appendTail(sb);
+            String n = sb.toString().replaceAll("\\bns_id: \\d+", "ns_id: N");
+            java.util.regex.Matcher tf = java.util.regex.Pattern.compile("(type: 11 tty \\{.*? flags: )(\\d+)").matcher(n);
+            if (tf.find()) {
+                // O_LARGEFILE: a slave got with TIOCGPTPEER (glibc openpty) lacks it, one the restore opens by path
+                // has it (open(2) adds it on 64-bit); it means nothing on x86-64.
+                n = tf.replaceFirst(tf.group(1) + (Long.parseLong(tf.group(2)) & ~0100000L));
+            }
+            out.add(n);
+        }
+        Map<Long, Long> inoOfFile = new java.util.HashMap<>();
+        for (FileEntry f : set.files().values()) {
+            if (f.hasUsk()) {
+                inoOfFile.put(Integer.toUnsignedLong(f.getId()), Integer.toUnsignedLong(f.getUsk().getIno()));
+            }
+        }
+        for (fdrestore.core.image.codec.ImageEntry e : set.image(fdrestore.core.image.codec.Magic.SK_QUEUES).entries()) {
+            fdrestore.core.image.proto.SkPacketEntry p = (fdrestore.core.image.proto.SkPacketEntry) e.message();
+            Long ino = inoOfFile.get(Integer.toUnsignedLong(p.getIdFor()));
+            out.add("sk-queue for " + (ino == null ? "?" : label.apply(ino)) + " " + p.getLength() + " bytes "
+                    + new String(e.payload(), StandardCharsets.ISO_8859_1));
+        }
+        for (fdrestore.core.image.proto.TtyInfoEntry i : set.entries(fdrestore.core.image.codec.Magic.TTY_INFO,
+                fdrestore.core.image.proto.TtyInfoEntry.class)) {
+            out.add("tty-info " + com.google.protobuf.TextFormat.shortDebugString(i.toBuilder()
+                    .setSid(0).setPgrp(0).clearDev().build()) + " sid " + pids.getOrDefault(i.getSid(), "ext " + i.getSid())
+                    + " pgrp " + pids.getOrDefault(i.getPgrp(), "ext " + i.getPgrp()));
+        }
+        return out;
+    }
+
+    /** Like {@link #assertRoundTrip}, compared with {@link #normalised}; returns the first dump's text. */
+    private String unixTtyRoundTrip(Tree t) throws Exception {
+        roundTrip(t);
+        String one = String.join("\n", normalised(tmp.resolve("dump1")));
+        String two = String.join("\n", normalised(tmp.resolve("dump2")));
+        assertEquals(one, two, "dump(restore(dump(tree))) differs from dump(tree)");
+        return one;
+    }
+
+    @Test
+    void unixSocketpairsAndListenersWithPendingConnections() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("sock"));
+        String abs = "fdrestore-rt-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+        Tree t = start(String.join("\n",
+                "d = " + q(dir),
+                "A = socket.AF_UNIX",
+                "a, b = socket.socketpair(A, socket.SOCK_STREAM)",
+                "a.send(b'to b over the stream pair')",
+                "b.send(b'to a, first write;')",
+                "b.send(b' to a, second write')",
+                "c, e = socket.socketpair(A, socket.SOCK_DGRAM)",
+                "c.send(b'dgram one')",
+                "c.send(b'dgram number two')",
+                "e.send(b'dgram back')",
+                "l = socket.socket(A, socket.SOCK_STREAM)",
+                "l.bind(d + '/srv.sock')",
+                "l.listen(5)",
+                "la = socket.socket(A, socket.SOCK_STREAM)",
+                "la.bind('\\0" + abs + "')",
+                "la.listen(3)",
+                "cl = socket.socket(A, socket.SOCK_STREAM)",
+                "cl.connect(d + '/srv.sock')",
+                "acc, _ = l.accept()",
+                "cl.send(b'hello server')",
+                "pend = socket.socket(A, socket.SOCK_STREAM)",
+                "pend.connect(d + '/srv.sock')",
+                "cl2 = socket.socket(A, socket.SOCK_STREAM)",
+                "cl2.connect('\\0" + abs + "')",
+                "acc2, _ = la.accept()",
+                "acc2.send(b'hello abstract client')",
+                "pend2 = socket.socket(A, socket.SOCK_STREAM)",
+                "pend2.connect('\\0" + abs + "')",
+                "if os.fork() == 0:",
+                "    a.close(); c.close()",
+                "    time.sleep(1000)",
+                "b.close(); e.close()",
+                "time.sleep(0.3)",
+                "ready()"));
+        String text = unixTtyRoundTrip(t);
+        assertTrue(text.contains("sk-queue for") && text.contains("to b over the stream pair"), text);
+        assertTrue(text.contains("to a, first write; to a, second write"), "a stream queue is one packet: " + text);
+        assertTrue(text.contains("9 bytes dgram one") && text.contains("16 bytes dgram number two")
+                && text.contains("10 bytes dgram back"), "datagrams keep their boundaries: " + text);
+        assertTrue(text.contains("12 bytes hello server") && text.contains("hello abstract client"), text);
+        assertTrue(text.contains("state: 10") && text.contains("backlog: 5") && text.contains("backlog: 3"), text);
+        assertTrue(text.contains("srv.sock\\000") && text.contains("name: \"\\000" + abs + "\""), "names as CRIU writes them: "
+                + text);
+        ImageSet set = ImageSet.open(tmp.resolve("dump2"));
+        long listeners = set.files().values().stream().filter(f -> f.hasUsk() && f.getUsk().getState() == 10).count();
+        assertEquals(2, listeners, text);
+        for (FileEntry f : set.files().values()) {
+            if (f.hasUsk() && f.getUsk().getState() == 10) {
+                long ino = Integer.toUnsignedLong(f.getUsk().getIno());
+                long pending = set.files().values().stream().filter(x -> x.hasUsk()
+                        && Integer.toUnsignedLong(x.getUsk().getPeer()) == ino).count();
+                assertEquals(1, pending, "one pending client has the listener as its peer: " + text);
+            }
+        }
+    }
+
+    @Test
+    void ptySessionWithControllingTerminal() throws Exception {
+        Tree t = start(String.join("\n",
+                "import termios, struct",
+                "m, s = os.openpty()",
+                "at = termios.tcgetattr(s)",
+                "at[3] &= ~termios.ECHO",
+                "at[6][termios.VINTR] = b'\\x01'",
+                "termios.tcsetattr(s, termios.TCSANOW, at)",
+                "fcntl.ioctl(s, termios.TIOCSWINSZ, struct.pack('HHHH', 40, 132, 0, 0))",
+                "if os.fork() == 0:",
+                "    os.setsid()",
+                "    fcntl.ioctl(s, termios.TIOCSCTTY, 0)",
+                "    os.dup2(s, 0); os.dup2(s, 1); os.dup2(s, 2)",
+                "    os.close(s); os.close(m)",
+                "    os.write(1, b'unread by the master')",
+                "    time.sleep(1000)",
+                "os.close(s)",
+                "time.sleep(0.3)",
+                "ready()"));
+        Path d0 = tmp.resolve("dump0");
+        CliRunner r0 = dump(t.pid(), d0);
+        assertEquals(0, r0.code, r0.toString());
+        assertTrue(r0.out.contains("not dumped (a tty cannot be peeked"), "the unread data is noted: " + r0.out);
+        String text = unixTtyRoundTrip(t);
+        assertTrue(text.contains("ws_row: 40 ws_col: 132"), text);
+        assertTrue(text.contains("sid T2 pgrp T2"), "the child leads the pty's session: " + text);
+        ImageSet set = ImageSet.open(tmp.resolve("dump2"));
+        List<String> ttyPaths = new ArrayList<>();
+        for (FileEntry f : set.files().values()) {
+            if (f.hasTty()) {
+                ttyPaths.add(set.file(Integer.toUnsignedLong(f.getTty().getRegfId())).orElseThrow().getReg().getName());
+            }
+        }
+        assertTrue(ttyPaths.contains("/dev/ptmx") && ttyPaths.stream().anyMatch(p -> p.startsWith("/dev/pts/")),
+                "regf_id names the path of each tty file: " + ttyPaths);
+        ImageSet.Task child = set.tasks().get(1);
+        assertEquals(child.pid(), child.sid(), "the restored child leads its session");
+        List<fdrestore.core.image.proto.TtyInfoEntry> infos = set.entries(fdrestore.core.image.codec.Magic.TTY_INFO,
+                fdrestore.core.image.proto.TtyInfoEntry.class);
+        assertEquals(2, infos.size(), "one tty-info for the master side, one for the slave side");
+        for (fdrestore.core.image.proto.TtyInfoEntry i : infos) {
+            if (i.getId() % 2 == 0) { // the slave side
+                assertEquals(0, i.getTermios().getCLflag() & 010, "ECHO stays off");
+                assertEquals(1, i.getTermios().getCCc(0) & 0xff, "VINTR is ^A");
+            }
+        }
+    }
 }

@@ -84,6 +84,60 @@ public final class Sys {
     }
 
     /** close(2) that ignores every error (cleanup paths). */
+    /**
+     * One recvmsg(MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC) of up to {@code size} bytes on a socket of
+     * this JVM's own table: the data stays queued. Fds a peeked SCM_RIGHTS message installed here are
+     * closed at once and counted. Returns null when the queue is empty.
+     */
+    public static Peeked peek(int fd, int size) throws SysException {
+        final int control = 4096;
+        int base = Linux.MSGHDR_SIZE + Linux.IOVEC_SIZE;
+        Pointer m = Native.allocate((long) base + control + size);
+        long a = m.address();
+        long ctrl = a + base;
+        long data = ctrl + control;
+        m.putLong(Linux.MSGHDR_SIZE, data);
+        m.putLong(Linux.MSGHDR_SIZE + 8, size);
+        m.putLong(Linux.MSGHDR_OFF_MSG_IOV, a + Linux.MSGHDR_SIZE);
+        m.putLong(Linux.MSGHDR_OFF_MSG_IOVLEN, 1);
+        m.putLong(Linux.MSGHDR_OFF_MSG_CONTROL, ctrl);
+        m.putLong(Linux.MSGHDR_OFF_MSG_CONTROLLEN, control);
+        long n = C.recvmsg(fd, a, Linux.MSG_PEEK | Linux.MSG_DONTWAIT | Linux.MSG_CMSG_CLOEXEC);
+        if (n < 0) {
+            int e = Native.errno();
+            if (e == Errno.EAGAIN) {
+                return null;
+            }
+            throw new SysException("recvmsg(" + fd + ", MSG_PEEK|MSG_DONTWAIT)", e);
+        }
+        int flags = m.getInt(Linux.MSGHDR_OFF_MSG_FLAGS);
+        long clen = m.getLong(Linux.MSGHDR_OFF_MSG_CONTROLLEN);
+        int passed = 0;
+        long off = 0;
+        while (off + Linux.CMSGHDR_SIZE <= clen) {
+            long len = m.getLong(base + off + Linux.CMSGHDR_OFF_CMSG_LEN);
+            int level = m.getInt(base + off + Linux.CMSGHDR_OFF_CMSG_LEVEL);
+            int type = m.getInt(base + off + Linux.CMSGHDR_OFF_CMSG_TYPE);
+            if (len < Linux.CMSGHDR_SIZE || off + len > clen) {
+                break;
+            }
+            if (level == Linux.SOL_SOCKET && type == Linux.SCM_RIGHTS) {
+                for (long p = Linux.CMSGHDR_SIZE; p + 4 <= len; p += 4) {
+                    closeQuietly(m.getInt(base + off + p));
+                    passed++;
+                }
+            }
+            off += Linux.cmsgAlign((int) len);
+        }
+        byte[] out = new byte[(int) Math.min(n, size)];
+        m.get(base + control, out, 0, out.length);
+        return new Peeked(out, flags, passed);
+    }
+
+    /** What {@link #peek} saw: the data, the message flags (MSG_TRUNC, MSG_CTRUNC) and how many fds it carried. */
+    public record Peeked(byte[] data, int flags, int passedFds) {
+    }
+
     public static void closeQuietly(int fd) {
         if (fd >= 0) {
             C.close(fd);

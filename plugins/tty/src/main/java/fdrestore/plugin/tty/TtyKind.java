@@ -2,10 +2,15 @@ package fdrestore.plugin.tty;
 
 import fdrestore.core.image.FdType;
 import fdrestore.core.image.ImageSet;
+import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.TtyInfoEntry;
+import fdrestore.core.spi.DumpContext;
+import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
 import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
 import fdrestore.core.spi.ProcessAction;
@@ -26,9 +31,11 @@ import org.pf4j.Extension;
  * free index and every slave of that pty opens the new {@code /dev/pts/N}; the controlling terminal follows
  * (it is given by fd). {@code --verify} does not compare tty paths, so it still passes; a comparison with
  * the original tree ({@code expected.norm}) shows the new /dev/pts/N and tty_nr.
+ *
+ * <p>The dump side is {@link TtyDumper}.
  */
 @Extension
-public final class TtyKind implements FileKind {
+public final class TtyKind implements FileKind, FileDumper {
     /** Per restore (one plan context), per pty index: the index the host gave. */
     private static final Map<PlanContext, Map<Integer, PtyState>> STATES = new WeakHashMap<>();
 
@@ -40,6 +47,16 @@ public final class TtyKind implements FileKind {
     @Override
     public Set<FdType> fdTypes() {
         return Set.of(FdType.TTY);
+    }
+
+    @Override
+    public boolean dumps(LiveFile file) {
+        return TtyDumper.dumps(file);
+    }
+
+    @Override
+    public FileEntry dump(DumpContext ctx) throws DumpException {
+        return TtyDumper.dump(ctx);
     }
 
     static PtyState state(PlanContext ctx, int index) {

@@ -1,0 +1,191 @@
+package fdrestore.plugin.tty;
+
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.codec.Magic;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.image.proto.TtyFileEntry;
+import fdrestore.core.image.proto.TtyInfoEntry;
+import fdrestore.core.image.proto.TtyPtyEntry;
+import fdrestore.core.spi.DumpContext;
+import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.LiveFile;
+import fdrestore.core.sys.Linux;
+import fdrestore.core.sys.Sys;
+import fdrestore.core.sys.SysException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.OptionalLong;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The dump side of unix98 ptys, as CRIU writes them: each open file is a {@code TtyFileEntry} naming its
+ * terminal's tty-info entry and the regular-file entry of the path it was opened by ({@code /dev/ptmx},
+ * {@code /dev/pts/N}); each terminal (the master side and the slave side of a pty are two) has one
+ * tty-info entry, id {@code 2 * index + (master ? 1 : 0)} (CRIU's tty_gen_id), written once. The index of
+ * a master is the {@code tty-index:} line of its fdinfo; of a slave, its device number.
+ *
+ * <p>Read on the pidfd_getfd copy: lock (TIOCGPTLCK), packet mode (TIOCGPKT), exclusive mode (TIOCGEXCL),
+ * termios (TCGETS), locked termios (TIOCGLCKTRMIOS), window size (TIOCGWINSZ). The session and foreground
+ * group of the pty (TIOCGSID, TIOCGPGRP) are asked on a master, where the kernel answers for the slave
+ * whoever asks; a slave answers only to its own session, so a slave's come from its master when the master
+ * was dumped, else from /proc/PID/stat of its holder when the pty is that task's controlling terminal.
+ *
+ * <p><b>Queued data is not dumped.</b> A tty has no peek: data the master has not read (written by the
+ * slave side) or the slave has not read can only be copied by reading it, which takes it from the task
+ * (CRIU reads it and writes it back, which reorders it against a concurrent writer and re-echoes it). The
+ * dump leaves it out and says so in its notes; the restored pty starts with empty queues.
+ */
+final class TtyDumper {
+    static final long TIOCGSID = 0x5429;
+    static final long FIONREAD = 0x541B;
+    static final int ENOTTY = 25;
+    static final int EINVAL = 22;
+    static final int EIO = 5;
+
+    private TtyDumper() {
+    }
+
+    static boolean dumps(LiveFile f) {
+        return f.isPath() && f.fileType() == Linux.S_IFCHR
+                && (Tty.isPtyMaster(f.stat().rdev()) || Tty.isPtySlave(f.stat().rdev()));
+    }
+
+    static FileEntry dump(DumpContext ctx) throws DumpException {
+        LiveFile f = ctx.file();
+        long rdev = f.stat().rdev();
+        boolean master = Tty.isPtyMaster(rdev);
+        int fd = ctx.localFd();
+        int index;
+        if (master) {
+            OptionalLong i = f.fdinfo().number("tty-index", 10);
+            if (i.isEmpty()) {
+                throw new DumpException("pty master " + f.link() + ": its fdinfo has no tty-index line");
+            }
+            index = (int) i.getAsLong();
+        } else {
+            index = Tty.slaveIndex(rdev);
+        }
+        String what = "pty " + (master ? "master" : "slave") + " " + f.link() + " (index " + index + ")";
+        int infoId = 2 * index + (master ? 1 : 0);
+        AtomicBoolean written = ctx.memo("tty.info:" + infoId, AtomicBoolean::new);
+        if (!written.get()) {
+            TtyInfoEntry info;
+            try {
+                info = info(ctx, fd, master, index, infoId, what);
+            } catch (SysException e) {
+                throw new DumpException(what + ": " + e.getMessage(), e);
+            }
+            ctx.append(Magic.TTY_INFO, info, null);
+            written.set(true);
+            unread(ctx, fd, master, what);
+        }
+        long regId = ctx.newId();
+        int flags = f.fdinfo().flags() & ~Linux.O_CLOEXEC;
+        RegFileEntry.Builder reg = RegFileEntry.newBuilder().setId((int) regId).setFlags(flags).setPos(0)
+                .setFown(ctx.fown()).setName(f.link()).setMode(f.stat().mode());
+        ctx.addFile(FileEntry.newBuilder().setType(FdType.REG.code()).setId((int) regId).setReg(reg).build());
+        TtyFileEntry tty = TtyFileEntry.newBuilder().setId((int) ctx.id()).setTtyInfoId(infoId).setFlags(flags)
+                .setFown(ctx.fown()).setRegfId((int) regId).build();
+        return FileEntry.newBuilder().setType(FdType.TTY.code()).setId((int) ctx.id()).setTty(tty).build();
+    }
+
+    private static TtyInfoEntry info(DumpContext ctx, int fd, boolean master, int index, int infoId, String what)
+            throws SysException, DumpException {
+        LiveFile f = ctx.file();
+        int[] session = ctx.memo("tty.session:" + index, () -> new int[] {-1, 0});
+        int sid;
+        int pgrp;
+        synchronized (session) {
+            if (master) {
+                sid = Math.max(0, optionalInt(fd, TIOCGSID));
+                pgrp = sid == 0 ? 0 : Math.max(0, optionalInt(fd, Linux.TIOCGPGRP));
+                session[0] = sid;
+                session[1] = pgrp;
+            } else if (session[0] >= 0) {
+                sid = session[0];
+                pgrp = session[1];
+            } else {
+                int[] sp = fromStat(ctx.pid(), f.stat().rdev());
+                sid = sp[0];
+                pgrp = sp[1];
+            }
+        }
+        byte[] termios = new byte[Termios.SIZE];
+        byte[] locked = new byte[Termios.SIZE];
+        byte[] ws = new byte[8];
+        try {
+            Sys.ioctl(fd, Linux.TCGETS, termios);
+            Sys.ioctl(fd, Linux.TIOCGLCKTRMIOS, locked);
+            Sys.ioctl(fd, Linux.TIOCGWINSZ, ws);
+        } catch (SysException e) {
+            if (e.errno() == EIO) {
+                throw DumpException.unsupported(what + ": the terminal was hung up (" + e.getMessage() + ")");
+            }
+            throw e;
+        }
+        return TtyInfoEntry.newBuilder().setId(infoId).setType(Tty.TYPE_PTY)
+                .setLocked(master && optionalInt(fd, Linux.TIOCGPTLCK) > 0)
+                .setExclusive(optionalInt(fd, Linux.TIOCGEXCL) > 0)
+                .setPacketMode(master && optionalInt(fd, Linux.TIOCGPKT) > 0)
+                .setSid(sid).setPgrp(pgrp).setRdev((int) f.stat().rdev())
+                .setTermios(Termios.decode(termios).toEntry()).setTermiosLocked(Termios.decode(locked).toEntry())
+                .setWinsize(Termios.winsize(ws)).setPty(TtyPtyEntry.newBuilder().setIndex(index))
+                .setDev((int) f.stat().dev()).setUid(f.stat().uid()).setGid(f.stat().gid()).build();
+    }
+
+    /** An int ioctl; -1 when the terminal does not answer it (ENOTTY, EINVAL: not its side, no session). */
+    private static int optionalInt(int fd, long request) throws SysException {
+        byte[] b = new byte[4];
+        try {
+            Sys.ioctl(fd, request, b);
+        } catch (SysException e) {
+            if (e.errno() == ENOTTY || e.errno() == EINVAL) {
+                return -1;
+            }
+            throw e;
+        }
+        return Tty.intOf(b);
+    }
+
+    /** {sid, foreground pgrp} of the pty with {@code rdev} when it is the controlling terminal of {@code pid}. */
+    static int[] fromStat(int pid, long rdev) throws DumpException {
+        String stat;
+        try {
+            stat = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
+        } catch (IOException e) {
+            throw new DumpException("cannot read /proc/" + pid + "/stat: " + e.getMessage(), e);
+        }
+        String[] x = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+        // after "pid (comm) ": state ppid pgrp session tty_nr tpgid
+        long ttyNr = Long.parseLong(x[4]);
+        if (ttyNr != encode(rdev)) {
+            return new int[] {0, 0};
+        }
+        return new int[] {Integer.parseInt(x[3]), Math.max(0, Integer.parseInt(x[5]))};
+    }
+
+    /** The kernel's new_encode_dev, as /proc/PID/stat prints tty_nr. */
+    static long encode(long rdev) {
+        long major = Tty.major(rdev);
+        long minor = Tty.minor(rdev);
+        return (minor & 0xff) | (major << 8) | ((minor & ~0xffL) << 12);
+    }
+
+    /** Notes the bytes queued for this side to read, which the dump cannot copy without taking them. */
+    private static void unread(DumpContext ctx, int fd, boolean master, String what) {
+        byte[] n = new byte[4];
+        try {
+            Sys.ioctl(fd, FIONREAD, n);
+        } catch (SysException e) {
+            return;
+        }
+        int count = Tty.intOf(n);
+        if (count > 0) {
+            ctx.note(what + ": " + count + " byte(s) " + (master ? "written by the slave side and not read by the"
+                    + " master" : "written to the master and not read on the slave") + " are not dumped (a tty"
+                    + " cannot be peeked; reading them would take them from the task)");
+        }
+    }
+}
