@@ -26,7 +26,9 @@
  *                 is closed and --fg applied, the holder answers "D <status>\n" and closes REPLY.
  * --fg       makes process group PGRP (0: the holder's own) the foreground group of the tty at FD
  *            (TIOCSPGRP); after the children exist.
- * --exec     then runs PROG (the task's own command) instead of holding.
+ * --env      K=V (repeatable): with --exec, the command runs with exactly these variables.
+ * --chdir    DIR: with --exec, the command runs in DIR.
+ * --exec     then runs PROG (the task's own command, searched in the PATH of --env) instead of holding.
  *
  * It opens nothing of its own, prints nothing (fds 0-2 are restored files that must not be written),
  * and while holding it reaps its children. SIGTERM, SIGINT and SIGKILL end it with their default action.
@@ -265,8 +267,12 @@ static int serve(int cmd, int reply)
 
 int main(int argc, char **argv)
 {
-	const char *comm = NULL, *cloexec = NULL, *control = NULL, *fg = NULL;
-	int ctty = -1, ready = -1;
+	const char *comm = NULL, *cloexec = NULL, *control = NULL, *fg = NULL, *chdir_to = NULL;
+	int ctty = -1, ready = -1, nenv = 0;
+	char **env = calloc((size_t)argc + 1, sizeof(char *));
+
+	if (!env)
+		return 2;
 	char **exec_argv = NULL;
 
 	for (int i = 1; i < argc; i++) {
@@ -274,6 +280,10 @@ int main(int argc, char **argv)
 			comm = argv[++i];
 		else if (!strcmp(argv[i], "--ready") && i + 1 < argc)
 			ready = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--env") && i + 1 < argc)
+			env[nenv++] = argv[++i];
+		else if (!strcmp(argv[i], "--chdir") && i + 1 < argc)
+			chdir_to = argv[++i];
 		else if (!strcmp(argv[i], "--ctty") && i + 1 < argc)
 			ctty = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--control") && i + 1 < argc)
@@ -331,7 +341,14 @@ int main(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (exec_argv) {
-		execv(exec_argv[0], exec_argv);
+		if (chdir_to && chdir(chdir_to) < 0)
+			return 6;
+		if (nenv > 0) {
+			clearenv();
+			for (int i = 0; i < nenv; i++)
+				putenv(env[i]);
+		}
+		execvp(exec_argv[0], exec_argv);
 		return 6;
 	}
 	signal(SIGCHLD, SIG_IGN); /* reap the children it built, so none stays a zombie */

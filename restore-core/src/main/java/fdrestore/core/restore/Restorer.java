@@ -612,6 +612,16 @@ public final class Restorer {
             argv.add(cloexec.toString());
         }
         if (fdr != null && fdr.getArgvCount() > 0) {
+            // A task built by its parent's holder inherits that holder's environment and directory:
+            // give the command its own, as recorded.
+            fdr.getEnvList().forEach(e -> {
+                argv.add("--env");
+                argv.add(e.toString(StandardCharsets.UTF_8));
+            });
+            if (fdr.hasCwd()) {
+                argv.add("--chdir");
+                argv.add(fdr.getCwd().toString(StandardCharsets.UTF_8));
+            }
             argv.add("--exec");
             fdr.getArgvList().forEach(a -> argv.add(a.toString(StandardCharsets.UTF_8)));
         }
