@@ -17,6 +17,7 @@ module fdrestore.core {
     exports fdrestore.core.runtime;
     exports fdrestore.core.restore;
     exports fdrestore.core.dump;
+    exports fdrestore.core.fault;
     // jnr-ffi implements the binding interfaces in its own class loader: export unqualified.
     exports fdrestore.core.sys;
 }

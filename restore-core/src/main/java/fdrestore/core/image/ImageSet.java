@@ -256,7 +256,7 @@ public final class ImageSet {
                         + (Files.exists(inv) ? "" : "inventory.img ") + (Files.exists(ps) ? "" : "pstree.img ")
                         + "missing (a CRIU image directory has both)"));
             }
-            InventoryEntry inventory = ImageReader.read(inv, Magic.INVENTORY).single(InventoryEntry.class);
+            InventoryEntry inventory = single(inv, Magic.INVENTORY, InventoryEntry.class);
             List<PstreeEntry> pstree = ImageReader.read(ps, Magic.PSTREE).messages(PstreeEntry.class);
             if (pstree.isEmpty()) {
                 throw new ImageSetException(dir, List.of("pstree.img has no task"));
@@ -358,14 +358,30 @@ public final class ImageSet {
             }
         }
 
+        /**
+         * The message of a one-entry image (inventory, ids, core, fs); any other count of entries is the
+         * format error that names the image (found by the image fuzzer: it was an IllegalStateException).
+         */
+        private static <T extends com.google.protobuf.Message> T single(Path p, Magic magic, Class<T> type)
+                throws IOException {
+            ImageFile f = ImageReader.read(p, magic);
+            if (f.size() != 1) {
+                long at = f.size() == 0 ? magic.headerLength()
+                        : magic.headerLength() + 4L + f.entry(0).message().getSerializedSize();
+                throw new ImageFormatException(p, Math.min(f.size(), 1), at, magic.critName() + " image has "
+                        + f.size() + " entries; it must have exactly one");
+            }
+            return f.entry(0).message(type);
+        }
+
         private long filesId(int pid) throws IOException {
             Path ids = dir.resolve(Magic.IDS.fileName(pid));
             if (Files.exists(ids)) {
-                return Integer.toUnsignedLong(ImageReader.read(ids, Magic.IDS).single(TaskKobjIdsEntry.class).getFilesId());
+                return Integer.toUnsignedLong(single(ids, Magic.IDS, TaskKobjIdsEntry.class).getFilesId());
             }
             Path core = dir.resolve(Magic.CORE.fileName(pid));
             if (Files.exists(core)) {
-                CoreEntry c = ImageReader.read(core, Magic.CORE).single(CoreEntry.class);
+                CoreEntry c = single(core, Magic.CORE, CoreEntry.class);
                 if (c.hasIds()) {
                     return Integer.toUnsignedLong(c.getIds().getFilesId());
                 }
@@ -381,13 +397,13 @@ public final class ImageSet {
             if (!Files.exists(core)) {
                 return null;
             }
-            CoreEntry c = ImageReader.read(core, Magic.CORE).single(CoreEntry.class);
+            CoreEntry c = single(core, Magic.CORE, CoreEntry.class);
             return c.hasTc() ? c.getTc().getComm() : null;
         }
 
         private FsEntry fs(int pid) throws IOException {
             Path p = dir.resolve(Magic.FS.fileName(pid));
-            return Files.exists(p) ? ImageReader.read(p, Magic.FS).single(FsEntry.class) : null;
+            return Files.exists(p) ? single(p, Magic.FS, FsEntry.class) : null;
         }
 
         private List<Task> readTasks(List<PstreeEntry> pstree, Map<Long, FileEntry> files) throws IOException {

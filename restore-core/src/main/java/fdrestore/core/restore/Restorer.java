@@ -2,6 +2,8 @@ package fdrestore.core.restore;
 
 import fdrestore.core.engine.Engine;
 import fdrestore.core.engine.RestoreException;
+import fdrestore.core.fault.FaultInjectingTable;
+import fdrestore.core.fault.FaultPlan;
 import fdrestore.core.image.FdType;
 import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.ImageSet.Fd;
@@ -19,6 +21,7 @@ import fdrestore.core.spi.FleInfo;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
 import fdrestore.core.spi.ProcessAction;
+import fdrestore.core.spi.TaskTable;
 import fdrestore.core.spi.Transport;
 import fdrestore.core.sys.Errno;
 import fdrestore.core.sys.Sys;
@@ -49,12 +52,19 @@ public final class Restorer {
     private final PlanContext planContext;
     /** Per task (image pid), what it must do as it becomes a process; filled by plan(). */
     private final Map<Integer, List<ProcessAction>> processActions = new HashMap<>();
+    /** Per task (image pid), the table the engine and the process steps call: the real one, or one with faults. */
+    private final Map<Integer, TaskTable> io = new HashMap<>();
 
     /** What a restore may be asked to do. */
     public record Options(Path root, Map<String, String> pluginOptions, String holder, boolean forceHolder,
-                          int workers) {
+                          int workers, FaultPlan faults) {
         public Options {
             pluginOptions = Map.copyOf(pluginOptions);
+        }
+
+        /** Options without fault injection. */
+        public Options(Path root, Map<String, String> pluginOptions, String holder, boolean forceHolder, int workers) {
+            this(root, pluginOptions, holder, forceHolder, workers, null);
         }
 
         public static Options defaults(String holder) {
@@ -62,7 +72,12 @@ public final class Restorer {
         }
 
         public Options withRoot(Path r) {
-            return new Options(r, pluginOptions, holder, forceHolder, workers);
+            return new Options(r, pluginOptions, holder, forceHolder, workers, faults);
+        }
+
+        /** Hardening tests: every task table fails (and counts) calls as {@code plan} says; null for none. */
+        public Options withFaults(FaultPlan plan) {
+            return new Options(root, pluginOptions, holder, forceHolder, workers, plan);
         }
     }
 
@@ -251,7 +266,10 @@ public final class Restorer {
                 throw new RestoreException("cannot start a task's fd table: " + e.getMessage(), e);
             }
             long t2 = System.nanoTime();
-            Engine.Builder b = Engine.builder(transport = transports.get()).tables(tables.values())
+            io.clear();
+            tables.forEach((pid, t) -> io.put(pid, options.faults() == null ? t
+                    : new FaultInjectingTable(t, options.faults())));
+            Engine.Builder b = Engine.builder(transport = transports.get()).tables(io.values())
                     .root(options.root()).workers(options.workers());
             options.pluginOptions().forEach(b::option);
             for (Planned p : planned) {
@@ -280,19 +298,40 @@ public final class Restorer {
             abortAll(planned, e);
             throw e;
         } finally {
+            if (!ok) {
+                killTree(spawned);
+            }
             if (transport != null) {
                 transport.close();
             }
             runtime.close();
-            if (!ok) {
-                for (int pid : spawned) {
-                    try {
-                        Sys.kill(pid, 9);
-                        Sys.waitpid(pid, 0);
-                    } catch (SysException ignored) {
-                        // already gone
-                    }
-                }
+        }
+    }
+
+    /**
+     * Kills every process the restore created, with its descendants: a child that a holder forked but
+     * whose pid never reached us (the exchange failed before "F pid") would otherwise outlive its parent
+     * (found by the fault sweep). Runs before the tables are closed: a root holder dies with its executor
+     * thread, which would orphan such a child before it could be found. The processes are stopped first,
+     * so that no holder forks between the listing and the kill.
+     */
+    private static void killTree(List<Integer> spawned) {
+        for (int pid : spawned) {
+            stopQuietly(pid);
+        }
+        List<Long> descendants = new ArrayList<>();
+        for (int pid : spawned) {
+            ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(d -> descendants.add(d.pid())));
+        }
+        for (long d : descendants) {
+            quietKill((int) d);
+        }
+        for (int pid : spawned) {
+            try {
+                Sys.kill(pid, 9);
+                Sys.waitpid(pid, 0);
+            } catch (SysException ignored) {
+                // already gone, or a holder's child (its parent reaps it)
             }
         }
     }
@@ -317,12 +356,13 @@ public final class Restorer {
         }
         children.values().forEach(l -> l.sort((a, b) -> Integer.compare(rank(a), rank(b))));
         Map<Integer, Control> controls = new HashMap<>();
-        try {
-            for (Integer pid : children.keySet()) {
-                controls.put(pid, Control.open(tables.get(pid)));
+        for (Integer pid : children.keySet()) {
+            try {
+                controls.put(pid, Control.open(io.get(pid)));
+            } catch (SysException e) {
+                throw new RestoreException("task " + pid + ": cannot make the control pipes of the process tree: "
+                        + e.getMessage(), e);
             }
-        } catch (SysException e) {
-            throw new RestoreException("cannot make the control pipes of the process tree: " + e.getMessage(), e);
         }
         Map<Integer, Integer> real = new HashMap<>();
         Map<Integer, String> commands = new HashMap<>();
@@ -332,19 +372,23 @@ public final class Restorer {
             ExecutorTaskTable table = tables.get(t.pid());
             try {
                 // The holder answers on a ready pipe once its fds, name and terminal are set up.
-                Control ready = Control.open(table);
+                Control ready = Control.open(io.get(t.pid()));
                 List<String> argv = new ArrayList<>(holderArgv(t, real, controls.get(t.pid())));
                 argv.add(1, "--ready");
                 argv.add(2, Integer.toString(ready.replyWrite()));
                 SpawnSpec spec = rootSpec(t, argv, real, controls.get(t.pid()), ready.replyWrite());
                 int pid = table.spawn(spec);
                 spawned.add(pid);
+                if (options.faults() != null) {
+                    options.faults().spawned(t.pid(), pid);
+                }
                 real.put(t.pid(), pid);
                 commands.put(t.pid(), display(t));
-                String r = ready.line(table, REPLY_TIMEOUT_NS);
+                String r = ready.line(io.get(t.pid()), REPLY_TIMEOUT_NS, pid);
                 if (r == null || !r.equals("R " + pid)) {
                     throw new RestoreException("task " + t.pid() + ": its process (pid " + pid + ") did not come up: "
-                            + (r == null ? "no answer within " + REPLY_TIMEOUT_NS / 1_000_000_000L + " s" : r));
+                            + (r != null ? r : !alive(pid) ? "it died"
+                            : "no answer within " + REPLY_TIMEOUT_NS / 1_000_000_000L + " s"));
                 }
             } catch (SysException e) {
                 throw new RestoreException("task " + t.pid() + ": cannot start its process: " + e.getMessage(), e);
@@ -356,6 +400,9 @@ public final class Restorer {
             for (Task c : children.getOrDefault(parent.pid(), List.of())) {
                 int pid = fork(tables, controls, parent, c, real);
                 spawned.add(pid);
+                if (options.faults() != null) {
+                    options.faults().spawned(c.pid(), pid);
+                }
                 real.put(c.pid(), pid);
                 commands.put(c.pid(), display(c));
                 queue.add(c);
@@ -370,12 +417,13 @@ public final class Restorer {
             }
             try {
                 Control ctl = e.getValue();
-                ExecutorTaskTable table = tables.get(e.getKey());
+                TaskTable table = io.get(e.getKey());
                 ctl.send(table, release);
-                String done = ctl.line(table, REPLY_TIMEOUT_NS);
+                int holder = real.get(e.getKey());
+                String done = ctl.line(table, REPLY_TIMEOUT_NS, holder);
                 if (done == null || !done.startsWith("D ")) {
-                    throw new RestoreException("task " + e.getKey() + ": its holder did not finish building ("
-                            + done + ")");
+                    throw new RestoreException("task " + e.getKey() + ": its holder (pid " + holder + ") did not finish "
+                            + "building (" + (done != null ? done : !alive(holder) ? "it died" : "no answer") + ")");
                 }
                 if (!done.equals("D 0")) {
                     throw new RestoreException("task " + e.getKey() + ": its holder failed after building its children"
@@ -387,6 +435,11 @@ public final class Restorer {
         }
         List<RestoredTask> out = new ArrayList<>();
         for (Task t : images.tasks()) {
+            // A holder never ends by itself: one that is gone died during the restore (a command may end).
+            if (runsHolder(t) && !alive(real.get(t.pid()))) {
+                throw new RestoreException("task " + t.pid() + ": its process (pid " + real.get(t.pid())
+                        + ") died during the restore");
+            }
             out.add(new RestoredTask(t.pid(), real.get(t.pid()), commands.get(t.pid())));
         }
         return out;
@@ -394,7 +447,7 @@ public final class Restorer {
 
     /** The pipes between fdrestore and one holder in builder mode, created in the task's own table. */
     private record Control(int cmdRead, int cmdWrite, int replyRead, int replyWrite, StringBuilder pending) {
-        static Control open(ExecutorTaskTable t) throws SysException {
+        static Control open(TaskTable t) throws SysException {
             int[] cmd = t.pipe(0);
             int[] reply = t.pipe(0);
             t.fcntl(reply[0], fdrestore.core.sys.Linux.F_SETFL, fdrestore.core.sys.Linux.O_NONBLOCK);
@@ -406,7 +459,7 @@ public final class Restorer {
             return new int[] {cmdRead, replyWrite};
         }
 
-        void send(ExecutorTaskTable t, List<String> fields) throws SysException {
+        void send(TaskTable t, List<String> fields) throws SysException {
             java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
             for (String f : fields) {
                 b.writeBytes(f.getBytes(StandardCharsets.UTF_8));
@@ -426,9 +479,15 @@ public final class Restorer {
             }
         }
 
-        /** The next reply line, waiting up to {@code timeoutNs}; null on time-out. */
-        String line(ExecutorTaskTable t, long timeoutNs) throws SysException {
+        /**
+         * The next reply line, waiting up to {@code timeoutNs}; null on time-out, or as soon as the process
+         * {@code holderPid} that should answer has died (the pipe never shows EOF: its table keeps a copy of
+         * the write end).
+         */
+        String line(TaskTable t, long timeoutNs, int holderPid) throws SysException {
             long deadline = System.nanoTime() + timeoutNs;
+            long nextCheck = System.nanoTime() + 5_000_000L;
+            boolean dead = false;
             byte[] buf = new byte[256];
             while (true) {
                 int nl = pending.indexOf("\n");
@@ -440,10 +499,15 @@ public final class Restorer {
                 int n = t.read(replyRead, buf, 0, buf.length);
                 if (n > 0) {
                     pending.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
-                } else if (n == 0 || System.nanoTime() > deadline) {
+                } else if (n == 0 || dead || System.nanoTime() > deadline) {
                     return null;
                 } else {
                     java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+                    if (System.nanoTime() > nextCheck) {
+                        // one more read after the death is seen: it may have answered just before
+                        dead = !alive(holderPid);
+                        nextCheck = System.nanoTime() + 5_000_000L;
+                    }
                 }
             }
         }
@@ -488,7 +552,7 @@ public final class Restorer {
         List<String> msg = new ArrayList<>(List.of("fork", Integer.toString(ct.tid()), mode, Integer.toString(pgid),
                 fds.toString()));
         msg.addAll(holderArgv(c, real, own));
-        ExecutorTaskTable pt = tables.get(parent.pid());
+        TaskTable pt = io.get(parent.pid());
         Control ctl = controls.get(parent.pid());
         try {
             ctl.send(pt, msg);
@@ -496,13 +560,15 @@ public final class Restorer {
             int pid = 0;
             String ready = null;
             while (pid == 0 || ready == null) {
-                String l = ctl.line(pt, REPLY_TIMEOUT_NS);
+                int holder = real.get(parent.pid());
+                String l = ctl.line(pt, REPLY_TIMEOUT_NS, holder);
                 if (l == null) {
                     if (pid > 0) {
                         quietKill(pid);
                     }
-                    throw new RestoreException("task " + c.pid() + ": the holder of task " + parent.pid()
-                            + " did not answer within " + REPLY_TIMEOUT_NS / 1_000_000_000L + " s");
+                    throw new RestoreException("task " + c.pid() + ": the holder of task " + parent.pid() + " (pid "
+                            + holder + ") " + (!alive(holder) ? "died" : "did not answer within "
+                            + REPLY_TIMEOUT_NS / 1_000_000_000L + " s"));
                 }
                 String[] fp = l.split(" ");
                 if (fp[0].equals("F")) {
@@ -528,6 +594,44 @@ public final class Restorer {
             throw new RestoreException("task " + c.pid() + ": talking to the holder of task " + parent.pid() + ": "
                     + e.getMessage(), e);
         }
+    }
+
+    /** SIGSTOP, then waits (up to 2 s) until the process is stopped or has ended. */
+    private static void stopQuietly(int pid) {
+        try {
+            Sys.kill(pid, 19);
+        } catch (SysException gone) {
+            return;
+        }
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            try {
+                String st = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
+                char state = st.charAt(st.lastIndexOf(')') + 2);
+                if (state == 'T' || state == 't' || state == 'Z' || state == 'X') {
+                    return;
+                }
+            } catch (java.io.IOException | RuntimeException e) {
+                return;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+        }
+    }
+
+    /** True while process {@code pid} exists and has not ended (a zombie has ended). */
+    private static boolean alive(int pid) {
+        try {
+            String st = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
+            return st.charAt(st.lastIndexOf(')') + 2) != 'Z';
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** True when task {@code t} runs the holder, which never ends by itself, rather than a recorded command. */
+    private boolean runsHolder(Task t) {
+        FdrTaskEntry fdr = options.forceHolder() ? null : images.fdrTask(t.pid()).orElse(null);
+        return fdr == null || fdr.getArgvCount() == 0;
     }
 
     private static void quietKill(int pid) {

@@ -131,6 +131,12 @@ final class RegularFileRestorer implements FileRestorer {
                     fd = t.open(openName, flags | Linux.O_NOCTTY, 0);
                     break;
                 case ROOT:
+                    if (expect.hasMode() && isDevice(expect.mode()) && !allowDevices(ctx)) {
+                        return OpenResult.fail(new RegularFileException(what + where(ctx) + ": is a device node (mode 0"
+                                + Integer.toOctalString(expect.mode()) + "); device nodes other than the host's "
+                                + "null, zero, full, random, urandom, tty and ptys are refused (--allow-devices "
+                                + "restores them)"));
+                    }
                     fd = openInRoot(t, ctx.root(), openName, flags);
                     break;
                 case GHOST_CREATOR:
@@ -151,7 +157,19 @@ final class RegularFileRestorer implements FileRestorer {
         } catch (IOException | RegularFileException e) {
             return OpenResult.fail(new RegularFileException(what + where(ctx) + ": cannot open: " + e.getMessage(), e));
         }
-        return finish(t, fd);
+        return finish(t, fd, allowDevices(ctx));
+    }
+
+    /** The plugin option {@value #ALLOW_DEVICES} (the CLI's --allow-devices). */
+    static final String ALLOW_DEVICES = "allow-devices";
+
+    private static boolean allowDevices(OpenContext ctx) {
+        return "true".equals(ctx.option(ALLOW_DEVICES));
+    }
+
+    private static boolean isDevice(int mode) {
+        int type = mode & Linux.S_IFMT;
+        return type == Linux.S_IFCHR || type == Linux.S_IFBLK;
     }
 
     private String where(OpenContext ctx) {
@@ -163,9 +181,15 @@ final class RegularFileRestorer implements FileRestorer {
     }
 
     /** Checks the opened fd, then restores position and owner; closes the fd on any failure. */
-    private OpenResult finish(TaskTable t, int fd) {
+    private OpenResult finish(TaskTable t, int fd, boolean allowDevices) {
         try {
-            check(t.fstat(fd));
+            TaskTable.Stat st = t.fstat(fd);
+            if (route != Route.HOST && isDevice(st.mode()) && !allowDevices) {
+                // the image did not say so (no mode, or another one): what the path names now is a device
+                throw new RegularFileException(what + ": is a device node (mode 0" + Integer.toOctalString(st.mode())
+                        + ") under the root; refused without --allow-devices");
+            }
+            check(st);
             boolean pathOnly = OpenFlags.isPath(flags);
             boolean seek = pos != 0 && !pathOnly;
             if (seek && route == Route.HOST) {
