@@ -9,4 +9,8 @@ module fdrestore.app {
     // so resource bundles keep working.
     opens fdrestore.app;
     exports fdrestore.app;
+
+    // Core logs through System.Logger; on the module path this routes it to fdrestore's own logger
+    // (stderr with --verbose, and --log-file).
+    provides java.lang.System.LoggerFinder with fdrestore.app.Log.LogFinder;
 }

@@ -17,7 +17,11 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "check", mixinStandardHelpOptions = true,
         description = {"Probes the kernel features a restore needs: a private fd table per thread",
             "(unshare CLONE_FILES), kcmp, pidfd_getfd, /dev/ptmx, TIOCGPTPEER, sock_diag, openat2 and the",
-            "RLIMIT_NOFILE limits. Exits 1 when a feature is missing."})
+            "RLIMIT_NOFILE limits. Exits 1 when a feature is missing."},
+        footer = {"%nExamples:",
+            "  fdrestore check",
+            "  fdrestore check --json | jq '.features[] | select(.ok | not)'",
+            "%nExit codes: 0 every feature is there, 1 a feature is missing, 2 bad usage."})
 final class CheckCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -21,8 +21,16 @@ import picocli.CommandLine.ScopeType;
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success",
                   "  1  a restore or a verification failed",
-                  "  2  bad usage, or images that cannot be read or restored as they are"},
-        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class,
+                  "  2  bad usage, or images that cannot be read or restored as they are",
+                  "",
+                  "Examples:",
+                  "  fdrestore show images-samples/criu-4.2/a_pipe",
+                  "  fdrestore restore --root images-samples/criu-4.2/a_pipe/root --verify --then=kill images-samples/criu-4.2/a_pipe",
+                  "  fdrestore graph --svg -o a_pipe.svg images-samples/criu-4.2/a_pipe",
+                  "  fdrestore check --json",
+                  "",
+                  "Completion: source share/completion/fdrestore.bash (bash) or .zsh (zsh) of the distribution."},
+        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class,
             CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
     /** Exit code: success. */
@@ -36,8 +44,12 @@ public final class Cli implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
-            description = "Print details, and the stack trace of an error.")
+            description = "Log the phases on stderr (INFO and above), and print the stack trace of an error.")
     boolean verbose;
+
+    @Option(names = "--log-file", paramLabel = "FILE", scope = ScopeType.INHERIT,
+            description = "Append the detailed log (DEBUG; TRACE with -v), with the stack trace of any error, to FILE.")
+    java.nio.file.Path logFile;
 
     @Override
     public void run() {
@@ -48,6 +60,26 @@ public final class Cli implements Runnable {
         Cli root = new Cli();
         CommandLine cl = new CommandLine(root);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> report(cmd.getErr(), e, root.verbose));
+        cl.setExecutionStrategy(parsed -> {
+            try {
+                Log.configure(cl.getErr(), root.verbose, root.logFile);
+            } catch (IOException e) {
+                throw new CommandLine.ParameterException(cl, e.getMessage(), e);
+            }
+            try {
+                Log.named("fdrestore.app.Cli").log(System.Logger.Level.DEBUG, () -> "fdrestore " + Version.version()
+                        + " " + String.join(" ", parsed.originalArgs()));
+                return new CommandLine.RunLast().execute(parsed);
+            } catch (CommandLine.ExecutionException ex) {
+                // reported here, while the log file is still open
+                if (ex.getCause() instanceof Exception e) {
+                    return report(ex.getCommandLine().getErr(), e, root.verbose);
+                }
+                throw ex;
+            } finally {
+                Log.close();
+            }
+        });
         return cl;
     }
 
@@ -71,7 +103,14 @@ public final class Cli implements Runnable {
             code = EXIT_FAILED;
             msg = "internal error: " + e;
         }
-        err.println("fdrestore: " + msg);
+        Log.fileOnly(System.Logger.Level.ERROR, msg, e);
+        if (Log.file() != null && !verbose) {
+            // one line on the console; the whole message (a stall's wait-for graph, say) and the trace in the log
+            int nl = msg.indexOf('\n');
+            err.println("fdrestore: " + (nl < 0 ? msg : msg.substring(0, nl) + " ...") + " (details in " + Log.file() + ")");
+        } else {
+            err.println("fdrestore: " + msg);
+        }
         if (verbose) {
             e.printStackTrace(err);
         } else if (code == EXIT_FAILED && !(e instanceof RestoreException)) {

@@ -17,7 +17,13 @@ import picocli.CommandLine.Model.CommandSpec;
 /** {@code fdrestore plugins}: the file-kind plugins found, their state and the fd types they restore. */
 @Command(name = "plugins", mixinStandardHelpOptions = true,
         description = {"Lists the file-kind plugins in the plugins folder (the distribution's plugins/, or",
-            "--plugins DIR): each plugin's id, version and state, and the fd types it restores."})
+            "--plugins DIR): each plugin's id, version and state, and the fd types it restores."},
+        footer = {"%nExamples:",
+            "  fdrestore plugins",
+            "  fdrestore plugins --plugins my-plugins/ --json",
+            "%nA folder given with --plugins replaces the distribution's plugins/. See docs/PLUGINS.md to write one.",
+            "%nExit codes: 0 every plugin started, 1 a plugin failed to load or start, or two plugins claim one",
+            "fd type, 2 bad usage."})
 final class PluginsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

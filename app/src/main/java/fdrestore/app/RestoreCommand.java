@@ -35,9 +35,14 @@ import picocli.CommandLine.Model.CommandSpec;
         footer = {"%nExamples:",
             "  fdrestore restore --root images-samples/criu-4.2/a_pipe/root --verify --then=kill images-samples/criu-4.2/a_pipe",
             "  fdrestore restore --detach --json DIR > pids.json",
+            "  fdrestore restore --log-file restore.log -v --then=kill DIR",
+            "%nExit codes: 0 restored (and verified), 1 the restore or the verification failed (nothing is left",
+            "behind), 2 bad usage or images that cannot be read.",
             "%nThe restored processes form the image's tree (parents, process groups, sessions, controlling",
             "terminals); only the root task's parent, outside the images, is fdrestore."})
 final class RestoreCommand implements Callable<Integer> {
+    private static final System.Logger LOG = Log.of(RestoreCommand.class);
+
     enum Then { wait, detach, kill }
 
     @Spec
@@ -71,12 +76,28 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--plugins", paramLabel = "DIR", description = "The plugins folder (default: the distribution's plugins/).")
     Path pluginsDir;
 
+    @Option(names = "--progress", negatable = true,
+            description = "Show (or never show) a progress line on stderr. Default: shown for restores of at least "
+                    + ProgressDisplay.MIN_TASKS + " tasks or " + ProgressDisplay.MIN_FDS + " fds, when stderr is a terminal, "
+                    + "without --json and outside CI (environment variable CI).")
+    Boolean progress;
+
     @Option(names = {"-o", "--option"}, paramLabel = "KEY=VALUE", description = "A plugin option (repeatable).")
     Map<String, String> pluginOptions = new HashMap<>();
 
     @Option(names = "--workers", paramLabel = "N", defaultValue = "0", hidden = true,
             description = "Engine threads (0: twice the cores).")
     int workers;
+
+    @Option(names = "--allow-devices", description = "Also restore device nodes other than the harmless host "
+            + "character devices (/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty): refused by default.")
+    boolean allowDevices;
+
+    @Option(names = "--inject-fault", paramLabel = "SYSCALL:N[:ERRNO][@PID]", hidden = true,
+            description = "Hardening tests (docs/HARDENING.md): the N-th call of SYSCALL (a TaskTable method name; "
+                    + "'spawn' kills the N-th process created) fails with ERRNO (default EIO), counted over every task "
+                    + "or over task PID. Repeatable.")
+    List<String> injectFaults = new ArrayList<>();
 
     @Override
     public Integer call() throws Exception {
@@ -89,17 +110,52 @@ final class RestoreCommand implements Callable<Integer> {
         }
         ImageSet images = ImageSet.open(dir);
         PrintWriter out = spec.commandLine().getOut();
+        int fdCount = images.tasks().stream().mapToInt(t -> t.fds().size()).sum();
+        LOG.log(System.Logger.Level.INFO, () -> "image set " + dir + ": " + images.tasks().size() + " tasks, " + fdCount
+                + " fds, " + images.sharers().size() + " open files; root " + root + ", then " + then);
+        RestoreProgress progress = ProgressDisplay.create(spec.commandLine().getErr(), this.progress, json,
+                images.tasks().size(), fdCount);
         Restorer.Result result;
-        try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
-            Restorer.Options opts = new Restorer.Options(root.toAbsolutePath().normalize(), pluginOptions, Holder.path(),
-                    hold, workers);
-            result = new Restorer(images, host.kinds(), ScmTransport::create, opts).run();
-        } catch (RestoreException e) {
-            throw new RestoreException("restore of " + dir + " failed, nothing was left behind: " + e.getMessage(), e);
+        Verifier.Report report;
+        long restoredNs;
+        try {
+            try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "plugins from " + host.dir() + ": " + host.plugins());
+                Restorer.Options opts = new Restorer.Options(root.toAbsolutePath().normalize(), allPluginOptions(),
+                        Holder.path(), hold, workers).withFaults(faultPlan());
+                progress.phase("restoring");
+                result = new Restorer(images, host.kinds(), ScmTransport::create, opts).run();
+            } catch (RestoreException e) {
+                // the full message (a stall's wait-for graph, for one) goes to the log as it is
+                LOG.log(System.Logger.Level.DEBUG, "restore failed: " + e.getMessage(), e);
+                throw new RestoreException("restore of " + dir + " failed, nothing was left behind: " + e.getMessage(), e);
+            }
+            restoredNs = System.nanoTime() - start;
+            progress.totals(images.tasks().size(), fdCount);
+            progress.fdsDone(result.fds());
+            for (int i = 0; i < result.tasks().size(); i++) {
+                progress.taskDone();
+            }
+            Restorer.Result r = result;
+            LOG.log(System.Logger.Level.INFO, () -> String.format("restored %d tasks, %d fds: plan %.1f ms, tables %.1f ms, "
+                    + "engine %.1f ms, processes %.1f ms", r.tasks().size(), r.fds(), r.planNs() / 1e6, r.tablesNs() / 1e6,
+                    r.engineNs() / 1e6, r.spawnNs() / 1e6));
+            if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+                for (Restorer.RestoredTask t : r.tasks()) {
+                    LOG.log(System.Logger.Level.DEBUG, "task " + t.imagePid() + " -> pid " + t.pid() + ": " + t.command());
+                }
+            }
+            progress.phase("verifying");
+            report = verify ? new Verifier(images, root.toAbsolutePath().normalize()).verify(result.pidMap()) : null;
+        } finally {
+            ProgressDisplay.end(progress);
         }
-        long restoredNs = System.nanoTime() - start;
+        if (report != null) {
+            LOG.log(report.ok() ? System.Logger.Level.INFO : System.Logger.Level.WARNING, () -> "verify: "
+                    + (report.ok() ? "ok" : report.mismatches().size() + " mismatch(es): " + report.mismatches())
+                    + ", " + report.fdsChecked() + " fds, " + report.kcmpChecks() + " kcmp checks");
+        }
         List<Integer> pids = new ArrayList<>(result.pidMap().values());
-        Verifier.Report report = verify ? new Verifier(images, root.toAbsolutePath().normalize()).verify(result.pidMap()) : null;
         if (json) {
             out.println(Json.pretty(json(images, result, report, restoredNs)));
         } else {
@@ -132,6 +188,31 @@ final class RestoreCommand implements Callable<Integer> {
         }
         out.flush();
         return code;
+    }
+
+    /** The -o options, plus allow-devices=true with --allow-devices. */
+    private Map<String, String> allPluginOptions() {
+        Map<String, String> m = new HashMap<>(pluginOptions);
+        if (allowDevices) {
+            m.put("allow-devices", "true");
+        }
+        return m;
+    }
+
+    /** The plan of --inject-fault, or null without it. */
+    private fdrestore.core.fault.FaultPlan faultPlan() throws Cli.UsageException {
+        if (injectFaults.isEmpty()) {
+            return null;
+        }
+        List<fdrestore.core.fault.FaultSpec> specs = new ArrayList<>();
+        for (String f : injectFaults) {
+            try {
+                specs.add(fdrestore.core.fault.FaultSpec.parse(f));
+            } catch (IllegalArgumentException e) {
+                throw new Cli.UsageException("--inject-fault " + e.getMessage());
+            }
+        }
+        return new fdrestore.core.fault.FaultPlan(specs);
     }
 
     private static String join(List<Integer> pids) {

@@ -1,0 +1,68 @@
+package fdrestore.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import picocli.AutoComplete;
+import picocli.CommandLine;
+
+/** The command line's conventions: help with examples everywhere, --json where promised, completion. */
+class CliConventionsTest {
+    static final Set<String> JSON_COMMANDS = Set.of("restore", "show", "check", "plugins");
+    /** The commands this test holds to "help with examples" (dump and bench are checked by their own tests). */
+    static final Set<String> WITH_EXAMPLES = Set.of("restore", "show", "check", "plugins", "graph");
+
+    static List<String> commands() {
+        return Cli.commandLine().getSubcommands().keySet().stream().filter(n -> !n.equals("help")).toList();
+    }
+
+    @Test
+    void everyCommandHasHelpWithExamplesAndExitCodes() {
+        CliRunner root = CliRunner.run("--help");
+        assertEquals(0, root.code, root.toString());
+        assertTrue(root.out.contains("Examples:") && root.out.contains("Exit codes:"), root.out);
+        assertTrue(root.out.contains("--log-file") && root.out.contains("--verbose"), root.out);
+        for (String c : commands()) {
+            CliRunner h = CliRunner.run(c, "--help");
+            assertEquals(0, h.code, c + ": " + h);
+            assertTrue(h.out.startsWith("Usage: fdrestore " + c), c + ": " + h.out);
+            if (WITH_EXAMPLES.contains(c)) {
+                assertTrue(h.out.contains("Examples:"), c + " --help has examples:\n" + h.out);
+            }
+            assertTrue(h.out.contains("--log-file"), c + ": the logging options are inherited\n" + h.out);
+        }
+        assertTrue(commands().containsAll(Set.of("restore", "show", "check", "plugins", "graph")), commands().toString());
+    }
+
+    @Test
+    void jsonWhereItIsPromised() {
+        CommandLine cl = Cli.commandLine();
+        for (String c : JSON_COMMANDS) {
+            assertNotNull(cl.getSubcommands().get(c).getCommandSpec().findOption("--json"), c + " has --json");
+        }
+    }
+
+    @Test
+    void completionCoversEveryCommandAndOption() {
+        String script = AutoComplete.bash("fdrestore", Cli.commandLine());
+        assertTrue(script.contains("complete -F _complete_fdrestore"), "a bash completion function");
+        assertTrue(script.contains("ZSH_VERSION") && script.contains("bashcompinit"), "the same script serves zsh");
+        for (String c : commands()) {
+            assertTrue(script.contains("_picocli_fdrestore_" + c), "completes " + c);
+        }
+        assertTrue(script.contains("--then") && script.contains("--svg") && script.contains("--json"), script);
+    }
+
+    @Test
+    void usageErrorsExitTwoOnOneLine() {
+        CliRunner r = CliRunner.run("restore", "--then=later", "x");
+        assertEquals(2, r.code, r.toString());
+        assertTrue(r.err.startsWith("Invalid value for option '--then'"), r.err);
+        CliRunner none = CliRunner.run();
+        assertEquals(2, none.code, none.toString());
+    }
+}
