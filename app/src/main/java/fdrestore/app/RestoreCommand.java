@@ -89,6 +89,11 @@ final class RestoreCommand implements Callable<Integer> {
             description = "Engine threads (0: twice the cores).")
     int workers;
 
+    @Option(names = "--pty-any-index", description = "When a pty's index is taken on this host, restore it on any "
+            + "free index, with its slaves and controlling terminal following (the tty plugin's pty-any-index option). "
+            + "By default a taken index fails the restore, naming the process that holds it.")
+    boolean ptyAnyIndex;
+
     @Option(names = "--allow-devices", description = "Also restore device nodes other than the harmless host "
             + "character devices (/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty): refused by default.")
     boolean allowDevices;
@@ -123,19 +128,36 @@ final class RestoreCommand implements Callable<Integer> {
                 LOG.log(System.Logger.Level.DEBUG, () -> "plugins from " + host.dir() + ": " + host.plugins());
                 Restorer.Options opts = new Restorer.Options(root.toAbsolutePath().normalize(), allPluginOptions(),
                         Holder.path(), hold, workers).withFaults(faultPlan());
-                progress.phase("restoring");
-                result = new Restorer(images, host.kinds(), ScmTransport::create, opts).run();
+                progress.totals(images.tasks().size(), fdCount);
+                RestoreProgress shown = progress;
+                result = new Restorer(images, host.kinds(), ScmTransport::create, opts)
+                        .progress(new fdrestore.core.engine.Progress() {
+                            @Override
+                            public void phase(String name) {
+                                shown.phase(name);
+                            }
+
+                            @Override
+                            public void fdsRestored(int n) {
+                                shown.fdsDone(n);
+                            }
+
+                            @Override
+                            public void taskDone(int pid) {
+                                shown.taskDone();
+                            }
+
+                            @Override
+                            public void waiting(String what) {
+                                shown.waiting(what);
+                            }
+                        }).run();
             } catch (RestoreException e) {
                 // the full message (a stall's wait-for graph, for one) goes to the log as it is
                 LOG.log(System.Logger.Level.DEBUG, "restore failed: " + e.getMessage(), e);
                 throw new RestoreException("restore of " + dir + " failed, nothing was left behind: " + e.getMessage(), e);
             }
             restoredNs = System.nanoTime() - start;
-            progress.totals(images.tasks().size(), fdCount);
-            progress.fdsDone(result.fds());
-            for (int i = 0; i < result.tasks().size(); i++) {
-                progress.taskDone();
-            }
             Restorer.Result r = result;
             LOG.log(System.Logger.Level.INFO, () -> String.format("restored %d tasks, %d fds: plan %.1f ms, tables %.1f ms, "
                     + "engine %.1f ms, processes %.1f ms", r.tasks().size(), r.fds(), r.planNs() / 1e6, r.tablesNs() / 1e6,
@@ -163,6 +185,15 @@ final class RestoreCommand implements Callable<Integer> {
         }
         out.flush();
         int code = report == null || report.ok() ? Cli.EXIT_OK : Cli.EXIT_FAILED;
+        if (code != Cli.EXIT_OK && then == Then.wait) {
+            // Do not wait on a restore that is known to be wrong; --detach keeps the tasks for inspection.
+            stop(pids);
+            if (!json) {
+                out.println("Verification failed: stopped the restored tasks (use --detach to keep them for inspection).");
+            }
+            out.flush();
+            return code;
+        }
         switch (then) {
             case detach -> {
                 if (!json) {
@@ -195,6 +226,9 @@ final class RestoreCommand implements Callable<Integer> {
         Map<String, String> m = new HashMap<>(pluginOptions);
         if (allowDevices) {
             m.put("allow-devices", "true");
+        }
+        if (ptyAnyIndex) {
+            m.put("pty-any-index", "true");
         }
         return m;
     }

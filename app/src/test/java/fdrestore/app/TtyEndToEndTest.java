@@ -172,7 +172,7 @@ class TtyEndToEndTest {
             assertTrue(bad.err.contains("pid " + ProcessHandle.current().pid()), "names this JVM as the holder: " + bad.err);
             assertTrue(bad.err.contains("pty-any-index"), bad.err);
 
-            Map<Integer, Integer> pids = restore(images, root, "-o", "pty-any-index=true");
+            Map<Integer, Integer> pids = restore(images, root, "--pty-any-index");
             int child = pids.get(CHILD);
             Path link = Files.readSymbolicLink(Path.of("/proc", Integer.toString(child), "fd", "0"));
             assertTrue(link.toString().startsWith("/dev/pts/") && !link.toString().equals("/dev/pts/0"), link.toString());

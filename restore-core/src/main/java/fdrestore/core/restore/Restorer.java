@@ -50,6 +50,7 @@ public final class Restorer {
     private final Supplier<Transport> transports;
     private final Options options;
     private final PlanContext planContext;
+    private fdrestore.core.engine.Progress progress = fdrestore.core.engine.Progress.NONE;
     /** Per task (image pid), what it must do as it becomes a process; filled by plan(). */
     private final Map<Integer, List<ProcessAction>> processActions = new HashMap<>();
     /** Per task (image pid), the table the engine and the process steps call: the real one, or one with faults. */
@@ -124,6 +125,12 @@ public final class Restorer {
                 return options.pluginOptions().get(name);
             }
         };
+    }
+
+    /** Where to report phases and engine progress (none by default). */
+    public Restorer progress(fdrestore.core.engine.Progress p) {
+        this.progress = p == null ? fdrestore.core.engine.Progress.NONE : p;
+        return this;
     }
 
     /** Maps fd types to kinds; two kinds claiming one type is an error. */
@@ -244,6 +251,7 @@ public final class Restorer {
 
     private Result runOnce() throws RestoreException, NameTaken {
         long t0 = System.nanoTime();
+        progress.phase("plan");
         List<Planned> planned = plan();
         long t1 = System.nanoTime();
         TaskRuntime runtime = new TaskRuntime();
@@ -253,6 +261,7 @@ public final class Restorer {
         try {
             Map<Integer, ExecutorTaskTable> tables = new LinkedHashMap<>();
             int fds = 0;
+            progress.phase("tables");
             try {
                 for (Task t : images.tasks()) {
                     int floor = 3;
@@ -269,8 +278,9 @@ public final class Restorer {
             io.clear();
             tables.forEach((pid, t) -> io.put(pid, options.faults() == null ? t
                     : new FaultInjectingTable(t, options.faults())));
+            progress.phase("engine");
             Engine.Builder b = Engine.builder(transport = transports.get()).tables(io.values())
-                    .root(options.root()).workers(options.workers());
+                    .root(options.root()).workers(options.workers()).progress(progress);
             options.pluginOptions().forEach(b::option);
             for (Planned p : planned) {
                 b.file(p.info, p.kind.name(), p.restorer);
@@ -287,6 +297,7 @@ public final class Restorer {
                 throw ex;
             }
             long t3 = System.nanoTime();
+            progress.phase("processes");
             List<RestoredTask> restored = spawnAll(tables, spawned);
             long t4 = System.nanoTime();
             ok = true;
