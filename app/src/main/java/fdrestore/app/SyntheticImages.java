@@ -111,24 +111,24 @@ final class SyntheticImages {
         }
         int rest = spec.fdsPerTask - 3;
         int sharedFds = (int) Math.round(rest * spec.shared);
-        int privateFds = rest - sharedFds;
         int fd0 = 3;
         if (spec.shape == Shape.chain) {
-            // task t opens a pair of files that task t+1 holds too: the next task needs its predecessor's.
+            // Task t opens p pipes that task t+1 holds too: the next task needs its predecessor's files.
+            // Own ends at [3, 3+2p), the predecessor's at [3+2p, 3+4p), private fds after them.
+            int p = sharedFds / 4;
             for (int t = 0; t < spec.tasks; t++) {
-                int fd = fd0;
-                for (int k = 0; k < sharedFds / 2 * 2; k += 2) {
+                for (int k = 0; k < p; k++) {
                     int[] ends = addPipe(files, nextId, nextPipe, pipeData, data);
-                    tables.get(t).add(fdinfo(ends[0], 2, fd));
-                    tables.get(t).add(fdinfo(ends[1], 2, fd + 1));
+                    tables.get(t).add(fdinfo(ends[0], 2, fd0 + 2 * k));
+                    tables.get(t).add(fdinfo(ends[1], 2, fd0 + 2 * k + 1));
                     if (t + 1 < spec.tasks) {
-                        tables.get(t + 1).add(fdinfo(ends[0], 2, fd + sharedFds));
-                        tables.get(t + 1).add(fdinfo(ends[1], 2, fd + sharedFds + 1));
+                        tables.get(t + 1).add(fdinfo(ends[0], 2, fd0 + 2 * p + 2 * k));
+                        tables.get(t + 1).add(fdinfo(ends[1], 2, fd0 + 2 * p + 2 * k + 1));
                     }
-                    fd += 2;
                 }
             }
-            fd0 += 2 * (sharedFds / 2 * 2);
+            fd0 += 4 * p;
+            sharedFds = 4 * p;
         } else {
             for (int k = 0; k < sharedFds; k++) {
                 int id;
@@ -150,6 +150,7 @@ final class SyntheticImages {
             }
             fd0 += sharedFds;
         }
+        int privateFds = rest - sharedFds;
         for (int t = 0; t < spec.tasks; t++) {
             for (int k = 0; k < privateFds; k++) {
                 int fd = fd0 + k;

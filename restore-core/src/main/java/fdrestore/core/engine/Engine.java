@@ -134,12 +134,12 @@ public final class Engine {
     /** Runs every task's loop to completion; returns the engine phase's duration in nanoseconds. */
     public long run() throws RestoreException {
         long start = System.nanoTime();
-        try {
-            for (TaskLoop t : tasks.values()) {
+        for (TaskLoop t : tasks.values()) {
+            try {
                 transport.open(t.table);
+            } catch (SysException e) {
+                throw new RestoreException("transport: task " + t.pid + ": " + e.getMessage(), e, t.pid, -1, -1, null);
             }
-        } catch (SysException e) {
-            throw new RestoreException("transport: " + e.getMessage(), e);
         }
         for (TaskLoop t : tasks.values()) {
             if (!t.finished()) {
