@@ -309,6 +309,19 @@ public final class FaultInjectingTable implements TaskTable {
         }
 
         @Override
+        public Ref openAt2(Ref dirFd, String path, int flags, int mode, long resolve) {
+            return note("openAt2", "openat2(" + dirFd + ", " + Native.quote(path) + ", " + Linux.openFlags(flags)
+                    + ") in a batch", b.openAt2(dirFd, path, flags, mode, resolve));
+        }
+
+        @Override
+        public StatRef fstat(Ref fd) {
+            StatRef r = b.fstat(fd);
+            note("fstat", "fstat(" + fd + ") in a batch", r);
+            return r;
+        }
+
+        @Override
         public Ref lseek(Ref fd, long offset, int whence) {
             return note("lseek", "lseek(" + fd + ", " + offset + ", " + whence + ") in a batch", b.lseek(fd, offset, whence));
         }

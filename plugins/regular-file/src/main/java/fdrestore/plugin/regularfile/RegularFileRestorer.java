@@ -137,6 +137,10 @@ final class RegularFileRestorer implements FileRestorer {
                                 + "null, zero, full, random, urandom, tty and ptys are refused (--allow-devices "
                                 + "restores them)"));
                     }
+                    OpenResult fast = openInRootBatched(ctx, t);
+                    if (fast != null) {
+                        return fast;
+                    }
                     fd = openInRoot(t, ctx.root(), openName, flags);
                     break;
                 case GHOST_CREATOR:
@@ -180,10 +184,39 @@ final class RegularFileRestorer implements FileRestorer {
         return root == null || root.normalize().toString().equals("/") ? "" : " under root " + root;
     }
 
+    /**
+     * The common case in one hand-off: open the root, openat2 the file in it, fstat it, close the root;
+     * then the same checks as {@link #finish}. Null when the table's batches cannot do it (older
+     * implementations of the SPI): the caller takes the call-by-call path.
+     */
+    private OpenResult openInRootBatched(OpenContext ctx, TaskTable t) {
+        Batch b = t.batch();
+        Batch.Ref f;
+        Batch.StatRef st;
+        try {
+            Batch.Ref root = b.open(rootPath(ctx.root()), ROOT_FLAGS, 0);
+            f = b.openAt2(root, relative(openName), flags, 0, Linux.RESOLVE_IN_ROOT);
+            st = b.fstat(f);
+            b.close(root);
+        } catch (UnsupportedOperationException notHere) {
+            return null;
+        }
+        try {
+            b.run(); // on failure the batch closes what it opened
+        } catch (SysException e) {
+            return OpenResult.fail(new RegularFileException(what + where(ctx) + ": cannot open: " + e.getMessage(), e));
+        }
+        return finish(t, (int) f.get(), allowDevices(ctx), st.stat());
+    }
+
     /** Checks the opened fd, then restores position and owner; closes the fd on any failure. */
     private OpenResult finish(TaskTable t, int fd, boolean allowDevices) {
+        return finish(t, fd, allowDevices, null);
+    }
+
+    private OpenResult finish(TaskTable t, int fd, boolean allowDevices, TaskTable.Stat known) {
         try {
-            TaskTable.Stat st = t.fstat(fd);
+            TaskTable.Stat st = known != null ? known : t.fstat(fd);
             if (route != Route.HOST && isDevice(st.mode()) && !allowDevices) {
                 // the image did not say so (no mode, or another one): what the path names now is a device
                 throw new RegularFileException(what + ": is a device node (mode 0" + Integer.toOctalString(st.mode())
