@@ -5,6 +5,7 @@ import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.ImageSet.Task;
 import fdrestore.core.json.Json;
 import fdrestore.core.restore.Holder;
+import fdrestore.core.restore.Processes;
 import fdrestore.core.restore.Restorer;
 import fdrestore.core.restore.Verifier;
 import fdrestore.core.sys.Sys;
@@ -257,23 +258,13 @@ final class RestoreCommand implements Callable<Integer> {
         return sb.toString();
     }
 
-    /** True while {@code pid} runs (a zombie has ended). */
-    static boolean running(int pid) {
-        try {
-            String st = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
-            return st.charAt(st.lastIndexOf(')') + 2) != 'Z';
-        } catch (java.io.IOException e) {
-            return false;
-        }
-    }
-
     /**
      * Waits until every task has ended. Root tasks are fdrestore's children and are reaped; the others
      * are their holders' children, so they are watched through /proc.
      */
     static void awaitAll(List<Integer> pids) {
         for (int pid : pids) {
-            while (running(pid)) {
+            while (Processes.running(pid)) {
                 try {
                     if (Sys.waitpid(pid, 1 /* WNOHANG */) != null) {
                         break;
@@ -305,7 +296,7 @@ final class RestoreCommand implements Callable<Integer> {
                 // gone
             }
             long deadline = System.nanoTime() + 1_000_000_000L;
-            while (running(pid) && System.nanoTime() < deadline) {
+            while (Processes.running(pid) && System.nanoTime() < deadline) {
                 reap(pid);
                 try {
                     Thread.sleep(2);
@@ -314,7 +305,7 @@ final class RestoreCommand implements Callable<Integer> {
                     return;
                 }
             }
-            if (running(pid)) {
+            if (Processes.running(pid)) {
                 try {
                     Sys.kill(pid, 9);
                 } catch (SysException ignored) {

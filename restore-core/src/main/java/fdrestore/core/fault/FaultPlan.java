@@ -76,19 +76,10 @@ public final class FaultPlan {
         }
         // SIGKILL is delivered asynchronously: wait until it has ended, so the restore meets a dead task.
         long deadline = System.nanoTime() + 5_000_000_000L;
-        while (running(realPid) && System.nanoTime() < deadline) {
+        while (fdrestore.core.restore.Processes.running(realPid) && System.nanoTime() < deadline) {
             java.util.concurrent.locks.LockSupport.parkNanos(200_000);
         }
         return true;
-    }
-
-    private static boolean running(int pid) {
-        try {
-            String st = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
-            return st.charAt(st.lastIndexOf(')') + 2) != 'Z';
-        } catch (java.io.IOException | RuntimeException e) {
-            return false;
-        }
     }
 
     private synchronized FaultSpec count(int pid, String syscall) {

@@ -398,7 +398,7 @@ public final class Restorer {
                 String r = ready.line(io.get(t.pid()), REPLY_TIMEOUT_NS, pid);
                 if (r == null || !r.equals("R " + pid)) {
                     throw new RestoreException("task " + t.pid() + ": its process (pid " + pid + ") did not come up: "
-                            + (r != null ? r : !alive(pid) ? "it died"
+                            + (r != null ? r : !Processes.running(pid) ? "it died"
                             : "no answer within " + REPLY_TIMEOUT_NS / 1_000_000_000L + " s"));
                 }
             } catch (SysException e) {
@@ -434,7 +434,7 @@ public final class Restorer {
                 String done = ctl.line(table, REPLY_TIMEOUT_NS, holder);
                 if (done == null || !done.startsWith("D ")) {
                     throw new RestoreException("task " + e.getKey() + ": its holder (pid " + holder + ") did not finish "
-                            + "building (" + (done != null ? done : !alive(holder) ? "it died" : "no answer") + ")");
+                            + "building (" + (done != null ? done : !Processes.running(holder) ? "it died" : "no answer") + ")");
                 }
                 if (!done.equals("D 0")) {
                     throw new RestoreException("task " + e.getKey() + ": its holder failed after building its children"
@@ -447,7 +447,7 @@ public final class Restorer {
         List<RestoredTask> out = new ArrayList<>();
         for (Task t : images.tasks()) {
             // A holder never ends by itself: one that is gone died during the restore (a command may end).
-            if (runsHolder(t) && !alive(real.get(t.pid()))) {
+            if (runsHolder(t) && !Processes.running(real.get(t.pid()))) {
                 throw new RestoreException("task " + t.pid() + ": its process (pid " + real.get(t.pid())
                         + ") died during the restore");
             }
@@ -516,7 +516,7 @@ public final class Restorer {
                     java.util.concurrent.locks.LockSupport.parkNanos(100_000);
                     if (System.nanoTime() > nextCheck) {
                         // one more read after the death is seen: it may have answered just before
-                        dead = !alive(holderPid);
+                        dead = !Processes.running(holderPid);
                         nextCheck = System.nanoTime() + 5_000_000L;
                     }
                 }
@@ -578,7 +578,7 @@ public final class Restorer {
                         quietKill(pid);
                     }
                     throw new RestoreException("task " + c.pid() + ": the holder of task " + parent.pid() + " (pid "
-                            + holder + ") " + (!alive(holder) ? "died" : "did not answer within "
+                            + holder + ") " + (!Processes.running(holder) ? "died" : "did not answer within "
                             + REPLY_TIMEOUT_NS / 1_000_000_000L + " s"));
                 }
                 String[] fp = l.split(" ");
@@ -626,16 +626,6 @@ public final class Restorer {
                 return;
             }
             java.util.concurrent.locks.LockSupport.parkNanos(100_000);
-        }
-    }
-
-    /** True while process {@code pid} exists and has not ended (a zombie has ended). */
-    private static boolean alive(int pid) {
-        try {
-            String st = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
-            return st.charAt(st.lastIndexOf(')') + 2) != 'Z';
-        } catch (java.io.IOException | RuntimeException e) {
-            return false;
         }
     }
 

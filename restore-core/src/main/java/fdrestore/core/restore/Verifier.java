@@ -147,13 +147,6 @@ public final class Verifier {
         return new Report(List.copyOf(out), fdsChecked, pidMap.size(), kcmps);
     }
 
-    /** /proc/PID/stat fields after the command: state, ppid, pgrp, session. */
-    private static long[] stat(int pid) throws IOException {
-        String s = Files.readString(Path.of("/proc", Integer.toString(pid), "stat"));
-        String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
-        return new long[] {f[0].charAt(0), Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3])};
-    }
-
     private void checkTree(Map<Integer, Integer> pidMap, List<String> out) {
         for (Task t : images.tasks()) {
             Integer pid = pidMap.get(t.pid());
@@ -162,7 +155,7 @@ public final class Verifier {
             }
             long[] st;
             try {
-                st = stat(pid);
+                st = Processes.stat(pid);
             } catch (IOException | RuntimeException e) {
                 out.add("task " + t.pid() + " (pid " + pid + "): cannot read its /proc stat: " + e.getMessage());
                 continue;
