@@ -449,87 +449,78 @@ final class ExecutorCore {
         }
     }
 
-    private boolean place(int fd, int target, boolean cloexec) {
-        if (target < 0 || fd == target) {
-            return fail(Errno.EINVAL, PH_MAIN, 0, 0);
-        }
+    /** RLIMIT_NOFILE as read by {@link #readLimit()} and raised by {@link #placeOne}. */
+    private long softLimit;
+    private long hardLimit;
+
+    private boolean readLimit() {
         long rl = scratch.address() + 16;
         if (c.getrlimit(Linux.RLIMIT_NOFILE, rl) < 0) {
             return fail(errno(), PH_GETRLIMIT, 0, 0);
         }
-        long soft = scratch.getLong(16);
-        long hard = scratch.getLong(24);
-        if (Long.compareUnsigned(target, soft) >= 0) {
-            if (Long.compareUnsigned(target, hard) >= 0) {
-                return fail(Errno.EMFILE, PH_RLIMIT, soft, hard);
+        softLimit = scratch.getLong(16);
+        hardLimit = scratch.getLong(24);
+        return true;
+    }
+
+    /**
+     * dup3(src, dst) with O_CLOEXEC when flags bit 0 is set, then close(src) unless bit 1 ("keep the
+     * source") is set; refuses a target the restore already holds, and raises RLIMIT_NOFILE's soft limit
+     * (toward the hard one) for a target beyond it. {@link #readLimit()} must have run.
+     */
+    private boolean placeOne(int src, int dst, int flags) {
+        if (dst < 0 || src == dst) {
+            return fail(Errno.EINVAL, PH_MAIN, 0, 0);
+        }
+        if (Long.compareUnsigned(dst, softLimit) >= 0) {
+            if (Long.compareUnsigned(dst, hardLimit) >= 0) {
+                return fail(Errno.EMFILE, PH_RLIMIT, softLimit, hardLimit);
             }
-            long want = Math.max((long) target + 1, soft * 2);
-            if (Long.compareUnsigned(want, hard) > 0) {
-                want = hard;
+            long want = Math.max((long) dst + 1, softLimit * 2);
+            if (Long.compareUnsigned(want, hardLimit) > 0) {
+                want = hardLimit;
             }
             scratch.putLong(16, want);
-            if (c.setrlimit(Linux.RLIMIT_NOFILE, rl) < 0) {
-                return fail(errno(), PH_RLIMIT_SET, soft, hard);
+            scratch.putLong(24, hardLimit);
+            if (c.setrlimit(Linux.RLIMIT_NOFILE, scratch.address() + 16) < 0) {
+                return fail(errno(), PH_RLIMIT_SET, softLimit, hardLimit);
             }
-            r1 = soft;
-            r2 = want;
+            softLimit = want;
         }
-        if (c.fcntl(target, Linux.F_GETFD, 0) >= 0 && !isInherited(target)) {
-            return fail(Errno.EBUSY, PH_OCCUPIED, target, 0);
+        if (c.fcntl(dst, Linux.F_GETFD, 0) >= 0 && !isInherited(dst)) {
+            return fail(Errno.EBUSY, PH_OCCUPIED, dst, 0);
         }
-        if (c.dup3(fd, target, cloexec ? Linux.O_CLOEXEC : 0) < 0) {
+        if (c.dup3(src, dst, (flags & 1) != 0 ? Linux.O_CLOEXEC : 0) < 0) {
             return fail(errno(), PH_MAIN, 0, 0);
         }
-        clearInherited(target);
-        c.close(fd);
+        clearInherited(dst);
+        if ((flags & 2) == 0) {
+            c.close(src);
+        }
+        return true;
+    }
+
+    private boolean place(int fd, int target, boolean cloexec) {
+        if (!readLimit() || !placeOne(fd, target, cloexec ? 1 : 0)) {
+            return false;
+        }
         res = target;
         return true;
     }
 
     /**
-     * Several placements in one go: for each {src, dst, flags} triple, dup3(src, dst) with O_CLOEXEC when
-     * flags bit 0 is set, then close(src) unless bit 1 ("keep the source") is set. The same checks as
-     * place() (target occupied, RLIMIT_NOFILE), with the limit read once. On failure r1 is the index.
+     * Several placements in one go: for each {src, dst, flags} triple, {@link #placeOne}, with the limit
+     * read once. On failure r1 is the index.
      */
     private boolean placeAll(long arr, int n) {
-        long rl = scratch.address() + 16;
-        if (c.getrlimit(Linux.RLIMIT_NOFILE, rl) < 0) {
-            return fail(errno(), PH_GETRLIMIT, 0, 0);
+        if (!readLimit()) {
+            return false;
         }
-        long soft = scratch.getLong(16);
-        long hard = scratch.getLong(24);
         long base = arr - viewBase;
         for (int i = 0; i < n; i++) {
-            int src = view.getInt(base + 12L * i);
-            int dst = view.getInt(base + 12L * i + 4);
-            int flags = view.getInt(base + 12L * i + 8);
             r1 = i;
-            if (dst < 0 || src == dst) {
-                return fail(Errno.EINVAL, PH_MAIN, 0, 0);
-            }
-            if (Long.compareUnsigned(dst, soft) >= 0) {
-                if (Long.compareUnsigned(dst, hard) >= 0) {
-                    return fail(Errno.EMFILE, PH_RLIMIT, soft, hard);
-                }
-                long want = Math.max((long) dst + 1, soft * 2);
-                if (Long.compareUnsigned(want, hard) > 0) {
-                    want = hard;
-                }
-                scratch.putLong(16, want);
-                if (c.setrlimit(Linux.RLIMIT_NOFILE, rl) < 0) {
-                    return fail(errno(), PH_RLIMIT_SET, soft, hard);
-                }
-                soft = want;
-            }
-            if (c.fcntl(dst, Linux.F_GETFD, 0) >= 0 && !isInherited(dst)) {
-                return fail(Errno.EBUSY, PH_OCCUPIED, dst, 0);
-            }
-            if (c.dup3(src, dst, (flags & 1) != 0 ? Linux.O_CLOEXEC : 0) < 0) {
-                return fail(errno(), PH_MAIN, 0, 0);
-            }
-            clearInherited(dst);
-            if ((flags & 2) == 0) {
-                c.close(src);
+            if (!placeOne(view.getInt(base + 12L * i), view.getInt(base + 12L * i + 4), view.getInt(base + 12L * i + 8))) {
+                return false;
             }
         }
         res = n;
