@@ -86,13 +86,38 @@ final class FakeBatch implements Batch {
     }
 
     @Override
+    public Ref[] pipe(int flags) {
+        int[] pair = new int[2];
+        Ref read = add(() -> {
+            int[] p = table.pipe(flags);
+            pair[0] = p[0];
+            pair[1] = p[1];
+            return p[0];
+        }, true);
+        Ref write = add(() -> pair[1], true);
+        return new Ref[] {read, write};
+    }
+
+    @Override
+    public Ref dup(Ref fd) {
+        return add(() -> table.dup(fd(fd)), true);
+    }
+
+    @Override
+    public Ref write(Ref fd, byte[] data) {
+        byte[] copy = data.clone();
+        return add(() -> table.write(fd(fd), copy, 0, copy.length), false);
+    }
+
+    @Override
     public Ref lseek(Ref fd, long offset, int whence) {
         return add(() -> table.lseek(fd(fd), offset, whence), false);
     }
 
     @Override
     public Ref fcntl(Ref fd, int cmd, long arg) {
-        return add(() -> table.fcntl(fd(fd), cmd, arg), false);
+        return add(() -> table.fcntl(fd(fd), cmd, arg),
+                cmd == fdrestore.core.sys.Linux.F_DUPFD || cmd == fdrestore.core.sys.Linux.F_DUPFD_CLOEXEC);
     }
 
     @Override

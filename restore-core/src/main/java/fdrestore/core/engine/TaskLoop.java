@@ -59,10 +59,18 @@ final class TaskLoop implements Runnable {
     private final long[] rxTags = new long[Transport.MAX_FDS];
     private final int[] txFds = new int[Transport.MAX_FDS];
     /** Placements carried to the executor in one hand-off. */
-    private int[] plSrc = new int[Transport.MAX_FDS];
-    private int[] plDst = new int[Transport.MAX_FDS];
-    private int[] plFlags = new int[Transport.MAX_FDS];
-    private Fle[] plFle = new Fle[Transport.MAX_FDS];
+    private final int[] plSrc = new int[Transport.MAX_FDS];
+    private final int[] plDst = new int[Transport.MAX_FDS];
+    private final int[] plFlags = new int[Transport.MAX_FDS];
+    private final Fle[] plFle = new Fle[Transport.MAX_FDS];
+    /** Placements of the masters opened in the current pass (see placeLater / placeOpened). */
+    private int[] opSrc = new int[64];
+    private int[] opDst = new int[64];
+    private int[] opFlags = new int[64];
+    private Fle[] opFle = new Fle[64];
+    private int opCount;
+    private final List<FileDesc> openedDescs = new ArrayList<>();
+    private final List<Boolean> openedDone = new ArrayList<>();
     private final long[] txTags = new long[Transport.MAX_FDS];
     private final Ctx ctx = new Ctx();
 
@@ -133,12 +141,15 @@ final class TaskLoop implements Runnable {
                 try {
                     progress = pass();
                 } catch (Failure f) {
+                    dropUnplaced();
                     engine.fail(f.toException());
                     break;
                 } catch (SysException e) {
+                    dropUnplaced();
                     engine.fail(new RestoreException("task " + pid + ": " + e.getMessage(), e, pid, -1, -1, null));
                     break;
                 } catch (RuntimeException | Error e) {
+                    dropUnplaced();
                     engine.fail(new RestoreException("task " + pid + ": internal error: " + e, e, pid, -1, -1, null));
                     break;
                 }
@@ -176,21 +187,26 @@ final class TaskLoop implements Runnable {
     private boolean pass0() throws SysException, Failure {
         boolean progress = receive();
         progress |= flush();
-        int kept = 0;
         int size = pendingMasters.size();
         for (int i = 0; i < size; i++) {
             Fle f = pendingMasters.get(i);
             if (!engine.aborted() && openMaster(f)) {
                 progress = true;
             }
+        }
+        if (engine.aborted()) {
+            dropUnplaced();
+            return false;
+        }
+        placeOpened();
+        int kept = 0;
+        for (int i = 0; i < size; i++) {
+            Fle f = pendingMasters.get(i);
             if (f.stage() != Stage.RESTORED) {
                 pendingMasters.set(kept++, f); // keep fd order, drop the restored in one pass
             }
         }
         pendingMasters.subList(kept, size).clear();
-        if (engine.aborted()) {
-            return false;
-        }
         progress |= flush();
         if (!finished && unrestored == 0 && outboxSize == 0) {
             finished = true;
@@ -327,21 +343,23 @@ final class TaskLoop implements Runnable {
         }
         boolean progress = false;
         OptionalInt newFd = r.newFd();
+        boolean done = r instanceof OpenResult.Done;
         if (newFd.isPresent()) {
             if (d.opened) {
                 table.close(newFd.getAsInt());
                 throw new Failure(f, "the " + d.kind + " plugin reported a second fd for one file");
             }
-            placeAndServe(d, newFd.getAsInt());
-            engine.stageChanged(d, this);
+            placeLater(d, newFd.getAsInt(), done);
             progress = true;
         }
-        if (r instanceof OpenResult.Done) {
+        if (done) {
             if (!d.opened) {
                 throw new Failure(f, "the " + d.kind + " plugin answered Done without reporting an fd");
             }
             waitReasons.remove(f);
-            restored(f);
+            if (newFd.isEmpty()) {
+                restored(f);
+            }
             progress = true;
         } else {
             waitReasons.put(f, ctx.reason != null ? ctx.reason : unmetFinishDeps(d));
@@ -350,11 +368,12 @@ final class TaskLoop implements Runnable {
     }
 
     /**
-     * Moves the master's new fd to its number and serves it out, in one hand-off for this task: the
-     * master's placement, then a copy at each slave's number in this task; slaves in other tasks get it
-     * over the transport.
+     * Queues the master's new fd for its number, and a copy at each slave's number in this task. Every
+     * master opened in a pass is placed by {@link #placeOpened()} in one hand-off at the end of the masters'
+     * loop; until then the new fd is a temporary of this table (freed with it on an abort) and the file
+     * stays below OPEN, so nothing (a dependency, a send) can use its number before it is there.
      */
-    private void placeAndServe(FileDesc d, int newFd) throws SysException {
+    private void placeLater(FileDesc d, int newFd, boolean done) {
         Fle m = d.master;
         int n = 0;
         for (Fle s : d.fles) {
@@ -362,39 +381,88 @@ final class TaskLoop implements Runnable {
                 n++;
             }
         }
-        ensurePlacements(n + 1);
-        plSrc[0] = newFd;
-        plDst[0] = m.fd();
-        plFlags[0] = m.info.cloexec() ? TaskTable.PLACE_CLOEXEC : 0;
-        int k = 1;
+        ensureOpened(opCount + n + 1);
+        opSrc[opCount] = newFd;
+        opDst[opCount] = m.fd();
+        opFlags[opCount] = m.info.cloexec() ? TaskTable.PLACE_CLOEXEC : 0;
+        opFle[opCount++] = m;
         for (Fle s : d.fles) {
             if (s != m && s.task == this) {
-                plSrc[k] = m.fd();
-                plDst[k] = s.fd();
-                plFlags[k] = TaskTable.KEEP_SOURCE | (s.info.cloexec() ? TaskTable.PLACE_CLOEXEC : 0);
-                plFle[k++] = s;
+                opSrc[opCount] = m.fd();
+                opDst[opCount] = s.fd();
+                opFlags[opCount] = TaskTable.KEEP_SOURCE | (s.info.cloexec() ? TaskTable.PLACE_CLOEXEC : 0);
+                opFle[opCount++] = s;
             }
         }
-        table.placeAll(plSrc, plDst, plFlags, k);
         d.opened = true;
-        m.advance(Stage.OPEN);
-        for (int i = 1; i < k; i++) {
-            restored(plFle[i]);
-        }
-        for (Fle s : d.fles) {
-            if (s != m && s.task != this) {
-                post(new Outgoing(s.task, m.fd(), Tags.fle(s.index), false));
-            }
-        }
+        openedDescs.add(d);
+        openedDone.add(done);
     }
 
-    private void ensurePlacements(int n) {
-        if (plSrc.length < n) {
-            int c = Math.max(n, plSrc.length * 2);
-            plSrc = java.util.Arrays.copyOf(plSrc, c);
-            plDst = java.util.Arrays.copyOf(plDst, c);
-            plFlags = java.util.Arrays.copyOf(plFlags, c);
-            plFle = java.util.Arrays.copyOf(plFle, c);
+    /**
+     * Places every master queued by {@link #placeLater} in this pass and its same-task slaves' copies, in
+     * one hand-off; then each file is OPEN (its master RESTORED if its plugin answered Done), its slaves
+     * here RESTORED, and its slaves in other tasks get it over the transport.
+     */
+    private void placeOpened() throws SysException {
+        if (opCount == 0) {
+            return;
+        }
+        int n = opCount;
+        opCount = 0;
+        table.placeAll(opSrc, opDst, opFlags, n);
+        for (int i = 0; i < n; i++) {
+            Fle f = opFle[i];
+            opFle[i] = null;
+            if (f.isMaster()) {
+                f.advance(Stage.OPEN);
+            } else {
+                restored(f);
+            }
+        }
+        for (int i = 0; i < openedDescs.size(); i++) {
+            FileDesc d = openedDescs.get(i);
+            Fle m = d.master;
+            for (Fle s : d.fles) {
+                if (s != m && s.task != this) {
+                    post(new Outgoing(s.task, m.fd(), Tags.fle(s.index), false));
+                }
+            }
+            if (openedDone.get(i)) {
+                restored(m);
+            } else {
+                engine.stageChanged(d, this);
+            }
+        }
+        openedDescs.clear();
+        openedDone.clear();
+    }
+
+    /** On a failure: closes the new fds still waiting for {@link #placeOpened()}; they are ours. */
+    private void dropUnplaced() {
+        int n = opCount;
+        opCount = 0;
+        for (int i = 0; i < n; i++) {
+            opFle[i] = null;
+            if ((opFlags[i] & TaskTable.KEEP_SOURCE) == 0) {
+                try {
+                    table.close(opSrc[i]);
+                } catch (SysException | RuntimeException ignored) {
+                    // the table is being dropped with everything in it
+                }
+            }
+        }
+        openedDescs.clear();
+        openedDone.clear();
+    }
+
+    private void ensureOpened(int n) {
+        if (opSrc.length < n) {
+            int c = Math.max(n, opSrc.length * 2);
+            opSrc = java.util.Arrays.copyOf(opSrc, c);
+            opDst = java.util.Arrays.copyOf(opDst, c);
+            opFlags = java.util.Arrays.copyOf(opFlags, c);
+            opFle = java.util.Arrays.copyOf(opFle, c);
         }
     }
 

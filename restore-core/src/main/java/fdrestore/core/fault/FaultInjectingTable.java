@@ -322,6 +322,23 @@ public final class FaultInjectingTable implements TaskTable {
         }
 
         @Override
+        public Ref[] pipe(int flags) {
+            Ref[] r = b.pipe(flags);
+            note("pipe", "pipe2(" + Linux.openFlags(flags) + ") in a batch", r[0]);
+            return r;
+        }
+
+        @Override
+        public Ref dup(Ref fd) {
+            return note("dup", "dup(" + fd + ") in a batch", b.dup(fd));
+        }
+
+        @Override
+        public Ref write(Ref fd, byte[] data) {
+            return note("write", "write(" + fd + ", <" + data.length + " bytes>) in a batch", b.write(fd, data));
+        }
+
+        @Override
         public Ref lseek(Ref fd, long offset, int whence) {
             return note("lseek", "lseek(" + fd + ", " + offset + ", " + whence + ") in a batch", b.lseek(fd, offset, whence));
         }

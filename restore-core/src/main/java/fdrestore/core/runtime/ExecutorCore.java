@@ -50,6 +50,7 @@ final class ExecutorCore {
     static final int OP_SYSCALL = 28;     // nr, a1, a2, a3, a4: a plain result
     static final int OP_SYSCALL_FD = 29;  // nr, a1, a2, a3, a4: the result is a new fd, moved up
     static final int OP_PLACE_ALL = 30;   // arrayAddr of n {src, dst, flags} int triples, n; r1 = failing index
+    static final int OP_SECOND = 31;      // the second fd of the pair made by the op just before (batch only)
 
     // ---- which step failed
     static final int PH_MAIN = 0;
@@ -205,6 +206,9 @@ final class ExecutorCore {
                 return true;
             case OP_CONST:
                 res = x0;
+                return true;
+            case OP_SECOND:
+                res = r1;
                 return true;
             case OP_OPENAT: {
                 int fd = c.openat((int) x0, x1, (int) x2 | Linux.O_CLOEXEC, (int) x3);
@@ -769,7 +773,7 @@ final class ExecutorCore {
     }
 
     private static boolean createsFd(int o, long x1) {
-        return o == OP_OPENAT || o == OP_OPENAT2 || o == OP_DUP
+        return o == OP_OPENAT || o == OP_OPENAT2 || o == OP_DUP || o == OP_PIPE || o == OP_SECOND
                 || (o == OP_FCNTL && (x1 == Linux.F_DUPFD || x1 == Linux.F_DUPFD_CLOEXEC))
                 || (o == OP_IOCTL && x1 == Linux.TIOCGPTPEER);
     }

@@ -1062,6 +1062,27 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
         }
 
         @Override
+        public Ref[] pipe(int flags) {
+            R read = add(ExecutorCore.OP_PIPE, flags, 0, 0, 0, 0, 0, null, null);
+            R write = add(ExecutorCore.OP_SECOND, 0, 0, 0, 0, 0, 0, null, null);
+            return new Ref[] {read, write};
+        }
+
+        @Override
+        public Ref dup(Ref fd) {
+            return add(ExecutorCore.OP_DUP, ref(fd), 0, 0, 0, 0, 1, null, null);
+        }
+
+        private final java.util.Map<Integer, byte[]> data = new java.util.HashMap<>();
+
+        @Override
+        public Ref write(Ref fd, byte[] bytes) {
+            R r = add(ExecutorCore.OP_WRITE, ref(fd), 0, bytes.length, 0, 0, 1, null, null);
+            data.put(r.index, bytes.clone());
+            return r;
+        }
+
+        @Override
         public Ref lseek(Ref fd, long offset, int whence) {
             return add(ExecutorCore.OP_LSEEK, ref(fd), offset, whence, 0, 0, 1, null, null);
         }
@@ -1109,6 +1130,9 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                 }
             }
             need += statOps.size() * space(Linux.STAT_SIZE);
+            for (byte[] d : data.values()) {
+                need += space(d.length);
+            }
             synchronized (lock) {
                 reset(need);
                 for (int i = 0; i < count; i++) {
@@ -1126,6 +1150,10 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                 }
                 for (int i : statOps) {
                     ops[i * ExecutorCore.BATCH_STRIDE + 2] = alloc(Linux.STAT_SIZE);
+                }
+                for (java.util.Map.Entry<Integer, byte[]> e : data.entrySet()) {
+                    byte[] d = e.getValue();
+                    ops[e.getKey() * ExecutorCore.BATCH_STRIDE + 2] = put(d, 0, d.length);
                 }
                 core.bops = ops;
                 core.bres = res;
@@ -1175,6 +1203,12 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                     return "close(" + x0 + ")";
                 case ExecutorCore.OP_FSTAT:
                     return "fstat(" + x0 + ")";
+                case ExecutorCore.OP_DUP:
+                    return "dup(" + x0 + ")";
+                case ExecutorCore.OP_PIPE:
+                    return "pipe2(" + Linux.openFlags((int) x0) + ")";
+                case ExecutorCore.OP_WRITE:
+                    return "write(" + x0 + ", <buf>, " + x2 + ")";
                 default:
                     return "op " + op;
             }

@@ -37,6 +37,27 @@ public interface Batch {
         throw new UnsupportedOperationException("fstat in a batch is not supported by " + getClass().getName());
     }
 
+    /**
+     * pipe2(2): the read end and the write end, in that order (both temporaries with FD_CLOEXEC, as
+     * {@link TaskTable#pipe} makes them).
+     */
+    default Ref[] pipe(int flags) {
+        throw new UnsupportedOperationException("pipe in a batch is not supported by " + getClass().getName());
+    }
+
+    /**
+     * One write(2) of {@code data} (copied when called): the result is the count written, which may be
+     * short, or -1 when a non-blocking fd would block. The caller checks it after {@link #run()}.
+     */
+    default Ref write(Ref fd, byte[] data) {
+        throw new UnsupportedOperationException("write in a batch is not supported by " + getClass().getName());
+    }
+
+    /** A new fd for the same open file description, as {@link TaskTable#dup} makes it (a temporary). */
+    default Ref dup(Ref fd) {
+        throw new UnsupportedOperationException("dup in a batch is not supported by " + getClass().getName());
+    }
+
     Ref lseek(Ref fd, long offset, int whence);
 
     Ref fcntl(Ref fd, int cmd, long arg);

@@ -241,6 +241,50 @@ class ExecutorTaskTableTest {
     }
 
     @Test
+    void aPipeWithItsDataAndACopyInOneBatch() {
+        within(() -> {
+            ExecutorTaskTable t = runtime.start(9, FLOOR);
+            byte[] data = "queued in one batch".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            Batch b = t.batch();
+            Batch.Ref[] p = b.pipe(Linux.O_NONBLOCK);
+            Batch.Ref wrote = b.write(p[1], data);
+            Batch.Ref copy = b.dup(p[0]);
+            b.fcntl(p[1], Linux.F_SETFL, 0);
+            b.run();
+            int r = (int) p[0].get();
+            int w = (int) p[1].get();
+            int c = (int) copy.get();
+            assertTemp(t, r);
+            assertTemp(t, w);
+            assertTemp(t, c);
+            assertEquals(3, new TreeSet<>(List.of(r, w, c)).size(), "three distinct fds");
+            assertEquals(data.length, wrote.get());
+            assertEquals(0, t.fcntl(w, Linux.F_GETFL, 0) & Linux.O_NONBLOCK, "the write end's flags were set");
+            byte[] back = new byte[64];
+            int n = t.read(c, back, 0, back.length); // the copy reads what the write end queued
+            assertArrayEquals(data, Arrays.copyOf(back, n));
+            t.close(r);
+            t.close(w);
+            t.close(c);
+        });
+    }
+
+    @Test
+    void aFailedBatchClosesBothEndsOfItsPipe() {
+        within(() -> {
+            ExecutorTaskTable t = runtime.start(10, FLOOR);
+            int[] before = t.listFds();
+            Batch b = t.batch();
+            Batch.Ref[] p = b.pipe(0);
+            b.dup(p[1]);
+            b.fcntl(p[1], Linux.F_SETPIPE_SZ, -1); // no pipe can be that large: EINVAL or EPERM
+            SysException e = assertThrows(SysException.class, b::run);
+            assertTrue(e.getMessage().contains("batch op #3 of 4: fcntl("), e.getMessage());
+            assertArrayEquals(before, t.listFds(), "both ends and the copy were closed");
+        });
+    }
+
+    @Test
     void creationAndTruncationAreRefused() {
         within(() -> {
             ExecutorTaskTable t = runtime.start(7, FLOOR);

@@ -1,9 +1,11 @@
 package fdrestore.plugin.pipe;
 
 import static fdrestore.core.sys.Linux.F_SETFL;
+import static fdrestore.core.sys.Linux.F_SETPIPE_SZ;
 import static fdrestore.core.sys.Linux.O_CLOEXEC;
 import static fdrestore.core.sys.Linux.O_NONBLOCK;
 
+import fdrestore.core.spi.Batch;
 import fdrestore.core.spi.FileRestorer;
 import fdrestore.core.spi.OpenContext;
 import fdrestore.core.spi.OpenResult;
@@ -15,9 +17,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The creator of one pipe (see {@link PipePlan}): pipe2, size, queued data, hand-offs to the other
- * descriptions' masters, its own end as the new fd. Done in one call; on any failure every fd it still
- * owns is closed before the error is thrown.
+ * The creator of one pipe (see {@link PipePlan}): pipe2, size, queued data, the status flags of its own
+ * end and of the ends it hands over unchanged (so their receivers make no call), copies for the
+ * reopeners, unused ends closed: one batch, one hand-off. Then the hand-offs to the other descriptions'
+ * masters and its own end as the new fd. On any failure every fd it still owns is closed before the
+ * error is thrown.
  */
 final class PipeCreator implements FileRestorer {
     private final PipePlan plan;
@@ -30,53 +34,81 @@ final class PipeCreator implements FileRestorer {
     public OpenResult open(OpenContext ctx) throws Exception {
         TaskTable t = ctx.table();
         PipePlan.Member me = plan.creator;
+        PipeData data = plan.data;
         List<Integer> owned = new ArrayList<>();
         try {
-            // Non-blocking while the data goes in: a write never waits, a pipe too small answers "full".
-            int[] p = t.pipe(O_CLOEXEC | O_NONBLOCK);
-            owned.add(p[0]);
-            owned.add(p[1]);
-            plan.data.restoreInto(t, p[1], "pipe");
+            // Non-blocking while the data goes in: a write never waits, a pipe too small answers short.
+            Batch b = t.batch();
+            Batch.Ref[] p = b.pipe(O_CLOEXEC | O_NONBLOCK);
+            if (data.size() > 0) {
+                // before the data: it fails once more is queued than the new size holds
+                b.fcntl(p[1], F_SETPIPE_SZ, data.size());
+            }
+            Batch.Ref wrote = data.length() > 0 ? b.write(p[1], data.raw()) : null;
+            // Copies first (from the ends as they are): once an fd is handed off it is the engine's.
+            List<Batch.Ref> sent = new ArrayList<>();
+            for (PipePlan.Delivery d : plan.deliveries) {
+                Batch.Ref end = p[d.source().pipeIndex()];
+                if (d.original()) {
+                    sent.add(end);
+                    if (d.direct()) {
+                        b.fcntl(end, F_SETFL, d.to().flags() & Flags.SETFL_MASK);
+                    }
+                } else {
+                    sent.add(b.dup(end));
+                }
+            }
+            if (me.end() != End.RDWR) {
+                b.fcntl(p[me.end().pipeIndex()], F_SETFL, me.flags() & Flags.SETFL_MASK);
+            }
+            for (int end : plan.unusedEnds) {
+                b.close(p[end]);
+            }
+            try {
+                b.run();
+            } catch (SysException e) {
+                throw new IOException("pipe " + plan.pipeId + " (creator file " + me.fileId() + "): "
+                        + e.getMessage(), e);
+            }
+            int[] ends = {(int) p[0].get(), (int) p[1].get()};
+            for (int end = 0; end < 2; end++) {
+                if (!plan.unusedEnds.contains(end)) {
+                    owned.add(ends[end]);
+                }
+            }
+            for (Batch.Ref r : sent) {
+                if (!owned.contains((int) r.get())) {
+                    owned.add((int) r.get());
+                }
+            }
+            if (wrote != null && wrote.get() != data.length()) {
+                throw new IOException("pipe " + plan.pipeId + ": the pipe is full after " + Math.max(0, wrote.get())
+                        + " of " + data.length() + " queued bytes (pipe size "
+                        + (data.size() > 0 ? data.size() + "" : "default") + "): the data is larger than the pipe");
+            }
 
             int kept;
             if (me.end() == End.RDWR) {
-                kept = t.open(Flags.procFd(p[0]), End.RDWR.accessMode() | O_NONBLOCK | O_CLOEXEC, 0);
+                kept = t.open(Flags.procFd(ends[0]), End.RDWR.accessMode() | O_NONBLOCK | O_CLOEXEC, 0);
                 owned.add(kept);
+                t.fcntl(kept, F_SETFL, me.flags() & Flags.SETFL_MASK);
             } else {
-                kept = p[me.end().pipeIndex()];
-            }
-
-            // Copies first: once an fd is handed off it is the engine's, not ours.
-            List<long[]> handOffs = new ArrayList<>();
-            for (PipePlan.Delivery d : plan.deliveries) {
-                int end = p[d.source().pipeIndex()];
-                int fd;
-                if (d.original()) {
-                    fd = end;
-                } else {
-                    fd = t.dup(end);
-                    owned.add(fd);
-                }
-                handOffs.add(new long[] {d.to().fileId(), fd});
-            }
-            t.fcntl(kept, F_SETFL, me.flags() & Flags.SETFL_MASK);
-            for (int end : plan.unusedEnds) {
-                t.close(p[end]);
-                owned.remove(Integer.valueOf(p[end]));
+                kept = ends[me.end().pipeIndex()];
             }
             List<Integer> rest = new ArrayList<>(owned);
             rest.remove(Integer.valueOf(kept));
-            for (long[] h : handOffs) {
-                rest.remove(Integer.valueOf((int) h[1]));
+            for (Batch.Ref r : sent) {
+                rest.remove(Integer.valueOf((int) r.get()));
             }
             if (!rest.isEmpty()) {
                 throw new IllegalStateException("pipe " + plan.pipeId + ": internal error, fds " + rest
                         + " are neither kept, handed off nor closed");
             }
             // From here each fd is the engine's as soon as it is handed off (kept: once returned).
-            for (long[] h : handOffs) {
-                ctx.handOff(h[0], (int) h[1]);
-                owned.remove(Integer.valueOf((int) h[1]));
+            for (int i = 0; i < sent.size(); i++) {
+                int fd = (int) sent.get(i).get();
+                ctx.handOff(plan.deliveries.get(i).to().fileId(), fd);
+                owned.remove(Integer.valueOf(fd));
             }
             return OpenResult.done(kept);
         } catch (SysException e) {

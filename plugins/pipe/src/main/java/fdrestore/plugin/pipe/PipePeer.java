@@ -53,14 +53,7 @@ final class PipePeer implements FileRestorer {
         int fd = handed.getAsInt();
         int status = me.flags() & Flags.SETFL_MASK;
         if (direct) {
-            try {
-                t.fcntl(fd, F_SETFL, status);
-            } catch (SysException e) {
-                IOException failure = new IOException(describe() + ": " + e.getMessage(), e);
-                Flags.closeAll(t, new ArrayList<>(List.of(fd)), failure);
-                throw failure;
-            }
-            return OpenResult.done(fd);
+            return OpenResult.done(fd); // the creator set this description's status flags
         }
         int own = -1;
         try {

@@ -25,6 +25,7 @@ import fdrestore.core.engine.RestoreException;
 import fdrestore.core.image.FdType;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FleInfo;
+import fdrestore.core.spi.Batch;
 import fdrestore.core.spi.OpenContext;
 import fdrestore.core.spi.TaskTable;
 import fdrestore.core.spi.Transport;
@@ -115,16 +116,21 @@ class PipeEngineTest {
     @Test
     void aPipeFullBeforeAllDataIsWrittenIsAClearError() throws Exception {
         TaskTable t = mock(TaskTable.class);
-        when(t.pipe(anyInt())).thenReturn(new int[] {1000, 1001});
-        when(t.write(org.mockito.ArgumentMatchers.eq(1001), any(), anyInt(), anyInt())).thenReturn(4096, -1);
+        Batch b = mock(Batch.class);
+        when(t.batch()).thenReturn(b);
+        Batch.Ref read = () -> 1000;
+        Batch.Ref write = () -> 1001;
+        when(b.pipe(anyInt())).thenReturn(new Batch.Ref[] {read, write});
+        // One write into the fresh pipe: it takes 4096 of the 5000 bytes.
+        when(b.write(org.mockito.ArgumentMatchers.same(write), any())).thenReturn(() -> 4096);
         OpenContext ctx = mock(OpenContext.class);
         when(ctx.table()).thenReturn(t);
         // No size recorded, and the default pipe is smaller than the data: the write finds it full.
         PipePlan bigger = PipePlan.of(PIPE, List.of(member(1, O_RDONLY, fle(1, 3))), new PipeData(PIPE, 0, new byte[5000]));
         IOException ex = assertThrows(IOException.class, () -> bigger.restorer(1).open(ctx));
         assertTrue(ex.getMessage().contains("pipe " + PIPE) && ex.getMessage().contains("4096 of 5000"), ex.getMessage());
-        verify(t).close(1000);
-        verify(t).close(1001);
+        verify(b).close(write); // the unused write end, in the batch
+        verify(t).close(1000);  // the read end, after the batch
         verify(ctx, never()).handOff(org.mockito.ArgumentMatchers.anyLong(), anyInt());
     }
 
