@@ -25,17 +25,33 @@ import picocli.CommandLine.Model.CommandSpec;
 /**
  * {@code fdrestore bench}: restores an image set many times and reports each phase's median, min and
  * max, the engine's cost per fd slot, and the peak RSS. Run on demand; never part of the tests' timing.
+ *
+ * <p>{@code bench --floor} instead compares fdrestore's fd transport with its syscall floor: it compiles
+ * {@code share/bench/fdrestore-floor.c} with {@code gcc -O2} into a temporary directory, runs it, runs the
+ * same work through fdrestore's task tables and transport ({@link FloorBench}), and reports both per fd and
+ * their ratio.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {"Restores an image set repeatedly in this JVM (after warm-up runs) and reports, per phase,",
             "the median, min and max: load + validate, plan, tables, engine (tables complete), spawn, and the",
             "whole restore; the engine's cost per fd slot; and the peak RSS. Each run's processes are stopped",
-            "before the next. With --generate it first writes a synthetic image set."},
+            "before the next. With --generate it first writes a synthetic image set.",
+            "%nWith --floor it measures the fd transport against its syscall floor instead:",
+            "a C program (share/bench/fdrestore-floor.c, built with gcc -O2 at bench time)",
+            "moves --fds fds of /dev/null between two private fd tables (open, sendmsg and",
+            "recvmsg by SCM_RIGHTS, dup3 to the target, close); then fdrestore does the same",
+            "through its task tables and ScmTransport. Both report ns per fd for the whole",
+            "round and for the transport alone (time inside send + receive), and the ratio."},
         footer = {"%nExamples:",
             "  fdrestore bench --runs 15 --root images-samples/criu-4.2/big_32x64_shared_flat/root \\",
             "      images-samples/criu-4.2/big_32x64_shared_flat",
             "  fdrestore bench --generate 32x256:shared=0.5 --runs 10",
-            "  fdrestore bench --generate 64x66:shape=chain --runs 10 --json"})
+            "  fdrestore bench --generate 64x66:shape=chain --runs 10 --json",
+            "  fdrestore bench --floor --fds 100000 --runs 7",
+            "%n--floor needs gcc on the PATH. When the targets 1000..1000+N do not fit under",
+            "RLIMIT_NOFILE's hard limit, a round runs in passes of as many whole 253-fd",
+            "messages as fit (a pass's targets are closed with the clock stopped); the",
+            "report says so."})
 final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -50,10 +66,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--root", paramLabel = "DIR", description = "--root of the restores (a generated set has its own).")
     Path root;
 
-    @Option(names = "--runs", defaultValue = "10", description = "Measured runs (default ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", defaultValue = "10", description = "Measured runs (rounds with --floor; default ${DEFAULT-VALUE}).")
     int runs;
 
-    @Option(names = "--warmup", defaultValue = "3", description = "Runs before measuring, for the JIT (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", defaultValue = "3", description = "Runs (rounds) before measuring, for the JIT (default ${DEFAULT-VALUE}).")
     int warmup;
 
     @Option(names = "--plugins", paramLabel = "DIR", description = "The plugins folder (default: the distribution's plugins/).")
@@ -62,8 +78,19 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a JSON document instead.")
     boolean json;
 
+    @Option(names = "--floor", description = "Measure the fd transport against its C syscall floor instead of a restore"
+            + " (needs gcc).")
+    boolean floor;
+
+    @Option(names = "--fds", paramLabel = "N", defaultValue = "100000",
+            description = "With --floor: fds moved per round (default ${DEFAULT-VALUE}).")
+    int floorFds;
+
     @Override
     public Integer call() throws Exception {
+        if (floor) {
+            return floorBench();
+        }
         Path tmp = null;
         try {
             if (generate != null) {
@@ -133,6 +160,202 @@ final class BenchCommand implements Callable<Integer> {
                 deleteTree(tmp);
             }
         }
+    }
+
+    // ---- --floor ----------------------------------------------------------------------------------
+
+    /** The C floor's source in the distribution, relative to {@code fdrestore.home}. */
+    static final String FLOOR_SOURCE = "share/bench/fdrestore-floor.c";
+
+    private int floorBench() throws Exception {
+        if (dir != null || generate != null) {
+            throw new Cli.UsageException("--floor measures the transport alone: give no image set and no --generate");
+        }
+        if (floorFds < 1 || runs < 1 || warmup < 0) {
+            throw new Cli.UsageException("--floor needs --fds >= 1, --runs >= 1 and --warmup >= 0");
+        }
+        int window = FloorBench.window(floorFds);
+        Path tmp = Files.createTempDirectory("fdrestore-floor");
+        Map<String, String> c;
+        List<String> cRounds;
+        try {
+            Path exe = compileFloor(floorSource(), tmp);
+            List<String> lines = runFloor(exe, floorFds, runs, window);
+            cRounds = lines.subList(0, lines.size() - 1);
+            c = parseFloorLine(lines.get(lines.size() - 1));
+        } finally {
+            deleteTree(tmp);
+        }
+        FloorBench.Result j = FloorBench.run(floorFds, runs, warmup, window);
+        double cMedian = Double.parseDouble(c.get("median_ns_per_fd"));
+        double cTransport = Double.parseDouble(c.get("transport_median_ns_per_fd"));
+        double ratio = j.median() / cMedian;
+        double tRatio = j.transportMedian() / cTransport;
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("floor", true);
+            doc.put("fds", floorFds);
+            doc.put("runs", runs);
+            doc.put("warmup", warmup);
+            doc.put("window", window);
+            doc.put("passes", j.passes());
+            Map<String, Object> cd = new LinkedHashMap<>();
+            cd.put("nsPerFd", stats(cMedian, c.get("min_ns_per_fd"), c.get("max_ns_per_fd")));
+            cd.put("transportNsPerFd", stats(cTransport, c.get("transport_min_ns_per_fd"), c.get("transport_max_ns_per_fd")));
+            cd.put("eagain", Long.parseLong(c.get("eagain")));
+            doc.put("c", cd);
+            Map<String, Object> jd = new LinkedHashMap<>();
+            jd.put("nsPerFd", stats(j.median(), j.min(), j.max()));
+            jd.put("transportNsPerFd", stats(j.transportMedian(), j.transportMin(), j.transportMax()));
+            jd.put("eagain", j.eagain());
+            doc.put("fdrestore", jd);
+            doc.put("ratio", ratio);
+            doc.put("transportRatio", tRatio);
+            out.println(Json.pretty(doc));
+        } else {
+            out.printf("floor: %d fds a round, %d rounds (fdrestore after %d warm-up rounds, C after 1)%s%n", floorFds, runs,
+                    warmup, j.passes() == 1 ? "" : String.format(", in %d passes of up to %d fds (RLIMIT_NOFILE)",
+                            j.passes(), window));
+            for (String l : cRounds) {
+                out.println("  C " + l);
+            }
+            out.printf("  %-26s %12s %12s %8s%n", "ns per fd", "C floor", "fdrestore", "ratio");
+            row(out, "round (median)", cMedian, j.median());
+            row(out, "round (min)", Double.parseDouble(c.get("min_ns_per_fd")), j.min());
+            row(out, "round (max)", Double.parseDouble(c.get("max_ns_per_fd")), j.max());
+            row(out, "transport (median)", cTransport, j.transportMedian());
+            row(out, "transport (min)", Double.parseDouble(c.get("transport_min_ns_per_fd")), j.transportMin());
+            row(out, "transport (max)", Double.parseDouble(c.get("transport_max_ns_per_fd")), j.transportMax());
+            out.printf("  ratio fdrestore / C floor: %.2fx per fd (round, median), %.2fx (transport only); target <= 2x%n",
+                    ratio, tRatio);
+            out.printf("  (round: first open to last dup3/placement; transport: time inside sendmsg + recvmsg in C,"
+                    + " inside ScmTransport send + receive in fdrestore, both threads summed; full queue: %s EAGAIN in C,"
+                    + " %d in fdrestore)%n", c.get("eagain"), j.eagain());
+        }
+        out.flush();
+        return Cli.EXIT_OK;
+    }
+
+    private static Map<String, Object> stats(double median, String min, String max) {
+        return stats(median, Double.parseDouble(min), Double.parseDouble(max));
+    }
+
+    private static Map<String, Object> stats(double median, double min, double max) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("median", median);
+        m.put("min", min);
+        m.put("max", max);
+        return m;
+    }
+
+    private static void row(PrintWriter out, String what, double c, double j) {
+        out.printf("  %-26s %12.1f %12.1f %7.2fx%n", what, c, j, j / c);
+    }
+
+    /** The C source: $fdrestore.home/share/bench, else the source tree (in-tree runs). */
+    static Path floorSource() throws Cli.UsageException {
+        List<Path> tried = new ArrayList<>();
+        String home = System.getProperty("fdrestore.home");
+        if (home != null) {
+            tried.add(Path.of(home).resolve(FLOOR_SOURCE));
+        }
+        tried.add(Path.of("app/src/main/c/fdrestore-floor.c"));
+        tried.add(Path.of("src/main/c/fdrestore-floor.c"));
+        tried.add(Path.of("../app/src/main/c/fdrestore-floor.c"));
+        for (Path p : tried) {
+            if (Files.isRegularFile(p)) {
+                return p.toAbsolutePath().normalize();
+            }
+        }
+        throw new Cli.UsageException("--floor: the C floor's source fdrestore-floor.c is not found (tried " + tried
+                + "); it ships in the distribution as " + FLOOR_SOURCE);
+    }
+
+    /** gcc on the PATH, or null. */
+    static Path gcc() {
+        String path = System.getenv("PATH");
+        if (path == null) {
+            return null;
+        }
+        for (String d : path.split(":")) {
+            if (!d.isEmpty()) {
+                Path p = Path.of(d, "gcc");
+                if (Files.isExecutable(p) && !Files.isDirectory(p)) {
+                    return p;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** Compiles the floor with gcc -O2 into {@code dir}; returns the program. */
+    static Path compileFloor(Path source, Path dir) throws Exception {
+        Path gcc = gcc();
+        if (gcc == null) {
+            throw new Cli.UsageException("--floor compiles a C program at bench time, but gcc is not on the PATH");
+        }
+        Path exe = dir.resolve("fdrestore-floor");
+        Process p = new ProcessBuilder(gcc.toString(), "-O2", "-pthread", "-o", exe.toString(), source.toString())
+                .redirectErrorStream(true).start();
+        String log = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        int rc = p.waitFor();
+        if (rc != 0 || !Files.isExecutable(exe)) {
+            throw new IOException("gcc -O2 " + source + " failed (exit " + rc + "):\n" + log.strip());
+        }
+        return exe;
+    }
+
+    /** Runs the floor; returns its stdout lines, the last being the "floor ..." line. */
+    static List<String> runFloor(Path exe, int fds, int rounds, int window) throws Exception {
+        Process p = new ProcessBuilder(exe.toString(), Integer.toString(fds), Integer.toString(rounds),
+                Integer.toString(window)).redirectError(ProcessBuilder.Redirect.PIPE).start();
+        p.getOutputStream().close();
+        java.util.concurrent.CompletableFuture<byte[]> err = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return p.getErrorStream().readAllBytes();
+            } catch (IOException e) {
+                return new byte[0];
+            }
+        });
+        String stdout = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        int rc = p.waitFor();
+        String stderr = new String(err.get(), java.nio.charset.StandardCharsets.UTF_8).strip();
+        List<String> lines = stdout.lines().filter(l -> !l.isBlank()).toList();
+        if (rc != 0 || lines.isEmpty() || !lines.get(lines.size() - 1).startsWith("floor ")) {
+            throw new IOException("the C floor " + exe.getFileName() + " " + fds + " " + rounds + " " + window
+                    + " failed (exit " + rc + "): " + (stderr.isEmpty() ? stdout.strip() : stderr));
+        }
+        return lines;
+    }
+
+    /** The C floor's final line, "floor key=value ...", as a map; checks the fields the bench needs. */
+    static Map<String, String> parseFloorLine(String line) throws IOException {
+        if (!line.startsWith("floor ")) {
+            throw new IOException("not a floor result line: " + line);
+        }
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String f : line.substring(6).trim().split("\\s+")) {
+            int eq = f.indexOf('=');
+            if (eq <= 0) {
+                throw new IOException("bad field '" + f + "' in the floor line: " + line);
+            }
+            m.put(f.substring(0, eq), f.substring(eq + 1));
+        }
+        for (String k : List.of("fds", "rounds", "median_ns_per_fd", "min_ns_per_fd", "max_ns_per_fd",
+                "transport_median_ns_per_fd", "transport_min_ns_per_fd", "transport_max_ns_per_fd", "eagain")) {
+            if (!m.containsKey(k)) {
+                throw new IOException("the floor line lacks " + k + ": " + line);
+            }
+        }
+        try {
+            Long.parseLong(m.get("fds"));
+            Double.parseDouble(m.get("median_ns_per_fd"));
+            Double.parseDouble(m.get("transport_median_ns_per_fd"));
+        } catch (NumberFormatException e) {
+            throw new IOException("a bad number in the floor line: " + line, e);
+        }
+        return m;
     }
 
     static double median(List<Double> v) {
