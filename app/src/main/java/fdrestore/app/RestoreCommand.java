@@ -114,6 +114,8 @@ final class RestoreCommand implements Callable<Integer> {
         if (!Files.isDirectory(root)) {
             throw new Cli.UsageException("--root " + root + ": no such directory");
         }
+        // The native bindings load on another core while the images are read, checked and planned.
+        fdrestore.core.runtime.TaskRuntime.warmUpInBackground();
         ImageSet images = ImageSet.open(dir);
         PrintWriter out = spec.commandLine().getOut();
         int fdCount = images.tasks().stream().mapToInt(t -> t.fds().size()).sum();

@@ -263,13 +263,22 @@ public final class Restorer {
             int fds = 0;
             progress.phase("tables");
             try {
-                for (Task t : images.tasks()) {
+                List<Task> tasks = images.tasks();
+                int[] pids = new int[tasks.size()];
+                int[] floors = new int[tasks.size()];
+                for (int i = 0; i < pids.length; i++) {
+                    Task t = tasks.get(i);
                     int floor = 3;
                     for (Fd fd : t.fds()) {
                         floor = Math.max(floor, fd.fd() + 1);
                     }
                     fds += t.fds().size();
-                    tables.put(t.pid(), runtime.start(t.pid(), floor));
+                    pids[i] = t.pid();
+                    floors[i] = floor;
+                }
+                List<ExecutorTaskTable> started = runtime.startAll(pids, floors);
+                for (int i = 0; i < pids.length; i++) {
+                    tables.put(pids[i], started.get(i));
                 }
             } catch (SysException e) {
                 throw new RestoreException("cannot start a task's fd table: " + e.getMessage(), e);

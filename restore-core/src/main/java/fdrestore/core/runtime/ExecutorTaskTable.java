@@ -91,11 +91,24 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
 
     /** Starts the executor and waits until it owns its private table. */
     void start() throws SysException {
+        begin();
+        awaitStarted();
+    }
+
+    /** Starts the executor thread without waiting for it (see {@link #awaitStarted()}). */
+    void begin() {
         if (inline) {
             return;
         }
         waiter = Thread.currentThread();
         thread.start();
+    }
+
+    /** Waits until the executor started by {@link #begin()} owns its private table, or failed to. */
+    void awaitStarted() throws SysException {
+        if (inline) {
+            return;
+        }
         while (!started) {
             LockSupport.parkNanos(this, ALIVE_CHECK_NANOS);
             if (!started && !thread.isAlive()) {

@@ -270,6 +270,38 @@ class ExecutorTaskTableTest {
     }
 
     @Test
+    void startAllStartsPrivateTablesInOrder() {
+        within(() -> {
+            int n = 24;
+            int[] pids = new int[n];
+            int[] floors = new int[n];
+            for (int i = 0; i < n; i++) {
+                pids[i] = 300 + i;
+                floors[i] = FLOOR + i;
+            }
+            List<ExecutorTaskTable> ts = runtime.startAll(pids, floors);
+            assertEquals(n, ts.size());
+            Set<Integer> tids = new TreeSet<>();
+            for (int i = 0; i < n; i++) {
+                ExecutorTaskTable t = ts.get(i);
+                assertEquals(pids[i], t.pid());
+                assertEquals(floors[i], t.tempFloor());
+                tids.add(t.tid());
+                int fd = t.open("/dev/null", Linux.O_RDONLY, 0);
+                assertTemp(t, fd);
+            }
+            assertEquals(n, tids.size(), "one executor thread per table");
+            // Private tables: an fd opened in one is not in another, nor in the JVM's.
+            int fd0 = ts.get(0).listFds()[ts.get(0).listFds().length - 1];
+            assertEquals(FLOOR, fd0, "table 0's temporary is at its floor");
+            assertTrue(Arrays.binarySearch(ts.get(1).listFds(), fd0) < 0,
+                    "table 1 does not see table 0's temporary " + fd0);
+            assertEquals(n, runtime.tables().size());
+            assertThrows(IllegalArgumentException.class, () -> runtime.startAll(new int[1], new int[2]));
+        });
+    }
+
+    @Test
     void aFailedBatchClosesBothEndsOfItsPipe() {
         within(() -> {
             ExecutorTaskTable t = runtime.start(10, FLOOR);
