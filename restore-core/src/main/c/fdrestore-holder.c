@@ -19,8 +19,12 @@
  *                 MODE s = setsid, g = new process group, j = join process group PGID, n = stay;
  *                 it takes every fd of FDS (comma-separated numbers) from the private fd table of thread
  *                 TID (pidfd_open PIDFD_THREAD + pidfd_getfd), puts each at its own number, keeps no
- *                 other fd, and execs ARGV. Replies: "F <pid>\n" from the parent, and "R <pid>\n" from
- *                 the child's holder once it is set up (--ready), or "E <pid> <step> <errno>\n".
+ *                 other fd, and execs ARGV. Replies: "F <pid> <errno>\n" from the parent (pid -1 when
+ *                 fork failed), and "R <pid>\n" from the child's holder once it is set up (--ready), or
+ *                 "E <pid> <step> <errno>\n" from the child. Commands may be sent without waiting for
+ *                 their replies: they are served one at a time, in order, so the "F" lines come in the
+ *                 order of the commands; "R"/"E" lines (by pid) come whenever each child gets there, even
+ *                 before the "F" of their pid. Each line is one write, shorter than PIPE_BUF.
  *              "release" [PGRP]  ends builder mode; PGRP, when given, replaces the one of --fg (the
  *                 foreground group may be a group built after the holder started). Once the command fd
  *                 is closed and --fg applied, the holder answers "D <status>\n" and closes REPLY.
@@ -98,6 +102,13 @@ static int parse_list(const char *list, int **out)
 	return n;
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
 static int set_cloexec(const char *list)
 {
 	int *fds, n = parse_list(list, &fds);
@@ -146,7 +157,7 @@ static void become(int reply, long tid, char mode, long pgid, const char *fdlist
 {
 	long me = getpid();
 	int *targets, n = parse_list(fdlist, &targets);
-	int base = 3, rep, pidfd, *tmp;
+	int base = 3, rep, pidfd;
 
 	if (n < 0)
 		_exit(10);
@@ -175,10 +186,13 @@ static void become(int reply, long tid, char mode, long pgid, const char *fdlist
 		close(pidfd);
 		pidfd = p2;
 	}
-	tmp = malloc((size_t)(n > 0 ? n : 1) * sizeof(int));
-	if (pidfd < 0 || !tmp)
+	if (pidfd < 0)
 		_exit(13);
-	/* Two phases, so that an fd landing on a number another target needs is never overwritten. */
+	/*
+	 * Below base only targets are left to fill, so in ascending order pidfd_getfd (lowest free number)
+	 * lands on the target itself or on a lower number no target needs: then it moves up, to a free one.
+	 */
+	qsort(targets, (size_t)n, sizeof(int), cmp_int);
 	for (int i = 0; i < n; i++) {
 		int fd = (int)syscall(SYS_pidfd_getfd, pidfd, targets[i], 0);
 
@@ -186,19 +200,14 @@ static void become(int reply, long tid, char mode, long pgid, const char *fdlist
 			say(rep, "E %ld %ld %ld\n", me, 3, errno);
 			_exit(13);
 		}
-		tmp[i] = fcntl(fd, F_DUPFD_CLOEXEC, base);
-		close(fd);
-		if (tmp[i] < 0) {
-			say(rep, "E %ld %ld %ld\n", me, 4, errno);
-			_exit(14);
-		}
-	}
-	for (int i = 0; i < n; i++) {
-		if (dup2(tmp[i], targets[i]) < 0) {
+		if (fd != targets[i] && (dup2(fd, targets[i]) < 0 || close(fd) < 0)) {
 			say(rep, "E %ld %ld %ld\n", me, 5, errno);
 			_exit(15);
 		}
-		close(tmp[i]);
+		if (fd == targets[i] && fcntl(fd, F_SETFD, 0) < 0) { /* pidfd_getfd set FD_CLOEXEC */
+			say(rep, "E %ld %ld %ld\n", me, 4, errno);
+			_exit(14);
+		}
 	}
 	close(pidfd);
 	{

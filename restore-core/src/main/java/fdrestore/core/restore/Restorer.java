@@ -361,7 +361,8 @@ public final class Restorer {
      * images) is spawned from its executor thread and inherits its table; every other task is forked by
      * its parent's holder (so its parent, session, group and controlling terminal are the real ones) and
      * takes its fds from its executor thread's table with pidfd_getfd. Siblings are built session leaders
-     * first, then group leaders, then the others.
+     * first, then group leaders, then the others. The forks are pipelined ({@link TreeBuilder}): each holder
+     * gets the commands of several children at once, and every holder that is up works at the same time.
      */
     private List<RestoredTask> spawnAll(Map<Integer, ExecutorTaskTable> tables, List<Integer> spawned)
             throws RestoreException {
@@ -386,8 +387,9 @@ public final class Restorer {
         }
         Map<Integer, Integer> real = new HashMap<>();
         Map<Integer, String> commands = new HashMap<>();
-        java.util.ArrayDeque<Task> queue = new java.util.ArrayDeque<>();
         roots.sort((a, b) -> Integer.compare(rank(a), rank(b)));
+        TreeBuilder builder = new TreeBuilder(tables, controls, children, serialOrder(roots, children), real, commands,
+                spawned);
         for (Task t : roots) {
             ExecutorTaskTable table = tables.get(t.pid());
             try {
@@ -413,21 +415,11 @@ public final class Restorer {
             } catch (SysException e) {
                 throw new RestoreException("task " + t.pid() + ": cannot start its process: " + e.getMessage(), e);
             }
-            queue.add(t);
         }
-        while (!queue.isEmpty()) {
-            Task parent = queue.poll();
-            for (Task c : children.getOrDefault(parent.pid(), List.of())) {
-                int pid = fork(tables, controls, parent, c, real);
-                spawned.add(pid);
-                if (options.faults() != null) {
-                    options.faults().spawned(c.pid(), pid);
-                }
-                real.put(c.pid(), pid);
-                commands.put(c.pid(), display(c));
-                queue.add(c);
-            }
+        for (Task t : roots) {
+            builder.up(t);
         }
+        builder.run();
         for (Map.Entry<Integer, Control> e : controls.entrySet()) {
             List<String> release = new ArrayList<>(List.of("release"));
             for (ProcessAction a : processActions.getOrDefault(e.getKey(), List.of())) {
@@ -438,9 +430,8 @@ public final class Restorer {
             try {
                 Control ctl = e.getValue();
                 TaskTable table = io.get(e.getKey());
-                ctl.send(table, release);
                 int holder = real.get(e.getKey());
-                String done = ctl.line(table, REPLY_TIMEOUT_NS, holder);
+                String done = ctl.send(table, release, holder) ? ctl.line(table, REPLY_TIMEOUT_NS, holder) : null;
                 if (done == null || !done.startsWith("D ")) {
                     throw new RestoreException("task " + e.getKey() + ": its holder (pid " + holder + ") did not finish "
                             + "building (" + (done != null ? done : !Processes.running(holder) ? "it died" : "no answer") + ")");
@@ -465,12 +456,36 @@ public final class Restorer {
         return out;
     }
 
+    /**
+     * The order in which a serial build would create the tasks (roots, then breadth first, siblings by
+     * rank): a task may rely on exactly the tasks before it (the leader of a group it joins, the foreground
+     * group of its tty), as it did when the tree was built one task at a time.
+     */
+    private static Map<Integer, Integer> serialOrder(List<Task> roots, Map<Integer, List<Task>> children) {
+        Map<Integer, Integer> order = new HashMap<>();
+        java.util.ArrayDeque<Task> queue = new java.util.ArrayDeque<>();
+        for (Task t : roots) {
+            order.put(t.pid(), order.size());
+            queue.add(t);
+        }
+        while (!queue.isEmpty()) {
+            for (Task c : children.getOrDefault(queue.poll().pid(), List.of())) {
+                if (order.putIfAbsent(c.pid(), order.size()) == null) {
+                    queue.add(c);
+                }
+            }
+        }
+        return order;
+    }
+
     /** The pipes between fdrestore and one holder in builder mode, created in the task's own table. */
     private record Control(int cmdRead, int cmdWrite, int replyRead, int replyWrite, StringBuilder pending) {
+        /** Both ends fdrestore keeps are non-blocking: a holder that stops reading never blocks a thread. */
         static Control open(TaskTable t) throws SysException {
             int[] cmd = t.pipe(0);
             int[] reply = t.pipe(0);
             t.fcntl(reply[0], fdrestore.core.sys.Linux.F_SETFL, fdrestore.core.sys.Linux.O_NONBLOCK);
+            t.fcntl(cmd[1], fdrestore.core.sys.Linux.F_SETFL, fdrestore.core.sys.Linux.O_NONBLOCK);
             return new Control(cmd[0], cmd[1], reply[0], reply[1], new StringBuilder());
         }
 
@@ -479,7 +494,8 @@ public final class Restorer {
             return new int[] {cmdRead, replyWrite};
         }
 
-        void send(TaskTable t, List<String> fields) throws SysException {
+        /** One command: u32 length (native order), then the fields, each ended by a NUL. */
+        static byte[] encode(List<String> fields) {
             java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
             for (String f : fields) {
                 b.writeBytes(f.getBytes(StandardCharsets.UTF_8));
@@ -488,15 +504,58 @@ public final class Restorer {
             byte[] body = b.toByteArray();
             byte[] msg = new byte[4 + body.length];
             java.nio.ByteBuffer.wrap(msg).order(java.nio.ByteOrder.nativeOrder()).putInt(body.length).put(body);
+            return msg;
+        }
+
+        /**
+         * Writes one command whole; false when the holder {@code holderPid} died, or took nothing for
+         * {@link #REPLY_TIMEOUT_NS}, before all of it was in the pipe.
+         */
+        boolean send(TaskTable t, List<String> fields, int holderPid) throws SysException {
+            byte[] msg = encode(fields);
             int off = 0;
+            long heard = System.nanoTime();
+            long nextCheck = heard + 5_000_000L;
             while (off < msg.length) {
                 int n = t.write(cmdWrite, msg, off, msg.length - off);
-                if (n < 0) {
-                    Thread.onSpinWait();
-                } else {
+                long now = System.nanoTime();
+                if (n > 0) {
                     off += n;
+                    heard = now;
+                } else if (now - heard > REPLY_TIMEOUT_NS) {
+                    return false;
+                } else {
+                    java.util.concurrent.locks.LockSupport.parkNanos(100_000);
+                    if (now > nextCheck) {
+                        if (!Processes.running(holderPid)) {
+                            return false;
+                        }
+                        nextCheck = now + 5_000_000L;
+                    }
                 }
             }
+            return true;
+        }
+
+        /** Reads what has come on the reply pipe, without waiting; returns the byte count (0 if none yet). */
+        int fill(TaskTable t, byte[] buf) throws SysException {
+            int n = t.read(replyRead, buf, 0, buf.length);
+            if (n <= 0) {
+                return 0; // nothing yet (never end of file: the table keeps a copy of the write end)
+            }
+            pending.append(new String(buf, 0, n, StandardCharsets.US_ASCII));
+            return n;
+        }
+
+        /** The next whole line read so far, or null. */
+        String take() {
+            int nl = pending.indexOf("\n");
+            if (nl < 0) {
+                return null;
+            }
+            String l = pending.substring(0, nl);
+            pending.delete(0, nl + 1);
+            return l;
         }
 
         /**
@@ -534,85 +593,359 @@ public final class Restorer {
     }
 
     private static final long REPLY_TIMEOUT_NS = 20_000_000_000L;
+    /** Children of one holder forked and not yet up, at most: bounds the commands in its pipe. */
+    private static final int WINDOW = 64;
+    /** Bytes of commands queued for one holder, at most: the capacity of a pipe. */
+    private static final int BATCH_BYTES = 65536;
+    /** The pause between two looks at the reply pipes when nothing came, doubling up to the maximum. */
+    private static final long MIN_IDLE_NS = 200_000L;
+    private static final long MAX_IDLE_NS = 1_000_000L;
+    /** How long a holder with work may stay silent before its processes are checked for death. */
+    private static final long QUIET_CHECK_NS = 5_000_000L;
 
-    /** Has {@code parent}'s holder fork the process of task {@code c}; returns its real pid. */
-    private int fork(Map<Integer, ExecutorTaskTable> tables, Map<Integer, Control> controls, Task parent, Task c,
-                     Map<Integer, Integer> real) throws RestoreException {
-        String mode;
-        int pgid = 0;
-        if (c.sessionLeader()) {
-            mode = "s";
-        } else if (c.sid() != parent.sid()) {
-            throw new RestoreException("task " + c.pid() + " is in session " + c.sid() + " but its parent " + parent.pid()
-                    + " is in session " + parent.sid() + ": a child can only be in its parent's session or lead its own");
-        } else if (c.groupLeader()) {
-            mode = "g";
-        } else if (c.pgid() == parent.pgid()) {
-            mode = "n";
-        } else {
-            Integer leader = real.get(c.pgid());
-            if (leader == null) {
-                throw new RestoreException("task " + c.pid() + " joins process group " + c.pgid()
-                        + ", whose leader is not restored before it");
+    /**
+     * Builds every non-root task, pipelined. Each holder that is up (a root, or a child whose "R" came) is
+     * a {@link Parent}: it is sent the "fork" commands of its children in rank order, up to {@link #WINDOW}
+     * not yet up, without waiting for the answers; its holder serves them in order, so each "F pid" answers
+     * the oldest command without one, and each child's own "R pid" (or "E ...") is matched by pid. All the
+     * holders that are up work at once: a child becomes a parent as soon as its "R" comes, while its
+     * siblings are still being built. A command is sent only once every task it relies on is up (its
+     * parent; the leader of a group it joins; the foreground group of its tty, if a serial build would have
+     * made it before: see {@link #serialOrder}). Every pid is in {@code spawned} as soon as its "F" comes.
+     */
+    private final class TreeBuilder {
+        private final Map<Integer, ExecutorTaskTable> tables;
+        private final Map<Integer, Control> controls;
+        private final Map<Integer, List<Task>> children;
+        private final Map<Integer, Integer> order;
+        private final Map<Integer, Integer> real;
+        private final Map<Integer, String> commands;
+        private final List<Integer> spawned;
+        private final List<Parent> active = new ArrayList<>();
+        private final byte[] buf = new byte[4096];
+
+        TreeBuilder(Map<Integer, ExecutorTaskTable> tables, Map<Integer, Control> controls,
+                    Map<Integer, List<Task>> children, Map<Integer, Integer> order, Map<Integer, Integer> real,
+                    Map<Integer, String> commands, List<Integer> spawned) {
+            this.tables = tables;
+            this.controls = controls;
+            this.children = children;
+            this.order = order;
+            this.real = real;
+            this.commands = commands;
+            this.spawned = spawned;
+        }
+
+        /** Task {@code t}'s process is up (its pid is in {@code real}): its holder may build its children. */
+        void up(Task t) {
+            List<Task> kids = children.get(t.pid());
+            if (kids != null && !kids.isEmpty()) {
+                active.add(new Parent(t, kids));
             }
-            mode = "j";
-            pgid = leader;
         }
-        ExecutorTaskTable ct = tables.get(c.pid());
-        Control own = controls.get(c.pid());
-        StringBuilder fds = new StringBuilder();
-        for (Fd fd : c.fds()) {
-            fds.append(fds.length() == 0 ? "" : ",").append(fd.fd());
-        }
-        if (own != null) {
-            for (int fd : own.holderEnds()) {
-                fds.append(fds.length() == 0 ? "" : ",").append(fd);
-            }
-        }
-        List<String> msg = new ArrayList<>(List.of("fork", Integer.toString(ct.tid()), mode, Integer.toString(pgid),
-                fds.toString()));
-        msg.addAll(holderArgv(c, real, own));
-        TaskTable pt = io.get(parent.pid());
-        Control ctl = controls.get(parent.pid());
-        try {
-            ctl.send(pt, msg);
-            // The parent's "F pid" and the child's "R pid" (or "E ...") may come in either order.
-            int pid = 0;
-            String ready = null;
-            while (pid == 0 || ready == null) {
-                int holder = real.get(parent.pid());
-                String l = ctl.line(pt, REPLY_TIMEOUT_NS, holder);
-                if (l == null) {
-                    if (pid > 0) {
-                        quietKill(pid);
+
+        void run() throws RestoreException {
+            long idle = MIN_IDLE_NS;
+            while (!active.isEmpty()) {
+                boolean progress = false;
+                long now = System.nanoTime();
+                // Parents made up during the sweep (by an "R") join it at its end.
+                for (int i = 0; i < active.size(); i++) {
+                    Parent p = active.get(i);
+                    progress |= p.write();
+                    progress |= p.read();
+                    if (p.busy() && now - p.heard > QUIET_CHECK_NS && now - p.checked > QUIET_CHECK_NS) {
+                        p.check(now);
                     }
-                    throw new RestoreException("task " + c.pid() + ": the holder of task " + parent.pid() + " (pid "
-                            + holder + ") " + (!Processes.running(holder) ? "died" : "did not answer within "
-                            + REPLY_TIMEOUT_NS / 1_000_000_000L + " s"));
                 }
-                String[] fp = l.split(" ");
-                if (fp[0].equals("F")) {
-                    pid = Integer.parseInt(fp[1]);
+                active.removeIf(Parent::done);
+                // Every look at a pipe is a hand-off to an executor thread, which takes a core from the
+                // holders: look again soon while answers come, less and less often while none does.
+                idle = progress ? MIN_IDLE_NS : Math.min(2 * idle, MAX_IDLE_NS);
+                // A hand-off may leave the thread's permit set, so one park can return at once.
+                long until = System.nanoTime() + idle;
+                for (long left = idle; !active.isEmpty() && left > 0; left = until - System.nanoTime()) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(left);
+                }
+            }
+        }
+
+        /** A holder in builder mode and the state of its children's commands. */
+        private final class Parent {
+            final Task task;
+            final List<Task> kids;
+            final Control ctl;
+            final TaskTable table;
+            final int holder;
+            /** The next child whose command is to be made. */
+            int next;
+            /** Commands made and not yet written whole: out[outOff, outLen). */
+            byte[] out = new byte[4096];
+            int outOff;
+            int outLen;
+            /** Children whose command is sent (or being sent) and whose "F" has not come, in order. */
+            final java.util.ArrayDeque<Task> unforked = new java.util.ArrayDeque<>();
+            /** Children forked (real pid known) whose "R" or "E" has not come: pid -> child, in fork order. */
+            final Map<Integer, Task> coming = new LinkedHashMap<>();
+            /** "R"/"E" lines read before the "F" of their pid (the child may answer before its parent). */
+            final Map<Integer, String> early = new HashMap<>();
+            /** When the holder last took bytes or answered; when its processes were last checked. */
+            long heard = System.nanoTime();
+            long checked;
+
+            Parent(Task task, List<Task> kids) {
+                this.task = task;
+                this.kids = kids;
+                this.ctl = controls.get(task.pid());
+                this.table = io.get(task.pid());
+                this.holder = real.get(task.pid());
+            }
+
+            boolean busy() {
+                return !unforked.isEmpty() || !coming.isEmpty();
+            }
+
+            boolean done() {
+                return next == kids.size() && !busy();
+            }
+
+            /** The child an error names when no single child is at fault: the oldest one not up. */
+            Task oldest() {
+                if (!unforked.isEmpty()) {
+                    return unforked.peek();
+                }
+                return coming.isEmpty() ? kids.get(Math.max(0, next - 1)) : coming.values().iterator().next();
+            }
+
+            private RestoreException talking(Task c, SysException e) {
+                return new RestoreException("task " + c.pid() + ": talking to the holder of task " + task.pid() + ": "
+                        + e.getMessage(), e);
+            }
+
+            /**
+             * Queues every command that the window and the tasks it relies on allow, then writes as much of
+             * the queue as the pipe takes, in one call; true if any byte went out.
+             */
+            boolean write() throws RestoreException {
+                while (next < kids.size() && unforked.size() + coming.size() < WINDOW && outLen - outOff < BATCH_BYTES) {
+                    Task c = kids.get(next);
+                    List<String> msg = command(task, c);
+                    if (msg == null) {
+                        break; // it needs a task that is not up yet; its younger siblings wait too
+                    }
+                    byte[] m = Control.encode(msg);
+                    if (outOff == outLen) {
+                        outOff = 0;
+                        outLen = 0;
+                    }
+                    if (outLen + m.length > out.length) {
+                        byte[] b = new byte[Math.max(2 * out.length, outLen - outOff + m.length)];
+                        System.arraycopy(out, outOff, b, 0, outLen - outOff);
+                        out = b;
+                        outLen -= outOff;
+                        outOff = 0;
+                    }
+                    System.arraycopy(m, 0, out, outLen, m.length);
+                    outLen += m.length;
+                    unforked.add(c);
+                    next++;
+                }
+                if (outOff == outLen) {
+                    return false;
+                }
+                int n;
+                try {
+                    n = table.write(ctl.cmdWrite(), out, outOff, Math.min(outLen - outOff, BATCH_BYTES));
+                } catch (SysException e) {
+                    throw talking(unforked.peek(), e);
+                }
+                if (n <= 0) {
+                    return false; // the pipe is full: the holder is busy forking
+                }
+                heard = System.nanoTime();
+                outOff += n;
+                return true;
+            }
+
+            /** Handles every reply line that has come; true if there was one. */
+            boolean read() throws RestoreException {
+                boolean any = false;
+                while (true) {
+                    int n;
+                    try {
+                        n = ctl.fill(table, buf);
+                    } catch (SysException e) {
+                        throw talking(oldest(), e);
+                    }
+                    for (String l = ctl.take(); l != null; l = ctl.take()) {
+                        any = true;
+                        heard = System.nanoTime();
+                        handle(l);
+                    }
+                    if (n < buf.length) {
+                        return any;
+                    }
+                }
+            }
+
+            private void handle(String l) throws RestoreException {
+                String[] f = l.split(" ");
+                int pid;
+                try {
+                    pid = f.length >= 2 ? Integer.parseInt(f[1]) : 0;
+                } catch (NumberFormatException e) {
+                    pid = 0;
+                }
+                if (f[0].equals("F") && f.length >= 3 && pid != 0 && !unforked.isEmpty()) {
+                    Task c = unforked.poll();
                     if (pid < 0) {
-                        throw new RestoreException("task " + c.pid() + ": fork in the holder of task " + parent.pid()
-                                + " failed: " + fdrestore.core.sys.Errno.describe(Integer.parseInt(fp[2])));
+                        throw new RestoreException("task " + c.pid() + ": fork in the holder of task " + task.pid()
+                                + " failed: " + fdrestore.core.sys.Errno.describe(Integer.parseInt(f[2])));
                     }
-                } else if (fp[0].equals("R") || fp[0].equals("E")) {
-                    ready = l;
+                    spawned.add(pid);
+                    coming.put(pid, c);
+                    String first = early.remove(pid);
+                    if (first != null) {
+                        ready(pid, first);
+                    }
+                } else if ((f[0].equals("R") || f[0].equals("E")) && pid > 0) {
+                    if (coming.containsKey(pid)) {
+                        ready(pid, l);
+                    } else {
+                        early.put(pid, l);
+                    }
                 } else {
-                    throw new RestoreException("task " + c.pid() + ": unexpected answer from the holder of task "
-                            + parent.pid() + ": " + l);
+                    throw new RestoreException("task " + oldest().pid() + ": unexpected answer from the holder of task "
+                            + task.pid() + ": " + l);
                 }
             }
-            if (!ready.startsWith("R ")) {
-                quietKill(pid);
-                throw new RestoreException("task " + c.pid() + ": its process (pid " + pid + ") could not take its fds: "
-                        + describeBuildError(ready));
+
+            /** Child {@code pid} answered {@code line}: it is up ("R"), or it failed ("E"). */
+            private void ready(int pid, String line) throws RestoreException {
+                Task c = coming.remove(pid);
+                if (!line.startsWith("R ")) {
+                    quietKill(pid);
+                    throw new RestoreException("task " + c.pid() + ": its process (pid " + pid + ") could not take its fds: "
+                            + describeBuildError(line));
+                }
+                if (options.faults() != null) {
+                    options.faults().spawned(c.pid(), pid);
+                }
+                real.put(c.pid(), pid);
+                commands.put(c.pid(), display(c));
+                up(c);
             }
-            return pid;
-        } catch (SysException e) {
-            throw new RestoreException("task " + c.pid() + ": talking to the holder of task " + parent.pid() + ": "
-                    + e.getMessage(), e);
+
+            /** The holder has been quiet with work outstanding: fails if it or a child being built died. */
+            void check(long now) throws RestoreException {
+                checked = now;
+                if (!Processes.running(holder)) {
+                    read(); // one more read after the death is seen: it may have answered just before
+                    if (busy()) {
+                        throw new RestoreException("task " + oldest().pid() + ": the holder of task " + task.pid()
+                                + " (pid " + holder + ") died");
+                    }
+                    return;
+                }
+                for (Map.Entry<Integer, Task> e : new ArrayList<>(coming.entrySet())) {
+                    if (!Processes.running(e.getKey())) {
+                        read();
+                        if (coming.containsKey(e.getKey())) {
+                            throw new RestoreException("task " + e.getValue().pid() + ": its process (pid " + e.getKey()
+                                    + ") died before it had taken its fds");
+                        }
+                    }
+                }
+                if (busy() && now - heard > REPLY_TIMEOUT_NS) {
+                    Task c = oldest();
+                    throw new RestoreException("task " + c.pid() + ": " + (unforked.isEmpty()
+                            ? "its process (pid " + coming.keySet().iterator().next() + ")"
+                            : "the holder of task " + task.pid() + " (pid " + holder + ")")
+                            + " did not answer within " + REPLY_TIMEOUT_NS / 1_000_000_000L + " s");
+                }
+            }
+        }
+
+        /**
+         * The "fork" command that makes task {@code c} a child of {@code parent}'s holder; null while a task
+         * it relies on is not up yet.
+         */
+        private List<String> command(Task parent, Task c) throws RestoreException {
+            int mine = order.get(c.pid());
+            String mode;
+            int pgid = 0;
+            if (c.sessionLeader()) {
+                mode = "s";
+            } else if (c.sid() != parent.sid()) {
+                throw new RestoreException("task " + c.pid() + " is in session " + c.sid() + " but its parent " + parent.pid()
+                        + " is in session " + parent.sid() + ": a child can only be in its parent's session or lead its own");
+            } else if (c.groupLeader()) {
+                mode = "g";
+            } else if (c.pgid() == parent.pgid()) {
+                mode = "n";
+            } else {
+                Integer at = order.get(c.pgid());
+                if (at == null || at > mine) {
+                    throw new RestoreException("task " + c.pid() + " joins process group " + c.pgid()
+                            + ", whose leader is not restored before it");
+                }
+                Integer leader = real.get(c.pgid());
+                if (leader == null) {
+                    return null;
+                }
+                mode = "j";
+                pgid = leader;
+            }
+            for (ProcessAction a : processActions.getOrDefault(c.pid(), List.of())) {
+                if (a instanceof ProcessAction.ForegroundGroup g && g.imagePgid() != c.pid()) {
+                    Integer at = order.get(g.imagePgid());
+                    if (at != null && at < mine && !real.containsKey(g.imagePgid())) {
+                        return null;
+                    }
+                }
+            }
+            ExecutorTaskTable ct = tables.get(c.pid());
+            Control own = controls.get(c.pid());
+            StringBuilder fds = new StringBuilder();
+            for (Fd fd : c.fds()) {
+                fds.append(fds.length() == 0 ? "" : ",").append(fd.fd());
+            }
+            if (own != null) {
+                for (int fd : own.holderEnds()) {
+                    fds.append(fds.length() == 0 ? "" : ",").append(fd);
+                }
+            }
+            List<String> msg = new ArrayList<>(List.of("fork", Integer.toString(ct.tid()), mode, Integer.toString(pgid),
+                    fds.toString()));
+            msg.addAll(holderArgv(c, before(mine), own));
+            return msg;
+        }
+
+        /** {@code real} as a serial build would have had it before the task at {@code limit} in its order. */
+        private Map<Integer, Integer> before(int limit) {
+            return new java.util.AbstractMap<>() {
+                @Override
+                public Integer get(Object k) {
+                    Integer at = order.get(k);
+                    return at != null && at < limit ? real.get(k) : null;
+                }
+
+                @Override
+                public boolean containsKey(Object k) {
+                    return get(k) != null;
+                }
+
+                @Override
+                public java.util.Set<Map.Entry<Integer, Integer>> entrySet() {
+                    java.util.Set<Map.Entry<Integer, Integer>> s = new java.util.LinkedHashSet<>();
+                    real.forEach((k, v) -> {
+                        if (get(k) != null) {
+                            s.add(Map.entry(k, v));
+                        }
+                    });
+                    return s;
+                }
+            };
         }
     }
 
