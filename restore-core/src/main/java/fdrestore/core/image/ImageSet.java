@@ -374,7 +374,7 @@ public final class ImageSet {
             return f.entry(0).message(type);
         }
 
-        private long filesId(int pid) throws IOException {
+        private long filesId(int pid, List<String> sink) throws IOException {
             Path ids = dir.resolve(Magic.IDS.fileName(pid));
             if (Files.exists(ids)) {
                 return Integer.toUnsignedLong(single(ids, Magic.IDS, TaskKobjIdsEntry.class).getFilesId());
@@ -385,10 +385,10 @@ public final class ImageSet {
                 if (c.hasIds()) {
                     return Integer.toUnsignedLong(c.getIds().getFilesId());
                 }
-                problems.add("task " + pid + ": " + core.getFileName() + " has no ids and ids-" + pid + ".img is missing");
+                sink.add("task " + pid + ": " + core.getFileName() + " has no ids and ids-" + pid + ".img is missing");
                 return -1;
             }
-            problems.add("task " + pid + ": neither ids-" + pid + ".img nor core-" + pid + ".img exists");
+            sink.add("task " + pid + ": neither ids-" + pid + ".img nor core-" + pid + ".img exists");
             return -1;
         }
 
@@ -406,62 +406,108 @@ public final class ImageSet {
             return Files.exists(p) ? single(p, Magic.FS, FsEntry.class) : null;
         }
 
+        /**
+         * Each task's images (ids or core, fs, its fdinfo), read on all cores: a 1,000-task set has some
+         * 4,000 small images. Problems and errors come out in pstree order, as a serial read gives them.
+         */
         private List<Task> readTasks(List<PstreeEntry> pstree, Map<Long, FileEntry> files) throws IOException {
-            List<Task> tasks = new ArrayList<>();
-            Map<Long, List<Fd>> tables = new HashMap<>();
-            for (PstreeEntry p : pstree) {
-                int pid = p.getPid();
-                long filesId = filesId(pid);
-                List<Fd> fds = List.of();
-                if (filesId >= 0) {
-                    List<Fd> t = tables.get(filesId);
-                    if (t == null) {
-                        t = readFdinfo(pid, filesId, files);
-                        tables.put(filesId, t);
-                    }
-                    fds = t;
+            int n = pstree.size();
+            long[] filesIds = new long[n];
+            String[] comms = new String[n];
+            FsEntry[] fss = new FsEntry[n];
+            @SuppressWarnings("unchecked")
+            List<String>[] found = new List[n];
+            IOException[] errors = new IOException[n];
+            java.util.stream.IntStream.range(0, n).parallel().forEach(i -> {
+                int pid = pstree.get(i).getPid();
+                found[i] = new ArrayList<>();
+                try {
+                    filesIds[i] = filesId(pid, found[i]);
+                    comms[i] = comm(pid);
+                    fss[i] = fs(pid);
+                } catch (IOException e) {
+                    errors[i] = e;
                 }
-                tasks.add(new Task(pid, p.getPpid(), p.getPgid(), p.getSid(), List.copyOf(p.getThreadsList()), filesId,
-                        fds, comm(pid), fs(pid)));
+            });
+            firstError(errors);
+            // One fdinfo image per fd table: read by the first task that has it.
+            Map<Long, Integer> owner = new HashMap<>();
+            for (int i = 0; i < n; i++) {
+                if (filesIds[i] >= 0) {
+                    owner.putIfAbsent(filesIds[i], i);
+                }
+            }
+            @SuppressWarnings("unchecked")
+            List<Fd>[] tables = new List[n];
+            java.util.stream.IntStream.range(0, n).parallel().forEach(i -> {
+                if (filesIds[i] >= 0 && owner.get(filesIds[i]) == i) {
+                    try {
+                        tables[i] = readFdinfo(pstree.get(i).getPid(), filesIds[i], files, found[i]);
+                    } catch (IOException e) {
+                        errors[i] = e;
+                    }
+                }
+            });
+            firstError(errors);
+            List<Task> tasks = new ArrayList<>(n);
+            for (int i = 0; i < n; i++) {
+                PstreeEntry p = pstree.get(i);
+                problems.addAll(found[i]);
+                List<Fd> fds = filesIds[i] >= 0 ? tables[owner.get(filesIds[i])] : List.of();
+                tasks.add(new Task(p.getPid(), p.getPpid(), p.getPgid(), p.getSid(), List.copyOf(p.getThreadsList()),
+                        filesIds[i], fds, comms[i], fss[i]));
             }
             return tasks;
         }
 
-        private List<Fd> readFdinfo(int pid, long filesId, Map<Long, FileEntry> files) throws IOException {
+        private static void firstError(IOException[] errors) throws IOException {
+            for (IOException e : errors) {
+                if (e != null) {
+                    throw e;
+                }
+            }
+        }
+
+        private List<Fd> readFdinfo(int pid, long filesId, Map<Long, FileEntry> files, List<String> sink)
+                throws IOException {
             String name = Magic.FDINFO.fileName(filesId);
             Path p = dir.resolve(name);
             if (!Files.exists(p)) {
-                problems.add("task " + pid + ": " + name + " is missing (files_id " + filesId + ")");
+                sink.add("task " + pid + ": " + name + " is missing (files_id " + filesId + ")");
                 return List.of();
             }
             ImageFile img = ImageReader.read(p, Magic.FDINFO);
             TreeMap<Integer, Fd> byFd = new TreeMap<>();
             for (int i = 0; i < img.size(); i++) {
                 FdinfoEntry e = img.entry(i).message(FdinfoEntry.class);
-                String where = name + " entry " + i + " (task " + pid + " fd " + Integer.toUnsignedString(e.getFd()) + ")";
                 if (e.getFd() < 0) {
-                    problems.add(where + ": fd number " + Integer.toUnsignedString(e.getFd())
+                    sink.add(where(name, i, pid, e) + ": fd number " + Integer.toUnsignedString(e.getFd())
                             + " is out of range (must be below 2^31)");
                     continue;
                 }
                 FdType type = FdType.of(e.getType());
                 if (type == null) {
-                    problems.add(where + ": unknown fd type " + e.getType());
+                    sink.add(where(name, i, pid, e) + ": unknown fd type " + e.getType());
                 }
                 long id = Integer.toUnsignedLong(e.getId());
                 FileEntry f = files.get(id);
                 if (f == null) {
-                    problems.add(where + ": refers to file id " + id + ", which no file image holds");
+                    sink.add(where(name, i, pid, e) + ": refers to file id " + id + ", which no file image holds");
                 } else if (f.getType() != e.getType()) {
-                    problems.add(where + ": fd type " + e.getType() + " but file " + id + " has type " + f.getType());
+                    sink.add(where(name, i, pid, e) + ": fd type " + e.getType() + " but file " + id + " has type " + f.getType());
                 }
                 Fd fd = new Fd(e.getFd(), e.getFlags(), id, e.getType(), type, name, i);
                 Fd dup = byFd.putIfAbsent(e.getFd(), fd);
                 if (dup != null) {
-                    problems.add(where + ": duplicate fd " + e.getFd() + " (also entry " + dup.entry() + ")");
+                    sink.add(where(name, i, pid, e) + ": duplicate fd " + e.getFd() + " (also entry " + dup.entry() + ")");
                 }
             }
             return List.copyOf(byFd.values());
+        }
+
+        /** "fdinfo-2.img entry 5 (task 1 fd 3)": where a problem of one fdinfo entry is. */
+        private static String where(String image, int entry, int pid, FdinfoEntry e) {
+            return image + " entry " + entry + " (task " + pid + " fd " + Integer.toUnsignedString(e.getFd()) + ")";
         }
 
         private void checkTree(List<PstreeEntry> pstree) {
