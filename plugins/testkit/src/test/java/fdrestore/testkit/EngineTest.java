@@ -209,6 +209,45 @@ class EngineTest {
         verify(transport, never()).open(any());
     }
 
+    /** File i waits for file i+1 RESTORED before it opens; with {@code closed}, the last waits for the first. */
+    private static FileRestorer chainLink(long next) {
+        return new FileRestorer() {
+            @Override
+            public OpenResult open(OpenContext ctx) {
+                return OpenResult.fail("must not be called");
+            }
+
+            @Override
+            public List<Dependency> dependencies() {
+                return next < 0 ? List.of() : List.of(Dependency.beforeOpen(next, Stage.RESTORED, "chain"));
+            }
+        };
+    }
+
+    @Test
+    void aLongChainIsNoCycleAndClosingItIsOne() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            int n = 20_000; // deeper than a recursive search could go
+            for (boolean closed : new boolean[] {false, true}) {
+                Engine.Builder b = engine(mock(Transport.class), 1);
+                for (int i = 1; i <= n; i++) {
+                    long next = i < n ? i + 1 : closed ? 1 : -1;
+                    b.file(file(i, fle(1, 2 + i)), "link", chainLink(next));
+                }
+                if (!closed) {
+                    assertNotNull(b.build());
+                } else {
+                    RestoreException ex = assertThrows(RestoreException.class, b::build);
+                    String m = ex.getMessage();
+                    assertTrue(m.startsWith("dependency cycle, refused before any syscall: "), m);
+                    String[] nodes = m.substring(m.indexOf(": ") + 2).split(" -> ");
+                    assertEquals(nodes[0], nodes[nodes.length - 1], "the cycle ends where it starts: " + m.substring(0, 200));
+                    assertTrue(nodes.length > n, "every file of the loop is named: " + nodes.length);
+                }
+            }
+        });
+    }
+
     @Test
     void mutualOpenDependenciesAreNotACycle() throws Exception {
         // Two epolls watching each other: each needs the other OPEN to finish, which is possible.

@@ -41,7 +41,6 @@ public final class Engine {
     final List<FileDesc> descs = new ArrayList<>();
     final List<Fle> fles = new ArrayList<>();
     private final Map<Long, FileDesc> descById = new HashMap<>();
-    private final Map<FileDesc, Integer> descIndex = new IdentityHashMap<>();
     private final Map<Integer, TaskLoop> tasks = new LinkedHashMap<>();
     /** For each file, the tasks whose files depend on it: woken when it changes stage. */
     private final Map<FileDesc, Set<TaskLoop>> dependents = new IdentityHashMap<>();
@@ -103,8 +102,7 @@ public final class Engine {
         if (descById.containsKey(info.id())) {
             throw new RestoreException("file id " + info.id() + " is planned twice");
         }
-        FileDesc d = new FileDesc(info, p.kind, p.restorer, p.restorer.dependencies());
-        descIndex.put(d, descs.size());
+        FileDesc d = new FileDesc(descs.size(), info, p.kind, p.restorer, p.restorer.dependencies());
         descs.add(d);
         descById.put(info.id(), d);
         for (FleInfo fi : info.fles()) {
@@ -310,7 +308,7 @@ public final class Engine {
     }
 
     int descIndex(FileDesc d) {
-        return descIndex.get(d);
+        return d.index;
     }
 
     // ---- introspection for callers and tests ----------------------------------------------------

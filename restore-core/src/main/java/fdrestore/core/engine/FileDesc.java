@@ -13,11 +13,14 @@ final class FileDesc {
     final FileRestorer restorer;
     final List<Dependency> deps;
     final List<Fle> fles = new ArrayList<>();
+    /** This file's position in the engine's list of files (hand-off tags, the cycle check). */
+    final int index;
     Fle master;
     /** Set once the master's open reported its fd. */
     volatile boolean opened;
 
-    FileDesc(FileInfo info, String kind, FileRestorer restorer, List<Dependency> deps) {
+    FileDesc(int index, FileInfo info, String kind, FileRestorer restorer, List<Dependency> deps) {
+        this.index = index;
         this.info = info;
         this.kind = kind;
         this.restorer = restorer;
