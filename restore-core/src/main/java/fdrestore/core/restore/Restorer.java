@@ -251,32 +251,42 @@ public final class Restorer {
 
     private Result runOnce() throws RestoreException, NameTaken {
         long t0 = System.nanoTime();
-        progress.phase("plan");
-        List<Planned> planned = plan();
-        long t1 = System.nanoTime();
+        List<Task> tasks = images.tasks();
+        int[] pids = new int[tasks.size()];
+        int[] floors = new int[tasks.size()];
+        int fds = 0;
+        for (int i = 0; i < pids.length; i++) {
+            Task t = tasks.get(i);
+            int floor = 3;
+            for (Fd fd : t.fds()) {
+                floor = Math.max(floor, fd.fd() + 1);
+            }
+            fds += t.fds().size();
+            pids[i] = t.pid();
+            floors[i] = floor;
+        }
+        // The tables start on another thread while the plugins plan (which makes no syscall): thread
+        // creation, unshare and the fd listings of 1,000 tables overlap the planning.
         TaskRuntime runtime = new TaskRuntime();
+        TableStart starting = new TableStart(runtime, pids, floors);
+        progress.phase("plan");
+        List<Planned> planned;
+        try {
+            planned = plan();
+        } catch (RestoreException | RuntimeException | Error e) {
+            starting.awaitQuietly();
+            runtime.close();
+            throw e;
+        }
+        long t1 = System.nanoTime();
         List<Integer> spawned = new ArrayList<>();
         Transport transport = null;
         boolean ok = false;
         try {
             Map<Integer, ExecutorTaskTable> tables = new LinkedHashMap<>();
-            int fds = 0;
             progress.phase("tables");
             try {
-                List<Task> tasks = images.tasks();
-                int[] pids = new int[tasks.size()];
-                int[] floors = new int[tasks.size()];
-                for (int i = 0; i < pids.length; i++) {
-                    Task t = tasks.get(i);
-                    int floor = 3;
-                    for (Fd fd : t.fds()) {
-                        floor = Math.max(floor, fd.fd() + 1);
-                    }
-                    fds += t.fds().size();
-                    pids[i] = t.pid();
-                    floors[i] = floor;
-                }
-                List<ExecutorTaskTable> started = runtime.startAll(pids, floors);
+                List<ExecutorTaskTable> started = starting.await();
                 for (int i = 0; i < pids.length; i++) {
                     tables.put(pids[i], started.get(i));
                 }
@@ -324,7 +334,57 @@ public final class Restorer {
             if (transport != null) {
                 transport.close();
             }
+            starting.awaitQuietly();
             runtime.close();
+        }
+    }
+
+    /** {@link TaskRuntime#startAll} on a thread of its own; its result or its failure is awaited. */
+    private static final class TableStart {
+        private final Thread thread;
+        private volatile List<ExecutorTaskTable> tables;
+        private volatile Throwable failure;
+
+        TableStart(TaskRuntime runtime, int[] pids, int[] floors) {
+            thread = new Thread(() -> {
+                try {
+                    tables = runtime.startAll(pids, floors);
+                } catch (Throwable t) {
+                    failure = t;
+                }
+            }, "fdrestore-table-start");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        List<ExecutorTaskTable> await() throws SysException {
+            awaitQuietly();
+            Throwable f = failure;
+            if (f instanceof SysException e) {
+                throw e;
+            } else if (f instanceof RuntimeException e) {
+                throw e;
+            } else if (f instanceof Error e) {
+                throw e;
+            } else if (f != null) {
+                throw new IllegalStateException(f);
+            }
+            return tables;
+        }
+
+        /** Waits for the start to end, either way (uninterruptibly: its tables must be known to close them). */
+        void awaitQuietly() {
+            boolean interrupted = false;
+            while (thread.isAlive()) {
+                try {
+                    thread.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
