@@ -47,6 +47,8 @@ import picocli.CommandLine.Model.CommandSpec;
             "      images-samples/criu-4.2/big_32x64_shared_flat",
             "  fdrestore bench --generate 32x256:shared=0.5 --runs 10",
             "  fdrestore bench --generate 64x66:shape=chain --runs 10 --json",
+            "  fdrestore bench --generate 1000x100 --out /tmp/set   (then time: fdrestore restore --root /tmp/set/root \\",
+            "      --then=kill /tmp/set/images)",
             "  fdrestore bench --floor --fds 100000 --runs 7",
             "%n--floor needs gcc on the PATH. When the targets 1000..1000+N do not fit under",
             "RLIMIT_NOFILE's hard limit, a round runs in passes of as many whole 253-fd",
@@ -62,6 +64,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--generate", paramLabel = "SPEC",
             description = "Write a synthetic set first: TASKSxFDS[:shared=R][:shape=flat|tree|chain] (shared=0.5, flat).")
     String generate;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "With --generate: write the set to DIR/images and its files"
+            + " to DIR/root, and stop (to time a whole restore command on it). DIR must not exist yet.")
+    Path out;
 
     @Option(names = "--root", paramLabel = "DIR", description = "--root of the restores (a generated set has its own).")
     Path root;
@@ -90,6 +96,9 @@ final class BenchCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (floor) {
             return floorBench();
+        }
+        if (out != null) {
+            return writeOnly();
         }
         Path tmp = null;
         try {
@@ -160,6 +169,27 @@ final class BenchCommand implements Callable<Integer> {
                 deleteTree(tmp);
             }
         }
+    }
+
+    /** --generate SPEC --out DIR: writes the set and says how to restore it. */
+    private int writeOnly() throws Exception {
+        if (generate == null || dir != null || floor) {
+            throw new Cli.UsageException("--out writes a generated set: give --generate SPEC and no DIR or --floor");
+        }
+        if (Files.exists(out)) {
+            throw new Cli.UsageException("--out " + out + ": already exists");
+        }
+        SyntheticImages.Spec sp = SyntheticImages.Spec.parse(generate);
+        Path images = out.resolve("images");
+        Path files = out.resolve("root");
+        Files.createDirectories(images);
+        Files.createDirectories(files);
+        SyntheticImages.write(sp, images, files);
+        PrintWriter w = spec.commandLine().getOut();
+        w.printf("%s written to %s; restore it with:%n  fdrestore restore --root %s --then=kill %s%n", sp, out, files,
+                images);
+        w.flush();
+        return Cli.EXIT_OK;
     }
 
     // ---- --floor ----------------------------------------------------------------------------------

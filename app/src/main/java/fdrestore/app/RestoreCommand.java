@@ -288,31 +288,48 @@ final class RestoreCommand implements Callable<Integer> {
      * Stops the restored tasks, children before parents (a holder reaps what it built while it lives):
      * SIGTERM, then SIGKILL after a grace period; root tasks, fdrestore's own children, are reaped here.
      */
+    /**
+     * Stops restored processes: SIGTERM to all (children first: pstree order puts parents first), then
+     * waits for them together, up to 1 s, and SIGKILLs whoever is left. A 1,000-task tree stops in
+     * milliseconds instead of one wait per process.
+     */
     static void stop(List<Integer> pids) {
         List<Integer> order = new ArrayList<>(pids);
-        java.util.Collections.reverse(order); // pstree order puts parents first
+        java.util.Collections.reverse(order);
         for (int pid : order) {
             try {
                 Sys.kill(pid, 15);
             } catch (SysException ignored) {
                 // gone
             }
-            long deadline = System.nanoTime() + 1_000_000_000L;
-            while (Processes.running(pid) && System.nanoTime() < deadline) {
-                reap(pid);
-                try {
-                    Thread.sleep(2);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
+        }
+        long deadline = System.nanoTime() + 1_000_000_000L;
+        List<Integer> left = order;
+        while (true) {
+            List<Integer> still = new ArrayList<>();
+            for (int pid : left) {
+                if (Processes.running(pid)) {
+                    still.add(pid);
+                } else {
+                    reap(pid); // a zombie of ours is collected; another's parent reaps its own
                 }
             }
-            if (Processes.running(pid)) {
-                try {
-                    Sys.kill(pid, 9);
-                } catch (SysException ignored) {
-                    // gone
-                }
+            left = still;
+            if (left.isEmpty() || System.nanoTime() >= deadline) {
+                break;
+            }
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (int pid : left) {
+            try {
+                Sys.kill(pid, 9);
+            } catch (SysException ignored) {
+                // gone
             }
             reap(pid);
         }
