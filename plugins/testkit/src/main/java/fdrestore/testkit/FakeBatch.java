@@ -149,6 +149,7 @@ final class FakeBatch implements Batch {
         ran = true;
         List<Integer> created = new ArrayList<>();
         for (Op op : ops) {
+            failed++;
             try {
                 op.result = op.call.run();
                 op.done = true;
@@ -168,5 +169,19 @@ final class FakeBatch implements Batch {
                 throw e;
             }
         }
+        failed = -1;
+    }
+
+    /** During a run, the position of the call running; after it, -1 or the one that failed. */
+    private int failed = -1;
+
+    @Override
+    public int size() {
+        return ops.size();
+    }
+
+    @Override
+    public int failedCall() {
+        return failed;
     }
 }

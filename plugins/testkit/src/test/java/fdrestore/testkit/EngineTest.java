@@ -209,6 +209,76 @@ class EngineTest {
         verify(transport, never()).open(any());
     }
 
+    /** Opens {@code path} in the task's shared batch (prepare) and reports it; without it, opens it itself. */
+    private static final class Prepares implements FileRestorer {
+        final String path;
+        fdrestore.core.spi.Batch.Ref fd;
+        Boolean prepared;
+        fdrestore.core.sys.SysException failure;
+
+        Prepares(String path) {
+            this.path = path;
+        }
+
+        @Override
+        public List<fdrestore.core.spi.Batch.Ref> prepare(OpenContext ctx, fdrestore.core.spi.Batch b) {
+            fd = b.open(path, 0, 0);
+            return List.of(fd);
+        }
+
+        @Override
+        public OpenResult open(OpenContext ctx) throws Exception {
+            prepared = ctx.prepared();
+            failure = ctx.prepareFailure();
+            if (failure != null) {
+                return OpenResult.fail(failure);
+            }
+            return OpenResult.done(prepared ? (int) fd.get() : ctx.table().open(path, 0, 0));
+        }
+    }
+
+    @Test
+    void preparedMastersShareOneBatch() throws Exception {
+        FakeTaskTable real = kernel.table(1, 1000);
+        TaskTable table = spy(real);
+        Prepares a = new Prepares("/a");
+        Prepares b = new Prepares("/b");
+        Prepares c = new Prepares("/c");
+        Engine e = Engine.builder(kernel.transport()).table(table)
+                .file(file(1, fle(1, 3)), "p", a)
+                .file(file(2, fle(1, 4)), "p", b)
+                .file(file(3, fle(1, 5)), "p", c)
+                .build();
+        assertTimeoutPreemptively(LIMIT, e::run);
+        verify(table, org.mockito.Mockito.times(1)).batch(); // one shared batch for the three opens
+        for (Prepares p : List.of(a, b, c)) {
+            assertEquals(Boolean.TRUE, p.prepared, p.path);
+        }
+        assertEquals("/a", real.file(3).what());
+        assertEquals("/b", real.file(4).what());
+        assertEquals("/c", real.file(5).what());
+        assertEquals(List.of(), real.temporaries(), "every prepared fd was placed");
+    }
+
+    @Test
+    void aFailedSharedBatchIsReportedByTheFileWhoseCallFailed() {
+        FakeTaskTable table = kernel.table(1, 1000).failOn("open", 2, fdrestore.core.sys.Errno.ENOENT); // /b
+        Prepares a = new Prepares("/a");
+        Prepares b = new Prepares("/b");
+        Prepares c = new Prepares("/c");
+        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT,
+                Engine.builder(kernel.transport()).table(table)
+                        .file(file(1, fle(1, 3)), "p", a)
+                        .file(file(2, fle(1, 4)), "p", b)
+                        .file(file(3, fle(1, 5)), "p", c)
+                        .build()::run));
+        assertEquals(4, ex.fd(), "the error names the fd of /b: " + ex.getMessage());
+        assertTrue(ex.getMessage().contains("ENOENT"), ex.getMessage());
+        assertEquals(fdrestore.core.sys.Errno.ENOENT, b.failure.errno());
+        assertEquals(Boolean.FALSE, a.prepared, "the others were told the batch did not run");
+        assertEquals(List.of(), kernel.table(1).temporaries(), "nothing left: " + kernel.table(1).calls());
+    }
+
     /** File i waits for file i+1 RESTORED before it opens; with {@code closed}, the last waits for the first. */
     private static FileRestorer chainLink(long next) {
         return new FileRestorer() {

@@ -16,6 +16,14 @@ final class FileDesc {
     /** This file's position in the engine's list of files (hand-off tags, the cycle check). */
     final int index;
     Fle master;
+    /** The master's prepare was called (it is called once). */
+    boolean prepareCalled;
+    /** The master's prepare calls ran in a successful shared batch. */
+    boolean prepared;
+    /** The shared batch failed on one of the master's prepare calls: the failure, for its open. */
+    fdrestore.core.sys.SysException prepareFailure;
+    /** Fds the prepare calls left open, the engine's until open is called; null when none. */
+    java.util.List<fdrestore.core.spi.Batch.Ref> preparedFds;
     /** Set once the master's open reported its fd. */
     volatile boolean opened;
 

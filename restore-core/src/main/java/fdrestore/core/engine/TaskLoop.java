@@ -141,16 +141,16 @@ final class TaskLoop implements Runnable {
                 try {
                     progress = pass();
                 } catch (Failure f) {
+                    engine.fail(f.toException()); // first: the other loops stop at once
                     dropUnplaced();
-                    engine.fail(f.toException());
                     break;
                 } catch (SysException e) {
-                    dropUnplaced();
                     engine.fail(new RestoreException("task " + pid + ": " + e.getMessage(), e, pid, -1, -1, null));
+                    dropUnplaced();
                     break;
                 } catch (RuntimeException | Error e) {
-                    dropUnplaced();
                     engine.fail(new RestoreException("task " + pid + ": internal error: " + e, e, pid, -1, -1, null));
+                    dropUnplaced();
                     break;
                 }
                 if (progress) {
@@ -187,6 +187,7 @@ final class TaskLoop implements Runnable {
     private boolean pass0() throws SysException, Failure {
         boolean progress = receive();
         progress |= flush();
+        prepareMasters();
         int size = pendingMasters.size();
         for (int i = 0; i < size; i++) {
             Fle f = pendingMasters.get(i);
@@ -324,6 +325,7 @@ final class TaskLoop implements Runnable {
         }
         ctx.current = f;
         ctx.reason = null;
+        d.preparedFds = null; // from here the restorer owns them
         OpenResult r;
         try {
             r = d.restorer.open(ctx);
@@ -365,6 +367,89 @@ final class TaskLoop implements Runnable {
             waitReasons.put(f, ctx.reason != null ? ctx.reason : unmetFinishDeps(d));
         }
         return progress;
+    }
+
+    /**
+     * Lets every pending master that is ready to open and has not been asked yet add its first calls to
+     * one shared batch, and runs it: one hand-off for all of them (see {@link FileRestorer#prepare}).
+     */
+    private void prepareMasters() throws Failure {
+        if (noSharedBatch) {
+            return;
+        }
+        fdrestore.core.spi.Batch batch = null;
+        List<FileDesc> joined = null;
+        List<int[]> ranges = null;
+        for (int i = 0; i < pendingMasters.size(); i++) {
+            Fle f = pendingMasters.get(i);
+            FileDesc d = f.desc;
+            if (d.prepareCalled || d.opened || !gatesMet(d)) {
+                continue;
+            }
+            d.prepareCalled = true;
+            int from;
+            try {
+                if (batch == null) {
+                    batch = table.batch();
+                }
+                from = batch.size();
+            } catch (UnsupportedOperationException e) {
+                noSharedBatch = true; // a table whose batches cannot say which call failed
+                return;
+            }
+            ctx.current = f;
+            ctx.reason = null;
+            List<fdrestore.core.spi.Batch.Ref> fds;
+            try {
+                fds = d.restorer.prepare(ctx, batch);
+            } catch (RuntimeException e) {
+                throw new Failure(f, "the " + d.kind + " plugin's prepare failed: " + e, e);
+            } finally {
+                ctx.current = null;
+            }
+            if (fds != null) {
+                if (joined == null) {
+                    joined = new ArrayList<>();
+                    ranges = new ArrayList<>();
+                }
+                joined.add(d);
+                ranges.add(new int[] {from, batch.size()});
+                d.preparedFds = fds.isEmpty() ? null : List.copyOf(fds);
+            }
+        }
+        if (joined == null) {
+            return;
+        }
+        SysException failed = null;
+        try {
+            batch.run();
+        } catch (SysException e) {
+            failed = e; // the batch closed what it made
+        }
+        int at = failed == null ? -1 : batch.failedCall();
+        for (int i = 0; i < joined.size(); i++) {
+            FileDesc d = joined.get(i);
+            d.prepared = failed == null;
+            if (failed != null) {
+                d.preparedFds = null;
+                int[] r = ranges.get(i);
+                if (at >= r[0] && at < r[1]) {
+                    d.prepareFailure = failed;
+                }
+            }
+        }
+    }
+
+    /** Set when this task's table cannot share a batch among files (see prepareMasters). */
+    private boolean noSharedBatch;
+
+    private boolean gatesMet(FileDesc d) {
+        for (Dependency dep : d.deps) {
+            if (dep.gatesOpen() && !met(dep)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -454,6 +539,19 @@ final class TaskLoop implements Runnable {
         }
         openedDescs.clear();
         openedDone.clear();
+        for (Fle f : pendingMasters) {
+            List<fdrestore.core.spi.Batch.Ref> fds = f.desc.preparedFds;
+            f.desc.preparedFds = null;
+            if (fds != null) {
+                for (fdrestore.core.spi.Batch.Ref r : fds) {
+                    try {
+                        table.close((int) r.get());
+                    } catch (SysException | RuntimeException ignored) {
+                        // the table is being dropped with everything in it
+                    }
+                }
+            }
+        }
     }
 
     private void ensureOpened(int n) {
@@ -555,6 +653,16 @@ final class TaskLoop implements Runnable {
         }
 
         @Override
+        public boolean prepared() {
+            return current.desc.prepared;
+        }
+
+        @Override
+        public SysException prepareFailure() {
+            return current.desc.prepareFailure;
+        }
+
+        @Override
         public Stage stage(long fileId) {
             return engine.desc(fileId).stage();
         }
@@ -622,10 +730,25 @@ final class TaskLoop implements Runnable {
         }
     }
 
-    /** All fds this loop still owns outside their targets (inbox, outbox hand-offs), for rollback. */
+    /**
+     * All fds this loop still owns outside their targets (inbox, outbox hand-offs, new fds waiting for
+     * their placement, prepared fds whose open was not called), for rollback.
+     */
     List<Integer> ownedTemporaries() {
         List<Integer> out = new ArrayList<>();
         inbox.values().forEach(out::addAll);
+        for (int i = 0; i < opCount; i++) {
+            if ((opFlags[i] & TaskTable.KEEP_SOURCE) == 0) {
+                out.add(opSrc[i]);
+            }
+        }
+        for (Fle f : pendingMasters) {
+            if (f.desc.preparedFds != null) {
+                for (fdrestore.core.spi.Batch.Ref r : f.desc.preparedFds) {
+                    out.add((int) r.get());
+                }
+            }
+        }
         for (ArrayDeque<Outgoing> q : outbox.values()) {
             for (Outgoing o : q) {
                 if (o.closeAfter) {

@@ -291,9 +291,30 @@ public final class FaultInjectingTable implements TaskTable {
             this.b = b;
         }
 
+        /** For each noted call, its position in the wrapped batch (its first op). */
+        private final List<Integer> positions = new ArrayList<>();
+        private int failed = -1;
+
         private Ref note(String syscall, String describe, Ref r) {
             calls.add(new String[] {syscall, describe});
+            int size;
+            try {
+                size = b.size();
+            } catch (UnsupportedOperationException e) {
+                size = calls.size();
+            }
+            positions.add(size - ("pipe".equals(syscall) ? 2 : 1));
             return r;
+        }
+
+        @Override
+        public int size() {
+            return b.size();
+        }
+
+        @Override
+        public int failedCall() {
+            return failed >= 0 ? failed : b.failedCall();
         }
 
         @Override
@@ -366,9 +387,12 @@ public final class FaultInjectingTable implements TaskTable {
 
         @Override
         public void run() throws SysException {
-            for (String[] c : calls) {
+            for (int i = 0; i < calls.size(); i++) {
+                String[] c = calls.get(i);
+                failed = positions.get(i);
                 check(c[0], () -> c[1]);
             }
+            failed = -1;
             b.run();
         }
     }

@@ -1120,6 +1120,18 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
             return add(ExecutorCore.OP_CONST, fd, 0, 0, 0, 0, 0, null, null);
         }
 
+        private int failed = -1;
+
+        @Override
+        public int size() {
+            return count;
+        }
+
+        @Override
+        public int failedCall() {
+            return failed;
+        }
+
         @Override
         public void run() throws SysException {
             if (ran) {
@@ -1179,6 +1191,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                 }
                 if (core.err != 0) {
                     int i = core.failIndex;
+                    failed = i;
                     throw error("batch op #" + i + " of " + count + ": " + describe(i, res));
                 }
                 for (int i : statOps) {

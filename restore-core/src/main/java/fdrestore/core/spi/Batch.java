@@ -71,4 +71,14 @@ public interface Batch {
 
     /** Runs the batch in one hand-off. */
     void run() throws SysException;
+
+    /** How many calls were added so far (a pipe counts two, {@link #fd} may count one). */
+    default int size() {
+        throw new UnsupportedOperationException("size of a batch is not supported by " + getClass().getName());
+    }
+
+    /** After a {@link #run()} that failed: the position of the failed call, counted as {@link #size()} does; else -1. */
+    default int failedCall() {
+        return -1;
+    }
 }

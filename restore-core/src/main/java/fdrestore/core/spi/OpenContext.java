@@ -9,6 +9,22 @@ import java.util.OptionalInt;
  * the engine's view of other files. Valid only during the call.
  */
 public interface OpenContext {
+    /**
+     * True when this file's {@link FileRestorer#prepare prepare} calls ran, in the pass's shared batch,
+     * and their results can be read; false when it took no part or the shared batch failed.
+     */
+    default boolean prepared() {
+        return false;
+    }
+
+    /**
+     * When the pass's shared batch failed on one of this file's {@link FileRestorer#prepare prepare}
+     * calls: that failure, for {@code open} to report; null otherwise.
+     */
+    default fdrestore.core.sys.SysException prepareFailure() {
+        return null;
+    }
+
     /** The file being opened. */
     FileInfo file();
 

@@ -231,7 +231,10 @@ class ExecutorTaskTableTest {
             b.openAt2(Linux.AT_FDCWD, "/dev/null", Linux.O_RDONLY, 0, 0);
             b.open("/nonexistent/fdrestore", Linux.O_RDONLY, 0);
             b.open("/dev/null", Linux.O_RDONLY, 0);
+            assertEquals(5, b.size());
+            assertEquals(-1, b.failedCall(), "not run yet");
             SysException e = assertThrows(SysException.class, b::run);
+            assertEquals(3, b.failedCall(), "the fourth call failed");
             assertEquals(Errno.ENOENT, e.errno());
             assertTrue(e.getMessage().contains("batch op #3 of 5: open(\"/nonexistent/fdrestore\", O_RDONLY)"),
                     e.getMessage());

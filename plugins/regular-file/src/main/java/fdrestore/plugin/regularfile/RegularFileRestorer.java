@@ -119,9 +119,41 @@ final class RegularFileRestorer implements FileRestorer {
         return List.of();
     }
 
+    /** The fd and stat of the file, from the task's shared batch (see {@link #prepare}); null before. */
+    private Batch.Ref preparedFd;
+    private Batch.StatRef preparedStat;
+
+    /**
+     * Under --root, the file's calls (open the root, openat2 the file in it, fstat it, close the root) go
+     * into the task's shared batch: one hand-off for every regular file of a task that opens in a pass.
+     */
+    @Override
+    public List<Batch.Ref> prepare(OpenContext ctx, Batch b) {
+        if (route != Route.ROOT || (expect.hasMode() && isDevice(expect.mode()) && !allowDevices(ctx))) {
+            return null;
+        }
+        Batch.Ref root = b.open(rootPath(ctx.root()), ROOT_FLAGS, 0);
+        try {
+            preparedFd = b.openAt2(root, relative(openName), flags, 0, Linux.RESOLVE_IN_ROOT);
+        } catch (UnsupportedOperationException notHere) {
+            b.close(root); // keep the shared batch whole; open takes the call-by-call path
+            return List.of();
+        }
+        preparedStat = b.fstat(preparedFd);
+        b.close(root);
+        return List.of(preparedFd);
+    }
+
     @Override
     public OpenResult open(OpenContext ctx) {
         TaskTable t = ctx.table();
+        if (route == Route.ROOT && ctx.prepareFailure() != null) {
+            return OpenResult.fail(new RegularFileException(what + where(ctx) + ": cannot open: "
+                    + ctx.prepareFailure().getMessage(), ctx.prepareFailure()));
+        }
+        if (route == Route.ROOT && ctx.prepared() && preparedFd != null) {
+            return finish(t, (int) preparedFd.get(), allowDevices(ctx), preparedStat.stat());
+        }
         int fd;
         try {
             switch (route) {
