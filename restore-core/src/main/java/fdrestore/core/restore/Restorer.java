@@ -374,17 +374,7 @@ public final class Restorer {
 
         /** Waits for the start to end, either way (uninterruptibly: its tables must be known to close them). */
         void awaitQuietly() {
-            boolean interrupted = false;
-            while (thread.isAlive()) {
-                try {
-                    thread.join();
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            fdrestore.core.runtime.Threads.joinUninterruptibly(thread);
         }
     }
 
