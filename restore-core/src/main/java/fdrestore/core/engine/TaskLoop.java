@@ -69,8 +69,11 @@ final class TaskLoop implements Runnable {
     private int[] opFlags = new int[64];
     private Fle[] opFle = new Fle[64];
     private int opCount;
-    private final List<FileDesc> openedDescs = new ArrayList<>();
-    private final List<Boolean> openedDone = new ArrayList<>();
+    /** The files whose masters were queued in this pass, and whether their plugin answered Done. */
+    private final List<Opened> opened = new ArrayList<>();
+
+    private record Opened(FileDesc desc, boolean done) {
+    }
     private final long[] txTags = new long[Transport.MAX_FDS];
     private final Ctx ctx = new Ctx();
 
@@ -317,11 +320,10 @@ final class TaskLoop implements Runnable {
 
     private boolean openMaster(Fle f) throws SysException, Failure {
         FileDesc d = f.desc;
-        for (Dependency dep : d.deps) {
-            if (dep.gatesOpen() && !met(dep)) {
-                waitReasons.put(f, describe(dep));
-                return false;
-            }
+        Dependency gate = unmetGate(d);
+        if (gate != null) {
+            waitReasons.put(f, describe(gate));
+            return false;
         }
         ctx.current = f;
         ctx.reason = null;
@@ -378,12 +380,11 @@ final class TaskLoop implements Runnable {
             return;
         }
         fdrestore.core.spi.Batch batch = null;
-        List<FileDesc> joined = null;
-        List<int[]> ranges = null;
+        List<Joined> joined = null;
         for (int i = 0; i < pendingMasters.size(); i++) {
             Fle f = pendingMasters.get(i);
             FileDesc d = f.desc;
-            if (d.prepareCalled || d.opened || !gatesMet(d)) {
+            if (d.prepareCalled || d.opened || unmetGate(d) != null) {
                 continue;
             }
             d.prepareCalled = true;
@@ -410,10 +411,8 @@ final class TaskLoop implements Runnable {
             if (fds != null) {
                 if (joined == null) {
                     joined = new ArrayList<>();
-                    ranges = new ArrayList<>();
                 }
-                joined.add(d);
-                ranges.add(new int[] {from, batch.size()});
+                joined.add(new Joined(d, from, batch.size()));
                 d.preparedFds = fds.isEmpty() ? null : List.copyOf(fds);
             }
         }
@@ -427,29 +426,33 @@ final class TaskLoop implements Runnable {
             failed = e; // the batch closed what it made
         }
         int at = failed == null ? -1 : batch.failedCall();
-        for (int i = 0; i < joined.size(); i++) {
-            FileDesc d = joined.get(i);
+        for (Joined j : joined) {
+            FileDesc d = j.desc();
             d.prepared = failed == null;
             if (failed != null) {
                 d.preparedFds = null;
-                int[] r = ranges.get(i);
-                if (at >= r[0] && at < r[1]) {
+                if (at >= j.from() && at < j.to()) {
                     d.prepareFailure = failed;
                 }
             }
         }
     }
 
+    /** A file whose prepare added the shared batch's calls [from, to). */
+    private record Joined(FileDesc desc, int from, int to) {
+    }
+
     /** Set when this task's table cannot share a batch among files (see prepareMasters). */
     private boolean noSharedBatch;
 
-    private boolean gatesMet(FileDesc d) {
+    /** The first dependency that gates {@code d}'s open and is not met yet; null when it may open. */
+    private Dependency unmetGate(FileDesc d) {
         for (Dependency dep : d.deps) {
             if (dep.gatesOpen() && !met(dep)) {
-                return false;
+                return dep;
             }
         }
-        return true;
+        return null;
     }
 
     /**
@@ -480,8 +483,7 @@ final class TaskLoop implements Runnable {
             }
         }
         d.opened = true;
-        openedDescs.add(d);
-        openedDone.add(done);
+        opened.add(new Opened(d, done));
     }
 
     /**
@@ -505,52 +507,58 @@ final class TaskLoop implements Runnable {
                 restored(f);
             }
         }
-        for (int i = 0; i < openedDescs.size(); i++) {
-            FileDesc d = openedDescs.get(i);
+        for (Opened o : opened) {
+            FileDesc d = o.desc();
             Fle m = d.master;
             for (Fle s : d.fles) {
                 if (s != m && s.task != this) {
                     post(new Outgoing(s.task, m.fd(), Tags.fle(s.index), false));
                 }
             }
-            if (openedDone.get(i)) {
+            if (o.done()) {
                 restored(m);
             } else {
                 engine.stageChanged(d, this);
             }
         }
-        openedDescs.clear();
-        openedDone.clear();
+        opened.clear();
     }
 
-    /** On a failure: closes the new fds still waiting for {@link #placeOpened()}; they are ours. */
-    private void dropUnplaced() {
-        int n = opCount;
-        opCount = 0;
-        for (int i = 0; i < n; i++) {
-            opFle[i] = null;
+    /**
+     * The fds this loop owns that are on no target yet: new fds waiting for {@link #placeOpened()}, and
+     * fds a prepare left whose file's open was not called.
+     */
+    private List<Integer> unplacedFds() {
+        List<Integer> out = new ArrayList<>();
+        for (int i = 0; i < opCount; i++) {
             if ((opFlags[i] & TaskTable.KEEP_SOURCE) == 0) {
-                try {
-                    table.close(opSrc[i]);
-                } catch (SysException | RuntimeException ignored) {
-                    // the table is being dropped with everything in it
+                out.add(opSrc[i]);
+            }
+        }
+        for (Fle f : pendingMasters) {
+            if (f.desc.preparedFds != null) {
+                for (fdrestore.core.spi.Batch.Ref r : f.desc.preparedFds) {
+                    out.add((int) r.get());
                 }
             }
         }
-        openedDescs.clear();
-        openedDone.clear();
-        for (Fle f : pendingMasters) {
-            List<fdrestore.core.spi.Batch.Ref> fds = f.desc.preparedFds;
-            f.desc.preparedFds = null;
-            if (fds != null) {
-                for (fdrestore.core.spi.Batch.Ref r : fds) {
-                    try {
-                        table.close((int) r.get());
-                    } catch (SysException | RuntimeException ignored) {
-                        // the table is being dropped with everything in it
-                    }
-                }
+        return out;
+    }
+
+    /** On a failure: closes the {@link #unplacedFds()}; they are ours. */
+    private void dropUnplaced() {
+        for (int fd : unplacedFds()) {
+            try {
+                table.close(fd);
+            } catch (SysException | RuntimeException ignored) {
+                // the table is being dropped with everything in it
             }
+        }
+        java.util.Arrays.fill(opFle, 0, opCount, null);
+        opCount = 0;
+        opened.clear();
+        for (Fle f : pendingMasters) {
+            f.desc.preparedFds = null;
         }
     }
 
@@ -737,18 +745,7 @@ final class TaskLoop implements Runnable {
     List<Integer> ownedTemporaries() {
         List<Integer> out = new ArrayList<>();
         inbox.values().forEach(out::addAll);
-        for (int i = 0; i < opCount; i++) {
-            if ((opFlags[i] & TaskTable.KEEP_SOURCE) == 0) {
-                out.add(opSrc[i]);
-            }
-        }
-        for (Fle f : pendingMasters) {
-            if (f.desc.preparedFds != null) {
-                for (fdrestore.core.spi.Batch.Ref r : f.desc.preparedFds) {
-                    out.add((int) r.get());
-                }
-            }
-        }
+        out.addAll(unplacedFds());
         for (ArrayDeque<Outgoing> q : outbox.values()) {
             for (Outgoing o : q) {
                 if (o.closeAfter) {
