@@ -322,21 +322,9 @@ final class ExecutorCore {
                 res = r;
                 return true;
             }
-            case OP_WRITE: {
-                long n = c.write((int) x0, x1, x2);
-                if (n < 0) {
-                    int e = errno();
-                    if (e == Errno.EAGAIN) {
-                        res = -1;
-                        return true;
-                    }
-                    return fail(e, PH_MAIN, 0, 0);
-                }
-                res = n;
-                return true;
-            }
+            case OP_WRITE:
             case OP_READ: {
-                long n = c.read((int) x0, x1, x2);
+                long n = o == OP_WRITE ? c.write((int) x0, x1, x2) : c.read((int) x0, x1, x2);
                 if (n < 0) {
                     int e = errno();
                     if (e == Errno.EAGAIN) {

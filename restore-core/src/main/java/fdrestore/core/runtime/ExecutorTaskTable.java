@@ -158,17 +158,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
             ExecutorCore core = t.core;
             long spinNanos = EXECUTOR_SPIN_NANOS;
             for (;;) {
-                if (t.state != PENDING && spinNanos > 0 && spinSlot()) {
-                    long deadline = System.nanoTime() + spinNanos;
-                    int spins = 0;
-                    while (t.state != PENDING) {
-                        Thread.onSpinWait();
-                        if ((++spins & 63) == 0 && System.nanoTime() - deadline > 0) {
-                            break;
-                        }
-                    }
-                    SPINNERS.decrementAndGet();
-                }
+                spinFor(t, PENDING, spinNanos);
                 while (t.state != PENDING) {
                     LockSupport.park(t);
                 }
@@ -195,17 +185,50 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
 
     // ------------------------------------------------------------------ hand-off
 
-    /** Takes one of the {@link #MAX_SPINNERS} spin slots; the caller gives it back after spinning. */
-    static boolean spinSlot() {
+    /**
+     * Spins up to {@code nanos} until {@code t}'s state is {@code want}, if one of the
+     * {@link #MAX_SPINNERS} spin slots is free; returns at once otherwise (the caller then parks). Runs on
+     * executor threads too: primitives and an AtomicInteger only.
+     */
+    static void spinFor(ExecutorTaskTable t, int want, long nanos) {
+        if (nanos <= 0 || t.state == want) {
+            return;
+        }
         for (;;) {
             int n = SPINNERS.get();
             if (n >= MAX_SPINNERS) {
-                return false;
+                return;
             }
             if (SPINNERS.compareAndSet(n, n + 1)) {
-                return true;
+                break;
             }
         }
+        long deadline = System.nanoTime() + nanos;
+        int spins = 0;
+        while (t.state != want) {
+            Thread.onSpinWait();
+            if ((++spins & 63) == 0 && System.nanoTime() - deadline > 0) {
+                break;
+            }
+        }
+        SPINNERS.decrementAndGet();
+    }
+
+    /**
+     * Puts an SCM_RIGHTS control message carrying {@code fds[0..count)} in the arena ({@code ctrl} bytes)
+     * and points the msghdr at arena offset {@code m} to it. The caller holds the lock.
+     */
+    private void putRights(long m, int[] fds, int count, int ctrl) {
+        long cm = alloc(ctrl);
+        long o = cm - arenaBase;
+        arena.putLong(o + Linux.CMSGHDR_OFF_CMSG_LEN, Linux.cmsgLen(4 * count));
+        arena.putInt(o + Linux.CMSGHDR_OFF_CMSG_LEVEL, Linux.SOL_SOCKET);
+        arena.putInt(o + Linux.CMSGHDR_OFF_CMSG_TYPE, Linux.SCM_RIGHTS);
+        for (int i = 0; i < count; i++) {
+            arena.putInt(o + Linux.CMSGHDR_SIZE + 4L * i, fds[i]);
+        }
+        arena.putLong(m + Linux.MSGHDR_OFF_MSG_CONTROL, cm);
+        arena.putLong(m + Linux.MSGHDR_OFF_MSG_CONTROLLEN, ctrl);
     }
 
     /** Runs the request in core; the caller holds the lock. */
@@ -218,17 +241,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
         waiter = Thread.currentThread();
         state = PENDING;
         LockSupport.unpark(thread);
-        if (CALLER_SPIN_NANOS > 0 && state != DONE && spinSlot()) {
-            int spins = 0;
-            long deadline = System.nanoTime() + CALLER_SPIN_NANOS;
-            while (state != DONE) {
-                Thread.onSpinWait();
-                if ((++spins & 63) == 0 && System.nanoTime() - deadline > 0) {
-                    break;
-                }
-            }
-            SPINNERS.decrementAndGet();
-        }
+        spinFor(this, DONE, CALLER_SPIN_NANOS);
         boolean interrupted = false;
         while (state != DONE) {
             LockSupport.parkNanos(this, ALIVE_CHECK_NANOS);
@@ -765,16 +778,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
             arena.putLong(m + Linux.MSGHDR_OFF_MSG_IOV, iov);
             arena.putLong(m + Linux.MSGHDR_OFF_MSG_IOVLEN, 1);
             if (fdCount > 0) {
-                long cm = alloc(ctrl);
-                long o = cm - arenaBase;
-                arena.putLong(o + Linux.CMSGHDR_OFF_CMSG_LEN, Linux.cmsgLen(4 * fdCount));
-                arena.putInt(o + Linux.CMSGHDR_OFF_CMSG_LEVEL, Linux.SOL_SOCKET);
-                arena.putInt(o + Linux.CMSGHDR_OFF_CMSG_TYPE, Linux.SCM_RIGHTS);
-                for (int i = 0; i < fdCount; i++) {
-                    arena.putInt(o + Linux.CMSGHDR_SIZE + 4L * i, fds[i]);
-                }
-                arena.putLong(m + Linux.MSGHDR_OFF_MSG_CONTROL, cm);
-                arena.putLong(m + Linux.MSGHDR_OFF_MSG_CONTROLLEN, ctrl);
+                putRights(m, fds, fdCount, ctrl);
             }
             request(ExecutorCore.OP_SENDMSG, fd, msg, Linux.MSG_DONTWAIT | Linux.MSG_NOSIGNAL, 0, 0);
             if (core.err != 0) {
@@ -898,16 +902,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                 arena.putInt(m + Linux.MSGHDR_OFF_MSG_NAMELEN, nameLen);
             }
             if (fdCount > 0) {
-                long cm = alloc(ctrl);
-                long o = cm - arenaBase;
-                arena.putLong(o + Linux.CMSGHDR_OFF_CMSG_LEN, Linux.cmsgLen(4 * fdCount));
-                arena.putInt(o + Linux.CMSGHDR_OFF_CMSG_LEVEL, Linux.SOL_SOCKET);
-                arena.putInt(o + Linux.CMSGHDR_OFF_CMSG_TYPE, Linux.SCM_RIGHTS);
-                for (int i = 0; i < fdCount; i++) {
-                    arena.putInt(o + Linux.CMSGHDR_SIZE + 4L * i, fds[i]);
-                }
-                arena.putLong(m + Linux.MSGHDR_OFF_MSG_CONTROL, cm);
-                arena.putLong(m + Linux.MSGHDR_OFF_MSG_CONTROLLEN, ctrl);
+                putRights(m, fds, fdCount, ctrl);
             }
             request(ExecutorCore.OP_SENDMSG, sock, msg, Linux.MSG_DONTWAIT | Linux.MSG_NOSIGNAL, 0, 0);
             if (core.err != 0) {
