@@ -295,15 +295,17 @@ public final class FaultInjectingTable implements TaskTable {
         private final List<Integer> positions = new ArrayList<>();
         private int failed = -1;
 
-        private Ref note(String syscall, String describe, Ref r) {
-            calls.add(new String[] {syscall, describe});
-            int size;
+        /** Adds a call to the wrapped batch and notes it, at its position there, for the fault check of {@link #run()}. */
+        private <T> T note(String syscall, String describe, java.util.function.Supplier<T> add) {
+            int at;
             try {
-                size = b.size();
+                at = b.size();
             } catch (UnsupportedOperationException e) {
-                size = calls.size();
+                at = calls.size();
             }
-            positions.add(size - ("pipe".equals(syscall) ? 2 : 1));
+            T r = add.get(); // first: a call the wrapped batch refuses is not noted
+            calls.add(new String[] {syscall, describe});
+            positions.add(at);
             return r;
         }
 
@@ -320,64 +322,60 @@ public final class FaultInjectingTable implements TaskTable {
         @Override
         public Ref open(String path, int flags, int mode) {
             return note("open", "open(" + Native.quote(path) + ", " + Linux.openFlags(flags) + ") in a batch",
-                    b.open(path, flags, mode));
+                    () -> b.open(path, flags, mode));
         }
 
         @Override
         public Ref openAt2(int dirFd, String path, int flags, int mode, long resolve) {
             return note("openAt2", "openat2(" + Sys.dirfd(dirFd) + ", " + Native.quote(path) + ", "
-                    + Linux.openFlags(flags) + ") in a batch", b.openAt2(dirFd, path, flags, mode, resolve));
+                    + Linux.openFlags(flags) + ") in a batch", () -> b.openAt2(dirFd, path, flags, mode, resolve));
         }
 
         @Override
         public Ref openAt2(Ref dirFd, String path, int flags, int mode, long resolve) {
             return note("openAt2", "openat2(" + dirFd + ", " + Native.quote(path) + ", " + Linux.openFlags(flags)
-                    + ") in a batch", b.openAt2(dirFd, path, flags, mode, resolve));
+                    + ") in a batch", () -> b.openAt2(dirFd, path, flags, mode, resolve));
         }
 
         @Override
         public StatRef fstat(Ref fd) {
-            StatRef r = b.fstat(fd);
-            note("fstat", "fstat(" + fd + ") in a batch", r);
-            return r;
+            return note("fstat", "fstat(" + fd + ") in a batch", () -> b.fstat(fd));
         }
 
         @Override
         public Ref[] pipe(int flags) {
-            Ref[] r = b.pipe(flags);
-            note("pipe", "pipe2(" + Linux.openFlags(flags) + ") in a batch", r[0]);
-            return r;
+            return note("pipe", "pipe2(" + Linux.openFlags(flags) + ") in a batch", () -> b.pipe(flags));
         }
 
         @Override
         public Ref dup(Ref fd) {
-            return note("dup", "dup(" + fd + ") in a batch", b.dup(fd));
+            return note("dup", "dup(" + fd + ") in a batch", () -> b.dup(fd));
         }
 
         @Override
         public Ref write(Ref fd, byte[] data) {
-            return note("write", "write(" + fd + ", <" + data.length + " bytes>) in a batch", b.write(fd, data));
+            return note("write", "write(" + fd + ", <" + data.length + " bytes>) in a batch", () -> b.write(fd, data));
         }
 
         @Override
         public Ref lseek(Ref fd, long offset, int whence) {
-            return note("lseek", "lseek(" + fd + ", " + offset + ", " + whence + ") in a batch", b.lseek(fd, offset, whence));
+            return note("lseek", "lseek(" + fd + ", " + offset + ", " + whence + ") in a batch", () -> b.lseek(fd, offset, whence));
         }
 
         @Override
         public Ref fcntl(Ref fd, int cmd, long arg) {
-            return note("fcntl", "fcntl(" + fd + ", " + cmd + ", " + arg + ") in a batch", b.fcntl(fd, cmd, arg));
+            return note("fcntl", "fcntl(" + fd + ", " + cmd + ", " + arg + ") in a batch", () -> b.fcntl(fd, cmd, arg));
         }
 
         @Override
         public Ref ioctl(Ref fd, long request, long arg) {
             return note("ioctl", "ioctl(" + fd + ", 0x" + Long.toHexString(request) + ") in a batch",
-                    b.ioctl(fd, request, arg));
+                    () -> b.ioctl(fd, request, arg));
         }
 
         @Override
         public Ref close(Ref fd) {
-            return note("close", "close(" + fd + ") in a batch", b.close(fd));
+            return note("close", "close(" + fd + ") in a batch", () -> b.close(fd));
         }
 
         @Override
