@@ -396,11 +396,11 @@ final class BenchCommand implements Callable<Integer> {
         return a.length % 2 == 1 ? a[a.length / 2] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
     }
 
-    private static double min(List<Double> v) {
+    static double min(List<Double> v) {
         return v.stream().mapToDouble(Double::doubleValue).min().orElse(0);
     }
 
-    private static double max(List<Double> v) {
+    static double max(List<Double> v) {
         return v.stream().mapToDouble(Double::doubleValue).max().orElse(0);
     }
 

@@ -62,11 +62,11 @@ final class FloorBench implements AutoCloseable {
         }
 
         double min() {
-            return values(false).stream().mapToDouble(Double::doubleValue).min().orElse(0);
+            return BenchCommand.min(values(false));
         }
 
         double max() {
-            return values(false).stream().mapToDouble(Double::doubleValue).max().orElse(0);
+            return BenchCommand.max(values(false));
         }
 
         double transportMedian() {
@@ -74,11 +74,11 @@ final class FloorBench implements AutoCloseable {
         }
 
         double transportMin() {
-            return values(true).stream().mapToDouble(Double::doubleValue).min().orElse(0);
+            return BenchCommand.min(values(true));
         }
 
         double transportMax() {
-            return values(true).stream().mapToDouble(Double::doubleValue).max().orElse(0);
+            return BenchCommand.max(values(true));
         }
 
         long eagain() {

@@ -285,12 +285,9 @@ final class RestoreCommand implements Callable<Integer> {
     }
 
     /**
-     * Stops the restored tasks, children before parents (a holder reaps what it built while it lives):
-     * SIGTERM, then SIGKILL after a grace period; root tasks, fdrestore's own children, are reaped here.
-     */
-    /**
-     * Stops restored processes: SIGTERM to all (children first: pstree order puts parents first), then
-     * waits for them together, up to 1 s, and SIGKILLs whoever is left. A 1,000-task tree stops in
+     * Stops the restored tasks: SIGTERM to all, children before parents (pstree order puts parents first;
+     * a holder reaps what it built while it lives), then waits for them together, up to 1 s, and SIGKILLs
+     * whoever is left. Root tasks, fdrestore's own children, are reaped here. A 1,000-task tree stops in
      * milliseconds instead of one wait per process.
      */
     static void stop(List<Integer> pids) {

@@ -619,10 +619,8 @@ public final class Restorer {
             boolean dead = false;
             byte[] buf = new byte[256];
             while (true) {
-                int nl = pending.indexOf("\n");
-                if (nl >= 0) {
-                    String l = pending.substring(0, nl);
-                    pending.delete(0, nl + 1);
+                String l = take();
+                if (l != null) {
                     return l;
                 }
                 int n = t.read(replyRead, buf, 0, buf.length);

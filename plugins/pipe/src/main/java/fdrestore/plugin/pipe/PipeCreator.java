@@ -64,12 +64,7 @@ final class PipeCreator implements FileRestorer {
             for (int end : plan.unusedEnds) {
                 b.close(p[end]);
             }
-            try {
-                b.run();
-            } catch (SysException e) {
-                throw new IOException("pipe " + plan.pipeId + " (creator file " + me.fileId() + "): "
-                        + e.getMessage(), e);
-            }
+            b.run(); // on failure it closed what it made, and nothing is owned yet: the catch below reports it
             int[] ends = {(int) p[0].get(), (int) p[1].get()};
             for (int end = 0; end < 2; end++) {
                 if (!plan.unusedEnds.contains(end)) {

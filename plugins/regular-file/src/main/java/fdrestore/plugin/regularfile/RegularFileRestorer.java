@@ -119,9 +119,8 @@ final class RegularFileRestorer implements FileRestorer {
         return List.of();
     }
 
-    /** The fd and stat of the file, from the task's shared batch (see {@link #prepare}); null before. */
-    private Batch.Ref preparedFd;
-    private Batch.StatRef preparedStat;
+    /** The file's calls in the task's shared batch (see {@link #prepare}); null before, or when none. */
+    private InRoot prepared;
 
     /**
      * Under --root, the file's calls (open the root, openat2 the file in it, fstat it, close the root) go
@@ -132,27 +131,18 @@ final class RegularFileRestorer implements FileRestorer {
         if (route != Route.ROOT || (expect.hasMode() && isDevice(expect.mode()) && !allowDevices(ctx))) {
             return null;
         }
-        Batch.Ref root = b.open(rootPath(ctx.root()), ROOT_FLAGS, 0);
-        try {
-            preparedFd = b.openAt2(root, relative(openName), flags, 0, Linux.RESOLVE_IN_ROOT);
-        } catch (UnsupportedOperationException notHere) {
-            b.close(root); // keep the shared batch whole; open takes the call-by-call path
-            return List.of();
-        }
-        preparedStat = b.fstat(preparedFd);
-        b.close(root);
-        return List.of(preparedFd);
+        prepared = addOpenInRoot(ctx, b);
+        return prepared == null ? List.of() : List.of(prepared.fd()); // none: open takes the call-by-call path
     }
 
     @Override
     public OpenResult open(OpenContext ctx) {
         TaskTable t = ctx.table();
         if (route == Route.ROOT && ctx.prepareFailure() != null) {
-            return OpenResult.fail(new RegularFileException(what + where(ctx) + ": cannot open: "
-                    + ctx.prepareFailure().getMessage(), ctx.prepareFailure()));
+            return cannotOpen(ctx, ctx.prepareFailure());
         }
-        if (route == Route.ROOT && ctx.prepared() && preparedFd != null) {
-            return finish(t, (int) preparedFd.get(), allowDevices(ctx), preparedStat.stat());
+        if (route == Route.ROOT && ctx.prepared() && prepared != null) {
+            return finish(t, (int) prepared.fd().get(), allowDevices(ctx), prepared.stat().stat());
         }
         int fd;
         try {
@@ -191,7 +181,7 @@ final class RegularFileRestorer implements FileRestorer {
                     throw new AssertionError(route);
             }
         } catch (IOException | RegularFileException e) {
-            return OpenResult.fail(new RegularFileException(what + where(ctx) + ": cannot open: " + e.getMessage(), e));
+            return cannotOpen(ctx, e);
         }
         return finish(t, fd, allowDevices(ctx));
     }
@@ -223,22 +213,43 @@ final class RegularFileRestorer implements FileRestorer {
      */
     private OpenResult openInRootBatched(OpenContext ctx, TaskTable t) {
         Batch b = t.batch();
-        Batch.Ref f;
-        Batch.StatRef st;
-        try {
-            Batch.Ref root = b.open(rootPath(ctx.root()), ROOT_FLAGS, 0);
-            f = b.openAt2(root, relative(openName), flags, 0, Linux.RESOLVE_IN_ROOT);
-            st = b.fstat(f);
-            b.close(root);
-        } catch (UnsupportedOperationException notHere) {
+        InRoot in = addOpenInRoot(ctx, b);
+        if (in == null) {
             return null;
         }
         try {
             b.run(); // on failure the batch closes what it opened
         } catch (SysException e) {
-            return OpenResult.fail(new RegularFileException(what + where(ctx) + ": cannot open: " + e.getMessage(), e));
+            return cannotOpen(ctx, e);
         }
-        return finish(t, (int) f.get(), allowDevices(ctx), st.stat());
+        return finish(t, (int) in.fd().get(), allowDevices(ctx), in.stat().stat());
+    }
+
+    /** The file's fd and its fstat, results of calls added to a batch. */
+    private record InRoot(Batch.Ref fd, Batch.StatRef stat) {
+    }
+
+    /**
+     * Adds the file's calls to {@code b}: open the root, openat2 the file in it, fstat it, close the root.
+     * Null when the batch cannot openat2 on an earlier result (older implementations of the SPI); the
+     * root's open is then closed again in the batch, which stays whole.
+     */
+    private InRoot addOpenInRoot(OpenContext ctx, Batch b) {
+        Batch.Ref root = b.open(rootPath(ctx.root()), ROOT_FLAGS, 0);
+        Batch.Ref f;
+        try {
+            f = b.openAt2(root, relative(openName), flags, 0, Linux.RESOLVE_IN_ROOT);
+        } catch (UnsupportedOperationException notHere) {
+            b.close(root);
+            return null;
+        }
+        Batch.StatRef st = b.fstat(f);
+        b.close(root);
+        return new InRoot(f, st);
+    }
+
+    private OpenResult cannotOpen(OpenContext ctx, Exception e) {
+        return OpenResult.fail(new RegularFileException(what + where(ctx) + ": cannot open: " + e.getMessage(), e));
     }
 
     /** Checks the opened fd, then restores position and owner; closes the fd on any failure. */

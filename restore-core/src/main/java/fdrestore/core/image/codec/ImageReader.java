@@ -191,9 +191,13 @@ public final class ImageReader {
         byte[] read(long pos, int len) throws IOException;
 
         default int readIntLE(long pos) throws IOException {
-            byte[] b = read(pos, 4);
-            return (b[0] & 0xff) | (b[1] & 0xff) << 8 | (b[2] & 0xff) << 16 | (b[3] & 0xff) << 24;
+            return intLE(read(pos, 4), 0);
         }
+    }
+
+    /** The little-endian u32 at {@code b[off..off+4)}. */
+    private static int intLE(byte[] b, int off) {
+        return (b[off] & 0xff) | (b[off + 1] & 0xff) << 8 | (b[off + 2] & 0xff) << 16 | (b[off + 3] & 0xff) << 24;
     }
 
     private static final class ArrayInput implements Input {
@@ -217,8 +221,7 @@ public final class ImageReader {
 
         @Override
         public int readIntLE(long pos) {
-            int p = (int) pos;
-            return (data[p] & 0xff) | (data[p + 1] & 0xff) << 8 | (data[p + 2] & 0xff) << 16 | (data[p + 3] & 0xff) << 24;
+            return intLE(data, (int) pos);
         }
     }
 
