@@ -30,7 +30,7 @@ import picocli.CommandLine.ScopeType;
                   "  fdrestore check --json",
                   "",
                   "Completion: source share/completion/fdrestore.bash (bash) or .zsh (zsh) of the distribution."},
-        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class,
+        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class, ServeCommand.class,
             CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
     /** Exit code: success. */
@@ -47,6 +47,9 @@ public final class Cli implements Runnable {
             description = "Log the phases on stderr (INFO and above), and print the stack trace of an error.")
     boolean verbose;
 
+    /** Where the command runs from: this JVM, or a client of {@code fdrestore serve}. */
+    Invocation invocation = Invocation.DIRECT;
+
     @Option(names = "--log-file", paramLabel = "FILE", scope = ScopeType.INHERIT,
             description = "Append the detailed log (DEBUG; TRACE with -v), with the stack trace of any error, to FILE.")
     java.nio.file.Path logFile;
@@ -57,8 +60,24 @@ public final class Cli implements Runnable {
     }
 
     static CommandLine commandLine() {
+        return commandLine(Invocation.DIRECT);
+    }
+
+    /**
+     * The command line of an invocation. A served one resolves the relative paths of its arguments against
+     * its client's directory (the server's own is of no meaning to the user), and uses colours only when
+     * the client's output is a terminal.
+     */
+    static CommandLine commandLine(Invocation invocation) {
         Cli root = new Cli();
+        root.invocation = invocation;
         CommandLine cl = new CommandLine(root);
+        if (invocation.cwd() != null) {
+            java.nio.file.Path cwd = invocation.cwd();
+            cl.registerConverter(java.nio.file.Path.class, s -> cwd.resolve(s));
+            cl.setColorScheme(CommandLine.Help.defaultColorScheme(invocation.terminal() && invocation.env().get("NO_COLOR") == null
+                    ? CommandLine.Help.Ansi.ON : CommandLine.Help.Ansi.OFF));
+        }
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> report(cmd.getErr(), e, root.verbose));
         cl.setExecutionStrategy(parsed -> {
             try {
@@ -81,6 +100,11 @@ public final class Cli implements Runnable {
             }
         });
         return cl;
+    }
+
+    /** The invocation a (sub)command of this command line runs in. */
+    static Invocation invocation(CommandLine.Model.CommandSpec spec) {
+        return spec.root().userObject() instanceof Cli c ? c.invocation : Invocation.DIRECT;
     }
 
     /** Prints one clear line for an error (and its trace with --verbose); returns the exit code. */

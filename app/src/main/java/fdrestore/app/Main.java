@@ -20,11 +20,34 @@ public final class Main {
 
     /** Runs the command line without exiting; returns the exit code. */
     public static int run(String... args) {
+        return run(Invocation.DIRECT, null, null, args);
+    }
+
+    /**
+     * Runs a command line of {@code invocation}, printing on {@code out} and {@code err} (null: the
+     * JVM's standard streams), and returns its exit code. pf4j's log level follows --verbose for this
+     * command only.
+     */
+    static int run(Invocation invocation, java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+        String level = System.getProperty("org.slf4j.simpleLogger.defaultLogLevel");
         for (String a : args) {
             if (a.equals("-v") || a.equals("--verbose")) {
                 System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
             }
         }
-        return Cli.commandLine().execute(args);
+        try {
+            CommandLine cl = Cli.commandLine(invocation);
+            if (out != null) {
+                cl.setOut(out);
+            }
+            if (err != null) {
+                cl.setErr(err);
+            }
+            return cl.execute(args);
+        } finally {
+            if (invocation != Invocation.DIRECT && level != null) {
+                System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
+            }
+        }
     }
 }

@@ -55,8 +55,8 @@ final class ProgressDisplay implements RestoreProgress, AutoCloseable {
     }
 
     /** A display on {@code err} when {@link #wanted}, else {@link RestoreProgress#NONE}. */
-    static RestoreProgress create(PrintWriter err, Boolean forced, boolean json, int tasks, int fds) {
-        if (!wanted(forced, json, System.console() != null, System.getenv(), tasks, fds)) {
+    static RestoreProgress create(Invocation inv, PrintWriter err, Boolean forced, boolean json, int tasks, int fds) {
+        if (!wanted(forced, json, inv.terminal(), inv.env(), tasks, fds)) {
             return NONE;
         }
         ProgressDisplay d = new ProgressDisplay(err);

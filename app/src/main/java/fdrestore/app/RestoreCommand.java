@@ -121,7 +121,8 @@ final class RestoreCommand implements Callable<Integer> {
         int fdCount = images.tasks().stream().mapToInt(t -> t.fds().size()).sum();
         LOG.log(System.Logger.Level.INFO, () -> "image set " + dir + ": " + images.tasks().size() + " tasks, " + fdCount
                 + " fds, " + images.sharers().size() + " open files; root " + root + ", then " + then);
-        RestoreProgress progress = ProgressDisplay.create(spec.commandLine().getErr(), this.progress, json,
+        Invocation inv = Cli.invocation(spec);
+        RestoreProgress progress = ProgressDisplay.create(inv, spec.commandLine().getErr(), this.progress, json,
                 images.tasks().size(), fdCount);
         Restorer.Result result;
         Verifier.Report report;
@@ -130,7 +131,8 @@ final class RestoreCommand implements Callable<Integer> {
             try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
                 LOG.log(System.Logger.Level.DEBUG, () -> "plugins from " + host.dir() + ": " + host.plugins());
                 Restorer.Options opts = new Restorer.Options(root.toAbsolutePath().normalize(), allPluginOptions(),
-                        Holder.path(), hold, workers).withFaults(faultPlan());
+                        Holder.path(), hold, workers).withFaults(faultPlan())
+                        .withWorkDir(inv.cwd() != null && Files.isDirectory(inv.cwd()) ? inv.cwd() : null);
                 progress.totals(images.tasks().size(), fdCount);
                 RestoreProgress shown = progress;
                 result = new Restorer(images, host.kinds(), ScmTransport::create, opts)
@@ -181,6 +183,11 @@ final class RestoreCommand implements Callable<Integer> {
                     + ", " + report.fdsChecked() + " fds, " + report.kcmpChecks() + " kcmp checks");
         }
         List<Integer> pids = new ArrayList<>(result.pidMap().values());
+        if (inv.signal() != 0) {
+            // A served client's Ctrl-C during the restore: what its death would have done to a direct run.
+            stop(pids);
+            return interrupted(out, inv.signal());
+        }
         if (json) {
             out.println(Json.pretty(json(images, result, report, restoredNs)));
         } else {
@@ -199,6 +206,7 @@ final class RestoreCommand implements Callable<Integer> {
         }
         switch (then) {
             case detach -> {
+                inv.leaveRunning(pids);
                 if (!json) {
                     out.println("The restored tasks keep running (stop them with: kill " + join(pids) + ").");
                 }
@@ -216,8 +224,12 @@ final class RestoreCommand implements Callable<Integer> {
                     out.println("Waiting for the restored tasks to end (Ctrl-C stops them)...");
                     out.flush();
                 }
-                awaitAll(pids);
+                awaitAll(pids, inv);
                 Runtime.getRuntime().removeShutdownHook(hook);
+                if (inv.signal() != 0) {
+                    stop(pids);
+                    return interrupted(out, inv.signal());
+                }
             }
         }
         out.flush();
@@ -260,13 +272,22 @@ final class RestoreCommand implements Callable<Integer> {
         return sb.toString();
     }
 
+    /** After a forwarded signal: says so and returns the shell's code for it (128 + the signal). */
+    private int interrupted(PrintWriter out, int signo) {
+        if (!json) {
+            out.println("Interrupted (signal " + signo + "): stopped the restored tasks.");
+        }
+        out.flush();
+        return 128 + signo;
+    }
+
     /**
-     * Waits until every task has ended. Root tasks are fdrestore's children and are reaped; the others
-     * are their holders' children, so they are watched through /proc.
+     * Waits until every task has ended, or until {@code inv} is signalled. Root tasks are fdrestore's
+     * children and are reaped; the others are their holders' children, so they are watched through /proc.
      */
-    static void awaitAll(List<Integer> pids) {
+    static void awaitAll(List<Integer> pids, Invocation inv) {
         for (int pid : pids) {
-            while (Processes.running(pid)) {
+            while (Processes.running(pid) && inv.signal() == 0) {
                 try {
                     if (Sys.waitpid(pid, 1 /* WNOHANG */) != null) {
                         break;

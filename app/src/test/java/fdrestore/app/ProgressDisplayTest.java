@@ -57,7 +57,7 @@ class ProgressDisplayTest {
     @Test
     void createGivesNothingWhenNotWanted() {
         StringWriter sw = new StringWriter();
-        RestoreProgress p = ProgressDisplay.create(new PrintWriter(sw), Boolean.FALSE, false, 100, 1000);
+        RestoreProgress p = ProgressDisplay.create(Invocation.DIRECT, new PrintWriter(sw), Boolean.FALSE, false, 100, 1000);
         assertSame(RestoreProgress.NONE, p);
         p.phase("x");
         p.fdsDone(3);

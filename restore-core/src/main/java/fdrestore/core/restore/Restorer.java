@@ -58,14 +58,14 @@ public final class Restorer {
 
     /** What a restore may be asked to do. */
     public record Options(Path root, Map<String, String> pluginOptions, String holder, boolean forceHolder,
-                          int workers, FaultPlan faults) {
+                          int workers, FaultPlan faults, Path workDir) {
         public Options {
             pluginOptions = Map.copyOf(pluginOptions);
         }
 
         /** Options without fault injection. */
         public Options(Path root, Map<String, String> pluginOptions, String holder, boolean forceHolder, int workers) {
-            this(root, pluginOptions, holder, forceHolder, workers, null);
+            this(root, pluginOptions, holder, forceHolder, workers, null, null);
         }
 
         public static Options defaults(String holder) {
@@ -73,12 +73,20 @@ public final class Restorer {
         }
 
         public Options withRoot(Path r) {
-            return new Options(r, pluginOptions, holder, forceHolder, workers, faults);
+            return new Options(r, pluginOptions, holder, forceHolder, workers, faults, workDir);
         }
 
         /** Hardening tests: every task table fails (and counts) calls as {@code plan} says; null for none. */
         public Options withFaults(FaultPlan plan) {
-            return new Options(root, pluginOptions, holder, forceHolder, workers, plan);
+            return new Options(root, pluginOptions, holder, forceHolder, workers, plan, workDir);
+        }
+
+        /**
+         * The directory root tasks start in when the images record none (null: this process's own). A server
+         * gives its client's, so that what it restores starts where a direct run would have.
+         */
+        public Options withWorkDir(Path dir) {
+            return new Options(root, pluginOptions, holder, forceHolder, workers, faults, dir);
         }
     }
 
@@ -1127,7 +1135,7 @@ public final class Restorer {
     private SpawnSpec rootSpec(Task t, List<String> argv, Map<Integer, Integer> real, Control control, int readyFd) {
         FdrTaskEntry fdr = options.forceHolder() ? null : images.fdrTask(t.pid()).orElse(null);
         List<String> env = List.of("PATH=/usr/bin:/bin");
-        String chdir = null;
+        String chdir = options.workDir() != null ? options.workDir().toString() : null;
         if (fdr != null && fdr.getArgvCount() > 0) {
             List<String> e = new ArrayList<>();
             fdr.getEnvList().forEach(a -> e.add(a.toString(StandardCharsets.UTF_8)));

@@ -19,6 +19,8 @@ public final class Linux {
     public static final long SYS_OPENAT2 = 437;
     public static final long SYS_PIDFD_GETFD = 438;
     public static final long SYS_SHUTDOWN = 48;
+    public static final long SYS_UMASK = 95;
+    public static final long SYS_GETEUID = 107;
     public static final long SYS_ACCEPT4 = 288;
     public static final long SYS_GETSOCKNAME = 51;
     public static final long SYS_GETPEERNAME = 52;

@@ -90,6 +90,26 @@ public final class Sys {
      * closed at once and counted. Returns null when the queue is empty.
      */
     public static Peeked peek(int fd, int size) throws SysException {
+        Received r = receive(fd, size, Linux.MSG_PEEK | Linux.MSG_DONTWAIT | Linux.MSG_CMSG_CLOEXEC, "MSG_PEEK|MSG_DONTWAIT");
+        if (r == null) {
+            return null;
+        }
+        for (int passed : r.fds()) {
+            closeQuietly(passed);
+        }
+        return new Peeked(r.data(), r.flags(), r.fds().length);
+    }
+
+    /**
+     * One blocking recvmsg(MSG_CMSG_CLOEXEC) of up to {@code size} bytes on a socket of this JVM's own
+     * table. The fds of an SCM_RIGHTS message are the caller's to close (all of them, even when the data
+     * is refused). An empty {@code data} is the peer's end of stream.
+     */
+    public static Received receive(int fd, int size) throws SysException {
+        return receive(fd, size, Linux.MSG_CMSG_CLOEXEC, "MSG_CMSG_CLOEXEC");
+    }
+
+    private static Received receive(int fd, int size, int flags, String flagNames) throws SysException {
         final int control = 4096;
         int base = Linux.MSGHDR_SIZE + Linux.IOVEC_SIZE;
         Pointer m = Native.allocate((long) base + control + size);
@@ -102,17 +122,20 @@ public final class Sys {
         m.putLong(Linux.MSGHDR_OFF_MSG_IOVLEN, 1);
         m.putLong(Linux.MSGHDR_OFF_MSG_CONTROL, ctrl);
         m.putLong(Linux.MSGHDR_OFF_MSG_CONTROLLEN, control);
-        long n = C.recvmsg(fd, a, Linux.MSG_PEEK | Linux.MSG_DONTWAIT | Linux.MSG_CMSG_CLOEXEC);
+        long n;
+        do {
+            n = C.recvmsg(fd, a, flags);
+        } while (n < 0 && Native.errno() == Errno.EINTR);
         if (n < 0) {
             int e = Native.errno();
-            if (e == Errno.EAGAIN) {
+            if (e == Errno.EAGAIN && (flags & Linux.MSG_DONTWAIT) != 0) {
                 return null;
             }
-            throw new SysException("recvmsg(" + fd + ", MSG_PEEK|MSG_DONTWAIT)", e);
+            throw new SysException("recvmsg(" + fd + ", " + flagNames + ")", e);
         }
-        int flags = m.getInt(Linux.MSGHDR_OFF_MSG_FLAGS);
+        int msgFlags = m.getInt(Linux.MSGHDR_OFF_MSG_FLAGS);
         long clen = m.getLong(Linux.MSGHDR_OFF_MSG_CONTROLLEN);
-        int passed = 0;
+        int[] fds = new int[0];
         long off = 0;
         while (off + Linux.CMSGHDR_SIZE <= clen) {
             long len = m.getLong(base + off + Linux.CMSGHDR_OFF_CMSG_LEN);
@@ -123,15 +146,67 @@ public final class Sys {
             }
             if (level == Linux.SOL_SOCKET && type == Linux.SCM_RIGHTS) {
                 for (long p = Linux.CMSGHDR_SIZE; p + 4 <= len; p += 4) {
-                    closeQuietly(m.getInt(base + off + p));
-                    passed++;
+                    fds = Arrays.copyOf(fds, fds.length + 1);
+                    fds[fds.length - 1] = m.getInt(base + off + p);
                 }
             }
             off += Linux.cmsgAlign((int) len);
         }
         byte[] out = new byte[(int) Math.min(n, size)];
         m.get(base + control, out, 0, out.length);
-        return new Peeked(out, flags, passed);
+        return new Received(out, msgFlags, fds);
+    }
+
+    /** What {@link #receive} got: the data, the message flags (MSG_TRUNC, MSG_CTRUNC) and the fds it installed. */
+    public record Received(byte[] data, int flags, int[] fds) {
+    }
+
+    /** accept4(2) (syscall 288) with SOCK_CLOEXEC; blocks unless the socket is non-blocking. */
+    public static int accept(int fd) throws SysException {
+        long r;
+        do {
+            r = C.syscall(Linux.SYS_ACCEPT4, fd, 0, 0, Linux.SOCK_CLOEXEC);
+        } while (r < 0 && Native.errno() == Errno.EINTR);
+        if (r < 0) {
+            throw fail("accept4(" + fd + ", SOCK_CLOEXEC)");
+        }
+        return (int) r;
+    }
+
+    /** shutdown(2) (syscall 48); {@code how} is 0 (SHUT_RD), 1 (SHUT_WR) or 2 (SHUT_RDWR). */
+    public static void shutdown(int fd, int how) throws SysException {
+        if (C.syscall(Linux.SYS_SHUTDOWN, fd, how) < 0) {
+            throw fail("shutdown(" + fd + ", " + how + ")");
+        }
+    }
+
+    /** SO_PEERCRED of a connected unix socket: {pid, uid, gid} of the peer when it connected. */
+    public static int[] peerCredentials(int fd) throws SysException {
+        byte[] b = new byte[12];
+        getsockopt(fd, Linux.SOL_SOCKET, Linux.SO_PEERCRED, b);
+        int[] out = new int[3];
+        for (int i = 0; i < 3; i++) {
+            out[i] = (b[4 * i] & 0xff) | (b[4 * i + 1] & 0xff) << 8 | (b[4 * i + 2] & 0xff) << 16 | (b[4 * i + 3] & 0xff) << 24;
+        }
+        return out;
+    }
+
+    /** umask(2) (syscall 95): sets the mask and returns the previous one. */
+    public static int umask(int mask) {
+        return (int) C.syscall(Linux.SYS_UMASK, mask);
+    }
+
+    /** geteuid(2) (syscall 107). */
+    public static int geteuid() {
+        return (int) C.syscall(Linux.SYS_GETEUID);
+    }
+
+    /** Whether {@code fd} is a terminal: TCGETS succeeds on it (isatty(3)). */
+    public static boolean isatty(int fd) {
+        Pointer termios = Native.allocate(64);
+        boolean tty = C.ioctl(fd, Linux.TCGETS, termios.address()) == 0;
+        java.lang.ref.Reference.reachabilityFence(termios);
+        return tty;
     }
 
     /** What {@link #peek} saw: the data, the message flags (MSG_TRUNC, MSG_CTRUNC) and how many fds it carried. */

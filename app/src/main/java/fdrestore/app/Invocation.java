@@ -1,0 +1,67 @@
+package fdrestore.app;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where a command runs from: its directory, environment and terminal, and the signals it was sent. A
+ * command run by this JVM's own {@code main} has the JVM's ({@link #DIRECT}); a command served by
+ * {@code fdrestore serve} has its client's, and learns of the client's Ctrl-C here instead of by
+ * dying.
+ */
+class Invocation {
+    /** This JVM's own: its directory, environment and console; a signal ends the JVM itself. */
+    static final Invocation DIRECT = new Invocation(null, System.getenv(), System.console() != null);
+
+    private final Path cwd;
+    private final Map<String, String> env;
+    private final boolean terminal;
+    private volatile int signal;
+
+    /**
+     * @param cwd      the directory relative paths of the command line are resolved against; null: the JVM's
+     * @param terminal whether standard input and output are a terminal (progress display, colours)
+     */
+    Invocation(Path cwd, Map<String, String> env, boolean terminal) {
+        this.cwd = cwd;
+        this.env = Map.copyOf(env);
+        this.terminal = terminal;
+    }
+
+    /** The directory relative paths are resolved against, or null for the JVM's own. */
+    Path cwd() {
+        return cwd;
+    }
+
+    Map<String, String> env() {
+        return env;
+    }
+
+    boolean terminal() {
+        return terminal;
+    }
+
+    /**
+     * The first signal the client forwarded (SIGINT for its Ctrl-C, SIGHUP when it went away), or 0.
+     * Always 0 for {@link #DIRECT}: there the signal ends the JVM and its shutdown hooks do the rest.
+     */
+    int signal() {
+        return signal;
+    }
+
+    /** Records a forwarded signal; the first one wins. */
+    void signalled(int signo) {
+        if (signal == 0 && signo > 0) {
+            signal = signo;
+        }
+    }
+
+    /**
+     * Processes this JVM spawned and leaves running when the command returns (--then=detach). A JVM that
+     * exits hands them to init; a server keeps them as its children and must reap them when they end.
+     */
+    void leaveRunning(List<Integer> pids) {
+        // a direct command exits right after: init adopts them
+    }
+}

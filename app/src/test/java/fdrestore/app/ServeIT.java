@@ -1,0 +1,164 @@
+package fdrestore.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import fdrestore.core.json.Json;
+import fdrestore.core.restore.Processes;
+import fdrestore.core.sys.Sys;
+import fdrestore.testkit.Samples;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code fdrestore serve} as a user runs it: the packaged bin/fdrestore starts the server, and the same
+ * launcher, through lib/fdrestore-client, hands it commands. A served command must be indistinguishable
+ * from a direct one (output, exit code, Ctrl-C), only faster.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class ServeIT {
+    record Run(int code, String out, String err) {
+    }
+
+    @TempDir
+    Path tmp;
+
+    private Path socket;
+    private Process server;
+    private final StringBuffer serverOut = new StringBuffer();
+
+    private static Path bin() {
+        return Path.of(System.getProperty("fdrestore.dist")).resolve("bin/fdrestore");
+    }
+
+    @BeforeEach
+    void startServer() throws Exception {
+        socket = tmp.resolve("run/s.sock");
+        server = new ProcessBuilder(bin().toString(), "serve", "--socket", socket.toString(), "--warm-up", "2")
+                .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    serverOut.append(line).append('\n');
+                }
+            } catch (IOException ended) {
+                // the server is gone
+            }
+        });
+        reader.setDaemon(true);
+        reader.start();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+        while (!serverOut.toString().contains("listening on " + socket)) {
+            assertTrue(server.isAlive(), "the server runs:\n" + serverOut);
+            assertTrue(System.nanoTime() < deadline, "the server listens within 90 s:\n" + serverOut);
+            Thread.sleep(20);
+        }
+    }
+
+    @AfterEach
+    void stopServer() throws Exception {
+        server.destroy(); // SIGTERM
+        assertTrue(server.waitFor(30, TimeUnit.SECONDS), "the server stops on SIGTERM");
+        assertFalse(Files.exists(socket), "and removes its socket");
+    }
+
+    private ProcessBuilder command(Map<String, String> env, String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(bin().toString());
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        pb.environment().put("FDRESTORE_SOCKET", socket.toString());
+        pb.environment().remove("FDRESTORE_SERVER");
+        pb.environment().putAll(env);
+        return pb;
+    }
+
+    private Run run(Map<String, String> env, String... args) throws Exception {
+        Process p = command(env, args).start();
+        byte[] out = p.getInputStream().readAllBytes();
+        byte[] err = p.getErrorStream().readAllBytes();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
+    }
+
+    private int servedLines() {
+        return (int) serverOut.toString().lines().filter(l -> l.contains(" -> exit ")).count();
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aServedRestoreVerifiesAndStopsLikeADirectOne() throws Exception {
+        Path root = Samples.prepareRoot("a_pipe", tmp.resolve("root"));
+        Run r = run(Map.of(), "restore", "--root", root.toString(), "--verify", "--then=kill", "--json",
+                Samples.criu("a_pipe").toString());
+        assertEquals(0, r.code(), r.out() + r.err());
+        Map<String, Object> doc = (Map<String, Object>) Json.parse(r.out());
+        assertEquals(Boolean.TRUE, ((Map<String, Object>) doc.get("verify")).get("ok"));
+        for (Object o : (List<Object>) doc.get("tasks")) {
+            int pid = ((Number) ((Map<String, Object>) o).get("pid")).intValue();
+            assertFalse(Processes.running(pid), "task " + pid + " was stopped");
+        }
+        assertEquals(1, servedLines(), "the server ran it:\n" + serverOut);
+        assertTrue(serverOut.toString().contains("restore --root " + root), serverOut.toString());
+    }
+
+    @Test
+    void servedOutputAndExitCodesAreTheDirectOnes() throws Exception {
+        Path sample = Samples.criu("a_pipe");
+        Run served = run(Map.of(), "show", sample.toString());
+        Run direct = run(Map.of("FDRESTORE_SERVER", "off"), "show", sample.toString());
+        assertEquals(0, served.code(), served.err());
+        assertEquals(direct.out(), served.out());
+        assertEquals(direct.err(), served.err());
+        Run badServed = run(Map.of(), "restore", tmp.toString());
+        Run badDirect = run(Map.of("FDRESTORE_SERVER", "off"), "restore", tmp.toString());
+        assertEquals(2, badServed.code(), badServed.err());
+        assertEquals(badDirect.code(), badServed.code());
+        assertEquals(badDirect.err(), badServed.err());
+        assertEquals(2, servedLines(), "FDRESTORE_SERVER=off ran in its own JVM:\n" + serverOut);
+        Run noServer = run(Map.of("FDRESTORE_SOCKET", tmp.resolve("none.sock").toString()), "show", sample.toString());
+        assertEquals(direct.out(), noServer.out(), "without a server the launcher runs the command itself");
+        Run dump = run(Map.of(), "dump", "--help");
+        assertEquals(0, dump.code(), dump.err());
+        assertEquals(2, servedLines(), "dump is never served:\n" + serverOut);
+    }
+
+    @Test
+    void theClientsCtrlCStopsAServedWaitingRestore() throws Exception {
+        Path root = Samples.prepareRoot("a_pipe", tmp.resolve("root"));
+        Process client = command(Map.of(), "restore", "--root", root.toString(), Samples.criu("a_pipe").toString()).start();
+        BufferedReader out = new BufferedReader(new InputStreamReader(client.getInputStream(), StandardCharsets.UTF_8));
+        List<Integer> pids = new ArrayList<>();
+        String line;
+        while ((line = out.readLine()) != null && !line.startsWith("Waiting for the restored tasks")) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^\\s+\\d+\\s+(\\d+)\\s+\\d+\\s+holder").matcher(line);
+            if (m.find()) {
+                pids.add(Integer.parseInt(m.group(1)));
+            }
+        }
+        assertEquals(4, pids.size(), "the restored tasks are listed");
+        assertTrue(pids.stream().allMatch(Processes::running));
+        Sys.kill((int) client.pid(), 2);
+        assertTrue(client.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(130, client.exitValue(), "the shell's code for SIGINT");
+        for (int pid : pids) {
+            assertFalse(Processes.running(pid), "task " + pid + " stopped");
+        }
+        assertTrue(serverOut.toString().contains("(signal 2)"), serverOut.toString());
+    }
+}

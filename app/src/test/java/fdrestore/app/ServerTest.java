@@ -1,0 +1,447 @@
+package fdrestore.app;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import fdrestore.core.json.Json;
+import fdrestore.core.restore.Processes;
+import fdrestore.core.sys.Linux;
+import fdrestore.core.sys.Sys;
+import fdrestore.core.sys.SysException;
+import fdrestore.testkit.Samples;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code fdrestore serve}'s server in this JVM, driven by a client written here that speaks the wire
+ * format of lib/fdrestore-client: real sockets, real SCM_RIGHTS, real pipes for the client's stdout and
+ * stderr, real restores. The C client itself is run by ServeIT against the packaged distribution.
+ */
+class ServerTest {
+    private static final Duration LIMIT = Duration.ofSeconds(60);
+    private static final String HOME = "/opt/fdrestore-under-test";
+
+    @TempDir
+    Path tmp;
+
+    private Server server;
+    private Thread loop;
+    private final StringWriter log = new StringWriter();
+
+    @BeforeEach
+    void start() throws Exception {
+        Path dir = tmp.resolve("run");
+        server = new Server(dir.resolve("s.sock"), HOME, new PrintWriter(log));
+        server.listen();
+        loop = new Thread(server::serve, "test-serve");
+        loop.start();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        server.close();
+        loop.join(10_000);
+        assertFalse(loop.isAlive(), "the accept loop ends on close");
+        assertFalse(Files.exists(server.socket()), "close removes the socket");
+    }
+
+    /** What a served command answered and printed. */
+    record Answer(byte type, int code, String out, String err) {
+    }
+
+    /** A client: its stdout and stderr are pipes read here, its stdin /dev/null; it sends the request and waits. */
+    final class Client implements AutoCloseable {
+        final int sock;
+        final int[] out;
+        final int[] err;
+        final int in;
+        final ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
+        final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+        final Thread outReader;
+        final Thread errReader;
+
+        Client() throws SysException {
+            sock = Sys.socket(Linux.AF_UNIX, Linux.SOCK_STREAM | Linux.SOCK_CLOEXEC, 0);
+            assertTrue(Sys.connect(sock, Sys.unixPathAddress(server.socket().toString())));
+            out = Sys.pipe2(Linux.O_CLOEXEC);
+            err = Sys.pipe2(Linux.O_CLOEXEC);
+            in = Sys.open("/dev/null", Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+            outReader = drain(out[0], outBytes);
+            errReader = drain(err[0], errBytes);
+        }
+
+        void send(byte[] request, int... fds) throws SysException {
+            Sys.sendmsg(sock, null, request, request.length, fds, fds.length, Linux.MSG_NOSIGNAL);
+        }
+
+        /** Sends {@code args} from {@code cwd} with this client's stdio, as the C client does. */
+        void ask(Path cwd, String... args) throws SysException {
+            send(new ServeRequest(022, HOME, cwd.toString(), List.of(args), Map.of("CI", "true")).encode(), in, out[1], err[1]);
+            handedOver();
+        }
+
+        /** Closes this side's write ends: the server has its own copies (or none), and the pipes end when it closes them. */
+        void handedOver() {
+            Sys.closeQuietly(out[1]);
+            Sys.closeQuietly(err[1]);
+            out[1] = -1;
+            err[1] = -1;
+        }
+
+        void signal(int signo) throws SysException {
+            byte[] m = ServeRequest.reply(ServeRequest.SIGNAL, signo);
+            send(m);
+        }
+
+        Answer answer() throws Exception {
+            byte[] reply = new byte[ServeRequest.MESSAGE];
+            int have = 0;
+            while (have < reply.length) {
+                Sys.Received r = Sys.receive(sock, reply.length - have);
+                assertEquals(0, r.fds().length, "the server sends no fds");
+                assertTrue(r.data().length > 0, "the server closed without an answer; its log:\n" + log);
+                System.arraycopy(r.data(), 0, reply, have, r.data().length);
+                have += r.data().length;
+            }
+            outReader.join(10_000);
+            errReader.join(10_000);
+            assertFalse(outReader.isAlive() || errReader.isAlive(),
+                    "the client's stdout and stderr end when the server is done with them");
+            int code = (reply[1] & 0xff) | (reply[2] & 0xff) << 8 | (reply[3] & 0xff) << 16 | (reply[4] & 0xff) << 24;
+            return new Answer(reply[0], code, text(outBytes), text(errBytes));
+        }
+
+        String outSoFar() {
+            return text(outBytes);
+        }
+
+        /** Closes the socket and the write ends, then the read ends once their readers saw the end (no fd reuse under them). */
+        @Override
+        public void close() {
+            for (int fd : new int[] {sock, out[1], err[1], in}) {
+                Sys.closeQuietly(fd);
+            }
+            try {
+                outReader.join(10_000);
+                errReader.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            Sys.closeQuietly(out[0]);
+            Sys.closeQuietly(err[0]);
+        }
+    }
+
+    private static String text(ByteArrayOutputStream b) {
+        synchronized (b) {
+            return b.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    private static Thread drain(int fd, ByteArrayOutputStream into) {
+        Thread t = new Thread(() -> {
+            byte[] buf = new byte[8192];
+            try {
+                int n;
+                while ((n = Sys.read(fd, buf, 0, buf.length)) > 0) {
+                    synchronized (into) {
+                        into.write(buf, 0, n);
+                    }
+                }
+            } catch (SysException e) {
+                // closed under us by close(): the test has its answer already
+            }
+        }, "test-drain-" + fd);
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+
+    private Answer ask(Path cwd, String... args) throws Exception {
+        try (Client c = new Client()) {
+            c.ask(cwd, args);
+            return c.answer();
+        }
+    }
+
+    @Test
+    void servesAShowWithTheClientsOutputAndExitCode() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Path sample = Samples.criu("a_pipe");
+            Answer a = ask(tmp, "show", sample.toString());
+            assertEquals(ServeRequest.EXIT, a.type(), a.toString());
+            assertEquals(0, a.code(), a.toString());
+            assertTrue(a.out().startsWith("Image set " + sample + ": 4 tasks, 26 fds"), a.out());
+            assertEquals("", a.err());
+            assertEquals(1, server.served());
+            assertTrue(log.toString().contains("show " + sample + " -> exit 0"), log.toString());
+        });
+    }
+
+    @Test
+    void resolvesRelativePathsAgainstTheClientsDirectory() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Path sample = Samples.criu("a_pipe");
+            Answer a = ask(sample.getParent(), "show", "--json", "a_pipe");
+            assertEquals(0, a.code(), a.toString());
+            assertTrue(a.out().contains("\"tasks\""), a.out());
+            Answer missing = ask(tmp, "show", "a_pipe");
+            assertEquals(2, missing.code(), missing.toString());
+            assertTrue(missing.err().startsWith("fdrestore: ") && missing.err().contains(tmp.resolve("a_pipe").toString()),
+                    "the error names the path as the client meant it: " + missing.err());
+        });
+    }
+
+    @Test
+    void badImagesExitTwoWithOneLineOnTheClientsStderr() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Answer a = ask(tmp, "restore", tmp.toString());
+            assertEquals(ServeRequest.EXIT, a.type());
+            assertEquals(2, a.code(), a.toString());
+            assertEquals(1, a.err().strip().lines().count(), a.err());
+            assertTrue(a.err().contains("not an image set"), a.err());
+        });
+    }
+
+    @Test
+    void commandsNotServedHereAndOtherInstallationsAreToldToRunThemselves() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            for (String[] args : List.of(new String[] {"dump", "--help"}, new String[] {"bench", "--floor"},
+                    new String[] {"-v", "serve"})) {
+                Answer a = ask(tmp, args);
+                assertEquals(ServeRequest.FALLBACK, a.type(), String.join(" ", args) + ": " + a);
+                assertEquals("", a.out() + a.err(), "nothing ran");
+            }
+            try (Client c = new Client()) {
+                c.send(new ServeRequest(022, "/elsewhere", tmp.toString(), List.of("show", "x"), Map.of()).encode(),
+                        c.in, c.out[1], c.err[1]);
+                c.handedOver();
+                assertEquals(ServeRequest.FALLBACK, c.answer().type());
+            }
+            assertEquals(0, server.served());
+            assertTrue(Server.servable(List.of("-v", "restore", "--detach", "x")));
+            assertTrue(Server.servable(List.of("--version")));
+            assertTrue(Server.servable(List.of("show", "--no-such-option")), "a usage error is printed as a direct run would");
+            assertFalse(Server.servable(List.of("dump", "--no-such-option")));
+        });
+    }
+
+    @Test
+    void malformedRequestsAreRefusedAndTheServerGoesOn() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Client c = new Client()) {
+                byte[] junk = "GET / HTTP/1.0\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+                c.send(junk);
+                c.handedOver();
+                assertEquals(ServeRequest.FALLBACK, c.answer().type());
+            }
+            try (Client c = new Client()) {
+                // a well-formed request without the three fds
+                c.send(new ServeRequest(022, HOME, tmp.toString(), List.of("show", "x"), Map.of()).encode());
+                c.handedOver();
+                assertEquals(ServeRequest.FALLBACK, c.answer().type());
+            }
+            assertTrue(log.toString().contains("bad request: not an fdrestore request"), log.toString());
+            assertTrue(log.toString().contains("expected the client's fds 0, 1 and 2, got 0"), log.toString());
+            Answer ok = ask(tmp, "--version");
+            assertEquals(0, ok.code(), ok.toString());
+            assertTrue(ok.out().startsWith("fdrestore "), ok.out());
+        });
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aWaitingRestoreKeepsTheServerBusyAndStopsOnTheClientsCtrlC() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Path root = Samples.prepareRoot("a_pipe", tmp.resolve("root"));
+            int[] fdsBefore = Sys.listFds();
+            List<Integer> pids = new ArrayList<>();
+            try (Client waiting = new Client()) {
+                waiting.ask(tmp, "restore", "--root", root.toString(), "--json", Samples.criu("a_pipe").toString());
+                Map<String, Object> doc = null;
+                while (doc == null) {
+                    Thread.sleep(10);
+                    try {
+                        doc = (Map<String, Object>) Json.parse(waiting.outSoFar());
+                    } catch (RuntimeException incomplete) {
+                        // not all printed yet
+                    }
+                }
+                for (Object t : (List<Object>) doc.get("tasks")) {
+                    pids.add(((Number) ((Map<String, Object>) t).get("pid")).intValue());
+                }
+                assertEquals(4, pids.size());
+                assertTrue(pids.stream().allMatch(Processes::running), "restored and waited for");
+                Answer busy = ask(tmp, "--version");
+                assertEquals(ServeRequest.FALLBACK, busy.type(), "one command at a time: the second runs itself");
+                waiting.signal(2);
+                Answer a = waiting.answer();
+                assertEquals(130, a.code(), a.toString());
+            }
+            for (int pid : pids) {
+                assertFalse(Processes.running(pid), "task " + pid + " stopped on the client's Ctrl-C");
+            }
+            assertTrue(log.toString().contains("(signal 2)"), log.toString());
+            assertFalse(log.toString().contains("WARNING"), log.toString());
+            assertNoNewFds(fdsBefore);
+        });
+    }
+
+    /** The fds open now are those of {@code before}, once the server's client thread has closed its connection. */
+    private static void assertNoNewFds(int[] before) throws Exception {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        List<String> extra;
+        do {
+            extra = new ArrayList<>();
+            for (int fd : Sys.listFds()) {
+                if (java.util.Arrays.binarySearch(before, fd) < 0) {
+                    try {
+                        extra.add(fd + " -> " + Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)));
+                    } catch (java.io.IOException closedMeanwhile) {
+                        // gone between the listing and the look
+                    }
+                }
+            }
+            if (extra.isEmpty()) {
+                return;
+            }
+            Thread.sleep(10);
+        } while (System.nanoTime() < deadline);
+        throw new AssertionError("fds the request left in the server: " + extra);
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aClientThatGoesAwayStopsItsWaitingRestore() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Path root = Samples.prepareRoot("a_pipe", tmp.resolve("root"));
+            List<Integer> pids = new ArrayList<>();
+            Client c = new Client();
+            try {
+                c.ask(tmp, "restore", "--root", root.toString(), "--json", Samples.criu("a_pipe").toString());
+                Map<String, Object> doc = null;
+                while (doc == null) {
+                    Thread.sleep(10);
+                    try {
+                        doc = (Map<String, Object>) Json.parse(c.outSoFar());
+                    } catch (RuntimeException incomplete) {
+                        // not all printed yet
+                    }
+                }
+                for (Object t : (List<Object>) doc.get("tasks")) {
+                    pids.add(((Number) ((Map<String, Object>) t).get("pid")).intValue());
+                }
+            } finally {
+                c.close(); // as a client killed by SIGKILL: no signal message, only the end of the connection
+            }
+            while (pids.stream().anyMatch(Processes::running) || server.served() == 0) {
+                Thread.sleep(10);
+            }
+            assertTrue(log.toString().contains("(signal 1)"), "the hang-up is the command's SIGHUP:\n" + log);
+        });
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void detachedRootTasksAreReapedByTheServerWhenTheyEnd() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Path root = Samples.prepareRoot("a_pipe", tmp.resolve("root"));
+            Answer a = ask(tmp, "restore", "--root", root.toString(), "--detach", "--json", Samples.criu("a_pipe").toString());
+            assertEquals(0, a.code(), a.toString());
+            List<Integer> pids = new ArrayList<>();
+            for (Object t : (List<Object>) ((Map<String, Object>) Json.parse(a.out())).get("tasks")) {
+                pids.add(((Number) ((Map<String, Object>) t).get("pid")).intValue());
+            }
+            int rootPid = pids.get(0);
+            assertTrue(Files.readString(Path.of("/proc/" + rootPid + "/stat")).contains(") S "), "the root task runs");
+            RestoreCommand.stop(new ArrayList<>(pids.subList(1, pids.size())));
+            Sys.kill(rootPid, 9);
+            // a zombie keeps its /proc entry until it is reaped: the server's reaper must collect it
+            while (Files.exists(Path.of("/proc/" + rootPid))) {
+                Thread.sleep(20);
+            }
+        });
+    }
+
+    @Test
+    void listenRefusesALiveSocketAndUnsafeDirectoriesAndReplacesAStaleOne() throws Exception {
+        Server second = new Server(server.socket(), HOME, new PrintWriter(new StringWriter()));
+        Cli.UsageException live = assertThrows(Cli.UsageException.class, second::listen);
+        assertTrue(live.getMessage().contains("already listens"), live.getMessage());
+
+        Path open = tmp.resolve("open");
+        Files.createDirectories(open);
+        Files.setPosixFilePermissions(open, PosixFilePermissions.fromString("rwxrwxrwx"));
+        Cli.UsageException unsafe = assertThrows(Cli.UsageException.class,
+                () -> new Server(open.resolve("s.sock"), HOME, new PrintWriter(new StringWriter())).listen());
+        assertTrue(unsafe.getMessage().contains("others cannot write"), unsafe.getMessage());
+
+        Path staleDir = tmp.resolve("stale");
+        Files.createDirectories(staleDir);
+        Files.setPosixFilePermissions(staleDir, PosixFilePermissions.fromString("rwx------"));
+        int fd = Sys.socket(Linux.AF_UNIX, Linux.SOCK_STREAM | Linux.SOCK_CLOEXEC, 0);
+        Sys.bind(fd, Sys.unixPathAddress(staleDir.resolve("s.sock").toString()));
+        Sys.close(fd); // bound, never listened, closed: what a killed server leaves
+        Server fresh = new Server(staleDir.resolve("s.sock"), HOME, new PrintWriter(new StringWriter()));
+        fresh.listen();
+        try {
+            assertTrue(Server.answers(staleDir.resolve("s.sock")));
+        } finally {
+            fresh.close();
+        }
+        assertFalse(Files.exists(staleDir.resolve("s.sock")));
+    }
+
+    @Test
+    void requestsDecodeStrictly() throws Exception {
+        ServeRequest r = new ServeRequest(027, "/opt/x", "/home/u", List.of("restore", "--detach", "d i r"),
+                Map.of("CI", "1", "LANG", "C.UTF-8"));
+        byte[] wire = r.encode();
+        int len = ServeRequest.bodyLength(wire);
+        assertEquals(wire.length - ServeRequest.HEADER, len);
+        byte[] body = java.util.Arrays.copyOfRange(wire, ServeRequest.HEADER, wire.length);
+        assertEquals(r, ServeRequest.decode(body));
+
+        byte[] badMagic = wire.clone();
+        badMagic[0] = 'G';
+        assertThrows(ServeRequest.BadRequest.class, () -> ServeRequest.bodyLength(badMagic));
+        byte[] huge = wire.clone();
+        huge[7] = 0x7f;
+        assertTrue(assertThrows(ServeRequest.BadRequest.class, () -> ServeRequest.bodyLength(huge)).getMessage()
+                .contains("out of range"));
+        byte[] unterminated = java.util.Arrays.copyOf(body, body.length - 1);
+        assertTrue(assertThrows(ServeRequest.BadRequest.class, () -> ServeRequest.decode(unterminated)).getMessage()
+                .contains("not terminated"));
+        byte[] trailing = java.util.Arrays.copyOf(body, body.length + 2);
+        trailing[trailing.length - 1] = 'x';
+        assertThrows(ServeRequest.BadRequest.class, () -> ServeRequest.decode(trailing));
+        byte[] relative = new ServeRequest(022, "/opt/x", "home/u", List.of(), Map.of()).encode();
+        assertTrue(assertThrows(ServeRequest.BadRequest.class, () -> ServeRequest.decode(
+                java.util.Arrays.copyOfRange(relative, ServeRequest.HEADER, relative.length))).getMessage()
+                .contains("not absolute"));
+        byte[] counts = body.clone();
+        counts[4] = 100; // argc
+        assertThrows(ServeRequest.BadRequest.class, () -> ServeRequest.decode(counts));
+        byte[] mask = body.clone();
+        mask[1] = 0x10; // umask 010027
+        assertThrows(ServeRequest.BadRequest.class, () -> ServeRequest.decode(mask));
+        assertArrayEquals(new byte[] {'X', 2, 0, 0, 0}, ServeRequest.reply(ServeRequest.EXIT, 2));
+    }
+}
