@@ -374,7 +374,10 @@ class ServerTest {
             RestoreCommand.stop(new ArrayList<>(pids.subList(1, pids.size())));
             Sys.kill(rootPid, 9);
             // a zombie keeps its /proc entry until it is reaped: the server's reaper must collect it
+            long deadline = System.nanoTime() + 10_000_000_000L;
             while (Files.exists(Path.of("/proc/" + rootPid))) {
+                assertTrue(System.nanoTime() < deadline, "task " + rootPid + " is reaped within 10 s, not left a zombie: "
+                        + Files.readString(Path.of("/proc/" + rootPid + "/stat")));
                 Thread.sleep(20);
             }
         });
