@@ -41,7 +41,11 @@ import picocli.CommandLine.Model.CommandSpec;
             "moves --fds fds of /dev/null between two private fd tables (open, sendmsg and",
             "recvmsg by SCM_RIGHTS, dup3 to the target, close); then fdrestore does the same",
             "through its task tables and ScmTransport. Both report ns per fd for the whole",
-            "round and for the transport alone (time inside send + receive), and the ratio."},
+            "round and for the transport alone (time inside send + receive), and the ratio.",
+            "%nWith --command it times the whole command instead, as a user runs it: the",
+            "distribution's bin/fdrestore restore --detach --json, from its start to its exit, in",
+            "a fresh JVM each run (cold), then served by an fdrestore serve this bench starts",
+            "(served). Each run's tasks are stopped before the next."},
         footer = {"%nExamples:",
             "  fdrestore bench --runs 15 --root images-samples/criu-4.2/big_32x64_shared_flat/root \\",
             "      images-samples/criu-4.2/big_32x64_shared_flat",
@@ -50,6 +54,8 @@ import picocli.CommandLine.Model.CommandSpec;
             "  fdrestore bench --generate 1000x100 --out /tmp/set   (then time: fdrestore restore --root /tmp/set/root \\",
             "      --then=kill /tmp/set/images)",
             "  fdrestore bench --floor --fds 100000 --runs 7",
+            "  fdrestore bench --command --runs 9 --root images-samples/criu-4.2/big_32x64_shared_flat/root \\",
+            "      images-samples/criu-4.2/big_32x64_shared_flat",
             "%n--floor needs gcc on the PATH. When the targets 1000..1000+N do not fit under",
             "RLIMIT_NOFILE's hard limit, a round runs in passes of as many whole 253-fd",
             "messages as fit (a pass's targets are closed with the clock stopped); the",
@@ -92,10 +98,17 @@ final class BenchCommand implements Callable<Integer> {
             description = "With --floor: fds moved per round (default ${DEFAULT-VALUE}).")
     int floorFds;
 
+    @Option(names = "--command", description = "Time the whole restore command (cold JVM, then served) instead of"
+            + " restores inside this JVM.")
+    boolean command;
+
     @Override
     public Integer call() throws Exception {
         if (floor) {
             return floorBench();
+        }
+        if (command) {
+            return commandBench();
         }
         if (out != null) {
             return writeOnly();
@@ -163,6 +176,57 @@ final class BenchCommand implements Callable<Integer> {
                         hwmKb / 1024.0);
             }
             out.flush();
+            return Cli.EXIT_OK;
+        } finally {
+            if (tmp != null) {
+                deleteTree(tmp);
+            }
+        }
+    }
+
+    /** --command: the whole command, cold and served, on DIR or a generated set. */
+    private int commandBench() throws Exception {
+        if (out != null || runs < 1 || warmup < 0) {
+            throw new Cli.UsageException("--command needs --runs >= 1 and --warmup >= 0, and no --out");
+        }
+        Path tmp = null;
+        try {
+            if (generate != null) {
+                tmp = Files.createTempDirectory("fdrestore-bench");
+                dir = tmp.resolve("images");
+                root = tmp.resolve("root");
+                SyntheticImages.write(SyntheticImages.Spec.parse(generate), dir, root);
+            } else if (dir == null) {
+                throw new Cli.UsageException("give an image set DIR or --generate SPEC");
+            }
+            Path r = (root != null ? root : Path.of("/")).toAbsolutePath().normalize();
+            List<CommandBench.Series> all = CommandBench.run(dir, r, runs, warmup);
+            PrintWriter w = spec.commandLine().getOut();
+            if (json) {
+                List<Object> modes = new ArrayList<>();
+                for (CommandBench.Series s : all) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("mode", s.mode());
+                    m.put("wallMs", stats(median(s.wallMs()), min(s.wallMs()), max(s.wallMs())));
+                    m.put("restoreMs", stats(median(s.restoreMs()), min(s.restoreMs()), max(s.restoreMs())));
+                    modes.add(m);
+                }
+                Map<String, Object> doc = new LinkedHashMap<>();
+                doc.put("images", generate != null ? generate : dir.toString());
+                doc.put("runs", runs);
+                doc.put("command", modes);
+                w.println(Json.pretty(doc));
+            } else {
+                w.printf("%s: the whole restore --detach command, %d runs after %d warm-up%n",
+                        generate != null ? generate : dir, runs, warmup);
+                w.printf("  %-8s %14s %10s %10s %18s%n", "mode", "wall median ms", "min ms", "max ms", "restore median ms");
+                for (CommandBench.Series s : all) {
+                    w.printf("  %-8s %14.1f %10.1f %10.1f %18.1f%n", s.mode(), median(s.wallMs()), min(s.wallMs()),
+                            max(s.wallMs()), median(s.restoreMs()));
+                }
+                w.println("  (wall: from the command's start to its exit; restore: the command's own timing, in its JSON)");
+            }
+            w.flush();
             return Cli.EXIT_OK;
         } finally {
             if (tmp != null) {

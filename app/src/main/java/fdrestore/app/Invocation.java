@@ -58,6 +58,14 @@ class Invocation {
     }
 
     /**
+     * The plugins of {@code dir}, to close after use. A direct command loads them; a served one borrows
+     * the server's, loaded once (closing a borrowed host leaves it loaded).
+     */
+    PluginHost plugins(Path dir) {
+        return PluginHost.load(dir);
+    }
+
+    /**
      * Processes this JVM spawned and leaves running when the command returns (--then=detach). A JVM that
      * exits hands them to init; a server keeps them as its children and must reap them when they end.
      */

@@ -18,6 +18,8 @@ import org.pf4j.PluginWrapper;
 final class PluginHost implements AutoCloseable {
     private final PluginManager manager;
     private final Path dir;
+    /** Whether {@link #close} unloads the plugins: false for a server's shared host ({@link #borrowed}). */
+    private final boolean owned;
 
     /** One loaded (or failed) plugin. */
     record Loaded(String id, String version, String state, String description, List<String> kinds, String error) {
@@ -26,6 +28,40 @@ final class PluginHost implements AutoCloseable {
     private PluginHost(Path dir) {
         this.dir = dir;
         this.manager = dir != null && Files.isDirectory(dir) ? new DefaultPluginManager(dir) : new DefaultPluginManager();
+        this.owned = true;
+    }
+
+    private PluginHost(PluginHost shared) {
+        this.dir = shared.dir;
+        this.manager = shared.manager;
+        this.owned = false;
+    }
+
+    /** A view of this host whose {@link #close} leaves the plugins loaded (a server lends its host to each command). */
+    PluginHost borrowed() {
+        return new PluginHost(this);
+    }
+
+    /**
+     * What the plugins folder holds: each jar's name, size and modification time. A server reloads its
+     * shared host when this changes, so that a plugin dropped in, removed or updated is seen.
+     */
+    static String signature(Path dir) {
+        if (dir == null || !Files.isDirectory(dir)) {
+            return String.valueOf(dir);
+        }
+        StringBuilder sb = new StringBuilder(dir.toAbsolutePath().toString());
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s.sorted()::iterator) {
+                java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(p,
+                        java.nio.file.attribute.BasicFileAttributes.class);
+                sb.append('|').append(p.getFileName()).append(':').append(a.size()).append(':')
+                        .append(a.lastModifiedTime().toMillis());
+            }
+        } catch (java.io.IOException e) {
+            sb.append("|unreadable:").append(e.getMessage());
+        }
+        return sb.toString();
     }
 
     /** The plugins folder: --plugins, else $fdrestore.home/plugins, else none (class path only). */
@@ -73,6 +109,9 @@ final class PluginHost implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!owned) {
+            return;
+        }
         manager.stopPlugins();
         manager.unloadPlugins();
     }

@@ -37,7 +37,7 @@ final class PluginsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+        try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
             List<PluginHost.Loaded> plugins = host.plugins();
             List<FileKind> kinds = host.kinds();
             fdrestore.core.restore.Restorer.byType(kinds); // two plugins claiming one type is an error

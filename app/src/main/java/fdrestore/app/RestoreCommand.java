@@ -128,7 +128,7 @@ final class RestoreCommand implements Callable<Integer> {
         Verifier.Report report;
         long restoredNs;
         try {
-            try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+            try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
                 LOG.log(System.Logger.Level.DEBUG, () -> "plugins from " + host.dir() + ": " + host.plugins());
                 Restorer.Options opts = new Restorer.Options(root.toAbsolutePath().normalize(), allPluginOptions(),
                         Holder.path(), hold, workers).withFaults(faultPlan())

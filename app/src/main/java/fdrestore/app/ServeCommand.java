@@ -63,7 +63,7 @@ final class ServeCommand implements Callable<Integer> {
         fdrestore.core.runtime.TaskRuntime.warmUpInBackground();
         if (warmUps > 0) {
             long t0 = System.nanoTime();
-            warmUp(warmUps);
+            warmUp(warmUps, server.ownInvocation());
             out.printf("fdrestore serve: warmed up with %d restores in %.1f s%n", warmUps, (System.nanoTime() - t0) / 1e9);
         }
         server.listen();
@@ -79,14 +79,13 @@ final class ServeCommand implements Callable<Integer> {
      * the plugins and the verifier before the first client. A warm-up that fails says so and stops: the
      * server still serves, only colder.
      */
-    private void warmUp(int n) throws IOException {
+    private void warmUp(int n, Invocation quiet) throws IOException {
         Path tmp = Files.createTempDirectory("fdrestore-warm-up");
         try {
             Path images = tmp.resolve("images");
             Path root = tmp.resolve("root");
             SyntheticImages.write(SyntheticImages.Spec.parse("8x64"), images, root);
             PrintWriter sink = new PrintWriter(Writer.nullWriter());
-            Invocation quiet = new Invocation(null, Map.of(), false);
             Main.run(quiet, sink, sink, "show", images.toString());
             for (int i = 0; i < n; i++) {
                 java.io.StringWriter err = new java.io.StringWriter();

@@ -56,6 +56,9 @@ final class Server implements AutoCloseable {
     private final Set<Integer> adopted = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
     private volatile int listenFd = -1;
+    /** The plugins of the folder last asked for, kept loaded between commands (only one command runs at a time). */
+    private PluginHost plugins;
+    private String pluginsSignature;
     private Object boundKey;
 
     /**
@@ -196,6 +199,12 @@ final class Server implements AutoCloseable {
             }
             Sys.closeQuietly(fd);
         }
+        synchronized (this) {
+            if (plugins != null) {
+                plugins.close();
+                plugins = null;
+            }
+        }
         try {
             if (boundKey != null && boundKey.equals(Files.readAttributes(socket, BasicFileAttributes.class,
                     LinkOption.NOFOLLOW_LINKS).fileKey())) {
@@ -259,6 +268,14 @@ final class Server implements AutoCloseable {
                 Sys.closeQuietly(fd);
             }
         }
+    }
+
+    /**
+     * An invocation of the server's own (its warm-up): no client, no directory of its own, but the server's
+     * shared plugins, so that their code is compiled before the first client too.
+     */
+    Invocation ownInvocation() {
+        return new Served(null, Map.of(), false);
     }
 
     /** Whether the command line names a command served here (a line that does not parse is: it only prints usage). */
@@ -434,6 +451,21 @@ final class Server implements AutoCloseable {
         @Override
         void leaveRunning(List<Integer> pids) {
             adopted.addAll(pids);
+        }
+
+        @Override
+        PluginHost plugins(Path dir) {
+            String sig = PluginHost.signature(dir);
+            synchronized (Server.this) {
+                if (plugins == null || !sig.equals(pluginsSignature)) {
+                    if (plugins != null) {
+                        plugins.close();
+                    }
+                    plugins = PluginHost.load(dir);
+                    pluginsSignature = sig;
+                }
+                return plugins.borrowed();
+            }
         }
     }
 }

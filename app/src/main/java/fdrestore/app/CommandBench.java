@@ -1,0 +1,135 @@
+package fdrestore.app;
+
+import fdrestore.core.json.Json;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code fdrestore bench --command}: the whole {@code bin/fdrestore restore --detach --json} command as a
+ * user runs it, timed from its start to its exit, in a fresh JVM each time ("cold") and then handed to a
+ * server this bench starts ("served"). Each run's tasks are stopped before the next.
+ */
+final class CommandBench {
+    private CommandBench() {
+    }
+
+    /** One mode's runs: wall time of the command, and the restore's own total (its JSON), in ms. */
+    record Series(String mode, List<Double> wallMs, List<Double> restoreMs) {
+    }
+
+    /** The distribution's launcher, which this bench runs. */
+    static Path launcher() throws Cli.UsageException {
+        String home = System.getProperty("fdrestore.home");
+        Path bin = home == null ? null : Path.of(home, "bin", "fdrestore");
+        if (bin == null || !Files.isExecutable(bin)) {
+            throw new Cli.UsageException("--command times the distribution's bin/fdrestore: run it from the distribution"
+                    + (bin == null ? "" : " (" + bin + " is missing)"));
+        }
+        return bin;
+    }
+
+    static List<Series> run(Path dir, Path root, int runs, int warmup) throws Exception {
+        Path bin = launcher();
+        List<String> restore = List.of(bin.toString(), "restore", "--root", root.toString(), "--detach", "--json",
+                dir.toAbsolutePath().toString());
+        List<Series> out = new ArrayList<>();
+        out.add(series("cold", restore, Map.of("FDRESTORE_SERVER", "off"), runs, warmup, null));
+        Path tmp = Files.createTempDirectory("fdrestore-bench-serve");
+        Path socket = tmp.resolve("s.sock");
+        Process server = new ProcessBuilder(bin.toString(), "serve", "--socket", socket.toString())
+                .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+        StringBuffer log = new StringBuffer();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    log.append(line).append('\n');
+                }
+            } catch (IOException ended) {
+                // the server is gone
+            }
+        }, "bench-serve-log");
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (!log.toString().contains("listening on")) {
+                if (!server.isAlive() || System.nanoTime() > deadline) {
+                    throw new IOException("the bench's server did not start:\n" + log);
+                }
+                Thread.sleep(20);
+            }
+            out.add(series("served", restore, Map.of("FDRESTORE_SOCKET", socket.toString()), runs, warmup, log));
+        } finally {
+            server.destroy();
+            server.waitFor(30, TimeUnit.SECONDS);
+            Files.deleteIfExists(socket);
+            Files.deleteIfExists(tmp);
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Series series(String mode, List<String> cmd, Map<String, String> env, int runs, int warmup,
+                                 StringBuffer serverLog) throws Exception {
+        List<Double> wall = new ArrayList<>();
+        List<Double> restore = new ArrayList<>();
+        for (int i = 0; i < warmup + runs; i++) {
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectError(ProcessBuilder.Redirect.PIPE);
+            pb.environment().remove("FDRESTORE_SERVER");
+            pb.environment().putAll(env);
+            int servedBefore = serverLog == null ? 0 : served(serverLog);
+            long t0 = System.nanoTime();
+            Process p = pb.start();
+            byte[] stdout = p.getInputStream().readAllBytes();
+            byte[] stderr = p.getErrorStream().readAllBytes();
+            p.waitFor();
+            long t1 = System.nanoTime();
+            String text = new String(stdout, StandardCharsets.UTF_8);
+            List<Integer> pids = new ArrayList<>();
+            Map<String, Object> doc = null;
+            try {
+                doc = (Map<String, Object>) Json.parse(text);
+                for (Object t : (List<Object>) doc.get("tasks")) {
+                    pids.add(((Number) ((Map<String, Object>) t).get("pid")).intValue());
+                }
+            } catch (RuntimeException notJson) {
+                // reported below
+            } finally {
+                RestoreCommand.stop(pids);
+            }
+            if (p.exitValue() != 0 || doc == null) {
+                throw new IOException(mode + " run " + (i + 1) + ": " + String.join(" ", cmd) + " exited " + p.exitValue()
+                        + ": " + new String(stderr, StandardCharsets.UTF_8).strip());
+            }
+            if (serverLog != null) {
+                // the log line comes just after the answer
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (served(serverLog) == servedBefore && System.nanoTime() < deadline) {
+                    Thread.sleep(1);
+                }
+                if (served(serverLog) == servedBefore) {
+                    throw new IOException(mode + " run " + (i + 1) + " was not served:\n" + serverLog);
+                }
+            }
+            if (i >= warmup) {
+                wall.add((t1 - t0) / 1e6);
+                restore.add(((Number) ((Map<String, Object>) doc.get("timings")).get("totalMs")).doubleValue());
+            }
+        }
+        return new Series(mode, wall, restore);
+    }
+
+    private static int served(StringBuffer log) {
+        return (int) log.toString().lines().filter(l -> l.contains(" -> exit ")).count();
+    }
+}
