@@ -106,6 +106,7 @@ final class CommandBench {
                 // reported below
             } finally {
                 RestoreCommand.stop(pids);
+                gone(pids);
             }
             if (p.exitValue() != 0 || doc == null) {
                 throw new IOException(mode + " run " + (i + 1) + ": " + String.join(" ", cmd) + " exited " + p.exitValue()
@@ -127,6 +128,19 @@ final class CommandBench {
             }
         }
         return new Series(mode, wall, restore);
+    }
+
+    /**
+     * Waits (up to 10 s) until the stopped tasks are reaped, by init or by the server, so that the next run
+     * does not share the cores with the kernel's tear-down of this one's processes.
+     */
+    private static void gone(List<Integer> pids) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        for (int pid : pids) {
+            while (Files.exists(Path.of("/proc/" + pid)) && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+        }
     }
 
     private static int served(StringBuffer log) {

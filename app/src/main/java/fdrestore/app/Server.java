@@ -258,6 +258,9 @@ final class Server implements AutoCloseable {
                 busy.set(false);
             }
             send(conn, ServeRequest.EXIT, code);
+            // The client has its answer: collect the command's garbage now, while idle, so that the server's
+            // footprint between commands is its live set, and the next command does not pay for this one's.
+            System.gc();
         } catch (ServeRequest.BadRequest e) {
             say("bad request: " + e.getMessage());
             send(conn, ServeRequest.FALLBACK, 0);
