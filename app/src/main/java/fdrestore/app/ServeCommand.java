@@ -33,7 +33,8 @@ import picocli.CommandLine.Model.CommandSpec;
             "  fdrestore restore --detach DIR",
             "  fdrestore serve --socket /tmp/fdr.sock &",
             "  FDRESTORE_SOCKET=/tmp/fdr.sock fdrestore show DIR",
-            "%nExit codes: 0 stopped by a signal, 2 the socket cannot be made (in use, or an unsafe directory)."})
+            "%nExit codes: 2 the socket cannot be made (a server already listens, or its directory is unsafe);",
+            "else the server runs until a signal stops it (SIGTERM: 143, Ctrl-C: 130), which removes its socket."})
 final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
