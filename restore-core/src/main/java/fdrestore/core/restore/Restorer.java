@@ -475,7 +475,7 @@ public final class Restorer {
             }
         }
         for (Task t : roots) {
-            builder.up(t);
+            builder.forked(t, real.get(t.pid()));
         }
         builder.run();
         for (Map.Entry<Integer, Control> e : controls.entrySet()) {
@@ -660,14 +660,15 @@ public final class Restorer {
     private static final long QUIET_CHECK_NS = 5_000_000L;
 
     /**
-     * Builds every non-root task, pipelined. Each holder that is up (a root, or a child whose "R" came) is
+     * Builds every non-root task, pipelined. Each holder that exists (a root, or a child whose "F" came) is
      * a {@link Parent}: it is sent the "fork" commands of its children in rank order, up to {@link #WINDOW}
-     * not yet up, without waiting for the answers; its holder serves them in order, so each "F pid" answers
-     * the oldest command without one, and each child's own "R pid" (or "E ...") is matched by pid. All the
-     * holders that are up work at once: a child becomes a parent as soon as its "R" comes, while its
-     * siblings are still being built. A command is sent only once every task it relies on is up (its
-     * parent; the leader of a group it joins; the foreground group of its tty, if a serial build would have
-     * made it before: see {@link #serialOrder}). Every pid is in {@code spawned} as soon as its "F" comes.
+     * not yet up, without waiting for the answers; its holder serves them in order once it is up and in
+     * builder mode, so each "F pid" answers the oldest command without one, and each child's own "R pid"
+     * (or "E ...") is matched by pid. All the holders work at once: a child's commands wait in its pipe
+     * while it takes its fds, so a deep tree costs no round trip through here per level. A command is
+     * sent only once every task it relies on is up (the leader of a group it joins; the foreground group
+     * of its tty, if a serial build would have made it before: see {@link #serialOrder}). Every pid is in
+     * {@code spawned} as soon as its "F" comes.
      */
     private final class TreeBuilder {
         private final Map<Integer, ExecutorTaskTable> tables;
@@ -692,11 +693,17 @@ public final class Restorer {
             this.spawned = spawned;
         }
 
-        /** Task {@code t}'s process is up (its pid is in {@code real}): its holder may build its children. */
-        void up(Task t) {
+        /**
+         * Task {@code t}'s process exists (pid {@code pid}): its children's commands may be written. A child's
+         * holder is given them as soon as it is forked, before it is up: they wait in its command pipe (made
+         * in its task's table before the tree), and it serves them the moment it is in builder mode, with no
+         * round trip through here between two levels of a deep tree. A command that relies on a task being
+         * up (the leader of a group it joins) still waits for that task's "R".
+         */
+        void forked(Task t, int pid) {
             List<Task> kids = children.get(t.pid());
             if (kids != null && !kids.isEmpty()) {
-                active.add(new Parent(t, kids));
+                active.add(new Parent(t, kids, pid));
             }
         }
 
@@ -749,12 +756,12 @@ public final class Restorer {
             long heard = System.nanoTime();
             long checked;
 
-            Parent(Task task, List<Task> kids) {
+            Parent(Task task, List<Task> kids, int holder) {
                 this.task = task;
                 this.kids = kids;
                 this.ctl = controls.get(task.pid());
                 this.table = io.get(task.pid());
-                this.holder = real.get(task.pid());
+                this.holder = holder;
             }
 
             boolean busy() {
@@ -860,6 +867,7 @@ public final class Restorer {
                     }
                     spawned.add(pid);
                     coming.put(pid, c);
+                    forked(c, pid);
                     String first = early.remove(pid);
                     if (first != null) {
                         ready(pid, first);
@@ -889,7 +897,6 @@ public final class Restorer {
                 }
                 real.put(c.pid(), pid);
                 commands.put(c.pid(), display(c));
-                up(c);
             }
 
             /** The holder has been quiet with work outstanding: fails if it or a child being built died. */
