@@ -392,6 +392,46 @@ class EngineTest {
         assertTrue(ex.getCause() instanceof SysException, String.valueOf(ex.getCause()));
     }
 
+    /**
+     * Tasks that fail race to report. A listener that fails after it signalled "bound" takes its socket
+     * away, and its connector may fail ("cannot connect") before the listener has reported: the report
+     * must name the listener, on which the connector depends, not the connector.
+     */
+    @Test
+    void aFailureCausedByAFileItDependsOnReportsThatFilesFailure() throws Exception {
+        java.util.concurrent.CountDownLatch connectorFailed = new java.util.concurrent.CountDownLatch(1);
+        FileRestorer listener = ctx -> {
+            int fd = ctx.table().socket(1, 1, 0);
+            ctx.table().bind(fd, new byte[] {1});
+            ctx.signal("bound:1");
+            connectorFailed.await(5, java.util.concurrent.TimeUnit.SECONDS);
+            Thread.sleep(200); // the connector's failure is registered first
+            throw new java.io.IOException("listen failed after bind");
+        };
+        FileRestorer connector = new FileRestorer() {
+            @Override
+            public OpenResult open(OpenContext ctx) throws Exception {
+                if (!ctx.signalled("bound:1")) {
+                    return OpenResult.again();
+                }
+                connectorFailed.countDown();
+                throw new java.io.IOException("cannot connect: ENOENT");
+            }
+
+            @Override
+            public List<Dependency> dependencies() {
+                return List.of(Dependency.beforeDone(1, Stage.OPEN, "connects to file 1"));
+            }
+        };
+        Engine e = engine(kernel.transport(), 1, 2)
+                .file(file(1, fle(2, 3)), "listener", listener)
+                .file(file(2, fle(1, 3)), "connector", connector)
+                .build();
+        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
+        assertEquals(1, ex.fileId(), ex.getMessage());
+        assertTrue(ex.getMessage().contains("listen failed after bind"), ex.getMessage());
+    }
+
     @Test
     void pluginContractViolationsFail() throws Exception {
         Engine twice = engine(kernel.transport(), 1)

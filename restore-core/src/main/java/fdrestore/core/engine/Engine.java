@@ -176,7 +176,7 @@ public final class Engine {
         }
         RestoreException f = failure.get();
         if (f != null) {
-            throw f;
+            throw rootCause(f);
         }
         if (unfinished.get() > 0) {
             List<String> lines = new ArrayList<>();
@@ -267,6 +267,54 @@ public final class Engine {
         } else if (failure.get() != e) {
             failure.get().addSuppressed(e);
         }
+    }
+
+    /**
+     * The failure to report: the first one registered, unless another failure (suppressed in it) is of a
+     * file the first one's file depends on, directly or not. Failing tasks race: a unix listener that
+     * fails after it is bound removes its socket, and its connector may report "cannot connect" first;
+     * the listener's own failure is the cause, the connector's a consequence.
+     */
+    RestoreException rootCause(RestoreException first) {
+        List<RestoreException> all = new ArrayList<>();
+        all.add(first);
+        for (Throwable t : first.getSuppressed()) {
+            if (t instanceof RestoreException r) {
+                all.add(r);
+            }
+        }
+        RestoreException cause = first;
+        for (boolean moved = true; moved; ) {
+            moved = false;
+            for (RestoreException other : all) {
+                if (other != cause && dependsOn(cause.fileId(), other.fileId())) {
+                    cause = other; // and on from there: its own cause may be further down
+                    moved = true;
+                }
+            }
+        }
+        return cause;
+    }
+
+    /** Whether file {@code id} depends on file {@code on} through its plugins' dependencies (not itself). */
+    private boolean dependsOn(long id, long on) {
+        if (id < 0 || on < 0 || id == on || !descById.containsKey(id) || !descById.containsKey(on)) {
+            return false;
+        }
+        java.util.ArrayDeque<Long> todo = new java.util.ArrayDeque<>(List.of(id));
+        Set<Long> seen = new java.util.HashSet<>(todo);
+        while (!todo.isEmpty()) {
+            FileDesc d = descById.get(todo.poll());
+            for (Dependency dep : d == null ? List.<Dependency>of() : d.deps) {
+                if (dep.fileId() == on) {
+                    return true;
+                }
+                if (seen.add(dep.fileId())) {
+                    todo.add(dep.fileId());
+                }
+            }
+        }
+        return false;
     }
 
     /** A file changed stage: wake the tasks whose files depend on it. */
