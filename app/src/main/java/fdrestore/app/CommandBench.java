@@ -1,9 +1,7 @@
 package fdrestore.app;
 
 import fdrestore.core.json.Json;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,35 +41,10 @@ final class CommandBench {
         List<Series> out = new ArrayList<>();
         out.add(series("cold", restore, Map.of("FDRESTORE_SERVER", "off"), runs, warmup, null));
         Path tmp = Files.createTempDirectory("fdrestore-bench-serve");
-        Path socket = tmp.resolve("s.sock");
-        Process server = new ProcessBuilder(bin.toString(), "serve", "--socket", socket.toString())
-                .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        StringBuffer log = new StringBuffer();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    log.append(line).append('\n');
-                }
-            } catch (IOException ended) {
-                // the server is gone
-            }
-        }, "bench-serve-log");
-        reader.setDaemon(true);
-        reader.start();
-        try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (!log.toString().contains("listening on")) {
-                if (!server.isAlive() || System.nanoTime() > deadline) {
-                    throw new IOException("the bench's server did not start:\n" + log);
-                }
-                Thread.sleep(20);
-            }
-            out.add(series("served", restore, Map.of("FDRESTORE_SOCKET", socket.toString()), runs, warmup, log));
+        try (ServerProcess server = ServerProcess.start(bin, tmp.resolve("s.sock"), 120)) {
+            out.add(series("served", restore, Map.of("FDRESTORE_SOCKET", server.socket().toString()), runs, warmup, server));
         } finally {
-            server.destroy();
-            server.waitFor(30, TimeUnit.SECONDS);
-            Files.deleteIfExists(socket);
+            Files.deleteIfExists(tmp.resolve("s.sock"));
             Files.deleteIfExists(tmp);
         }
         return out;
@@ -79,7 +52,7 @@ final class CommandBench {
 
     @SuppressWarnings("unchecked")
     private static Series series(String mode, List<String> cmd, Map<String, String> env, int runs, int warmup,
-                                 StringBuffer serverLog) throws Exception {
+                                 ServerProcess server) throws Exception {
         List<Double> wall = new ArrayList<>();
         List<Double> restore = new ArrayList<>();
         for (int i = 0; i < warmup + runs; i++) {
@@ -87,7 +60,7 @@ final class CommandBench {
                     .redirectError(ProcessBuilder.Redirect.PIPE);
             pb.environment().remove("FDRESTORE_SERVER");
             pb.environment().putAll(env);
-            int servedBefore = serverLog == null ? 0 : served(serverLog);
+            int servedBefore = server == null ? 0 : server.served();
             long t0 = System.nanoTime();
             Process p = pb.start();
             byte[] stdout = p.getInputStream().readAllBytes();
@@ -112,15 +85,9 @@ final class CommandBench {
                 throw new IOException(mode + " run " + (i + 1) + ": " + String.join(" ", cmd) + " exited " + p.exitValue()
                         + ": " + new String(stderr, StandardCharsets.UTF_8).strip());
             }
-            if (serverLog != null) {
+            if (server != null && !server.awaitServed(servedBefore, TimeUnit.SECONDS.toNanos(5))) {
                 // the log line comes just after the answer
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                while (served(serverLog) == servedBefore && System.nanoTime() < deadline) {
-                    Thread.sleep(1);
-                }
-                if (served(serverLog) == servedBefore) {
-                    throw new IOException(mode + " run " + (i + 1) + " was not served:\n" + serverLog);
-                }
+                throw new IOException(mode + " run " + (i + 1) + " was not served:\n" + server.log());
             }
             if (i >= warmup) {
                 wall.add((t1 - t0) / 1e6);
@@ -143,7 +110,4 @@ final class CommandBench {
         }
     }
 
-    private static int served(StringBuffer log) {
-        return (int) log.toString().lines().filter(l -> l.contains(" -> exit ")).count();
-    }
 }

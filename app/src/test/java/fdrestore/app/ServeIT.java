@@ -9,7 +9,6 @@ import fdrestore.core.restore.Processes;
 import fdrestore.core.sys.Sys;
 import fdrestore.testkit.Samples;
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -37,9 +36,7 @@ class ServeIT {
     @TempDir
     Path tmp;
 
-    private Path socket;
-    private Process server;
-    private final StringBuffer serverOut = new StringBuffer();
+    private ServerProcess server;
 
     private static Path bin() {
         return Path.of(System.getProperty("fdrestore.dist")).resolve("bin/fdrestore");
@@ -47,34 +44,14 @@ class ServeIT {
 
     @BeforeEach
     void startServer() throws Exception {
-        socket = tmp.resolve("run/s.sock");
-        server = new ProcessBuilder(bin().toString(), "serve", "--socket", socket.toString(), "--warm-up", "2")
-                .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    serverOut.append(line).append('\n');
-                }
-            } catch (IOException ended) {
-                // the server is gone
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (!serverOut.toString().contains("listening on " + socket)) {
-            assertTrue(server.isAlive(), "the server runs:\n" + serverOut);
-            assertTrue(System.nanoTime() < deadline, "the server listens within 90 s:\n" + serverOut);
-            Thread.sleep(20);
-        }
+        server = ServerProcess.start(bin(), tmp.resolve("run/s.sock"), 90, "--warm-up", "2");
     }
 
     @AfterEach
     void stopServer() throws Exception {
-        server.destroy(); // SIGTERM
-        assertTrue(server.waitFor(30, TimeUnit.SECONDS), "the server stops on SIGTERM");
-        assertFalse(Files.exists(socket), "and removes its socket");
+        server.close(); // SIGTERM
+        assertFalse(server.process().isAlive(), "the server stops on SIGTERM");
+        assertFalse(Files.exists(server.socket()), "and removes its socket");
     }
 
     private ProcessBuilder command(Map<String, String> env, String... args) {
@@ -82,7 +59,7 @@ class ServeIT {
         cmd.add(bin().toString());
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
-        pb.environment().put("FDRESTORE_SOCKET", socket.toString());
+        pb.environment().put("FDRESTORE_SOCKET", server.socket().toString());
         pb.environment().remove("FDRESTORE_SERVER");
         pb.environment().putAll(env);
         return pb;
@@ -96,9 +73,6 @@ class ServeIT {
         return new Run(p.exitValue(), new String(out, StandardCharsets.UTF_8), new String(err, StandardCharsets.UTF_8));
     }
 
-    private int servedLines() {
-        return (int) serverOut.toString().lines().filter(l -> l.contains(" -> exit ")).count();
-    }
 
     @Test
     @SuppressWarnings("unchecked")
@@ -113,8 +87,8 @@ class ServeIT {
             int pid = ((Number) ((Map<String, Object>) o).get("pid")).intValue();
             assertFalse(Processes.running(pid), "task " + pid + " was stopped");
         }
-        assertEquals(1, servedLines(), "the server ran it:\n" + serverOut);
-        assertTrue(serverOut.toString().contains("restore --root " + root), serverOut.toString());
+        assertEquals(1, server.served(), "the server ran it:\n" + server.log());
+        assertTrue(server.log().contains("restore --root " + root), server.log());
     }
 
     @Test
@@ -130,12 +104,12 @@ class ServeIT {
         assertEquals(2, badServed.code(), badServed.err());
         assertEquals(badDirect.code(), badServed.code());
         assertEquals(badDirect.err(), badServed.err());
-        assertEquals(2, servedLines(), "FDRESTORE_SERVER=off ran in its own JVM:\n" + serverOut);
+        assertEquals(2, server.served(), "FDRESTORE_SERVER=off ran in its own JVM:\n" + server.log());
         Run noServer = run(Map.of("FDRESTORE_SOCKET", tmp.resolve("none.sock").toString()), "show", sample.toString());
         assertEquals(direct.out(), noServer.out(), "without a server the launcher runs the command itself");
         Run dump = run(Map.of(), "dump", "--help");
         assertEquals(0, dump.code(), dump.err());
-        assertEquals(2, servedLines(), "dump is never served:\n" + serverOut);
+        assertEquals(2, server.served(), "dump is never served:\n" + server.log());
     }
 
     @Test
@@ -159,6 +133,6 @@ class ServeIT {
         for (int pid : pids) {
             assertFalse(Processes.running(pid), "task " + pid + " stopped");
         }
-        assertTrue(serverOut.toString().contains("(signal 2)"), serverOut.toString());
+        assertTrue(server.log().contains("(signal 2)"), server.log());
     }
 }

@@ -128,8 +128,15 @@ class ServerTest {
             return new Answer(reply[0], code, text(outBytes), text(errBytes));
         }
 
-        String outSoFar() {
-            return text(outBytes);
+        /** Waits until a restore --json has printed its whole document (it then waits); returns the tasks' pids. */
+        List<Integer> restoredPids() throws InterruptedException {
+            while (true) {
+                try {
+                    return pids(text(outBytes));
+                } catch (RuntimeException incomplete) {
+                    Thread.sleep(10); // not all printed yet
+                }
+            }
         }
 
         /** Closes the socket and the write ends, then the read ends once their readers saw the end (no fd reuse under them). */
@@ -147,6 +154,16 @@ class ServerTest {
             Sys.closeQuietly(out[0]);
             Sys.closeQuietly(err[0]);
         }
+    }
+
+    /** The real pids of a restore's --json document, in its order. */
+    @SuppressWarnings("unchecked")
+    private static List<Integer> pids(String json) {
+        List<Integer> pids = new ArrayList<>();
+        for (Object t : (List<Object>) ((Map<String, Object>) Json.parse(json)).get("tasks")) {
+            pids.add(((Number) ((Map<String, Object>) t).get("pid")).intValue());
+        }
+        return pids;
     }
 
     private static String text(ByteArrayOutputStream b) {
@@ -267,7 +284,6 @@ class ServerTest {
     }
 
     @Test
-    @SuppressWarnings("unchecked")
     void aWaitingRestoreKeepsTheServerBusyAndStopsOnTheClientsCtrlC() {
         assertTimeoutPreemptively(LIMIT, () -> {
             Path root = Samples.prepareRoot("a_pipe", tmp.resolve("root"));
@@ -275,18 +291,7 @@ class ServerTest {
             List<Integer> pids = new ArrayList<>();
             try (Client waiting = new Client()) {
                 waiting.ask(tmp, "restore", "--root", root.toString(), "--json", Samples.criu("a_pipe").toString());
-                Map<String, Object> doc = null;
-                while (doc == null) {
-                    Thread.sleep(10);
-                    try {
-                        doc = (Map<String, Object>) Json.parse(waiting.outSoFar());
-                    } catch (RuntimeException incomplete) {
-                        // not all printed yet
-                    }
-                }
-                for (Object t : (List<Object>) doc.get("tasks")) {
-                    pids.add(((Number) ((Map<String, Object>) t).get("pid")).intValue());
-                }
+                pids.addAll(waiting.restoredPids());
                 assertEquals(4, pids.size());
                 assertTrue(pids.stream().allMatch(Processes::running), "restored and waited for");
                 Answer busy = ask(tmp, "--version");
@@ -328,7 +333,6 @@ class ServerTest {
     }
 
     @Test
-    @SuppressWarnings("unchecked")
     void aClientThatGoesAwayStopsItsWaitingRestore() {
         assertTimeoutPreemptively(LIMIT, () -> {
             Path root = Samples.prepareRoot("a_pipe", tmp.resolve("root"));
@@ -336,18 +340,7 @@ class ServerTest {
             Client c = new Client();
             try {
                 c.ask(tmp, "restore", "--root", root.toString(), "--json", Samples.criu("a_pipe").toString());
-                Map<String, Object> doc = null;
-                while (doc == null) {
-                    Thread.sleep(10);
-                    try {
-                        doc = (Map<String, Object>) Json.parse(c.outSoFar());
-                    } catch (RuntimeException incomplete) {
-                        // not all printed yet
-                    }
-                }
-                for (Object t : (List<Object>) doc.get("tasks")) {
-                    pids.add(((Number) ((Map<String, Object>) t).get("pid")).intValue());
-                }
+                pids.addAll(c.restoredPids());
             } finally {
                 c.close(); // as a client killed by SIGKILL: no signal message, only the end of the connection
             }
@@ -359,16 +352,12 @@ class ServerTest {
     }
 
     @Test
-    @SuppressWarnings("unchecked")
     void detachedRootTasksAreReapedByTheServerWhenTheyEnd() {
         assertTimeoutPreemptively(LIMIT, () -> {
             Path root = Samples.prepareRoot("a_pipe", tmp.resolve("root"));
             Answer a = ask(tmp, "restore", "--root", root.toString(), "--detach", "--json", Samples.criu("a_pipe").toString());
             assertEquals(0, a.code(), a.toString());
-            List<Integer> pids = new ArrayList<>();
-            for (Object t : (List<Object>) ((Map<String, Object>) Json.parse(a.out())).get("tasks")) {
-                pids.add(((Number) ((Map<String, Object>) t).get("pid")).intValue());
-            }
+            List<Integer> pids = pids(a.out());
             int rootPid = pids.get(0);
             assertTrue(Files.readString(Path.of("/proc/" + rootPid + "/stat")).contains(") S "), "the root task runs");
             RestoreCommand.stop(new ArrayList<>(pids.subList(1, pids.size())));
