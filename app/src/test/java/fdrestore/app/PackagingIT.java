@@ -27,6 +27,9 @@ class PackagingIT {
         Path d = dist();
         assertTrue(Files.isExecutable(d.resolve("bin/fdrestore")));
         assertTrue(Files.isExecutable(d.resolve("lib/fdrestore-holder")));
+        assertTrue(Files.isExecutable(d.resolve("lib/fdrestore-client")), "the launcher's client of fdrestore serve");
+        assertTrue(Files.readString(d.resolve("share/systemd/fdrestore.service")).contains("KillMode=process"),
+                "stopping the service must not kill the tasks it restored");
         assertTrue(Files.exists(d.resolve("lib").resolve("app-" + version() + ".jar")));
         try (var plugins = Files.list(d.resolve("plugins"))) {
             assertTrue(plugins.filter(p -> p.toString().endsWith(".jar")).count() >= 7);
@@ -68,6 +71,8 @@ class PackagingIT {
         String top = dist().getFileName() + "/";
         assertEquals(0755, modes.get(top + "bin/fdrestore") & 0777, modes.toString());
         assertEquals(0755, modes.get(top + "lib/fdrestore-holder") & 0777);
+        assertEquals(0755, modes.get(top + "lib/fdrestore-client") & 0777);
+        assertTrue(modes.containsKey(top + "share/systemd/fdrestore.service"));
         assertTrue(modes.containsKey(top + "lib/app-" + version() + ".jar"), modes.keySet().toString());
         assertTrue(modes.containsKey(top + "share/completion/fdrestore.bash"));
         assertTrue(modes.containsKey(top + "docs/PLUGINS.md"));
