@@ -25,7 +25,8 @@ import picocli.CommandLine.ScopeType;
                   "",
                   "Examples:",
                   "  fdrestore show images-samples/criu-4.2/a_pipe",
-                  "  fdrestore restore --root images-samples/criu-4.2/a_pipe/root --verify --then=kill images-samples/criu-4.2/a_pipe",
+                  "  fdrestore restore --root images-samples/criu-4.2/a_pipe/root --verify \\",
+                  "      --then=kill images-samples/criu-4.2/a_pipe",
                   "  fdrestore graph --svg -o a_pipe.svg images-samples/criu-4.2/a_pipe",
                   "  fdrestore check --json",
                   "",
@@ -72,6 +73,7 @@ public final class Cli implements Runnable {
         Cli root = new Cli();
         root.invocation = invocation;
         CommandLine cl = new CommandLine(root);
+        reflow(cl);
         if (invocation.cwd() != null) {
             java.nio.file.Path cwd = invocation.cwd();
             cl.registerConverter(java.nio.file.Path.class, s -> cwd.resolve(s));
@@ -100,6 +102,35 @@ public final class Cli implements Runnable {
             }
         });
         return cl;
+    }
+
+    /**
+     * Joins the prose lines of every command's description and footer into paragraphs, which picocli
+     * then wraps at the usage width: the sources are wrapped for reading, not for an 80-column terminal.
+     * An empty line, a line starting with %n and an indented line (an example) keep their place.
+     */
+    static void reflow(CommandLine cl) {
+        CommandLine.Model.UsageMessageSpec u = cl.getCommandSpec().usageMessage();
+        u.description(paragraphs(u.description()));
+        u.footer(paragraphs(u.footer()));
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            reflow(sub);
+        }
+    }
+
+    static String[] paragraphs(String[] lines) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (String l : lines) {
+            boolean prose = !l.isEmpty() && !l.startsWith(" ") && !l.startsWith("%n");
+            int last = out.size() - 1;
+            if (prose && last >= 0 && !out.get(last).isEmpty() && !out.get(last).startsWith(" ")
+                    && !out.get(last).endsWith("%n") && !out.get(last).endsWith(":")) {
+                out.set(last, out.get(last) + " " + l);
+            } else {
+                out.add(l);
+            }
+        }
+        return out.toArray(String[]::new);
     }
 
     /** The invocation a (sub)command of this command line runs in. */

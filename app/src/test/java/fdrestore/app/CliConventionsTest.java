@@ -38,6 +38,30 @@ class CliConventionsTest {
         assertTrue(commands().containsAll(Set.of("restore", "show", "check", "plugins", "graph")), commands().toString());
     }
 
+    /** Help fits 80 columns as written: prose is wrapped by picocli, examples are never broken by it. */
+    @Test
+    void helpProseIsReflowedAndExamplesFitEightyColumns() {
+        List<String> all = new java.util.ArrayList<>(commands());
+        all.add("");
+        for (String c : all) {
+            CliRunner h = c.isEmpty() ? CliRunner.run("--help") : CliRunner.run(c, "--help");
+            boolean examples = false;
+            for (String line : h.out.lines().toList()) {
+                assertTrue(line.length() <= 80, c + ": a line over 80 columns: " + line);
+                if (line.equals("Examples:")) {
+                    examples = true;
+                } else if (line.isEmpty()) {
+                    examples = false;
+                } else if (examples) {
+                    assertTrue(line.startsWith("  "), c + ": an example broken by the wrapping: '" + line + "'");
+                }
+            }
+        }
+        // prose lines join; a blank line, an indented example, a %n line and a line after a heading stay
+        assertEquals(List.of("one two", "", "  an example", "%nNext:", "three four", "%nMore"),
+                List.of(Cli.paragraphs(new String[] {"one", "two", "", "  an example", "%nNext:", "three", "four", "%nMore"})));
+    }
+
     @Test
     void jsonWhereItIsPromised() {
         CommandLine cl = Cli.commandLine();
