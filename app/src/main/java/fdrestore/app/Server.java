@@ -299,7 +299,7 @@ final class Server implements AutoCloseable {
     /** Runs one command on its own thread while this one watches the client; returns its exit code. */
     private int run(int conn, int clientPid, ServeRequest req, int[] stdio) {
         long start = System.nanoTime();
-        int fdsBefore = connections.get() == 1 ? openFds() : -1;
+        int[] fdsBefore = connections.get() == 1 ? openFds() : null;
         Served inv = new Served(Path.of(req.cwd()), req.env(), Sys.isatty(stdio[0]) && Sys.isatty(stdio[1]));
         PrintWriter out = new PrintWriter(new OutputStreamWriter(new FdOutputStream(stdio[1]), StandardCharsets.UTF_8));
         PrintWriter err = new PrintWriter(new OutputStreamWriter(new FdOutputStream(stdio[2]), StandardCharsets.UTF_8));
@@ -332,10 +332,17 @@ final class Server implements AutoCloseable {
         String line = "pid " + clientPid + ": " + String.join(" ", req.args()) + " -> exit " + code[0]
                 + String.format(" in %.1f ms", (System.nanoTime() - start) / 1e6)
                 + (inv.signal() != 0 ? " (signal " + inv.signal() + ")" : "");
-        if (fdsBefore >= 0 && connections.get() == 1) {
-            int after = openFds();
-            if (after > fdsBefore) {
-                line += "; WARNING: " + (after - fdsBefore) + " more fds open than before it";
+        if (fdsBefore != null && connections.get() == 1) {
+            // the client's stdio, open before and closed since, are not in the difference
+            List<String> left = new java.util.ArrayList<>();
+            int[] after = openFds();
+            for (int fd : after == null ? new int[0] : after) {
+                if (Arrays.binarySearch(fdsBefore, fd) < 0) {
+                    left.add(fd + " " + describeFd(fd));
+                }
+            }
+            if (!left.isEmpty()) {
+                line += "; WARNING: the command left " + left.size() + " fd(s) open here: " + left;
             }
         }
         say(line);
@@ -410,11 +417,20 @@ final class Server implements AutoCloseable {
         return java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(seconds).putLong(0).array();
     }
 
-    private static int openFds() {
+    /** This process's open fds, sorted; null if they cannot be listed (the check is then skipped). */
+    private static int[] openFds() {
         try {
-            return Sys.listFds().length;
+            return Sys.listFds();
         } catch (SysException e) {
-            return -1;
+            return null;
+        }
+    }
+
+    private static String describeFd(int fd) {
+        try {
+            return "(" + Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)) + ")";
+        } catch (IOException gone) {
+            return "(closed since)";
         }
     }
 

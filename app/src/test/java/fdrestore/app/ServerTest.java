@@ -309,6 +309,27 @@ class ServerTest {
         });
     }
 
+    /** The server checks its own fd table around each command: an fd opened meanwhile and left open is named. */
+    @Test
+    void anFdLeftOpenByACommandIsReportedInTheLog() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Path root = Samples.prepareRoot("a_pipe", tmp.resolve("root"));
+            int leaked = -1;
+            try (Client c = new Client()) {
+                c.ask(tmp, "restore", "--root", root.toString(), "--json", Samples.criu("a_pipe").toString());
+                assertEquals(4, c.restoredPids().size());
+                // this JVM is the server: an fd opened here while the command runs is one it would leave behind
+                leaked = Sys.open("/dev/zero", Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+                c.signal(15);
+                assertEquals(128 + 15, c.answer().code());
+            } finally {
+                Sys.closeQuietly(leaked);
+            }
+            assertTrue(log.toString().contains("WARNING: the command left 1 fd(s) open here: [" + leaked + " (/dev/zero)]"),
+                    log.toString());
+        });
+    }
+
     /** The fds open now are those of {@code before}, once the server's client thread has closed its connection. */
     private static void assertNoNewFds(int[] before) throws Exception {
         long deadline = System.nanoTime() + 5_000_000_000L;
