@@ -216,7 +216,8 @@ final class Server implements AutoCloseable {
     }
 
     private void handle(int conn) {
-        int[] stdio = new int[0];
+        // every fd a message brought, as soon as it is here: closed at the end unless the command took them
+        List<Integer> received = new java.util.ArrayList<>();
         try {
             int[] cred = Sys.peerCredentials(conn);
             if (cred[1] != euid) {
@@ -226,14 +227,13 @@ final class Server implements AutoCloseable {
             }
             // a client that connects and says nothing does not keep its thread for ever
             Sys.setsockopt(conn, Linux.SOL_SOCKET, SO_RCVTIMEO, timeval(10));
-            ServeRequest req;
             byte[] header = new byte[ServeRequest.HEADER];
-            stdio = readFully(conn, header, stdio);
+            readFully(conn, header, received);
             byte[] body = new byte[ServeRequest.bodyLength(header)];
-            stdio = readFully(conn, body, stdio);
-            req = ServeRequest.decode(body);
-            if (stdio.length != 3) {
-                throw new ServeRequest.BadRequest("expected the client's fds 0, 1 and 2, got " + stdio.length + " fds");
+            readFully(conn, body, received);
+            ServeRequest req = ServeRequest.decode(body);
+            if (received.size() != 3) {
+                throw new ServeRequest.BadRequest("expected the client's fds 0, 1 and 2, got " + received.size() + " fds");
             }
             Sys.setsockopt(conn, Linux.SOL_SOCKET, SO_RCVTIMEO, timeval(0));
             if (home != null && !home.equals(req.home())) {
@@ -252,8 +252,9 @@ final class Server implements AutoCloseable {
             }
             int code;
             try {
+                int[] stdio = received.stream().mapToInt(Integer::intValue).toArray();
+                received.clear(); // run closes them, before the answer: the client's pipes see their end first
                 code = run(conn, cred[0], req, stdio);
-                stdio = new int[0]; // closed by run, before the answer: the client's pipes see their end first
             } finally {
                 busy.set(false);
             }
@@ -267,7 +268,7 @@ final class Server implements AutoCloseable {
         } catch (SysException e) {
             say("client lost: " + e.getMessage());
         } finally {
-            for (int fd : stdio) {
+            for (int fd : received) {
                 Sys.closeQuietly(fd);
             }
         }
@@ -304,30 +305,23 @@ final class Server implements AutoCloseable {
         PrintWriter out = new PrintWriter(new OutputStreamWriter(new FdOutputStream(stdio[1]), StandardCharsets.UTF_8));
         PrintWriter err = new PrintWriter(new OutputStreamWriter(new FdOutputStream(stdio[2]), StandardCharsets.UTF_8));
         int[] code = {Cli.EXIT_FAILED};
-        AtomicBoolean done = new AtomicBoolean();
         int mask = Sys.umask(req.umask());
-        Thread worker = new Thread(() -> {
-            try {
-                code[0] = Main.run(inv, out, err, req.args().toArray(String[]::new));
-            } catch (RuntimeException | Error e) {
-                err.println("fdrestore: internal error in the server: " + e);
-            } finally {
-                out.flush();
-                err.flush();
-                done.set(true);
+        try {
+            runWatched(conn, inv, () -> {
                 try {
-                    Sys.shutdown(conn, 0); // wakes the watcher below
-                } catch (SysException ignored) {
-                    // the client is gone already
+                    code[0] = Main.run(inv, out, err, req.args().toArray(String[]::new));
+                } catch (RuntimeException | Error e) {
+                    err.println("fdrestore: internal error in the server: " + e);
+                } finally {
+                    out.flush();
+                    err.flush();
                 }
+            });
+        } finally {
+            Sys.umask(mask);
+            for (int fd : stdio) {
+                Sys.closeQuietly(fd);
             }
-        }, "fdrestore-served");
-        worker.start();
-        watch(conn, done, inv);
-        Threads.joinUninterruptibly(worker);
-        Sys.umask(mask);
-        for (int fd : stdio) {
-            Sys.closeQuietly(fd);
         }
         String line = "pid " + clientPid + ": " + String.join(" ", req.args()) + " -> exit " + code[0]
                 + String.format(" in %.1f ms", (System.nanoTime() - start) / 1e6)
@@ -348,6 +342,29 @@ final class Server implements AutoCloseable {
         say(line);
         served.incrementAndGet();
         return code[0];
+    }
+
+    /**
+     * Runs {@code command} on its own thread while this one reads the client's signals (or its end) into
+     * {@code inv}; returns when the command is done.
+     */
+    private static void runWatched(int conn, Invocation inv, Runnable command) {
+        AtomicBoolean done = new AtomicBoolean();
+        Thread worker = new Thread(() -> {
+            try {
+                command.run();
+            } finally {
+                done.set(true);
+                try {
+                    Sys.shutdown(conn, 0); // wakes the watcher
+                } catch (SysException ignored) {
+                    // the client is gone already
+                }
+            }
+        }, "fdrestore-served");
+        worker.start();
+        watch(conn, done, inv);
+        Threads.joinUninterruptibly(worker);
     }
 
     /** Reads the client's signals (or its end) until the command is done. */
@@ -382,26 +399,20 @@ final class Server implements AutoCloseable {
         }
     }
 
-    /** Fills {@code buf} from the socket; returns {@code fds} plus those the messages carried. */
-    private static int[] readFully(int conn, byte[] buf, int[] fds) throws SysException, ServeRequest.BadRequest {
+    /** Fills {@code buf} from the socket; the fds the messages carry are added to {@code fds} at once. */
+    private static void readFully(int conn, byte[] buf, List<Integer> fds) throws SysException, ServeRequest.BadRequest {
         int have = 0;
         while (have < buf.length) {
             Sys.Received r = Sys.receive(conn, buf.length - have);
-            if (r.fds().length > 0) {
-                int n = fds.length;
-                fds = Arrays.copyOf(fds, n + r.fds().length);
-                System.arraycopy(r.fds(), 0, fds, n, r.fds().length);
+            for (int fd : r.fds()) {
+                fds.add(fd);
             }
             if (r.data().length == 0) {
-                for (int fd : fds) {
-                    Sys.closeQuietly(fd);
-                }
                 throw new ServeRequest.BadRequest("the client left after " + have + " of " + buf.length + " bytes");
             }
             System.arraycopy(r.data(), 0, buf, have, r.data().length);
             have += r.data().length;
         }
-        return fds;
     }
 
     private static void send(int conn, byte type, int value) {

@@ -275,6 +275,14 @@ class ServerTest {
                 c.handedOver();
                 assertEquals(ServeRequest.FALLBACK, c.answer().type());
             }
+            int[] fdsBefore = Sys.listFds();
+            try (Client c = new Client()) {
+                // the header and the fds, then the client goes away: the server keeps none of them
+                byte[] request = new ServeRequest(022, HOME, tmp.toString(), List.of("show", "x"), Map.of()).encode();
+                c.send(java.util.Arrays.copyOf(request, ServeRequest.HEADER), c.in, c.out[1], c.err[1]);
+                c.handedOver();
+            }
+            assertNoNewFds(fdsBefore);
             assertTrue(log.toString().contains("bad request: not an fdrestore request"), log.toString());
             assertTrue(log.toString().contains("expected the client's fds 0, 1 and 2, got 0"), log.toString());
             Answer ok = ask(tmp, "--version");
