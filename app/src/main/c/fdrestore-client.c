@@ -3,13 +3,14 @@
  *
  *   fdrestore-client LAUNCHER [ARG...]
  *
- * Hands the command line, directory, umask, environment and fds 0, 1, 2 (SCM_RIGHTS) to the server on
+ * Hands the command line, directory, umask and environment, then fds 0, 1, 2 (SCM_RIGHTS), to the server on
  * $FDRESTORE_SOCKET (default: /run/fdrestore/fdrestore.sock for root, else
  * $XDG_RUNTIME_DIR/fdrestore/fdrestore.sock or /tmp/fdrestore-UID/fdrestore.sock), forwards SIGINT,
  * SIGTERM, SIGHUP and SIGQUIT to it, and exits with the command's exit code.
  *
  * When the server cannot run the command (none listens, it belongs to another user, it is busy, it does
- * not serve that command, or it is another installation's), the client runs it itself: it execs
+ * not serve that command, it is another installation's, or it does not take the command within 3 s),
+ * the client runs it itself: it execs
  * LAUNCHER with the same arguments and FDRESTORE_SERVER=off. The wire format is described in
  * ServeRequest.java.
  */
@@ -18,6 +19,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,6 +90,33 @@ static void set_u32(char *at, uint32_t v) {
     at[1] = (char)(v >> 8);
     at[2] = (char)(v >> 16);
     at[3] = (char)(v >> 24);
+}
+
+/* How long the server may take to take a command ("A") before the client runs it itself. */
+#define ACCEPT_TIMEOUT_MS 3000
+
+/* Reads one 5-byte message within timeout_ms (-1: no limit); 0, or -1 on timeout, end or error. */
+static int read_message(int fd, unsigned char *m, int timeout_ms) {
+    size_t have = 0;
+    while (have < 5) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, timeout_ms);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            return -1;
+        }
+        ssize_t n = read(fd, m + have, 5 - have);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        have += (size_t)n;
+    }
+    return 0;
 }
 
 static int socket_path(char *out, size_t size) {
@@ -185,29 +214,10 @@ int main(int argc, char **argv) {
     }
     set_u32(buf + 4, (uint32_t)(len - 8));
 
-    /* the whole request; fds 0, 1, 2 ride on its first message */
-    int fds[3] = {0, 1, 2};
-    union {
-        char buf[CMSG_SPACE(sizeof fds)];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
+    /* the whole request, without fds: they go with "G", once the server has taken the command */
     size_t sent = 0;
     while (sent < len) {
-        struct iovec iov = {buf + sent, len - sent};
-        struct msghdr msg = {0};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        if (sent == 0) {
-            msg.msg_control = control.buf;
-            msg.msg_controllen = sizeof control.buf;
-            struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-            c->cmsg_level = SOL_SOCKET;
-            c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof fds);
-            memcpy(CMSG_DATA(c), fds, sizeof fds);
-        }
-        ssize_t n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+        ssize_t n = send(sock, buf + sent, len - sent, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -217,6 +227,54 @@ int main(int argc, char **argv) {
         sent += (size_t)n;
     }
     free(buf);
+
+    /*
+     * "A": the server takes the command, and starts it once we say "G". A server that does not answer
+     * in time (stopped, stuck) is given up: nothing has run, since it starts only on "G", so the command
+     * runs here instead. "F": run it here.
+     */
+    unsigned char first[5];
+    if (read_message(sock, first, ACCEPT_TIMEOUT_MS) < 0) {
+        fprintf(stderr, "fdrestore: the server on %s did not answer within %d s; running without it\n",
+                addr.sun_path, ACCEPT_TIMEOUT_MS / 1000);
+        run_direct(argv);
+    }
+    if (first[0] == 'F') {
+        run_direct(argv);
+    }
+    if (first[0] != 'A') {
+        fprintf(stderr, "fdrestore: the server on %s answered 0x%02x, not 'A'; running without it\n", addr.sun_path,
+                first[0]);
+        run_direct(argv);
+    }
+    {
+        /* "G", with fds 0, 1 and 2: from here on the command is the server's */
+        unsigned char go[5] = {'G', 0, 0, 0, 0};
+        int fds[3] = {0, 1, 2};
+        union {
+            char buf[CMSG_SPACE(sizeof fds)];
+            struct cmsghdr align;
+        } control;
+        struct iovec iov = {go, sizeof go};
+        struct msghdr msg = {0};
+        memset(&control, 0, sizeof control);
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.buf;
+        msg.msg_controllen = sizeof control.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof fds);
+        memcpy(CMSG_DATA(c), fds, sizeof fds);
+        ssize_t n;
+        do {
+            n = sendmsg(sock, &msg, MSG_NOSIGNAL);
+        } while (n < 0 && errno == EINTR);
+        if (n != (ssize_t)sizeof go) {
+            run_direct(argv); /* the server is gone before the start: nothing ran */
+        }
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

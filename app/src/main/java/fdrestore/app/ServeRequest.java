@@ -13,14 +13,18 @@ import java.util.Map;
  * What a client of {@code fdrestore serve} asks (src/main/c/fdrestore-client.c writes it). On the unix
  * stream socket, little-endian:
  * <pre>
- *   "FDR1"  u32 body length (at most {@link #MAX_BODY})            header; SCM_RIGHTS: fds 0, 1, 2
+ *   "FDR1"  u32 body length (at most {@link #MAX_BODY})            header
  *   u32 umask  u32 argc  u32 envc                                  body
  *   home\0 cwd\0 argc arguments\0 envc "NAME=value"\0
  * </pre>
- * {@code home} is the installation the client belongs to: a server serves only its own. The server then
- * answers one {@link #reply} (a type byte and an s32): {@code 'X'} with the exit code, or {@code 'F'} (0)
- * for "run it yourself" (a command it does not serve, another installation, or busy). Until then the
- * client may send {@code 'S'} with a signal number (its Ctrl-C, forwarded).
+ * {@code home} is the installation the client belongs to: a server serves only its own. Every later
+ * message is five bytes ({@link #reply}: a type byte and an s32). The server answers {@code 'F'} (0) for
+ * "run it yourself" (a command it does not serve, another installation, or busy), or {@code 'A'} (0):
+ * taken. To {@code 'A'} the client answers {@code 'G'} (0), with its fds 0, 1 and 2 (SCM_RIGHTS), if it
+ * still waits; it gives up after a few seconds and runs the command itself. The server starts a command
+ * only on {@code 'G'}, so a command never runs twice, and a server that does not answer never holds the
+ * client's fds (a pipe downstream of the client still ends). Then the client may send {@code 'S'} with a
+ * signal number (its Ctrl-C, forwarded) until the server's {@code 'X'} with the exit code.
  */
 record ServeRequest(int umask, String home, String cwd, List<String> args, Map<String, String> env) {
     static final byte[] MAGIC = {'F', 'D', 'R', '1'};
@@ -29,6 +33,8 @@ record ServeRequest(int umask, String home, String cwd, List<String> args, Map<S
     static final int MESSAGE = 5;
     static final byte EXIT = 'X';
     static final byte FALLBACK = 'F';
+    static final byte ACCEPT = 'A';
+    static final byte GO = 'G';
     static final byte SIGNAL = 'S';
 
     /** A malformed request: what is wrong with it. */

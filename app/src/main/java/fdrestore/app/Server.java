@@ -232,10 +232,9 @@ final class Server implements AutoCloseable {
             byte[] body = new byte[ServeRequest.bodyLength(header)];
             readFully(conn, body, received);
             ServeRequest req = ServeRequest.decode(body);
-            if (received.size() != 3) {
-                throw new ServeRequest.BadRequest("expected the client's fds 0, 1 and 2, got " + received.size() + " fds");
+            if (!received.isEmpty()) {
+                throw new ServeRequest.BadRequest("fds come with the client's G, not with its request");
             }
-            Sys.setsockopt(conn, Linux.SOL_SOCKET, SO_RCVTIMEO, timeval(0));
             if (home != null && !home.equals(req.home())) {
                 say("pid " + cred[0] + " belongs to " + req.home() + ", not to " + home + ": told to run itself");
                 send(conn, ServeRequest.FALLBACK, 0);
@@ -252,6 +251,26 @@ final class Server implements AutoCloseable {
             }
             int code;
             try {
+                // "A": taken. The client answers "G", with its fds 0, 1 and 2, if it still waits for this
+                // server (it gives up after a few seconds and runs the command itself): so a command never
+                // runs twice, and a server that does not answer never holds the client's fds.
+                send(conn, ServeRequest.ACCEPT, 0);
+                byte[] go = new byte[ServeRequest.MESSAGE];
+                try {
+                    readFully(conn, go, received);
+                } catch (ServeRequest.BadRequest gone) {
+                    go[0] = 0;
+                }
+                if (go[0] != ServeRequest.GO) {
+                    say("pid " + cred[0] + ": gave up before the start, runs the command itself");
+                    return;
+                }
+                if (received.size() != 3) {
+                    say("bad request: expected the client's fds 0, 1 and 2 with its G, got " + received.size() + " fds");
+                    send(conn, ServeRequest.FALLBACK, 0);
+                    return;
+                }
+                Sys.setsockopt(conn, Linux.SOL_SOCKET, SO_RCVTIMEO, timeval(0));
                 int[] stdio = received.stream().mapToInt(Integer::intValue).toArray();
                 received.clear(); // run closes them, before the answer: the client's pipes see their end first
                 code = run(conn, cred[0], req, stdio);

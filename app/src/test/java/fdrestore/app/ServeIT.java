@@ -113,6 +113,29 @@ class ServeIT {
     }
 
     @Test
+    void aStoppedServerIsGivenUpAndTheCommandRunsOnceWithoutIt() throws Exception {
+        int pid = (int) server.process().pid(); // the launcher execs the JVM: the same process
+        Path sample = Samples.criu("a_pipe");
+        Run direct = run(Map.of("FDRESTORE_SERVER", "off"), "show", sample.toString());
+        Sys.kill(pid, 19); // SIGSTOP: it still accepts connections (the backlog), and answers nothing
+        Run r;
+        try {
+            r = run(Map.of(), "show", sample.toString());
+        } finally {
+            Sys.kill(pid, 18); // SIGCONT
+        }
+        assertEquals(0, r.code(), r.err());
+        assertEquals(direct.out(), r.out());
+        assertTrue(r.err().contains("did not answer within 3 s; running without it"), r.err());
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!server.log().contains("gave up before the start")) {
+            assertTrue(System.nanoTime() < deadline, "the server, running again, learns the client gave up:\n" + server.log());
+            Thread.sleep(20);
+        }
+        assertEquals(0, server.served(), "so it did not run the command a second time");
+    }
+
+    @Test
     void theClientsCtrlCStopsAServedWaitingRestore() throws Exception {
         Path root = Samples.prepareRoot("a_pipe", tmp.resolve("root"));
         Process client = command(Map.of(), "restore", "--root", root.toString(), Samples.criu("a_pipe").toString()).start();

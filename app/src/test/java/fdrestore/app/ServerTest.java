@@ -76,6 +76,8 @@ class ServerTest {
         final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
         final Thread outReader;
         final Thread errReader;
+        /** The server's first answer to the request ("A" or "F"), once read. */
+        byte[] first;
 
         Client() throws SysException {
             sock = Sys.socket(Linux.AF_UNIX, Linux.SOCK_STREAM | Linux.SOCK_CLOEXEC, 0);
@@ -92,9 +94,38 @@ class ServerTest {
         }
 
         /** Sends {@code args} from {@code cwd} with this client's stdio, as the C client does. */
+        /** Sends {@code args} as the C client does, and says "G" if the server takes them ("A"). */
         void ask(Path cwd, String... args) throws SysException {
-            send(new ServeRequest(022, HOME, cwd.toString(), List.of(args), Map.of("CI", "true")).encode(), in, out[1], err[1]);
+            send(new ServeRequest(022, HOME, cwd.toString(), List.of(args), Map.of("CI", "true")).encode());
+            first = message();
+            if (first[0] == ServeRequest.ACCEPT) {
+                go(in, out[1], err[1]);
+            }
             handedOver();
+        }
+
+        /** "G", with {@code fds} (the C client's 0, 1 and 2). */
+        void go(int... fds) throws SysException {
+            send(ServeRequest.reply(ServeRequest.GO, 0), fds);
+        }
+
+        /** The server's first answer to a request sent with {@link #send}: "A" (taken) or "F". */
+        byte firstAnswer() throws SysException {
+            first = message();
+            return first[0];
+        }
+
+        private byte[] message() throws SysException {
+            byte[] m = new byte[ServeRequest.MESSAGE];
+            int have = 0;
+            while (have < m.length) {
+                Sys.Received r = Sys.receive(sock, m.length - have);
+                assertEquals(0, r.fds().length, "the server sends no fds");
+                assertTrue(r.data().length > 0, "the server closed without an answer; its log:\n" + log);
+                System.arraycopy(r.data(), 0, m, have, r.data().length);
+                have += r.data().length;
+            }
+            return m;
         }
 
         /** Closes this side's write ends: the server has its own copies (or none), and the pipes end when it closes them. */
@@ -110,16 +141,9 @@ class ServerTest {
             send(m);
         }
 
+        /** The final answer: "F" if that was the first one, else the "X" that ends the command. */
         Answer answer() throws Exception {
-            byte[] reply = new byte[ServeRequest.MESSAGE];
-            int have = 0;
-            while (have < reply.length) {
-                Sys.Received r = Sys.receive(sock, reply.length - have);
-                assertEquals(0, r.fds().length, "the server sends no fds");
-                assertTrue(r.data().length > 0, "the server closed without an answer; its log:\n" + log);
-                System.arraycopy(r.data(), 0, reply, have, r.data().length);
-                have += r.data().length;
-            }
+            byte[] reply = first != null && first[0] == ServeRequest.FALLBACK ? first : message();
             outReader.join(10_000);
             errReader.join(10_000);
             assertFalse(outReader.isAlive() || errReader.isAlive(),
@@ -247,8 +271,7 @@ class ServerTest {
                 assertEquals("", a.out() + a.err(), "nothing ran");
             }
             try (Client c = new Client()) {
-                c.send(new ServeRequest(022, "/elsewhere", tmp.toString(), List.of("show", "x"), Map.of()).encode(),
-                        c.in, c.out[1], c.err[1]);
+                c.send(new ServeRequest(022, "/elsewhere", tmp.toString(), List.of("show", "x"), Map.of()).encode());
                 c.handedOver();
                 assertEquals(ServeRequest.FALLBACK, c.answer().type());
             }
@@ -257,6 +280,30 @@ class ServerTest {
             assertTrue(Server.servable(List.of("--version")));
             assertTrue(Server.servable(List.of("show", "--no-such-option")), "a usage error is printed as a direct run would");
             assertFalse(Server.servable(List.of("dump", "--no-such-option")));
+        });
+    }
+
+    /** The server starts a command only on the client's "G": a client that gave up runs it itself, not twice. */
+    @Test
+    void aCommandTakenButNotConfirmedNeverRuns() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Path out = tmp.resolve("graph.dot");
+            try (Client c = new Client()) {
+                c.send(new ServeRequest(022, HOME, tmp.toString(), List.of("graph", "-o", out.toString(),
+                        Samples.criu("a_pipe").toString()), Map.of()).encode());
+                c.handedOver();
+                assertEquals(ServeRequest.ACCEPT, c.firstAnswer());
+            } // closed without "G", as a client whose patience ran out
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (!log.toString().contains("gave up before the start")) {
+                assertTrue(System.nanoTime() < deadline, log.toString());
+                Thread.sleep(10);
+            }
+            assertFalse(Files.exists(out), "the command did not run");
+            assertEquals(0, server.served());
+            Answer ok = ask(tmp, "graph", "-o", out.toString(), Samples.criu("a_pipe").toString());
+            assertEquals(0, ok.code(), ok.toString());
+            assertTrue(Files.size(out) > 0, "a confirmed one does");
         });
     }
 
@@ -270,8 +317,17 @@ class ServerTest {
                 assertEquals(ServeRequest.FALLBACK, c.answer().type());
             }
             try (Client c = new Client()) {
-                // a well-formed request without the three fds
+                // a well-formed request, taken, confirmed without the three fds
                 c.send(new ServeRequest(022, HOME, tmp.toString(), List.of("show", "x"), Map.of()).encode());
+                assertEquals(ServeRequest.ACCEPT, c.firstAnswer());
+                c.go();
+                c.handedOver();
+                assertEquals(ServeRequest.FALLBACK, c.answer().type());
+            }
+            try (Client c = new Client()) {
+                // fds with the request itself: refused, and closed
+                c.send(new ServeRequest(022, HOME, tmp.toString(), List.of("show", "x"), Map.of()).encode(),
+                        c.in, c.out[1], c.err[1]);
                 c.handedOver();
                 assertEquals(ServeRequest.FALLBACK, c.answer().type());
             }
@@ -284,7 +340,8 @@ class ServerTest {
             }
             assertNoNewFds(fdsBefore);
             assertTrue(log.toString().contains("bad request: not an fdrestore request"), log.toString());
-            assertTrue(log.toString().contains("expected the client's fds 0, 1 and 2, got 0"), log.toString());
+            assertTrue(log.toString().contains("expected the client's fds 0, 1 and 2 with its G, got 0"), log.toString());
+            assertTrue(log.toString().contains("fds come with the client's G"), log.toString());
             Answer ok = ask(tmp, "--version");
             assertEquals(0, ok.code(), ok.toString());
             assertTrue(ok.out().startsWith("fdrestore "), ok.out());
