@@ -48,6 +48,22 @@ public interface TaskTable {
     void close(int fd) throws SysException;
 
     /**
+     * A restorer's rollback: closes every fd of {@code fds} (the ones a failed open still owns), last first,
+     * and empties the list. A close that fails is added to {@code failure}, the error being reported, as
+     * suppressed.
+     */
+    default void closeAll(java.util.List<Integer> fds, Throwable failure) {
+        for (int i = fds.size() - 1; i >= 0; i--) {
+            try {
+                close(fds.get(i));
+            } catch (Exception e) {
+                failure.addSuppressed(e);
+            }
+        }
+        fds.clear();
+    }
+
+    /**
      * Moves {@code fd} to {@code target} (dup3, then close of {@code fd}), with FD_CLOEXEC when
      * {@code cloexec}. Engine use: plugins never place fds themselves. A target that is occupied by
      * anything but an fd the JVM copied in is an error.

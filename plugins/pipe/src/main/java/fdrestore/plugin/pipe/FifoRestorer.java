@@ -91,10 +91,10 @@ final class FifoRestorer implements FileRestorer {
             return OpenResult.done(real);
         } catch (SysException e) {
             IOException failure = new IOException(describe() + ": " + e.getMessage(), e);
-            Flags.closeAll(t, owned, failure);
+            t.closeAll(owned, failure);
             throw failure;
         } catch (Exception | Error e) {
-            Flags.closeAll(t, owned, e);
+            t.closeAll(owned, e);
             throw e;
         }
     }

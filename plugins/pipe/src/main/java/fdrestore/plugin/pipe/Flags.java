@@ -13,8 +13,6 @@ import static fdrestore.core.sys.Linux.O_RDWR;
 import static fdrestore.core.sys.Linux.O_SYNC;
 import static fdrestore.core.sys.Linux.O_WRONLY;
 
-import fdrestore.core.spi.TaskTable;
-import java.util.List;
 
 /** Flag arithmetic and small fd helpers shared by the pipe and FIFO restorers. */
 final class Flags {
@@ -64,17 +62,5 @@ final class Flags {
 
     static String octal(int flags) {
         return "0" + Integer.toOctalString(flags);
-    }
-
-    /** Closes every fd of {@code fds} still open, adding failures to {@code failure} as suppressed. */
-    static void closeAll(TaskTable table, List<Integer> fds, Throwable failure) {
-        for (int i = fds.size() - 1; i >= 0; i--) {
-            try {
-                table.close(fds.get(i));
-            } catch (Exception e) {
-                failure.addSuppressed(e);
-            }
-        }
-        fds.clear();
     }
 }

@@ -109,10 +109,10 @@ final class PipeCreator implements FileRestorer {
         } catch (SysException e) {
             IOException failure = new IOException("pipe " + plan.pipeId + " (creator file " + me.fileId() + "): "
                     + e.getMessage(), e);
-            Flags.closeAll(t, owned, failure);
+            t.closeAll(owned, failure);
             throw failure;
         } catch (Exception | Error e) {
-            Flags.closeAll(t, owned, e);
+            t.closeAll(owned, e);
             throw e;
         }
     }

@@ -74,7 +74,7 @@ final class PipePeer implements FileRestorer {
             if (fd >= 0) {
                 left.add(fd);
             }
-            Flags.closeAll(t, left, failure);
+            t.closeAll(left, failure);
             throw failure;
         }
     }

@@ -124,10 +124,10 @@ final class PtyMaster implements FileRestorer {
             return OpenResult.done(fd);
         } catch (IOException e) { // SysException too
             IOException failure = new IOException(describe() + ": " + e.getMessage(), e);
-            Tty.closeAll(t, owned, failure);
+            t.closeAll(owned, failure);
             throw failure;
         } catch (Exception | Error e) {
-            Tty.closeAll(t, owned, e);
+            t.closeAll(owned, e);
             throw e;
         }
     }

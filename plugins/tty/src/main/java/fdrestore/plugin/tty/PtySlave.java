@@ -66,7 +66,7 @@ final class PtySlave implements FileRestorer {
             }
         } catch (IOException | RuntimeException e) {
             IOException failure = new IOException(describe(path) + ": " + e.getMessage(), e);
-            Tty.closeAll(t, new java.util.ArrayList<>(List.of(fd)), failure);
+            t.closeAll(new java.util.ArrayList<>(List.of(fd)), failure);
             throw failure;
         }
         return OpenResult.done(fd);

@@ -11,7 +11,6 @@ import static fdrestore.core.sys.Linux.O_NONBLOCK;
 import static fdrestore.core.sys.Linux.O_SYNC;
 
 import fdrestore.core.spi.TaskTable;
-import java.util.List;
 
 /**
  * The tty constants of x86-64 Linux this plugin needs (include/uapi/asm-generic/ioctls.h,
@@ -122,17 +121,5 @@ final class Tty {
 
     static String octal(int flags) {
         return "0" + Integer.toOctalString(flags);
-    }
-
-    /** Closes every fd of {@code fds} still open, last first, adding failures to {@code failure} as suppressed. */
-    static void closeAll(TaskTable table, List<Integer> fds, Throwable failure) {
-        for (int i = fds.size() - 1; i >= 0; i--) {
-            try {
-                table.close(fds.get(i));
-            } catch (Exception e) {
-                failure.addSuppressed(e);
-            }
-        }
-        fds.clear();
     }
 }

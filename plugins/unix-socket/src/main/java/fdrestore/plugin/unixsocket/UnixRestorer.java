@@ -507,14 +507,7 @@ final class UnixRestorer implements FileRestorer {
     // ---- failure --------------------------------------------------------------------------------
 
     private void rollback(TaskTable t, List<Integer> owned, Throwable failure) {
-        for (int i = owned.size() - 1; i >= 0; i--) {
-            try {
-                t.close(owned.get(i));
-            } catch (Exception e) {
-                failure.addSuppressed(e);
-            }
-        }
-        owned.clear();
+        t.closeAll(owned, failure);
         try {
             abort();
         } catch (IOException e) {
