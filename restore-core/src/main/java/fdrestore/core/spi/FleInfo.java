@@ -12,6 +12,22 @@ public record FleInfo(int pid, int fd, boolean cloexec) implements Comparable<Fl
         return c != 0 ? c : Integer.compare(fd, o.fd);
     }
 
+    /**
+     * The master the engine picks for file {@code fileId} when its plugin does not choose
+     * ({@link FileRestorer#chooseMaster}): the first of its fds in {@link #compareTo} order. Null when no
+     * fd of the images refers to the file. For a plugin that plans before the engine exists.
+     */
+    public static FleInfo defaultMaster(fdrestore.core.image.ImageSet images, long fileId) {
+        FleInfo best = null;
+        for (fdrestore.core.image.ImageSet.FdRef r : images.sharers(fileId)) {
+            FleInfo f = new FleInfo(r.pid(), r.fd().fd(), r.fd().cloexec());
+            if (best == null || f.compareTo(best) < 0) {
+                best = f;
+            }
+        }
+        return best;
+    }
+
     @Override
     public String toString() {
         return "task " + pid + " fd " + fd;

@@ -33,7 +33,7 @@ final class PipeImages {
                 continue;
             }
             long id = Integer.toUnsignedLong(f.getId());
-            FleInfo master = masterOf(images, id);
+            FleInfo master = FleInfo.defaultMaster(images, id);
             if (master == null) {
                 continue; // no fd refers to it: nothing to restore
             }
@@ -51,18 +51,6 @@ final class PipeImages {
         synchronized (CACHE) {
             return CACHE.computeIfAbsent(images, PipeImages::new);
         }
-    }
-
-    /** The engine's master rule: the lowest pid, then the lowest fd. Null when no fd refers to the file. */
-    static FleInfo masterOf(ImageSet images, long fileId) {
-        FleInfo best = null;
-        for (ImageSet.FdRef r : images.sharers(fileId)) {
-            FleInfo f = new FleInfo(r.pid(), r.fd().fd(), r.fd().cloexec());
-            if (best == null || f.compareTo(best) < 0) {
-                best = f;
-            }
-        }
-        return best;
     }
 
     /** The plan of pipe {@code pipeId}. */

@@ -57,7 +57,7 @@ final class UnixImages {
                 continue;
             }
             long id = Integer.toUnsignedLong(f.getId());
-            FleInfo master = masterOf(images, id);
+            FleInfo master = FleInfo.defaultMaster(images, id);
             if (master != null) {
                 socks.put(id, UnixSock.of(f.getUsk(), master));
             }
@@ -99,18 +99,6 @@ final class UnixImages {
             throw new PlanException(p.error);
         }
         return p;
-    }
-
-    /** The engine's master rule: the lowest pid, then the lowest fd. Null when no fd refers to the file. */
-    static FleInfo masterOf(ImageSet images, long fileId) {
-        FleInfo best = null;
-        for (ImageSet.FdRef r : images.sharers(fileId)) {
-            FleInfo f = new FleInfo(r.pid(), r.fd().fd(), r.fd().cloexec());
-            if (best == null || f.compareTo(best) < 0) {
-                best = f;
-            }
-        }
-        return best;
     }
 
     /** sk-queues.img by receiving file id, in image order; each payload exactly {@code length} bytes. */
