@@ -107,14 +107,11 @@ final class InetConst {
 
     /** Reads a little-endian u32 at {@code off}. */
     static int intAt(byte[] b, int off) {
-        return (b[off] & 255) | (b[off + 1] & 255) << 8 | (b[off + 2] & 255) << 16 | (b[off + 3] & 255) << 24;
+        return fdrestore.core.sys.SockDiag.intAt(b, off);
     }
 
     static void putInt(byte[] b, int off, int v) {
-        b[off] = (byte) v;
-        b[off + 1] = (byte) (v >>> 8);
-        b[off + 2] = (byte) (v >>> 16);
-        b[off + 3] = (byte) (v >>> 24);
+        fdrestore.core.sys.SockDiag.putInt(b, off, v);
     }
 
     static void putLong(byte[] b, int off, long v) {

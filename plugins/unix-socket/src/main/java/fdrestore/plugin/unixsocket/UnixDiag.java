@@ -1,7 +1,6 @@
 package fdrestore.plugin.unixsocket;
 
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
+import fdrestore.core.sys.SockDiag;
 import fdrestore.core.sys.SysException;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -10,15 +9,9 @@ import java.util.Map;
 /**
  * A minimal NETLINK_SOCK_DIAG client for AF_UNIX (unix_diag): every unix socket of fdrestore's network
  * namespace with its type, state, name, bound inode, peer, pending connections (for a listener), queue
- * lengths and shutdown state. One dump request answers for all sockets; {@link #one} asks for one inode.
+ * lengths and shutdown state. One dump request answers for all sockets.
  */
 final class UnixDiag {
-    static final int SOCK_DIAG_BY_FAMILY = 20;
-    static final int NLMSG_ERROR = 2;
-    static final int NLMSG_DONE = 3;
-    static final int NLM_F_REQUEST = 1;
-    static final int NLM_F_DUMP = 0x300;
-    static final int NLMSG_HDRLEN = 16;
     static final int AF_UNIX = 1;
     /** struct unix_diag_req. */
     static final int REQ_LEN = 24;
@@ -58,79 +51,16 @@ final class UnixDiag {
 
     /** Every unix socket, by inode. */
     static Map<Long, Sock> all() throws SysException {
-        return query(0, NLM_F_REQUEST | NLM_F_DUMP);
-    }
-
-    /** The socket with inode {@code ino}, or null when sock_diag does not know it. */
-    static Sock one(long ino) throws SysException {
-        try {
-            return query(ino, NLM_F_REQUEST).get(ino);
-        } catch (SysException e) {
-            if (e.errno() == 2 /* ENOENT */) {
-                return null;
-            }
-            throw e;
-        }
-    }
-
-    private static Map<Long, Sock> query(long ino, int flags) throws SysException {
-        int fd = Sys.socket(Linux.AF_NETLINK, Linux.SOCK_RAW | Linux.SOCK_CLOEXEC, Linux.NETLINK_SOCK_DIAG);
-        try {
-            byte[] req = new byte[NLMSG_HDRLEN + REQ_LEN];
-            putInt(req, 0, req.length);
-            req[4] = (byte) SOCK_DIAG_BY_FAMILY;
-            req[6] = (byte) flags;
-            req[7] = (byte) (flags >>> 8);
-            putInt(req, 8, 1); // seq
-            int b = NLMSG_HDRLEN;
-            req[b] = (byte) AF_UNIX;
-            putInt(req, b + 4, -1); // udiag_states: all
-            putInt(req, b + 8, (int) ino);
-            putInt(req, b + 12, SHOW);
-            if (ino != 0) {
-                putInt(req, b + 16, -1); // udiag_cookie: INET_DIAG_NOCOOKIE
-                putInt(req, b + 20, -1);
-            }
-            Sys.write(fd, req, 0, req.length);
-            Map<Long, Sock> out = new HashMap<>();
-            byte[] buf = new byte[1 << 16];
-            while (true) {
-                int n = Sys.read(fd, buf, 0, buf.length);
-                if (n <= 0) {
-                    return out;
-                }
-                int off = 0;
-                boolean done = false;
-                while (off + NLMSG_HDRLEN <= n) {
-                    int len = intAt(buf, off);
-                    int type = (buf[off + 4] & 0xff) | (buf[off + 5] & 0xff) << 8;
-                    if (len < NLMSG_HDRLEN || off + len > n) {
-                        throw new IllegalStateException("sock_diag(unix): bad message length " + len);
-                    }
-                    if (type == NLMSG_DONE) {
-                        return out;
-                    }
-                    if (type == NLMSG_ERROR) {
-                        int err = -intAt(buf, off + NLMSG_HDRLEN);
-                        if (err == 0) {
-                            return out;
-                        }
-                        throw new SysException("sock_diag(unix" + (ino != 0 ? ", inode " + ino : "") + ")", err);
-                    }
-                    if (type == SOCK_DIAG_BY_FAMILY && len >= NLMSG_HDRLEN + MSG_LEN) {
-                        Sock s = parse(buf, off + NLMSG_HDRLEN, off + len);
-                        out.put(s.ino(), s);
-                        done = ino != 0;
-                    }
-                    off += (len + 3) & ~3;
-                }
-                if (done) {
-                    return out; // a single answer (no NLMSG_DONE follows a non-dump request)
-                }
-            }
-        } finally {
-            Sys.closeQuietly(fd);
-        }
+        byte[] req = new byte[REQ_LEN];
+        req[0] = (byte) AF_UNIX;
+        putInt(req, 4, -1); // udiag_states: all
+        putInt(req, 12, SHOW);
+        Map<Long, Sock> out = new HashMap<>();
+        SockDiag.dump("sock_diag(unix)", req, MSG_LEN, (buf, b, end) -> {
+            Sock s = parse(buf, b, end);
+            out.put(s.ino(), s);
+        });
+        return out;
     }
 
     /** Parses one unix_diag_msg and its attributes in {@code buf[b, end)}. */
@@ -183,13 +113,10 @@ final class UnixDiag {
     }
 
     static int intAt(byte[] b, int off) {
-        return (b[off] & 0xff) | (b[off + 1] & 0xff) << 8 | (b[off + 2] & 0xff) << 16 | (b[off + 3] & 0xff) << 24;
+        return SockDiag.intAt(b, off);
     }
 
     static void putInt(byte[] b, int off, int v) {
-        b[off] = (byte) v;
-        b[off + 1] = (byte) (v >>> 8);
-        b[off + 2] = (byte) (v >>> 16);
-        b[off + 3] = (byte) (v >>> 24);
+        SockDiag.putInt(b, off, v);
     }
 }
