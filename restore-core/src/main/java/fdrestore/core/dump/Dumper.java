@@ -550,13 +550,7 @@ public final class Dumper {
 
         @Override
         public int reopen(int flags) throws DumpException {
-            try {
-                int fd = Sys.open("/proc/self/fd/" + d.copy, flags | Linux.O_CLOEXEC, 0);
-                opened.add(fd);
-                return fd;
-            } catch (SysException e) {
-                throw new DumpException("cannot reopen it: " + e.getMessage(), e);
-            }
+            return Dumper.reopen(d.copy, flags, opened);
         }
 
         @Override
@@ -638,6 +632,20 @@ public final class Dumper {
                 Sys.closeQuietly(fd);
             }
             opened.clear();
+        }
+    }
+
+    /**
+     * A new open file description of the file behind {@code copy} (an fd of this JVM), through
+     * /proc/self/fd, with {@code flags} and O_CLOEXEC; recorded in {@code opened}, which its context closes.
+     */
+    static int reopen(int copy, int flags, List<Integer> opened) throws DumpException {
+        try {
+            int fd = Sys.open("/proc/self/fd/" + copy, flags | Linux.O_CLOEXEC, 0);
+            opened.add(fd);
+            return fd;
+        } catch (SysException e) {
+            throw new DumpException("cannot reopen it: " + e.getMessage(), e);
         }
     }
 

@@ -98,13 +98,7 @@ public final class LocalDumpContext implements DumpContext, AutoCloseable {
 
     @Override
     public int reopen(int flags) throws DumpException {
-        try {
-            int fd = Sys.open("/proc/self/fd/" + file.fd(), flags | Linux.O_CLOEXEC, 0);
-            opened.add(fd);
-            return fd;
-        } catch (SysException e) {
-            throw new DumpException("cannot reopen it: " + e.getMessage(), e);
-        }
+        return Dumper.reopen(file.fd(), flags, opened);
     }
 
     @Override
