@@ -481,7 +481,8 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static void deleteTree(Path p) throws IOException {
+    /** Deletes {@code p} and everything under it (a temporary set of this JVM's own). */
+    static void deleteTree(Path p) throws IOException {
         try (Stream<Path> s = Files.walk(p)) {
             for (Path x : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
                 Files.deleteIfExists(x);

@@ -5,10 +5,8 @@ import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -99,8 +97,10 @@ final class ServeCommand implements Callable<Integer> {
                 }
             }
         } finally {
-            try (Stream<Path> s = Files.walk(tmp)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            try {
+                BenchCommand.deleteTree(tmp);
+            } catch (IOException leftBehind) {
+                // a temporary set left in the temp directory is no reason not to serve
             }
         }
     }

@@ -81,15 +81,15 @@ class DumpRoundTripTest {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-        // Close the pipes now rather than leave them to the Cleaner (which would change the JVM's fd table later).
-        for (java.io.Closeable c : new java.io.Closeable[] {process.getInputStream(), process.getOutputStream(),
-                process.getErrorStream()}) {
-            try {
-                c.close();
-            } catch (IOException ignored) {
-                // closing
+            // Close the pipes now rather than leave them to the Cleaner (which would change the JVM's fd table later).
+            for (java.io.Closeable c : new java.io.Closeable[] {process.getInputStream(), process.getOutputStream(),
+                    process.getErrorStream()}) {
+                try {
+                    c.close();
+                } catch (IOException ignored) {
+                    // closing
+                }
             }
-        }
         }
     }
 
