@@ -34,6 +34,14 @@ import picocli.CommandLine.ScopeType;
         subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class, ServeCommand.class,
             CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
+    static {
+        // pf4j logs through slf4j-simple: quiet unless --verbose (a user's own setting wins). Here, where
+        // every command line is made (main, the server, the build's training, the tests), before any plugin.
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
+    }
+
     /** Exit code: success. */
     public static final int EXIT_OK = 0;
     /** Exit code: a restore or verification failed. */

@@ -11,13 +11,6 @@ public final class Main {
         System.exit(run(args));
     }
 
-    static {
-        // pf4j logs through slf4j-simple: quiet unless --verbose (a user's own setting wins).
-        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
-            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-        }
-    }
-
     /** Runs the command line without exiting; returns the exit code. */
     public static int run(String... args) {
         return run(Invocation.DIRECT, null, null, args);

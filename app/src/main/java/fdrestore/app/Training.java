@@ -21,7 +21,6 @@ public final class Training {
     }
 
     public static void main(String[] args) {
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn"); // pf4j stays quiet, as under Main
         PrintWriter sink = new PrintWriter(Writer.nullWriter());
         run(sink, "--version");
         run(sink, "--help");
