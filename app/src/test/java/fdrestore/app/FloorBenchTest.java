@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
@@ -77,7 +76,7 @@ class FloorBenchTest {
             TaskRuntime.warmUp();
             // A first bench, so that whatever the JVM opens once (SecureRandom's device ...) is open before counting.
             FloorBench.run(FDS, 1, 0, FDS);
-            int jvmFdsBefore = jvmFds();
+            Map<Integer, String> jvmFdsBefore = HardeningSupport.jvmFds();
             long rdev = (long) Files.getAttribute(Path.of("/dev/null"), "unix:rdev");
 
             FloorBench b = new FloorBench(FDS, FDS);
@@ -131,7 +130,7 @@ class FloorBenchTest {
             // The executors' threads end (and with them their private tables): the kernel reaps them shortly after.
             awaitGone(Path.of("/proc/self/task/" + recv.tid()));
             awaitGone(Path.of("/proc/self/task/" + send.tid()));
-            assertEquals(jvmFdsBefore, jvmFds(), "the JVM's own fd table is unchanged");
+            assertEquals(List.of(), HardeningSupport.gainedSince(jvmFdsBefore), "the JVM's own fd table gained nothing");
         });
     }
 
@@ -166,12 +165,6 @@ class FloorBenchTest {
     private static void awaitGone(Path p) throws InterruptedException {
         while (Files.exists(p)) {
             Thread.sleep(5);
-        }
-    }
-
-    private static int jvmFds() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return (int) s.count() - 1; // the directory stream's own fd
         }
     }
 }

@@ -184,12 +184,6 @@ class RestoreEndToEndTest {
         assertTrue(r.mismatches().stream().anyMatch(m -> m.contains("task 30514") && m.contains("fd 100")), r.mismatches().toString());
     }
 
-    private static long openFds() throws IOException {
-        try (Stream<Path> s = Files.list(Path.of("/proc/self/fd"))) {
-            return s.count();
-        }
-    }
-
     private static long children() {
         return ProcessHandle.current().children().count();
     }
@@ -221,7 +215,7 @@ class RestoreEndToEndTest {
         // Once to load every class and jar the restore touches, then measure.
         CliRunner first = CliRunner.run("restore", "--root", rootDir.toString(), "--detach", images.toString());
         assertEquals(1, first.code, first.toString());
-        long fds = openFds();
+        Map<Integer, String> fds = HardeningSupport.jvmFds();
         long kids = children();
 
         CliRunner r = CliRunner.run("restore", "--root", rootDir.toString(), "--detach", images.toString());
@@ -231,7 +225,7 @@ class RestoreEndToEndTest {
         assertTrue(r.err.contains("ENOENT"), r.err);
         assertTrue(r.err.contains("nothing was left behind"), r.err);
         assertFalse(r.err.contains("\tat "), r.err);
-        assertEquals(fds, openFds(), "the JVM holds exactly the fds it held before");
+        assertEquals(List.of(), HardeningSupport.gainedSince(fds), "the JVM holds no fd it did not hold before");
         assertEquals(kids, children(), "no child process remains");
         assertEquals(0, kids);
         assertEquals(before, checksums(rootDir));

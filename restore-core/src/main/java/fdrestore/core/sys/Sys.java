@@ -619,6 +619,24 @@ public final class Sys {
         }
     }
 
+    /**
+     * The open fds of the calling thread's table with what each refers to (its /proc link: a path,
+     * {@code pipe:[ino]}, {@code socket:[ino]} ...), in fd order. An fd closed while it is listed is left out.
+     * For diagnostics and leak checks; {@link #listFds} is the cheap form.
+     */
+    public static java.util.SortedMap<Integer, String> fdTargets() throws SysException {
+        java.util.SortedMap<Integer, String> out = new java.util.TreeMap<>();
+        for (int fd : listFds()) {
+            try {
+                out.put(fd, java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/thread-self/fd/" + fd))
+                        .toString());
+            } catch (java.io.IOException closedMeanwhile) {
+                // another thread closed it after the listing
+            }
+        }
+        return out;
+    }
+
     /** The open fds of the calling thread's table, via getdents64 on /proc/thread-self/fd (sorted). */
     public static int[] listFds() throws SysException {
         int dir = openat(Linux.AT_FDCWD, "/proc/thread-self/fd", Linux.O_RDONLY | Linux.O_DIRECTORY

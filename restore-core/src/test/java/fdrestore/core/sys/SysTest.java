@@ -116,6 +116,11 @@ class SysTest {
                 for (int fd : new int[] {p[0], p[1], d, pidfd, got}) {
                     assertTrue(Arrays.binarySearch(fds, fd) >= 0, "fd " + fd + " listed");
                 }
+                java.util.SortedMap<Integer, String> targets = Sys.fdTargets();
+                String pipe = "pipe:[" + Sys.fstat(p[0]).ino() + "]";
+                assertEquals(pipe, targets.get(p[0]));
+                assertEquals(pipe, targets.get(d), "a dup refers to the same pipe");
+                assertEquals("anon_inode:[pidfd]", targets.get(pidfd));
                 SysException e = assertThrows(SysException.class,
                         () -> Sys.kcmp(pid, pid, Linux.KCMP_FILE, 1 << 30, 1 << 30));
                 assertEquals(Errno.EBADF, e.errno());
