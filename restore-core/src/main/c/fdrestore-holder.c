@@ -4,7 +4,7 @@
  * own command).
  *
  *   fdrestore-holder [--ready FD] [--comm NAME] [--ctty FD] [--control CMD:REPLY] [--fg FD:PGRP]
- *                    [--cloexec FD,...] [--exec PROG ARG...]
+ *                    [--gate G:A] [--cloexec FD,...] [--exec PROG ARG...]
  *
  * Steps, in this order, whatever the order of the options:
  * --comm     sets the task's name (/proc/PID/comm) to the one in the images.
@@ -26,18 +26,32 @@
  *                 order of the commands; "R"/"E" lines (by pid) come whenever each child gets there, even
  *                 before the "F" of their pid. Each line is one write, shorter than PIPE_BUF.
  *              "release" [PGRP]  ends builder mode; PGRP, when given, replaces the one of --fg (the
- *                 foreground group may be a group built after the holder started). Once the command fd
- *                 is closed and --fg applied, the holder answers "D <status>\n" and closes REPLY.
+ *                 foreground group may be a group built after the holder started). It opens the gate of
+ *                 the children it built (see --gate) and waits until each has gone past it. Once the
+ *                 command fd is closed and --fg applied, the holder answers "D <status>\n" and closes
+ *                 REPLY.
+ *              End of file before "release" means fdrestore gave up (the restore failed): the holder
+ *              exits 8 without releasing its children, whose gates then see end of file too.
  * --fg       makes process group PGRP (0: the holder's own) the foreground group of the tty at FD
  *            (TIOCSPGRP); after the children exist.
+ * --gate     G:A (given by a builder to each child that is not a builder itself): last, before holding or
+ *            running the command, waits for one byte on fd G, its parent's release, then closes G and A.
+ *            End of file instead means the parent died or gave up before the release (the restore
+ *            failed): the holder exits 8. So a task whose builder dies never outlives the failed restore
+ *            as an orphan, and no such task's command starts before its parent is released. A is the
+ *            write end of the builder's acknowledgement pipe: the builder answers "D" only once every
+ *            such child has closed it, so fdrestore sees final fd tables once it has the "D".
  * --env      K=V (repeatable): with --exec, the command runs with exactly these variables.
  * --chdir    DIR: with --exec, the command runs in DIR.
  * --exec     then runs PROG (the task's own command, searched in the PATH of --env) instead of holding.
  *
- * It opens nothing of its own, prints nothing (fds 0-2 are restored files that must not be written),
+ * It opens nothing of its own but a builder's gate and acknowledgement pipes (close-on-exec, closed at
+ * the release), prints
+ * nothing (fds 0-2 are restored files that must not be written),
  * and while holding it reaps its children. SIGTERM, SIGINT and SIGKILL end it with their default action.
  * Exit codes: 2 bad usage, 3 a bad --cloexec list, 4 TIOCSCTTY failed, 5 TIOCSPGRP failed, 6 exec
- * failed, 7 a bad control message; a built child that fails exits 10 + the step.
+ * failed, 7 a bad control message, 8 the restore was abandoned (end of file on CMD or on --gate before a
+ * release), 9 the gate could not be opened; a built child that fails exits 10 + the step.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -153,11 +167,25 @@ static void say(int fd, const char *fmt, long a, long b, long c)
 }
 
 /* The child of a "fork" command: becomes the task whose table lives in thread tid. Never returns. */
-static void become(int reply, long tid, char mode, long pgid, const char *fdlist, char **argv)
+/* Closes every fd but the n in keep (ascending). */
+static void close_all_but(const int *keep, int n)
+{
+	unsigned from = 0;
+
+	for (int i = 0; i < n; i++) {
+		if ((unsigned)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+static void become(int reply, const int gate[2], long tid, char mode, long pgid, const char *fdlist,
+		   char **argv)
 {
 	long me = getpid();
 	int *targets, n = parse_list(fdlist, &targets);
-	int base = 3, rep, pidfd;
+	int base = 3, rep, gt = -1, ak = -1, pidfd;
 
 	if (n < 0)
 		_exit(10);
@@ -169,12 +197,21 @@ static void become(int reply, long tid, char mode, long pgid, const char *fdlist
 	for (int i = 0; i < n; i++)
 		if (targets[i] >= base)
 			base = targets[i] + 1;
-	/* Keep only the reply fd, above every target; drop everything the parent holder had. */
+	/*
+	 * Keep only the reply fd and the gate's read end, above every target; drop everything the parent
+	 * holder had, the gate's write end first of all: the parent must be the only one to hold it.
+	 */
 	rep = fcntl(reply, F_DUPFD_CLOEXEC, base);
 	if (rep < 0)
 		_exit(12);
-	syscall(SYS_close_range, 0, (unsigned)rep - 1, 0);
-	syscall(SYS_close_range, (unsigned)rep + 1, ~0U, 0);
+	if (gate && ((gt = fcntl(gate[0], F_DUPFD_CLOEXEC, rep + 1)) < 0 ||
+		     (ak = fcntl(gate[1], F_DUPFD_CLOEXEC, gt + 1)) < 0))
+		_exit(12);
+	{
+		int keep[3] = {rep, gt, ak};
+
+		close_all_but(keep, gate ? 3 : 1);
+	}
 	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)tid, PIDFD_THREAD_FLAG);
 	if (pidfd < 0) {
 		say(rep, "E %ld %ld %ld\n", me, 2, errno);
@@ -212,38 +249,77 @@ static void become(int reply, long tid, char mode, long pgid, const char *fdlist
 	close(pidfd);
 	{
 		/* The holder it execs answers "R" itself, once its name and flags are set: pass it rep. */
-		int argc = 0;
-		char **nargv, repstr[16];
+		int argc = 0, k = 1;
+		char **nargv, repstr[16], gatestr[32];
 
 		while (argv[argc])
 			argc++;
-		nargv = malloc((size_t)(argc + 3) * sizeof(char *));
-		if (!nargv || fcntl(rep, F_SETFD, 0) < 0)
+		nargv = malloc((size_t)(argc + 5) * sizeof(char *));
+		if (!nargv || fcntl(rep, F_SETFD, 0) < 0 ||
+		    (gt >= 0 && (fcntl(gt, F_SETFD, 0) < 0 || fcntl(ak, F_SETFD, 0) < 0)))
 			_exit(16);
 		snprintf(repstr, sizeof(repstr), "%d", rep);
+		snprintf(gatestr, sizeof(gatestr), "%d:%d", gt, ak);
 		nargv[0] = argv[0];
-		nargv[1] = "--ready";
-		nargv[2] = repstr;
+		nargv[k++] = "--ready";
+		nargv[k++] = repstr;
+		if (gt >= 0) {
+			nargv[k++] = "--gate";
+			nargv[k++] = gatestr;
+		}
 		for (int i = 1; i <= argc; i++)
-			nargv[i + 2] = argv[i];
+			nargv[k - 1 + i] = argv[i];
 		execv(nargv[0], nargv);
 	}
 	say(rep, "E %ld %ld %ld\n", me, 6, errno);
 	_exit(16);
 }
 
-/* Builder mode: serve "fork" commands until "release" or end of file. */
+/*
+ * Builder mode: serve "fork" commands until "release" (0) or end of file (8: fdrestore gave up).
+ * Every child that is not a builder itself gets the read end of the gate, a pipe whose write end only
+ * this holder has: "release" writes one byte per such child, so each goes on; if this holder dies or
+ * gives up first, they read end of file and exit. Each such child also holds the write end of the
+ * acknowledgement pipe until it has gone past the gate: end of file on its read end means all have.
+ */
 static long fg_override = -1;
+
+static int open_gate(int gate[2], long gated)
+{
+	static const char bytes[4096];
+
+	while (gated > 0) {
+		ssize_t w = write(gate[1], bytes, gated < (long)sizeof(bytes) ? (size_t)gated : sizeof(bytes));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		gated -= w;
+	}
+	return 0;
+}
+
+static int is_builder(char **argv)
+{
+	for (; *argv; argv++)
+		if (!strcmp(*argv, "--control"))
+			return 1;
+	return 0;
+}
 
 static int serve(int cmd, int reply)
 {
+	int gate[2] = {-1, -1}, ack[2] = {-1, -1};
+	long gated = 0;
+
 	for (;;) {
 		uint32_t len;
 		char *buf, *p, *fields[4096];
 		int nf = 0;
 
 		if (read_full(cmd, &len, sizeof(len)) < 0)
-			return 0;
+			return 8; /* no release: the children stay gated, and see end of file when this holder exits */
 		if (len == 0 || len > (16u << 20))
 			return 7;
 		buf = malloc(len + 1);
@@ -254,20 +330,47 @@ static int serve(int cmd, int reply)
 			fields[nf++] = p;
 		fields[nf] = NULL;
 		if (nf >= 1 && !strcmp(fields[0], "release")) {
+			int rc = 0;
+
 			if (nf >= 2)
 				fg_override = atol(fields[1]);
 			free(buf);
-			return 0;
+			if (gate[1] >= 0) {
+				char c;
+				ssize_t r;
+
+				rc = open_gate(gate, gated) < 0 ? 9 : 0;
+				close(gate[0]);
+				close(gate[1]);
+				close(ack[1]);
+				while ((r = read(ack[0], &c, 1)) > 0 || (r < 0 && errno == EINTR))
+					;
+				close(ack[0]);
+			}
+			return rc;
 		}
 		if (nf < 6 || strcmp(fields[0], "fork")) {
 			free(buf);
 			return 7;
 		}
 		{
-			pid_t pid = fork();
+			int leaf = !is_builder(&fields[5]);
+			pid_t pid;
 
-			if (pid == 0)
-				become(reply, atol(fields[1]), fields[2][0], atol(fields[3]), fields[4], &fields[5]);
+			if (leaf && gate[1] < 0 && (pipe2(gate, O_CLOEXEC) < 0 || pipe2(ack, O_CLOEXEC) < 0)) {
+				say(reply, "F %ld %ld\n", -1L, errno, 0);
+				free(buf);
+				continue;
+			}
+			pid = fork();
+			if (pid == 0) {
+				int ends[2] = {gate[0], ack[1]};
+
+				become(reply, leaf ? ends : NULL, atol(fields[1]), fields[2][0], atol(fields[3]),
+				       fields[4], &fields[5]);
+			}
+			if (pid > 0 && leaf)
+				gated++;
 			say(reply, "F %ld %ld\n", pid < 0 ? -1L : (long)pid, pid < 0 ? errno : 0, 0);
 		}
 		free(buf);
@@ -277,7 +380,7 @@ static int serve(int cmd, int reply)
 int main(int argc, char **argv)
 {
 	const char *comm = NULL, *cloexec = NULL, *control = NULL, *fg = NULL, *chdir_to = NULL;
-	int ctty = -1, ready = -1, nenv = 0;
+	int ctty = -1, ready = -1, gate = -1, ack = -1, nenv = 0;
 	char **env = calloc((size_t)argc + 1, sizeof(char *));
 
 	if (!env)
@@ -289,6 +392,14 @@ int main(int argc, char **argv)
 			comm = argv[++i];
 		else if (!strcmp(argv[i], "--ready") && i + 1 < argc)
 			ready = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--gate") && i + 1 < argc) {
+			const char *g = argv[++i], *colon = strchr(g, ':');
+
+			if (!colon)
+				return 2;
+			gate = atoi(g);
+			ack = atoi(colon + 1);
+		}
 		else if (!strcmp(argv[i], "--env") && i + 1 < argc)
 			env[nenv++] = argv[++i];
 		else if (!strcmp(argv[i], "--chdir") && i + 1 < argc)
@@ -349,6 +460,17 @@ int main(int argc, char **argv)
 	}
 	if (rc)
 		return rc;
+	if (gate >= 0) {
+		char go;
+		ssize_t r;
+
+		while ((r = read(gate, &go, 1)) < 0 && errno == EINTR)
+			;
+		close(gate);
+		close(ack); /* last: the builder's "D" means this table is final */
+		if (r != 1)
+			return 8; /* the builder died, or gave up, before its release */
+	}
 	if (exec_argv) {
 		if (chdir_to && chdir(chdir_to) < 0)
 			return 6;

@@ -390,19 +390,35 @@ public final class Restorer {
      * Kills every process the restore created, with its descendants: a child that a holder forked but
      * whose pid never reached us (the exchange failed before "F pid") would otherwise outlive its parent
      * (found by the fault sweep). Runs before the tables are closed: a root holder dies with its executor
-     * thread, which would orphan such a child before it could be found. The processes are stopped first,
-     * so that no holder forks between the listing and the kill.
+     * thread, which would orphan such a child before it could be found.
+     *
+     * <p>Every process is stopped before it is killed, and the listing is repeated until it finds no new
+     * one: a holder that was not stopped yet may fork a queued child between a listing and the kill, but
+     * a stopped one forks no more. A child orphaned before this runs (its holder died) is not found here;
+     * it ends by itself, at its gate or at the end of its command pipe (see fdrestore-holder.c).
      */
     private static void killTree(List<Integer> spawned) {
-        for (int pid : spawned) {
-            stopQuietly(pid);
+        java.util.Set<Long> all = new java.util.HashSet<>();
+        List<Long> fresh = new ArrayList<>();
+        spawned.forEach(p -> fresh.add((long) p));
+        while (!fresh.isEmpty()) {
+            for (long p : fresh) {
+                quietSignal((int) p, 19 /* SIGSTOP */);
+            }
+            for (long p : fresh) {
+                awaitStopped((int) p);
+            }
+            all.addAll(fresh);
+            fresh.clear();
+            ProcessHandle.allProcesses().forEach(h -> { // one /proc scan a round, whatever the tree's size
+                if (!all.contains(h.pid()) && h.parent().map(pa -> all.contains(pa.pid())).orElse(false)) {
+                    fresh.add(h.pid());
+                }
+            });
         }
-        List<Long> descendants = new ArrayList<>();
-        for (int pid : spawned) {
-            ProcessHandle.of(pid).ifPresent(h -> h.descendants().forEach(d -> descendants.add(d.pid())));
-        }
-        for (long d : descendants) {
-            quietKill((int) d);
+        all.removeAll(spawned.stream().map(Long::valueOf).collect(java.util.stream.Collectors.toSet()));
+        for (long p : all) {
+            quietKill((int) p);
         }
         for (int pid : spawned) {
             try {
@@ -1013,12 +1029,16 @@ public final class Restorer {
     }
 
     /** SIGSTOP, then waits (up to 2 s) until the process is stopped or has ended. */
-    private static void stopQuietly(int pid) {
+    private static void quietSignal(int pid, int sig) {
         try {
-            Sys.kill(pid, 19);
+            Sys.kill(pid, sig);
         } catch (SysException gone) {
-            return;
+            // gone already
         }
+    }
+
+    /** Waits, up to 2 s, until process {@code pid} is stopped or gone. */
+    private static void awaitStopped(int pid) {
         long deadline = System.nanoTime() + 2_000_000_000L;
         while (System.nanoTime() < deadline) {
             try {
@@ -1041,11 +1061,7 @@ public final class Restorer {
     }
 
     private static void quietKill(int pid) {
-        try {
-            Sys.kill(pid, 9);
-        } catch (SysException ignored) {
-            // gone already
-        }
+        quietSignal(pid, 9);
     }
 
     private static String describeBuildError(String line) {
