@@ -65,6 +65,15 @@ class ServeIT {
         return pb;
     }
 
+    /**
+     * Exactly {@code n} commands served. The server logs a command before it answers its exit code, but
+     * the log reaches this JVM through a pipe and a pump thread: wait a little for the n-th line first.
+     */
+    private void assertServed(int n, String what) throws InterruptedException {
+        server.awaitServed(n - 1, TimeUnit.SECONDS.toNanos(10));
+        assertEquals(n, server.served(), what + ":\n" + server.log());
+    }
+
     private Run run(Map<String, String> env, String... args) throws Exception {
         Process p = command(env, args).start();
         byte[] out = p.getInputStream().readAllBytes();
@@ -87,7 +96,7 @@ class ServeIT {
             int pid = ((Number) ((Map<String, Object>) o).get("pid")).intValue();
             assertFalse(Processes.running(pid), "task " + pid + " was stopped");
         }
-        assertEquals(1, server.served(), "the server ran it:\n" + server.log());
+        assertServed(1, "the server ran it");
         assertTrue(server.log().contains("restore --root " + root), server.log());
     }
 
@@ -104,12 +113,12 @@ class ServeIT {
         assertEquals(2, badServed.code(), badServed.err());
         assertEquals(badDirect.code(), badServed.code());
         assertEquals(badDirect.err(), badServed.err());
-        assertEquals(2, server.served(), "FDRESTORE_SERVER=off ran in its own JVM:\n" + server.log());
+        assertServed(2, "FDRESTORE_SERVER=off ran in its own JVM");
         Run noServer = run(Map.of("FDRESTORE_SOCKET", tmp.resolve("none.sock").toString()), "show", sample.toString());
         assertEquals(direct.out(), noServer.out(), "without a server the launcher runs the command itself");
         Run dump = run(Map.of(), "dump", "--help");
         assertEquals(0, dump.code(), dump.err());
-        assertEquals(2, server.served(), "dump is never served:\n" + server.log());
+        assertServed(2, "dump is never served");
     }
 
     @Test
