@@ -100,7 +100,10 @@ class HolderGateTest {
     @Test
     void aLeafWaitsAtItsGateUntilTheBuilderIsReleased() {
         assertTimeoutPreemptively(LIMIT, () -> {
-            Thread.sleep(100);
+            while (fds(leaf).size() > 3) {
+                Thread.sleep(1); // it still has its ready fd: it said R but has not closed it yet
+            }
+            Thread.sleep(50);
             assertTrue(Processes.running(leaf));
             assertTrue(fds(leaf).contains(leafFd), "the leaf has its fd");
             assertEquals(3, fds(leaf).size(), "its fd, the gate and the acknowledgement: " + fds(leaf));
