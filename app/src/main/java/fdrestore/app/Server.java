@@ -15,7 +15,6 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -319,7 +318,7 @@ final class Server implements AutoCloseable {
     /** Runs one command on its own thread while this one watches the client; returns its exit code. */
     private int run(int conn, int clientPid, ServeRequest req, int[] stdio) {
         long start = System.nanoTime();
-        int[] fdsBefore = connections.get() == 1 ? openFds() : null;
+        Map<Integer, String> fdsBefore = connections.get() == 1 ? openFds() : null;
         Served inv = new Served(Path.of(req.cwd()), req.env(), Sys.isatty(stdio[0]) && Sys.isatty(stdio[1]));
         PrintWriter out = new PrintWriter(new OutputStreamWriter(new FdOutputStream(stdio[1]), StandardCharsets.UTF_8));
         PrintWriter err = new PrintWriter(new OutputStreamWriter(new FdOutputStream(stdio[2]), StandardCharsets.UTF_8));
@@ -347,13 +346,15 @@ final class Server implements AutoCloseable {
                 + (inv.signal() != 0 ? " (signal " + inv.signal() + ")" : "");
         if (fdsBefore != null && connections.get() == 1) {
             // the client's stdio, open before and closed since, are not in the difference
+            // An fd counts when its number is new or now refers to something else: a number freed by
+            // another thread meanwhile (a cleaner closing a stream) may have been reused by the command.
             List<String> left = new java.util.ArrayList<>();
-            int[] after = openFds();
-            for (int fd : after == null ? new int[0] : after) {
-                if (Arrays.binarySearch(fdsBefore, fd) < 0) {
-                    left.add(fd + " " + describeFd(fd));
+            Map<Integer, String> after = openFds();
+            (after == null ? Map.<Integer, String>of() : after).forEach((fd, target) -> {
+                if (!target.equals(fdsBefore.get(fd)) && !target.endsWith(".jar")) { // jars: the class loader's
+                    left.add(fd + " (" + target + ")");
                 }
-            }
+            });
             if (!left.isEmpty()) {
                 line += "; WARNING: the command left " + left.size() + " fd(s) open here: " + left;
             }
@@ -447,20 +448,12 @@ final class Server implements AutoCloseable {
         return java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(seconds).putLong(0).array();
     }
 
-    /** This process's open fds, sorted; null if they cannot be listed (the check is then skipped). */
-    private static int[] openFds() {
+    /** This process's open fds and what each refers to; null if they cannot be listed (no check then). */
+    private static Map<Integer, String> openFds() {
         try {
-            return Sys.listFds();
+            return Sys.fdTargets();
         } catch (SysException e) {
             return null;
-        }
-    }
-
-    private static String describeFd(int fd) {
-        try {
-            return "(" + Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd)) + ")";
-        } catch (IOException gone) {
-            return "(closed since)";
         }
     }
 
