@@ -349,12 +349,11 @@ final class Server implements AutoCloseable {
             // An fd counts when its number is new or now refers to something else: a number freed by
             // another thread meanwhile (a cleaner closing a stream) may have been reused by the command.
             List<String> left = new java.util.ArrayList<>();
-            Map<Integer, String> after = openFds();
-            (after == null ? Map.<Integer, String>of() : after).forEach((fd, target) -> {
-                if (!target.equals(fdsBefore.get(fd)) && !target.endsWith(".jar")) { // jars: the class loader's
-                    left.add(fd + " (" + target + ")");
-                }
-            });
+            try {
+                fdrestore.core.sys.FdLeaks.gainedSince(fdsBefore).forEach((fd, target) -> left.add(fd + " (" + target + ")"));
+            } catch (SysException cannotList) {
+                // no check this time
+            }
             if (!left.isEmpty()) {
                 line += "; WARNING: the command left " + left.size() + " fd(s) open here: " + left;
             }

@@ -1,6 +1,7 @@
 package fdrestore.app;
 
 import fdrestore.core.restore.Holder;
+import fdrestore.core.sys.FdLeaks;
 import fdrestore.core.sys.Sys;
 import fdrestore.core.sys.SysException;
 import java.io.IOException;
@@ -44,12 +45,12 @@ final class HardeningSupport {
         List<String> out = new ArrayList<>();
         for (Map.Entry<Integer, String> e : after.entrySet()) {
             String was = before.get(e.getKey());
-            if (!e.getValue().equals(was) && !jvmOwn(e.getValue())) {
+            if (!e.getValue().equals(was) && !FdLeaks.jvmOwn(e.getValue())) {
                 out.add("fd " + e.getKey() + " -> " + e.getValue() + (was == null ? " (new)" : " (was " + was + ")"));
             }
         }
         for (Map.Entry<Integer, String> e : before.entrySet()) {
-            if (!after.containsKey(e.getKey()) && !jvmOwn(e.getValue())) {
+            if (!after.containsKey(e.getKey()) && !FdLeaks.jvmOwn(e.getValue())) {
                 out.add("fd " + e.getKey() + " -> " + e.getValue() + CLOSED);
             }
         }
@@ -68,14 +69,6 @@ final class HardeningSupport {
     }
 
     private static final String CLOSED = " (closed: someone else's fd was closed)";
-
-    private static boolean jvmOwn(String link) {
-        String target = link.endsWith(" (deleted)") ? link.substring(0, link.length() - 10) : link;
-        // cgroup files: the JVM's container support reads them now and then on its own threads
-        return target.endsWith(".jar") || target.endsWith(".so") || target.endsWith("/lib/modules")
-                || target.startsWith("/sys/fs/cgroup/")
-                || target.startsWith("/proc/self/fd") || target.contains("/proc/") && target.endsWith("/fd");
-    }
 
     /** Threads of this JVM that are task executors (each holds a private fd table). */
     static List<String> executorThreads() {

@@ -13,7 +13,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.TreeMap;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -95,15 +94,6 @@ class ScmTransportKernelTest {
         }
     }
 
-    /**
-     * What the JVM's table gained since {@code before}. Closings are not counted: a cleaner may close an
-     * earlier test's stream at any moment, and jars are the class loader's.
-     */
-    private static Map<Integer, String> gainedSince(Map<Integer, String> before) throws SysException {
-        Map<Integer, String> gained = new TreeMap<>(Sys.fdTargets());
-        gained.entrySet().removeIf(e -> e.getValue().equals(before.get(e.getKey())) || e.getValue().endsWith(".jar"));
-        return gained;
-    }
 
     // ---- delivery ---------------------------------------------------------------------------------
 
@@ -355,7 +345,7 @@ class ScmTransportKernelTest {
             inFlightScenario();          // once to load and link everything the scenario touches
             Map<Integer, String> before = Sys.fdTargets();
             inFlightScenario();
-            assertEquals(Map.of(), gainedSince(before), "the JVM's own fd table gained nothing");
+            assertEquals(Map.of(), fdrestore.core.sys.FdLeaks.gainedSince(before), "the JVM's own fd table gained nothing");
             runtime = new TaskRuntime(); // for @AfterEach
             transport = ScmTransport.create();
         });
