@@ -431,4 +431,78 @@ class DumpRoundTripTest {
             }
         }
     }
+
+    /** Restores {@code images} with --verify --detach --json; returns the tasks' commands, image pid order. */
+    @SuppressWarnings("unchecked")
+    private List<String> restoreVerified(Path root, Path images) {
+        CliRunner r = CliRunner.run("restore", "--root", root.toString(), "--verify", "--detach", "--json",
+                images.toString());
+        Map<String, Object> doc = r.out.startsWith("{") ? (Map<String, Object>) Json.parse(r.out) : Map.of();
+        List<String> commands = new ArrayList<>();
+        for (Object o : (List<Object>) doc.getOrDefault("tasks", List.of())) {
+            restored.add(((Number) ((Map<String, Object>) o).get("pid")).intValue());
+            commands.add((String) ((Map<String, Object>) o).get("command"));
+        }
+        assertEquals(0, r.code, r.toString());
+        assertEquals(Boolean.TRUE, ((Map<String, Object>) doc.get("verify")).get("ok"), r.out);
+        return commands;
+    }
+
+    /**
+     * Checkpointing a restored tree again: its tasks run the holder, whose command line names the ready,
+     * control and gate fds of a restore that is over. The dump records no command for them, and their
+     * restore holds the fds anew (running that line would write into the restored fds).
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRestoredTreeDumpedAgainIsRestoredIntoNewHolders() throws Exception {
+        Path root = fdrestore.testkit.Samples.prepareRoot("a_pipe", tmp.resolve("root"));
+        List<String> first = restoreVerified(root, fdrestore.testkit.Samples.criu("a_pipe"));
+        assertEquals(List.of("holder (a_pipe)", "holder (a_pipe)", "holder (a_pipe)", "holder (a_pipe)"), first);
+
+        Path d = tmp.resolve("again");
+        CliRunner dump = dump(restored.get(0), d);
+        assertEquals(0, dump.code, dump.toString());
+        List<Object> notes = (List<Object>) ((Map<String, Object>) Json.parse(dump.out)).get("notes");
+        assertEquals(4, notes.stream().filter(n -> n.toString().contains("runs fdrestore's holder")).count(), dump.out);
+        ImageSet images = ImageSet.open(d);
+        for (var t : images.tasks()) {
+            assertEquals(0, images.fdrTask(t.pid()).orElseThrow().getArgvCount(), "task " + t.pid() + ": no command");
+        }
+        RestoreCommand.stop(new ArrayList<>(restored));
+        restored.clear();
+
+        assertEquals(first, restoreVerified(Path.of("/"), d));
+    }
+
+    /**
+     * Images that record a holder's command line (dumped from a restored tree by an older fdrestore) are
+     * restored into new holders: the recorded line, which would read commands from the task's fd 3 (its
+     * pipe, consuming the queued data) and answer on fd 6, is never run.
+     */
+    @Test
+    void aRecordedHolderCommandLineIsNeverRun() throws Exception {
+        Path images = Files.createDirectories(tmp.resolve("old-dump"));
+        try (var s = Files.list(fdrestore.testkit.Samples.criu("a_pipe"))) {
+            for (Path f : (Iterable<Path>) s::iterator) {
+                if (Files.isRegularFile(f) && f.getFileName().toString().endsWith(".img")) {
+                    Files.copy(f, images.resolve(f.getFileName()));
+                }
+            }
+        }
+        List<fdrestore.core.image.codec.ImageEntry> entries = new ArrayList<>();
+        for (var t : ImageSet.open(images).tasks()) {
+            var e = fdrestore.core.image.proto.FdrTaskEntry.newBuilder().setPid(t.pid()).setComm("a_pipe");
+            for (String a : List.of("/opt/old/lib/fdrestore-holder", "--ready", "6", "--comm", "a_pipe", "--control", "3:6")) {
+                e.addArgv(com.google.protobuf.ByteString.copyFromUtf8(a));
+            }
+            e.setCwd(com.google.protobuf.ByteString.copyFromUtf8("/"));
+            entries.add(fdrestore.core.image.codec.ImageEntry.of(e.build()));
+        }
+        fdrestore.core.image.codec.ImageWriter.write(new fdrestore.core.image.codec.ImageFile(
+                fdrestore.core.image.codec.Magic.FDR_TASK, entries), images.resolve("fdr-task.img"));
+        Path root = fdrestore.testkit.Samples.prepareRoot("a_pipe", tmp.resolve("root"));
+        assertEquals(List.of("holder (a_pipe)", "holder (a_pipe)", "holder (a_pipe)", "holder (a_pipe)"),
+                restoreVerified(root, images));
+    }
 }

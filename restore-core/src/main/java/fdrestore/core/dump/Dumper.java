@@ -726,8 +726,16 @@ public final class Dumper {
             }
 
             FdrTaskEntry.Builder fdr = FdrTaskEntry.newBuilder().setPid(t.pid).setComm(t.stat.comm());
-            proc.nulSeparated(t.pid, "cmdline").forEach(a -> fdr.addArgv(ByteString.copyFrom(a)));
-            proc.nulSeparated(t.pid, "environ").forEach(a -> fdr.addEnv(ByteString.copyFrom(a)));
+            List<byte[]> argv = proc.nulSeparated(t.pid, "cmdline");
+            if (!argv.isEmpty() && fdrestore.core.restore.Holder.isHolder(new String(argv.get(0), StandardCharsets.UTF_8))) {
+                // A task fdrestore restored: its command line is the holder's, with fd numbers of that
+                // restore. No command is recorded, so a restore of these images holds the fds anew.
+                notes.add("process " + t.pid + " (" + t.stat.comm() + ") runs fdrestore's holder (it was restored by "
+                        + "fdrestore): no command line recorded, a restore holds its fds again");
+            } else {
+                argv.forEach(a -> fdr.addArgv(ByteString.copyFrom(a)));
+                proc.nulSeparated(t.pid, "environ").forEach(a -> fdr.addEnv(ByteString.copyFrom(a)));
+            }
             fdr.setCwd(ByteString.copyFrom(proc.link(t.pid, "cwd"), StandardCharsets.UTF_8));
             sink.add(Magic.FDR_TASK, ImageEntry.of(fdr.build()));
         }

@@ -8,11 +8,24 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 
-/** Locates the holder program (see src/main/c/fdrestore-holder.c). */
+/** Locates the holder program (see src/main/c/fdrestore-holder.c), and recognises it in a command line. */
 public final class Holder {
+    /** The holder's file name, in a distribution and when extracted. */
+    public static final String NAME = "fdrestore-holder";
+
     private static Path extracted;
 
     private Holder() {
+    }
+
+    /**
+     * True when {@code argv0}, the first word of a process's command line, is a holder: a task restored
+     * by fdrestore that runs no command of its own. Its command line (ready, control and gate fd numbers
+     * of a restore that is over) must never be run again: a restore of a dump of it holds its fds anew.
+     */
+    public static boolean isHolder(String argv0) {
+        int slash = argv0.lastIndexOf('/');
+        return argv0.substring(slash + 1).equals(NAME);
     }
 
     /**
@@ -22,7 +35,7 @@ public final class Holder {
     public static synchronized String path() {
         String home = System.getProperty("fdrestore.home");
         if (home != null) {
-            Path p = Path.of(home, "lib", "fdrestore-holder");
+            Path p = Path.of(home, "lib", NAME);
             if (Files.isExecutable(p)) {
                 return p.toString();
             }
@@ -34,7 +47,7 @@ public final class Holder {
                 }
                 Path dir = Files.createTempDirectory("fdrestore-holder",
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-                Path p = dir.resolve("fdrestore-holder");
+                Path p = dir.resolve(NAME);
                 Files.copy(in, p, StandardCopyOption.REPLACE_EXISTING);
                 Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwx------"));
                 p.toFile().deleteOnExit();

@@ -1056,8 +1056,21 @@ public final class Restorer {
 
     /** True when task {@code t} runs the holder, which never ends by itself, rather than a recorded command. */
     private boolean runsHolder(Task t) {
+        return command(t) == null;
+    }
+
+    /**
+     * The command task {@code t} runs, as its images record it (argv, env, cwd); null when it runs the
+     * holder: with --hold, when nothing is recorded, and when what is recorded is a holder's own command
+     * line (images dumped from a restored tree by an older fdrestore: that line names fds of a restore
+     * that is over, into which the holder would write).
+     */
+    private FdrTaskEntry command(Task t) {
         FdrTaskEntry fdr = options.forceHolder() ? null : images.fdrTask(t.pid()).orElse(null);
-        return fdr == null || fdr.getArgvCount() == 0;
+        if (fdr == null || fdr.getArgvCount() == 0 || Holder.isHolder(fdr.getArgv(0).toString(StandardCharsets.UTF_8))) {
+            return null;
+        }
+        return fdr;
     }
 
     private static void quietKill(int pid) {
@@ -1081,8 +1094,8 @@ public final class Restorer {
     }
 
     private String display(Task t) {
-        FdrTaskEntry fdr = options.forceHolder() ? null : images.fdrTask(t.pid()).orElse(null);
-        if (fdr != null && fdr.getArgvCount() > 0) {
+        FdrTaskEntry fdr = command(t);
+        if (fdr != null) {
             List<String> a = new ArrayList<>();
             fdr.getArgvList().forEach(x -> a.add(x.toString(StandardCharsets.UTF_8)));
             return String.join(" ", a);
@@ -1096,7 +1109,7 @@ public final class Restorer {
 
     /** The holder's command line for task {@code t}: name, ctty, control, fg, cloexec, then its command. */
     private List<String> holderArgv(Task t, Map<Integer, Integer> real, Control control) throws RestoreException {
-        FdrTaskEntry fdr = options.forceHolder() ? null : images.fdrTask(t.pid()).orElse(null);
+        FdrTaskEntry fdr = command(t);
         List<String> argv = new ArrayList<>();
         argv.add(options.holder());
         argv.add("--comm");
@@ -1137,7 +1150,7 @@ public final class Restorer {
             argv.add("--cloexec");
             argv.add(cloexec.toString());
         }
-        if (fdr != null && fdr.getArgvCount() > 0) {
+        if (fdr != null) {
             // A task built by its parent's holder inherits that holder's environment and directory:
             // give the command its own, as recorded.
             fdr.getEnvList().forEach(e -> {
@@ -1156,10 +1169,10 @@ public final class Restorer {
 
     /** How a root task is spawned from its executor: setsid, group, env and cwd of its command. */
     private SpawnSpec rootSpec(Task t, List<String> argv, Map<Integer, Integer> real, Control control, int readyFd) {
-        FdrTaskEntry fdr = options.forceHolder() ? null : images.fdrTask(t.pid()).orElse(null);
+        FdrTaskEntry fdr = command(t);
         List<String> env = List.of("PATH=/usr/bin:/bin");
         String chdir = options.workDir() != null ? options.workDir().toString() : null;
-        if (fdr != null && fdr.getArgvCount() > 0) {
+        if (fdr != null) {
             List<String> e = new ArrayList<>();
             fdr.getEnvList().forEach(a -> e.add(a.toString(StandardCharsets.UTF_8)));
             env = e;
