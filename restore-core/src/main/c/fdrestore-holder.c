@@ -300,6 +300,23 @@ static int open_gate(int gate[2], long gated)
 	return 0;
 }
 
+/* The gate and acknowledgement pipes, both or neither (then -1 and errno set). */
+static int open_pipes(int gate[2], int ack[2])
+{
+	if (pipe2(gate, O_CLOEXEC) < 0)
+		return -1;
+	if (pipe2(ack, O_CLOEXEC) < 0) {
+		int e = errno;
+
+		close(gate[0]);
+		close(gate[1]);
+		gate[0] = gate[1] = -1;
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
 static int is_builder(char **argv)
 {
 	for (; *argv; argv++)
@@ -357,7 +374,7 @@ static int serve(int cmd, int reply)
 			int leaf = !is_builder(&fields[5]);
 			pid_t pid;
 
-			if (leaf && gate[1] < 0 && (pipe2(gate, O_CLOEXEC) < 0 || pipe2(ack, O_CLOEXEC) < 0)) {
+			if (leaf && gate[1] < 0 && open_pipes(gate, ack) < 0) {
 				say(reply, "F %ld %ld\n", -1L, errno, 0);
 				free(buf);
 				continue;

@@ -1028,7 +1028,7 @@ public final class Restorer {
         }
     }
 
-    /** SIGSTOP, then waits (up to 2 s) until the process is stopped or has ended. */
+    /** kill(pid, sig), for a process that may be gone already. */
     private static void quietSignal(int pid, int sig) {
         try {
             Sys.kill(pid, sig);
