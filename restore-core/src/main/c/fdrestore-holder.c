@@ -10,8 +10,8 @@
  * --comm     sets the task's name (/proc/PID/comm) to the one in the images.
  * --ctty     makes the tty at FD the controlling terminal (TIOCSCTTY); the task is a session leader.
  *            Done before any child is built, so that children inherit it as members of the session.
- * --cloexec  sets FD_CLOEXEC again on those fds: exec() would have closed them, so fdrestore clears the
- *            flag before the exec and the holder puts it back.
+ * --cloexec  sets FD_CLOEXEC again on those fds: fdrestore clears the flag for the spawn of a root task
+ *            (its exec would have closed them), and a built child takes its fds without it.
  * --ready    then answers "R <pid>\n" on FD and closes it: the task's fds, name and terminal are in place.
  * --control  builder mode: reads commands from fd CMD and answers on fd REPLY (both then closed):
  *              u32 length + NUL-separated fields, native byte order:
@@ -19,7 +19,8 @@
  *                 MODE s = setsid, g = new process group, j = join process group PGID, n = stay;
  *                 it takes every fd of FDS (comma-separated numbers) from the private fd table of thread
  *                 TID (pidfd_open PIDFD_THREAD + pidfd_getfd), puts each at its own number, keeps no
- *                 other fd, and execs ARGV. Replies: "F <pid> <errno>\n" from the parent (pid -1 when
+ *                 other fd, and goes on as the holder run with ARGV's options, without an exec (ARGV[0]
+ *                 is this program; /proc/PID/cmdline is rewritten to show them). Replies: "F <pid> <errno>\n" from the parent (pid -1 when
  *                 fork failed), and "R <pid>\n" from the child's holder once it is set up (--ready), or
  *                 "E <pid> <step> <errno>\n" from the child. Commands may be sent without waiting for
  *                 their replies: they are served one at a time, in order, so the "F" lines come in the
@@ -56,6 +57,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -166,6 +168,56 @@ static void say(int fd, const char *fmt, long a, long b, long c)
 	}
 }
 
+static long fg_override = -1;
+
+/* Where a built child goes on as the holder of its own task, with its own options (see become). */
+static jmp_buf again;
+static int again_argc;
+static char **again_argv;
+
+/* The process's argument area (/proc/PID/cmdline), the root holder's, inherited by every built child. */
+static char *args_area;
+static size_t args_len;
+
+static size_t show_arg(size_t off, const char *arg)
+{
+	size_t n = strlen(arg) + 1;
+
+	if (off >= args_len - 1)
+		return off;
+	if (n > args_len - 1 - off)
+		n = args_len - 1 - off;
+	memcpy(args_area + off, arg, n);
+	return off + n;
+}
+
+/*
+ * Makes /proc/PID/cmdline (what ps shows) the task's own holder options rather than its parent's, as an
+ * exec would have, by writing them over the inherited argument area. The area keeps its length (its
+ * last byte stays NUL, so the kernel shows it as it is): the program and --comm NAME come first, and
+ * what does not fit of the other options is cut.
+ */
+static void show_args(char **argv, int argc)
+{
+	size_t off;
+	int comm = -1;
+
+	if (!args_area || args_len < 2)
+		return;
+	for (int i = 1; i + 1 < argc && comm < 0; i++)
+		if (!strcmp(argv[i], "--comm"))
+			comm = i;
+	off = show_arg(0, argv[0]);
+	if (comm > 0) {
+		off = show_arg(off, argv[comm]);
+		off = show_arg(off, argv[comm + 1]);
+	}
+	for (int i = 1; i < argc; i++)
+		if (comm < 0 || (i != comm && i != comm + 1))
+			off = show_arg(off, argv[i]);
+	memset(args_area + off, 0, args_len - off);
+}
+
 /* The child of a "fork" command: becomes the task whose table lives in thread tid. Never returns. */
 /* Closes every fd but the n in keep (ascending). */
 static void close_all_but(const int *keep, int n)
@@ -248,18 +300,21 @@ static void become(int reply, const int gate[2], long tid, char mode, long pgid,
 	}
 	close(pidfd);
 	{
-		/* The holder it execs answers "R" itself, once its name and flags are set: pass it rep. */
+		/*
+		 * This process already runs the holder: it goes on as the holder of the new task, with the
+		 * task's own options, rather than exec it again (an exec costs about 0.4 ms, and a chain of
+		 * tasks pays it once a level). It answers "R" itself, once its name and flags are set.
+		 */
 		int argc = 0, k = 1;
-		char **nargv, repstr[16], gatestr[32];
+		char **nargv, *repstr = malloc(16), *gatestr = malloc(32); /* outlive this frame (longjmp) */
 
 		while (argv[argc])
 			argc++;
 		nargv = malloc((size_t)(argc + 5) * sizeof(char *));
-		if (!nargv || fcntl(rep, F_SETFD, 0) < 0 ||
-		    (gt >= 0 && (fcntl(gt, F_SETFD, 0) < 0 || fcntl(ak, F_SETFD, 0) < 0)))
+		if (!nargv || !repstr || !gatestr)
 			_exit(16);
-		snprintf(repstr, sizeof(repstr), "%d", rep);
-		snprintf(gatestr, sizeof(gatestr), "%d:%d", gt, ak);
+		snprintf(repstr, 16, "%d", rep);
+		snprintf(gatestr, 32, "%d:%d", gt, ak);
 		nargv[0] = argv[0];
 		nargv[k++] = "--ready";
 		nargv[k++] = repstr;
@@ -269,10 +324,12 @@ static void become(int reply, const int gate[2], long tid, char mode, long pgid,
 		}
 		for (int i = 1; i <= argc; i++)
 			nargv[k - 1 + i] = argv[i];
-		execv(nargv[0], nargv);
+		fg_override = -1;
+		again_argc = k - 1 + argc;
+		again_argv = nargv;
+		show_args(nargv, again_argc);
+		longjmp(again, 1); /* to main: the parent's frames (serve, this) are left behind */
 	}
-	say(rep, "E %ld %ld %ld\n", me, 6, errno);
-	_exit(16);
 }
 
 /*
@@ -282,8 +339,6 @@ static void become(int reply, const int gate[2], long tid, char mode, long pgid,
  * gives up first, they read end of file and exit. Each such child also holds the write end of the
  * acknowledgement pipe until it has gone past the gate: end of file on its read end means all have.
  */
-static long fg_override = -1;
-
 static int open_gate(int gate[2], long gated)
 {
 	static const char bytes[4096];
@@ -394,7 +449,7 @@ static int serve(int cmd, int reply)
 	}
 }
 
-int main(int argc, char **argv)
+static int holder_main(int argc, char **argv)
 {
 	const char *comm = NULL, *cloexec = NULL, *control = NULL, *fg = NULL, *chdir_to = NULL;
 	int ctty = -1, ready = -1, gate = -1, ack = -1, nenv = 0;
@@ -502,4 +557,16 @@ int main(int argc, char **argv)
 	signal(SIGCHLD, SIG_IGN); /* reap the children it built, so none stays a zombie */
 	for (;;)
 		pause();
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 0) {
+		args_area = argv[0];
+		args_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
+	}
+	again_argc = argc;
+	again_argv = argv;
+	setjmp(again);
+	return holder_main(again_argc, again_argv);
 }

@@ -155,6 +155,25 @@ class SpawnPipelineTest {
         });
     }
 
+    /**
+     * A chain 400 tasks deep: each task is built by its parent's holder, which goes on as the new task's
+     * holder without an exec. Whatever the depth, no level may keep the frames of the levels above it.
+     */
+    @Test
+    void aChainOf400TasksIsRestoredAndVerified(@TempDir Path tmp) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Path set = tmp.resolve("chain");
+            CliRunner w = CliRunner.run("bench", "--generate", "400x3:shape=chain", "--out", set.toString());
+            assertEquals(0, w.code, w.toString());
+            long kids = children();
+            CliRunner r = CliRunner.run("restore", "--root", set.resolve("root").toString(), "--verify", "--then=kill",
+                    set.resolve("images").toString());
+            assertEquals(0, r.code, r.toString());
+            assertTrue(r.out.contains("Verified: the 1200 fds of the 400 tasks match the images"), r.out);
+            assertEquals(kids, children(), "--then=kill stopped them all");
+        });
+    }
+
     private static long children() {
         return ProcessHandle.current().children().count();
     }

@@ -470,8 +470,8 @@ public final class Restorer {
                 // The holder answers on a ready pipe once its fds, name and terminal are set up.
                 Control ready = Control.open(io.get(t.pid()));
                 List<String> argv = new ArrayList<>(holderArgv(t, real, controls.get(t.pid())));
-                argv.add(1, "--ready");
-                argv.add(2, Integer.toString(ready.replyWrite()));
+                argv.add(3, "--ready"); // after --comm NAME, where a built child shows it too
+                argv.add(4, Integer.toString(ready.replyWrite()));
                 SpawnSpec spec = rootSpec(t, argv, real, controls.get(t.pid()), ready.replyWrite());
                 int pid = table.spawn(spec);
                 spawned.add(pid);

@@ -105,6 +105,10 @@ class HolderGateTest {
             }
             Thread.sleep(50);
             assertTrue(Processes.running(leaf));
+            // built without an exec, it still shows its own holder options (ps), not its builder's
+            String cmdline = Files.readString(Path.of("/proc/" + leaf + "/cmdline")).replace('\0', ' ');
+            assertTrue(cmdline.startsWith(Holder.path() + " --comm gate-leaf "), cmdline);
+            assertFalse(cmdline.contains("gate-builder"), cmdline);
             assertTrue(fds(leaf).contains(leafFd), "the leaf has its fd");
             assertEquals(3, fds(leaf).size(), "its fd, the gate and the acknowledgement: " + fds(leaf));
             send("release");
