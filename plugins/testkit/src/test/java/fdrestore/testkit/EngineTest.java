@@ -432,6 +432,32 @@ class EngineTest {
         assertTrue(ex.getMessage().contains("listen failed after bind"), ex.getMessage());
     }
 
+    /**
+     * A restorer that fails closes what it made before it reports, and a task writing to the other end
+     * of that pipe or socketpair may fail with EPIPE first (the fault sweep saw it on v_unix): the report
+     * must name the first failure that is not a broken pipe.
+     */
+    @Test
+    void aBrokenPipeIsNotReportedWhenAnotherFailureCausedIt() throws Exception {
+        java.util.concurrent.CountDownLatch writerFailed = new java.util.concurrent.CountDownLatch(1);
+        FileRestorer failing = ctx -> {
+            writerFailed.await(5, java.util.concurrent.TimeUnit.SECONDS);
+            Thread.sleep(200); // the writer's failure is registered first
+            throw new java.io.IOException("getsockopt failed");
+        };
+        FileRestorer writer = ctx -> {
+            writerFailed.countDown();
+            throw new SysException("sendmsg(58, 5 bytes)", Errno.EPIPE);
+        };
+        Engine e = engine(kernel.transport(), 1, 2)
+                .file(file(1, fle(1, 3)), "failing", failing)
+                .file(file(2, fle(2, 3)), "writer", writer)
+                .build();
+        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
+        assertEquals(1, ex.fileId(), ex.getMessage());
+        assertTrue(ex.getMessage().contains("getsockopt failed"), ex.getMessage());
+    }
+
     @Test
     void pluginContractViolationsFail() throws Exception {
         Engine twice = engine(kernel.transport(), 1)

@@ -6,6 +6,7 @@ import fdrestore.core.spi.FileRestorer;
 import fdrestore.core.spi.FleInfo;
 import fdrestore.core.spi.TaskTable;
 import fdrestore.core.spi.Transport;
+import fdrestore.core.sys.Errno;
 import fdrestore.core.sys.SysException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -273,7 +274,8 @@ public final class Engine {
      * The failure to report: the first one registered, unless another failure (suppressed in it) is of a
      * file the first one's file depends on, directly or not. Failing tasks race: a unix listener that
      * fails after it is bound removes its socket, and its connector may report "cannot connect" first;
-     * the listener's own failure is the cause, the connector's a consequence.
+     * the listener's own failure is the cause, the connector's a consequence. Likewise a broken pipe or a
+     * reset connection (EPIPE, ECONNRESET) is reported only when nothing else failed.
      */
     RestoreException rootCause(RestoreException first) {
         List<RestoreException> all = new ArrayList<>();
@@ -283,7 +285,32 @@ public final class Engine {
                 all.add(r);
             }
         }
-        RestoreException cause = first;
+        RestoreException cause = followDependencies(first, all);
+        if (peerGone(cause)) {
+            // A broken pipe or a reset connection follows a peer's end closed by a failing restorer's
+            // roll-back, which may be seen before that restorer reports: report the first other failure.
+            for (RestoreException other : all) {
+                if (!peerGone(other)) {
+                    return followDependencies(other, all);
+                }
+            }
+        }
+        return cause;
+    }
+
+    /** True when {@code e} was caused by EPIPE or ECONNRESET: the other end of a pipe or socket went away. */
+    private static boolean peerGone(RestoreException e) {
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t instanceof SysException se) {
+                return se.errno() == Errno.EPIPE || se.errno() == Errno.ECONNRESET;
+            }
+        }
+        return false;
+    }
+
+    /** From {@code start}, the failure of a file it depends on, and on down; {@code start} if none. */
+    private RestoreException followDependencies(RestoreException start, List<RestoreException> all) {
+        RestoreException cause = start;
         for (boolean moved = true; moved; ) {
             moved = false;
             for (RestoreException other : all) {
