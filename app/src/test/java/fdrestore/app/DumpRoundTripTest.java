@@ -118,7 +118,6 @@ class DumpRoundTripTest {
     }
 
     /** Dump, kill, restore --verify, dump again; returns the two image sets' canonical texts. */
-    @SuppressWarnings("unchecked")
     private List<List<String>> roundTrip(Tree t, String... plugins) throws Exception {
         Path d1 = tmp.resolve("dump1");
         CliRunner r1 = dump(t.pid(), d1, plugins);
@@ -126,21 +125,10 @@ class DumpRoundTripTest {
         assertEquals(List.of(), StrictCheck.checkDir(d1), "the first dump passes the strict CRIU check");
         t.close();
 
-        List<String> args = new ArrayList<>(List.of("restore", "--hold", "--verify", "--detach", "--json"));
-        args.addAll(List.of(plugins));
-        args.add(d1.toString());
-        CliRunner rr = CliRunner.run(args.toArray(String[]::new));
-        Map<String, Object> doc = rr.code == 0 || rr.out.startsWith("{") ? (Map<String, Object>) Json.parse(rr.out) : Map.of();
-        int root = -1;
-        for (Object o : (List<Object>) doc.getOrDefault("tasks", List.of())) {
-            int pid = ((Number) ((Map<String, Object>) o).get("pid")).intValue();
-            restored.add(pid);
-            if (root < 0) {
-                root = pid;
-            }
-        }
-        assertEquals(0, rr.code, rr.toString());
-        assertEquals(Boolean.TRUE, ((Map<String, Object>) doc.get("verify")).get("ok"), rr.out);
+        List<String> extra = new ArrayList<>(List.of("--hold"));
+        extra.addAll(List.of(plugins));
+        int root = CliRunner.restoreDetached(restored, d1, Path.of("/"), extra.toArray(String[]::new)).pids()
+                .values().iterator().next();
 
         Path d2 = tmp.resolve("dump2");
         CliRunner r2 = dump(root, d2, plugins);
@@ -432,19 +420,14 @@ class DumpRoundTripTest {
         }
     }
 
-    /** Restores {@code images} with --verify --detach --json; returns the tasks' commands, image pid order. */
+    /** Restores {@code images} verified ({@link CliRunner#restoreDetached}); returns the tasks' commands. */
     @SuppressWarnings("unchecked")
     private List<String> restoreVerified(Path root, Path images) {
-        CliRunner r = CliRunner.run("restore", "--root", root.toString(), "--verify", "--detach", "--json",
-                images.toString());
-        Map<String, Object> doc = r.out.startsWith("{") ? (Map<String, Object>) Json.parse(r.out) : Map.of();
+        CliRunner.Restored r = CliRunner.restoreDetached(restored, images, root);
         List<String> commands = new ArrayList<>();
-        for (Object o : (List<Object>) doc.getOrDefault("tasks", List.of())) {
-            restored.add(((Number) ((Map<String, Object>) o).get("pid")).intValue());
+        for (Object o : (List<Object>) r.doc().get("tasks")) {
             commands.add((String) ((Map<String, Object>) o).get("command"));
         }
-        assertEquals(0, r.code, r.toString());
-        assertEquals(Boolean.TRUE, ((Map<String, Object>) doc.get("verify")).get("ok"), r.out);
         return commands;
     }
 
