@@ -42,18 +42,12 @@ final class HardeningSupport {
      * first use (class loading keeps them open); empty when nothing leaked.
      */
     static List<String> fdDiff(Map<Integer, String> before, Map<Integer, String> after) {
-        List<String> out = new ArrayList<>();
-        for (Map.Entry<Integer, String> e : after.entrySet()) {
-            String was = before.get(e.getKey());
-            if (!e.getValue().equals(was) && !FdLeaks.jvmOwn(e.getValue())) {
-                out.add("fd " + e.getKey() + " -> " + e.getValue() + (was == null ? " (new)" : " (was " + was + ")"));
+        List<String> out = describeGained(before, FdLeaks.gained(before, after));
+        before.forEach((fd, target) -> {
+            if (!after.containsKey(fd) && !FdLeaks.jvmOwn(target)) {
+                out.add("fd " + fd + " -> " + target + " (closed: someone else's fd was closed)");
             }
-        }
-        for (Map.Entry<Integer, String> e : before.entrySet()) {
-            if (!after.containsKey(e.getKey()) && !FdLeaks.jvmOwn(e.getValue())) {
-                out.add("fd " + e.getKey() + " -> " + e.getValue() + CLOSED);
-            }
-        }
+        });
         return out;
     }
 
@@ -63,12 +57,17 @@ final class HardeningSupport {
      * test's process pipe at any moment, so only a check that spans no such test may count closings.
      */
     static List<String> gainedSince(Map<Integer, String> before) {
-        List<String> out = new ArrayList<>(fdDiff(before, jvmFds()));
-        out.removeIf(d -> d.endsWith(CLOSED));
-        return out;
+        return describeGained(before, FdLeaks.gained(before, jvmFds()));
     }
 
-    private static final String CLOSED = " (closed: someone else's fd was closed)";
+    private static List<String> describeGained(Map<Integer, String> before, Map<Integer, String> gained) {
+        List<String> out = new ArrayList<>();
+        gained.forEach((fd, target) -> {
+            String was = before.get(fd);
+            out.add("fd " + fd + " -> " + target + (was == null ? " (new)" : " (was " + was + ")"));
+        });
+        return out;
+    }
 
     /** Threads of this JVM that are task executors (each holds a private fd table). */
     static List<String> executorThreads() {

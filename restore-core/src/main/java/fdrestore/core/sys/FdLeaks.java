@@ -17,8 +17,13 @@ public final class FdLeaks {
 
     /** The fds gained since {@code before} (a {@link Sys#fdTargets} snapshot), with what each refers to. */
     public static SortedMap<Integer, String> gainedSince(Map<Integer, String> before) throws SysException {
+        return gained(before, Sys.fdTargets());
+    }
+
+    /** The fds of {@code after} that {@code before} lacks or that refer to something else now, minus the JVM's own. */
+    public static SortedMap<Integer, String> gained(Map<Integer, String> before, Map<Integer, String> after) {
         SortedMap<Integer, String> gained = new TreeMap<>();
-        Sys.fdTargets().forEach((fd, target) -> {
+        after.forEach((fd, target) -> {
             if (!target.equals(before.get(fd)) && !jvmOwn(target)) {
                 gained.put(fd, target);
             }
