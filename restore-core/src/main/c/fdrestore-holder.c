@@ -168,6 +168,7 @@ static void say(int fd, const char *fmt, long a, long b, long c)
 	}
 }
 
+/* The group the "release" command names for --fg; -1 until then (a built child inherits -1). */
 static long fg_override = -1;
 
 /* Where a built child goes on as the holder of its own task, with its own options (see become). */
@@ -324,7 +325,6 @@ static void become(int reply, const int gate[2], long tid, char mode, long pgid,
 		}
 		for (int i = 1; i <= argc; i++)
 			nargv[k - 1 + i] = argv[i];
-		fg_override = -1;
 		again_argc = k - 1 + argc;
 		again_argv = nargv;
 		show_args(nargv, again_argc);
