@@ -97,7 +97,7 @@ final class InetImageBuilder {
         return files.stream().filter(f -> f.getId() == (int) fileId).findFirst().orElseThrow();
     }
 
-    /** tcp-stream-INO.img of socket {@code fileId}, with fields given by CRIU number (see {@link #stream}). */
+    /** tcp-stream-INO.img (INO in hex) of socket {@code fileId}, with fields given by CRIU number (see {@link #stream}). */
     InetImageBuilder stream(long fileId, byte[] message, byte[] inq, byte[] outq) throws IOException {
         byte[] payload = new byte[inq.length + outq.length];
         System.arraycopy(inq, 0, payload, 0, inq.length);

@@ -118,7 +118,7 @@ class InetPlanTest {
         ImageSet images = ImageSet.open(connection(false).write(tmp));
         PlanException x = assertThrows(PlanException.class, () -> plan(images, 2));
         int ino = images.file(2).orElseThrow().getIsk().getIno();
-        assertTrue(x.getMessage().contains("tcp-stream-" + ino + ".img"), x.getMessage());
+        assertTrue(x.getMessage().contains("tcp-stream-" + Long.toHexString(ino) + ".img"), x.getMessage());
         assertTrue(x.getMessage().contains("127.0.0.1:5000 -> 127.0.0.1:41000"), x.getMessage());
     }
 

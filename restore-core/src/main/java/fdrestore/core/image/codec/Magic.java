@@ -58,7 +58,7 @@ public enum Magic {
     REG_FILES("reg-files.img", 0x50363636, true, RegFileEntry.getDefaultInstance(), PayloadKind.NONE),
     REMAP_FPATH("remap-fpath.img", 0x59133954, true, RemapFilePathEntry.getDefaultInstance(), PayloadKind.NONE),
     /** Entry 0 is a {@link GhostFileEntry}; see {@link PayloadKind#GHOST}. */
-    GHOST_FILE("ghost-file-%d.img", 0x52583605, true, GhostFileEntry.getDefaultInstance(), PayloadKind.GHOST),
+    GHOST_FILE("ghost-file-%x.img", 0x52583605, true, GhostFileEntry.getDefaultInstance(), PayloadKind.GHOST),
     PIPES("pipes.img", 0x56513555, true, PipeEntry.getDefaultInstance(), PayloadKind.NONE),
     PIPES_DATA("pipes-data.img", 0x56453709, true, PipeDataEntry.getDefaultInstance(), PayloadKind.PIPE_DATA),
     FIFO("fifo.img", 0x58364939, true, FifoEntry.getDefaultInstance(), PayloadKind.NONE),
@@ -66,7 +66,7 @@ public enum Magic {
     UNIXSK("unixsk.img", 0x54373943, true, UnixSkEntry.getDefaultInstance(), PayloadKind.NONE),
     INETSK("inetsk.img", 0x56443851, true, InetSkEntry.getDefaultInstance(), PayloadKind.NONE),
     SK_QUEUES("sk-queues.img", 0x56264026, true, SkPacketEntry.getDefaultInstance(), PayloadKind.SK_PACKET),
-    TCP_STREAM("tcp-stream-%d.img", 0x51465506, true, TcpStreamEntry.getDefaultInstance(), PayloadKind.TCP_STREAM),
+    TCP_STREAM("tcp-stream-%x.img", 0x51465506, true, TcpStreamEntry.getDefaultInstance(), PayloadKind.TCP_STREAM),
     TTY_FILES("tty-files.img", 0x59433025, true, TtyFileEntry.getDefaultInstance(), PayloadKind.NONE),
     TTY_INFO("tty-info.img", 0x59453036, true, TtyInfoEntry.getDefaultInstance(), PayloadKind.NONE),
     TTY_DATA("tty-data.img", 0x59413026, true, TtyDataEntry.getDefaultInstance(), PayloadKind.NONE),
@@ -109,22 +109,26 @@ public enum Magic {
     Magic(String fileNameFormat, int typeMagic, boolean common, Message prototype,
             PayloadKind payload) {
         this.fileNameFormat = fileNameFormat;
-        this.fileNamePattern = Pattern.compile(
-                Pattern.quote(fileNameFormat).replace("%d", "\\E([0-9]+)\\Q"));
+        this.fileNamePattern = Pattern.compile(Pattern.quote(fileNameFormat)
+                .replace("%d", "\\E([0-9]+)\\Q").replace("%x", "\\E([0-9a-f]+)\\Q"));
         this.typeMagic = typeMagic;
         this.common = common;
         this.prototype = prototype;
         this.payload = payload;
     }
 
-    /** The file name, with {@code %d} standing for the id of per-object images ({@code core-%d.img}). */
+    /**
+     * The file name, with {@code %d} (decimal) or {@code %x} (lower-case hex) standing for the id of
+     * per-object images: criu names {@code core-%d.img} in decimal but {@code ghost-file-%x.img} and
+     * {@code tcp-stream-%x.img} in hex (its image-desc.c).
+     */
     public String fileNameFormat() {
         return fileNameFormat;
     }
 
     /** Whether the file name carries an id (pid, files_id, inode, remap id). */
     public boolean isPerObject() {
-        return fileNameFormat.contains("%d");
+        return fileNameFormat.contains("%d") || fileNameFormat.contains("%x");
     }
 
     /** The file name of a single-file image kind; fails for per-object kinds. */
@@ -155,7 +159,7 @@ public enum Magic {
             return Optional.empty();
         }
         try {
-            return Optional.of(Long.parseLong(m.group(1)));
+            return Optional.of(Long.parseUnsignedLong(m.group(1), fileNameFormat.contains("%x") ? 16 : 10));
         } catch (NumberFormatException e) {
             return Optional.empty();
         }

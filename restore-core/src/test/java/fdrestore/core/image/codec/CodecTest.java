@@ -81,6 +81,16 @@ class CodecTest {
         assertEquals(Magic.FDINFO, Magic.forFileName("fdinfo-33.img").orElseThrow());
         assertEquals(Magic.TCP_STREAM, Magic.forFileName("tcp-stream-481769.img").orElseThrow());
         assertEquals(Magic.GHOST_FILE, Magic.forFileName("ghost-file-1.img").orElseThrow());
+        // criu writes ghost-file and tcp-stream ids in hex, every other per-object id in decimal
+        assertEquals(Magic.TCP_STREAM, Magic.forFileName("tcp-stream-17e61e.img").orElseThrow());
+        assertEquals(0x17e61eL, Magic.TCP_STREAM.idOf("tcp-stream-17e61e.img").orElseThrow());
+        assertEquals("tcp-stream-17e61e.img", Magic.TCP_STREAM.fileName(0x17e61e));
+        assertEquals(26L, Magic.GHOST_FILE.idOf("ghost-file-1a.img").orElseThrow());
+        assertEquals("ghost-file-1a.img", Magic.GHOST_FILE.fileName(26));
+        assertEquals("ghost-file-10.img", Magic.GHOST_FILE.fileName(16));
+        assertEquals(10L, Magic.CORE.idOf("core-10.img").orElseThrow());
+        assertFalse(Magic.forFileName("core-1a.img").isPresent());
+        assertFalse(Magic.forFileName("ghost-file-1A.img").isPresent(), "criu writes lower-case hex");
         assertEquals(Magic.FDR_TASK, Magic.forFileName("fdr-task.img").orElseThrow());
         assertEquals(0x46445254, Magic.FDR_TASK.typeMagic(), "FDRT");
         assertFalse(Magic.forFileName("core-x.img").isPresent());
