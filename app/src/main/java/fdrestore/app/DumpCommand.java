@@ -45,8 +45,9 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a JSON report on stdout: tasks, files per kind, skipped fds, notes.")
     boolean json;
 
-    @Option(names = "--freeze", description = "Stop every task (SIGSTOP) while it is dumped, and resume it (SIGCONT) "
-            + "at the end, whatever happens; tasks that were stopped before stay stopped.")
+    @Option(names = "--freeze", description = "Hold every thread still while the tree is dumped (PTRACE_SEIZE and "
+            + "PTRACE_INTERRUPT, as criu does: no SIGCHLD reaches a parent, nothing sees a stop), and resume it at "
+            + "the end, whatever happens, even if fdrestore is killed; tasks that were stopped before stay stopped.")
     boolean freeze;
 
     @Option(names = "--skip-unknown", description = "Leave out the files no plugin can dump (and states the images "

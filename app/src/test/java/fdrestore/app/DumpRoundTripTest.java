@@ -38,14 +38,22 @@ class DumpRoundTripTest {
         static final String PRELUDE = String.join("\n",
                 "import os, sys, time, select, socket, fcntl, ctypes",
                 "libc = ctypes.CDLL(None, use_errno=True)",
+                // The JVM's child forks the tree's root and waits for it: a tree that is the JVM's child
+                // would look exited to the JVM's process reaper while --freeze holds it in a ptrace stop.
+                "if os.fork() != 0:",
+                "    os.wait()",
+                "    os._exit(0)",
+                "print('pid', os.getpid(), flush=True)",
                 "os.setsid()",
                 "def ready(extra=''):",
                 "    print('ready ' + extra, flush=True)",
                 "    time.sleep(1000)",
                 "");
 
+        /** The JVM's child, parent of the tree's root. */
         final Process process;
         final String ready;
+        private final int root;
 
         Tree(String script) throws IOException {
             ProcessBuilder pb = new ProcessBuilder(PYTHON, "-c", PRELUDE + script);
@@ -53,22 +61,25 @@ class DumpRoundTripTest {
             pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
             this.process = pb.start();
             BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
-            String line = r.readLine();
+            String first = r.readLine();
+            String line = first != null && first.startsWith("pid ") ? r.readLine() : null;
             if (line == null || !line.startsWith("ready")) {
                 close();
-                throw new IOException("the scenario did not start: " + line);
+                throw new IOException("the scenario did not start: " + first + " / " + line);
             }
+            this.root = Integer.parseInt(first.substring(4).strip());
             this.ready = line;
         }
 
+        /** The tree's root. */
         int pid() {
-            return (int) process.pid();
+            return root;
         }
 
         List<Integer> pids() {
             List<Integer> out = new ArrayList<>();
             out.add(pid());
-            process.descendants().forEach(h -> out.add((int) h.pid()));
+            process.descendants().filter(h -> h.pid() != root).forEach(h -> out.add((int) h.pid()));
             return out;
         }
 

@@ -59,8 +59,8 @@ import jnr.ffi.Pointer;
  *
  * <p>The images are written to a temporary directory next to the target, checked (strict codec, then the
  * whole-set validation a restore runs) and renamed to the target at the end: a failed dump leaves nothing
- * under the target's name. With {@code freeze}, every task is stopped with SIGSTOP before its children are
- * listed and resumed with SIGCONT when the dump ends, whatever happened.
+ * under the target's name. With {@code freeze}, every thread of a task is held still by {@link Freezer}
+ * (ptrace) before its children are listed, and resumed when the dump ends, whatever happened.
  */
 public final class Dumper {
     /** What to dump and how. */

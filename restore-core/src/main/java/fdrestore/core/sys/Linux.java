@@ -12,6 +12,7 @@ public final class Linux {
 
     // ---- syscall numbers (x86-64)
     public static final long SYS_GETTID = 186;
+    public static final long SYS_PTRACE = 101;
     public static final long SYS_GETDENTS64 = 217;
     public static final long SYS_KCMP = 312;
     public static final long SYS_PIDFD_OPEN = 434;

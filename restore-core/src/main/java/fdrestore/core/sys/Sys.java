@@ -612,6 +612,15 @@ public final class Sys {
         return new WaitStatus(r, p.getInt(0));
     }
 
+    /** ptrace(2) on thread {@code tid}; the result of requests that return one (PEEK* are not for this). */
+    public static long ptrace(int request, int tid, long addr, long data) throws SysException {
+        long r = C.syscall(Linux.SYS_PTRACE, request, tid, addr, data);
+        if (r < 0) {
+            throw fail("ptrace(" + request + ", " + tid + ")");
+        }
+        return r;
+    }
+
     /** kill(2). */
     public static void kill(int pid, int sig) throws SysException {
         if (C.kill(pid, sig) < 0) {

@@ -323,11 +323,72 @@ class DumperTest {
             }
         });
         DumpResult r = dump(t, tmp.resolve("out"), true, false, watch);
-        assertEquals(List.of('T', 'T', 'T'), during);
+        assertEquals(List.of('t', 't', 't'), during, "held in a ptrace stop, not a group stop");
         for (int p : pids) {
-            assertNotEquals('T', state(p), "task " + p + " was resumed");
+            assertFalse("Tt".indexOf(state(p)) >= 0, "task " + p + " was resumed");
         }
         assertEquals(pids.stream().sorted().toList(), r.resumed());
+        assertTrue(t.process.isAlive(), "the JVM still sees its child alive");
+    }
+
+    /**
+     * A parent that logs SIGCHLD and waits for its child with WUNTRACED|WCONTINUED (as nginx's master does)
+     * sees nothing of a --freeze dump: a SIGSTOP-based freeze made it log, and its log then outgrew the
+     * size the dump recorded.
+     */
+    @Test
+    void freezeIsInvisibleToAParentThatWatchesItsChildren() throws Exception {
+        Path events = tmp.resolve("events");
+        Files.writeString(events, "");
+        Tree t = start(String.join("\n",
+                "import signal, threading",
+                "events = open('" + events + "', 'a', buffering=1)",
+                "signal.signal(signal.SIGCHLD, lambda s, f: events.write('SIGCHLD\\n'))",
+                "pid = os.fork()",
+                "if pid == 0: time.sleep(1000)",
+                "def waiter():",
+                "    while True:",
+                "        p, st = os.waitpid(pid, os.WUNTRACED | os.WCONTINUED)",
+                "        events.write('waitpid %d\\n' % st)",
+                "threading.Thread(target=waiter, daemon=True).start()",
+                "time.sleep(0.3)",
+                "serve()"));
+        assertEquals(2, t.pids().size());
+        DumpResult r = dump(t, tmp.resolve("out"), true, false, new AnyFileKind());
+        assertEquals(t.pids().stream().sorted().toList(), r.resumed());
+        assertEquals(2, ImageSet.open(tmp.resolve("out")).task(t.pid()).orElseThrow().threads().size(),
+                "both threads of the parent were held and recorded");
+        Thread.sleep(300); // a SIGCHLD or a wait status would be logged by now
+        assertEquals("", Files.readString(events), "the parent saw the freeze");
+        assertEquals("pong", t.command("ping"), "the parent runs on");
+    }
+
+    /** The kernel detaches a dead tracer's tracees: a dump killed with SIGKILL leaves no task stopped. */
+    @Test
+    void aDumpKilledWhileTheTreeIsFrozenLeavesItRunning() throws Exception {
+        Tree t = start(TWO_LEVELS);
+        List<Integer> pids = t.pids();
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), FreezeAndWait.class.getName()));
+        pids.forEach(p -> cmd.add(Integer.toString(p)));
+        Process dumper = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(dumper.getInputStream()))) {
+            String line = out.readLine();
+            assertTrue(line != null && line.startsWith("frozen"), "the freezer started: " + line);
+            for (int p : pids) {
+                assertEquals('t', state(p), "task " + p + " is held");
+            }
+            dumper.destroyForcibly(); // SIGKILL: no hook, no finally
+            dumper.waitFor();
+        }
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        for (int p : pids) {
+            while ("Tt".indexOf(state(p)) >= 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertFalse("Tt".indexOf(state(p)) >= 0, "task " + p + " runs again within 2 s of the SIGKILL");
+        }
+        assertEquals("pong", t.command("ping"));
     }
 
     @Test
@@ -339,7 +400,7 @@ class DumperTest {
         });
         assertThrows(DumpException.class, () -> dump(t, tmp.resolve("out"), true, false, failing));
         for (int p : pids) {
-            assertNotEquals('T', state(p), "task " + p + " was resumed after the failure");
+            assertFalse("Tt".indexOf(state(p)) >= 0, "task " + p + " was resumed after the failure");
         }
     }
 

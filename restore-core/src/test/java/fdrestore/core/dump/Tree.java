@@ -17,9 +17,17 @@ import java.util.List;
 final class Tree implements AutoCloseable {
     static final String PYTHON = new File("/usr/bin/python3").canExecute() ? "/usr/bin/python3" : "python3";
 
-    /** Prepended to every script: setsid, command loop helper. */
+    /**
+     * Prepended to every script: the JVM's child forks the tree's root and waits for it, so the tree is not
+     * the JVM's child (the JVM's process reaper would take a ptrace stop of its child for an exit); then
+     * setsid and the command loop helper.
+     */
     static final String PRELUDE = String.join("\n",
             "import os, sys, time, select",
+            "if os.fork() != 0:",
+            "    os.wait()",
+            "    os._exit(0)",
+            "print('pid', os.getpid(), flush=True)",
             "os.setsid()",
             "def serve(extra=''):",
             "    print('ready ' + extra, flush=True)",
@@ -28,11 +36,14 @@ final class Tree implements AutoCloseable {
             "        if not w: continue",
             "        if w[0] == 'close': os.close(int(w[1])); print('closed', flush=True)",
             "        if w[0] == 'exit': os._exit(0)",
+            "        if w[0] == 'ping': print('pong', flush=True)",
             "    time.sleep(1000)",
             "");
 
+    /** The JVM's child, parent of the tree's root. */
     final Process process;
     final String ready;
+    private final int root;
     private final BufferedReader out;
     private final OutputStream in;
 
@@ -40,6 +51,12 @@ final class Tree implements AutoCloseable {
         this.process = p;
         this.out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         this.in = p.getOutputStream();
+        String first = out.readLine();
+        if (first == null || !first.startsWith("pid ")) {
+            p.destroyForcibly();
+            throw new IOException("scenario did not start: " + first);
+        }
+        this.root = Integer.parseInt(first.substring(4).strip());
         String line = out.readLine();
         if (line == null || !line.startsWith("ready")) {
             p.destroyForcibly();
@@ -54,8 +71,9 @@ final class Tree implements AutoCloseable {
         return new Tree(pb.start());
     }
 
+    /** The tree's root. */
     int pid() {
-        return (int) process.pid();
+        return root;
     }
 
     /** Sends one command and waits for its one-line answer. */
@@ -69,7 +87,7 @@ final class Tree implements AutoCloseable {
     List<Integer> pids() {
         List<Integer> out = new ArrayList<>();
         out.add(pid());
-        process.descendants().forEach(h -> out.add((int) h.pid()));
+        process.descendants().filter(h -> h.pid() != root).forEach(h -> out.add((int) h.pid()));
         return out;
     }
 
