@@ -173,9 +173,12 @@ public final class Dumper {
                     }
                 }
                 recognise();
-                for (Desc d : descs) {
-                    if (d.skipped == null) {
-                        dumpOne(d);
+                // Kinds that name other fds (epoll) last: by then every skip is settled.
+                for (boolean late : new boolean[] {false, true}) {
+                    for (Desc d : descs) {
+                        if (d.skipped == null && d.dumper.namesOtherFds() == late) {
+                            dumpOne(d);
+                        }
                     }
                 }
                 checkAlive();

@@ -31,4 +31,13 @@ public interface FileDumper {
      *         failure
      */
     FileEntry dump(DumpContext ctx) throws DumpException;
+
+    /**
+     * Whether this kind's entries name other fds of their task (an epoll's targets). Such descriptions are
+     * dumped after every other one, so that what --skip-unknown leaves out is settled before they are
+     * written: {@link DumpContext#fileIdOf} is then empty exactly for the fds that are not in the dump.
+     */
+    default boolean namesOtherFds() {
+        return false;
+    }
 }

@@ -196,6 +196,38 @@ class DumperTest {
         assertEquals(1, r.skipped().size(), r.skipped().toString());
     }
 
+    /**
+     * A kind whose entries name other fds (an epoll) is dumped after every other kind, so it sees which fds
+     * --skip-unknown left out even when one of them is skipped only while it is dumped.
+     */
+    @Test
+    void kindsThatNameOtherFdsAreDumpedOnceEverySkipIsSettled() throws Exception {
+        Path a = Files.writeString(tmp.resolve("a"), "a");
+        Path b = Files.writeString(tmp.resolve("b"), "b");
+        Tree t = start("fa = os.open('" + a + "', os.O_RDONLY)\nfb = os.open('" + b + "', os.O_RDONLY)\n"
+                + "serve('%d %d' % (fa, fb))");
+        String[] w = t.ready.split(" ");
+        int fa = Integer.parseInt(w[1]);
+        int fb = Integer.parseInt(w[2]);
+        List<String> seen = new ArrayList<>();
+        AnyFileKind names = new AnyFileKind(f -> f.link().equals(a.toString()),
+                ctx -> seen.add("fd " + fb + " " + (ctx.fileIdOf(fb).isPresent() ? "dumped" : "left out"))) {
+            @Override
+            public boolean namesOtherFds() {
+                return true;
+            }
+        };
+        AnyFileKind unsupported = new AnyFileKind(f -> f.link().equals(b.toString()), ctx -> {
+            throw DumpException.unsupported("cannot express this");
+        });
+        AnyFileKind rest = new AnyFileKind(f -> !f.link().equals(a.toString()) && !f.link().equals(b.toString()),
+                ctx -> { });
+        assertTrue(fa < fb, "the naming kind's fd comes first, so pstree order alone would dump it first");
+        DumpResult r = dump(t, tmp.resolve("out"), false, true, names, unsupported, rest);
+        assertEquals(List.of("fd " + fb + " left out"), seen);
+        assertEquals(fb, r.skipped().get(0).fd());
+    }
+
     @Test
     void aFailedDumpLeavesNothingBehind() throws Exception {
         Tree t = start("serve()");

@@ -42,6 +42,12 @@ public final class EventpollKind implements FileKind, FileDumper {
         return EpollDumper.dump(ctx);
     }
 
+    /** An epoll's entry names its targets by fd: it is dumped once every target's fate is known. */
+    @Override
+    public boolean namesOtherFds() {
+        return true;
+    }
+
     @Override
     public FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException {
         return new EpollRestorer(EpollPlan.of(file, ctx.images()));

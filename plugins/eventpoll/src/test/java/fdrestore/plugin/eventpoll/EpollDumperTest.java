@@ -86,4 +86,23 @@ class EpollDumperTest {
                     e.getMessage());
         }
     }
+
+    /** A target --skip-unknown left out is left out of the epoll too, with a note; the other targets stay. */
+    @Test
+    void aTargetLeftOutOfTheDumpIsLeftOutOfTheEpollWithANote() throws Exception {
+        int[] p = Sys.pipe2(Linux.O_CLOEXEC);
+        keep(p[0]);
+        keep(p[1]);
+        int ep = epoll();
+        add(ep, p[0], 0x1, 1);
+        add(ep, p[1], 0x4, 2);
+        // p[1] has no file id: it was skipped
+        try (LocalDumpContext ctx = LocalDumpContext.of(ep, 5).withFileId(p[0], 1)) {
+            FileEntry e = new EventpollKind().dump(ctx);
+            assertEquals(List.of(p[0]), e.getEpfd().getTfdList().stream().map(EventpollTfdEntry::getTfd).toList());
+            assertEquals(1, ctx.notes.size(), ctx.notes.toString());
+            assertTrue(ctx.notes.get(0).contains("target fd " + p[1] + " is left out of the dump"), ctx.notes.toString());
+        }
+        assertTrue(new EventpollKind().namesOtherFds(), "dumped after the kinds whose skips it must see");
+    }
 }
