@@ -47,7 +47,8 @@ final class DumpCommand implements Callable<Integer> {
 
     @Option(names = "--freeze", description = "Hold every thread still while the tree is dumped (PTRACE_SEIZE and "
             + "PTRACE_INTERRUPT, as criu does: no SIGCHLD reaches a parent, nothing sees a stop), and resume it at "
-            + "the end, whatever happens, even if fdrestore is killed; tasks that were stopped before stay stopped.")
+            + "the end, whatever happens, even if fdrestore is killed; tasks that were stopped before stay stopped. "
+            + "As under criu, a call that is never restarted after a stop (epoll_wait, for one) returns EINTR.")
     boolean freeze;
 
     @Option(names = "--skip-unknown", description = "Leave out the files no plugin can dump (and states the images "
