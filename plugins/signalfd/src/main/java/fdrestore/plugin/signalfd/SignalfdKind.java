@@ -15,6 +15,9 @@ import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
 import fdrestore.plugin.signalfd.proto.SignalfdEntry;
+import fdrestore.core.image.ImageSet;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import org.pf4j.Extension;
 
@@ -96,5 +99,61 @@ public final class SignalfdKind implements FileKind, FileDumper {
         } catch (IllegalArgumentException e) {
             throw new DumpException("signalfd: " + e.getMessage() + " (fdinfo: " + in + ")", e);
         }
+    }
+
+    private static final String[] NAMES = {null, "SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS",
+        "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD",
+        "SIGCONT", "SIGSTOP", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF",
+        "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS"};
+
+    /** "SIGUSR1|SIGTERM|signal 40" for a mask; "none" when empty. */
+    static String signals(long mask) {
+        StringBuilder sb = new StringBuilder();
+        for (int sig = 1; sig <= 64; sig++) {
+            if ((mask & 1L << (sig - 1)) != 0) {
+                sb.append(sb.length() == 0 ? "" : "|").append(sig < NAMES.length ? NAMES[sig] : "signal " + sig);
+            }
+        }
+        return sb.length() == 0 ? "none" : sb.toString();
+    }
+
+    /** "signalfd sigmask 0x200 (SIGUSR1) O_NONBLOCK". */
+    @Override
+    public String describe(FileEntry entry, ImageSet images) {
+        try {
+            SignalfdEntry e = SignalfdEntry.parseFrom(entry.getSgfd());
+            return "signalfd sigmask 0x" + Long.toHexString(e.getSigmask()) + " (" + signals(e.getSigmask()) + ")"
+                    + ((e.getFlags() & O_NONBLOCK) != 0 ? " O_NONBLOCK" : "");
+        } catch (InvalidProtocolBufferException e) {
+            return "signalfd (field sgfd is not a signalfd entry: " + e.getMessage() + ")";
+        }
+    }
+
+    /** The fd is a signalfd with the image's mask ({@code sigmask:} of fdinfo) and O_NONBLOCK. */
+    @Override
+    public List<String> verify(FileEntry entry, String link, Fdinfo fdinfo) {
+        List<String> out = new ArrayList<>();
+        if (!link.equals("anon_inode:[signalfd]")) {
+            out.add("is " + link + ", expected anon_inode:[signalfd]");
+            return out;
+        }
+        SignalfdEntry e;
+        try {
+            e = SignalfdEntry.parseFrom(entry.getSgfd());
+        } catch (InvalidProtocolBufferException x) {
+            out.add("field sgfd is not a signalfd entry: " + x.getMessage());
+            return out;
+        }
+        long mask = fdinfo.require("sigmask", 16);
+        if (mask != e.getSigmask()) {
+            out.add("sigmask 0x" + Long.toHexString(mask) + " (" + signals(mask) + "), expected 0x"
+                    + Long.toHexString(e.getSigmask()) + " (" + signals(e.getSigmask()) + ")");
+        }
+        int flags = fdinfo.flags();
+        if ((flags & O_NONBLOCK) != (e.getFlags() & O_NONBLOCK)) {
+            out.add("O_NONBLOCK " + ((flags & O_NONBLOCK) != 0 ? "set" : "clear") + ", expected "
+                    + ((e.getFlags() & O_NONBLOCK) != 0 ? "set" : "clear"));
+        }
+        return out;
     }
 }
