@@ -155,6 +155,25 @@ public final class ImageSetBuilder {
         return id;
     }
 
+    /**
+     * A file of any kind, for a kind the builder has no method for: {@code entry} gets the new file id and
+     * returns its files.img entry (a plugin's own message in a raw field, say); returns the file id.
+     */
+    public long file(java.util.function.IntFunction<FileEntry> entry) {
+        int id = nextId++;
+        FileEntry e = entry.apply(id);
+        if (e.getId() != id) {
+            throw new IllegalArgumentException("the entry's id is " + e.getId() + ", not the file id " + id);
+        }
+        files.add(e);
+        return id;
+    }
+
+    /** The FownEntry of a file nobody owns (F_SETOWN never called), as criu records it. */
+    public static FownEntry noOwner() {
+        return fown();
+    }
+
     /** Puts file {@code fileId} at {@code fd} in task {@code pid}. */
     public ImageSetBuilder fd(int pid, int fd, long fileId) {
         return fd(pid, fd, fileId, false);
