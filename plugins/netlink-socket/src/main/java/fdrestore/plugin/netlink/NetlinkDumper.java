@@ -10,8 +10,6 @@ import fdrestore.core.spi.SocketOptions;
 import fdrestore.core.sys.SockDiag;
 import fdrestore.core.sys.SysException;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -82,11 +80,9 @@ final class NetlinkDumper {
 
     private static void sameNetns(DumpContext ctx, String what) throws DumpException {
         try {
-            String theirs = Files.readSymbolicLink(Path.of("/proc", Integer.toString(ctx.pid()), "ns", "net")).toString();
-            String ours = Files.readSymbolicLink(Path.of("/proc/self/ns/net")).toString();
-            if (!theirs.equals(ours)) {
-                throw DumpException.unsupported(what + ": a socket in another network namespace (" + theirs
-                        + "); sock_diag answers for fdrestore's own");
+            if (!SockDiag.inOwnNetns(ctx.pid())) {
+                throw DumpException.unsupported(what + ": a socket in another network namespace than fdrestore's,"
+                        + " for which sock_diag answers");
             }
         } catch (IOException e) {
             throw new DumpException(what + ": cannot read the network namespace of task " + ctx.pid() + ": " + e, e);
