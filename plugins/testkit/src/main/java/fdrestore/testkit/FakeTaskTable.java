@@ -30,6 +30,8 @@ public final class FakeTaskTable implements TaskTable {
     private final List<String> callNames = new ArrayList<>();
     private final Map<String, int[]> faults = new HashMap<>();
     private final Map<String, TaskTable.Stat> stats = new HashMap<>();
+    private final List<String> adopted = new ArrayList<>();
+    private final Map<String, Long> answers = new HashMap<>();
 
     private record Slot(FakeFile file, boolean cloexec) {
     }
@@ -423,6 +425,57 @@ public final class FakeTaskTable implements TaskTable {
     public synchronized int eventfd(int initval, int flags) throws SysException {
         check("eventfd2", "eventfd2(" + Integer.toUnsignedString(initval) + ", " + flags + ")");
         return install(kernel.newFile("anon_inode:[eventfd]", 2));
+    }
+
+    /**
+     * Adopts a real fd of the test JVM's table: the fake description is named after its
+     * {@code /proc/self/fd} link ("anon_inode:[signalfd]"), with its F_GETFL flags; the JVM's fd is left
+     * open (the caller's). EBADF when the JVM has no such fd. Recorded as "adopt".
+     */
+    @Override
+    public synchronized int adopt(int jvmFd) throws SysException {
+        String link;
+        int flags;
+        try {
+            link = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + jvmFd)).toString();
+            flags = (int) fdrestore.core.sys.Sys.fcntl(jvmFd, 3 /* F_GETFL */, 0);
+        } catch (java.io.IOException | RuntimeException e) {
+            check("adopt", "adopt(JVM fd " + jvmFd + ")");
+            throw new SysException("adopt(JVM fd " + jvmFd + ")", Errno.EBADF);
+        }
+        String text = "adopt(JVM fd " + jvmFd + ": " + link + ")";
+        check("adopt", text);
+        FakeFile f = kernel.newFile(link, flags);
+        f.record(text);
+        adopted.add(link);
+        return install(f);
+    }
+
+    /** What each adopted fd referred to in the JVM ("anon_inode:[signalfd]"), in order. */
+    public synchronized List<String> adopted() {
+        return List.copyOf(adopted);
+    }
+
+    /** What the general call {@code name} answers from now on (0 by default). */
+    public synchronized FakeTaskTable answer(String name, long result) {
+        answers.put(name, result);
+        return this;
+    }
+
+    /**
+     * A general call: checked and refused as the real table does, recorded under the syscall's name (and on
+     * the description of its first argument, when that is an fd of this table); answers 0 or
+     * {@link #answer}. Memory arguments are left as they are.
+     */
+    @Override
+    public synchronized long syscall(String name, Object... args) throws SysException {
+        fdrestore.core.spi.Syscalls.checkForTaskTable(name, args);
+        String text = fdrestore.core.spi.Syscalls.describe(name, args);
+        check(name, text);
+        if (args.length > 0 && args[0] instanceof Integer fd && fds.containsKey(fd)) {
+            fds.get(fd).file.record(text);
+        }
+        return answers.getOrDefault(name, 0L);
     }
 
     @Override

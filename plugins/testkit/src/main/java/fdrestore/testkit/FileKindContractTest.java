@@ -62,6 +62,10 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link RestoreException} that names the task and the fd of the file and carries the errno, and no table
  * may keep a temporary fd except those the engine still holds for its own rollback (and the fd of a failed
  * {@code close}, which Linux releases anyway).</li>
+ * <li><b>The JVM's own table</b>: a kind that makes its fds in the JVM and {@link TaskTable#adopt adopts}
+ * them (the shape of a kind core has no call for) closes them on every path; both families above check
+ * that the JVM's table gained nothing. {@code adopt} and each general call ({@link TaskTable#syscall}, by
+ * the syscall's name) are faults like any other call.</li>
  * </ol>
  *
  * Files of other kinds in a scenario are restored by {@link #otherKinds()} ({@link StubKind} by default).
@@ -309,8 +313,11 @@ public abstract class FileKindContractTest {
     public Stream<DynamicTest> opensEveryScenario() throws Exception {
         return scenarios().stream().map(s -> DynamicTest.dynamicTest("restores " + s.name, () -> {
             Plan plan = plan(s);
+            java.util.Map<Integer, String> jvmBefore = fdrestore.core.sys.Sys.fdTargets();
             Restore r = run(plan, null);
             checkComplete(plan, r);
+            assertEquals(Map.of(), fdrestore.core.sys.FdLeaks.gainedSince(jvmBefore),
+                    "fds the kind made in the JVM's own table (to adopt them) are closed");
             for (Check c : s.checks) {
                 c.check(r);
             }
@@ -375,6 +382,7 @@ public abstract class FileKindContractTest {
 
     private void checkRollback(Scenario s, Fault fault, String text) throws Exception {
         Plan plan = plan(s);
+        java.util.Map<Integer, String> jvmBefore = fdrestore.core.sys.Sys.fdTargets();
         FakeKernel kernel = new FakeKernel();
         Environment env = environment(s, kernel);
         Engine engine = build(plan, kernel, env, fault, new HashMap<>());
@@ -397,6 +405,8 @@ public abstract class FileKindContractTest {
             assertEquals(List.of(), left, "temporaries left in task " + t.pid() + " after EIO in " + text
                     + ": " + kernel.table(t.pid()).calls());
         }
+        assertEquals(Map.of(), fdrestore.core.sys.FdLeaks.gainedSince(jvmBefore),
+                "fds the kind made in the JVM's own table are closed after EIO in " + text);
         Failure failure = new Failure(fault.fileId, fault.index, text, ex, plan.root, kernel, env, engine);
         for (FaultCheck c : s.faultChecks) {
             c.check(failure);

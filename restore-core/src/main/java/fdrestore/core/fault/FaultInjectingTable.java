@@ -273,6 +273,20 @@ public final class FaultInjectingTable implements TaskTable {
     }
 
     @Override
+    public int adopt(int jvmFd) throws SysException {
+        check("adopt", () -> "adopt(JVM fd " + jvmFd + ")");
+        return real.adopt(jvmFd);
+    }
+
+    /** Counted under the syscall's own name ({@code inotify_add_watch:1}), after the name is checked. */
+    @Override
+    public long syscall(String name, Object... args) throws SysException {
+        fdrestore.core.spi.Syscalls.checkForTaskTable(name, args);
+        check(name, () -> fdrestore.core.spi.Syscalls.describe(name, args));
+        return real.syscall(name, args);
+    }
+
+    @Override
     public Batch batch() {
         return new FaultBatch(real.batch());
     }

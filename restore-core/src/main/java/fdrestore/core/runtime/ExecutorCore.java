@@ -51,6 +51,8 @@ final class ExecutorCore {
     static final int OP_SYSCALL_FD = 29;  // nr, a1, a2, a3, a4: the result is a new fd, moved up
     static final int OP_PLACE_ALL = 30;   // arrayAddr of n {src, dst, flags} int triples, n; r1 = failing index
     static final int OP_SECOND = 31;      // the second fd of the pair made by the op just before (batch only)
+    static final int OP_ADOPT = 32;       // callerTid, jvmFd: pidfd_open(tid, PIDFD_THREAD) + pidfd_getfd, moved up
+    static final int OP_SYSCALL5 = 33;    // nr, a1, a2, a3, a4, ext[0] = a5: a plain result (TaskTable.syscall)
 
     // ---- which step failed
     static final int PH_MAIN = 0;
@@ -66,6 +68,7 @@ final class ExecutorCore {
     static final int PH_LIST_READ = 10;
     static final int PH_LIST_FULL = 11;
     static final int PH_RECV_FULL = 12;   // more fds than the caller can take (closed); never an error
+    static final int PH_ADOPT_PIDFD = 13; // adopt: pidfd_open of the calling thread failed; aux0 = its tid
     static final int PH_INTERNAL = 99;    // an unexpected Throwable on the executor
 
     // ---- spawn argument slots in ext[]
@@ -225,6 +228,16 @@ final class ExecutorCore {
                 res = r;
                 return true;
             }
+            case OP_SYSCALL5: {
+                long r = c.syscall(x0, x1, x2, x3, x4, ext[0]);
+                if (r < 0) {
+                    return fail(errno(), PH_MAIN, 0, 0);
+                }
+                res = r;
+                return true;
+            }
+            case OP_ADOPT:
+                return adopt((int) x0, (int) x1);
             case OP_SYSCALL_FD: {
                 long fd = c.syscall(x0, x1, x2, x3, x4);
                 if (fd < 0) {
@@ -394,6 +407,28 @@ final class ExecutorCore {
             default:
                 return fail(Errno.EINVAL, PH_INTERNAL, o, 0);
         }
+    }
+
+    /** PIDFD_THREAD (= O_EXCL): a pidfd of one thread, whose own fd table pidfd_getfd reads. */
+    static final long PIDFD_THREAD = 0200;
+
+    /**
+     * Copies fd {@code jvmFd} of the table of thread {@code tid} (the caller, waiting in the JVM's table)
+     * into this one: a pidfd of that thread, pidfd_getfd (O_CLOEXEC), the pidfd closed, the copy moved up.
+     * The pidfd lives only inside this op. phase PH_ADOPT_PIDFD when the pidfd cannot be made.
+     */
+    private boolean adopt(int tid, int jvmFd) {
+        long pidfd = c.syscall(Linux.SYS_PIDFD_OPEN, tid, PIDFD_THREAD);
+        if (pidfd < 0) {
+            return fail(errno(), PH_ADOPT_PIDFD, tid, 0);
+        }
+        long fd = c.syscall(Linux.SYS_PIDFD_GETFD, pidfd, jvmFd, 0L);
+        int e = fd < 0 ? errno() : 0;
+        c.close((int) pidfd);
+        if (fd < 0) {
+            return fail(e, PH_MAIN, 0, 0);
+        }
+        return moveUp((int) fd);
     }
 
     /** Moves a freshly created fd to >= floor (closing the original); res = the new fd. */

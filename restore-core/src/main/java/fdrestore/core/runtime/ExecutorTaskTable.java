@@ -346,6 +346,9 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                 return new SysException("getdents64(/proc/thread-self/fd) for " + call + where, e);
             case ExecutorCore.PH_LIST_FULL:
                 return new SysException(call + where + ": more than " + x0 + " fds", e);
+            case ExecutorCore.PH_ADOPT_PIDFD:
+                return new SysException("pidfd_open(" + x0 + ", PIDFD_THREAD) of the calling thread for " + call
+                        + where, e);
             case ExecutorCore.PH_INTERNAL:
                 return new SysException(call + where + ": internal error on the executor", e);
             default:
@@ -712,6 +715,62 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
             reset(0);
             return sysFd(Linux.SYS_EVENTFD2, initval & 0xffffffffL, flags | Linux.O_CLOEXEC, 0, 0,
                     "eventfd2(" + Integer.toUnsignedString(initval) + ", " + flags + ")");
+        }
+    }
+
+    @Override
+    public int adopt(int jvmFd) throws SysException {
+        if (jvmFd < 0) {
+            throw new IllegalArgumentException("adopt(" + jvmFd + "): not an fd");
+        }
+        int tid = Sys.gettid();
+        synchronized (lock) {
+            reset(0);
+            request(ExecutorCore.OP_ADOPT, tid, jvmFd, 0, 0, 0);
+            if (core.err != 0) {
+                throw error("adopt(JVM fd " + jvmFd + ") (pidfd_getfd)");
+            }
+            return (int) core.r0;
+        }
+    }
+
+    @Override
+    public long syscall(String name, Object... args) throws SysException {
+        long nr = fdrestore.core.spi.Syscalls.checkForTaskTable(name, args);
+        synchronized (lock) {
+            int need = 0;
+            for (Object a : args) {
+                if (a instanceof byte[] b) {
+                    need += space(b.length);
+                } else if (a instanceof String str) {
+                    need += space(fdrestore.core.spi.Syscalls.cString(str).length);
+                }
+            }
+            reset(need);
+            long[] v = new long[fdrestore.core.spi.Syscalls.MAX_ARGS];
+            long[] at = new long[fdrestore.core.spi.Syscalls.MAX_ARGS];
+            for (int i = 0; i < args.length; i++) {
+                Object a = args[i];
+                if (a instanceof byte[] b) {
+                    v[i] = at[i] = put(b, 0, b.length);
+                } else if (a instanceof String str) {
+                    byte[] c = fdrestore.core.spi.Syscalls.cString(str);
+                    v[i] = put(c, 0, c.length);
+                } else if (a instanceof Number n) {
+                    v[i] = n.longValue();
+                }
+            }
+            core.ext[0] = v[4];
+            request(ExecutorCore.OP_SYSCALL5, nr, v[0], v[1], v[2], v[3]);
+            for (int i = 0; i < args.length; i++) {
+                if (args[i] instanceof byte[] b && b.length > 0) {
+                    arena.get(at[i] - arenaBase, b, 0, b.length);
+                }
+            }
+            if (core.err != 0) {
+                throw error(fdrestore.core.spi.Syscalls.describe(name, args));
+            }
+            return core.r0;
         }
     }
 

@@ -307,6 +307,21 @@ public final class TaskRuntime implements AutoCloseable {
             b2.close(g);
             b2.run();
             g.get();
+            // The SPI's general calls: adopt (pidfd_getfd from the calling thread) and a syscall by name
+            // with integer and memory arguments, each with its error path.
+            w.close(w.adopt(devnull));
+            try {
+                w.adopt(freeFd(floor + 200));
+            } catch (SysException expected) {
+                // EBADF
+            }
+            byte[] len = Sys.intBytes(4);
+            w.syscall("getsockopt", sp[1], Linux.SOL_SOCKET, Linux.SO_PASSCRED, new byte[4], len);
+            try {
+                w.syscall("inotify_rm_watch", devnull, 1);
+            } catch (SysException expected) {
+                // EINVAL
+            }
             w.listFds();
             w.inheritedFds();
         } finally {
@@ -350,6 +365,17 @@ public final class TaskRuntime implements AutoCloseable {
                     .build();
             reap(t, ok);
             reap(t, SpawnSpec.builder("/bin/true").pgroup(0).build());
+            int mine = Sys.open("/dev/null", Linux.O_RDONLY | Linux.O_CLOEXEC, 0);
+            try {
+                t.close(t.adopt(mine));
+            } finally {
+                Sys.close(mine);
+            }
+            try {
+                t.syscall("inotify_rm_watch", nul, 1);
+            } catch (SysException expected) {
+                // EINVAL
+            }
             try {
                 t.spawn(SpawnSpec.builder("/nonexistent/fdrestore-warm-up").build());
             } catch (SysException expected) {

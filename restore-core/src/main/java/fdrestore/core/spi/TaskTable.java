@@ -170,6 +170,18 @@ public interface TaskTable {
     /** eventfd2(2) (EFD_CLOEXEC is added): returns a temporary fd. */
     int eventfd(int initval, int flags) throws SysException;
 
+    /** Copies fd {@code jvmFd} of this JVM's own table into this task's table, above its temp floor, and returns the copy (a temporary the caller owns); the JVM's fd stays the caller's. */
+    int adopt(int jvmFd) throws SysException;
+
+    /**
+     * A checked general call at an fd of this table: syscall {@code name} from {@link Syscalls}' table of
+     * this architecture, with {@code args} as {@link Syscalls} describes them (integers, {@code byte[]}
+     * copied in and back out, paths, null). Returns the result. Refused before any syscall
+     * ({@code IllegalArgumentException}): an unknown name or architecture, and calls that make or drop
+     * fds (make those in the JVM's table and {@link #adopt} them).
+     */
+    long syscall(String name, Object... args) throws SysException;
+
     /** Starts a batch: several calls in one hand-off. */
     Batch batch();
 

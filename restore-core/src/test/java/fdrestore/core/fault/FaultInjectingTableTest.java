@@ -90,4 +90,24 @@ class FaultInjectingTableTest {
         assertEquals(Map.of("open", 5L), plan.counts());
         assertEquals(List.of(), plan.injected());
     }
+
+    @Test
+    void adoptAndGeneralCallsAreCountedAndFailedLikeAnyOther() throws Exception {
+        FaultPlan plan = new FaultPlan(List.of(FaultSpec.parse("adopt:1"), FaultSpec.parse("inotify_add_watch:2:ENOSPC")));
+        TaskTable real = table(1);
+        FaultInjectingTable f = new FaultInjectingTable(real, plan);
+        SysException a = assertThrows(SysException.class, () -> f.adopt(9));
+        assertTrue(a.getMessage().contains("adopt(JVM fd 9)") && a.getMessage().contains("[injected fault adopt:1:EIO]"),
+                a.getMessage());
+        verify(real, never()).adopt(9);
+        f.adopt(9);
+        verify(real).adopt(9);
+        f.syscall("inotify_add_watch", 3, "/tmp", 2);
+        SysException w = assertThrows(SysException.class, () -> f.syscall("inotify_add_watch", 3, "/etc", 2));
+        assertEquals(Errno.ENOSPC, w.errno());
+        assertTrue(w.getMessage().contains("inotify_add_watch(3, \"/etc\", 2)"), w.getMessage());
+        verify(real, never()).syscall("inotify_add_watch", 3, "/etc", 2);
+        assertThrows(IllegalArgumentException.class, () -> f.syscall("dup", 3));
+        assertEquals(Map.of("adopt", 2L, "inotify_add_watch", 2L), plan.counts());
+    }
 }
