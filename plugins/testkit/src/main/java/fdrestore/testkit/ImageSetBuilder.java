@@ -48,6 +48,7 @@ public final class ImageSetBuilder {
     private final List<FileEntry> files = new ArrayList<>();
     private final List<ImageEntry> pipeData = new ArrayList<>();
     private final List<ImageEntry> legacyTfds = new ArrayList<>();
+    private final Map<String, byte[]> extraImages = new LinkedHashMap<>();
     private int nextId = 1;
     private int nextPipe = 1000;
 
@@ -174,6 +175,18 @@ public final class ImageSetBuilder {
         return fown();
     }
 
+    /** A side image of kind {@code magic} named {@code name} (memfd.img, pagemap-shmem-7.img ...), written as given. */
+    public ImageSetBuilder image(String name, Magic magic, List<ImageEntry> entries) {
+        extraImages.put(name, ImageWriter.toBytes(new ImageFile(magic, entries)));
+        return this;
+    }
+
+    /** A file of the set written as raw bytes (a pages-N.img, or a deliberately broken image). */
+    public ImageSetBuilder raw(String name, byte[] content) {
+        extraImages.put(name, content.clone());
+        return this;
+    }
+
     /** Puts file {@code fileId} at {@code fd} in task {@code pid}. */
     public ImageSetBuilder fd(int pid, int fd, long fileId) {
         return fd(pid, fd, fileId, false);
@@ -217,6 +230,9 @@ public final class ImageSetBuilder {
         }
         if (!legacyTfds.isEmpty()) {
             ImageWriter.write(new ImageFile(Magic.EVENTPOLL_TFD, legacyTfds), dir.resolve(Magic.EVENTPOLL_TFD.fileName()));
+        }
+        for (Map.Entry<String, byte[]> e : extraImages.entrySet()) {
+            Files.write(dir.resolve(e.getKey()), e.getValue());
         }
         return dir;
     }

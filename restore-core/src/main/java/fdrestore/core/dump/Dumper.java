@@ -525,6 +525,7 @@ public final class Dumper {
         private final List<FileEntry> extra = new ArrayList<>();
         private final List<Map.Entry<Magic, ImageEntry>> side = new ArrayList<>();
         private final Map<Map.Entry<Magic, Long>, List<ImageEntry>> objects = new LinkedHashMap<>();
+        private final Map<Long, byte[]> pages = new LinkedHashMap<>();
         private final List<Integer> opened = new ArrayList<>();
 
         DescCtx(Desc d) {
@@ -610,6 +611,11 @@ public final class Dumper {
         }
 
         @Override
+        public void writePages(long pagesId, byte[] pages) {
+            this.pages.put(pagesId, pages.clone());
+        }
+
+        @Override
         @SuppressWarnings("unchecked")
         public <T> T memo(String key, Supplier<T> make) {
             return (T) Dumper.this.memo.computeIfAbsent(key, k -> make.get());
@@ -628,6 +634,7 @@ public final class Dumper {
             for (Map.Entry<Map.Entry<Magic, Long>, List<ImageEntry>> e : objects.entrySet()) {
                 sink.put(e.getKey().getKey(), e.getKey().getValue(), e.getValue());
             }
+            pages.forEach(sink::putPages);
         }
 
         void close() {

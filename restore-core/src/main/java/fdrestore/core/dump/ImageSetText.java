@@ -131,7 +131,44 @@ public final class ImageSetText {
             b.getIskBuilder().clearId().clearIno().clearNsId();
             extra = " socket " + inode(Integer.toUnsignedLong(f.getIsk().getIno()));
         }
+        if (b.hasNlsk()) {
+            b.getNlskBuilder().clearId().clearIno().clearNsId();
+            extra = " socket " + inode(Integer.toUnsignedLong(f.getNlsk().getIno()));
+        }
+        if (b.hasPsk()) {
+            b.getPskBuilder().clearId().clearNsId();
+        }
+        if (b.hasMemfd()) {
+            b.getMemfdBuilder().clearId().clearInodeId();
+            extra = " " + memfdInode(Integer.toUnsignedLong(f.getMemfd().getInodeId()));
+        }
         return TextFormat.shortDebugString(b.buildPartial()) + extra;
+    }
+
+    /** A memfd's inode: its label, what memfd.img says of it and a digest of its pages. */
+    private String memfdInode(long inodeId) throws IOException {
+        for (fdrestore.core.image.proto.MemfdInodeEntry ie : images.entries(Magic.MEMFD_INODE,
+                fdrestore.core.image.proto.MemfdInodeEntry.class)) {
+            if (ie.getInodeId() != inodeId) {
+                continue;
+            }
+            String label = "memfd-inode " + inode(0x1_0000_0000L + inodeId) + " "
+                    + TextFormat.shortDebugString(ie.toBuilder().clearInodeId().clearShmid().buildPartial());
+            Optional<ImageFile> pm = images.image(Magic.SHMEM_PAGEMAP, Integer.toUnsignedLong(ie.getShmid()));
+            if (pm.isEmpty() || pm.get().size() == 0) {
+                return label + " no pages";
+            }
+            StringBuilder runs = new StringBuilder();
+            for (int i = 1; i < pm.get().size(); i++) {
+                runs.append(' ').append(TextFormat.shortDebugString(pm.get().entry(i).message()));
+            }
+            long pagesId = Integer.toUnsignedLong(((fdrestore.core.image.proto.PagemapHead) pm.get().entry(0).message())
+                    .getPagesId());
+            java.nio.file.Path pages = images.dir().resolve("pages-" + pagesId + ".img");
+            byte[] data = java.nio.file.Files.exists(pages) ? java.nio.file.Files.readAllBytes(pages) : null;
+            return label + " pages" + runs + " " + digest(data);
+        }
+        return "memfd-inode " + inodeId + " missing";
     }
 
     private String ghost(long id) throws IOException {

@@ -16,6 +16,7 @@ import java.util.TreeMap;
 final class ImageSink {
     private final Map<Magic, List<ImageEntry>> single = new EnumMap<>(Magic.class);
     private final Map<String, ImageFile> perObject = new TreeMap<>();
+    private final Map<String, byte[]> pages = new TreeMap<>();
 
     void add(Magic magic, ImageEntry entry) {
         single.computeIfAbsent(magic, k -> new ArrayList<>()).add(entry);
@@ -25,6 +26,14 @@ final class ImageSink {
     void put(Magic magic, long id, List<ImageEntry> entries) {
         String name = magic.fileName(id);
         if (perObject.putIfAbsent(name, new ImageFile(magic, entries)) != null) {
+            throw new IllegalStateException(name + " is written twice");
+        }
+    }
+
+    /** Sets a raw page image, {@code pages-<id>.img}; fails if it exists already. */
+    void putPages(long id, byte[] content) {
+        String name = "pages-" + Long.toUnsignedString(id) + ".img";
+        if (pages.putIfAbsent(name, content) != null) {
             throw new IllegalStateException(name + " is written twice");
         }
     }
@@ -50,6 +59,10 @@ final class ImageSink {
         }
         for (Map.Entry<String, ImageFile> e : perObject.entrySet()) {
             ImageWriter.write(e.getValue(), dir.resolve(e.getKey()));
+            names.add(e.getKey());
+        }
+        for (Map.Entry<String, byte[]> e : pages.entrySet()) {
+            java.nio.file.Files.write(dir.resolve(e.getKey()), e.getValue());
             names.add(e.getKey());
         }
         return names;

@@ -47,6 +47,8 @@ public final class LocalDumpContext implements DumpContext, AutoCloseable {
     public final List<FileEntry> files = new ArrayList<>();
     /** Notes. */
     public final List<String> notes = new ArrayList<>();
+    /** Raw page images by pages id. */
+    public final Map<Long, byte[]> pages = new LinkedHashMap<>();
 
     private LocalDumpContext(LiveFile file, long id) {
         this.file = file;
@@ -151,6 +153,11 @@ public final class LocalDumpContext implements DumpContext, AutoCloseable {
     @Override
     public void writeImage(Magic magic, long objectId, List<ImageEntry> entries) {
         objects.put(magic.fileName(objectId), List.copyOf(entries));
+    }
+
+    @Override
+    public void writePages(long pagesId, byte[] content) {
+        pages.put(pagesId, content.clone());
     }
 
     @Override

@@ -16,6 +16,8 @@ import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.FsEntry;
 import fdrestore.core.image.proto.InetSkEntry;
 import fdrestore.core.image.proto.InventoryEntry;
+import fdrestore.core.image.proto.NetlinkSkEntry;
+import fdrestore.core.image.proto.PacketSockEntry;
 import fdrestore.core.image.proto.PipeEntry;
 import fdrestore.core.image.proto.PstreeEntry;
 import fdrestore.core.image.proto.RegFileEntry;
@@ -303,6 +305,8 @@ public final class ImageSet {
             legacy(files, Magic.EVENTPOLL, EventpollFileEntry.class, FdType.EVENTPOLL);
             legacy(files, Magic.TIMERFD, TimerfdEntry.class, FdType.TIMERFD);
             legacy(files, Magic.EVENTFD, EventfdFileEntry.class, FdType.EVENTFD);
+            legacy(files, Magic.NETLINK_SK, NetlinkSkEntry.class, FdType.NETLINKSK);
+            legacy(files, Magic.PACKETSK, PacketSockEntry.class, FdType.PACKETSK);
             return files;
         }
 
@@ -351,6 +355,12 @@ public final class ImageSet {
                 } else if (m instanceof EventfdFileEntry e) {
                     id = e.getId();
                     b.setEfd(e);
+                } else if (m instanceof NetlinkSkEntry e) {
+                    id = e.getId();
+                    b.setNlsk(e);
+                } else if (m instanceof PacketSockEntry e) {
+                    id = e.getId();
+                    b.setPsk(e);
                 } else {
                     throw new IllegalStateException("no legacy mapping for " + type);
                 }

@@ -79,6 +79,14 @@ public interface DumpContext {
      */
     <T> T memo(String key, Supplier<T> make);
 
+    /**
+     * Writes {@code pages-<pagesId>.img}, criu's raw page image (no header: page after page, as a
+     * {@code pagemap-shmem-<shmid>.img} written with {@link #writeImage} announces them).
+     */
+    default void writePages(long pagesId, byte[] pages) {
+        throw new UnsupportedOperationException("this dump context writes no page images");
+    }
+
     /** Adds a line to the dump's report (something the images record only approximately, say). */
     void note(String message);
 }

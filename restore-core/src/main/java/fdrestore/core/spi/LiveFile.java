@@ -46,6 +46,15 @@ public record LiveFile(int pid, int fd, String link, Fdinfo fdinfo, FileStat sta
         return link.startsWith("pipe:[") && fileType() == Linux.S_IFIFO;
     }
 
+    /**
+     * True for a memfd: a regular file whose link is {@code /memfd:NAME (deleted)} (memfd_create's files
+     * live on an internal mount and are never linked).
+     */
+    public boolean isMemfd() {
+        return fileType() == Linux.S_IFREG && link.startsWith("/memfd:") && link.endsWith(" (deleted)")
+                && stat.nlink() == 0;
+    }
+
     /** True for a socket ("socket:[ino]", S_IFSOCK). */
     public boolean isSocket() {
         return fileType() == Linux.S_IFSOCK;

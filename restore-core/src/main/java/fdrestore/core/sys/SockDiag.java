@@ -73,6 +73,16 @@ public final class SockDiag {
         }
     }
 
+    /**
+     * True if task {@code pid} is in fdrestore's own network namespace, the one sock_diag answers for (a
+     * socket of a task in another one cannot be looked up here).
+     */
+    public static boolean inOwnNetns(int pid) throws java.io.IOException {
+        java.nio.file.Path theirs = java.nio.file.Path.of("/proc", Integer.toString(pid), "ns", "net");
+        return java.nio.file.Files.readSymbolicLink(theirs)
+                .equals(java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/ns/net")));
+    }
+
     /** The little-endian u32 at {@code buf[off]}. */
     public static int intAt(byte[] buf, int off) {
         return (buf[off] & 0xff) | (buf[off + 1] & 0xff) << 8 | (buf[off + 2] & 0xff) << 16 | (buf[off + 3] & 0xff) << 24;

@@ -44,7 +44,7 @@ final class RegularFileDumper {
     }
 
     static boolean dumps(LiveFile f) {
-        if (!f.isPath()) {
+        if (!f.isPath() || f.isMemfd()) {
             return false;
         }
         switch (f.fileType()) {

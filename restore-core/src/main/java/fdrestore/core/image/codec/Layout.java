@@ -3,6 +3,7 @@ package fdrestore.core.image.codec;
 import com.google.protobuf.Message;
 import fdrestore.core.image.proto.GhostChunkEntry;
 import fdrestore.core.image.proto.GhostFileEntry;
+import fdrestore.core.image.proto.PagemapEntry;
 import fdrestore.core.image.proto.PipeDataEntry;
 import fdrestore.core.image.proto.SkPacketEntry;
 import fdrestore.core.image.proto.TcpStreamEntry;
@@ -22,6 +23,9 @@ final class Layout {
     static Message prototypeFor(Magic magic, int index, List<ImageEntry> before) {
         if (magic.payloadKind() == Magic.PayloadKind.GHOST && index > 0) {
             return GhostChunkEntry.getDefaultInstance();
+        }
+        if (magic == Magic.SHMEM_PAGEMAP && index > 0) {
+            return PagemapEntry.getDefaultInstance();
         }
         return magic.prototype();
     }

@@ -15,6 +15,11 @@ import fdrestore.core.image.proto.GhostChunkEntry;
 import fdrestore.core.image.proto.GhostFileEntry;
 import fdrestore.core.image.proto.InetSkEntry;
 import fdrestore.core.image.proto.InventoryEntry;
+import fdrestore.core.image.proto.MemfdInodeEntry;
+import fdrestore.core.image.proto.NetlinkSkEntry;
+import fdrestore.core.image.proto.PacketSockEntry;
+import fdrestore.core.image.proto.PagemapEntry;
+import fdrestore.core.image.proto.PagemapHead;
 import fdrestore.core.image.proto.PipeDataEntry;
 import fdrestore.core.image.proto.PipeEntry;
 import fdrestore.core.image.proto.PstreeEntry;
@@ -74,6 +79,16 @@ public enum Magic {
     EVENTPOLL_TFD("eventpoll-tfd.img", 0x44433746, true, EventpollTfdEntry.getDefaultInstance(), PayloadKind.NONE),
     TIMERFD("timerfd.img", 0x50493712, true, TimerfdEntry.getDefaultInstance(), PayloadKind.NONE),
     EVENTFD("eventfd.img", 0x44523722, true, EventfdFileEntry.getDefaultInstance(), PayloadKind.NONE),
+    NETLINK_SK("netlinksk.img", 0x58005614, true, NetlinkSkEntry.getDefaultInstance(), PayloadKind.NONE),
+    PACKETSK("packetsk.img", 0x60454618, true, PacketSockEntry.getDefaultInstance(), PayloadKind.NONE),
+    /** The inodes of memfd files ({@code FileEntry.memfd} names one by {@code inode_id}). */
+    MEMFD_INODE("memfd.img", 0x48453499, true, MemfdInodeEntry.getDefaultInstance(), PayloadKind.NONE),
+    /**
+     * The pages of one shared-memory object (a memfd's contents), named by its shmid: entry 0 is a
+     * {@link PagemapHead} naming the raw {@code pages-<pages_id>.img}, the others {@link PagemapEntry}.
+     * Its magic is criu's PAGEMAP_MAGIC, which the per-task {@code pagemap-<pid>.img} (not read) shares.
+     */
+    SHMEM_PAGEMAP("pagemap-shmem-%d.img", 0x56084025, true, PagemapHead.getDefaultInstance(), PayloadKind.NONE),
     /** fdrestore's own task image ("FDRT"); not written by CRIU, optional in every image set. */
     FDR_TASK("fdr-task.img", 0x46445254, true, FdrTaskEntry.getDefaultInstance(), PayloadKind.NONE);
 
@@ -234,6 +249,8 @@ public enum Magic {
                 return "EVENTPOLL_FILE";
             case EVENTFD:
                 return "EVENTFD_FILE";
+            case SHMEM_PAGEMAP:
+                return "PAGEMAP";
             default:
                 return name();
         }

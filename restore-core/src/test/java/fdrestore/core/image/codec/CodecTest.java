@@ -185,7 +185,7 @@ class CodecTest {
         FdinfoEntry e = f.single(FdinfoEntry.class);
         assertEquals(4000, e.getType());
         assertTrue(e.getUnknownFields().asMap().isEmpty());
-        FileEntry fe = FileEntry.newBuilder().setType(77).setId(5).setMemfd(ByteString.copyFromUtf8("opaque")).build();
+        FileEntry fe = FileEntry.newBuilder().setType(77).setId(5).setBpf(ByteString.copyFromUtf8("opaque")).build();
         assertEquals(fe, roundTrip(new ImageFile(Magic.FILES, List.of(ImageEntry.of(fe)))).single(FileEntry.class));
     }
 

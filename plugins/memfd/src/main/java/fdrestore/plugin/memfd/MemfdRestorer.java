@@ -1,0 +1,107 @@
+package fdrestore.plugin.memfd;
+
+import fdrestore.core.image.proto.MemfdFileEntry;
+import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.OpenContext;
+import fdrestore.core.spi.OpenResult;
+import fdrestore.core.spi.Syscalls;
+import fdrestore.core.spi.TaskTable;
+import fdrestore.core.sys.SysException;
+import java.io.IOException;
+
+/**
+ * Restores one open file description of a memfd. The inode is made once in the JVM's table
+ * ({@link Inode}); this file takes its own description of it, as criu does: the first read-write file gets
+ * the description memfd_create made (its flags set with F_SETFL), every other one reopens
+ * {@code /proc/self/fd/N} of it with its own flags. Then its position (lseek), and the copy adopted into
+ * the task's table; the JVM's fds are closed on every path.
+ */
+final class MemfdRestorer implements FileRestorer {
+    static final int O_ACCMODE = 3;
+    static final int O_RDWR = 2;
+    static final int O_CLOEXEC = 02000000;
+    static final int AT_FDCWD = -100;
+    static final int F_SETFL = 4;
+    static final int F_SETSIG = 10;
+    /** What F_SETFL changes. */
+    static final int SETFL_MASK = 02000 | 04000 | 020000 | 01000000; // O_APPEND, O_NONBLOCK, O_ASYNC, O_NOATIME
+
+    private final long id;
+    private final MemfdFileEntry e;
+    private final Inode inode;
+    private boolean released;
+
+    MemfdRestorer(long id, MemfdFileEntry e, Inode inode) {
+        this.id = id;
+        this.e = e;
+        this.inode = inode;
+    }
+
+    @Override
+    public OpenResult open(OpenContext ctx) throws Exception {
+        TaskTable t = ctx.table();
+        int local = -1;
+        boolean own = false;
+        String step = "making the inode";
+        try {
+            int ino = inode.fd();
+            int flags = e.getFlags();
+            if ((flags & O_ACCMODE) == O_RDWR && inode.takeOriginal()) {
+                local = ino;
+                step = "fcntl(F_SETFL, 0" + Integer.toOctalString(flags & SETFL_MASK) + ") (field flags)";
+                Syscalls.local("fcntl", local, F_SETFL, flags & SETFL_MASK);
+            } else {
+                step = "reopening it with flags 0" + Integer.toOctalString(flags) + " (field flags)";
+                local = (int) Syscalls.local("openat", AT_FDCWD, "/proc/self/fd/" + ino, flags | O_CLOEXEC, 0);
+                own = true;
+            }
+            step = "lseek to " + e.getPos() + " (field pos)";
+            Syscalls.local("lseek", local, e.getPos(), 0);
+            step = "adopting it into the task's table";
+            int fd = t.adopt(local);
+            if (e.getFown().getSignum() != 0) {
+                try {
+                    t.fcntl(fd, F_SETSIG, e.getFown().getSignum());
+                } catch (SysException x) {
+                    IOException failure = new IOException(this + ": fcntl(F_SETSIG, " + e.getFown().getSignum() + "): "
+                            + x.getMessage(), x);
+                    try {
+                        t.close(fd);
+                    } catch (SysException c) {
+                        failure.addSuppressed(c);
+                    }
+                    throw failure;
+                }
+            }
+            return OpenResult.done(fd);
+        } catch (SysException x) {
+            throw new IOException(this + ": " + step + ": " + x.getMessage(), x);
+        } finally {
+            if (own) {
+                try {
+                    Syscalls.closeLocal(local);
+                } catch (SysException ignored) {
+                    // our own fd, opened above: nothing else closes it
+                }
+            }
+            release();
+        }
+    }
+
+    private void release() {
+        if (!released) {
+            released = true;
+            inode.release();
+        }
+    }
+
+    @Override
+    public void abort() {
+        release();
+    }
+
+    @Override
+    public String toString() {
+        return "memfd file " + id + " (\"" + inode.entry().getName() + "\", inode " + Long.toUnsignedString(e.getInodeId()) + ")";
+    }
+}

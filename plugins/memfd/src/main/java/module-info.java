@@ -1,0 +1,5 @@
+/** fdrestore plugin for the "memfd" file kind: memfd files, their contents and seals. Depends on the SPI only. */
+module fdrestore.plugin.memfd {
+    requires fdrestore.core;
+    requires org.pf4j;
+}
