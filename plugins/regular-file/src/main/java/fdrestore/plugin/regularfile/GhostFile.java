@@ -8,6 +8,7 @@ import fdrestore.core.image.proto.GhostFileEntry;
 import fdrestore.core.spi.PlanException;
 import fdrestore.core.sys.Linux;
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
@@ -46,7 +47,10 @@ final class GhostFile {
         this.image = image;
     }
 
-    /** Checks a ghost image: a regular-file ghost whose chunks (if any) are in range. */
+    /**
+     * Checks a ghost image: a regular-file ghost whose chunks (if any) are in range, or a removed directory
+     * (mode only: it is recreated empty).
+     */
     static GhostFile of(long remapId, ImageFile image) throws PlanException {
         Objects.requireNonNull(image, "image");
         String name = Magic.GHOST_FILE.fileName(remapId);
@@ -54,9 +58,12 @@ final class GhostFile {
             throw new PlanException(name + " has no GhostFileEntry");
         }
         int type = head.getMode() & Linux.S_IFMT;
-        if (type != Linux.S_IFREG) {
+        if (type != Linux.S_IFREG && type != Linux.S_IFDIR) {
             throw new PlanException(name + ": ghost of mode 0" + Integer.toOctalString(head.getMode())
-                    + " is not supported (only regular files are restored from ghost images)");
+                    + " is not supported (regular files and directories are restored from ghost images)");
+        }
+        if (type == Linux.S_IFDIR && (head.getChunks() || image.size() != 1 || image.entry(0).payloadLength() > 0)) {
+            throw new PlanException(name + ": the ghost of a directory has content");
         }
         if (!head.getChunks() && image.size() != 1) {
             throw new PlanException(name + ": " + image.size() + " entries, but the ghost is not chunked");
@@ -79,8 +86,16 @@ final class GhostFile {
         return head;
     }
 
+    /** True for the ghost of a removed directory. */
+    boolean directory() {
+        return (head.getMode() & Linux.S_IFMT) == Linux.S_IFDIR;
+    }
+
     /** The file size the ghost restores. */
     long size() {
+        if (directory()) {
+            return 0;
+        }
         if (head.hasSize()) {
             return head.getSize();
         }
@@ -101,6 +116,25 @@ final class GhostFile {
      * file is removed again before the exception leaves.
      */
     void create(Path target) throws IOException {
+        if (directory()) {
+            try {
+                Files.createDirectory(target, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rwx------")));
+            } catch (FileAlreadyExistsException e) {
+                throw new FileAlreadyExistsException(target.toString(), null,
+                        "something exists at the removed directory's path; refusing to replace it");
+            }
+            boolean ok = false;
+            try {
+                attributes(target);
+                ok = true;
+            } finally {
+                if (!ok) {
+                    Files.deleteIfExists(target);
+                }
+            }
+            return;
+        }
         FileChannel ch;
         try {
             // CREATE_NEW is O_CREAT|O_EXCL: it never opens an existing file, nor follows a symlink there.
@@ -117,19 +151,8 @@ final class GhostFile {
             try (ch) {
                 write(ch);
             }
-            Files.setAttribute(target, "unix:mode", head.getMode() & 07777, LinkOption.NOFOLLOW_LINKS);
-            if (head.getUid() != ((Number) Files.getAttribute(target, "unix:uid", LinkOption.NOFOLLOW_LINKS)).intValue()) {
-                Files.setAttribute(target, "unix:uid", head.getUid(), LinkOption.NOFOLLOW_LINKS);
-            }
-            if (head.getGid() != ((Number) Files.getAttribute(target, "unix:gid", LinkOption.NOFOLLOW_LINKS)).intValue()) {
-                Files.setAttribute(target, "unix:gid", head.getGid(), LinkOption.NOFOLLOW_LINKS);
-            }
-            if (head.hasMtim()) {
-                Files.setAttribute(target, "basic:lastModifiedTime", time(head.getMtim()), LinkOption.NOFOLLOW_LINKS);
-            }
-            if (head.hasAtim()) {
-                Files.setAttribute(target, "basic:lastAccessTime", time(head.getAtim()), LinkOption.NOFOLLOW_LINKS);
-            }
+            extend(target);
+            attributes(target);
             ok = true;
         } finally {
             if (!ok) {
@@ -138,7 +161,24 @@ final class GhostFile {
         }
     }
 
-    /** Unlinks the ghost that {@link #create} made. */
+    /** Applies the ghost's mode, owner and times to what {@link #create} made. */
+    private void attributes(Path target) throws IOException {
+        Files.setAttribute(target, "unix:mode", head.getMode() & 07777, LinkOption.NOFOLLOW_LINKS);
+        if (head.getUid() != ((Number) Files.getAttribute(target, "unix:uid", LinkOption.NOFOLLOW_LINKS)).intValue()) {
+            Files.setAttribute(target, "unix:uid", head.getUid(), LinkOption.NOFOLLOW_LINKS);
+        }
+        if (head.getGid() != ((Number) Files.getAttribute(target, "unix:gid", LinkOption.NOFOLLOW_LINKS)).intValue()) {
+            Files.setAttribute(target, "unix:gid", head.getGid(), LinkOption.NOFOLLOW_LINKS);
+        }
+        if (head.hasMtim()) {
+            Files.setAttribute(target, "basic:lastModifiedTime", time(head.getMtim()), LinkOption.NOFOLLOW_LINKS);
+        }
+        if (head.hasAtim()) {
+            Files.setAttribute(target, "basic:lastAccessTime", time(head.getAtim()), LinkOption.NOFOLLOW_LINKS);
+        }
+    }
+
+    /** Unlinks the ghost that {@link #create} made (a directory only while it is still empty). */
     static void remove(Path target) throws IOException {
         Files.deleteIfExists(target);
     }
@@ -158,9 +198,16 @@ final class GhostFile {
         long size = size();
         if (ch.size() > size) {
             ch.truncate(size);
-        } else if (ch.size() < size) {
-            // A hole up to the recorded size: write the last byte (zero, as a hole reads).
-            writeAt(ch, new byte[1], size - 1);
+        }
+    }
+
+    /** A hole up to the recorded size stays a hole: ftruncate extends the file without writing a block. */
+    private void extend(Path target) throws IOException {
+        long size = size();
+        if (Files.size(target) < size) {
+            try (RandomAccessFile f = new RandomAccessFile(target.toFile(), "rw")) { // the file this just created
+                f.setLength(size);
+            }
         }
     }
 

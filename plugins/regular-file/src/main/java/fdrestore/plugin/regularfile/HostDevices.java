@@ -2,23 +2,24 @@ package fdrestore.plugin.regularfile;
 
 import fdrestore.core.sys.Linux;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * The character devices that resolve on the host instead of under the restore root: the kernel's
- * memory and random devices and the tty devices a process may hold as a plain file.
+ * memory and random devices and {@code /dev/tty} (each process's own terminal). Nothing else: a pty
+ * ({@code /dev/ptmx}, {@code /dev/pts/N}) or any other device named by a regular-file entry is a device
+ * node under the root, refused without --allow-devices (a {@code /dev/pts/0} opened on the host would be
+ * another process's terminal).
  */
 final class HostDevices {
     private static final Set<String> NAMES = Set.of(
-            "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx");
-    private static final Pattern PTS = Pattern.compile("/dev/pts/[0-9]+");
+            "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty");
 
     private HostDevices() {
     }
 
     /** True if {@code path} names one of the host devices. */
     static boolean isHostDevicePath(String path) {
-        return NAMES.contains(path) || PTS.matcher(path).matches();
+        return NAMES.contains(path);
     }
 
     /**

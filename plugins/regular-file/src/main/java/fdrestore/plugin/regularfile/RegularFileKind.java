@@ -87,8 +87,7 @@ public final class RegularFileKind implements FileKind, FileDumper {
         }
         ImageSet images = ctx.images();
         Path root = ctx.root() == null ? Paths.get("/") : ctx.root();
-        boolean dir = reg.hasMode() && (reg.getMode() & Linux.S_IFMT) == Linux.S_IFDIR;
-        int flags = OpenFlags.forOpen(reg.getFlags(), dir);
+        int flags = OpenFlags.forOpen(reg.getFlags());
         Expect expect = new Expect(reg.hasSize(), reg.getSize(), reg.hasMode(), reg.getMode());
         Owner owner = owner(what, reg, images, ctx.option(FOWN_OPTION));
 
@@ -106,7 +105,7 @@ public final class RegularFileKind implements FileKind, FileDumper {
                     throw new PlanException(what + ": its linked remap (file " + remap.remapId()
                             + ") is not a regular file with a path");
                 }
-                return new RegularFileRestorer(file.id(), name, link.getReg().getName(), Route.ROOT, flags,
+                return new RegularFileRestorer(file.id(), name, link.getReg().getName(), Route.LINKED, flags,
                         reg.getPos(), expect, owner, null, List.of(), -1);
             }
             case Remaps.GHOST:
@@ -133,9 +132,6 @@ public final class RegularFileKind implements FileKind, FileDumper {
             ghost = GhostFile.of(remap.remapId(), img);
         } catch (PlanException e) {
             throw new PlanException(what + ": " + e.getMessage(), e);
-        }
-        if ((flags & Linux.O_DIRECTORY) != 0) {
-            throw new PlanException(what + ": a deleted directory is not supported");
         }
         if (expect.hasSize() && ghost.size() != expect.size()) {
             throw new PlanException(what + ": " + ghost + " holds " + ghost.size() + " bytes, the image expects "
@@ -170,7 +166,7 @@ public final class RegularFileKind implements FileKind, FileDumper {
                 throw new PlanException(what + ": ghost " + remap.remapId() + " is also used by file " + u
                         + ", which is not a regular file");
             }
-            peers.add(new Peer(u, OpenFlags.forOpen(pe.getReg().getFlags(), false)));
+            peers.add(new Peer(u, OpenFlags.forOpen(pe.getReg().getFlags())));
         }
         return new RegularFileRestorer(file.id(), reg.getName(), reg.getName(), Route.GHOST_CREATOR, flags,
                 reg.getPos(), expect, owner, ghost, peers, -1);

@@ -11,6 +11,9 @@ import fdrestore.core.sys.Errno;
 import fdrestore.core.sys.Linux;
 import fdrestore.core.sys.SysException;
 import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -26,8 +29,16 @@ import java.util.OptionalInt;
 final class RegularFileRestorer implements FileRestorer {
     /** How the file is reached. */
     enum Route {
-        /** openat2(RESOLVE_IN_ROOT) under the restore root (also linked remaps, through the link's path). */
+        /**
+         * openat2(RESOLVE_IN_ROOT) under the restore root: an O_PATH fd first, checked with fstat, then
+         * the file opened through it with the image's flags.
+         */
         ROOT,
+        /**
+         * A file deleted at dump time that criu kept as a hard link ({@code --link-remap}): the original
+         * name is linked to the link file for the time of the open, then removed again.
+         */
+        LINKED,
         /** A character device of the host ({@link HostDevices}), opened by its absolute path. */
         HOST,
         /** A ghost this file creates, opens (also for its peers), then unlinks. */
@@ -142,7 +153,7 @@ final class RegularFileRestorer implements FileRestorer {
             return cannotOpen(ctx, ctx.prepareFailure());
         }
         if (route == Route.ROOT && ctx.prepared() && prepared != null) {
-            return finish(t, (int) prepared.fd().get(), allowDevices(ctx), prepared.stat().stat());
+            return finish(t, (int) prepared.fd().get(), allowDevices(ctx), prepared.stat().stat(), reopens(), ctx.root());
         }
         int fd;
         try {
@@ -156,15 +167,18 @@ final class RegularFileRestorer implements FileRestorer {
                     if (expect.hasMode() && isDevice(expect.mode()) && !allowDevices(ctx)) {
                         return OpenResult.fail(new RegularFileException(what + where(ctx) + ": is a device node (mode 0"
                                 + Integer.toOctalString(expect.mode()) + "); device nodes other than the host's "
-                                + "null, zero, full, random, urandom, tty and ptys are refused (--allow-devices "
+                                + "null, zero, full, random, urandom and tty are refused (--allow-devices "
                                 + "restores them)"));
                     }
                     OpenResult fast = openInRootBatched(ctx, t);
                     if (fast != null) {
                         return fast;
                     }
-                    fd = openInRoot(t, ctx.root(), openName, flags);
-                    break;
+                    fd = openInRoot(t, ctx.root(), openName, firstFlags());
+                    return finish(t, fd, allowDevices(ctx), null, reopens(), ctx.root());
+                case LINKED:
+                    fd = openLinked(ctx);
+                    return finish(t, fd, allowDevices(ctx), null, reopens(), ctx.root());
                 case GHOST_CREATOR:
                     fd = openGhost(ctx);
                     break;
@@ -183,7 +197,17 @@ final class RegularFileRestorer implements FileRestorer {
         } catch (IOException | RegularFileException e) {
             return cannotOpen(ctx, e);
         }
-        return finish(t, fd, allowDevices(ctx));
+        return finish(t, fd, allowDevices(ctx), null, false, null);
+    }
+
+    /** Whether the first open is an O_PATH fd that the file is then opened through (not when the image's is O_PATH). */
+    private boolean reopens() {
+        return !OpenFlags.isPath(flags);
+    }
+
+    /** The flags of the first open under the root: the image's own for an O_PATH file, else an O_PATH open. */
+    private int firstFlags() {
+        return reopens() ? OpenFlags.forPath(flags) : flags;
     }
 
     /** The plugin option {@value #ALLOW_DEVICES} (the CLI's --allow-devices). */
@@ -222,7 +246,7 @@ final class RegularFileRestorer implements FileRestorer {
         } catch (SysException e) {
             return cannotOpen(ctx, e);
         }
-        return finish(t, (int) in.fd().get(), allowDevices(ctx), in.stat().stat());
+        return finish(t, (int) in.fd().get(), allowDevices(ctx), in.stat().stat(), reopens(), ctx.root());
     }
 
     /** The file's fd and its fstat, results of calls added to a batch. */
@@ -238,7 +262,7 @@ final class RegularFileRestorer implements FileRestorer {
         Batch.Ref root = b.open(rootPath(ctx.root()), ROOT_FLAGS, 0);
         Batch.Ref f;
         try {
-            f = b.openAt2(root, relative(openName), flags, 0, Linux.RESOLVE_IN_ROOT);
+            f = b.openAt2(root, relative(openName), firstFlags(), 0, Linux.RESOLVE_IN_ROOT);
         } catch (UnsupportedOperationException notHere) {
             b.close(root);
             return null;
@@ -252,12 +276,17 @@ final class RegularFileRestorer implements FileRestorer {
         return OpenResult.fail(new RegularFileException(what + where(ctx) + ": cannot open: " + e.getMessage(), e));
     }
 
-    /** Checks the opened fd, then restores position and owner; closes the fd on any failure. */
-    private OpenResult finish(TaskTable t, int fd, boolean allowDevices) {
-        return finish(t, fd, allowDevices, null);
-    }
-
-    private OpenResult finish(TaskTable t, int fd, boolean allowDevices, TaskTable.Stat known) {
+    /**
+     * Checks the opened fd, then restores position and owner; closes the fd on any failure. With
+     * {@code reopen}, {@code fd} is an O_PATH fd: the file is opened through it (/proc/thread-self/fd/N,
+     * the same inode, with the image's flags) only once fstat showed it is what the image describes, so a
+     * path that now names a FIFO or a device is never opened (no wait for a FIFO's peer, no driver's open).
+     * An O_NOFOLLOW file is opened again by its name under {@code root}.
+     */
+    private OpenResult finish(TaskTable t, int fd, boolean allowDevices, TaskTable.Stat known, boolean reopen,
+            Path root) {
+        int pathFd = reopen ? fd : -1;
+        int real = reopen ? -1 : fd;
         try {
             TaskTable.Stat st = known != null ? known : t.fstat(fd);
             if (route != Route.HOST && isDevice(st.mode()) && !allowDevices) {
@@ -265,6 +294,7 @@ final class RegularFileRestorer implements FileRestorer {
                 throw new RegularFileException(what + ": is a device node (mode 0" + Integer.toOctalString(st.mode())
                         + ") under the root; refused without --allow-devices");
             }
+            checkType(st);
             check(st);
             boolean pathOnly = OpenFlags.isPath(flags);
             boolean seek = pos != 0 && !pathOnly;
@@ -280,9 +310,25 @@ final class RegularFileRestorer implements FileRestorer {
                 seek = false;
             }
             boolean fown = owner.any() && !pathOnly;
-            if (seek || fown) {
+            if (reopen || seek || fown) {
                 Batch b = t.batch();
-                Batch.Ref r = b.fd(fd);
+                Batch.Ref r;
+                int closeAt = -1;
+                if (reopen) {
+                    Batch.Ref p = b.fd(pathFd);
+                    if ((flags & Linux.O_NOFOLLOW) == 0) {
+                        r = b.open(procFd(pathFd), flags, 0);
+                    } else {
+                        // The magic link cannot be opened with O_NOFOLLOW, which f_flags keeps: open the name.
+                        Batch.Ref in = b.open(rootPath(root), ROOT_FLAGS, 0);
+                        r = b.openAt2(in, relative(openName), flags, 0, Linux.RESOLVE_IN_ROOT);
+                        b.close(in);
+                    }
+                    closeAt = b.size();
+                    b.close(p);
+                } else {
+                    r = b.fd(fd);
+                }
                 if (seek) {
                     b.lseek(r, pos, Linux.SEEK_SET);
                 }
@@ -292,19 +338,54 @@ final class RegularFileRestorer implements FileRestorer {
                 if (fown && owner.ownerArg() != 0) {
                     b.fcntl(r, Linux.F_SETOWN, owner.ownerArg());
                 }
-                b.run();
+                try {
+                    b.run(); // closes the reopened fd itself when a later call fails
+                } catch (SysException e) {
+                    if (reopen && b.failedCall() >= closeAt) {
+                        pathFd = -1; // the batch closed it (or its close failed: it is not ours any more)
+                    }
+                    throw e;
+                }
+                if (reopen) {
+                    pathFd = -1;
+                    real = (int) r.get();
+                }
             }
-            return OpenResult.done(fd);
+            return OpenResult.done(real);
         } catch (SysException | RegularFileException | RuntimeException e) {
-            try {
-                t.close(fd);
-            } catch (SysException | RuntimeException c) {
-                e.addSuppressed(c);
+            for (int open : new int[] {real, pathFd}) {
+                if (open < 0) {
+                    continue;
+                }
+                try {
+                    t.close(open);
+                } catch (SysException | RuntimeException c) {
+                    e.addSuppressed(c);
+                }
             }
             if (e instanceof RegularFileException) {
                 return OpenResult.fail(e);
             }
             return OpenResult.fail(new RegularFileException(what + ": " + e.getMessage(), e));
+        }
+    }
+
+    /** The magic link through which an executor thread opens its own fd {@code fd} again. */
+    static String procFd(int fd) {
+        return "/proc/thread-self/fd/" + fd;
+    }
+
+    /**
+     * Refuses what a regular-file entry cannot name: a FIFO or a socket (a FIFO's open would wait for a
+     * peer for ever), or a symbolic link the image's O_NOFOLLOW open would not have opened.
+     */
+    private void checkType(TaskTable.Stat st) throws RegularFileException {
+        int type = st.mode() & Linux.S_IFMT;
+        String kind = type == Linux.S_IFIFO ? "a FIFO" : type == Linux.S_IFSOCK ? "a socket"
+                : type == Linux.S_IFLNK && !OpenFlags.isPath(flags) ? "a symbolic link" : null;
+        if (kind != null) {
+            throw new RegularFileException(what + ": is " + kind + " (mode 0" + Integer.toOctalString(st.mode())
+                    + "), not a regular file, directory or device; refusing to open it");
         }
     }
 
@@ -374,6 +455,56 @@ final class RegularFileRestorer implements FileRestorer {
                 throw (RuntimeException) failure;
             }
             return fd;
+        }
+    }
+
+    /**
+     * A linked remap: links the original name to the link file criu made, opens it (O_PATH) by that name,
+     * then removes that name again, so that the fd reads {@code "<name> (deleted)"} as it did. The link
+     * file stays (a restore never removes a user's file, and the images may be restored again). On every
+     * path, including failures, the name this made is gone when this returns.
+     */
+    private int openLinked(OpenContext ctx) throws IOException, SysException, RegularFileException {
+        TaskTable t = ctx.table();
+        synchronized (GhostFile.LOCK) {
+            Path target = ghostTarget(ctx.root(), name);
+            Path link = ghostTarget(ctx.root(), openName);
+            if (!Files.isRegularFile(link, LinkOption.NOFOLLOW_LINKS)) {
+                throw new RegularFileException(what + ": the link file " + link + " is missing or not a regular file");
+            }
+            try {
+                Files.createLink(target, link); // link(2): never replaces what is at target
+            } catch (FileAlreadyExistsException e) {
+                throw new RegularFileException(what + ": it was deleted at dump time, but " + target
+                        + " exists; refusing to link the remap over it");
+            }
+            int fd;
+            try {
+                fd = openInRoot(t, ctx.root(), name, firstFlags());
+            } catch (SysException | RuntimeException e) {
+                removeMade(target, e);
+                throw e;
+            }
+            try {
+                Files.delete(target);
+            } catch (IOException e) {
+                try {
+                    t.close(fd);
+                } catch (SysException c) {
+                    e.addSuppressed(c);
+                }
+                throw new RegularFileException(what + ": cannot remove the name " + target
+                        + " it linked for the open (remove it by hand): " + e.getMessage(), e);
+            }
+            return fd;
+        }
+    }
+
+    private static void removeMade(Path made, Exception failure) {
+        try {
+            Files.deleteIfExists(made);
+        } catch (IOException e) {
+            failure.addSuppressed(e);
         }
     }
 

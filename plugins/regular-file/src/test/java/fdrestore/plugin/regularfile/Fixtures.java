@@ -36,6 +36,7 @@ final class Fixtures {
     static final int S_IFREG = 0100000;
     static final int S_IFDIR = 040000;
     static final int S_IFCHR = 020000;
+    static final int S_IFIFO = 010000;
 
     private Fixtures() {
     }

@@ -123,6 +123,27 @@ class GhostFileTest {
     }
 
     @Test
+    void holesStayHolesUpToTheRecordedSize() throws Exception {
+        // ghost_holes00/02: a hole in the middle, at the head, and one up to the recorded size
+        Path p = root.resolve("tmp/run/holes");
+        byte[] block = new byte[4096];
+        Arrays.fill(block, (byte) 'x');
+        long size = 16 * 4096;
+        GhostFile g = GhostFile.of(1, Fixtures.chunkedGhostImage(S_IFREG | 0600, size, new long[] {4096}, new byte[][] {block}));
+        g.create(p);
+        try {
+            assertEquals(size, Files.size(p));
+            Process stat = new ProcessBuilder("stat", "-c", "%b %B", p.toString()).start();
+            String[] out = new String(stat.getInputStream().readAllBytes()).trim().split(" ");
+            assertEquals(0, stat.waitFor());
+            long allocated = Long.parseLong(out[0]) * Long.parseLong(out[1]);
+            assertTrue(allocated < 2 * 4096, "only the data block is allocated, not the holes: " + allocated + " bytes");
+        } finally {
+            GhostFile.remove(p);
+        }
+    }
+
+    @Test
     void ghostAttributesAreApplied() throws Exception {
         Path p = root.resolve("tmp/run/attr");
         GhostFile g = GhostFile.of(1, new fdrestore.core.image.codec.ImageFile(fdrestore.core.image.codec.Magic.GHOST_FILE,

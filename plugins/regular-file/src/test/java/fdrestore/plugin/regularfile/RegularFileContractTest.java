@@ -85,6 +85,12 @@ class RegularFileContractTest extends FileKindContractTest {
         assertFalse(Files.exists(root.resolve("tmp/run/v.data"), LinkOption.NOFOLLOW_LINKS), "the ghost is unlinked again");
     }
 
+    /** The name linked for the open is gone again; the link file stays. */
+    private static void assertLinkedRemapCleaned(Path root) {
+        assertFalse(Files.exists(root.resolve("tmp/dir/gone"), LinkOption.NOFOLLOW_LINKS), "the linked name is removed");
+        assertTrue(Files.exists(root.resolve("tmp/dir/link_remap.3"), LinkOption.NOFOLLOW_LINKS), "the link file stays");
+    }
+
     private static boolean logged(FakeFile f, String regex) {
         return f.log().stream().anyMatch(c -> c.matches(regex));
     }
@@ -143,17 +149,21 @@ class RegularFileContractTest extends FileKindContractTest {
         return List.of(
                 stripped.scenario("create, truncate and cloexec stripped, opened under the root").expect(x -> {
                     FakeFile f = x.file(1, 3);
-                    assertEquals("tmp/x/data", f.what());
                     assertEquals(Linux.O_WRONLY | Linux.O_APPEND | Linux.O_LARGEFILE, f.flags());
                     List<String> calls = x.callsOf(data);
                     int rootFd = x.table(1).tempFloor();
                     assertEquals("open(" + x.root() + ", 0" + Integer.toOctalString(RegularFileRestorer.ROOT_FLAGS) + ")",
                             calls.get(0));
-                    assertEquals("openat2(" + rootFd + ", tmp/x/data, 0" + Integer.toOctalString(f.flags())
+                    // one batch: open the root, openat2 O_PATH in it, fstat the file, close the root
+                    assertEquals("openat2(" + rootFd + ", tmp/x/data, 0" + Integer.toOctalString(Linux.O_PATH)
                             + ", resolve=0x10)", calls.get(1));
-                    // one batch: open the root, openat2 in it, fstat the file, close the root
                     assertEquals("fstat(" + (rootFd + 1) + ")", calls.get(2));
                     assertEquals("close(" + rootFd + ")", calls.get(3));
+                    // then the file, opened through its O_PATH fd with the image's flags
+                    assertEquals("/proc/thread-self/fd/" + (rootFd + 1), f.what());
+                    assertEquals("open(/proc/thread-self/fd/" + (rootFd + 1) + ", 0" + Integer.toOctalString(f.flags())
+                            + ")", calls.get(4));
+                    assertEquals("close(" + (rootFd + 1) + ")", calls.get(5));
                 }),
                 pos.scenario("positions: none at 0, lseek, none for O_PATH").expect(x -> {
                     assertTrue(x.file(1, 3).log().isEmpty(), x.file(1, 3).log().toString());
@@ -162,12 +172,14 @@ class RegularFileContractTest extends FileKindContractTest {
                     assertEquals(Linux.O_PATH, x.file(1, 5).flags());
                     assertTrue(x.file(1, 5).log().isEmpty(), x.file(1, 5).log().toString());
                 }),
-                dirs.scenario("directories open with O_DIRECTORY")
+                dirs.scenario("directories open with the image's flags: no O_DIRECTORY added")
                         .stat("tmp/criu-work/run", new TaskTable.Stat(S_IFDIR | 0755, 4096, 1, 2, 0))
                         .stat(".", new TaskTable.Stat(S_IFDIR | 0755, 4096, 1, 3, 0)).expect(x -> {
-                    assertEquals(Linux.O_DIRECTORY, x.file(1, 3).flags());
-                    assertEquals("tmp/criu-work/run", x.file(1, 3).what());
-                    assertEquals(".", x.file(1, 4).what());
+                    assertEquals(0, x.file(1, 3).flags());
+                    assertTrue(x.callsOf(cwd).stream().anyMatch(c -> c.contains("tmp/criu-work/run, 0"
+                            + Integer.toOctalString(Linux.O_PATH) + ",")), x.callsOf(cwd).toString());
+                    assertTrue(x.callsOf(slash).stream().anyMatch(c -> c.contains(", ., 0"
+                            + Integer.toOctalString(Linux.O_PATH) + ",")), x.callsOf(slash).toString());
                 }),
                 dev.scenario("a host character device opens on the host")
                         .stat("/dev/null", new TaskTable.Stat(S_IFCHR | 0666, 0, 5, 4, 0x103)).expect(x -> {
@@ -185,10 +197,18 @@ class RegularFileContractTest extends FileKindContractTest {
                     assertTrue(logged(g, "fcntl\\(\\d+, 8, -4242\\)"), g.log().toString());
                 }),
                 all.scenario("position, signal and owner: every call fails in turn"),
-                linked.scenario("a linked remap opens the link").expect(x -> {
-                    assertEquals("tmp/dir/link_remap.3", x.file(1, 3).what());
-                    assertEquals(Linux.O_RDWR, x.file(1, 3).flags());
-                }),
+                linked.scenario("a linked remap opens the original name, linked to the link file for the open")
+                        .root(r -> {
+                            Files.createDirectories(r.resolve("tmp/dir"));
+                            Files.createFile(r.resolve("tmp/dir/link_remap.3"));
+                        })
+                        .onFault(f -> assertLinkedRemapCleaned(f.root()))
+                        .expect(x -> {
+                            assertTrue(x.callsOf(gone).stream().anyMatch(c -> c.contains(", tmp/dir/gone, 0"
+                                    + Integer.toOctalString(Linux.O_PATH) + ",")), x.callsOf(gone).toString());
+                            assertEquals(Linux.O_RDWR, x.file(1, 3).flags());
+                            assertLinkedRemapCleaned(x.root());
+                        }),
                 ghostScenario(ghost, "a ghost file is created, opened and unlinked").expect(x -> {
                     FakeFile f = x.file(1, 3);
                     assertEquals("tmp/run/v.data", f.what());

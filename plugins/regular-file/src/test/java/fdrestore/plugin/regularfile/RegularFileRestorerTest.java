@@ -74,17 +74,32 @@ class RegularFileRestorerTest {
     void flagsLoseCreateTruncTmpfileAndCloexec() {
         int img = Linux.O_RDWR | Linux.O_CREAT | Linux.O_EXCL | Linux.O_TRUNC | Linux.O_CLOEXEC | Linux.O_APPEND
                 | Linux.O_LARGEFILE | Linux.O_NONBLOCK;
-        assertEquals(Linux.O_RDWR | Linux.O_APPEND | Linux.O_LARGEFILE | Linux.O_NONBLOCK, OpenFlags.forOpen(img, false));
-        assertEquals(Linux.O_RDWR, OpenFlags.forOpen(Linux.O_RDWR | Linux.O_TMPFILE, false));
-        assertEquals(Linux.O_RDWR, OpenFlags.forOpen(Linux.O_RDWR | OpenFlags.O_TMPFILE_BIT, false));
-        assertEquals(Linux.O_RDONLY | Linux.O_DIRECTORY, OpenFlags.forOpen(0, true));
-        assertEquals(Linux.O_PATH | Linux.O_DIRECTORY, OpenFlags.forOpen(Linux.O_PATH, true));
+        assertEquals(Linux.O_RDWR | Linux.O_APPEND | Linux.O_LARGEFILE | Linux.O_NONBLOCK, OpenFlags.forOpen(img));
+        assertEquals(Linux.O_RDWR, OpenFlags.forOpen(Linux.O_RDWR | Linux.O_TMPFILE));
+        assertEquals(Linux.O_RDWR, OpenFlags.forOpen(Linux.O_RDWR | OpenFlags.O_TMPFILE_BIT));
+        assertEquals(Linux.O_LARGEFILE, OpenFlags.forOpen(Linux.O_LARGEFILE), "a directory gains no O_DIRECTORY");
+        assertEquals(Linux.O_PATH, OpenFlags.forOpen(Linux.O_PATH));
+    }
+
+    @Test
+    void theFirstOpenIsOPathKeepingWhatDecidesWhatThePathMayName() {
+        assertEquals(Linux.O_PATH, OpenFlags.forPath(Linux.O_RDWR | Linux.O_APPEND | Linux.O_LARGEFILE));
+        assertEquals(Linux.O_PATH | Linux.O_NOFOLLOW | Linux.O_DIRECTORY,
+                OpenFlags.forPath(Linux.O_NOFOLLOW | Linux.O_DIRECTORY | Linux.O_NONBLOCK));
     }
 
     @Test
     void aDevicePathWithoutARecordedModeResolvesOnTheHost() throws Exception {
-        assertEquals(RegularFileRestorer.Route.HOST, plan(reg(9, "/dev/pts/7", Linux.O_RDWR, 0).build()).route(),
+        assertEquals(RegularFileRestorer.Route.HOST, plan(reg(9, "/dev/zero", Linux.O_RDWR, 0).build()).route(),
                 "no recorded mode: the path decides");
+    }
+
+    @Test
+    void aPtyNamedByARegularFileIsNeverTheHosts() throws Exception {
+        assertEquals(RegularFileRestorer.Route.ROOT, plan(reg(9, "/dev/pts/0", Linux.O_RDWR, 0).build()).route(),
+                "another process's terminal must not be opened on the host");
+        assertEquals(RegularFileRestorer.Route.ROOT,
+                plan(reg(10, "/dev/ptmx", Linux.O_RDWR, 0).setMode(S_IFCHR | 0666).build()).route());
     }
 
     @Test
@@ -150,6 +165,49 @@ class RegularFileRestorerTest {
         String msg = failure(plan(nul).open(new Fixtures.Ctx(info(nul), t2, ROOT)));
         assertTrue(msg.contains("/dev/null") && msg.contains("020000") && msg.contains("0100000"), msg);
         assertEquals(List.of(), t2.temporaries());
+    }
+
+    @Test
+    void aFifoOrASocketIsRefusedBeforeAnyRealOpen() throws Exception {
+        // issue 23 item 5: a real open of a FIFO waits for a peer for ever; only the O_PATH open happens
+        RegFileEntry reg = reg(5, "/tmp/f", Linux.O_RDONLY, 0).build();
+        table.stat("tmp/f", new TaskTable.Stat(Fixtures.S_IFIFO | 0644, 0, 1, 2, 0));
+        String msg = failure(open(plan(reg), reg));
+        assertTrue(msg.contains("/tmp/f") && msg.contains("is a FIFO") && msg.contains("010644"), msg);
+        assertTrue(table.calls().stream().noneMatch(c -> c.startsWith("open(/proc/thread-self")), table.calls().toString());
+        assertTrue(table.calls().stream().anyMatch(c -> c.startsWith("openat2(") && c.contains(", 0" 
+                + Integer.toOctalString(Linux.O_PATH) + ",")), table.calls().toString());
+        assertEquals(List.of(), table.temporaries());
+
+        FakeTaskTable t2 = kernel.table(2, FLOOR);
+        t2.stat("tmp/f", new TaskTable.Stat(0140755, 0, 1, 2, 0));
+        msg = failure(plan(reg).open(new Fixtures.Ctx(info(reg), t2, ROOT)));
+        assertTrue(msg.contains("is a socket"), msg);
+        assertEquals(List.of(), t2.temporaries());
+    }
+
+    @Test
+    void aDirectoryIsOpenedWithTheImagesFlagsAndCheckedByFstat() throws Exception {
+        RegFileEntry dir = reg(5, "/tmp/d", Linux.O_LARGEFILE, 0).setMode(S_IFDIR | 0755).build();
+        table.stat("tmp/d", new TaskTable.Stat(S_IFDIR | 0755, 4096, 1, 2, 0));
+        FakeFile f = opened(open(plan(dir), dir));
+        assertEquals(Linux.O_LARGEFILE, f.flags(), "no O_DIRECTORY the image does not have");
+
+        FakeTaskTable t2 = kernel.table(2, FLOOR);
+        t2.stat("tmp/d", new TaskTable.Stat(S_IFREG | 0755, 4096, 1, 2, 0));
+        String msg = failure(plan(dir).open(new Fixtures.Ctx(info(dir), t2, ROOT)));
+        assertTrue(msg.contains("/tmp/d") && msg.contains("040755") && msg.contains("0100755"), msg);
+        assertTrue(t2.calls().stream().noneMatch(c -> c.startsWith("open(/proc/thread-self")), t2.calls().toString());
+        assertEquals(List.of(), t2.temporaries());
+    }
+
+    @Test
+    void aFailedReopenClosesThePathFd() throws Exception {
+        RegFileEntry reg = reg(5, "/tmp/r", Linux.O_RDWR, 7).build();
+        table.failOn("open", 2, Errno.EACCES); // the 1st open is the root's, the 2nd the reopen
+        String msg = failure(open(plan(reg), reg));
+        assertTrue(msg.contains("/tmp/r") && msg.contains("EACCES"), msg);
+        assertEquals(List.of(), table.openFds());
     }
 
     @Test

@@ -118,7 +118,9 @@ class RegularFileRuntimeTest {
         images.remaps.add(Fixtures.remap(4, 1, Remaps.GHOST));
         images.ghosts.put(1L, Fixtures.ghostImage(S_IFREG | 0640, GHOST));
         add(reg(5, "/dev/null", rw, 0).setMode(S_IFCHR | 0666).build(), new FleInfo(PID, 20, false));
-        add(reg(6, "/tmp/run", 0, 0).setMode(S_IFDIR | 0755).build(), new FleInfo(PID, 8, false));
+        add(reg(6, "/tmp/run", Linux.O_LARGEFILE, 0).setMode(S_IFDIR | 0755).build(), new FleInfo(PID, 8, false));
+        add(reg(7, "/tmp/run", Linux.O_LARGEFILE | Linux.O_DIRECTORY, 0).setMode(S_IFDIR | 0755).build(),
+                new FleInfo(PID, 9, false));
     }
 
     private Path proc(String what, int fd) {
@@ -195,7 +197,8 @@ class RegularFileRuntimeTest {
 
         assertEquals("/dev/null", link(20));
         assertEquals(run, link(8));
-        assertEquals(Linux.O_DIRECTORY, flags(8) & Linux.O_DIRECTORY);
+        assertEquals(Linux.O_LARGEFILE, flags(8), "a directory opened without O_DIRECTORY stays so (cwd00)");
+        assertEquals(Linux.O_LARGEFILE | Linux.O_DIRECTORY, flags(9));
 
         assertEquals(List.of(), temporaries(), "no temporary fd is left in the task table");
         assertEquals(before, checksums(), "no user file changed");
@@ -215,6 +218,71 @@ class RegularFileRuntimeTest {
         assertFalse(Files.exists(root.resolve("tmp/run/ghost.data"), LinkOption.NOFOLLOW_LINKS),
                 "the ghost created before the failure is unlinked");
         assertEquals(before, checksums(), "no user file changed");
+    }
+
+    @Test
+    void aFifoNamedByARegularFileIsRefusedWithoutWaiting() throws Exception {
+        // issue 23 item 5: opening a FIFO without a peer blocks for ever; the O_PATH open and fstat do not
+        Path fifo = root.resolve("tmp/run/pipe");
+        Process p = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        assertEquals(0, p.waitFor());
+        add(reg(1, "/tmp/run/pipe", Linux.O_RDONLY, 0).build(), new FleInfo(PID, 3, false));
+        add(reg(2, "/tmp/run/pipe", Linux.O_WRONLY, 0).setMode(S_IFREG | 0644).build(), new FleInfo(PID, 4, false));
+        // Were the FIFO opened for real, its open would wait for ever: after 10 s a peer comes (an O_RDWR
+        // open never waits), so that a broken restorer fails this test instead of hanging it.
+        Thread peer = new Thread(() -> {
+            try {
+                Thread.sleep(10_000);
+                new java.io.RandomAccessFile(fifo.toFile(), "rw").close();
+            } catch (InterruptedException | IOException ignored) {
+                // the restore ended first, as it should
+            }
+        });
+        peer.setDaemon(true);
+        peer.start();
+        try {
+            RestoreException e = assertThrows(RestoreException.class,
+                    () -> assertTimeoutPreemptively(Duration.ofSeconds(30), () -> engine().run()));
+            assertTrue(e.getMessage().contains("/tmp/run/pipe") && e.getMessage().contains("FIFO"), e.getMessage());
+        } finally {
+            peer.interrupt();
+        }
+        assertEquals(List.of(), temporaries());
+    }
+
+    @Test
+    void aRemovedDirectoryIsRecreatedOpenedAndRemoved() throws Exception {
+        // cwd02: a directory removed while open, its ghost image holds the mode only
+        int flags = Linux.O_LARGEFILE | Linux.O_DIRECTORY;
+        add(reg(1, "/tmp/run/gone.d", flags, 0).setMode(S_IFDIR | 0700).build(), new FleInfo(PID, 7, false));
+        images.remaps.add(Fixtures.remap(1, 1, Remaps.GHOST));
+        images.ghosts.put(1L, Fixtures.ghostImage(S_IFDIR | 0700, null));
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> engine().run());
+        String run = root.toRealPath().resolve("tmp/run").toString();
+        assertEquals(run + "/gone.d (deleted)", link(7));
+        assertEquals(flags, flags(7));
+        assertFalse(Files.exists(root.resolve("tmp/run/gone.d"), LinkOption.NOFOLLOW_LINKS), "removed again");
+        assertEquals(List.of(), temporaries());
+    }
+
+    @Test
+    void aLinkedRemapOpensTheOriginalNameThenRemovesIt() throws Exception {
+        // unlink_fstat03 (criu --link-remap): the link file criu made stays, the name the restore made goes
+        Files.write(root.resolve("tmp/run/link_remap.9"), pattern(1000));
+        add(reg(1, "/tmp/run/orig.test", Linux.O_WRONLY | Linux.O_LARGEFILE, 1000).setSize(1000)
+                .setMode(S_IFREG | 0644).build(), new FleInfo(PID, 4, false));
+        images.add(reg(2, "/tmp/run/link_remap.9", 0, 0).build(), 0, 0);
+        images.remaps.add(Fixtures.remap(1, 2, Remaps.LINKED));
+        Files.setPosixFilePermissions(root.resolve("tmp/run/link_remap.9"), PosixFilePermissions.fromString("rw-r--r--"));
+        Map<String, String> before = checksums();
+        assertTimeoutPreemptively(Duration.ofSeconds(30), () -> engine().run());
+        String run = root.toRealPath().resolve("tmp/run").toString();
+        assertEquals(run + "/orig.test (deleted)", link(4));
+        assertEquals(1000, pos(4));
+        assertEquals(Linux.O_WRONLY | Linux.O_LARGEFILE, flags(4));
+        assertFalse(Files.exists(root.resolve("tmp/run/orig.test"), LinkOption.NOFOLLOW_LINKS));
+        assertEquals(before, checksums(), "the link file stays, unchanged");
+        assertEquals(List.of(), temporaries());
     }
 
     @Test
