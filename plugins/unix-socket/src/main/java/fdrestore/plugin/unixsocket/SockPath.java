@@ -22,6 +22,31 @@ record SockPath(Path host, byte[] address, String imagePath) {
 
     /** Resolves the path name of {@code s} under {@code root}. */
     static SockPath of(Path root, UnixSock s) throws IOException {
+        return of(root, s, false);
+    }
+
+    /**
+     * Like {@link #of(Path, UnixSock)} for a deleted name: its directory may be missing (it was removed
+     * since); the real path of its nearest existing ancestor (which must stay under the root) is then
+     * followed by the missing components.
+     */
+    static SockPath ofDeleted(Path root, UnixSock s) throws IOException {
+        return of(root, s, true);
+    }
+
+    /** {@code dir} with its longest existing prefix replaced by its real path. */
+    private static Path realMissing(Path dir) throws IOException {
+        Path existing = dir;
+        while (existing != null && !Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return dir;
+        }
+        return existing.toRealPath().resolve(existing.relativize(dir));
+    }
+
+    private static SockPath of(Path root, UnixSock s, boolean deleted) throws IOException {
         String abs = s.name().absolutePath(s.nameDir());
         Path realRoot = (root == null ? Path.of("/") : root).toRealPath();
         Path lexical = realRoot.resolve(UnixName.stripSlashes(abs)).normalize();
@@ -31,8 +56,11 @@ record SockPath(Path host, byte[] address, String imagePath) {
         Path dir;
         try {
             dir = lexical.getParent().toRealPath();
-        } catch (NoSuchFileException e) {
-            throw new IOException(s + ": the directory of " + abs + " does not exist under the root " + realRoot, e);
+        } catch (java.nio.file.FileSystemException e) {
+            if (!deleted) {
+                throw new IOException(s + ": the directory of " + abs + " does not exist under the root " + realRoot, e);
+            }
+            dir = realMissing(lexical.getParent()); // checked by DeletedName: missing, or not a directory
         }
         if (!dir.startsWith(realRoot)) {
             throw new IOException(s + ": the directory of " + abs + " resolves to " + dir + ", outside the root "
