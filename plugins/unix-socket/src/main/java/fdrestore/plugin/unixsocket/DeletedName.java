@@ -3,13 +3,11 @@ package fdrestore.plugin.unixsocket;
 import fdrestore.core.spi.TaskTable;
 import fdrestore.core.sys.SysException;
 import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -37,7 +35,6 @@ final class DeletedName {
     private static final Object LOCK = new Object();
     /** Directories made by deleted names of this JVM, with the number of names that still need them. */
     private static final Map<Path, Integer> MADE = new HashMap<>();
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final UnixSock sock;
     private final SockPath at;
@@ -122,7 +119,7 @@ final class DeletedName {
         Path host = at.host();
         Path parked = null;
         if (Files.exists(host, LinkOption.NOFOLLOW_LINKS)) {
-            parked = moveAside(host, "park");
+            parked = SockPath.moveAside(host, "park");
         }
         IOException failure = null;
         try {
@@ -137,7 +134,7 @@ final class DeletedName {
                 }
             } finally {
                 try {
-                    reach = moveAside(host, "sk");
+                    reach = SockPath.moveAside(host, "sk");
                 } catch (IOException e) {
                     at.unlink(); // it cannot be moved: the socket file goes now, so the user's file can come back
                     throw new IOException(sock + ": cannot move the socket file of its deleted name aside: "
@@ -163,20 +160,6 @@ final class DeletedName {
                     } else {
                         throw back;
                     }
-                }
-            }
-        }
-    }
-
-    /** Moves {@code p} to a new short name in its directory; never replaces anything. */
-    private Path moveAside(Path p, String what) throws IOException {
-        for (int i = 0; ; i++) {
-            Path to = p.resolveSibling(".fdr-" + what + "-" + Long.toString(RANDOM.nextLong() & 0xffffffffL, 36));
-            try {
-                return Files.move(p, to);
-            } catch (FileAlreadyExistsException e) {
-                if (i == 3) {
-                    throw e;
                 }
             }
         }

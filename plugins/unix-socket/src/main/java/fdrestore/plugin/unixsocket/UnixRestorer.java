@@ -234,7 +234,7 @@ final class UnixRestorer implements FileRestorer {
             names.reachable(me.ino(), addr);
         } else {
             SockPath sp = SockPath.of(ctx.root(), me);
-            sp.clearStale(me);
+            sp.clearStale(me, t);
             addr = sp.address();
             bind(t, fd, addr);
             synchronized (created) {

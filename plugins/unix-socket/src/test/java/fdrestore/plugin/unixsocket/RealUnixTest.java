@@ -552,6 +552,48 @@ class RealUnixTest {
         assertNull(recv(10, 4));
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {STREAM, DGRAM, SEQPACKET})
+    void socketFileOfALiveSocketIsNeverTakenOver(int liveType) throws Exception {
+        Path path = root.toRealPath().resolve("run/live.sock");
+        int live = Sys.socket(Linux.AF_UNIX, liveType | Linux.SOCK_CLOEXEC, 0);
+        try {
+            Sys.bind(live, Sys.unixPathAddress(path.toString()));
+            if (liveType != DGRAM) {
+                Sys.listen(live, 4);
+            }
+            Object inode = Files.getAttribute(path, "unix:ino");
+            UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
+            int l = b.sock(STREAM, LISTEN);
+            b.pathName(l, "/run/live.sock").fd(10, 3, l);
+            Engine e = engine(b);
+            RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
+            assertTrue(ex.getMessage().contains("task 10 fd 3") && ex.getMessage().contains(path + " is the name of a live socket")
+                    && ex.getMessage().contains("held by pid " + ProcessHandle.current().pid()), ex.getMessage());
+            for (FileRestorer r : restorers) {
+                ((UnixRestorer) r).abort();
+            }
+            assertEquals(inode, Files.getAttribute(path, "unix:ino"), "the live socket's file is still there");
+            assertEquals(List.of(path), filesUnderRoot());
+        } finally {
+            Sys.close(live);
+        }
+    }
+
+    @Test
+    void staleSocketFileIsReplaced() throws Exception {
+        Path path = root.toRealPath().resolve("run/stale.sock");
+        int gone = Sys.socket(Linux.AF_UNIX, Linux.SOCK_STREAM | Linux.SOCK_CLOEXEC, 0);
+        Sys.bind(gone, Sys.unixPathAddress(path.toString()));
+        Sys.close(gone);
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
+        int l = b.sock(STREAM, LISTEN);
+        b.pathName(l, "/run/stale.sock").fd(10, 3, l);
+        restore(b);
+        assertArrayEquals(pathName(path), sockname(10, 3));
+        assertEquals(List.of(path), filesUnderRoot(), "the new socket's file, and no private name left");
+    }
+
     private static boolean isFifo(Path p) throws Exception {
         return (((Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS)) & 0170000) == 0010000;
     }
