@@ -233,4 +233,76 @@ class UnixEndToEndTest {
             assertEquals(List.of(root), s.toList(), "nothing created under --root");
         }
     }
+
+    private static List<Path> under(Path root) throws Exception {
+        try (Stream<Path> s = Files.walk(root)) {
+            return s.sorted().toList();
+        }
+    }
+
+    /** The sockets /proc/net/unix shows listening (flag __SO_ACCEPTCON) at {@code path}. */
+    private static long listenersAt(Path path) throws Exception {
+        return Files.readAllLines(Path.of("/proc/net/unix")).stream().map(l -> l.trim().split("\\s+"))
+                .filter(f -> f.length >= 8 && f[3].equals("00010000") && f[7].equals(path.toString())).count();
+    }
+
+    @Test
+    void secondRestoreOntoALiveListenersPathFailsNamingItAndLeavesNothing(@TempDir Path tmp) throws Exception {
+        Path images = Samples.criu("c2_listenq");
+        Path root = Samples.prepareRoot("c2_listenq", tmp.resolve("root"));
+        Path sock = root.toRealPath().resolve("tmp/criu-work/run/c2.sock");
+        Map<Integer, Integer> pids = restore(images, root);
+        Object inode = Files.getAttribute(sock, "unix:ino");
+        List<Path> files = under(root);
+        CliRunner second = CliRunner.run("restore", "--root", root.toString(), "--detach", images.toString());
+        assertEquals(1, second.code, second.toString());
+        String err = second.err.strip();
+        assertEquals(1, err.lines().count(), second.toString());
+        assertTrue(err.contains(sock + " is the name of a live socket") && err.contains("held by pid " + pids.get(15402)),
+                second.toString());
+        assertEquals(inode, Files.getAttribute(sock, "unix:ino"), "the first restore's socket file is untouched");
+        assertEquals(files, under(root), "nothing added or removed under the root");
+        assertEquals(1, listenersAt(sock));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void concurrentRestoresNeverPutTwoListenersOnOnePath(@TempDir Path tmp) throws Exception {
+        Path images = Samples.criu("c2_listenq");
+        Path root = Samples.prepareRoot("c2_listenq", tmp.resolve("root"));
+        Path sock = root.toRealPath().resolve("tmp/criu-work/run/c2.sock");
+        int n = 6;
+        List<java.util.concurrent.Future<CliRunner>> runs = new ArrayList<>();
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(n);
+        java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+        try {
+            for (int i = 0; i < n; i++) {
+                runs.add(pool.submit(() -> {
+                    go.await();
+                    return CliRunner.run("restore", "--root", root.toString(), "--detach", "--json", images.toString());
+                }));
+            }
+            go.countDown();
+            int ok = 0;
+            for (java.util.concurrent.Future<CliRunner> f : runs) {
+                CliRunner r = f.get(LIMIT.toSeconds(), TimeUnit.SECONDS);
+                if (r.out.contains("\"tasks\"")) {
+                    for (Object o : (List<Object>) ((Map<String, Object>) Json.parse(r.out)).get("tasks")) {
+                        started.add(((Number) ((Map<String, Object>) o).get("pid")).intValue());
+                    }
+                }
+                if (r.code == 0) {
+                    ok++;
+                } else {
+                    assertEquals(1, r.code, r.toString());
+                    assertTrue(r.err.contains(sock.toString()), "the failure names the path: " + r);
+                }
+            }
+            assertTrue(ok >= 1, "one restore got the path");
+            assertEquals(1, listenersAt(sock), "one listener on the path, whatever the interleaving (" + ok + " succeeded)");
+            assertEquals(1, ok, "only one restore can own the listener's path");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
 }

@@ -1,6 +1,9 @@
 package fdrestore.plugin.unixsocket;
 
 import fdrestore.core.image.proto.FilePermsEntry;
+import fdrestore.core.spi.TaskTable;
+import fdrestore.core.sys.Errno;
+import fdrestore.core.sys.SysException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -19,9 +22,35 @@ import java.nio.file.Path;
 record SockPath(Path host, byte[] address, String imagePath) {
     private static final int S_IFMT = 0170000;
     private static final int S_IFSOCK = 0140000;
+    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
     /** Resolves the path name of {@code s} under {@code root}. */
     static SockPath of(Path root, UnixSock s) throws IOException {
+        return of(root, s, false);
+    }
+
+    /**
+     * Like {@link #of(Path, UnixSock)} for a deleted name: its directory may be missing (it was removed
+     * since); the real path of its nearest existing ancestor (which must stay under the root) is then
+     * followed by the missing components.
+     */
+    static SockPath ofDeleted(Path root, UnixSock s) throws IOException {
+        return of(root, s, true);
+    }
+
+    /** {@code dir} with its longest existing prefix replaced by its real path. */
+    private static Path realMissing(Path dir) throws IOException {
+        Path existing = dir;
+        while (existing != null && !Files.exists(existing, LinkOption.NOFOLLOW_LINKS)) {
+            existing = existing.getParent();
+        }
+        if (existing == null) {
+            return dir;
+        }
+        return existing.toRealPath().resolve(existing.relativize(dir));
+    }
+
+    private static SockPath of(Path root, UnixSock s, boolean deleted) throws IOException {
         String abs = s.name().absolutePath(s.nameDir());
         Path realRoot = (root == null ? Path.of("/") : root).toRealPath();
         Path lexical = realRoot.resolve(UnixName.stripSlashes(abs)).normalize();
@@ -31,8 +60,11 @@ record SockPath(Path host, byte[] address, String imagePath) {
         Path dir;
         try {
             dir = lexical.getParent().toRealPath();
-        } catch (NoSuchFileException e) {
-            throw new IOException(s + ": the directory of " + abs + " does not exist under the root " + realRoot, e);
+        } catch (java.nio.file.FileSystemException e) {
+            if (!deleted) {
+                throw new IOException(s + ": the directory of " + abs + " does not exist under the root " + realRoot, e);
+            }
+            dir = realMissing(lexical.getParent()); // checked by DeletedName: missing, or not a directory
         }
         if (!dir.startsWith(realRoot)) {
             throw new IOException(s + ": the directory of " + abs + " resolves to " + dir + ", outside the root "
@@ -54,13 +86,23 @@ record SockPath(Path host, byte[] address, String imagePath) {
     }
 
     /**
-     * Makes the path free for bind, as CRIU does: a stale socket file there is unlinked; anything else is
-     * an error (user data is never deleted).
+     * Makes the path free for bind, as CRIU does: a stale socket file there (no socket is bound to it any
+     * more) is removed; anything else is an error. A file that is not a socket is user data, and a socket
+     * file that a live socket is bound to (a running service, or another restore) is never removed: the
+     * error names the path and, where /proc shows it, the pid that holds the socket.
+     *
+     * <p>Whether a socket is bound to the file is asked of the kernel through {@code t}: a datagram probe
+     * connects to the path, which fails with ECONNREFUSED only when no socket of any type is bound to that
+     * inode (a bound socket of another type gives EPROTOTYPE, a stream one that does not listen yet gives
+     * a connection too). The stale file is then moved to a private name and removed only if it is still
+     * the inode that was probed, so a socket bound there meanwhile by a concurrent restore is put back.
      */
-    void clearStale(UnixSock s) throws IOException {
+    void clearStale(UnixSock s, TaskTable t) throws IOException {
         int mode;
+        long ino;
         try {
             mode = (Integer) Files.getAttribute(host, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            ino = ((Number) Files.getAttribute(host, "unix:ino", LinkOption.NOFOLLOW_LINKS)).longValue();
         } catch (NoSuchFileException e) {
             return;
         }
@@ -68,7 +110,111 @@ record SockPath(Path host, byte[] address, String imagePath) {
             throw new IOException(s + ": " + host + " exists and is not a socket (mode 0"
                     + Integer.toOctalString(mode) + "); refusing to replace it");
         }
-        Files.delete(host);
+        if (liveSocketAt(t)) {
+            throw new IOException(s + ": " + host + " is the name of a live socket" + holderOf(host)
+                    + "; refusing to take it over (another fdrestore restore or a running service owns it)");
+        }
+        Path moved;
+        try {
+            moved = moveAside(host, "stale");
+        } catch (NoSuchFileException e) {
+            return; // removed meanwhile
+        }
+        long now = ((Number) Files.getAttribute(moved, "unix:ino", LinkOption.NOFOLLOW_LINKS)).longValue();
+        if (now != ino) {
+            try {
+                Files.move(moved, host);
+            } catch (IOException e) {
+                throw new IOException(s + ": a socket was bound at " + host + " while its stale file was removed,"
+                        + " and cannot be moved back from " + moved + ": " + e.getMessage(), e);
+            }
+            throw new IOException(s + ": " + host + " was bound by another socket while its stale file was removed"
+                    + holderOf(host) + "; refusing to take it over");
+        }
+        Files.delete(moved);
+    }
+
+    /** True unless a datagram connect to the path finds no socket bound to it (ECONNREFUSED, ENOENT). */
+    private boolean liveSocketAt(TaskTable t) throws IOException {
+        int probe;
+        try {
+            probe = t.socket(UnixRestorer.AF_UNIX, UnixSock.SOCK_DGRAM | UnixRestorer.SOCK_NONBLOCK, 0);
+        } catch (SysException e) {
+            throw new IOException("cannot make a probe socket to check " + host + ": " + e.getMessage(), e);
+        }
+        try {
+            t.connect(probe, address);
+            return true;
+        } catch (SysException e) {
+            return e.errno() != Errno.ECONNREFUSED && e.errno() != Errno.ENOENT;
+        } finally {
+            try {
+                t.close(probe);
+            } catch (SysException e) {
+                throw new IOException("cannot close the probe socket of " + host + ": " + e.getMessage(), e);
+            }
+        }
+    }
+
+    /**
+     * ", held by pid N" (or "pids N, M") for the sockets /proc/net/unix shows bound at {@code path}, whose
+     * inode some /proc/PID/fd refers to; empty when none can be found (another network namespace, or
+     * /proc hides them). Only called to word an error.
+     */
+    static String holderOf(Path path) {
+        java.util.Set<String> inodes = new java.util.HashSet<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length >= 8 && f[7].equals(path.toString())) {
+                    inodes.add("socket:[" + f[6] + "]");
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return "";
+        }
+        java.util.Set<Long> pids = new java.util.TreeSet<>();
+        if (!inodes.isEmpty()) {
+            try (var procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+                for (Path proc : procs) {
+                    try (var fds = Files.newDirectoryStream(proc.resolve("fd"))) {
+                        for (Path fd : fds) {
+                            try {
+                                if (inodes.contains(Files.readSymbolicLink(fd).toString())) {
+                                    pids.add(Long.parseLong(proc.getFileName().toString()));
+                                    break;
+                                }
+                            } catch (IOException e) {
+                                // closed meanwhile
+                            }
+                        }
+                    } catch (IOException | RuntimeException e) {
+                        // gone, or not ours to read
+                    }
+                }
+            } catch (IOException e) {
+                return "";
+            }
+        }
+        if (pids.isEmpty()) {
+            return "";
+        }
+        return pids.size() == 1 ? ", held by pid " + pids.iterator().next() : ", held by pids "
+                + pids.toString().replaceAll("[\\[\\]]", "");
+    }
+
+    /** Moves {@code p} to a new short private name in its directory; never replaces anything. */
+    static Path moveAside(Path p, String what) throws IOException {
+        for (int i = 0; ; i++) {
+            Path to = p.resolveSibling(".fdr-" + what + "-" + Long.toString(RANDOM.nextLong() & 0xffffffffL, 36));
+            try {
+                return Files.move(p, to);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (i == 3) {
+                    throw e;
+                }
+            }
+        }
     }
 
     /** Restores the mode, owner and group the socket file had ({@code file_perms}). */

@@ -65,6 +65,8 @@ final class SockPlan {
     UnixSock connectTo;
     final List<Pair> acceptJobs = new ArrayList<>();
     final List<QueueJob> queues = new ArrayList<>();
+    /** The sockets that connect or send to this socket's deleted path name: it stays reachable until they did. */
+    final List<UnixSock> nameUsers = new ArrayList<>();
     /** The socket that fills this socket's queue, or null when it has no packets. */
     UnixSock queuedBy;
     String error;

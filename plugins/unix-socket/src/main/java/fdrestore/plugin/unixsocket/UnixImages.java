@@ -236,10 +236,9 @@ final class UnixImages {
                 } else if (peer.listening()) {
                     if (peer.type() != s.type()) {
                         fail(s, "is connected to listener " + peer + " of another type");
-                    } else if (peer.deleted()) {
-                        fail(s, "an unaccepted connection to a listener whose path was deleted is not supported");
                     } else {
                         p.connectTo = peer; // an unaccepted connection: it sits in the listener's queue
+                        usesName(peer, s);
                     }
                 } else if (peer.peer() == s.ino()) {
                     pair(s, peer);
@@ -249,14 +248,26 @@ final class UnixImages {
                 return;
             }
             // datagram
-            if (peer.peer() == s.ino()) {
+            if (peer == s) {
+                if (s.name().isEmpty()) {
+                    fail(s, "is connected to itself but has no name to connect to");
+                } else {
+                    p.connectTo = s; // connected to itself: it connects to its own name once bound
+                }
+            } else if (peer.peer() == s.ino()) {
                 pair(s, peer);
             } else if (peer.name().isEmpty()) {
                 fail(s, "is connected to " + peer + ", which has no name to connect to");
-            } else if (peer.deleted()) {
-                fail(s, "connecting to " + peer + ", whose path was deleted, is not supported");
             } else {
                 p.connectTo = peer;
+                usesName(peer, s);
+            }
+        }
+
+        /** {@code user} connects or sends to {@code named}'s name: a deleted name stays reachable until it did. */
+        private void usesName(UnixSock named, UnixSock user) {
+            if (named.deleted() && named.name().isPath() && named != user) {
+                plans.get(named.id()).nameUsers.add(user);
             }
         }
 
@@ -350,13 +361,15 @@ final class UnixImages {
             } else if (r.peer() != 0) {
                 // Connected to another: only that peer may send to it.
                 UnixSock x = byIno.get(r.peer());
-                if (x == null || plans.get(x.id()).error != null || r.name().isEmpty() || r.deleted()) {
+                if (x == null || plans.get(x.id()).error != null || r.name().isEmpty()) {
                     fail(r, "its queued packets can only come from its peer inode " + r.peer()
-                            + ", which cannot send to it (the receiver needs a name that is not deleted)");
+                            + ", which cannot send to it (the receiver has no name)");
                     return;
                 }
                 queuer = x;
-                mode = QueueMode.SENDTO;
+                // Connected to itself, it takes packets only from itself: it sends them once connected.
+                mode = x == r ? QueueMode.CONNECTED : QueueMode.SENDTO;
+                usesName(r, x);
             } else {
                 UnixSock x = null;
                 for (UnixSock c : socks.values()) {
@@ -372,6 +385,13 @@ final class UnixImages {
                 } else if (!r.name().isEmpty()) {
                     queuer = r;
                     mode = QueueMode.TEMP;
+                } else if (rp.role == Role.OWN && rp.connectTo == null) {
+                    // Unnamed, and nothing sends to it: its sender is gone (the closed end of a socketpair,
+                    // which leaves it established with no peer). One end of a new socketpair gets the
+                    // packets from the other, which is then closed, as with a stream whose peer is gone.
+                    rp.role = Role.ORPHAN;
+                    queuer = r;
+                    mode = QueueMode.FAKE_PEER;
                 } else {
                     fail(r, "an unnamed datagram socket that no socket is connected to cannot get its "
                             + list.size() + " queued packet(s) back");

@@ -51,10 +51,18 @@ final class UnixRestorer implements FileRestorer {
     private int queuesDone;
     /** Socket files this restorer bound and still owns (removed on failure or abort). */
     private final List<SockPath> created = new ArrayList<>();
+    private final RestoreNames names;
+    /** Its own deleted path name while it is bound (released once its peers reached it, or on abort). */
+    private DeletedName deletedName;
 
     UnixRestorer(SockPlan plan) {
+        this(plan, new RestoreNames());
+    }
+
+    UnixRestorer(SockPlan plan, RestoreNames names) {
         this.plan = plan;
         this.me = plan.sock;
+        this.names = names;
     }
 
     static String bound(long ino) {
@@ -69,6 +77,11 @@ final class UnixRestorer implements FileRestorer {
         return "unix-queued:" + ino;
     }
 
+    /** {@code user} connected or sent to the deleted name of socket {@code ino}. */
+    static String reached(long ino, long user) {
+        return "unix-reached:" + ino + ":" + user;
+    }
+
     SockPlan plan() {
         return plan;
     }
@@ -80,7 +93,7 @@ final class UnixRestorer implements FileRestorer {
             deps.add(Dependency.beforeOpen(plan.creatorFile, Stage.OPEN, me + " is made by file " + plan.creatorFile
                     + " (" + (plan.pair != null ? plan.pair : "") + ")"));
         }
-        if (plan.connectTo != null) {
+        if (plan.connectTo != null && plan.connectTo.id() != me.id()) {
             deps.add(Dependency.beforeDone(plan.connectTo.id(), Stage.OPEN, me + " connects to " + plan.connectTo));
         }
         for (QueueJob j : plan.queues) {
@@ -212,9 +225,16 @@ final class UnixRestorer implements FileRestorer {
         if (me.name().isAbstract()) {
             addr = me.name().abstractAddress();
             bind(t, fd, addr);
+        } else if (me.deleted()) {
+            DeletedName d = DeletedName.bind(ctx.root(), me, t, fd, true);
+            synchronized (created) {
+                deletedName = d;
+            }
+            addr = d.reachAddress();
+            names.reachable(me.ino(), addr);
         } else {
             SockPath sp = SockPath.of(ctx.root(), me);
-            sp.clearStale(me);
+            sp.clearStale(me, t);
             addr = sp.address();
             bind(t, fd, addr);
             synchronized (created) {
@@ -301,6 +321,9 @@ final class UnixRestorer implements FileRestorer {
         UnixSock server = p.server();
         int l = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
         owned.add(l);
+        if (server.deleted() && server.name().isPath()) {
+            return acceptThroughDeletedName(ctx, t, p, l, owned);
+        }
         SockPath sp = null;
         byte[] addr;
         try {
@@ -351,6 +374,33 @@ final class UnixRestorer implements FileRestorer {
         return new int[] {s, c};
     }
 
+    /**
+     * {@link #acceptThroughTemporaryListener} for a server half whose name was deleted: the temporary
+     * listener {@code l} binds that name as a {@link DeletedName} (making missing directories, moving a file
+     * that took the path aside meanwhile), the client connects to where it is reached, then the name and
+     * what was made for it go.
+     */
+    private int[] acceptThroughDeletedName(OpenContext ctx, TaskTable t, Pair p, int l, List<Integer> owned)
+            throws IOException, SysException {
+        DeletedName d = DeletedName.bind(ctx.root(), p.server(), t, l, false);
+        try {
+            t.listen(l, 1);
+            int c = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
+            owned.add(c);
+            connectOrFail(t, c, d.reachAddress(), p.client(), p.server());
+            int s = t.accept(l, SOCK_NONBLOCK);
+            if (s < 0) {
+                throw new IOException(me + ": the temporary listener at " + p.server().name()
+                        + " has no connection to accept");
+            }
+            owned.add(s);
+            closeOwned(t, owned, l);
+            return new int[] {s, c};
+        } finally {
+            d.release();
+        }
+    }
+
     /** An established socket whose peer is gone: one end of a socketpair; its queue comes from the other. */
     private int createOrphan(TaskTable t, List<Integer> owned) throws IOException, SysException {
         int[] sp = t.socketpair(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
@@ -389,11 +439,24 @@ final class UnixRestorer implements FileRestorer {
             return false;
         }
         connectOrFail(t, fd, addressOf(ctx, to), me, to);
+        if (to.id() != me.id()) {
+            ctx.signal(reached(to.ino(), me.ino()));
+        }
         return true;
     }
 
-    private static byte[] addressOf(OpenContext ctx, UnixSock s) throws IOException {
-        return s.name().isAbstract() ? s.name().abstractAddress() : SockPath.of(ctx.root(), s).address();
+    private byte[] addressOf(OpenContext ctx, UnixSock s) throws IOException {
+        if (s.name().isAbstract()) {
+            return s.name().abstractAddress();
+        }
+        if (s.deleted()) {
+            byte[] a = names.reach(s.ino());
+            if (a == null) {
+                throw new IOException(me + ": internal error, the deleted name of " + s + " is not bound yet");
+            }
+            return a;
+        }
+        return SockPath.of(ctx.root(), s).address();
     }
 
     // ---- queues ---------------------------------------------------------------------------------
@@ -454,6 +517,9 @@ final class UnixRestorer implements FileRestorer {
             if (j.mode() == QueueMode.TEMP) {
                 closeOwned(t, owned, sender);
             }
+            if (j.mode() == QueueMode.SENDTO) {
+                ctx.signal(reached(r.ino(), me.ino()));
+            }
             ctx.signal(queued(r.ino()));
         }
         return true;
@@ -478,6 +544,20 @@ final class UnixRestorer implements FileRestorer {
     // ---- finish ---------------------------------------------------------------------------------
 
     private boolean finish(OpenContext ctx, TaskTable t, int fd) throws IOException, SysException {
+        if (deletedName != null) {
+            for (UnixSock u : plan.nameUsers) {
+                if (!ctx.signalled(reached(me.ino(), u.ino()))) {
+                    ctx.waitingFor(me + " waits for " + u + " to reach its deleted name before it goes");
+                    return false;
+                }
+            }
+            DeletedName d;
+            synchronized (created) {
+                d = deletedName;
+                deletedName = null;
+            }
+            d.release();
+        }
         if (me.deleted()) {
             List<SockPath> mine;
             synchronized (created) {
@@ -521,11 +601,21 @@ final class UnixRestorer implements FileRestorer {
      */
     public void abort() throws IOException {
         List<SockPath> mine;
+        DeletedName d;
         synchronized (created) {
             mine = new ArrayList<>(created);
             created.clear();
+            d = deletedName;
+            deletedName = null;
         }
         IOException first = null;
+        if (d != null) {
+            try {
+                d.release();
+            } catch (IOException e) {
+                first = e;
+            }
+        }
         for (SockPath sp : mine) {
             try {
                 sp.unlink();

@@ -42,6 +42,6 @@ public final class UnixSocketKind implements FileKind, FileDumper {
         if (!file.entry().hasUsk()) {
             throw new PlanException(file + ": files.img has no unix socket entry for it");
         }
-        return new UnixRestorer(UnixImages.of(ctx.images()).plan(file.id()));
+        return new UnixRestorer(UnixImages.of(ctx.images()).plan(file.id()), RestoreNames.of(ctx));
     }
 }

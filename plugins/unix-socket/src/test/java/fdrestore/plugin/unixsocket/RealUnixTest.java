@@ -422,6 +422,182 @@ class RealUnixTest {
         assertEquals("user data", Files.readString(root.resolve("run/data.sock")));
     }
 
+    @Test
+    void deletedNameInARemovedDirectoryIsReachedByItsPeersThenGoesWithTheDirectories() throws Exception {
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0).task(11, 10);
+        int d = b.sock(DGRAM, ESTABLISHED);
+        int c1 = b.sock(DGRAM, ESTABLISHED);
+        int c2 = b.sock(DGRAM, ESTABLISHED);
+        b.pathName(d, "/run/gone/deeper/d.sock").edit(d).setDeleted(true);
+        b.peer(c1, d).peer(c2, d).fd(10, 3, d).fd(11, 3, c1).fd(10, 4, c2);
+        b.packet(d, "from c1");
+        restore(b);
+        byte[] name = pathName(root.toRealPath().resolve("run/gone/deeper/d.sock"));
+        assertArrayEquals(name, sockname(10, 3), "the socket keeps its deleted name");
+        assertArrayEquals(name, peername(11, 3), "a peer in another task connected to it");
+        assertArrayEquals(name, peername(10, 4));
+        assertArrayEquals(bytes("from c1"), recv(10, 3));
+        assertNull(recv(11, 3), "c1 is connected to d, which cannot send to it: nothing queued for it");
+        assertEquals(2, tables.get(10).send(4, bytes("c2"), 0, 2, new int[0], 0));
+        assertArrayEquals(bytes("c2"), recv(10, 3), "the restored connection works");
+        assertFalse(Files.exists(root.resolve("run/gone")), "the directories made for the name are removed");
+        try (Stream<Path> left = Files.list(root.resolve("run"))) {
+            assertEquals(List.of(), left.toList());
+        }
+    }
+
+    @Test
+    void deletedNameOverAFifoLeavesTheFifoWhereItWas() throws Exception {
+        Path fifo = root.resolve("run/both.test");
+        assertEquals(0, new ProcessBuilder("mkfifo", "-m", "0640", fifo.toString()).start().waitFor());
+        Object inode = Files.getAttribute(fifo, "unix:ino");
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
+        int d = b.sock(DGRAM, ESTABLISHED);
+        int c = b.sock(DGRAM, ESTABLISHED);
+        b.pathName(d, "/run/both.test").edit(d).setDeleted(true);
+        b.peer(c, d).fd(10, 4, d).fd(10, 5, c).packet(d, "queued");
+        restore(b);
+        assertArrayEquals(pathName(root.toRealPath().resolve("run/both.test")), sockname(10, 4));
+        assertArrayEquals(pathName(root.toRealPath().resolve("run/both.test")), peername(10, 5));
+        assertArrayEquals(bytes("queued"), recv(10, 4));
+        assertTrue(isFifo(fifo), "still the fifo");
+        assertEquals(inode, Files.getAttribute(fifo, "unix:ino"), "the user's fifo itself, moved back");
+        assertEquals("rw-r-----", java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(fifo)));
+        assertEquals(List.of(fifo), filesUnderRoot(), "nothing else is left");
+    }
+
+    @Test
+    void deletedNameUnderARegularFileIsRefusedAndNothingIsMade() throws Exception {
+        Files.writeString(root.resolve("run/file"), "user data");
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
+        int d = b.sock(DGRAM, CLOSE);
+        b.pathName(d, "/run/file/sub/d.sock").edit(d).setDeleted(true);
+        b.fd(10, 3, d);
+        Engine e = engine(b);
+        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
+        assertTrue(ex.getMessage().contains("task 10 fd 3") && ex.getMessage().contains("/run/file/sub/d.sock")
+                && ex.getMessage().contains("exists and is not a directory"), ex.getMessage());
+        for (FileRestorer r : restorers) {
+            ((UnixRestorer) r).abort();
+        }
+        assertEquals("user data", Files.readString(root.resolve("run/file")));
+        assertEquals(List.of(root.resolve("run/file")), filesUnderRoot());
+        try (Stream<Path> all = Files.walk(root)) {
+            assertEquals(List.of(root, root.resolve("run"), root.resolve("run/file")), all.sorted().toList());
+        }
+    }
+
+    @Test
+    void failureWhileAPeerConnectsRemovesTheDirectoriesAndGivesTheFifoBack() throws Exception {
+        Files.createDirectories(root.resolve("run/a"));
+        Path fifo = root.resolve("run/a/x");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0).task(11, 10);
+        int d1 = b.sock(DGRAM, CLOSE);
+        int d2 = b.sock(DGRAM, CLOSE);
+        int c = b.sock(DGRAM, ESTABLISHED);
+        b.pathName(d1, "/run/a/x").edit(d1).setDeleted(true);
+        b.pathName(d2, "/run/b/c/y").edit(d2).setDeleted(true);
+        b.peer(c, d2).fd(10, 3, d1).fd(10, 4, d2).fd(11, 3, c);
+        ImageSet images = ImageSet.open(b.write(tmp.resolve("img")));
+        Engine.Builder eb = Engine.builder(transport).root(root);
+        for (int pid : new int[] {10, 11}) {
+            ExecutorTaskTable real = runtime.start(pid, FLOOR);
+            tables.put(pid, real);
+            TaskTable t = real;
+            if (pid == 11) {
+                t = mock(TaskTable.class, delegatesTo(real));
+                doThrow(new SysException("connect(x)", Errno.ECONNREFUSED)).when(t).connect(anyInt(),
+                        org.mockito.ArgumentMatchers.any(byte[].class));
+            }
+            eb.table(t);
+        }
+        PlanContext pc = UnixImageBuilder.planContext(images, root);
+        for (FileInfo f : UnixImageBuilder.files(images)) {
+            FileRestorer r = new UnixSocketKind().plan(f, pc);
+            restorers.add(r);
+            eb.file(f, "unix", r);
+        }
+        Engine e = eb.build();
+        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
+        assertTrue(ex.getMessage().contains("ECONNREFUSED"), ex.getMessage());
+        for (FileRestorer r : restorers) {
+            ((UnixRestorer) r).abort(); // what the engine's abort hook calls
+        }
+        assertEquals(List.of(fifo), filesUnderRoot());
+        assertTrue(isFifo(fifo), "the fifo is back");
+        assertFalse(Files.exists(root.resolve("run/b")), "the directories made for /run/b/c/y are gone");
+    }
+
+    @Test
+    void datagramSocketConnectedToItselfGetsItsQueueFromItself() throws Exception {
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
+        int s = b.sock(DGRAM, ESTABLISHED);
+        b.abstractName(s, "self-" + tag).peer(s, s).fd(10, 3, s).packet(s, "one").packet(s, "two");
+        restore(b);
+        assertArrayEquals(abstractName("self-" + tag), sockname(10, 3));
+        assertArrayEquals(abstractName("self-" + tag), peername(10, 3), "connected to itself");
+        assertArrayEquals(bytes("one"), recv(10, 3));
+        assertArrayEquals(bytes("two"), recv(10, 3));
+    }
+
+    @Test
+    void unnamedDatagramSocketWhoseSenderIsGoneGetsItsQueue() throws Exception {
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
+        int s = b.sock(DGRAM, ESTABLISHED);
+        b.fd(10, 4, s).packet(s, "left behind").packet(s, "and more");
+        restore(b);
+        assertArrayEquals(bytes("left behind"), recv(10, 4));
+        assertArrayEquals(bytes("and more"), recv(10, 4));
+        assertNull(recv(10, 4));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {STREAM, DGRAM, SEQPACKET})
+    void socketFileOfALiveSocketIsNeverTakenOver(int liveType) throws Exception {
+        Path path = root.toRealPath().resolve("run/live.sock");
+        int live = Sys.socket(Linux.AF_UNIX, liveType | Linux.SOCK_CLOEXEC, 0);
+        try {
+            Sys.bind(live, Sys.unixPathAddress(path.toString()));
+            if (liveType != DGRAM) {
+                Sys.listen(live, 4);
+            }
+            Object inode = Files.getAttribute(path, "unix:ino");
+            UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
+            int l = b.sock(STREAM, LISTEN);
+            b.pathName(l, "/run/live.sock").fd(10, 3, l);
+            Engine e = engine(b);
+            RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
+            assertTrue(ex.getMessage().contains("task 10 fd 3") && ex.getMessage().contains(path + " is the name of a live socket")
+                    && ex.getMessage().contains("held by pid " + ProcessHandle.current().pid()), ex.getMessage());
+            for (FileRestorer r : restorers) {
+                ((UnixRestorer) r).abort();
+            }
+            assertEquals(inode, Files.getAttribute(path, "unix:ino"), "the live socket's file is still there");
+            assertEquals(List.of(path), filesUnderRoot());
+        } finally {
+            Sys.close(live);
+        }
+    }
+
+    @Test
+    void staleSocketFileIsReplaced() throws Exception {
+        Path path = root.toRealPath().resolve("run/stale.sock");
+        int gone = Sys.socket(Linux.AF_UNIX, Linux.SOCK_STREAM | Linux.SOCK_CLOEXEC, 0);
+        Sys.bind(gone, Sys.unixPathAddress(path.toString()));
+        Sys.close(gone);
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
+        int l = b.sock(STREAM, LISTEN);
+        b.pathName(l, "/run/stale.sock").fd(10, 3, l);
+        restore(b);
+        assertArrayEquals(pathName(path), sockname(10, 3));
+        assertEquals(List.of(path), filesUnderRoot(), "the new socket's file, and no private name left");
+    }
+
+    private static boolean isFifo(Path p) throws Exception {
+        return (((Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS)) & 0170000) == 0010000;
+    }
+
     private List<Path> filesUnderRoot() throws Exception {
         try (Stream<Path> s = Files.walk(root)) {
             return s.filter(p -> !Files.isDirectory(p)).toList();

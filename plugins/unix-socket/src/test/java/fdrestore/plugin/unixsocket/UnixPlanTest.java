@@ -182,4 +182,52 @@ class UnixPlanTest {
         assertEquals(11, v.plan(8).queuedBy.id());
         assertEquals(8, v.plan(11).queuedBy.id());
     }
+
+    @Test
+    void deletedNameKeepsItsConnectorsAndSendersAsUsers() throws Exception {
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0).task(11, 10);
+        int d = b.sock(DGRAM, CLOSE);
+        int c = b.sock(DGRAM, ESTABLISHED);
+        int l = b.sock(STREAM, LISTEN);
+        int pending = b.sock(STREAM, ESTABLISHED);
+        b.pathName(d, "/gone/d.sock").edit(d).setDeleted(true);
+        b.pathName(l, "/gone/l.sock").edit(l).setDeleted(true);
+        b.peer(c, d).peer(pending, l).fd(10, 3, d).fd(11, 3, c).fd(10, 4, l).fd(11, 4, pending);
+        UnixImages u = plan(b);
+        assertEquals(List.of((long) c), u.plan(d).nameUsers.stream().map(UnixSock::id).toList());
+        assertEquals(d, u.plan(c).connectTo.id(), "connecting to a deleted name is planned, not refused");
+        assertEquals(List.of((long) pending), u.plan(l).nameUsers.stream().map(UnixSock::id).toList());
+        assertTrue(u.plan(c).nameUsers.isEmpty());
+    }
+
+    @Test
+    void datagramSocketConnectedToItselfIsNoCycle() throws Exception {
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
+        int s = b.sock(DGRAM, ESTABLISHED);
+        int unnamed = b.sock(DGRAM, ESTABLISHED);
+        b.abstractName(s, "me").peer(s, s).peer(unnamed, unnamed).fd(10, 3, s).fd(10, 4, unnamed).packet(s, "x");
+        UnixImages u = plan(b);
+        SockPlan p = u.plan(s);
+        assertEquals(Role.OWN, p.role);
+        assertNull(p.pair);
+        assertSame(p.sock, p.connectTo);
+        assertEquals(QueueMode.CONNECTED, p.queues.get(0).mode(), "only it may send to itself");
+        assertEquals(List.of(), new UnixRestorer(p).dependencies(), "no dependency on itself");
+        PlanException e = assertThrows(PlanException.class, () -> u.plan(unnamed));
+        assertTrue(e.getMessage().contains("connected to itself but has no name"), e.getMessage());
+    }
+
+    @Test
+    void unnamedDatagramSocketWithAQueueAndNoSenderIsAnOrphan() throws Exception {
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
+        int s = b.sock(DGRAM, ESTABLISHED);
+        int t = b.sock(DGRAM, ESTABLISHED);
+        int c = b.sock(DGRAM, ESTABLISHED);
+        b.abstractName(t, "t").peer(c, t).fd(10, 3, s).fd(10, 4, t).fd(10, 5, c).packet(s, "a").packet(t, "b");
+        UnixImages u = plan(b);
+        assertEquals(Role.ORPHAN, u.plan(s).role);
+        assertEquals(QueueMode.FAKE_PEER, u.plan(s).queues.get(0).mode());
+        assertEquals(Role.OWN, u.plan(t).role, "established by a connector, it gets its queue from that one");
+        assertEquals(c, u.plan(t).queuedBy.id());
+    }
 }
