@@ -60,13 +60,13 @@ final class InetDumper {
             } else {
                 state = dst != null ? InetConst.TCP_ESTABLISHED : InetConst.TCP_CLOSE;
             }
-            what = InetSocket.describe(s.family(), s.protocol(), state, src, dst, ctx.id());
+            what = InetSocket.describe(s.family(), s.type(), s.protocol(), state, src, dst, ctx.id());
             if (tcp && state == InetConst.TCP_ESTABLISHED) {
                 throw DumpException.unsupported(what + ": an established TCP connection needs TCP repair mode,"
                         + " which fdrestore dump does not do");
             }
             if (tcp && state != InetConst.TCP_LISTEN && state != InetConst.TCP_CLOSE) {
-                throw DumpException.unsupported(what + ": TCP state " + InetSocket.stateName(s.protocol(), state)
+                throw DumpException.unsupported(what + ": TCP state " + InetSocket.stateName(s.type(), state)
                         + " cannot be dumped (listen and close can)");
             }
             int backlog = state == InetConst.TCP_LISTEN ? backlog(ctx, s.family(), ino, what) : 0;
