@@ -3,6 +3,7 @@ package fdrestore.plugin.inetsocket;
 import static fdrestore.plugin.inetsocket.InetConst.SOL_SOCKET;
 import static fdrestore.plugin.inetsocket.InetConst.SOL_TCP;
 
+import fdrestore.core.spi.Batch;
 import fdrestore.core.spi.FileRestorer;
 import fdrestore.core.spi.OpenContext;
 import fdrestore.core.spi.OpenResult;
@@ -33,6 +34,8 @@ final class InetRestorer implements FileRestorer {
     private final InetSocket s;
     private boolean reuseDone;
     private boolean inRepair;
+    /** The socket made in the shared prepare batch, or null. */
+    private Batch.Ref prepared;
     /** The FINs of a half-closed connection are in place (they wait for a peer in the images). */
     private boolean finsDone;
     /** The connection was reset while its FINs were restored: its peer outside the images is gone. */
@@ -46,11 +49,52 @@ final class InetRestorer implements FileRestorer {
         return s;
     }
 
+    /**
+     * A socket that waits for nothing and needs no call outside a batch (a raw, ICMP or UDP socket that is
+     * not connected, shares no port and is not shut down) is created entirely in the pass's shared batch:
+     * 530 raw sockets of a task take one hand-off instead of 530 times a dozen.
+     */
+    @Override
+    public List<Batch.Ref> prepare(OpenContext ctx, Batch batch) {
+        if (s.tcp() || s.dst() != null || !s.portUsers().isEmpty() || s.shutdown() != 0) {
+            return null;
+        }
+        Batch.Ref fd = batch.socket(s.family(), s.type(), s.proto());
+        for (SockOpt o : createOptions()) {
+            batch.setsockopt(fd, o.level(), o.name(), o.value());
+        }
+        for (SockOpt o : reuseOptions()) {
+            batch.setsockopt(fd, o.level(), o.name(), o.value());
+        }
+        if (s.binds()) {
+            batch.bind(fd, s.src().sockaddr());
+        }
+        int fl = s.flags() & InetConst.SETFL_MASK;
+        if (fl != 0) {
+            batch.fcntl(fd, InetConst.F_SETFL, fl);
+        }
+        if (s.signum() != 0) {
+            batch.fcntl(fd, InetConst.F_SETSIG, s.signum());
+        }
+        prepared = fd;
+        return List.of(fd);
+    }
+
     @Override
     public OpenResult open(OpenContext ctx) throws Exception {
         TaskTable t = ctx.table();
         if (ctx.fd().isPresent()) {
             return finish(ctx, t, ctx.fd().getAsInt()) ? OpenResult.done() : OpenResult.again();
+        }
+        if (prepared != null && ctx.prepared()) {
+            // Everything ran in the shared batch; a failed batch (this file's call or another's) closed the
+            // socket, and the calls below make it again one by one, each with its own fallback and error.
+            int fd = (int) prepared.get();
+            reuseDone = true;
+            if (s.binds()) {
+                ctx.signal(InetSocket.boundCondition(s.fileId()));
+            }
+            return OpenResult.done(fd);
         }
         int fd;
         try {
@@ -89,11 +133,7 @@ final class InetRestorer implements FileRestorer {
 
     /** Everything up to the point the fd can be served out. */
     private void create(OpenContext ctx, TaskTable t, int fd) throws IOException {
-        if (s.family() == InetConst.AF_INET6 && (s.v6only() || !s.raw())) {
-            // A raw socket has its protocol as its "port" already: IPV6_V6ONLY is EINVAL there, and off anyway.
-            set(t, fd, SockOpt.ofBool(InetConst.SOL_IPV6, InetConst.IPV6_V6ONLY, s.v6only(), "IPV6_V6ONLY"));
-        }
-        for (SockOpt o : s.options()) {
+        for (SockOpt o : createOptions()) {
             set(t, fd, o);
         }
         if (!s.binds()) {
@@ -158,6 +198,17 @@ final class InetRestorer implements FileRestorer {
         if (!s.established() && s.shutdown() != 0) {
             shutdown(t, fd, s.shutdown());
         }
+    }
+
+    /** IPV6_V6ONLY, then the image's options, in the order they are set. */
+    private List<SockOpt> createOptions() {
+        List<SockOpt> out = new ArrayList<>();
+        if (s.family() == InetConst.AF_INET6 && (s.v6only() || !s.raw())) {
+            // A raw socket has its protocol as its "port" already: IPV6_V6ONLY is EINVAL there, and off anyway.
+            out.add(SockOpt.ofBool(InetConst.SOL_IPV6, InetConst.IPV6_V6ONLY, s.v6only(), "IPV6_V6ONLY"));
+        }
+        out.addAll(s.options());
+        return out;
     }
 
     private void shutdown(TaskTable t, int fd, int bits) throws IOException {
@@ -399,10 +450,18 @@ final class InetRestorer implements FileRestorer {
     }
 
     private void setReuse(TaskTable t, int fd) throws IOException {
-        set(t, fd, SockOpt.ofBool(SOL_SOCKET, InetConst.SO_REUSEADDR, s.reuseaddr(), "SO_REUSEADDR"));
-        if (!s.portUsers().isEmpty() || s.reuseport()) {
-            set(t, fd, SockOpt.ofBool(SOL_SOCKET, InetConst.SO_REUSEPORT, s.reuseport(), "SO_REUSEPORT"));
+        for (SockOpt o : reuseOptions()) {
+            set(t, fd, o);
         }
+    }
+
+    /** The image's SO_REUSEADDR, and its SO_REUSEPORT when it is on or was forced on. */
+    private List<SockOpt> reuseOptions() {
+        SockOpt addr = SockOpt.ofBool(SOL_SOCKET, InetConst.SO_REUSEADDR, s.reuseaddr(), "SO_REUSEADDR");
+        if (!s.portUsers().isEmpty() || s.reuseport()) {
+            return List.of(addr, SockOpt.ofBool(SOL_SOCKET, InetConst.SO_REUSEPORT, s.reuseport(), "SO_REUSEPORT"));
+        }
+        return List.of(addr);
     }
 
     /** The never-sent tail of the send queue, sent normally once out of repair mode. */
