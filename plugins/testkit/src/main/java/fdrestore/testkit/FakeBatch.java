@@ -110,6 +110,29 @@ final class FakeBatch implements Batch {
     }
 
     @Override
+    public Ref socket(int domain, int type, int protocol) {
+        return add(() -> table.socket(domain, type, protocol), true);
+    }
+
+    @Override
+    public Ref setsockopt(Ref fd, int level, int name, byte[] value) {
+        byte[] copy = value.clone();
+        return add(() -> {
+            table.setsockopt(fd(fd), level, name, copy);
+            return 0;
+        }, false);
+    }
+
+    @Override
+    public Ref bind(Ref fd, byte[] sockaddr) {
+        byte[] copy = sockaddr.clone();
+        return add(() -> {
+            table.bind(fd(fd), copy);
+            return 0;
+        }, false);
+    }
+
+    @Override
     public Ref lseek(Ref fd, long offset, int whence) {
         return add(() -> table.lseek(fd(fd), offset, whence), false);
     }

@@ -372,6 +372,23 @@ public final class FaultInjectingTable implements TaskTable {
         }
 
         @Override
+        public Ref socket(int domain, int type, int protocol) {
+            return note("socket", "socket(" + domain + ", " + type + ", " + protocol + ") in a batch",
+                    () -> b.socket(domain, type, protocol));
+        }
+
+        @Override
+        public Ref setsockopt(Ref fd, int level, int name, byte[] value) {
+            return note("setsockopt", "setsockopt(" + fd + ", " + level + ", " + name + ") in a batch",
+                    () -> b.setsockopt(fd, level, name, value));
+        }
+
+        @Override
+        public Ref bind(Ref fd, byte[] sockaddr) {
+            return note("bind", "bind(" + fd + ") in a batch", () -> b.bind(fd, sockaddr));
+        }
+
+        @Override
         public Ref lseek(Ref fd, long offset, int whence) {
             return note("lseek", "lseek(" + fd + ", " + offset + ", " + whence + ") in a batch", () -> b.lseek(fd, offset, whence));
         }

@@ -1149,6 +1149,28 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
             return r;
         }
 
+        /** setsockopt values, by op index: their address goes in x3 (x4 is the length). */
+        private final java.util.Map<Integer, byte[]> optValues = new java.util.HashMap<>();
+
+        @Override
+        public Ref socket(int domain, int type, int protocol) {
+            return add(ExecutorCore.OP_SOCKET, domain, type, protocol, 0, 0, 0, null, null);
+        }
+
+        @Override
+        public Ref setsockopt(Ref fd, int level, int name, byte[] value) {
+            R r = add(ExecutorCore.OP_SETSOCKOPT, ref(fd), level, name, 0, value.length, 1, null, null);
+            optValues.put(r.index, value.clone());
+            return r;
+        }
+
+        @Override
+        public Ref bind(Ref fd, byte[] sockaddr) {
+            R r = add(ExecutorCore.OP_BIND, ref(fd), 0, sockaddr.length, 0, 0, 1, null, null);
+            data.put(r.index, sockaddr.clone());
+            return r;
+        }
+
         @Override
         public Ref lseek(Ref fd, long offset, int whence) {
             return add(ExecutorCore.OP_LSEEK, ref(fd), offset, whence, 0, 0, 1, null, null);
@@ -1212,6 +1234,9 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
             for (byte[] d : data.values()) {
                 need += space(d.length);
             }
+            for (byte[] d : optValues.values()) {
+                need += space(d.length);
+            }
             synchronized (lock) {
                 reset(need);
                 for (int i = 0; i < count; i++) {
@@ -1233,6 +1258,10 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                 for (java.util.Map.Entry<Integer, byte[]> e : data.entrySet()) {
                     byte[] d = e.getValue();
                     ops[e.getKey() * ExecutorCore.BATCH_STRIDE + 2] = put(d, 0, d.length);
+                }
+                for (java.util.Map.Entry<Integer, byte[]> e : optValues.entrySet()) {
+                    byte[] d = e.getValue();
+                    ops[e.getKey() * ExecutorCore.BATCH_STRIDE + 4] = put(d, 0, d.length);
                 }
                 core.bops = ops;
                 core.bres = res;
@@ -1289,6 +1318,12 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                     return "pipe2(" + Linux.openFlags((int) x0) + ")";
                 case ExecutorCore.OP_WRITE:
                     return "write(" + x0 + ", <buf>, " + x2 + ")";
+                case ExecutorCore.OP_SOCKET:
+                    return "socket(" + x0 + ", " + x1 + ", " + x2 + ")";
+                case ExecutorCore.OP_SETSOCKOPT:
+                    return "setsockopt(" + x0 + ", " + x1 + ", " + x2 + ", <" + ops[base + 5] + " bytes>)";
+                case ExecutorCore.OP_BIND:
+                    return "bind(" + x0 + ", <" + x2 + " bytes>)";
                 default:
                     return "op " + op;
             }

@@ -58,6 +58,21 @@ public interface Batch {
         throw new UnsupportedOperationException("dup in a batch is not supported by " + getClass().getName());
     }
 
+    /** socket(2): a temporary fd, as {@link TaskTable#socket} makes it. */
+    default Ref socket(int domain, int type, int protocol) {
+        throw new UnsupportedOperationException("socket in a batch is not supported by " + getClass().getName());
+    }
+
+    /** setsockopt(2) with a raw option value (copied when called). */
+    default Ref setsockopt(Ref fd, int level, int name, byte[] value) {
+        throw new UnsupportedOperationException("setsockopt in a batch is not supported by " + getClass().getName());
+    }
+
+    /** bind(2) to a raw {@code struct sockaddr} (copied when called). */
+    default Ref bind(Ref fd, byte[] sockaddr) {
+        throw new UnsupportedOperationException("bind in a batch is not supported by " + getClass().getName());
+    }
+
     Ref lseek(Ref fd, long offset, int whence);
 
     Ref fcntl(Ref fd, int cmd, long arg);

@@ -12,13 +12,26 @@ final class InetConst {
     static final int AF_INET6 = 10;
     static final int SOCK_STREAM = 1;
     static final int SOCK_DGRAM = 2;
+    static final int SOCK_RAW = 3;
+    static final int IPPROTO_ICMP = 1;
     static final int IPPROTO_TCP = 6;
     static final int IPPROTO_UDP = 17;
+    static final int IPPROTO_ICMPV6 = 58;
+    static final int IPPROTO_UDPLITE = 136;
+    static final int IPPROTO_RAW = 255;
+    /** One past the highest protocol number socket(2) accepts (include/uapi/linux/in.h, with MPTCP 262). */
+    static final int IPPROTO_MAX = 263;
 
     // TCP states as the images record them (include/net/tcp_states.h)
     static final int TCP_ESTABLISHED = 1;
+    static final int TCP_SYN_SENT = 2;
+    static final int TCP_FIN_WAIT1 = 4;
+    static final int TCP_FIN_WAIT2 = 5;
     static final int TCP_CLOSE = 7;
+    static final int TCP_CLOSE_WAIT = 8;
+    static final int TCP_LAST_ACK = 9;
     static final int TCP_LISTEN = 10;
+    static final int TCP_CLOSING = 11;
 
     static final int SOL_SOCKET = 1;
     static final int SO_REUSEADDR = 2;
@@ -47,11 +60,23 @@ final class InetConst {
     static final int SOL_IP = 0;
     static final int IP_TOS = 1;
     static final int IP_TTL = 2;
+    static final int IP_HDRINCL = 3;
     static final int IP_PKTINFO = 8;
     static final int IP_FREEBIND = 15;
+    static final int IP_NODEFRAG = 22;
 
     static final int SOL_IPV6 = 41;
     static final int IPV6_V6ONLY = 26;
+    static final int IPV6_HDRINCL = 36;
+    static final int IPV6_RECVPKTINFO = 49;
+    static final int IPV6_FREEBIND = 78;
+
+    /** ICMP_FILTER of a raw IPv4 ICMP socket (struct icmp_filter: one u32). */
+    static final int SOL_RAW = 255;
+    static final int ICMP_FILTER = 1;
+    /** ICMPV6_FILTER of a raw ICMPv6 socket (struct icmp6_filter: eight u32). */
+    static final int SOL_ICMPV6 = 58;
+    static final int ICMPV6_FILTER = 1;
 
     static final int SOL_TCP = 6;
     static final int TCP_NODELAY = 1;

@@ -3,7 +3,10 @@ package fdrestore.plugin.inetsocket;
 import fdrestore.core.image.FdType;
 import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.InetSkEntry;
+import fdrestore.core.image.codec.ImageEntry;
+import fdrestore.core.image.codec.Magic;
 import fdrestore.core.image.proto.IpOptsEntry;
+import fdrestore.core.image.proto.IpOptsRawEntry;
 import fdrestore.core.image.proto.SkOptsEntry;
 import fdrestore.core.image.proto.TcpOptsEntry;
 import fdrestore.core.spi.DumpContext;
@@ -16,6 +19,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -39,35 +43,47 @@ final class InetDumper {
             return false;
         }
         return (s.type() == InetConst.SOCK_STREAM && s.protocol() == InetConst.IPPROTO_TCP)
-                || (s.type() == InetConst.SOCK_DGRAM && s.protocol() == InetConst.IPPROTO_UDP);
+                || InetSocket.isUdp(s.type(), s.protocol()) || InetSocket.isPing(s.family(), s.type(), s.protocol())
+                || s.type() == InetConst.SOCK_RAW;
     }
 
     static FileEntry dump(DumpContext ctx) throws DumpException {
         LiveFile f = ctx.file();
         LiveFile.Socket s = f.socket();
         int fd = ctx.localFd();
-        boolean tcp = s.protocol() == InetConst.IPPROTO_TCP;
+        boolean tcp = s.type() == InetConst.SOCK_STREAM;
+        boolean raw = s.type() == InetConst.SOCK_RAW;
         long ino = f.stat().ino();
-        String what = (tcp ? "TCP" : "UDP") + (s.family() == InetConst.AF_INET6 ? "v6" : "") + " socket " + ino;
+        String what = InetSocket.describe(s.family(), s.type(), s.protocol(), 0, null, null, ctx.id());
         try {
             InetAddr src = InetAddr.parse(pad(Sys.getsockname(fd), s.family()));
             InetAddr dst = peer(fd, s.family());
             int state;
             if (tcp) {
-                byte[] info = new byte[8];
-                Sys.getsockopt(fd, InetConst.SOL_TCP, InetConst.TCP_INFO, info);
-                state = info[0] & 0xff;
+                state = TcpDump.state(fd);
             } else {
                 state = dst != null ? InetConst.TCP_ESTABLISHED : InetConst.TCP_CLOSE;
             }
-            what = InetSocket.describe(s.family(), s.protocol(), state, src, dst, ctx.id());
-            if (tcp && state == InetConst.TCP_ESTABLISHED) {
-                throw DumpException.unsupported(what + ": an established TCP connection needs TCP repair mode,"
-                        + " which fdrestore dump does not do");
+            what = InetSocket.describe(s.family(), s.type(), s.protocol(), state, src, dst, ctx.id());
+            if (tcp && state != InetConst.TCP_LISTEN && state != InetConst.TCP_CLOSE && !InetSocket.isConnection(state)) {
+                throw DumpException.unsupported(what + ": TCP state " + InetSocket.stateName(s.type(), state)
+                        + " cannot be dumped (listen, close, established and the half-closed states can)");
             }
-            if (tcp && state != InetConst.TCP_LISTEN && state != InetConst.TCP_CLOSE) {
-                throw DumpException.unsupported(what + ": TCP state " + InetSocket.stateName(s.protocol(), state)
-                        + " cannot be dumped (listen and close can)");
+            if (tcp && InetSocket.isConnection(state)) {
+                TcpDump.Dumped d;
+                try {
+                    d = TcpDump.dump(fd);
+                } catch (IOException e) {
+                    throw new DumpException(what + ": reading the connection in repair mode (TCP_REPAIR needs"
+                            + " CAP_NET_ADMIN in the socket's network namespace): " + e.getMessage(), e);
+                }
+                state = d.state();
+                ctx.writeImage(Magic.TCP_STREAM, ino, List.of(new ImageEntry(d.entry(), d.payload())));
+                if (d.inq().length + d.outq().length > 0) {
+                    ctx.note(what + ": " + d.inq().length + " bytes received and " + d.outq().length
+                            + " bytes to send are in " + Magic.TCP_STREAM.fileName(ino)
+                            + " (read while the connection ran on)");
+                }
             }
             int backlog = state == InetConst.TCP_LISTEN ? backlog(ctx, s.family(), ino, what) : 0;
             InetAddr zero = InetAddr.of(s.family(), java.util.List.of(), 0, 0);
@@ -86,7 +102,13 @@ final class InetDumper {
             if (s.family() == InetConst.AF_INET6) {
                 e.setV6Only(getInt(fd, InetConst.SOL_IPV6, InetConst.IPV6_V6ONLY) != 0);
             }
-            e.setIpOpts(ipOptions(fd, s.family()));
+            if (tcp && InetSocket.isConnection(state) || InetSocket.isUdp(s.type(), s.protocol())) {
+                int shut = shutdownBits(ctx, ino, s.family(), s.protocol());
+                if (shut != 0) {
+                    e.setShutdown(shut);
+                }
+            }
+            e.setIpOpts(ipOptions(fd, s.family(), s.type(), s.protocol()));
             if (tcp) {
                 e.setTcpOpts(tcpOptions(fd));
             }
@@ -151,6 +173,34 @@ final class InetDumper {
         return b;
     }
 
+    /**
+     * The socket's sk_shutdown bits (1 read, 2 write), from sock_diag in fdrestore's network namespace;
+     * 0 when the socket is not listed there (another namespace): a note says so.
+     */
+    private static int shutdownBits(DumpContext ctx, long ino, int family, int proto) {
+        String key = "inet.shutdowns:" + family + ":" + proto;
+        Map<Long, Integer> all = ctx.memo(key, () -> {
+            try {
+                return InetDiag.shutdowns(family, proto);
+            } catch (SysException | RuntimeException e) {
+                return Map.<Long, Integer>of();
+            }
+        });
+        Integer v = all.get(ino);
+        if (v == null) {
+            try {
+                v = InetDiag.shutdowns(family, proto).get(ino); // a socket created since the first query
+            } catch (SysException | RuntimeException e) {
+                v = null;
+            }
+        }
+        if (v == null) {
+            ctx.note("socket inode " + ino + ": sock_diag does not list it here, so its shutdown state is not recorded");
+            return 0;
+        }
+        return v & 3;
+    }
+
     private static SkOptsEntry socketOptions(int fd) throws SysException {
         int sol = InetConst.SOL_SOCKET;
         SkOptsEntry.Builder o = SkOptsEntry.newBuilder()
@@ -195,9 +245,18 @@ final class InetDumper {
         return o.build();
     }
 
-    private static IpOptsEntry ipOptions(int fd, int family) throws SysException {
+    private static IpOptsEntry ipOptions(int fd, int family, int type, int proto) throws SysException {
         IpOptsEntry.Builder ip = IpOptsEntry.newBuilder();
-        if (family != InetConst.AF_INET) {
+        if (type == InetConst.SOCK_RAW) {
+            ip.setRaw(rawOptions(fd, family, proto));
+        }
+        if (family == InetConst.AF_INET6) {
+            if (getInt(fd, InetConst.SOL_IPV6, InetConst.IPV6_FREEBIND) != 0) {
+                ip.setFreebind(true);
+            }
+            if (getInt(fd, InetConst.SOL_IPV6, InetConst.IPV6_RECVPKTINFO) != 0) {
+                ip.setPktinfo(true);
+            }
             return ip.build();
         }
         if (getInt(fd, InetConst.SOL_IP, InetConst.IP_FREEBIND) != 0) {
@@ -212,6 +271,27 @@ final class InetDumper {
         }
         ip.setTtl(getInt(fd, InetConst.SOL_IP, InetConst.IP_TTL));
         return ip.build();
+    }
+
+    /** The raw options criu records: the header-included flag, IP_NODEFRAG (IPv4) and an ICMP filter. */
+    private static IpOptsRawEntry rawOptions(int fd, int family, int proto) throws SysException {
+        IpOptsRawEntry.Builder r = IpOptsRawEntry.newBuilder();
+        boolean v6 = family == InetConst.AF_INET6;
+        if (getInt(fd, v6 ? InetConst.SOL_IPV6 : InetConst.SOL_IP, v6 ? InetConst.IPV6_HDRINCL : InetConst.IP_HDRINCL) != 0) {
+            r.setHdrincl(true);
+        }
+        if (!v6 && getInt(fd, InetConst.SOL_IP, InetConst.IP_NODEFRAG) != 0) {
+            r.setNodefrag(true);
+        }
+        if (proto == (v6 ? InetConst.IPPROTO_ICMPV6 : InetConst.IPPROTO_ICMP)) {
+            byte[] filter = new byte[v6 ? 32 : 4];
+            Sys.getsockopt(fd, v6 ? InetConst.SOL_ICMPV6 : InetConst.SOL_RAW,
+                    v6 ? InetConst.ICMPV6_FILTER : InetConst.ICMP_FILTER, filter);
+            for (int i = 0; i < filter.length; i += 4) {
+                r.addIcmpvFilter(InetConst.intAt(filter, i));
+            }
+        }
+        return r.build();
     }
 
     private static TcpOptsEntry tcpOptions(int fd) throws SysException {

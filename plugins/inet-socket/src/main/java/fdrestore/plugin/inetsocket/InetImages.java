@@ -20,7 +20,7 @@ final class InetImages {
 
     /** (proto, port) -> the file ids that bind it, ascending. */
     private final Map<String, List<Long>> portUsers = new TreeMap<>();
-    /** "src|dst" of each established TCP description -> its file id. */
+    /** "src|dst" of each connected TCP description (established or half closed) -> its file id. */
     private final Map<String, Long> established = new TreeMap<>();
 
     private InetImages(ImageSet images) {
@@ -33,10 +33,11 @@ final class InetImages {
             if (e.getFamily() != InetConst.AF_INET && e.getFamily() != InetConst.AF_INET6) {
                 continue;
             }
-            if (binds(e)) {
+            boolean tcp = e.getType() == InetConst.SOCK_STREAM && e.getProto() == InetConst.IPPROTO_TCP;
+            if ((tcp || InetSocket.isUdp(e.getType(), e.getProto())) && binds(e)) {
                 portUsers.computeIfAbsent(portKey(e), k -> new ArrayList<>()).add(id);
             }
-            if (e.getProto() == InetConst.IPPROTO_TCP && e.getState() == InetConst.TCP_ESTABLISHED) {
+            if (tcp && InetSocket.isConnection(e.getState())) {
                 established.put(endsKey(e, false), id);
             }
         }

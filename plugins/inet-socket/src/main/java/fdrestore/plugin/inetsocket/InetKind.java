@@ -63,6 +63,11 @@ public final class InetKind implements FileKind, FileDumper {
         return new InetRestorer(socket(file, ctx));
     }
 
+    /** The TCP states a description can be restored in. */
+    private static final Set<Integer> TCP_STATES = Set.of(InetConst.TCP_LISTEN, InetConst.TCP_CLOSE,
+            InetConst.TCP_ESTABLISHED, InetConst.TCP_CLOSE_WAIT, InetConst.TCP_FIN_WAIT1, InetConst.TCP_FIN_WAIT2,
+            InetConst.TCP_CLOSING, InetConst.TCP_LAST_ACK);
+
     /** Plans one description: checks what can be restored and reads everything the restore needs. */
     static InetSocket socket(FileInfo file, PlanContext ctx) throws PlanException {
         if (!file.entry().hasIsk()) {
@@ -74,52 +79,74 @@ public final class InetKind implements FileKind, FileDumper {
         if (family != InetConst.AF_INET && family != InetConst.AF_INET6) {
             throw new PlanException(file + ": inet socket of address family " + family + " (neither AF_INET nor AF_INET6)");
         }
-        boolean tcp = e.getType() == InetConst.SOCK_STREAM && e.getProto() == InetConst.IPPROTO_TCP;
-        boolean udp = e.getType() == InetConst.SOCK_DGRAM && e.getProto() == InetConst.IPPROTO_UDP;
+        int type = e.getType();
+        int proto = e.getProto();
+        boolean tcp = type == InetConst.SOCK_STREAM && proto == InetConst.IPPROTO_TCP;
+        boolean udp = InetSocket.isUdp(type, proto);
+        boolean raw = type == InetConst.SOCK_RAW;
+        boolean ping = InetSocket.isPing(family, type, proto);
+        if (!tcp && !udp && !raw && !ping) {
+            throw new PlanException(file + ": inet socket of type " + type + " protocol " + proto + " is not one"
+                    + " fdrestore restores (TCP stream, UDP or UDP-Lite datagram, ICMP datagram, raw)");
+        }
+        if (raw && (proto < 0 || proto >= InetConst.IPPROTO_MAX)) {
+            throw new PlanException(file + ": raw inet socket of protocol " + Integer.toUnsignedString(proto)
+                    + " (protocols are 0.." + (InetConst.IPPROTO_MAX - 1) + ")");
+        }
         InetAddr src0;
         InetAddr dst0;
         int scope;
         try {
             scope = scopeId(e, file);
-            src0 = InetAddr.of(family, e.getSrcAddrList(), e.getSrcPort(), scope);
-            dst0 = InetAddr.of(family, e.getDstAddrList(), e.getDstPort(), scope);
+            // A raw socket's "port" in the images is its protocol; its address binds with port 0.
+            src0 = InetAddr.of(family, e.getSrcAddrList(), raw ? 0 : e.getSrcPort(), scope);
+            dst0 = InetAddr.of(family, e.getDstAddrList(), raw ? 0 : e.getDstPort(), scope);
         } catch (IllegalArgumentException x) {
             throw new PlanException(file + ": bad inet socket address: " + x.getMessage(), x);
         }
-        String what = InetSocket.describe(family, e.getProto(), e.getState(), src0, dst0.port() != 0 ? dst0 : null, id);
-        if (!tcp && !udp) {
-            throw new PlanException(what + ": socket type " + e.getType() + " protocol " + e.getProto()
-                    + " is not supported (only TCP stream and UDP datagram sockets)");
-        }
         int state = e.getState();
-        if (tcp && state != InetConst.TCP_LISTEN && state != InetConst.TCP_CLOSE && state != InetConst.TCP_ESTABLISHED) {
-            throw new PlanException(what + ": TCP state " + InetSocket.stateName(e.getProto(), state)
-                    + " is not supported (listen, close and established are)");
+        boolean dstSet = raw ? !dst0.isWildcard() : dst0.port() != 0;
+        String what = InetSocket.describe(family, type, proto, state, src0, dstSet ? dst0 : null, id);
+        if (tcp && !TCP_STATES.contains(state)) {
+            throw new PlanException(what + ": TCP state " + InetSocket.stateName(type, state)
+                    + " cannot be restored (listen, close, established, close-wait, fin-wait1, fin-wait2,"
+                    + " closing and last-ack can)");
         }
-        if (udp && state != InetConst.TCP_ESTABLISHED && state != InetConst.TCP_CLOSE) {
-            throw new PlanException(what + ": UDP socket in state " + state + " (expected 1 connected or 7 unconnected)");
+        if (!tcp && state != InetConst.TCP_ESTABLISHED && state != InetConst.TCP_CLOSE) {
+            throw new PlanException(what + ": " + (raw ? "raw" : ping ? "ICMP" : "UDP") + " socket in state " + state
+                    + " (expected 1 connected or 7 unconnected)");
         }
         String bad = Options.unsupported(e);
         if (bad != null) {
             throw new PlanException(what + ": " + bad + " cannot be restored");
         }
-        boolean established = tcp && state == InetConst.TCP_ESTABLISHED;
-        InetAddr src = InetImages.binds(e) || established ? src0 : null;
-        InetAddr dst = established || (udp && e.getDstPort() != 0) ? dst0 : null;
-        if (dst != null && dst.port() == 0) {
+        boolean connection = tcp && InetSocket.isConnection(state);
+        boolean binds = raw ? !src0.isWildcard() : InetImages.binds(e);
+        InetAddr src = binds || connection ? src0 : null;
+        InetAddr dst = connection || (!tcp && (raw ? state == InetConst.TCP_ESTABLISHED && dstSet : dstSet)) ? dst0 : null;
+        if (connection && dst.port() == 0) {
             throw new PlanException(what + ": connected, but the peer's port is 0");
         }
         int shutdown = e.hasShutdown() ? e.getShutdown() : 0;
-        if (established && (shutdown & InetConst.SK_SHUTDOWN_WRITE) != 0) {
-            throw new PlanException(what + ": an established TCP socket shut down for writing has sent its FIN;"
-                    + " that state cannot be restored");
+        if ((shutdown & ~3) != 0) {
+            throw new PlanException(what + ": shutdown " + Integer.toUnsignedString(shutdown)
+                    + " is not one of 0 (none), 1 (read), 2 (write), 3 (both)");
         }
-        if (tcp && !established && shutdown != 0) {
+        if (connection) {
+            int implied = InetSocket.impliedShutdown(state);
+            if ((shutdown & InetConst.SK_SHUTDOWN_WRITE) != 0 && (implied & InetConst.SK_SHUTDOWN_WRITE) == 0) {
+                throw new PlanException(what + ": shut down for writing, but in TCP state "
+                        + InetSocket.stateName(type, state) + " no FIN was sent; that cannot be restored");
+            }
+            shutdown &= ~implied; // what the state brings back by itself
+        } else if (tcp && shutdown != 0) {
             shutdown = 0; // shutdown of an unconnected TCP socket is ENOTCONN: nothing to restore
+        } else if (!udp && !tcp) {
+            shutdown = 0; // as criu: only TCP and UDP sockets restore their shutdown
         }
         ImageSet images = ctx.images();
         TcpStream stream = null;
-        if (established) {
+        if (connection) {
             stream = stream(images, e, what);
         }
         int signum = 0;
@@ -138,9 +165,9 @@ public final class InetKind implements FileKind, FileDumper {
             }
         }
         InetImages all = InetImages.of(images);
-        List<Long> users = all.otherPortUsers(id, e);
-        long peer = established ? all.streamPeer(id, e) : -1;
-        return new InetSocket(id, Integer.toUnsignedLong(e.getIno()), family, e.getType(), e.getProto(), state, src, dst,
+        List<Long> users = tcp || udp ? all.otherPortUsers(id, e) : List.of();
+        long peer = connection ? all.streamPeer(id, e) : -1;
+        return new InetSocket(id, Integer.toUnsignedLong(e.getIno()), family, type, proto, state, src, dst,
                 e.getFlags(), e.getBacklog(), family == InetConst.AF_INET6 && e.getV6Only(), Options.of(e),
                 e.getOpts().getReuseaddr(), e.getOpts().getSoReuseport(), shutdown, signum, stream, users, peer);
     }

@@ -34,19 +34,64 @@ record InetSocket(long fileId, long ino, int family, int type, int proto, int st
     }
 
     boolean tcp() {
-        return proto == InetConst.IPPROTO_TCP;
+        return type == InetConst.SOCK_STREAM;
+    }
+
+    /** A raw socket (any protocol; the images keep the protocol in src_port too). */
+    boolean raw() {
+        return type == InetConst.SOCK_RAW;
+    }
+
+    /** A UDP or UDP-Lite datagram socket: the kinds that share ports with SO_REUSEADDR and can shut down. */
+    boolean udp() {
+        return isUdp(type, proto);
+    }
+
+    static boolean isUdp(int type, int proto) {
+        return type == InetConst.SOCK_DGRAM && (proto == InetConst.IPPROTO_UDP || proto == InetConst.IPPROTO_UDPLITE);
+    }
+
+    /** An ICMP datagram ("ping") socket: SOCK_DGRAM with IPPROTO_ICMP (IPv4) or IPPROTO_ICMPV6 (IPv6). */
+    static boolean isPing(int family, int type, int proto) {
+        return type == InetConst.SOCK_DGRAM && (family == InetConst.AF_INET ? proto == InetConst.IPPROTO_ICMP
+                : proto == InetConst.IPPROTO_ICMPV6);
     }
 
     boolean listening() {
         return tcp() && state == InetConst.TCP_LISTEN;
     }
 
-    /** An established TCP connection, restored in repair mode. */
+    /** A TCP connection (established or half closed), restored in repair mode. */
     boolean established() {
-        return tcp() && state == InetConst.TCP_ESTABLISHED;
+        return tcp() && isConnection(state);
     }
 
-    /** A connected UDP socket. */
+    /** The TCP states of a connection that repair mode restores from a tcp-stream image. */
+    static boolean isConnection(int state) {
+        return switch (state) {
+            case InetConst.TCP_ESTABLISHED, InetConst.TCP_CLOSE_WAIT, InetConst.TCP_FIN_WAIT1, InetConst.TCP_FIN_WAIT2,
+                    InetConst.TCP_CLOSING, InetConst.TCP_LAST_ACK -> true;
+            default -> false;
+        };
+    }
+
+    /** Whether this side has sent its FIN in TCP state {@code state} (it goes in the send queue first). */
+    static boolean finSent(int state) {
+        return state == InetConst.TCP_FIN_WAIT1 || state == InetConst.TCP_FIN_WAIT2 || state == InetConst.TCP_CLOSING
+                || state == InetConst.TCP_LAST_ACK;
+    }
+
+    /** Whether the peer's FIN was received in TCP state {@code state}. */
+    static boolean finReceived(int state) {
+        return state == InetConst.TCP_CLOSE_WAIT || state == InetConst.TCP_LAST_ACK || state == InetConst.TCP_CLOSING;
+    }
+
+    /** The sk_shutdown bits that TCP state {@code state} sets by itself (a FIN received: read; sent: write). */
+    static int impliedShutdown(int state) {
+        return (finReceived(state) ? InetConst.SK_SHUTDOWN_READ : 0) | (finSent(state) ? InetConst.SK_SHUTDOWN_WRITE : 0);
+    }
+
+    /** A connected datagram or raw socket. */
     boolean udpConnected() {
         return !tcp() && dst != null;
     }
@@ -70,8 +115,8 @@ record InetSocket(long fileId, long ino, int family, int type, int proto, int st
         return "inet-repaired:" + fileId;
     }
 
-    static String stateName(int proto, int state) {
-        if (proto != InetConst.IPPROTO_TCP) {
+    static String stateName(int type, int state) {
+        if (type != InetConst.SOCK_STREAM) {
             return state == InetConst.TCP_ESTABLISHED ? "connected" : state == InetConst.TCP_CLOSE ? "unconnected"
                     : "state " + state;
         }
@@ -91,19 +136,29 @@ record InetSocket(long fileId, long ino, int family, int type, int proto, int st
         };
     }
 
-    /** "tcp6 socket [::1]:40124 (listen)", "udp socket 127.0.0.1:5000 -> 127.0.0.1:6000 (connected)". */
-    static String describe(int family, int proto, int state, InetAddr src, InetAddr dst, long fileId) {
-        String p = proto == InetConst.IPPROTO_TCP ? "tcp" : proto == InetConst.IPPROTO_UDP ? "udp" : "proto " + proto;
+    /**
+     * "tcp6 socket [::1]:40124 (listen)", "udp socket 127.0.0.1:5000 -> 127.0.0.1:6000 (connected)",
+     * "raw6 socket [::] protocol 17 (unconnected)", "icmp socket 0.0.0.0:0 (unconnected)".
+     */
+    static String describe(int family, int type, int proto, int state, InetAddr src, InetAddr dst, long fileId) {
+        boolean raw = type == InetConst.SOCK_RAW;
+        String p = raw ? "raw" : type == InetConst.SOCK_STREAM && proto == InetConst.IPPROTO_TCP ? "tcp"
+                : isUdp(type, proto) ? (proto == InetConst.IPPROTO_UDP ? "udp" : "udplite")
+                : isPing(family, type, proto) ? "icmp" : "type " + type + " protocol " + proto;
         StringBuilder sb = new StringBuilder(p).append(family == InetConst.AF_INET6 ? "6" : "").append(" socket ");
-        sb.append(src != null ? src.toString() : "(unbound)");
-        if (dst != null) {
-            sb.append(" -> ").append(dst);
+        if (raw) {
+            sb.append(src != null ? src.host() : "(unbound)").append(" protocol ").append(proto);
+        } else {
+            sb.append(src != null ? src.toString() : "(unbound)");
         }
-        return sb.append(" (").append(stateName(proto, state)).append(", file ").append(fileId).append(')').toString();
+        if (dst != null) {
+            sb.append(" -> ").append(raw ? dst.host() : dst.toString());
+        }
+        return sb.append(" (").append(stateName(type, state)).append(", file ").append(fileId).append(')').toString();
     }
 
     String what() {
-        return describe(family, proto, state, src, dst, fileId);
+        return describe(family, type, proto, state, src, dst, fileId);
     }
 
     @Override

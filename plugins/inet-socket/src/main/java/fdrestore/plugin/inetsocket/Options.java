@@ -5,11 +5,13 @@ import static fdrestore.plugin.inetsocket.InetConst.IP_PKTINFO;
 import static fdrestore.plugin.inetsocket.InetConst.IP_TOS;
 import static fdrestore.plugin.inetsocket.InetConst.IP_TTL;
 import static fdrestore.plugin.inetsocket.InetConst.SOL_IP;
+import static fdrestore.plugin.inetsocket.InetConst.SOL_IPV6;
 import static fdrestore.plugin.inetsocket.InetConst.SOL_SOCKET;
 import static fdrestore.plugin.inetsocket.InetConst.SOL_TCP;
 
 import fdrestore.core.image.proto.InetSkEntry;
 import fdrestore.core.image.proto.IpOptsEntry;
+import fdrestore.core.image.proto.IpOptsRawEntry;
 import fdrestore.core.image.proto.SkOptsEntry;
 import fdrestore.core.image.proto.TcpOptsEntry;
 import java.nio.charset.StandardCharsets;
@@ -37,20 +39,32 @@ final class Options {
         List<SockOpt> out = new ArrayList<>();
         SkOptsEntry o = e.getOpts();
         if (e.hasIpOpts()) {
-            // SOL_IP on both families, as CRIU dumps and restores them (the kernel passes SOL_IP through).
-            // First: IP_TOS also sets the socket's priority, which SO_PRIORITY below then puts back.
             IpOptsEntry ip = e.getIpOpts();
-            if (ip.hasFreebind()) {
-                out.add(SockOpt.ofBool(SOL_IP, IP_FREEBIND, ip.getFreebind(), "IP_FREEBIND"));
+            if (e.getFamily() == InetConst.AF_INET6) {
+                // criu records the IPv6 options of an IPv6 socket (IPV6_FREEBIND, IPV6_RECVPKTINFO).
+                if (ip.hasFreebind()) {
+                    out.add(SockOpt.ofBool(SOL_IPV6, InetConst.IPV6_FREEBIND, ip.getFreebind(), "IPV6_FREEBIND"));
+                }
+                if (ip.hasPktinfo()) {
+                    out.add(SockOpt.ofBool(SOL_IPV6, InetConst.IPV6_RECVPKTINFO, ip.getPktinfo(), "IPV6_RECVPKTINFO"));
+                }
+            } else {
+                // First: IP_TOS also sets the socket's priority, which SO_PRIORITY below then puts back.
+                if (ip.hasFreebind()) {
+                    out.add(SockOpt.ofBool(SOL_IP, IP_FREEBIND, ip.getFreebind(), "IP_FREEBIND"));
+                }
+                if (ip.hasPktinfo()) {
+                    out.add(SockOpt.ofBool(SOL_IP, IP_PKTINFO, ip.getPktinfo(), "IP_PKTINFO"));
+                }
+                if (ip.hasTos()) {
+                    out.add(SockOpt.ofInt(SOL_IP, IP_TOS, ip.getTos(), "IP_TOS"));
+                }
+                if (ip.hasTtl()) {
+                    out.add(SockOpt.ofInt(SOL_IP, IP_TTL, ip.getTtl(), "IP_TTL"));
+                }
             }
-            if (ip.hasPktinfo()) {
-                out.add(SockOpt.ofBool(SOL_IP, IP_PKTINFO, ip.getPktinfo(), "IP_PKTINFO"));
-            }
-            if (ip.hasTos()) {
-                out.add(SockOpt.ofInt(SOL_IP, IP_TOS, ip.getTos(), "IP_TOS"));
-            }
-            if (ip.hasTtl()) {
-                out.add(SockOpt.ofInt(SOL_IP, IP_TTL, ip.getTtl(), "IP_TTL"));
+            if (ip.hasRaw() && e.getType() == InetConst.SOCK_RAW) {
+                raw(e, ip.getRaw(), out);
             }
         }
         if (o.hasSoPriority()) {
@@ -112,7 +126,7 @@ final class Options {
         out.add(new SockOpt(SOL_SOCKET, InetConst.SO_BUF_LOCK, InetConst.intValue(lock), "SO_BUF_LOCK=" + lock, 0,
                 lock == 0));
 
-        boolean tcp = e.getProto() == InetConst.IPPROTO_TCP;
+        boolean tcp = e.getType() == InetConst.SOCK_STREAM;
         // Keepalive tuning: older images keep it in SkOptsEntry, newer ones in TcpOptsEntry.
         TcpOptsEntry t = e.hasTcpOpts() ? e.getTcpOpts() : null;
         if (tcp) {
@@ -149,13 +163,53 @@ final class Options {
         return new SockOpt(SOL_SOCKET, name, v, label + "=" + sec + "." + String.format("%06d", usec) + "s", 0, false);
     }
 
-    /** What the plugin cannot restore in {@code e}'s options, or null. */
+    /** The options of a raw socket: its ICMP filter, IP_NODEFRAG and the header-included flag. */
+    private static void raw(InetSkEntry e, IpOptsRawEntry r, List<SockOpt> out) {
+        boolean v6 = e.getFamily() == InetConst.AF_INET6;
+        if (r.getIcmpvFilterCount() > 0) {
+            byte[] v = new byte[4 * r.getIcmpvFilterCount()];
+            for (int i = 0; i < r.getIcmpvFilterCount(); i++) {
+                InetConst.putInt(v, 4 * i, r.getIcmpvFilter(i));
+            }
+            out.add(v6 ? new SockOpt(InetConst.SOL_ICMPV6, InetConst.ICMPV6_FILTER, v, "ICMPV6_FILTER", 0, false)
+                    : new SockOpt(InetConst.SOL_RAW, InetConst.ICMP_FILTER, v, "ICMP_FILTER=0x"
+                            + Integer.toHexString(r.getIcmpvFilter(0)), 0, false));
+        }
+        if (r.hasNodefrag() && !v6) {
+            out.add(SockOpt.ofBool(SOL_IP, InetConst.IP_NODEFRAG, r.getNodefrag(), "IP_NODEFRAG"));
+        }
+        if (r.hasHdrincl()) {
+            out.add(v6 ? SockOpt.ofBool(SOL_IPV6, InetConst.IPV6_HDRINCL, r.getHdrincl(), "IPV6_HDRINCL")
+                    : SockOpt.ofBool(SOL_IP, InetConst.IP_HDRINCL, r.getHdrincl(), "IP_HDRINCL"));
+        }
+    }
+
+    /** What the plugin cannot restore in {@code e}'s options, or null. Bounds what a hostile image can set. */
     static String unsupported(InetSkEntry e) {
         if (e.getOpts().getSoFilterCount() > 0) {
             return "a socket filter (SO_ATTACH_FILTER, " + e.getOpts().getSoFilterCount() + " instructions)";
         }
         if (e.hasIpOpts() && e.getIpOpts().hasRaw()) {
-            return "raw socket options (IpOptsRawEntry)";
+            IpOptsRawEntry r = e.getIpOpts().getRaw();
+            if (e.getType() != InetConst.SOCK_RAW) {
+                return "raw socket options (IpOptsRawEntry) on a socket of type " + e.getType();
+            }
+            int n = r.getIcmpvFilterCount();
+            if (n > 0) {
+                boolean v6 = e.getFamily() == InetConst.AF_INET6;
+                int want = v6 ? 8 : 1;
+                int proto = v6 ? InetConst.IPPROTO_ICMPV6 : InetConst.IPPROTO_ICMP;
+                if (e.getProto() != proto) {
+                    return "an ICMP filter (icmpv_filter) on a raw socket of protocol " + e.getProto();
+                }
+                if (n != want) {
+                    return "an ICMP filter (icmpv_filter) of " + n + " words (" + (v6 ? "icmp6_filter" : "icmp_filter")
+                            + " has " + want + ")";
+                }
+            }
+            if (r.hasChecksum()) {
+                return "a raw socket checksum option (IpOptsRawEntry.checksum, which criu never writes)";
+            }
         }
         return null;
     }

@@ -2,6 +2,7 @@ package fdrestore.plugin.inetsocket;
 
 import static fdrestore.plugin.inetsocket.InetConst.AF_INET;
 import static fdrestore.plugin.inetsocket.InetConst.IPPROTO_TCP;
+import static fdrestore.plugin.inetsocket.InetConst.IPPROTO_UDP;
 import static fdrestore.plugin.inetsocket.InetConst.SOCK_STREAM;
 import static fdrestore.plugin.inetsocket.InetConst.SOL_SOCKET;
 import static fdrestore.plugin.inetsocket.InetConst.SOL_TCP;
@@ -12,6 +13,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.mockito.Mockito.mock;
 
+import fdrestore.core.image.proto.IpOptsEntry;
+import fdrestore.core.image.proto.IpOptsRawEntry;
 import fdrestore.core.spi.FileKind;
 import fdrestore.core.spi.TaskTable;
 import fdrestore.core.spi.Transport;
@@ -174,7 +177,53 @@ class InetContractTest extends FileKindContractTest {
         conn.stream(c, InetImageBuilder.streamMessage(0, 2000, 0, 1000, 0, 0, 1460), new byte[0], new byte[0]);
         conn.fd(1, 4, s).fd(2, 6, c);
 
+        InetImageBuilder raw = new InetImageBuilder().task(1, 0).task(2, 1);
+        long icmp = raw.socket(InetImageBuilder.sk(AF_INET, InetConst.SOCK_RAW, InetConst.IPPROTO_ICMP, TCP_CLOSE,
+                "127.0.0.14", 1, "0.0.0.0", 0).setIpOpts(IpOptsEntry.newBuilder().setTtl(64)
+                .setRaw(IpOptsRawEntry.newBuilder().addIcmpvFilter(0x2000))));
+        long udp6 = raw.socket(InetImageBuilder.sk(InetConst.AF_INET6, InetConst.SOCK_RAW, IPPROTO_UDP, TCP_CLOSE,
+                "::", 17, "::", 0).setV6Only(false).setIpOpts(IpOptsEntry.newBuilder().setPktinfo(true)
+                .setRaw(IpOptsRawEntry.newBuilder().setHdrincl(true))));
+        long ping = raw.socket(InetImageBuilder.sk(AF_INET, InetConst.SOCK_DGRAM, InetConst.IPPROTO_ICMP, TCP_CLOSE,
+                "0.0.0.0", 0, "0.0.0.0", 0).setFlags(02 | 04000));
+        raw.fd(1, 6, icmp).fd(1, 7, udp6).fd(1, 8, ping).fd(2, 6, icmp);
+
+        InetImageBuilder half = new InetImageBuilder().task(1, 0);
+        long closeWait = half.socket(InetImageBuilder.sk(AF_INET, SOCK_STREAM, IPPROTO_TCP, InetConst.TCP_CLOSE_WAIT,
+                "127.0.0.1", 5000, "127.0.0.1", 41000).setShutdown(1));
+        long finWait2 = half.socket(InetImageBuilder.sk(AF_INET, SOCK_STREAM, IPPROTO_TCP, InetConst.TCP_FIN_WAIT2,
+                "127.0.0.1", 5001, "127.0.0.1", 41001).setShutdown(2));
+        half.stream(closeWait, InetImageBuilder.streamMessage(1, 1001, 0, 2000, 0, 0, 65483), new byte[] {9}, new byte[0]);
+        half.stream(finWait2, InetImageBuilder.streamMessage(0, 3000, 0, 4001, 0, 0, 65483), new byte[0], new byte[0]);
+        half.fd(1, 3, closeWait).fd(1, 4, finWait2);
+
         return List.of(
+                namesTheSocket(Scenario.of("raw and ICMP sockets, made in the shared batch", raw::write),
+                        Map.of(icmp, "raw socket 127.0.0.14 protocol 1")).expect(x -> {
+                    List<String> calls = x.callsOf(icmp);
+                    String all = String.join("\n", calls);
+                    assertTrue(calls.get(0).startsWith("socket(2, 3, 1)"), all);
+                    assertTrue(all.contains("setsockopt(") && all.contains(", 255, 1)"), "ICMP_FILTER: " + all);
+                    assertTrue(all.indexOf("bind(") > all.indexOf(", 255, 1)"), "bound after its options: " + all);
+                    String v6 = String.join("\n", x.callsOf(udp6));
+                    assertTrue(v6.contains(", 41, 36)") && v6.contains(", 41, 49)"), "IPV6_HDRINCL, IPV6_RECVPKTINFO: " + v6);
+                    assertTrue(!v6.contains(", 41, 26)") && !v6.contains("bind("), "no IPV6_V6ONLY, no bind: " + v6);
+                    String p = String.join("\n", x.callsOf(ping));
+                    assertTrue(p.startsWith("socket(2, 2, 1)") && p.contains("fcntl(") && !p.contains("bind("), p);
+                }),
+                namesTheSocket(Scenario.of("close-wait and fin-wait2: the FINs as segments from the peer", half::write),
+                        Map.of(closeWait, "tcp socket 127.0.0.1:5000 -> 127.0.0.1:41000 (close-wait, file " + closeWait + ")"))
+                        .expect(x -> {
+                    String cw = String.join("\n", x.callsOf(closeWait));
+                    // One before the peer's FIN: receive queue starts at 1001 - 1 - 1.
+                    assertTrue(cw.contains("socket(2, 3, 255)") && cw.contains("send("), cw);
+                    assertTrue(!cw.contains("shutdown("), "the state implies the read shutdown: " + cw);
+                    String fw = String.join("\n", x.callsOf(finWait2));
+                    assertTrue(fw.indexOf("shutdown(") < fw.indexOf("socket(2, 3, 255)"), "FIN queued, then the peer's ACK: " + fw);
+                    Recording r = rec(x);
+                    assertTrue(r.all().contains(" 6 " + InetConst.TCP_QUEUE_SEQ + " =999"), "close-wait receive seq: " + r.all());
+                    assertTrue(r.all().contains(" 6 " + InetConst.TCP_QUEUE_SEQ + " =4000"), "fin-wait2 send seq: " + r.all());
+                }),
                 namesTheSocket(Scenario.of("h_tcp: two listeners shared with the child", d -> Samples.criu("h_tcp")),
                         Map.of(5L, "tcp socket 127.0.0.1:40123 (listen, file 5)",
                                 6L, "tcp6 socket [::1]:40124 (listen, file 6)")).expect(x -> {

@@ -1,11 +1,13 @@
 package fdrestore.plugin.inetsocket;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.dump.LocalDumpContext;
+import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.InetSkEntry;
 import fdrestore.core.spi.DumpException;
 import fdrestore.core.sys.Linux;
@@ -86,17 +88,29 @@ class InetDumperTest {
     }
 
     @Test
-    void anEstablishedConnectionIsUnsupportedAndUnixSocketsAreNotInet() throws Exception {
+    void anEstablishedConnectionGoesToItsHexNamedStreamImageAndUnixSocketsAreNotInet() throws Exception {
         int l = socket(Linux.AF_INET, Linux.SOCK_STREAM);
         Sys.bind(l, loopback4());
         Sys.listen(l, 1);
         int c = socket(Linux.AF_INET, Linux.SOCK_STREAM);
         Sys.connect(c, Sys.getsockname(l));
-        try (LocalDumpContext ctx = LocalDumpContext.of(c, 1)) {
-            DumpException e = assertThrows(DumpException.class, () -> kind.dump(ctx));
-            assertTrue(e.isUnsupported());
-            assertTrue(e.getMessage().contains("established TCP connection needs TCP repair mode"), e.getMessage());
+        byte[] hello = "queued".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        Sys.write(c, hello, 0, hello.length);
+        int s = Sys.accept(l);
+        fds.add(s);
+        Thread.sleep(20); // the bytes reach the accepted end
+        try (LocalDumpContext ctx = LocalDumpContext.of(s, 1)) {
+            FileEntry f = kind.dump(ctx);
+            assertEquals(InetConst.TCP_ESTABLISHED, f.getIsk().getState());
+            long ino = Integer.toUnsignedLong(f.getIsk().getIno());
+            String name = String.format("tcp-stream-%x.img", ino);
+            assertTrue(ctx.objects.containsKey(name), name + " in " + ctx.objects.keySet());
+            fdrestore.core.image.codec.ImageEntry e = ctx.objects.get(name).get(0);
+            assertArrayEquals(hello, e.payload(), "the unread bytes, peeked in repair mode");
+            assertEquals(1, TcpDump.state(s), "the connection goes on after the dump");
         }
+        byte[] back = new byte[hello.length];
+        assertEquals(hello.length, Sys.read(s, back, 0, back.length), "the dump did not consume the queue");
         int[] pair = Sys.socketpair(Linux.AF_UNIX, Linux.SOCK_STREAM | Linux.SOCK_CLOEXEC, 0);
         fds.add(pair[0]);
         fds.add(pair[1]);

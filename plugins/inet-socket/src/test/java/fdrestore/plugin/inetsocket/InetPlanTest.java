@@ -15,6 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.proto.FownEntry;
+import fdrestore.core.image.proto.IpOptsEntry;
+import fdrestore.core.image.proto.IpOptsRawEntry;
 import fdrestore.core.image.proto.TcpStreamEntry;
 import fdrestore.core.spi.PlanException;
 import fdrestore.testkit.Samples;
@@ -128,22 +130,40 @@ class InetPlanTest {
         long synSent = b.socket(InetImageBuilder.sk(AF_INET, SOCK_STREAM, IPPROTO_TCP, 2, "127.0.0.1", 41000, "127.0.0.1", 80));
         long owned = b.socket(InetImageBuilder.sk(AF_INET, SOCK_STREAM, IPPROTO_TCP, TCP_LISTEN, "127.0.0.1", 41001, "0.0.0.0", 0)
                 .setFown(FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(29).setPidType(1).setPid(1)));
-        long raw = b.socket(InetImageBuilder.sk(AF_INET, 3, 1, 7, "0.0.0.0", 0, "0.0.0.0", 0));
+        long seqpacket = b.socket(InetImageBuilder.sk(AF_INET, 5, 132, 7, "0.0.0.0", 0, "0.0.0.0", 0));
+        long rawProto = b.socket(InetImageBuilder.sk(AF_INET6, 3, 70000, 7, "::", 70000, "::", 0));
+        long rawListen = b.socket(InetImageBuilder.sk(AF_INET, 3, 1, TCP_LISTEN, "0.0.0.0", 1, "0.0.0.0", 0));
+        long rawFilter = b.socket(InetImageBuilder.sk(AF_INET6, 3, 58, 7, "::", 58, "::", 0)
+                .setIpOpts(IpOptsEntry.newBuilder().setRaw(IpOptsRawEntry.newBuilder().addIcmpvFilter(1))));
+        long udpFilter = b.socket(InetImageBuilder.sk(AF_INET, 2, 17, 7, "0.0.0.0", 0, "0.0.0.0", 0)
+                .setIpOpts(IpOptsEntry.newBuilder().setRaw(IpOptsRawEntry.newBuilder().setHdrincl(true))));
+        long badShutdown = b.socket(InetImageBuilder.sk(AF_INET, 2, 17, 7, "0.0.0.0", 0, "0.0.0.0", 0).setShutdown(4));
         long halfClosed = b.socket(InetImageBuilder.sk(AF_INET, SOCK_STREAM, IPPROTO_TCP, TCP_ESTABLISHED, "127.0.0.1",
                 41002, "127.0.0.1", 80).setShutdown(2));
-        b.fd(1, 3, synSent).fd(1, 4, owned).fd(1, 5, raw).fd(1, 6, halfClosed);
+        b.fd(1, 3, synSent).fd(1, 4, owned).fd(1, 5, seqpacket).fd(1, 6, halfClosed).fd(1, 7, rawProto).fd(1, 8, rawListen)
+                .fd(1, 9, rawFilter).fd(1, 10, udpFilter).fd(1, 11, badShutdown);
         ImageSet images = ImageSet.open(b.write(tmp));
         assertTrue(assertThrows(PlanException.class, () -> plan(images, synSent)).getMessage()
-                .contains("TCP state syn-sent is not supported"));
+                .contains("TCP state syn-sent cannot be restored"));
         PlanException fown = assertThrows(PlanException.class, () -> plan(images, owned));
         assertTrue(fown.getMessage().contains(InetKind.FOWN_OPTION + "=ignore"), fown.getMessage());
         InetSocket ignored = InetKind.socket(Fixtures.file(images, owned),
                 Fixtures.planContext(images, Map.of(InetKind.FOWN_OPTION, "ignore")));
         assertEquals(29, ignored.signum());
-        assertTrue(assertThrows(PlanException.class, () -> plan(images, raw)).getMessage()
-                .contains("socket type 3 protocol 1 is not supported"));
+        assertRefused(images, seqpacket, "inet socket of type 5 protocol 132 is not one fdrestore restores");
+        assertRefused(images, rawProto, "raw inet socket of protocol 70000 (protocols are 0..262)");
+        assertRefused(images, rawListen, "raw socket in state 10");
+        assertRefused(images, rawFilter, "an ICMP filter (icmpv_filter) of 1 words (icmp6_filter has 8)");
+        assertRefused(images, udpFilter, "raw socket options (IpOptsRawEntry) on a socket of type 2");
+        assertRefused(images, badShutdown, "shutdown 4 is not one of");
         assertTrue(assertThrows(PlanException.class, () -> plan(images, halfClosed)).getMessage()
                 .contains("shut down for writing"));
+    }
+
+    private void assertRefused(ImageSet images, long file, String message) {
+        PlanException x = assertThrows(PlanException.class, () -> plan(images, file));
+        assertTrue(x.getMessage().contains(message), x.getMessage());
+        assertTrue(x.getMessage().contains("file " + file), x.getMessage());
     }
 
     @Test
