@@ -90,6 +90,13 @@ final class TtyImages {
                 problems.put(id, "tty file " + id + ": a PTY without its pty index in tty-info entry " + info.getId());
                 continue;
             }
+            int rawIndex = info.getPty().getIndex();
+            if (rawIndex < 0 || rawIndex >= Tty.MAX_PTY_INDEX) {
+                problems.put(id, "tty file " + id + (regPath != null ? " (" + regPath + ")" : "") + ": tty-info entry "
+                        + info.getId() + " gives pty index " + Integer.toUnsignedString(rawIndex) + ", out of range"
+                        + " (the kernel's pty indices are below " + Tty.MAX_PTY_INDEX + ")");
+                continue;
+            }
             boolean master;
             if (Tty.isPtyMaster(info.getRdev())) {
                 master = true;

@@ -128,6 +128,31 @@ class TtyPlanTest {
     }
 
     @Test
+    void aPtyIndexOf2To31OrMoreIsOutOfRangeNotANegativeIndex() throws Exception {
+        PtyImageSet s = new PtyImageSet();
+        s.task(1, 0, 1, 1);
+        TtyInfoEntry.Builder huge = PtyImageSet.info(0, true).setPty(
+                fdrestore.core.image.proto.TtyPtyEntry.newBuilder().setIndex((int) 0x80000000L));
+        long m = s.master(huge.build());
+        long sl = s.ttyFile(PtyImageSet.info(0, false).setPty(
+                fdrestore.core.image.proto.TtyPtyEntry.newBuilder().setIndex(0xffffffff)).build(), "/dev/pts/x", 0100002);
+        long big = s.master(PtyImageSet.info(0, true).setId(77).setPty(
+                fdrestore.core.image.proto.TtyPtyEntry.newBuilder().setIndex(1 << 20)).build());
+        s.fd(1, 3, m).fd(1, 4, sl).fd(1, 5, big);
+        ImageSet images = ImageSet.open(s.write(dir));
+        PlanContext ctx = PtyImageSet.planContext(images, Map.of());
+
+        String a = assertThrows(PlanException.class, () -> kind.plan(file(images, m), ctx)).getMessage();
+        assertTrue(a.contains("tty file " + m + " (/dev/ptmx): tty-info entry 1 gives pty index 2147483648, out of range"
+                + " (the kernel's pty indices are below 1048576)"), a);
+        String b = assertThrows(PlanException.class, () -> kind.plan(file(images, sl), ctx)).getMessage();
+        assertTrue(b.contains("pty index 4294967295, out of range"), b);
+        String c = assertThrows(PlanException.class, () -> kind.plan(file(images, big), ctx)).getMessage();
+        assertTrue(c.contains("pty index 1048576, out of range"), c);
+        assertTrue(!(a + b + c).contains("index -"), "no negative index anywhere: " + a + b + c);
+    }
+
+    @Test
     void slavePathsFollowTheIndex() {
         assertEquals("/dev/pts/3", Pty.slavePath("/dev/pts/3", 3, 3));
         assertEquals("/dev/pts/17", Pty.slavePath("/dev/pts/3", 3, 17));
