@@ -273,6 +273,12 @@ public final class FaultInjectingTable implements TaskTable {
     }
 
     @Override
+    public int adopt(int jvmFd) throws SysException {
+        check("adopt", () -> "adopt(" + jvmFd + ")");
+        return real.adopt(jvmFd);
+    }
+
+    @Override
     public Batch batch() {
         return new FaultBatch(real.batch());
     }
