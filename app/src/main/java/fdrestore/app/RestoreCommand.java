@@ -5,6 +5,7 @@ import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.ImageSet.Task;
 import fdrestore.core.json.Json;
 import fdrestore.core.restore.Holder;
+import fdrestore.core.restore.InheritFds;
 import fdrestore.core.restore.Processes;
 import fdrestore.core.restore.Restorer;
 import fdrestore.core.restore.Verifier;
@@ -100,6 +101,21 @@ final class RestoreCommand implements Callable<Integer> {
             + "character devices (/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty): refused by default.")
     boolean allowDevices;
 
+    @Option(names = "--shell-job", description = "Restore a job whose terminal's master was outside the dump (a shell's "
+            + "terminal, tmux, sshd) onto fdrestore's own terminal (its stdin, which must be its session's controlling "
+            + "terminal): the job joins fdrestore's session, its fds on that terminal are opened on stdin's terminal, and "
+            + "its process group becomes the foreground group. As criu's --shell-job.")
+    boolean shellJob;
+
+    @Option(names = "--inherit-fd", paramLabel = "fd[N]:KEY", description = "Take the file criu names KEY from fd N of "
+            + "fdrestore instead of restoring it, every fd of that file sharing it (repeatable; criu's spelling): "
+            + "pipe:[PIPE_ID], socket:[INO], tty[RDEV:DEV] (hex), a regular file's path without its leading slash, or "
+            + "the name of a file dumped as external. An external file without a mapping fails the restore.")
+    List<String> inheritFds = new ArrayList<>();
+
+    /** With --shell-job: the path of stdin's terminal, given to the tty plugin. */
+    private String shellJobTerminal;
+
     @Option(names = "--inject-fault", paramLabel = "SYSCALL:N[:ERRNO][@PID]", hidden = true,
             description = "Hardening tests (docs/HARDENING.md): the N-th call of SYSCALL (a TaskTable method name; "
                     + "'spawn' kills the N-th process created) fails with ERRNO (default EIO), counted over every task "
@@ -115,6 +131,9 @@ final class RestoreCommand implements Callable<Integer> {
         if (!Files.isDirectory(root)) {
             throw new Cli.UsageException("--root " + root + ": no such directory");
         }
+        InheritFds inherit = inheritFds();
+        String terminal = shellJob ? ShellJob.terminal() : null;
+        shellJobTerminal = terminal;
         // The native bindings load on another core while the images are read, checked and planned.
         fdrestore.core.runtime.TaskRuntime.warmUpInBackground();
         ImageSet images = ImageSet.open(dir);
@@ -136,7 +155,7 @@ final class RestoreCommand implements Callable<Integer> {
                         .withWorkDir(inv.cwd() != null && Files.isDirectory(inv.cwd()) ? inv.cwd() : null);
                 progress.totals(images.tasks().size(), fdCount);
                 RestoreProgress shown = progress;
-                result = new Restorer(images, host.kinds(), ScmTransport::create, opts)
+                result = new Restorer(images, host.kinds(), ScmTransport::create, opts).inheritFds(inherit)
                         .progress(new fdrestore.core.engine.Progress() {
                             @Override
                             public void phase(String name) {
@@ -161,7 +180,8 @@ final class RestoreCommand implements Callable<Integer> {
                 restoredNs = System.nanoTime() - start;
                 if (verify) {
                     progress.phase("verifying");   // with the plugins still loaded: each kind checks its own fds
-                    report = new Verifier(images, root.toAbsolutePath().normalize(), host.kinds()).verify(result.pidMap());
+                    report = new Verifier(images, root.toAbsolutePath().normalize(), host.kinds()).inheritFds(inherit)
+                            .verify(result.pidMap());
                 } else {
                     report = null;
                 }
@@ -188,6 +208,17 @@ final class RestoreCommand implements Callable<Integer> {
                     + ", " + report.fdsChecked() + " fds, " + report.kcmpChecks() + " kcmp checks");
         }
         List<Integer> pids = new ArrayList<>(result.pidMap().values());
+        if (terminal != null && inv.signal() == 0) {
+            try {
+                int fg = ShellJob.giveTerminal(images, result);
+                LOG.log(System.Logger.Level.INFO, () -> "--shell-job: " + terminal + (fg != 0 ? " given to process group " + fg
+                        : " kept by fdrestore's group (the job's root had joined its shell's group)"));
+            } catch (SysException e) {
+                stop(pids);
+                throw new RestoreException("restore of " + dir + " failed, nothing was left behind: --shell-job: making the"
+                        + " job the foreground of " + terminal + ": " + e.getMessage(), e);
+            }
+        }
         if (inv.signal() != 0) {
             // A served client's Ctrl-C during the restore: what its death would have done to a direct run.
             stop(pids);
@@ -249,6 +280,31 @@ final class RestoreCommand implements Callable<Integer> {
         }
         if (ptyAnyIndex) {
             m.put("pty-any-index", "true");
+        }
+        if (shellJobTerminal != null) {
+            m.put("shell-job-tty", shellJobTerminal);
+        }
+        return m;
+    }
+
+    /**
+     * The --inherit-fd mappings, each fd checked to be open in this process: a usage error (exit 2)
+     * before anything is read or started.
+     */
+    private InheritFds inheritFds() throws Cli.UsageException {
+        InheritFds m;
+        try {
+            m = InheritFds.parse(inheritFds);
+        } catch (IllegalArgumentException e) {
+            throw new Cli.UsageException(e.getMessage());
+        }
+        for (Map.Entry<String, Integer> e : m.byKey().entrySet()) {
+            try {
+                Sys.fcntl(e.getValue(), fdrestore.core.sys.Linux.F_GETFD, 0);
+            } catch (SysException x) {
+                throw new Cli.UsageException("--inherit-fd fd[" + e.getValue() + "]:" + e.getKey() + ": fd " + e.getValue()
+                        + " is not open in fdrestore (" + x.getMessage() + ")");
+            }
         }
         return m;
     }

@@ -308,6 +308,9 @@ final class Server implements AutoCloseable {
             while (pr.hasSubcommand()) {
                 pr = pr.subcommand();
             }
+            if (pr.hasMatchedOption("--shell-job") || pr.hasMatchedOption("--inherit-fd")) {
+                return false; // the caller's own session, terminal and fds: only a direct run has them
+            }
             return SERVED.contains(pr.commandSpec().name());
         } catch (CommandLine.ParameterException e) {
             CommandLine bad = e.getCommandLine();

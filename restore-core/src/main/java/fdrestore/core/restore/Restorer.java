@@ -135,6 +135,34 @@ public final class Restorer {
         };
     }
 
+    /** The caller's fds that stand for files of the images ({@code --inherit-fd}); none by default. */
+    private InheritFds inherit = InheritFds.none();
+
+    /** Files of the images taken from the caller's fds instead of being restored ({@code --inherit-fd}). */
+    public Restorer inheritFds(InheritFds fds) {
+        this.inherit = fds == null ? InheritFds.none() : fds;
+        return this;
+    }
+
+    /**
+     * Refuses, before anything starts, the files that only a mapping can restore and have none: one line
+     * per fd, naming the task, the fd and the resource.
+     */
+    private void checkExternal() throws RestoreException {
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<Long, List<FdRef>> e : images.sharers().entrySet()) {
+            String why = inherit.unmapped(images.file(e.getKey()).orElseThrow(), images);
+            if (why != null) {
+                for (FdRef r : e.getValue()) {
+                    problems.add("task " + r.pid() + " fd " + r.fd().fd() + ": " + why);
+                }
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new RestoreException(String.join("\n", problems));
+        }
+    }
+
     /** Where to report phases and engine progress (none by default). */
     public Restorer progress(fdrestore.core.engine.Progress p) {
         this.progress = p == null ? fdrestore.core.engine.Progress.NONE : p;
@@ -183,6 +211,12 @@ public final class Restorer {
             fles.sort(null);
             Fd first = e.getValue().get(0).fd();
             FdType type = first.type();
+            Integer inherited = type == null ? null : inherit.fdFor(entry, images);
+            if (inherited != null) {
+                String key = InheritFds.key(entry, images).orElseThrow();
+                out.add(new Planned(new FileInfo(e.getKey(), type, entry, fles), null, InheritFds.restorer(inherited, key)));
+                continue;
+            }
             FileKind kind = type == null ? null : kinds.get(type);
             if (kind == null) {
                 String k = type == null ? "fd type " + first.rawType() : type.name();
@@ -259,6 +293,7 @@ public final class Restorer {
 
     private Result runOnce() throws RestoreException, NameTaken {
         long t0 = System.nanoTime();
+        checkExternal();
         List<Task> tasks = images.tasks();
         int[] pids = new int[tasks.size()];
         int[] floors = new int[tasks.size()];
@@ -310,7 +345,7 @@ public final class Restorer {
                     .root(options.root()).workers(options.workers()).progress(progress);
             options.pluginOptions().forEach(b::option);
             for (Planned p : planned) {
-                b.file(p.info, p.kind.name(), p.restorer);
+                b.file(p.info, p.kind == null ? "inherit-fd" : p.kind.name(), p.restorer);
             }
             Engine engine = b.build();
             try {

@@ -57,6 +57,18 @@ public final class Verifier {
 
     private final Map<FdType, fdrestore.core.spi.FileKind> kinds;
 
+    /** Files the restore took from the caller's fds ({@code --inherit-fd}). */
+    private InheritFds inherit = InheritFds.none();
+
+    /**
+     * Files taken from the caller's fds are the caller's: their numbers and sharing are checked, not their
+     * kind, path, flags or position.
+     */
+    public Verifier inheritFds(InheritFds fds) {
+        this.inherit = fds == null ? InheritFds.none() : fds;
+        return this;
+    }
+
     private record Seen(int pid, int fd, long dev, long ino) {
     }
 
@@ -97,7 +109,9 @@ public final class Verifier {
                 }
                 fdsChecked++;
                 FileEntry f = images.file(fd.fileId()).orElseThrow();
-                checkOne(where, pid, fd, f, out);
+                if (inherit.fdFor(f, images) == null) {
+                    checkOne(where, pid, fd, f, out);
+                }
                 long[] id = identity(pid, fd.fd());
                 byFile.computeIfAbsent(fd.fileId(), k -> new ArrayList<>()).add(new Seen(pid, fd.fd(), id[0], id[1]));
             }

@@ -314,7 +314,9 @@ final class ExecutorCore {
             }
             case OP_IOCTL: {
                 if (x1 == Linux.TIOCGPTPEER) {
-                    int fd = c.ioctl((int) x0, x1, x2 | Linux.O_CLOEXEC);
+                    // No O_CLOEXEC here: the ioctl keeps it in the file's flags (fdinfo would show it for
+                    // good); moveUp gives the copy FD_CLOEXEC, and no exec runs in this table meanwhile.
+                    int fd = c.ioctl((int) x0, x1, x2);
                     if (fd < 0) {
                         return fail(errno(), PH_MAIN, 0, 0);
                     }

@@ -14,6 +14,7 @@ import fdrestore.core.spi.OpenContext;
 import fdrestore.core.spi.OpenResult;
 import fdrestore.core.spi.TaskTable;
 import fdrestore.core.sys.SysException;
+import fdrestore.plugin.tty.TtyImages.TtyFile;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -112,6 +113,7 @@ final class PtyMaster implements FileRestorer {
             if ((flags & O_NONBLOCK) == 0) {
                 t.fcntl(fd, F_SETFL, flags & Tty.SETFL_MASK);
             }
+            openPeers(ctx, t, fd);
             if (relocksAfterSlaves()) {
                 owned.clear();
                 waitingToLock = true;
@@ -166,6 +168,27 @@ final class PtyMaster implements FileRestorer {
         }
         t.close(slave);
         owned.remove(Integer.valueOf(slave));
+    }
+
+    /**
+     * Opens every slave file of this pty that was got through TIOCGPTPEER the same way, with its image flags
+     * (while the pty is unlocked), and hands each to that slave file's restorer ({@link PtySlave#viaPeer}).
+     * The table moves the new fd above its temp floor, like any fd it creates.
+     */
+    private void openPeers(OpenContext ctx, TaskTable t, int master) throws IOException, SysException {
+        for (TtyFile s : pty.slaves()) {
+            if (!PtySlave.viaPeer(s)) {
+                continue;
+            }
+            int fd;
+            try {
+                fd = t.ioctl(master, Tty.TIOCGPTPEER, PtySlave.peerFlags(s));
+            } catch (SysException e) {
+                throw new IOException("opening slave file " + s.id() + " with TIOCGPTPEER (flags "
+                        + Tty.octal(PtySlave.peerFlags(s)) + "): " + e.getMessage(), e);
+            }
+            ctx.handOff(s.id(), fd);
+        }
     }
 
     private static void writeAll(TaskTable t, int fd, byte[] data, String what) throws IOException, SysException {

@@ -1,6 +1,7 @@
 package fdrestore.plugin.tty;
 
 import static fdrestore.core.sys.Linux.O_CLOEXEC;
+import static fdrestore.core.sys.Linux.O_LARGEFILE;
 import static fdrestore.core.sys.Linux.O_NOCTTY;
 import static fdrestore.core.sys.Linux.S_IFCHR;
 
@@ -14,6 +15,7 @@ import fdrestore.core.sys.SysException;
 import fdrestore.plugin.tty.TtyImages.TtyFile;
 import java.io.IOException;
 import java.util.List;
+import java.util.OptionalInt;
 
 /**
  * Restores one slave open file description of a pty: once its master is restored (or, for a pty the
@@ -21,6 +23,11 @@ import java.util.List;
  * N being the index the master got (the image's, or another with {@code pty-any-index}), and checks that
  * the path is that pty's slave. Each slave file id is its own open, so two slave files of one pty stay
  * two open file descriptions. The controlling terminal comes later, as the session leader becomes a process.
+ *
+ * <p>A slave whose image flags lack O_LARGEFILE was got through TIOCGPTPEER on its master (open(2) always
+ * adds O_LARGEFILE on 64-bit, the ioctl does not). Opening the path would add the bit, so such a slave is
+ * opened the same way: its master's restorer asks TIOCGPTPEER with the image's flags and hands the fd over
+ * ({@link #viaPeer}); this restorer takes it.
  */
 final class PtySlave implements FileRestorer {
     private final TtyFile slave;
@@ -52,12 +59,21 @@ final class PtySlave implements FileRestorer {
         }
         int index = state.actual();
         String path = Pty.slavePath(slave.path(), pty.index(), index);
-        int flags = (slave.entry().getFlags() & Tty.OPEN_MASK) | O_NOCTTY | O_CLOEXEC;
         int fd;
-        try {
-            fd = t.open(path, flags, 0);
-        } catch (SysException e) {
-            throw new IOException(describe(path) + ": " + e.getMessage(), e);
+        if (viaPeer(slave)) {
+            OptionalInt handed = ctx.takeHandOff();
+            if (handed.isEmpty()) {
+                ctx.waitingFor("the TIOCGPTPEER open of pty " + index + " from its master's restorer");
+                return OpenResult.again();
+            }
+            fd = handed.getAsInt();
+        } else {
+            int flags = (slave.entry().getFlags() & Tty.OPEN_MASK) | O_NOCTTY | O_CLOEXEC;
+            try {
+                fd = t.open(path, flags, 0);
+            } catch (SysException e) {
+                throw new IOException(describe(path) + ": " + e.getMessage(), e);
+            }
         }
         try {
             checkIsSlave(t, fd, path, index);
@@ -70,6 +86,23 @@ final class PtySlave implements FileRestorer {
             throw failure;
         }
         return OpenResult.done(fd);
+    }
+
+    /**
+     * True when slave file {@code s} is opened by TIOCGPTPEER on its master rather than by path: its image
+     * flags lack O_LARGEFILE, which an open(2) of the path would add.
+     */
+    static boolean viaPeer(TtyFile s) {
+        return (s.entry().getFlags() & O_LARGEFILE) == 0;
+    }
+
+    /**
+     * The flags TIOCGPTPEER is given for slave file {@code s}: the image's, with O_NOCTTY (which the kernel
+     * drops from the file). Never O_CLOEXEC: the ioctl keeps it in the file's flags, where fdinfo shows it
+     * whatever FD_CLOEXEC says; the table gives the temporary fd FD_CLOEXEC instead.
+     */
+    static int peerFlags(TtyFile s) {
+        return (s.entry().getFlags() & Tty.OPEN_MASK) | O_NOCTTY;
     }
 
     /** Throws unless {@code fd} is the slave of pty {@code index} (a char device 136+N/256 : N%256). */

@@ -47,6 +47,9 @@ final class Tty {
     static final int UNIX98_PTY_SLAVE_MAJOR = 136;
     static final int UNIX98_PTY_MAJOR_COUNT = 8;
 
+    /** One more than the highest pty index the kernel hands out (NR_UNIX98_PTY_MAX, 1 &lt;&lt; MINORBITS). */
+    static final int MAX_PTY_INDEX = 1 << 20;
+
     /** CRIU's TtyType values (tty.proto). */
     static final int TYPE_PTY = 1;
 

@@ -38,6 +38,8 @@ final class TtyImages {
 
     private final Map<Long, TtyFile> files = new HashMap<>();
     private final Map<Long, String> problems = new HashMap<>();
+    /** Slave files whose pty has no master in the images: outside the tree (external), or hung up. */
+    private final Map<Long, TtyFile> orphans = new HashMap<>();
     private final Map<Integer, Pty> ptys = new TreeMap<>();
     private final Map<Integer, byte[]> data = new HashMap<>();
     private final Map<Integer, TtyInfoEntry> infos = new HashMap<>();
@@ -88,6 +90,13 @@ final class TtyImages {
             }
             if (!info.hasPty()) {
                 problems.put(id, "tty file " + id + ": a PTY without its pty index in tty-info entry " + info.getId());
+                continue;
+            }
+            int rawIndex = info.getPty().getIndex();
+            if (rawIndex < 0 || rawIndex >= Tty.MAX_PTY_INDEX) {
+                problems.put(id, "tty file " + id + (regPath != null ? " (" + regPath + ")" : "") + ": tty-info entry "
+                        + info.getId() + " gives pty index " + Integer.toUnsignedString(rawIndex) + ", out of range"
+                        + " (the kernel's pty indices are below " + Tty.MAX_PTY_INDEX + ")");
                 continue;
             }
             boolean master;
@@ -142,9 +151,7 @@ final class TtyImages {
                 continue;
             }
             for (TtyFile tf : s.getValue()) {
-                problems.put(tf.id(), tf + ": an orphan slave: its master (an open of /dev/ptmx with index " + s.getKey()
-                        + ") is not in the images, it was held outside the dumped tree (a terminal emulator, sshd, the"
-                        + " shell's terminal); fdrestore does not fake a master (CRIU needs --shell-job to inherit one)");
+                orphans.put(tf.id(), tf);
             }
         }
     }
@@ -179,6 +186,14 @@ final class TtyImages {
             throw new PlanException("tty file " + id + ": files.img has no tty entry for it");
         }
         return f;
+    }
+
+    /**
+     * Slave file {@code id} when its pty has no master in the images (an external terminal, or a hung-up
+     * one when its tty-info has no termios), else null.
+     */
+    TtyFile orphan(long id) {
+        return orphans.get(id);
     }
 
     /** The tty file {@code id} if it was read without a problem, else null. */

@@ -72,6 +72,16 @@ public final class TtyKind implements FileKind, FileDumper {
         }
         TtyImages images = TtyImages.of(ctx.images());
         TtyFile tf = images.file(file.id());
+        if (images.orphan(file.id()) != null) {
+            if (OrphanSlave.hungUp(tf)) {
+                return OrphanSlave.hung(tf);
+            }
+            String terminal = ctx.option(OrphanSlave.SHELL_JOB_OPTION);
+            if (terminal == null) {
+                throw new PlanException(OrphanSlave.external(tf));
+            }
+            return OrphanSlave.onTerminal(tf, terminal);
+        }
         Pty pty = images.pty(tf.index());
         if (pty == null) {
             throw new PlanException(tf + ": no master for pty index " + tf.index());
@@ -96,6 +106,7 @@ public final class TtyKind implements FileKind, FileDumper {
         int bestFd = -1;
         boolean bestIsSlave = false;
         TtyInfoEntry bestInfo = null;
+        boolean orphanHeld = false;
         for (ImageSet.Fd fd : task.fds()) {
             if (fd.type() != FdType.TTY) {
                 continue;
@@ -104,6 +115,16 @@ public final class TtyKind implements FileKind, FileDumper {
             if (tf == null || tf.info().getSid() != task.pid()) {
                 continue;
             }
+            if (images.orphan(tf.id()) != null) {
+                if (OrphanSlave.hungUp(tf) || ctx.option(OrphanSlave.SHELL_JOB_OPTION) == null) {
+                    orphanHeld = true;
+                    continue; // a hung-up terminal controls nothing; an external one fails its own plan
+                }
+                throw new PlanException("task " + task.pid() + " leads session " + task.pid() + ", whose controlling"
+                        + " terminal (" + tf.path() + ", fd " + fd.fd() + ") was held outside the dumped tree:"
+                        + " --shell-job restores a job into fdrestore's own session, which a session leader cannot join;"
+                        + " dump the job from its shell's child instead");
+            }
             boolean slave = !tf.master();
             if (bestInfo == null || slave && !bestIsSlave) {
                 bestFd = fd.fd();
@@ -111,7 +132,7 @@ public final class TtyKind implements FileKind, FileDumper {
                 bestInfo = tf.info();
             }
         }
-        if (bestInfo == null) {
+        if (bestInfo == null && !orphanHeld) {
             for (TtyInfoEntry i : images.infos().values()) {
                 if (i.getSid() == task.pid() && i.hasPty()) {
                     throw new PlanException("task " + task.pid() + " leads session " + task.pid()
@@ -120,6 +141,8 @@ public final class TtyKind implements FileKind, FileDumper {
                             + " an fd of the leader only");
                 }
             }
+        }
+        if (bestInfo == null) {
             return List.of();
         }
         if (bestInfo.getPgrp() == 0) {

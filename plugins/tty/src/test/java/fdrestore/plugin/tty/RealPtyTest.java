@@ -357,4 +357,57 @@ class RealPtyTest {
         assertNoTemporaries(1);
         assertNoTemporaries(2);
     }
+    /** The {@code flags:} line of a restored fd's fdinfo, as an int. */
+    private int fdinfoFlags(int pid, int fd) throws Exception {
+        for (String l : Files.readAllLines(Path.of("/proc/self/task/" + table(pid).tid() + "/fdinfo/" + fd))) {
+            if (l.startsWith("flags:")) {
+                return Integer.parseInt(l.substring(6).trim(), 8);
+            }
+        }
+        throw new AssertionError("no flags line for fd " + fd);
+    }
+
+    @Test
+    void slavesGotThroughTiocgptpeerComeBackWithoutOLargefileAndPathOpensKeepIt() throws Exception {
+        Live p = newPty();
+        int peer = Sys.ioctl(p.master, Tty.TIOCGPTPEER, O_RDWR | O_NOCTTY);
+        jvmFds.add(peer);
+        int original = fdinfoFlagsOfJvm(peer);
+        assertEquals(O_RDWR, original, "the kernel gives a TIOCGPTPEER slave no O_LARGEFILE");
+        TtyInfoEntry[] info = capture(p);
+        close(peer);
+        close(p.slave);
+        close(p.master);
+
+        PtyImageSet s = new PtyImageSet();
+        s.task(1, 0, 1, 1);
+        String path = "/dev/pts/" + p.index;
+        long peerRw = s.ttyFile(info[1], path, O_RDWR);
+        long peerWo = s.ttyFile(info[1], path, 01 | O_NONBLOCK);
+        s.fd(1, 3, s.master(info[0])).fd(1, 4, peerRw).fd(1, 5, s.slave(info[1])).fd(1, 6, peerWo).fd(1, 7, peerRw);
+        Engine e = engine(ImageSet.open(s.write(dir)), Map.of(), 1);
+        assertTimeoutPreemptively(LIMIT, e::run);
+
+        assertEquals(O_RDWR, fdinfoFlags(1, 4), "fd 4: the image's flags, no O_LARGEFILE");
+        assertEquals(PtyImageSet.O_RDWR_LARGEFILE, fdinfoFlags(1, 5), "fd 5: opened by path, with O_LARGEFILE as the image says");
+        assertEquals(01 | O_NONBLOCK, fdinfoFlags(1, 6), "fd 6: write-only, non-blocking, no O_LARGEFILE");
+        for (int fd = 4; fd <= 7; fd++) {
+            TaskTable.Stat st = table(1).fstat(fd);
+            assertTrue(Tty.isPtySlave(st.rdev()) && Tty.slaveIndex(st.rdev()) == p.index, "fd " + fd + " is slave " + p.index);
+        }
+        assertEquals(0, Sys.kcmp(table(1).tid(), table(1).tid(), KCMP_FILE, 4, 7), "fds 4 and 7: one slave file");
+        assertNotEquals(0, Sys.kcmp(table(1).tid(), table(1).tid(), KCMP_FILE, 4, 6), "fds 4 and 6: two opens");
+        table(1).write(4, new byte[] {'q'}, 0, 1);
+        assertEquals("q", new String(readRestored(1, 3, 1)), "the peer is the restored master's slave");
+        assertNoTemporaries(1);
+    }
+
+    private static int fdinfoFlagsOfJvm(int fd) throws Exception {
+        for (String l : Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd))) {
+            if (l.startsWith("flags:")) {
+                return Integer.parseInt(l.substring(6).trim(), 8);
+            }
+        }
+        throw new AssertionError("no flags line for fd " + fd);
+    }
 }

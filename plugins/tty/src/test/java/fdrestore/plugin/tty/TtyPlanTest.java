@@ -118,13 +118,63 @@ class TtyPlanTest {
         PlanContext ctx = PtyImageSet.planContext(images, Map.of());
 
         String o = assertThrows(PlanException.class, () -> kind.plan(file(images, orphan), ctx)).getMessage();
-        assertTrue(o.contains("tty file " + orphan + " (/dev/pts/3, pty slave index 3): an orphan slave"), o);
+        assertTrue(o.contains("tty file " + orphan + " (/dev/pts/3, pty slave index 3): its master (an open of /dev/ptmx"
+                + " with index 3) was held outside the dumped tree") && o.contains("restore with --shell-job")
+                && o.contains("--inherit-fd fd[N]:tty[8803:6]"), o);
+        PlanContext shellJob = PtyImageSet.planContext(images, Map.of(OrphanSlave.SHELL_JOB_OPTION, "/dev/pts/77"));
+        assertEquals("pty slave /dev/pts/3 (tty file " + orphan + ", its master outside the images) on --shell-job's"
+                + " terminal /dev/pts/77", kind.plan(file(images, orphan), shellJob).toString());
         String c = assertThrows(PlanException.class, () -> kind.plan(file(images, cons), ctx)).getMessage();
         assertTrue(c.contains("(/dev/console): a CONSOLE terminal (rdev 5:1); only unix98 pseudo-terminals"), c);
         String h = assertThrows(PlanException.class, () -> kind.plan(file(images, hung), ctx)).getMessage();
         assertTrue(h.contains("hung up"), h);
         String d = assertThrows(PlanException.class, () -> kind.plan(file(images, m5), ctx)).getMessage();
         assertTrue(d.contains("pty index 5 has 2 master files"), d);
+    }
+
+    @Test
+    void aPtyIndexOf2To31OrMoreIsOutOfRangeNotANegativeIndex() throws Exception {
+        PtyImageSet s = new PtyImageSet();
+        s.task(1, 0, 1, 1);
+        TtyInfoEntry.Builder huge = PtyImageSet.info(0, true).setPty(
+                fdrestore.core.image.proto.TtyPtyEntry.newBuilder().setIndex((int) 0x80000000L));
+        long m = s.master(huge.build());
+        long sl = s.ttyFile(PtyImageSet.info(0, false).setPty(
+                fdrestore.core.image.proto.TtyPtyEntry.newBuilder().setIndex(0xffffffff)).build(), "/dev/pts/x", 0100002);
+        long big = s.master(PtyImageSet.info(0, true).setId(77).setPty(
+                fdrestore.core.image.proto.TtyPtyEntry.newBuilder().setIndex(1 << 20)).build());
+        s.fd(1, 3, m).fd(1, 4, sl).fd(1, 5, big);
+        ImageSet images = ImageSet.open(s.write(dir));
+        PlanContext ctx = PtyImageSet.planContext(images, Map.of());
+
+        String a = assertThrows(PlanException.class, () -> kind.plan(file(images, m), ctx)).getMessage();
+        assertTrue(a.contains("tty file " + m + " (/dev/ptmx): tty-info entry 1 gives pty index 2147483648, out of range"
+                + " (the kernel's pty indices are below 1048576)"), a);
+        String b = assertThrows(PlanException.class, () -> kind.plan(file(images, sl), ctx)).getMessage();
+        assertTrue(b.contains("pty index 4294967295, out of range"), b);
+        String c = assertThrows(PlanException.class, () -> kind.plan(file(images, big), ctx)).getMessage();
+        assertTrue(c.contains("pty index 1048576, out of range"), c);
+        assertTrue(!(a + b + c).contains("index -"), "no negative index anywhere: " + a + b + c);
+    }
+
+    @Test
+    void aHungUpSlaveIsRestoredOnAMasterOfItsOwnAndAnExternalLeaderRefusesShellJob() throws Exception {
+        PtyImageSet s = new PtyImageSet();
+        s.task(1, 0, 1, 1).task(2, 1, 2, 2);
+        long hung = s.ttyFile(PtyImageSet.info(6, false).clearTermios().clearTermiosLocked().clearWinsize().build(),
+                "/dev/pts/6", 02);
+        long external = s.slave(PtyImageSet.info(7, false).setSid(2).setPgrp(2).build());
+        s.fd(1, 0, hung).fd(2, 0, external);
+        ImageSet images = ImageSet.open(s.write(dir));
+        PlanContext ctx = PtyImageSet.planContext(images, Map.of());
+        assertEquals("hung-up pty slave /dev/pts/6 (tty file " + hung + ", pty index 6, flags 02)",
+                kind.plan(file(images, hung), ctx).toString());
+        assertEquals(List.of(), kind.processActions(images.task(2).orElseThrow(), ctx),
+                "without --shell-job the external terminal fails its own plan, not the leader's");
+        PlanContext shellJob = PtyImageSet.planContext(images, Map.of(OrphanSlave.SHELL_JOB_OPTION, "/dev/pts/77"));
+        String x = assertThrows(PlanException.class,
+                () -> kind.processActions(images.task(2).orElseThrow(), shellJob)).getMessage();
+        assertTrue(x.contains("task 2 leads session 2, whose controlling terminal (/dev/pts/7, fd 0) was held outside"), x);
     }
 
     @Test
