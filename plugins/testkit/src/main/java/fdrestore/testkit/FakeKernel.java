@@ -64,13 +64,6 @@ public final class FakeKernel {
         return new FakeFile(nextFile.getAndIncrement(), what, flags);
     }
 
-    private final Map<Integer, FakeFile> jvmFiles = new java.util.HashMap<>();
-
-    /** The description behind fd {@code fd} of the pretend JVM's own table (what {@code adopt} copies). */
-    public synchronized FakeFile jvmFile(int fd) {
-        return jvmFiles.computeIfAbsent(fd, k -> newFile("jvm fd " + k, 2));
-    }
-
     /** A new fd table for task {@code pid}, with temporaries at or above {@code tempFloor}. */
     public synchronized FakeTaskTable table(int pid, int tempFloor) {
         FakeTaskTable t = new FakeTaskTable(this, pid, tempFloor);

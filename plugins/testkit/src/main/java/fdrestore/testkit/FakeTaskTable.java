@@ -209,13 +209,6 @@ public final class FakeTaskTable implements TaskTable {
         return install(slot(text, fd).file);
     }
 
-    /** A copy of the fake JVM's fd {@code jvmFd}: every adopt of one number shares one description. */
-    @Override
-    public synchronized int adopt(int jvmFd) throws SysException {
-        check("adopt", "adopt(" + jvmFd + ")");
-        return install(kernel.jvmFile(jvmFd));
-    }
-
     @Override
     public synchronized void close(int fd) throws SysException {
         String text = "close(" + fd + ")";

@@ -507,38 +507,6 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
         }
     }
 
-    /**
-     * pidfd_open of this JVM's pid and pidfd_getfd of {@code jvmFd}, on the executor: the process's table is
-     * its main thread's, which never unshares; the copy is moved above the floor and the pidfd closed.
-     */
-    @Override
-    public int adopt(int jvmFd) throws SysException {
-        synchronized (lock) {
-            reset(0);
-            int self = Sys.getpid();
-            int pidfd = sysFd(Linux.SYS_PIDFD_OPEN, self, 0, 0, 0, "pidfd_open(" + self + ", 0) adopting JVM fd " + jvmFd);
-            SysException failure = null;
-            int fd = -1;
-            try {
-                fd = sysFd(Linux.SYS_PIDFD_GETFD, pidfd, jvmFd, 0, 0, "pidfd_getfd(" + pidfd + ", " + jvmFd
-                        + ", 0) adopting JVM fd " + jvmFd);
-            } catch (SysException e) {
-                failure = e;
-            }
-            request(ExecutorCore.OP_CLOSE, pidfd, 0, 0, 0, 0);
-            if (core.err != 0 && failure == null) {
-                failure = error("close(" + pidfd + ")");
-            }
-            if (failure != null) {
-                if (fd >= 0) {
-                    request(ExecutorCore.OP_CLOSE, fd, 0, 0, 0, 0);
-                }
-                throw failure;
-            }
-            return fd;
-        }
-    }
-
     @Override
     public void close(int fd) throws SysException {
         synchronized (lock) {

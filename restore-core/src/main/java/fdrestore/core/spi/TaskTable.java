@@ -44,9 +44,6 @@ public interface TaskTable {
     /** A temporary copy of {@code fd} (F_DUPFD_CLOEXEC at or above the floor). */
     int dup(int fd) throws SysException;
 
-    /** Copies fd {@code jvmFd} of this JVM's own table into this task's table, above its temp floor, and returns the copy (a temporary the caller owns); the JVM's fd stays the caller's. */
-    int adopt(int jvmFd) throws SysException;
-
     /** close(2). Closing an fd that is not open is an error (EBADF): ownership must be exact. */
     void close(int fd) throws SysException;
 
