@@ -402,6 +402,67 @@ class ProcessesEndToEndTest {
         assertEquals("/", cwd(members(ok).get(0)));
     }
 
+    /**
+     * Issue 23 item 4: an image whose command writes a file, with a cwd of "/../../../outside", runs nothing
+     * by default; with --exec its cwd is resolved under --root (ROOT/outside), never the host's /outside.
+     */
+    @Test
+    void aRecordedCommandRunsOnlyWithExecAndItsCwdStaysUnderTheRoot() throws Exception {
+        Path images = Files.createDirectories(tmp.resolve("images"));
+        try (Stream<Path> s = Files.list(Samples.criu("a_pipe"))) {
+            for (Path f : (Iterable<Path>) s::iterator) {
+                if (f.getFileName().toString().endsWith(".img")) {
+                    Files.copy(f, images.resolve(f.getFileName().toString()));
+                }
+            }
+        }
+        Path root = Samples.prepareRoot("a_pipe", Files.createDirectories(tmp.resolve("root")));
+        Files.createDirectories(root.resolve("outside"));
+        List<fdrestore.core.image.codec.ImageEntry> entries = new ArrayList<>();
+        for (fdrestore.core.image.ImageSet.Task t : fdrestore.core.image.ImageSet.open(images).tasks()) {
+            entries.add(fdrestore.core.image.codec.ImageEntry.of(fdrestore.core.image.proto.FdrTaskEntry.newBuilder()
+                    .setPid(t.pid()).addArgv(bytes("/bin/sh")).addArgv(bytes("-c"))
+                    .addArgv(bytes("pwd > where-" + t.pid() + "; id > " + tmp.resolve("ran-" + t.pid())))
+                    .addEnv(bytes("PATH=/usr/bin:/bin")).setCwd(bytes("/../../../outside")).build()));
+        }
+        fdrestore.core.image.codec.ImageWriter.write(new fdrestore.core.image.codec.ImageFile(
+                fdrestore.core.image.codec.Magic.FDR_TASK, entries), images.resolve("fdr-task.img"));
+        // the sample's own cwd is in fs-PID.img; this test's cwd is fdrestore's record: drop the criu one
+        try (Stream<Path> s = Files.list(images)) {
+            for (Path f : (Iterable<Path>) s::iterator) {
+                if (f.getFileName().toString().startsWith("fs-")) {
+                    Files.delete(f);
+                }
+            }
+        }
+        CliRunner.Restored held = restore(images, root);
+        Thread.sleep(500);
+        try (Stream<Path> s = Files.list(tmp)) {
+            assertEquals(List.of(), s.filter(f -> f.getFileName().toString().startsWith("ran-")).toList(),
+                    "no recorded command ran without --exec");
+        }
+        for (int pid : members(held)) {
+            assertEquals(root.resolve("outside").toRealPath().toString(), cwd(pid));
+        }
+        killCgroup(Path.of(held.doc().get("cgroup").toString()));
+        restore(images, root, "--exec");
+        long deadline = System.nanoTime() + 20_000_000_000L;
+        List<Path> where;
+        do {
+            assertTrue(System.nanoTime() < deadline, "the command of the child task did not run");
+            Thread.sleep(50);
+            try (Stream<Path> s = Files.list(root.resolve("outside"))) {
+                where = s.filter(f -> f.getFileName().toString().startsWith("where-")).toList();
+            }
+        } while (where.isEmpty() || Files.size(where.get(0)) == 0);
+        assertEquals(root.resolve("outside").toRealPath() + "\n", Files.readString(where.get(0)));
+        assertFalse(Files.exists(Path.of("/outside")), "nothing ran in the host's /outside");
+    }
+
+    private static com.google.protobuf.ByteString bytes(String s) {
+        return com.google.protobuf.ByteString.copyFromUtf8(s);
+    }
+
     @Test
     void execOnImagesWithoutCommandsSaysSoAndHolds() throws Exception {
         Path root = Samples.prepareRoot("a_pipe", Files.createDirectories(tmp.resolve("root")));

@@ -619,6 +619,8 @@ public final class Restorer {
                     throw new RestoreException("task " + e.getKey() + ": its holder failed after building its children"
                             + (done.equals("D 5") ? ": TIOCSPGRP (the foreground group of its tty) failed" : " (" + done + ")"));
                 }
+                // The holder closes its reply pipe right after "D": the table is final once it has.
+                awaitClosed(holder, ctl.replyWrite());
             } catch (SysException ex) {
                 throw new RestoreException("task " + e.getKey() + ": cannot release its holder: " + ex.getMessage(), ex);
             }
@@ -1162,6 +1164,15 @@ public final class Restorer {
             Sys.kill(pid, sig);
         } catch (SysException gone) {
             // gone already
+        }
+    }
+
+    /** Waits, up to 2 s, until fd {@code fd} of process {@code pid} is closed (or the process is gone). */
+    private static void awaitClosed(int pid, int fd) {
+        Path p = Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd));
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (java.nio.file.Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(50_000);
         }
     }
 
