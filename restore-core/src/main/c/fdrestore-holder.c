@@ -3,11 +3,22 @@
  * exactly as they are, builds the task's children when asked, and waits for a signal (or runs the task's
  * own command).
  *
- *   fdrestore-holder [--ready FD] [--comm NAME] [--ctty FD] [--control CMD:REPLY] [--fg FD:PGRP]
- *                    [--gate G:A] [--cloexec FD,...] [--exec PROG ARG...]
+ *   fdrestore-holder [--cgroup DIR] [--ready FD] [--comm NAME] [--shared] [--root DIR --cwd PATH]
+ *                    [--umask MODE] [--sigmask HEX] [--ctty FD] [--control CMD:REPLY] [--fg FD:PGRP]
+ *                    [--gate G:A] [--cloexec FD,...] [--listen-fds FD,...] [--env K=V]... [--exec PROG ARG...]
  *
  * Steps, in this order, whatever the order of the options:
+ * --cgroup   first of all, moves this process into the cgroup (v2) DIR (writes its pid to DIR/cgroup.procs),
+ *            so that everything it builds or its command forks is in it: fdrestore stops the whole tree with
+ *            DIR/cgroup.kill. Given to root tasks only (children inherit the cgroup).
  * --comm     sets the task's name (/proc/PID/comm) to the one in the images.
+ * --shared   the task shares its parent's fd table (CLONE_FILES): it closes no fd and changes no fd flag
+ *            (--ready's fd is its parent's, and stays open); the parent's table is already the task's.
+ * --root     with --cwd: the task's working directory is PATH resolved under DIR as if DIR were "/"
+ *            (openat2 RESOLVE_IN_ROOT: neither ".." nor a symbolic link leaves DIR), entered with fchdir.
+ * --umask    sets the file mode creation mask (octal).
+ * --sigmask  blocks exactly the signals of the 64-bit mask HEX (bit N-1 is signal N), as the images
+ *            record; a held signalfd then receives them. Not for --exec: a command starts with none blocked.
  * --ctty     makes the tty at FD the controlling terminal (TIOCSCTTY); the task is a session leader.
  *            Done before any child is built, so that children inherit it as members of the session.
  * --cloexec  sets FD_CLOEXEC again on those fds: fdrestore clears the flag for the spawn of a root task
@@ -43,7 +54,12 @@
  *            write end of the builder's acknowledgement pipe: the builder answers "D" only once every
  *            such child has closed it, so fdrestore sees final fd tables once it has the "D".
  * --env      K=V (repeatable): with --exec, the command runs with exactly these variables.
- * --chdir    DIR: with --exec, the command runs in DIR.
+ * --listen-fds FD,...  with --exec, systemd's socket activation: of these fds, the listening sockets
+ *            (SO_ACCEPTCONN) move to 3, 4 ... in ascending order, the fds that were there move above them
+ *            all, and LISTEN_FDS, LISTEN_PID (this pid, which the command keeps) and LISTEN_FDNAMES
+ *            ("fdN:..." with each listener's restored number N) are set. Nothing is set without a listener.
+ * --start    FD: with --exec, the last wait before the command starts: one byte on FD (fdrestore writes it
+ *            once the restored tables are verified); end of file instead means the restore failed (exit 8).
  * --exec     then runs PROG (the task's own command, searched in the PATH of --env) instead of holding.
  *
  * It opens nothing of its own but a builder's gate and acknowledgement pipes (close-on-exec, closed at
@@ -52,7 +68,14 @@
  * and while holding it reaps its children. SIGTERM, SIGINT and SIGKILL end it with their default action.
  * Exit codes: 2 bad usage, 3 a bad --cloexec list, 4 TIOCSCTTY failed, 5 TIOCSPGRP failed, 6 exec
  * failed, 7 a bad control message, 8 the restore was abandoned (end of file on CMD or on --gate before a
- * release), 9 the gate could not be opened; a built child that fails exits 10 + the step.
+ * release), 9 the gate could not be opened; a built child that fails exits 10 + the step; 20 the cwd
+ * could not be entered, 21 a bad --umask or --sigmask, 22 the cgroup could not be joined, 23 the
+ * listeners could not be moved. Before --ready is answered, a failure of --cwd, --umask, --sigmask or
+ * --cgroup is also answered on it as "E <pid> <step> <errno>\n" (step 7 cwd, 8 mask, 9 cgroup).
+ *
+ * The "fork" command's TID 0 makes a child that shares this holder's fd table (clone CLONE_FILES)
+ * instead of taking one: it runs with --shared, gets no gate (it runs no command), and is a builder
+ * itself when its ARGV says so (its control pipes are already in the shared table).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -65,6 +88,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -77,6 +102,22 @@
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef RESOLVE_NO_MAGICLINKS
+#define RESOLVE_NO_MAGICLINKS 0x02
+#endif
+#ifndef RESOLVE_IN_ROOT
+#define RESOLVE_IN_ROOT 0x10
+#endif
+#ifndef CLONE_FILES
+#define CLONE_FILES 0x00000400
+#endif
+
+struct holder_open_how {
+	uint64_t flags, mode, resolve;
+};
 #define PIDFD_THREAD_FLAG O_EXCL
 
 static int parse_list(const char *list, int **out)
@@ -333,6 +374,38 @@ static void become(int reply, const int gate[2], long tid, char mode, long pgid,
 }
 
 /*
+ * The child of a "fork" command with TID 0: shares its parent's fd table (CLONE_FILES), so it touches no
+ * fd; it answers "R" on the parent's reply fd, which it leaves open. Never returns.
+ */
+static void become_shared(int reply, char mode, long pgid, char **argv)
+{
+	int argc = 0, k = 1;
+	char **nargv, *repstr = malloc(16);
+
+	if ((mode == 's' && setsid() < 0) || (mode == 'g' && setpgid(0, 0) < 0) ||
+	    (mode == 'j' && setpgid(0, (pid_t)pgid) < 0)) {
+		say(reply, "E %ld %ld %ld\n", (long)getpid(), 1, errno);
+		_exit(11);
+	}
+	while (argv[argc])
+		argc++;
+	nargv = malloc((size_t)(argc + 4) * sizeof(char *));
+	if (!nargv || !repstr)
+		_exit(16);
+	snprintf(repstr, 16, "%d", reply);
+	nargv[0] = argv[0];
+	nargv[k++] = "--shared";
+	nargv[k++] = "--ready";
+	nargv[k++] = repstr;
+	for (int i = 1; i <= argc; i++)
+		nargv[k - 1 + i] = argv[i];
+	again_argc = k - 1 + argc;
+	again_argv = nargv;
+	show_args(nargv, again_argc);
+	longjmp(again, 1);
+}
+
+/*
  * Builder mode: serve "fork" commands until "release" (0) or end of file (8: fdrestore gave up).
  * Every child that is not a builder itself gets the read end of the gate, a pipe whose write end only
  * this holder has: "release" writes one byte per such child, so each goes on; if this holder dies or
@@ -426,7 +499,8 @@ static int serve(int cmd, int reply)
 			return 7;
 		}
 		{
-			int leaf = !is_builder(&fields[5]);
+			long tid = atol(fields[1]);
+			int leaf = tid != 0 && !is_builder(&fields[5]);
 			pid_t pid;
 
 			if (leaf && gate[1] < 0 && open_pipes(gate, ack) < 0) {
@@ -434,7 +508,13 @@ static int serve(int cmd, int reply)
 				free(buf);
 				continue;
 			}
-			pid = fork();
+			if (tid == 0) {
+				/* shares this table: like fork (no new stack: the child runs on a copy of this one) */
+				pid = (pid_t)syscall(SYS_clone, (long)(CLONE_FILES | SIGCHLD), 0L, 0L, 0L, 0L);
+				if (pid == 0)
+					become_shared(reply, fields[2][0], atol(fields[3]), &fields[5]);
+			} else
+				pid = fork();
 			if (pid == 0) {
 				int ends[2] = {gate[0], ack[1]};
 
@@ -449,10 +529,125 @@ static int serve(int cmd, int reply)
 	}
 }
 
+/* Joins the cgroup (v2) directory dir: everything this process forks from now on is in it too. */
+static int join_cgroup(const char *dir)
+{
+	char path[4096], pid[24];
+	int fd, n = snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	ssize_t w;
+
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	w = write(fd, pid, (size_t)n);
+	close(fd);
+	return w == n ? 0 : -1;
+}
+
+/* Enters cwd resolved under root as if root were "/" (no way out by ".." or a symbolic link). */
+static int enter_cwd(const char *root, const char *cwd)
+{
+	struct holder_open_how how = {O_PATH | O_DIRECTORY | O_CLOEXEC, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	int r = open(root ? root : "/", O_PATH | O_DIRECTORY | O_CLOEXEC), d, rc;
+
+	if (r < 0)
+		return -1;
+	d = (int)syscall(SYS_openat2, r, cwd, &how, sizeof(how));
+	close(r);
+	if (d < 0)
+		return -1;
+	rc = fchdir(d);
+	close(d);
+	return rc;
+}
+
+/* Blocks exactly the signals of the 64-bit mask hex (bit N-1 is signal N). */
+static int set_sigmask(const char *hex)
+{
+	char *end;
+	unsigned long long mask;
+	sigset_t set;
+
+	errno = 0;
+	mask = strtoull(hex, &end, 16);
+	if (errno || end == hex || *end) {
+		errno = EINVAL;
+		return -1;
+	}
+	sigemptyset(&set);
+	for (int sig = 1; sig <= 64; sig++)
+		if (mask & (1ULL << (sig - 1)))
+			sigaddset(&set, sig); /* glibc's own (32, 33) and SIGKILL/SIGSTOP are refused quietly */
+	return sigprocmask(SIG_SETMASK, &set, NULL);
+}
+
+/*
+ * systemd's socket activation for the command about to run: the listening sockets among fds (in
+ * ascending order) move to 3, 4 ..., what sat there moves above every fd of the list, and LISTEN_FDS,
+ * LISTEN_PID and LISTEN_FDNAMES are set. Nothing changes without a listener.
+ */
+static int listen_fds(const char *list)
+{
+	int *fds, n = parse_list(list, &fds), nl = 0, base = 3;
+	int *tmp;
+	char *names, pidstr[24], count[16];
+	size_t off = 0;
+
+	if (n < 0)
+		return -1;
+	qsort(fds, (size_t)n, sizeof(int), cmp_int);
+	tmp = malloc(((size_t)n + 1) * sizeof(int));
+	names = malloc((size_t)n * 16 + 1);
+	if (!tmp || !names)
+		return -1;
+	names[0] = 0;
+	for (int i = 0; i < n; i++) {
+		int v = 0;
+		socklen_t l = sizeof(v);
+
+		if (fds[i] >= base)
+			base = fds[i] + 1;
+		if (getsockopt(fds[i], SOL_SOCKET, SO_ACCEPTCONN, &v, &l) == 0 && v) {
+			off += (size_t)sprintf(names + off, "%sfd%d", nl ? ":" : "", fds[i]);
+			fds[nl++] = fds[i];
+		}
+	}
+	if (nl == 0)
+		return 0;
+	if (base < 3 + nl)
+		base = 3 + nl;
+	for (int i = 0; i < nl; i++) {
+		tmp[i] = fcntl(fds[i], F_DUPFD, base);
+		if (tmp[i] < 0 || close(fds[i]) < 0)
+			return -1;
+	}
+	for (int k = 3; k < 3 + nl; k++) {
+		int fl = fcntl(k, F_GETFD), moved;
+
+		if (fl < 0)
+			continue; /* free */
+		moved = fcntl(k, (fl & FD_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, base);
+		if (moved < 0 || close(k) < 0)
+			return -1;
+	}
+	for (int i = 0; i < nl; i++)
+		if (dup2(tmp[i], 3 + i) < 0 || close(tmp[i]) < 0)
+			return -1;
+	snprintf(count, sizeof(count), "%d", nl);
+	snprintf(pidstr, sizeof(pidstr), "%ld", (long)getpid());
+	return setenv("LISTEN_FDS", count, 1) || setenv("LISTEN_PID", pidstr, 1) ||
+	       setenv("LISTEN_FDNAMES", names, 1) ? -1 : 0;
+}
+
 static int holder_main(int argc, char **argv)
 {
-	const char *comm = NULL, *cloexec = NULL, *control = NULL, *fg = NULL, *chdir_to = NULL;
-	int ctty = -1, ready = -1, gate = -1, ack = -1, nenv = 0;
+	const char *comm = NULL, *cloexec = NULL, *control = NULL, *fg = NULL, *cgroup = NULL;
+	const char *root = NULL, *cwd = NULL, *umask_s = NULL, *sigmask = NULL, *listen = NULL;
+	int ctty = -1, ready = -1, gate = -1, ack = -1, nenv = 0, shared = 0, start = -1;
 	char **env = calloc((size_t)argc + 1, sizeof(char *));
 
 	if (!env)
@@ -474,8 +669,22 @@ static int holder_main(int argc, char **argv)
 		}
 		else if (!strcmp(argv[i], "--env") && i + 1 < argc)
 			env[nenv++] = argv[++i];
-		else if (!strcmp(argv[i], "--chdir") && i + 1 < argc)
-			chdir_to = argv[++i];
+		else if (!strcmp(argv[i], "--cgroup") && i + 1 < argc)
+			cgroup = argv[++i];
+		else if (!strcmp(argv[i], "--shared"))
+			shared = 1;
+		else if (!strcmp(argv[i], "--root") && i + 1 < argc)
+			root = argv[++i];
+		else if (!strcmp(argv[i], "--cwd") && i + 1 < argc)
+			cwd = argv[++i];
+		else if (!strcmp(argv[i], "--umask") && i + 1 < argc)
+			umask_s = argv[++i];
+		else if (!strcmp(argv[i], "--sigmask") && i + 1 < argc)
+			sigmask = argv[++i];
+		else if (!strcmp(argv[i], "--listen-fds") && i + 1 < argc)
+			listen = argv[++i];
+		else if (!strcmp(argv[i], "--start") && i + 1 < argc)
+			start = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--ctty") && i + 1 < argc)
 			ctty = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--control") && i + 1 < argc)
@@ -490,15 +699,42 @@ static int holder_main(int argc, char **argv)
 		} else
 			return 2;
 	}
+	if (cgroup && join_cgroup(cgroup) < 0) {
+		if (ready >= 0)
+			say(ready, "E %ld %ld %ld\n", (long)getpid(), 9, errno);
+		return 22;
+	}
 	if (comm)
 		prctl(PR_SET_NAME, comm, 0, 0, 0);
+	if (cwd && enter_cwd(root, cwd) < 0) {
+		if (ready >= 0)
+			say(ready, "E %ld %ld %ld\n", (long)getpid(), 7, errno);
+		return 20;
+	}
+	if (umask_s) {
+		char *end;
+		long m = strtol(umask_s, &end, 8);
+
+		if (end == umask_s || *end || m < 0 || m > 0777) {
+			if (ready >= 0)
+				say(ready, "E %ld %ld %ld\n", (long)getpid(), 8, EINVAL);
+			return 21;
+		}
+		umask((mode_t)m);
+	}
+	if (sigmask && !exec_argv && set_sigmask(sigmask) < 0) {
+		if (ready >= 0)
+			say(ready, "E %ld %ld %ld\n", (long)getpid(), 8, errno);
+		return 21;
+	}
 	if (ctty >= 0 && ioctl(ctty, TIOCSCTTY, 0) < 0)
 		return 4;
-	if (cloexec && set_cloexec(cloexec))
+	if (cloexec && !shared && set_cloexec(cloexec))
 		return 3;
 	if (ready >= 0) {
 		say(ready, "R %ld\n", (long)getpid(), 0, 0);
-		close(ready);
+		if (!shared)
+			close(ready); /* a shared table's ready fd is the parent's reply pipe */
 	}
 	int reply = -1, rc = 0;
 
@@ -543,14 +779,28 @@ static int holder_main(int argc, char **argv)
 		if (r != 1)
 			return 8; /* the builder died, or gave up, before its release */
 	}
+	if (exec_argv && start >= 0) {
+		char go;
+		ssize_t r;
+
+		while ((r = read(start, &go, 1)) < 0 && errno == EINTR)
+			;
+		close(start);
+		if (r != 1)
+			return 8; /* fdrestore gave up (or its verification failed) before the command could start */
+	}
 	if (exec_argv) {
-		if (chdir_to && chdir(chdir_to) < 0)
-			return 6;
+		sigset_t none;
+
 		if (nenv > 0) {
 			clearenv();
 			for (int i = 0; i < nenv; i++)
 				putenv(env[i]);
 		}
+		if (listen && listen_fds(listen) < 0)
+			return 23;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL); /* a command starts with no signal blocked */
 		execvp(exec_argv[0], exec_argv);
 		return 6;
 	}

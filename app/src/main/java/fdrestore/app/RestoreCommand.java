@@ -31,8 +31,9 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "restore", mixinStandardHelpOptions = true,
         description = {"Restores the fd tables of the tasks in an image set: every fd at its exact number, files",
             "shared between tasks restored once and handed to the others (one open file description), pipe",
-            "and fifo data, positions and flags. Each task then becomes a process: it runs its command from",
-            "the fdrestore task image, or a holder that keeps its fds until it is signalled.",
+            "and fifo data, positions and flags. Each task then becomes a process, exactly as the images",
+            "record it: a holder that keeps its fds, in its recorded cwd (under --root), with its umask and",
+            "blocked signals, until it is signalled. Nothing is run again unless --exec asks for it.",
             "Prints the mapping from image pid to real pid."},
         footer = {"%nExamples:",
             "  fdrestore restore --root images-samples/criu-4.2/a_pipe/root --verify \\",
@@ -42,7 +43,17 @@ import picocli.CommandLine.Model.CommandSpec;
             "%nExit codes: 0 restored (and verified), 1 the restore or the verification failed (nothing is left",
             "behind), 2 bad usage or images that cannot be read.",
             "%nThe restored processes form the image's tree (parents, process groups, sessions, controlling",
-            "terminals); only the root task's parent, outside the images, is fdrestore."})
+            "terminals); only the root task's parent, outside the images, is fdrestore. They are all in a",
+            "cgroup of their own (or, where none can be made, fdrestore is their child subreaper), so that",
+            "--then=kill, Ctrl-C, SIGTERM, SIGHUP and a failed restore stop every process that descends from",
+            "them, including children a command forked or daemonized.",
+            "%n--root confines the paths of the images and each task's cwd (resolved under DIR; neither '..'",
+            "nor a symbolic link leaves it). It does not confine what a command run with --exec does: that runs",
+            "as this user with the host's view of the file system. Device nodes beyond the harmless ones need",
+            "--allow-devices.",
+            "%nOne restore takes up to about (kernel.pid_max - running threads) / 2 tasks (each task is a",
+            "thread of fdrestore and then a process; 16,000 with the default pid_max 32768), less under a",
+            "lower threads-max, RLIMIT_NPROC (non-root) or vm.max_map_count: checked before anything starts."})
 final class RestoreCommand implements Callable<Integer> {
     private static final System.Logger LOG = Log.of(RestoreCommand.class);
 
@@ -66,8 +77,24 @@ final class RestoreCommand implements Callable<Integer> {
     @Option(names = "--detach", description = "Same as --then=detach.")
     boolean detach;
 
-    @Option(names = "--hold", description = "Run the holder in every task, even when the images record a command.")
+    @Option(names = "--hold", description = "Run the holder in every task (the default; overrides --exec).")
     boolean hold;
+
+    @Option(names = "--exec", description = "Run the recorded command (fdr-task.img: argv, env) of each task that exec'd "
+            + "a program of its own, in its recorded cwd, holding its restored fds: the program starts from the "
+            + "beginning (fdrestore restores fd tables, not memory). A task whose dump saw it as a forked copy of its "
+            + "parent, a task with children in the images (its command would start them again) and a task sharing its "
+            + "fd table keep holding. --verify runs before any command starts.")
+    boolean exec;
+
+    @Option(names = "--listen-fds", description = "With --exec: hand each command its restored listening sockets as "
+            + "systemd's socket activation does (sd_listen_fds): moved to fds 3, 4 ... (what sat there moves above), "
+            + "with LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES (fdN: the restored number). This renumbers fds.")
+    boolean listenFds;
+
+    @Option(names = "--cwd-fallback", description = "Start a task whose recorded cwd is missing under --root in the "
+            + "root itself, instead of failing the restore.")
+    boolean cwdFallback;
 
     @Option(names = "--verify", description = "Check the restored processes against the images through /proc and kcmp; "
             + "a mismatch exits 1 with a readable diff.")
@@ -124,6 +151,16 @@ final class RestoreCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Guard guard = new Guard(spec.commandLine().getErr());
+        guard.install();
+        try {
+            return restore(guard);
+        } finally {
+            guard.done();
+        }
+    }
+
+    private Integer restore(Guard guard) throws Exception {
         long start = System.nanoTime();
         if (detach) {
             then = Then.detach;
@@ -134,10 +171,14 @@ final class RestoreCommand implements Callable<Integer> {
         InheritFds inherit = inheritFds();
         String terminal = shellJob ? ShellJob.terminal() : null;
         shellJobTerminal = terminal;
+        if (listenFds && !exec) {
+            throw new Cli.UsageException("--listen-fds needs --exec (only a command run again takes over its listeners)");
+        }
         // The native bindings load on another core while the images are read, checked and planned.
         fdrestore.core.runtime.TaskRuntime.warmUpInBackground();
         ImageSet images = ImageSet.open(dir);
         PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
         int fdCount = images.tasks().stream().mapToInt(t -> t.fds().size()).sum();
         LOG.log(System.Logger.Level.INFO, () -> "image set " + dir + ": " + images.tasks().size() + " tasks, " + fdCount
                 + " fds, " + images.sharers().size() + " open files; root " + root + ", then " + then);
@@ -152,10 +193,26 @@ final class RestoreCommand implements Callable<Integer> {
                 LOG.log(System.Logger.Level.DEBUG, () -> "plugins from " + host.dir() + ": " + host.plugins());
                 Restorer.Options opts = new Restorer.Options(root.toAbsolutePath().normalize(), allPluginOptions(),
                         Holder.path(), hold, workers).withFaults(faultPlan())
-                        .withWorkDir(inv.cwd() != null && Files.isDirectory(inv.cwd()) ? inv.cwd() : null);
+                        .withWorkDir(inv.cwd() != null && Files.isDirectory(inv.cwd()) ? inv.cwd() : null)
+                        .withLaunch(new Restorer.Launch(exec && !hold, listenFds, cwdFallback));
                 progress.totals(images.tasks().size(), fdCount);
                 RestoreProgress shown = progress;
-                result = new Restorer(images, host.kinds(), ScmTransport::create, opts).inheritFds(inherit)
+                Restorer restorer = new Restorer(images, host.kinds(), ScmTransport::create, opts).inheritFds(inherit);
+                guard.restoring(restorer);
+                if (exec && !hold && restorer.commandsToRun() == 0) {
+                    err.println("Notice: --exec, but no task of " + dir + " records a command it exec'd"
+                            + (images.tasks().stream().anyMatch(t -> images.fdrTask(t.pid()).isPresent()) ? ""
+                            : " (no fdr-task.img: criu records none)") + "; every task holds its fds.");
+                    err.flush();
+                }
+                Verifier.Report[] atGate = new Verifier.Report[1];
+                if (verify) {
+                    // before any command starts: the tables as restored, not as a command changed them
+                    Path vroot = root.toAbsolutePath().normalize();
+                    restorer.atGate((pm, extra) -> atGate[0] = new Verifier(images, vroot, host.kinds()).inheritFds(inherit)
+                            .verify(pm, extra));
+                }
+                result = restorer
                         .progress(new fdrestore.core.engine.Progress() {
                             @Override
                             public void phase(String name) {
@@ -178,13 +235,8 @@ final class RestoreCommand implements Callable<Integer> {
                             }
                         }).run();
                 restoredNs = System.nanoTime() - start;
-                if (verify) {
-                    progress.phase("verifying");   // with the plugins still loaded: each kind checks its own fds
-                    report = new Verifier(images, root.toAbsolutePath().normalize(), host.kinds()).inheritFds(inherit)
-                            .verify(result.pidMap());
-                } else {
-                    report = null;
-                }
+                guard.restored(result);
+                report = atGate[0];
             } catch (RestoreException e) {
                 // the full message (a stall's wait-for graph, for one) goes to the log as it is
                 LOG.log(System.Logger.Level.DEBUG, "restore failed: " + e.getMessage(), e);
@@ -221,7 +273,8 @@ final class RestoreCommand implements Callable<Integer> {
         }
         if (inv.signal() != 0) {
             // A served client's Ctrl-C during the restore: what its death would have done to a direct run.
-            stop(pids);
+            stopTree(result, pids);
+            guard.done();
             return interrupted(out, inv.signal());
         }
         if (json) {
@@ -233,7 +286,8 @@ final class RestoreCommand implements Callable<Integer> {
         int code = report == null || report.ok() ? Cli.EXIT_OK : Cli.EXIT_FAILED;
         if (code != Cli.EXIT_OK && then == Then.wait) {
             // Do not wait on a restore that is known to be wrong; --detach keeps the tasks for inspection.
-            stop(pids);
+            stopTree(result, pids);
+            guard.done();
             if (!json) {
                 out.println("Verification failed: stopped the restored tasks (use --detach to keep them for inspection).");
             }
@@ -242,34 +296,113 @@ final class RestoreCommand implements Callable<Integer> {
         }
         switch (then) {
             case detach -> {
+                guard.done(); // from here on the tree is the user's: a signal to fdrestore leaves it running
                 inv.leaveRunning(pids);
                 if (!json) {
-                    out.println("The restored tasks keep running (stop them with: kill " + join(pids) + ").");
+                    out.println("The restored tasks keep running. Stop the whole tree with: "
+                            + result.tree().stopCommand(pids));
                 }
             }
             case kill -> {
-                stop(pids);
+                int n = stopTree(result, pids);
+                guard.done();
                 if (!json) {
-                    out.println("Stopped the restored tasks (--then=kill).");
+                    out.println("Stopped the restored tree (--then=kill): " + n + " process" + (n == 1 ? "" : "es") + ".");
                 }
             }
             case wait -> {
-                Thread hook = new Thread(() -> stop(pids), "fdrestore-forward-signal");
-                Runtime.getRuntime().addShutdownHook(hook);
                 if (!json) {
                     out.println("Waiting for the restored tasks to end (Ctrl-C stops them)...");
                     out.flush();
                 }
-                awaitAll(pids, inv);
-                Runtime.getRuntime().removeShutdownHook(hook);
+                awaitTree(result, pids, inv);
                 if (inv.signal() != 0) {
-                    stop(pids);
+                    stopTree(result, pids);
+                    guard.done();
                     return interrupted(out, inv.signal());
                 }
+                stopTree(result, pids); // what the tasks left behind (a daemon they forked) ends with them
+                guard.done();
             }
         }
         out.flush();
         return code;
+    }
+
+    /** Stops every process of the restored tree (its cgroup, or what the subreaper sees); returns the count. */
+    private static int stopTree(Restorer.Result r, List<Integer> pids) {
+        return r.tree().killAll(pids);
+    }
+
+    /**
+     * Until fdrestore is done with the tree, a signal that ends this JVM (Ctrl-C, SIGTERM, SIGHUP: the
+     * shutdown hooks run) stops it: during the restore every process made so far, after it the whole
+     * restored tree, and says so on stderr. From the moment the tree is left running on purpose
+     * ({@code --detach}) or stopped, it does nothing. It is removed at the end of the command (a server
+     * runs many), unless the JVM is already shutting down: then it runs, and that is not an error.
+     */
+    private static final class Guard extends Thread {
+        private final PrintWriter err;
+        private volatile Restorer restorer;
+        private volatile Restorer.Result result;
+        private volatile boolean done;
+        private boolean installed;
+
+        Guard(PrintWriter err) {
+            super("fdrestore-stop-on-signal");
+            this.err = err;
+        }
+
+        void install() {
+            try {
+                Runtime.getRuntime().addShutdownHook(this);
+                installed = true;
+            } catch (IllegalStateException shuttingDown) {
+                // a signal came before the restore began: nothing to stop
+            }
+        }
+
+        void restoring(Restorer r) {
+            restorer = r;
+        }
+
+        void restored(Restorer.Result r) {
+            result = r;
+        }
+
+        /** The tree is stopped, or left running on purpose: nothing more to do, now or on a signal. */
+        void done() {
+            done = true;
+            if (installed) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(this);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook runs (and does nothing, being done)
+                }
+                installed = false;
+            }
+        }
+
+        @Override
+        public void run() {
+            if (done) {
+                return;
+            }
+            Restorer.Result r = result;
+            Restorer rs = restorer;
+            int n;
+            if (r != null) {
+                n = r.tree().killAll(new ArrayList<>(r.pidMap().values()));
+                err.println("Interrupted: stopped the restored tree (" + n + " process" + (n == 1 ? "" : "es") + ").");
+            } else if (rs != null) {
+                n = rs.stopProcesses();
+                err.println("Interrupted during the restore: stopped the " + n + " process" + (n == 1 ? "" : "es")
+                        + " it had started; nothing is left running.");
+            } else {
+                return;
+            }
+            err.flush();
+        }
     }
 
     /** The -o options, plus allow-devices=true with --allow-devices. */
@@ -325,14 +458,6 @@ final class RestoreCommand implements Callable<Integer> {
         return new fdrestore.core.fault.FaultPlan(specs);
     }
 
-    private static String join(List<Integer> pids) {
-        StringBuilder sb = new StringBuilder();
-        for (int p : pids) {
-            sb.append(sb.length() == 0 ? "" : " ").append(p);
-        }
-        return sb.toString();
-    }
-
     /** After a forwarded signal: says so and returns the shell's code for it (128 + the signal). */
     private int interrupted(PrintWriter out, int signo) {
         if (!json) {
@@ -340,6 +465,22 @@ final class RestoreCommand implements Callable<Integer> {
         }
         out.flush();
         return 128 + signo;
+    }
+
+    /**
+     * Waits until every process of the restored tree has ended (its cgroup is empty; without one, every
+     * restored task), or until {@code inv} is signalled.
+     */
+    static void awaitTree(Restorer.Result r, List<Integer> pids, Invocation inv) {
+        awaitAll(pids, inv);
+        while (r.tree().populated() && inv.signal() == 0) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     /**
@@ -481,6 +622,12 @@ final class RestoreCommand implements Callable<Integer> {
             doc.put("verify", v);
         }
         doc.put("then", then.name());
+        if (then == Then.detach) {
+            doc.put("stopCommand", r.tree().stopCommand(new ArrayList<>(r.pidMap().values())));
+            if (r.tree().dir() != null) {
+                doc.put("cgroup", r.tree().dir().toString());
+            }
+        }
         return doc;
     }
 }

@@ -745,6 +745,7 @@ public final class Dumper {
             } else {
                 argv.forEach(a -> fdr.addArgv(ByteString.copyFrom(a)));
                 proc.nulSeparated(t.pid, "environ").forEach(a -> fdr.addEnv(ByteString.copyFrom(a)));
+                fdr.setExecd(execd(t.pid, t.stat.ppid(), argv));
             }
             fdr.setCwd(ByteString.copyFrom(proc.link(t.pid, "cwd"), StandardCharsets.UTF_8));
             sink.add(Magic.FDR_TASK, ImageEntry.of(fdr.build()));
@@ -760,6 +761,34 @@ public final class Dumper {
         sink.set(Magic.FILES, fe);
         sink.set(Magic.INVENTORY, List.of(ImageEntry.of(InventoryEntry.newBuilder().setImgVersion(2)
                 .setFdinfoPerId(true).setRootIds(rootIds).setNsPerId(true).setLsmtype(0).build())));
+    }
+
+    /**
+     * Whether process {@code pid} exec'd a program of its own, rather than being a forked copy of its parent
+     * that never exec'd: its executable (/proc/PID/exe) or its command line differs from its parent's. A
+     * restore with --exec runs the recorded command only for such a task. Limits: a child that exec'd its
+     * parent's program with the same arguments counts as forked (it holds its fds; running it would start
+     * the same program again anyway); a forked child that rewrote its command line (setproctitle) counts as
+     * exec'd. A parent that is gone or unreadable counts as different.
+     */
+    private boolean execd(int pid, int ppid, List<byte[]> argv) {
+        try {
+            if (ppid <= 0 || !proc.link(pid, "exe").equals(proc.link(ppid, "exe"))) {
+                return true;
+            }
+            List<byte[]> parent = proc.nulSeparated(ppid, "cmdline");
+            if (parent.size() != argv.size()) {
+                return true;
+            }
+            for (int i = 0; i < argv.size(); i++) {
+                if (!java.util.Arrays.equals(parent.get(i), argv.get(i))) {
+                    return true;
+                }
+            }
+            return false;
+        } catch (DumpException e) {
+            return true;
+        }
     }
 
     private TaskKobjIdsEntry ids(Task t, Map<String, Long> nsIds) throws DumpException {

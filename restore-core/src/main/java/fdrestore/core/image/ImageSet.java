@@ -55,6 +55,8 @@ public final class ImageSet {
     private final Map<Long, FdrTaskEntry> fdrTasks;
     private final Map<Magic, ImageFile> sideImages = new EnumMap<>(Magic.class);
     private final Map<String, ImageFile> perObject = new HashMap<>();
+    /** Per task, the signals its core image records as blocked (tc.blk_sigset), where not 0. */
+    private Map<Integer, Long> blockedSignals = Map.of();
 
     /** One task of the tree. {@code fds} are sorted by fd number. */
     public record Task(int pid, int ppid, int pgid, int sid, List<Integer> threads, long filesId,
@@ -111,6 +113,16 @@ public final class ImageSet {
                 sh.computeIfAbsent(fd.fileId(), k -> new ArrayList<>()).add(new FdRef(t.pid(), fd));
             }
         }
+        // A table shared by several tasks (CLONE_FILES) is restored once: its fds are its first task's.
+        java.util.Set<Long> seen = new java.util.HashSet<>();
+        for (Task t : tasks) {
+            if (!seen.add(t.filesId())) {
+                for (Fd fd : t.fds()) {
+                    sh.get(fd.fileId()).removeIf(r -> r.pid() == t.pid());
+                }
+            }
+        }
+        sh.values().removeIf(List::isEmpty);
         sh.replaceAll((k, v) -> List.copyOf(v));
         this.sharers = Collections.unmodifiableMap(sh);
         this.fdrTasks = Map.copyOf(fdrTasks);
@@ -196,6 +208,14 @@ public final class ImageSet {
         return out;
     }
 
+    /**
+     * The signals task {@code pid} had blocked (its core image's blk_sigset: bit N-1 is signal N); 0 when
+     * none, or when its core image is absent.
+     */
+    public long blockedSignals(int pid) {
+        return blockedSignals.getOrDefault(pid, 0L);
+    }
+
     /** fdrestore's own record of a task (argv, env, cwd), when the image set has fdr-task.img. */
     public Optional<FdrTaskEntry> fdrTask(int pid) {
         return Optional.ofNullable(fdrTasks.get(Integer.toUnsignedLong(pid)));
@@ -242,6 +262,7 @@ public final class ImageSet {
     private static final class Loader {
         private final Path dir;
         private final List<String> problems = new ArrayList<>();
+        private final Map<Integer, Long> sigmasks = new java.util.concurrent.ConcurrentHashMap<>();
 
         Loader(Path dir) {
             this.dir = dir;
@@ -270,7 +291,9 @@ public final class ImageSet {
             if (!problems.isEmpty()) {
                 throw new ImageSetException(dir, problems);
             }
-            return new ImageSet(dir, inventory, tasks, files, fdr);
+            ImageSet set = new ImageSet(dir, inventory, tasks, files, fdr);
+            set.blockedSignals = Map.copyOf(sigmasks);
+            return set;
         }
 
         private Map<Long, FdrTaskEntry> readFdrTasks() throws IOException {
@@ -408,6 +431,9 @@ public final class ImageSet {
                 return null;
             }
             CoreEntry c = single(core, Magic.CORE, CoreEntry.class);
+            if (c.hasTc() && c.getTc().getBlkSigset() != 0) {
+                sigmasks.put(pid, c.getTc().getBlkSigset());
+            }
             return c.hasTc() ? c.getTc().getComm() : null;
         }
 
@@ -483,8 +509,7 @@ public final class ImageSet {
             String name = Magic.FDINFO.fileName(filesId);
             Path p = dir.resolve(name);
             if (!Files.exists(p)) {
-                sink.add("task " + pid + ": " + name + " is missing (files_id " + filesId + ")");
-                return List.of();
+                return List.of(); // an empty table: criu writes no fdinfo image for it
             }
             ImageFile img = ImageReader.read(p, Magic.FDINFO);
             TreeMap<Integer, Fd> byFd = new TreeMap<>();

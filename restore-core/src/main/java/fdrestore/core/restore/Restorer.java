@@ -55,17 +55,56 @@ public final class Restorer {
     private final Map<Integer, List<ProcessAction>> processActions = new HashMap<>();
     /** Per task (image pid), the table the engine and the process steps call: the real one, or one with faults. */
     private final Map<Integer, TaskTable> io = new HashMap<>();
+    /** Per task (image pid), the task whose table it uses: itself, or the first task sharing its files_id. */
+    private final Map<Integer, Integer> owners = new HashMap<>();
+    /** The tasks (image pids) that have a child in the images. */
+    private final java.util.Set<Integer> parents = new java.util.HashSet<>();
+    /** Per task that owns a table other tasks share, those tasks. */
+    private final Map<Integer, List<Integer>> sharersOf = new HashMap<>();
+    /** The control pipes of the tree's builders (image pid), once spawnAll has made them. */
+    private Map<Integer, Control> controlsOf = Map.of();
+    /** Per task that runs its command (image pid): its start pipe {read, write}, in its table. */
+    private final Map<Integer, int[]> starts = new HashMap<>();
+    /** The processes and the cgroup of the restore under way, for {@link #stopProcesses} from another thread. */
+    private volatile List<Integer> liveSpawned = List.of();
+    private volatile TreeCgroup liveTree;
+    /** Called once the tree is built, before any command starts (real pid map, real pid -> start fd). */
+    private java.util.function.BiConsumer<Map<Integer, Integer>, Map<Integer, Integer>> atGate;
 
-    /** What a restore may be asked to do. */
+    /**
+     * What the restored tasks run. By default every task runs the holder, exactly as the images say (fds,
+     * cwd, umask, blocked signals). {@code exec}: a task that exec'd a program of its own (see
+     * {@link #execd}) runs its recorded command instead; {@code listenFds}: such a command gets its
+     * listening sockets as systemd's socket activation gives them (LISTEN_FDS at 3 onward);
+     * {@code cwdFallback}: a task whose recorded cwd is missing under the root starts in the root instead
+     * of failing the restore.
+     */
+    public record Launch(boolean exec, boolean listenFds, boolean cwdFallback) {
+        /** Every task holds its fds, in its recorded cwd. */
+        public static final Launch EXACT = new Launch(false, false, false);
+    }
+
+    /** What a restore may be asked to do. {@code forceHolder} holds every task whatever {@code launch} says. */
     public record Options(Path root, Map<String, String> pluginOptions, String holder, boolean forceHolder,
-                          int workers, FaultPlan faults, Path workDir) {
+                          int workers, FaultPlan faults, Path workDir, Launch launch) {
         public Options {
             pluginOptions = Map.copyOf(pluginOptions);
+            launch = launch == null ? Launch.EXACT : launch;
         }
 
         /** Options without fault injection. */
         public Options(Path root, Map<String, String> pluginOptions, String holder, boolean forceHolder, int workers) {
-            this(root, pluginOptions, holder, forceHolder, workers, null, null);
+            this(root, pluginOptions, holder, forceHolder, workers, null, null, Launch.EXACT);
+        }
+
+        public Options(Path root, Map<String, String> pluginOptions, String holder, boolean forceHolder, int workers,
+                       FaultPlan faults, Path workDir) {
+            this(root, pluginOptions, holder, forceHolder, workers, faults, workDir, Launch.EXACT);
+        }
+
+        /** What the restored tasks run (see {@link Launch}). */
+        public Options withLaunch(Launch l) {
+            return new Options(root, pluginOptions, holder, forceHolder, workers, faults, workDir, l);
         }
 
         public static Options defaults(String holder) {
@@ -73,12 +112,12 @@ public final class Restorer {
         }
 
         public Options withRoot(Path r) {
-            return new Options(r, pluginOptions, holder, forceHolder, workers, faults, workDir);
+            return new Options(r, pluginOptions, holder, forceHolder, workers, faults, workDir, launch);
         }
 
         /** Hardening tests: every task table fails (and counts) calls as {@code plan} says; null for none. */
         public Options withFaults(FaultPlan plan) {
-            return new Options(root, pluginOptions, holder, forceHolder, workers, plan, workDir);
+            return new Options(root, pluginOptions, holder, forceHolder, workers, plan, workDir, launch);
         }
 
         /**
@@ -86,7 +125,7 @@ public final class Restorer {
          * gives its client's, so that what it restores starts where a direct run would have.
          */
         public Options withWorkDir(Path dir) {
-            return new Options(root, pluginOptions, holder, forceHolder, workers, faults, dir);
+            return new Options(root, pluginOptions, holder, forceHolder, workers, faults, dir, launch);
         }
     }
 
@@ -94,9 +133,12 @@ public final class Restorer {
     public record RestoredTask(int imagePid, int pid, String command) {
     }
 
-    /** The outcome: the pid mapping in pstree order, phase durations (ns) and transport figures. */
+    /**
+     * The outcome: the pid mapping in pstree order, phase durations (ns), transport figures, and what
+     * holds the restored tree ({@link TreeCgroup#killAll} stops every process of it).
+     */
     public record Result(List<RestoredTask> tasks, long planNs, long tablesNs, long engineNs, long spawnNs,
-                         long droppedMessages, int fds) {
+                         long droppedMessages, int fds, TreeCgroup tree) {
         /** image pid -> real pid. */
         public Map<Integer, Integer> pidMap() {
             Map<Integer, Integer> m = new LinkedHashMap<>();
@@ -117,6 +159,17 @@ public final class Restorer {
         this.kinds = byType(kinds);
         this.transports = transports;
         this.options = options;
+        Map<Long, Integer> firstOfTable = new HashMap<>();
+        for (Task t : images.tasks()) {
+            int owner = firstOfTable.computeIfAbsent(t.filesId(), k -> t.pid());
+            owners.put(t.pid(), owner);
+            if (t.ppid() != t.pid()) {
+                parents.add(t.ppid());
+            }
+            if (owner != t.pid()) {
+                sharersOf.computeIfAbsent(owner, k -> new ArrayList<>()).add(t.pid());
+            }
+        }
         this.planContext = new PlanContext() {
             @Override
             public ImageSet images() {
@@ -145,6 +198,17 @@ public final class Restorer {
     }
 
     /**
+     * What to do once every task is built with its final table and before any recorded command starts
+     * (with {@link Launch#exec}): a verification sees the tables as restored, not as a command changed
+     * them. It is given the pid map and, per real pid, the one fd (its start pipe) that the task holds
+     * beyond its images until then. Called in every restore, with or without commands.
+     */
+    public Restorer atGate(java.util.function.BiConsumer<Map<Integer, Integer>, Map<Integer, Integer>> check) {
+        this.atGate = check;
+        return this;
+    }
+
+    /**
      * Refuses, before anything starts, the files that only a mapping can restore and have none: one line
      * per fd, naming the task, the fd and the resource.
      */
@@ -161,6 +225,20 @@ public final class Restorer {
         if (!problems.isEmpty()) {
             throw new RestoreException(String.join("\n", problems));
         }
+    }
+
+    /**
+     * Stops every process the restore under way (or just ended) has made, with all their descendants; for
+     * a signal that ends this JVM during the restore, when the restore's own clean-up will not run. Returns
+     * how many processes were stopped.
+     */
+    public int stopProcesses() {
+        TreeCgroup t = liveTree;
+        List<Integer> snap;
+        synchronized (liveSpawned) {
+            snap = new ArrayList<>(liveSpawned);
+        }
+        return t == null ? 0 : t.killAll(snap);
     }
 
     /** Where to report phases and engine progress (none by default). */
@@ -194,12 +272,17 @@ public final class Restorer {
         Map<String, List<String>> missing = new TreeMap<>();
         List<String> problems = new ArrayList<>();
         PlanContext ctx = planContext;
-        Map<Long, Long> tableOwner = new HashMap<>();
         for (Task t : images.tasks()) {
-            Long prev = tableOwner.putIfAbsent(t.filesId(), (long) t.pid());
-            if (prev != null) {
-                problems.add("tasks " + prev + " and " + t.pid() + " share one fd table (files_id " + t.filesId()
-                        + ", CLONE_FILES): not supported");
+            int owner = tableOwner(t);
+            Task parent = images.task(t.ppid()).orElse(null);
+            if (owner != t.pid() && (parent == null || parent.filesId() != t.filesId())) {
+                problems.add("task " + t.pid() + " shares one fd table (files_id " + t.filesId() + ", CLONE_FILES) with task "
+                        + owner + " but not with its parent: only a table shared with the parent can be recreated");
+            }
+            String lost = missingCwd(t);
+            if (lost != null && !options.launch().cwdFallback()) {
+                problems.add("task " + t.pid() + ": its cwd " + lost + " is missing under " + options.root()
+                        + " (--cwd-fallback starts such a task in the root instead)");
             }
         }
         for (Map.Entry<Long, List<FdRef>> e : images.sharers().entrySet()) {
@@ -293,8 +376,10 @@ public final class Restorer {
 
     private Result runOnce() throws RestoreException, NameTaken {
         long t0 = System.nanoTime();
+        Capacity.check(images.tasks().size());
         checkExternal();
-        List<Task> tasks = images.tasks();
+        // One table per fd table of the images: tasks that share one (CLONE_FILES) share its owner's.
+        List<Task> tasks = images.tasks().stream().filter(t -> tableOwner(t) == t.pid()).toList();
         int[] pids = new int[tasks.size()];
         int[] floors = new int[tasks.size()];
         int fds = 0;
@@ -322,9 +407,12 @@ public final class Restorer {
             throw e;
         }
         long t1 = System.nanoTime();
-        List<Integer> spawned = new ArrayList<>();
+        List<Integer> spawned = java.util.Collections.synchronizedList(new ArrayList<>());
         Transport transport = null;
         boolean ok = false;
+        TreeCgroup tree = TreeCgroup.create();
+        liveSpawned = spawned;
+        liveTree = tree;
         try {
             Map<Integer, ExecutorTaskTable> tables = new LinkedHashMap<>();
             progress.phase("tables");
@@ -340,8 +428,12 @@ public final class Restorer {
             io.clear();
             tables.forEach((pid, t) -> io.put(pid, options.faults() == null ? t
                     : new FaultInjectingTable(t, options.faults())));
+            List<TaskTable> engineTables = new ArrayList<>(io.values());
+            for (Task t : images.tasks()) {
+                io.putIfAbsent(t.pid(), io.get(tableOwner(t))); // a sharer calls its owner's table
+            }
             progress.phase("engine");
-            Engine.Builder b = Engine.builder(transport = transports.get()).tables(io.values())
+            Engine.Builder b = Engine.builder(transport = transports.get()).tables(engineTables)
                     .root(options.root()).workers(options.workers()).progress(progress);
             options.pluginOptions().forEach(b::option);
             for (Planned p : planned) {
@@ -360,10 +452,10 @@ public final class Restorer {
             }
             long t3 = System.nanoTime();
             progress.phase("processes");
-            List<RestoredTask> restored = spawnAll(tables, spawned);
+            List<RestoredTask> restored = spawnAll(tables, spawned, tree);
             long t4 = System.nanoTime();
             ok = true;
-            return new Result(restored, t1 - t0, t2 - t1, t3 - t2, t4 - t3, transport.dropped(), fds);
+            return new Result(restored, t1 - t0, t2 - t1, t3 - t2, t4 - t3, transport.dropped(), fds, tree);
         } catch (RestoreException e) {
             abortAll(planned, e);
             throw e;
@@ -373,6 +465,7 @@ public final class Restorer {
         } finally {
             if (!ok) {
                 killTree(spawned);
+                tree.killAll(spawned); // what the listing cannot see: orphans of a builder that died
             }
             if (transport != null) {
                 transport.close();
@@ -473,7 +566,7 @@ public final class Restorer {
      * first, then group leaders, then the others. The forks are pipelined ({@link TreeBuilder}): each holder
      * gets the commands of several children at once, and every holder that is up works at the same time.
      */
-    private List<RestoredTask> spawnAll(Map<Integer, ExecutorTaskTable> tables, List<Integer> spawned)
+    private List<RestoredTask> spawnAll(Map<Integer, ExecutorTaskTable> tables, List<Integer> spawned, TreeCgroup tree)
             throws RestoreException {
         Map<Integer, List<Task>> children = new LinkedHashMap<>();
         List<Task> roots = new ArrayList<>();
@@ -494,11 +587,22 @@ public final class Restorer {
                         + e.getMessage(), e);
             }
         }
+        starts.clear();
+        for (Task t : images.tasks()) {
+            if (command(t) != null) {
+                try {
+                    starts.put(t.pid(), io.get(t.pid()).pipe(0));
+                } catch (SysException e) {
+                    throw new RestoreException("task " + t.pid() + ": cannot make its start pipe: " + e.getMessage(), e);
+                }
+            }
+        }
         Map<Integer, Integer> real = new HashMap<>();
         Map<Integer, String> commands = new HashMap<>();
         roots.sort((a, b) -> Integer.compare(rank(a), rank(b)));
         TreeBuilder builder = new TreeBuilder(tables, controls, children, serialOrder(roots, children), real, commands,
                 spawned);
+        this.controlsOf = controls;
         for (Task t : roots) {
             ExecutorTaskTable table = tables.get(t.pid());
             try {
@@ -507,6 +611,7 @@ public final class Restorer {
                 List<String> argv = new ArrayList<>(holderArgv(t, real, controls.get(t.pid())));
                 argv.add(3, "--ready"); // after --comm NAME, where a built child shows it too
                 argv.add(4, Integer.toString(ready.replyWrite()));
+                argv.addAll(5, tree.holderArgs()); // joined first of all, so that all it makes is in it
                 SpawnSpec spec = rootSpec(t, argv, real, controls.get(t.pid()), ready.replyWrite());
                 int pid = table.spawn(spec);
                 spawned.add(pid);
@@ -518,7 +623,7 @@ public final class Restorer {
                 String r = ready.line(io.get(t.pid()), REPLY_TIMEOUT_NS, pid);
                 if (r == null || !r.equals("R " + pid)) {
                     throw new RestoreException("task " + t.pid() + ": its process (pid " + pid + ") did not come up: "
-                            + (r != null ? r : !Processes.running(pid) ? "it died"
+                            + (r != null ? describeBuildError(r) : !Processes.running(pid) ? "it died"
                             : "no answer within " + REPLY_TIMEOUT_NS / 1_000_000_000L + " s"));
                 }
             } catch (SysException e) {
@@ -549,18 +654,36 @@ public final class Restorer {
                     throw new RestoreException("task " + e.getKey() + ": its holder failed after building its children"
                             + (done.equals("D 5") ? ": TIOCSPGRP (the foreground group of its tty) failed" : " (" + done + ")"));
                 }
+                // The holder closes its reply pipe right after "D": the table is final once it has.
+                awaitClosed(holder, ctl.replyWrite());
             } catch (SysException ex) {
                 throw new RestoreException("task " + e.getKey() + ": cannot release its holder: " + ex.getMessage(), ex);
             }
         }
         List<RestoredTask> out = new ArrayList<>();
+        Map<Integer, Integer> pidMap = new LinkedHashMap<>();
+        Map<Integer, Integer> startFds = new HashMap<>();
         for (Task t : images.tasks()) {
-            // A holder never ends by itself: one that is gone died during the restore (a command may end).
-            if (runsHolder(t) && !Processes.running(real.get(t.pid()))) {
+            // Nothing ends by itself yet: a command waits at its start pipe, a holder for ever.
+            if (!Processes.running(real.get(t.pid()))) {
                 throw new RestoreException("task " + t.pid() + ": its process (pid " + real.get(t.pid())
                         + ") died during the restore");
             }
             out.add(new RestoredTask(t.pid(), real.get(t.pid()), commands.get(t.pid())));
+            pidMap.put(t.pid(), real.get(t.pid()));
+            if (starts.containsKey(t.pid())) {
+                startFds.put(real.get(t.pid()), starts.get(t.pid())[0]);
+            }
+        }
+        if (atGate != null) {
+            atGate.accept(pidMap, startFds);
+        }
+        for (Map.Entry<Integer, int[]> e : starts.entrySet()) {
+            try {
+                io.get(e.getKey()).write(e.getValue()[1], new byte[] {1}, 0, 1);
+            } catch (SysException ex) {
+                throw new RestoreException("task " + e.getKey() + ": cannot start its command: " + ex.getMessage(), ex);
+            }
         }
         return out;
     }
@@ -1029,8 +1152,15 @@ public final class Restorer {
                     fds.append(fds.length() == 0 ? "" : ",").append(fd);
                 }
             }
-            List<String> msg = new ArrayList<>(List.of("fork", Integer.toString(ct.tid()), mode, Integer.toString(pgid),
-                    fds.toString()));
+            for (int fd : sharersEnds(c)) {
+                fds.append(fds.length() == 0 ? "" : ",").append(fd);
+            }
+            if (starts.containsKey(c.pid())) {
+                fds.append(fds.length() == 0 ? "" : ",").append(starts.get(c.pid())[0]);
+            }
+            // TID 0: the child shares its parent's table (CLONE_FILES) instead of taking one of its own
+            List<String> msg = new ArrayList<>(List.of("fork", ct == null ? "0" : Integer.toString(ct.tid()), mode,
+                    Integer.toString(pgid), fds.toString()));
             msg.addAll(holderArgv(c, before(mine), own));
             return msg;
         }
@@ -1072,6 +1202,15 @@ public final class Restorer {
         }
     }
 
+    /** Waits, up to 2 s, until fd {@code fd} of process {@code pid} is closed (or the process is gone). */
+    private static void awaitClosed(int pid, int fd) {
+        Path p = Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd));
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (java.nio.file.Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && System.nanoTime() < deadline) {
+            java.util.concurrent.locks.LockSupport.parkNanos(50_000);
+        }
+    }
+
     /** Waits, up to 2 s, until process {@code pid} is stopped or gone. */
     private static void awaitStopped(int pid) {
         long deadline = System.nanoTime() + 2_000_000_000L;
@@ -1089,6 +1228,72 @@ public final class Restorer {
         }
     }
 
+    /** The task whose fd table task {@code t} uses: itself, or the first task of the images sharing it. */
+    private int tableOwner(Task t) {
+        return owners.getOrDefault(t.pid(), t.pid());
+    }
+
+    /** True when some task of the images is a child of task {@code t}. */
+    private boolean hasChildren(Task t) {
+        return parents.contains(t.pid());
+    }
+
+    /** True when task {@code t} shares its fd table with another task of the images (CLONE_FILES). */
+    private boolean sharesTable(Task t) {
+        return tableOwner(t) != t.pid() || sharersOf.containsKey(t.pid());
+    }
+
+    /**
+     * The control pipe ends of the tasks that share {@code t}'s table, when {@code t} owns it: they are made
+     * in its table and must be there when each sharer is cloned from its parent.
+     */
+    private List<Integer> sharersEnds(Task t) {
+        List<Integer> out = new ArrayList<>();
+        for (int pid : sharersOf.getOrDefault(t.pid(), List.of())) {
+            Control c = controlsOf.get(pid);
+            if (c != null) {
+                for (int fd : c.holderEnds()) {
+                    out.add(fd);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The working directory task {@code t} had, as an absolute path of the image's file system: from
+     * fs-PID.img (the cwd's file entry), else from fdr-task.img; null when neither records one.
+     */
+    private String recordedCwd(Task t) {
+        return recordedCwd(images, t);
+    }
+
+    /** {@link #recordedCwd(Task)} of task {@code t} of {@code images}. */
+    static String recordedCwd(ImageSet images, Task t) {
+        if (t.fs() != null) {
+            FileEntry e = images.file(Integer.toUnsignedLong(t.fs().getCwdId())).orElse(null);
+            if (e != null && e.hasReg() && e.getReg().hasName()) {
+                return e.getReg().getName();
+            }
+        }
+        FdrTaskEntry fdr = images.fdrTask(t.pid()).orElse(null);
+        return fdr != null && fdr.hasCwd() ? fdr.getCwd().toString(StandardCharsets.UTF_8) : null;
+    }
+
+    /**
+     * The recorded cwd of task {@code t} when it is missing (or not a directory) under the root, else null.
+     * Resolved as the holder resolves it: ".." never goes above the root (lexically here; the holder uses
+     * openat2 RESOLVE_IN_ROOT, which also keeps symbolic links inside).
+     */
+    private String missingCwd(Task t) {
+        String cwd = recordedCwd(t);
+        if (cwd == null) {
+            return null;
+        }
+        Path under = options.root().resolve(Path.of("/").resolve(cwd).normalize().toString().substring(1));
+        return java.nio.file.Files.isDirectory(under) ? null : cwd;
+    }
+
     /** True when task {@code t} runs the holder, which never ends by itself, rather than a recorded command. */
     private boolean runsHolder(Task t) {
         return command(t) == null;
@@ -1101,11 +1306,46 @@ public final class Restorer {
      * that is over, into which the holder would write).
      */
     private FdrTaskEntry command(Task t) {
-        FdrTaskEntry fdr = options.forceHolder() ? null : images.fdrTask(t.pid()).orElse(null);
-        if (fdr == null || fdr.getArgvCount() == 0 || Holder.isHolder(fdr.getArgv(0).toString(StandardCharsets.UTF_8))) {
+        if (!options.launch().exec() || options.forceHolder() || sharesTable(t) || hasChildren(t)) {
+            // An exec would unshare a shared table: its tasks always hold. A task with children in the
+            // images holds too: its command would start them again, beside the restored ones.
+            return null;
+        }
+        FdrTaskEntry fdr = images.fdrTask(t.pid()).orElse(null);
+        if (fdr == null || fdr.getArgvCount() == 0 || Holder.isHolder(fdr.getArgv(0).toString(StandardCharsets.UTF_8))
+                || !execd(t)) {
             return null;
         }
         return fdr;
+    }
+
+    /**
+     * True when task {@code t} exec'd a program of its own, so that running its recorded command is what
+     * it was doing (with {@link Launch#exec} it then runs it, unless it has children in the images or shares
+     * its fd table): as the dump recorded it (fdr-task.img's {@code execd}, see the Dumper), or, for images
+     * of an older dump, when its recorded command line differs from its parent's (a task whose parent is
+     * not in the images always counts as exec'd). A forked child that never exec'd runs the holder: its
+     * command line is its parent's, and running it would start the parent's program a second time.
+     */
+    public boolean execd(Task t) {
+        FdrTaskEntry fdr = images.fdrTask(t.pid()).orElse(null);
+        if (fdr == null || fdr.getArgvCount() == 0) {
+            return false;
+        }
+        if (fdr.hasExecd()) {
+            return fdr.getExecd();
+        }
+        FdrTaskEntry parent = images.task(t.ppid()).flatMap(p -> images.fdrTask(p.pid())).orElse(null);
+        return parent == null || !parent.getArgvList().equals(fdr.getArgvList());
+    }
+
+    /** The number of tasks that run their recorded command in this restore (0 without {@link Launch#exec}). */
+    public int commandsToRun() {
+        int n = 0;
+        for (Task t : images.tasks()) {
+            n += command(t) != null ? 1 : 0;
+        }
+        return n;
     }
 
     private static void quietKill(int pid) {
@@ -1123,6 +1363,9 @@ public final class Restorer {
             case "3" -> "pidfd_getfd";
             case "4", "5" -> "placing an fd";
             case "6" -> "exec of the holder";
+            case "7" -> "entering its recorded cwd under the root";
+            case "8" -> "setting its umask or signal mask";
+            case "9" -> "joining the restore's cgroup";
             default -> "step " + p[2];
         };
         return step + " failed: " + fdrestore.core.sys.Errno.describe(Integer.parseInt(p[3]));
@@ -1149,6 +1392,21 @@ public final class Restorer {
         argv.add(options.holder());
         argv.add("--comm");
         argv.add(t.comm() != null ? t.comm() : "fdrestore-hold");
+        String cwd = recordedCwd(t);
+        if (cwd != null) {
+            argv.add("--root");
+            argv.add(options.root().toString());
+            argv.add("--cwd");
+            argv.add(missingCwd(t) != null ? "/" : cwd); // missing: --cwd-fallback was given (else plan failed)
+        }
+        if (t.fs() != null && t.fs().hasUmask()) {
+            argv.add("--umask");
+            argv.add(Integer.toOctalString(t.fs().getUmask()));
+        }
+        if (fdr == null && images.blockedSignals(t.pid()) != 0) {
+            argv.add("--sigmask");
+            argv.add(Long.toHexString(images.blockedSignals(t.pid())));
+        }
         String fg = null;
         for (ProcessAction a : processActions.getOrDefault(t.pid(), List.of())) {
             if (a instanceof ProcessAction.ControllingTerminal c) {
@@ -1177,7 +1435,7 @@ public final class Restorer {
         }
         StringBuilder cloexec = new StringBuilder();
         for (Fd fd : t.fds()) {
-            if (fd.cloexec()) {
+            if (fd.cloexec() && tableOwner(t) == t.pid()) { // a sharer's flags are its owner's to set
                 cloexec.append(cloexec.length() == 0 ? "" : ",").append(fd.fd());
             }
         }
@@ -1192,10 +1450,14 @@ public final class Restorer {
                 argv.add("--env");
                 argv.add(e.toString(StandardCharsets.UTF_8));
             });
-            if (fdr.hasCwd()) {
-                argv.add("--chdir");
-                argv.add(fdr.getCwd().toString(StandardCharsets.UTF_8));
+            if (options.launch().listenFds() && !t.fds().isEmpty()) {
+                StringBuilder all = new StringBuilder();
+                t.fds().forEach(fd -> all.append(all.length() == 0 ? "" : ",").append(fd.fd()));
+                argv.add("--listen-fds");
+                argv.add(all.toString());
             }
+            argv.add("--start");
+            argv.add(Integer.toString(starts.get(t.pid())[0]));
             argv.add("--exec");
             fdr.getArgvList().forEach(a -> argv.add(a.toString(StandardCharsets.UTF_8)));
         }
@@ -1211,9 +1473,6 @@ public final class Restorer {
             List<String> e = new ArrayList<>();
             fdr.getEnvList().forEach(a -> e.add(a.toString(StandardCharsets.UTF_8)));
             env = e;
-            if (fdr.hasCwd()) {
-                chdir = fdr.getCwd().toString(StandardCharsets.UTF_8);
-            }
         }
         SpawnSpec.Builder b = SpawnSpec.builder(options.holder()).argv(argv).envp(env);
         if (chdir != null) {
@@ -1226,7 +1485,11 @@ public final class Restorer {
             k[keep.length + 1] = control.cmdRead();
             k[keep.length + 2] = control.replyWrite();
         }
-        keep = k;
+        List<Integer> more = new ArrayList<>(sharersEnds(t));
+        if (starts.containsKey(t.pid())) {
+            more.add(starts.get(t.pid())[0]);
+        }
+        keep = java.util.stream.IntStream.concat(java.util.Arrays.stream(k), more.stream().mapToInt(i -> i)).toArray();
         b.keep(keep);
         if (t.sessionLeader()) {
             b.setsid(true);

@@ -27,7 +27,9 @@ import java.util.TreeSet;
  * no other, each fd's kind, open flags, FD_CLOEXEC and position, pipe identities, and sharing (fds of one
  * file id are one open file description; different file ids on one kernel object are different ones).
  * It also checks the process tree: each task's parent, process group and session are the restored
- * processes of the image's ones (a root's parent, outside the images, is not checked).
+ * processes of the image's ones (a root's parent, outside the images, is not checked), tasks that shared
+ * one fd table (CLONE_FILES) share one again (kcmp KCMP_FILES), and each task's cwd is its recorded one
+ * under the root.
  */
 public final class Verifier {
     /** Flags compared between image and kernel (access mode, append, non-blocking, path, direct, noatime). */
@@ -74,6 +76,14 @@ public final class Verifier {
 
     /** Verifies the tasks of {@code pidMap} (image pid to real pid). */
     public Report verify(Map<Integer, Integer> pidMap) {
+        return verify(pidMap, Map.of());
+    }
+
+    /**
+     * Verifies the tasks of {@code pidMap}; {@code extraFds} (real pid to fd) names the one fd a task may hold
+     * beyond its images while it waits to start its command (see {@link Restorer#atGate}).
+     */
+    public Report verify(Map<Integer, Integer> pidMap, Map<Integer, Integer> extraFds) {
         List<String> out = new ArrayList<>();
         int fdsChecked = 0;
         int kcmps = 0;
@@ -95,6 +105,10 @@ public final class Verifier {
             Set<Integer> expected = new TreeSet<>();
             for (Fd fd : t.fds()) {
                 expected.add(fd.fd());
+            }
+            Integer extra = extraFds.get(pid);
+            if (extra != null && !expected.contains(extra)) {
+                actual.remove(extra);
             }
             for (int fd : actual) {
                 if (!expected.contains(fd)) {
@@ -170,6 +184,7 @@ public final class Verifier {
     }
 
     private void checkTree(Map<Integer, Integer> pidMap, List<String> out) {
+        Map<Long, Task> firstOfTable = new HashMap<>();
         for (Task t : images.tasks()) {
             Integer pid = pidMap.get(t.pid());
             if (pid == null) {
@@ -186,6 +201,48 @@ public final class Verifier {
             check(out, who, "parent", t.ppid(), st[1], pidMap);
             check(out, who, "process group", t.pgid(), st[2], pidMap);
             check(out, who, "session", t.sid(), st[3], pidMap);
+            checkCwd(out, who, t, pid);
+            // One fd table per files_id: tasks that shared one (CLONE_FILES) share it again, others do not.
+            Task first = firstOfTable.computeIfAbsent(t.filesId(), k -> t);
+            Integer firstPid = pidMap.get(first.pid());
+            if (first != t && firstPid != null && !sameTable(firstPid, pid)) {
+                out.add(who + ": should share the fd table of task " + first.pid() + " (pid " + firstPid + ", files_id "
+                        + t.filesId() + "), but kcmp KCMP_FILES differs");
+            }
+            Integer parentPid = pidMap.get(t.ppid());
+            Task parent = images.task(t.ppid()).orElse(null);
+            if (parent != null && parent.filesId() != t.filesId() && parentPid != null && sameTable(parentPid, pid)) {
+                out.add(who + ": shares the fd table of its parent (pid " + parentPid + "), but the images give them "
+                        + "different files_ids");
+            }
+        }
+    }
+
+    /** The task's working directory is its recorded one under the root, when that exists there. */
+    private void checkCwd(List<String> out, String who, Task t, int pid) {
+        String cwd = Restorer.recordedCwd(images, t);
+        if (cwd == null) {
+            return;
+        }
+        Path want = root.resolve(Path.of("/").resolve(cwd).normalize().toString().substring(1));
+        if (!Files.isDirectory(want)) {
+            return; // started in the root instead (--cwd-fallback)
+        }
+        try {
+            Path have = Files.readSymbolicLink(Path.of("/proc", Integer.toString(pid), "cwd"));
+            if (!have.equals(want.toRealPath())) {
+                out.add(who + ": its cwd is " + have + ", expected " + want + " (" + cwd + " under the root)");
+            }
+        } catch (IOException e) {
+            out.add(who + ": cannot read its cwd: " + e.getMessage());
+        }
+    }
+
+    private static boolean sameTable(int a, int b) {
+        try {
+            return Sys.kcmp(a, b, Linux.KCMP_FILES, 0, 0) == 0;
+        } catch (SysException e) {
+            return false;
         }
     }
 

@@ -79,11 +79,11 @@ class StrictCheckTest {
 
     @Test
     void fdrestoresOwnImageAllowsNoUnknownField(@TempDir Path tmp) throws Exception {
-        FdrTaskEntry t = FdrTaskEntry.newBuilder().setPid(1).setUnknownFields(field(6)).build();
+        FdrTaskEntry t = FdrTaskEntry.newBuilder().setPid(1).setUnknownFields(field(9)).build();
         Path img = tmp.resolve("fdr-task.img");
         ImageWriter.write(new ImageFile(Magic.FDR_TASK, List.of(ImageEntry.of(t))), img);
         ImageFormatException e = assertThrows(ImageFormatException.class, () -> StrictCheck.readStrict(img));
-        assertTrue(e.getMessage().contains("field 6 is not a field CRIU defines in FdrTaskEntry"), e.getMessage());
+        assertTrue(e.getMessage().contains("field 9 is not a field CRIU defines in FdrTaskEntry"), e.getMessage());
         assertEquals(1, StrictCheck.checkDir(tmp).size());
     }
 }
