@@ -30,8 +30,8 @@ import picocli.CommandLine.Spec;
             "  fdrestore dump -t 4242 -D /tmp/service.img --freeze",
             "  fdrestore dump -t 4242 -D /tmp/out --skip-unknown --json | jq .skipped",
             "%nExit codes: 0 dumped; 1 the dump failed (nothing was written); 2 bad usage.",
-            "Unix sockets and terminals have no dump side yet: dump such trees with --skip-unknown."})
-final class DumpCommand implements Callable<Integer> {
+            "%nFor criu users: -t/--tree, -D/--images-dir, -o FILE (the log file) and -v0 to -v4 are criu's."})
+final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
     @Spec
     CommandSpec spec;
 
@@ -41,6 +41,14 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR", required = true,
             description = "Where to write the images: a new or empty directory.")
     Path dir;
+
+    @Option(names = "-o", paramLabel = "FILE", description = "criu's spelling of --log-file FILE.")
+    Path criuLogFile;
+
+    @Override
+    public Path criuLogFile() {
+        return criuLogFile;
+    }
 
     @Option(names = "--json", description = "Print a JSON report on stdout: tasks, files per kind, skipped fds, notes.")
     boolean json;
