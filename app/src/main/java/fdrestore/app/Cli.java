@@ -35,10 +35,11 @@ import picocli.CommandLine.ScopeType;
                   "  -d/--restore-detached, --pidfile FILE, -o/--log-file FILE, -v0 to -v4;",
                   "  dump takes -t/--tree PID, -D/--images-dir DIR and -o FILE. A criu option",
                   "  fdrestore does not implement is refused, saying why. Plugin options are",
-                  "  --plugin-option KEY=VALUE (-o is criu's log file).",
+                  "  --plugin-option KEY=VALUE (-o is criu's log file). `fdrestore image decode`",
+                  "  and `encode` read and write crit's JSON.",
                   "",
                   "Completion: source share/completion/fdrestore.bash (bash) or .zsh (zsh) of the distribution."},
-        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class, ServeCommand.class,
+        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, ImageCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class, ServeCommand.class,
             CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
     static {
