@@ -57,6 +57,20 @@ public final class Cli implements Runnable {
     /** Exit code: bad usage or bad images. */
     public static final int EXIT_USAGE = 2;
 
+    /**
+     * The version of the JSON documents of every command (docs/fdrestore.schema.json): raised when a
+     * member changes meaning or goes away, not when one is added.
+     */
+    public static final int SCHEMA_VERSION = 1;
+
+    /** A new --json document of {@code command}: schemaVersion and command first. */
+    static java.util.Map<String, Object> document(String command) {
+        java.util.Map<String, Object> doc = new java.util.LinkedHashMap<>();
+        doc.put("schemaVersion", SCHEMA_VERSION);
+        doc.put("command", command);
+        return doc;
+    }
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -132,7 +146,8 @@ public final class Cli implements Runnable {
             cl.setColorScheme(CommandLine.Help.defaultColorScheme(invocation.terminal() && invocation.env().get("NO_COLOR") == null
                     ? CommandLine.Help.Ansi.ON : CommandLine.Help.Ansi.OFF));
         }
-        cl.setExecutionExceptionHandler((e, cmd, parsed) -> report(cmd.getErr(), e, root.verbose));
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> report(cmd.getErr(), e, root.verbose, jsonCommand(parsed),
+                cmd.getOut()));
         cl.setParameterExceptionHandler(Cli::usageError);
         cl.setExecutionStrategy(parsed -> {
             try {
@@ -151,7 +166,7 @@ public final class Cli implements Runnable {
             } catch (CommandLine.ExecutionException ex) {
                 // reported here, while the log file is still open
                 if (ex.getCause() instanceof Exception e) {
-                    return report(ex.getCommandLine().getErr(), e, root.verbose);
+                    return report(ex.getCommandLine().getErr(), e, root.verbose, jsonCommand(parsed), ex.getCommandLine().getOut());
                 }
                 throw ex;
             } finally {
@@ -285,6 +300,11 @@ public final class Cli implements Runnable {
         err.println("fdrestore: " + (nl < 0 ? msg : msg.substring(0, nl)));
         err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
         err.flush();
+        if (java.util.Arrays.asList(args).contains("--json")) {
+            cmd.getOut().println(fdrestore.core.json.Json.pretty(errorDocument(cmd.getCommandSpec().name(), EXIT_USAGE,
+                    nl < 0 ? msg : msg.substring(0, nl), ex)));
+            cmd.getOut().flush();
+        }
         return EXIT_USAGE;
     }
 
@@ -320,6 +340,69 @@ public final class Cli implements Runnable {
     /** The invocation a (sub)command of this command line runs in. */
     static Invocation invocation(CommandLine.Model.CommandSpec spec) {
         return spec.root().userObject() instanceof Cli c ? c.invocation : Invocation.DIRECT;
+    }
+
+    /** The name of the command whose --json was given in this command line, or null. */
+    static String jsonCommand(CommandLine.ParseResult parsed) {
+        String found = null;
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--json")) {
+                found = p.commandSpec().name();
+            }
+        }
+        return found;
+    }
+
+    /**
+     * The error document of a failed --json command: {"schemaVersion", "command", "exitCode", "error":
+     * {"message", "task", "fd", "file", "fileId", "errno", "errnoName"}}, the members that do not apply null.
+     */
+    static java.util.Map<String, Object> errorDocument(String command, int code, String message, Exception e) {
+        java.util.Map<String, Object> err = new java.util.LinkedHashMap<>();
+        err.put("message", message);
+        Integer task = null;
+        Integer fd = null;
+        Long fileId = null;
+        String file = null;
+        if (e instanceof RestoreException r) {
+            task = r.pid() >= 0 ? r.pid() : null;
+            fd = r.fd() >= 0 ? r.fd() : null;
+            fileId = r.fileId() >= 0 ? r.fileId() : null;
+        } else if (e instanceof ImageFormatException f) {
+            file = f.image() != null ? f.image().toString() : null;
+        } else if (e instanceof ImageSetException s) {
+            file = s.dir() != null ? s.dir().toString() : null;
+        }
+        Integer errno = null;
+        for (Throwable t = e; t != null && errno == null; t = t.getCause()) {
+            if (t instanceof fdrestore.core.sys.SysException se) {
+                errno = se.errno();
+            }
+        }
+        err.put("task", task);
+        err.put("fd", fd);
+        err.put("file", file);
+        err.put("fileId", fileId);
+        err.put("errno", errno);
+        java.util.Map<String, Object> doc = document(command);
+        doc.put("exitCode", code);
+        doc.put("error", err);
+        return doc;
+    }
+
+    /**
+     * Prints one clear line for an error (and its trace with --verbose); returns the exit code. Under
+     * --json ({@code jsonCommand} not null) the error is also a document on {@code out}.
+     */
+    static int report(PrintWriter err, Exception e, boolean verbose, String jsonCommand, PrintWriter out) {
+        int code = report(err, e, verbose);
+        if (jsonCommand != null && out != null) {
+            String msg = e.getMessage() != null ? e.getMessage() : e.toString();
+            out.println(fdrestore.core.json.Json.pretty(errorDocument(jsonCommand, code, code == EXIT_FAILED
+                    && !(e instanceof RestoreException) ? "internal error: " + e : msg, e)));
+            out.flush();
+        }
+        return code;
     }
 
     /** Prints one clear line for an error (and its trace with --verbose); returns the exit code. */

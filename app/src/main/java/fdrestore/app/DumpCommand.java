@@ -20,10 +20,11 @@ import picocli.CommandLine.Spec;
             "image set that `fdrestore show` and `fdrestore restore` read and criu's readers decode: the tree",
             "(pid, parent, group, session, threads), every fd with its flags, the open file descriptions and who",
             "shares them (kcmp), and each kind's state through its plugin: regular files (position, flags, a",
-            "deleted file's content), pipes and fifos (queued data, copied without consuming it), epoll,",
-            "timerfd, eventfd, TCP listeners and UDP sockets. The command line, environment and cwd of each task",
-            "go to fdrestore's own fdr-task.img (none for a task restored by fdrestore that runs its holder:",
-            "a restore of these images holds its fds again). The tree keeps running unless --freeze is given.",
+            "deleted file's content), pipes and fifos (queued data, copied without consuming it), unix sockets,",
+            "terminals, epoll, timerfd, eventfd, TCP listeners and UDP sockets. The command line, environment and",
+            "cwd of each task go to fdrestore's own fdr-task.img (none for a task restored by fdrestore that runs",
+            "its holder, since a restore of these images holds its fds again). The tree keeps running unless",
+            "--freeze is given.",
             "The images are written to a temporary directory and renamed to DIR at the end: a failed dump",
             "leaves nothing under DIR."},
         footer = {"%nExamples:",
@@ -73,15 +74,30 @@ final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
                     : "exists and is not a directory") + "; a dump goes into a new or empty directory");
         }
         DumpResult r;
+        java.util.Map<String, String> fdTypeOf = new java.util.HashMap<>();
         try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+            for (fdrestore.core.spi.FileKind k : host.kinds()) {
+                fdTypeOf.put(k.name(), k.fdTypes().stream().map(Enum::name).sorted().collect(java.util.stream.Collectors.joining("|")));
+            }
             r = new Dumper(host.kinds(), new Dumper.Options(pid, dir, freeze, skipUnknown)).run();
         } catch (DumpException e) {
-            err.println("fdrestore: dump of " + pid + " failed, nothing was written: " + e.getMessage());
+            String msg = "dump of " + pid + " failed, nothing was written: " + e.getMessage();
+            err.println("fdrestore: " + msg);
             err.flush();
+            if (json) {
+                out.println(Json.pretty(Cli.errorDocument("dump", Cli.EXIT_FAILED, msg, e)));
+                out.flush();
+            }
             return Cli.EXIT_FAILED;
         }
         if (json) {
-            out.println(Json.pretty(r.toJson()));
+            java.util.Map<String, Object> doc = Cli.document("dump");
+            doc.putAll(r.toJson());
+            // one vocabulary for kinds in every document: criu's fd type names (REG, PIPE ...), not plugin names
+            java.util.Map<String, Object> perType = new java.util.TreeMap<>();
+            r.filesPerKind().forEach((k, n) -> perType.merge(fdTypeOf.getOrDefault(k, k), n, (a, b) -> (Integer) a + (Integer) b));
+            doc.put("filesPerKind", perType);
+            out.println(Json.pretty(doc));
         } else {
             text(out, r);
         }

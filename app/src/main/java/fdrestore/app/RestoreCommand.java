@@ -468,7 +468,7 @@ final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
     }
 
     private Map<String, Object> json(ImageSet images, Restorer.Result r, Verifier.Report report, long ns) {
-        Map<String, Object> doc = new LinkedHashMap<>();
+        Map<String, Object> doc = Cli.document("restore");
         doc.put("dir", dir.toString());
         List<Object> tasks = new ArrayList<>();
         for (Restorer.RestoredTask t : r.tasks()) {
