@@ -171,7 +171,26 @@ final class CritJson {
             Map.entry("CoreEntry.mtype", new Special(Conv.ENUM, names(0, "UNKNOWN", 1, "X86_64", 2, "ARM", 3, "AARCH64",
                     4, "PPC64", 5, "S390", 6, "MIPS", 7, "LOONGARCH64", 8, "RISCV64"))),
             Map.entry("TaskCoreEntry.task_state", new Special(Conv.DICT, names(1, "Alive", 3, "Zombie", 6, "Stopped"))),
-            Map.entry("TaskCoreEntry.blk_sigset", Special.of(Conv.HEX)));
+            Map.entry("TaskCoreEntry.blk_sigset", Special.of(Conv.HEX)),
+            // crit-core.proto: the whole task core (CritJson reads core-N.img with it)
+            Map.entry("CritCoreEntry.mtype", new Special(Conv.ENUM, names(0, "UNKNOWN", 1, "X86_64", 2, "ARM", 3, "AARCH64",
+                    4, "PPC64", 5, "S390", 6, "MIPS", 7, "LOONGARCH64", 8, "RISCV64"))),
+            Map.entry("CritTaskCoreEntry.task_state", new Special(Conv.DICT, names(1, "Alive", 3, "Zombie", 6, "Stopped"))),
+            Map.entry("CritTaskCoreEntry.blk_sigset", Special.of(Conv.HEX)),
+            Map.entry("CritTaskCoreEntry.blk_sigset_extended", Special.of(Conv.HEX)),
+            Map.entry("CritTaskCoreEntry.membarrier_registration_mask", Special.of(Conv.HEX)),
+            Map.entry("CritTaskCoreEntry.old_seccomp_mode", new Special(Conv.ENUM, names(0, "disabled", 1, "strict", 2, "filter"))),
+            Map.entry("CritThreadCoreEntry.seccomp_mode", new Special(Conv.ENUM, names(0, "disabled", 1, "strict", 2, "filter"))),
+            Map.entry("SaEntry.sigaction", Special.of(Conv.HEX)),
+            Map.entry("SaEntry.flags", Special.of(Conv.HEX)),
+            Map.entry("SaEntry.restorer", Special.of(Conv.HEX)),
+            Map.entry("SaEntry.mask", Special.of(Conv.HEX)),
+            Map.entry("SaEntry.mask_extended", Special.of(Conv.HEX)),
+            Map.entry("UserX86CetEntry.cet", Special.of(Conv.HEX)),
+            Map.entry("UserX86CetEntry.ssp", Special.of(Conv.HEX)),
+            Map.entry("ThreadInfoX86.clear_tid_addr", Special.of(Conv.HEX)),
+            Map.entry("ThreadInfoX86.gpregs", Special.of(Conv.HEX)), // a message: hex passes to its fields
+            Map.entry("UserX86RegsEntry.mode", new Special(Conv.ENUM, names(1, "NATIVE", 2, "COMPAT"))));
 
     /**
      * Image kinds fdrestore never reads for a restore but decodes for crit's JSON: no payload, entry 0 of
@@ -251,7 +270,16 @@ final class CritJson {
         doc.put("magic", image.magic().critName());
         List<Object> entries = new ArrayList<>();
         for (ImageEntry e : image.entries()) {
-            Map<String, Object> m = message(e.message());
+            Message msg = e.message();
+            if (image.magic() == Magic.CORE) {
+                // a restore models the core in part; the image command reads all of it
+                try {
+                    msg = fdrestore.core.image.proto.CritCoreEntry.parser().parsePartialFrom(msg.toByteArray());
+                } catch (InvalidProtocolBufferException ex) {
+                    throw new IllegalArgumentException("core entry: " + ex.getMessage(), ex);
+                }
+            }
+            Map<String, Object> m = message(msg);
             if (e.payload() != null) {
                 byte[] p = e.payload();
                 if (image.magic() == Magic.TCP_STREAM) {
@@ -272,6 +300,11 @@ final class CritJson {
     }
 
     static Map<String, Object> message(Message msg) {
+        return message(msg, false);
+    }
+
+    /** @param hex every integer as hex: crit's hex option on the field that holds this message */
+    static Map<String, Object> message(Message msg, boolean hex) {
         Map<String, Object> d = new LinkedHashMap<>();
         String type = msg.getDescriptorForType().getName();
         for (Map.Entry<FieldDescriptor, Object> f : msg.getAllFields().entrySet()) {
@@ -284,12 +317,12 @@ final class CritJson {
                     out.add(ipAddress(values));
                 } else {
                     for (Object v : values) {
-                        out.add(value(fd, v, sp));
+                        out.add(value(fd, v, sp, hex));
                     }
                 }
                 d.put(fd.getName(), out);
             } else {
-                d.put(fd.getName(), value(fd, f.getValue(), sp));
+                d.put(fd.getName(), value(fd, f.getValue(), sp, hex));
             }
         }
         if (!msg.getUnknownFields().asMap().isEmpty()) {
@@ -298,10 +331,10 @@ final class CritJson {
         return d;
     }
 
-    private static Object value(FieldDescriptor fd, Object v, Special sp) {
+    private static Object value(FieldDescriptor fd, Object v, Special sp, boolean hex) {
         switch (fd.getJavaType()) {
             case MESSAGE:
-                return message((Message) v);
+                return message((Message) v, hex || sp != null && sp.conv() == Conv.HEX);
             case BYTE_STRING:
                 byte[] b = ((ByteString) v).toByteArray();
                 if (sp != null && sp.conv() == Conv.MESSAGE) {
@@ -320,7 +353,8 @@ final class CritJson {
                 return v;
             case INT:
             case LONG:
-                return integer(fd, ((Number) v).longValue(), sp);
+                return integer(fd, ((Number) v).longValue(), hex && (sp == null || sp.conv() != Conv.ENUM)
+                        ? Special.of(Conv.HEX) : sp);
             default:
                 throw new IllegalArgumentException("field " + fd.getFullName() + ": type " + fd.getType() + " has no crit form");
         }
@@ -595,11 +629,17 @@ final class CritJson {
             if (!(list.get(i) instanceof Map<?, ?> e)) {
                 throw new IllegalArgumentException("entry " + i + ": an object is expected");
             }
-            Message proto = magic == Magic.GHOST_FILE && i > 0 ? GhostChunkEntry.getDefaultInstance() : magic.prototype();
+            Message proto = magic == Magic.GHOST_FILE && i > 0 ? GhostChunkEntry.getDefaultInstance()
+                    : magic == Magic.CORE ? fdrestore.core.image.proto.CritCoreEntry.getDefaultInstance() : magic.prototype();
             Message m;
             try {
                 m = toMessage(e, proto.newBuilderForType(), "");
+                if (magic == Magic.CORE) {
+                    m = magic.parser().parsePartialFrom(m.toByteArray());
+                }
             } catch (IllegalArgumentException ex) {
+                throw new IllegalArgumentException("entry " + i + ": " + ex.getMessage(), ex);
+            } catch (InvalidProtocolBufferException ex) {
                 throw new IllegalArgumentException("entry " + i + ": " + ex.getMessage(), ex);
             }
             byte[] payload = null;

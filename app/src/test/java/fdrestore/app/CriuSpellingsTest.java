@@ -51,8 +51,8 @@ class CriuSpellingsTest {
         CliRunner r = CliRunner.run("restore", "--root", root.toString(), "--hold", "-D", Samples.criu("a_pipe").toString(),
                 "-d", "--pidfile", pidFile.toString(), "-v4", "-o", log.toString());
         String pid = Files.exists(pidFile) ? Files.readString(pidFile) : "";
-        if (pid.matches("[0-9]+")) {
-            started.addAll(tree(Integer.parseInt(pid)));
+        if (pid.strip().matches("[0-9]+")) {
+            started.addAll(tree(Integer.parseInt(pid.strip()))); // stopped after the test, whatever its format
         }
         assertEquals(0, r.code, r.toString());
         assertTrue(pid.matches("[1-9][0-9]*"), "criu's pid file: the decimal pid, no newline: '" + pid + "'");
