@@ -159,7 +159,7 @@ final class BenchCommand implements Callable<Integer> {
             PrintWriter out = spec.commandLine().getOut();
             double engineMedian = median(phases.get("engine"));
             if (json) {
-                Map<String, Object> doc = new LinkedHashMap<>();
+                Map<String, Object> doc = Cli.document("bench");
                 doc.put("images", generate != null ? generate : dir.toString());
                 doc.put("tasks", tasks);
                 doc.put("fds", fds);
@@ -214,10 +214,10 @@ final class BenchCommand implements Callable<Integer> {
                     m.put("restoreMs", stats(median(s.restoreMs()), min(s.restoreMs()), max(s.restoreMs())));
                     modes.add(m);
                 }
-                Map<String, Object> doc = new LinkedHashMap<>();
+                Map<String, Object> doc = Cli.document("bench");
                 doc.put("images", generate != null ? generate : dir.toString());
                 doc.put("runs", runs);
-                doc.put("command", modes);
+                doc.put("modes", modes);
                 w.println(Json.pretty(doc));
             } else {
                 w.printf("%s: the whole restore --detach command, %d runs after %d warm-up%n",
@@ -290,7 +290,7 @@ final class BenchCommand implements Callable<Integer> {
         double tRatio = j.transportMedian() / cTransport;
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            Map<String, Object> doc = new LinkedHashMap<>();
+            Map<String, Object> doc = Cli.document("bench");
             doc.put("floor", true);
             doc.put("fds", floorFds);
             doc.put("runs", runs);

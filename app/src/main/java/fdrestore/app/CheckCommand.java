@@ -43,7 +43,7 @@ final class CheckCommand implements Callable<Integer> {
                 m.put("detail", p.detail());
                 fs.add(m);
             }
-            Map<String, Object> doc = new LinkedHashMap<>();
+            Map<String, Object> doc = Cli.document("check");
             doc.put("ok", ok);
             doc.put("features", fs);
             out.println(Json.pretty(doc));

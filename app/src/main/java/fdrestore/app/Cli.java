@@ -30,8 +30,16 @@ import picocli.CommandLine.ScopeType;
                   "  fdrestore graph --svg -o a_pipe.svg images-samples/criu-4.2/a_pipe",
                   "  fdrestore check --json",
                   "",
+                  "For criu users:",
+                  "  restore takes criu's spellings with criu's meaning: -D/--images-dir DIR,",
+                  "  -d/--restore-detached, --pidfile FILE, -o/--log-file FILE, -v0 to -v4;",
+                  "  dump takes -t/--tree PID, -D/--images-dir DIR and -o FILE. A criu option",
+                  "  fdrestore does not implement is refused, saying why. Plugin options are",
+                  "  --plugin-option KEY=VALUE (-o is criu's log file). `fdrestore image decode`",
+                  "  and `encode` read and write crit's JSON.",
+                  "",
                   "Completion: source share/completion/fdrestore.bash (bash) or .zsh (zsh) of the distribution."},
-        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class, ServeCommand.class,
+        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, ImageCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class, ServeCommand.class,
             CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
     static {
@@ -49,12 +57,62 @@ public final class Cli implements Runnable {
     /** Exit code: bad usage or bad images. */
     public static final int EXIT_USAGE = 2;
 
+    /**
+     * The version of the JSON documents of every command (docs/fdrestore.schema.json): raised when a
+     * member changes meaning or goes away, not when one is added.
+     */
+    public static final int SCHEMA_VERSION = 1;
+
+    /** A new --json document of {@code command}: schemaVersion and command first. */
+    static java.util.Map<String, Object> document(String command) {
+        java.util.Map<String, Object> doc = new java.util.LinkedHashMap<>();
+        doc.put("schemaVersion", SCHEMA_VERSION);
+        doc.put("command", command);
+        return doc;
+    }
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
-            description = "Log the phases on stderr (INFO and above), and print the stack trace of an error.")
+            description = "Log the phases on stderr (INFO and above), and print the stack trace of an error. "
+                    + "criu's levels -v0 to -v4 are accepted: -v3 and -v4 are -v unless there is a log file (as "
+                    + "with criu, the log then goes to the file only), -v0 to -v2 the default (the one-line error is "
+                    + "always printed).")
     boolean verbose;
+
+    /** criu's -vN, or -1. */
+    int criuLevel = -1;
+
+    /** criu's -vN: 3 and 4 mean --verbose without a log file, 0 to 2 fdrestore's default (errors only, one line). */
+    void criuLevel(int level) {
+        criuLevel = level;
+    }
+
+    @Option(names = "-v0", hidden = true, scope = ScopeType.INHERIT)
+    void v0(boolean on) {
+        criuLevel(0);
+    }
+
+    @Option(names = "-v1", hidden = true, scope = ScopeType.INHERIT)
+    void v1(boolean on) {
+        criuLevel(1);
+    }
+
+    @Option(names = "-v2", hidden = true, scope = ScopeType.INHERIT)
+    void v2(boolean on) {
+        criuLevel(2);
+    }
+
+    @Option(names = "-v3", hidden = true, scope = ScopeType.INHERIT)
+    void v3(boolean on) {
+        criuLevel(3);
+    }
+
+    @Option(names = "-v4", hidden = true, scope = ScopeType.INHERIT)
+    void v4(boolean on) {
+        criuLevel(4);
+    }
 
     /** Where the command runs from: this JVM, or a client of {@code fdrestore serve}. */
     Invocation invocation = Invocation.DIRECT;
@@ -88,10 +146,16 @@ public final class Cli implements Runnable {
             cl.setColorScheme(CommandLine.Help.defaultColorScheme(invocation.terminal() && invocation.env().get("NO_COLOR") == null
                     ? CommandLine.Help.Ansi.ON : CommandLine.Help.Ansi.OFF));
         }
-        cl.setExecutionExceptionHandler((e, cmd, parsed) -> report(cmd.getErr(), e, root.verbose));
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> report(cmd.getErr(), e, root.verbose, jsonCommand(parsed),
+                cmd.getOut()));
+        cl.setParameterExceptionHandler(Cli::usageError);
         cl.setExecutionStrategy(parsed -> {
             try {
-                Log.configure(cl.getErr(), root.verbose, root.logFile);
+                java.nio.file.Path logFile = logFile(root, parsed);
+                if (root.criuLevel >= 3 && logFile == null) {
+                    root.verbose = true;
+                }
+                Log.configure(cl.getErr(), root.verbose, logFile);
             } catch (IOException e) {
                 throw new CommandLine.ParameterException(cl, e.getMessage(), e);
             }
@@ -102,7 +166,7 @@ public final class Cli implements Runnable {
             } catch (CommandLine.ExecutionException ex) {
                 // reported here, while the log file is still open
                 if (ex.getCause() instanceof Exception e) {
-                    return report(ex.getCommandLine().getErr(), e, root.verbose);
+                    return report(ex.getCommandLine().getErr(), e, root.verbose, jsonCommand(parsed), ex.getCommandLine().getOut());
                 }
                 throw ex;
             } finally {
@@ -110,6 +174,138 @@ public final class Cli implements Runnable {
             }
         });
         return cl;
+    }
+
+    /**
+     * A command that takes criu's {@code -o FILE} (the log file) beside the inherited {@code --log-file}:
+     * restore and dump. graph keeps its own {@code -o FILE} (its output), so -o cannot be inherited.
+     */
+    interface CriuLogFile {
+        /** The file of {@code -o}, or null. */
+        java.nio.file.Path criuLogFile();
+    }
+
+    /** The log file of this command line: --log-file, or criu's -o on restore and dump. */
+    static java.nio.file.Path logFile(Cli root, CommandLine.ParseResult parsed) throws CommandLine.ParameterException {
+        java.nio.file.Path o = null;
+        CommandLine where = parsed.commandSpec().commandLine();
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            where = p.commandSpec().commandLine();
+            if (p.commandSpec().userObject() instanceof CriuLogFile c && c.criuLogFile() != null) {
+                o = c.criuLogFile();
+            }
+        }
+        if (o != null && o.getFileName() != null && o.getFileName().toString().matches("[a-z][a-z0-9.-]*=.*")) {
+            // fdrestore's -o KEY=VALUE of earlier releases: never taken for a log file name
+            throw new CommandLine.ParameterException(where, "-o " + o.getFileName()
+                    + ": -o is criu's log file; a plugin option is --plugin-option KEY=VALUE");
+        }
+        if (o != null && root.logFile != null && !o.equals(root.logFile)) {
+            throw new CommandLine.ParameterException(where,
+                    "-o " + o + " and --log-file " + root.logFile + " name two log files: give one");
+        }
+        return o != null ? o : root.logFile;
+    }
+
+    /**
+     * criu options fdrestore does not implement, with the reason given when one is used. Only options no
+     * fdrestore command defines are looked up here (picocli reports them as unknown first).
+     */
+    static final java.util.Map<String, String> CRIU_UNSUPPORTED = criuUnsupported();
+
+    private static java.util.Map<String, String> criuUnsupported() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        String memory = "fdrestore restores fd tables, not memory or whole processes";
+        String ns = "fdrestore restores into the current namespaces and cgroups";
+        m.put("--tcp-established", "established TCP connections need criu's TCP repair of the whole process; "
+                + "fdrestore restores listeners and unconnected sockets");
+        m.put("--tcp-close", "fdrestore does not restore established TCP connections, so there are none to close");
+        m.put("--ext-unix-sk", "a unix socket's peer outside the image set is not restored; dump the whole tree");
+        m.put("--external", "external resources are not mapped by fdrestore; --root resolves the images' paths");
+        m.put("--ext-mount-map", ns);
+        m.put("--manage-cgroups", ns);
+        m.put("--cgroup-root", ns);
+        m.put("--cgroup-props", ns);
+        m.put("--cgroup-props-file", ns);
+        m.put("--cgroup-dump-controller", ns);
+        m.put("--cgroup-yard", ns);
+        m.put("--join-ns", ns);
+        m.put("-J", ns);
+        m.put("--empty-ns", ns);
+        m.put("--veth-pair", ns);
+        m.put("--lsm-profile", "restored tasks keep fdrestore's LSM profile");
+        m.put("--lsm-mount-context", "restored tasks keep fdrestore's LSM context");
+        m.put("--lazy-pages", memory);
+        m.put("--auto-dedup", memory);
+        m.put("--track-mem", memory);
+        m.put("--prev-images-dir", memory);
+        m.put("--pre-dump-mode", memory);
+        m.put("--page-server", memory);
+        m.put("--address", "fdrestore has no page server");
+        m.put("--port", "fdrestore has no page server");
+        m.put("--ps-socket", "fdrestore has no page server");
+        m.put("--leave-stopped", "fdrestore's tasks start their command (or hold their fds) at once; --hold keeps "
+                + "them from running their command");
+        m.put("-s", "fdrestore's tasks start their command (or hold their fds) at once; --hold keeps them from "
+                + "running their command");
+        m.put("--restore-sibling", "the root task is always fdrestore's child");
+        m.put("--work-dir", "give --log-file and --pidfile with their own directories");
+        m.put("-W", "give --log-file and --pidfile with their own directories");
+        m.put("--action-script", "fdrestore runs no hooks");
+        m.put("--status-fd", "--then=detach returns once the tree is restored; its exit code says how it went");
+        m.put("--log-pid", "fdrestore writes one log file");
+        m.put("--file-locks", "file locks are not restored by fdrestore");
+        m.put("--link-remap", "fdrestore restores unlinked files from ghost images only");
+        m.put("--ghost-limit", "fdrestore dumps ghost files whole");
+        m.put("--cpu-cap", memory);
+        m.put("--weak-sysctls", ns);
+        m.put("--skip-mnt", ns);
+        m.put("--enable-fs", ns);
+        m.put("--network-lock", "fdrestore restores no established connections, so it locks no network");
+        m.put("--timeout", "fdrestore stops a stalled restore by itself and reports what it waits for");
+        m.put("--display-stats", "--json prints the timings");
+        m.put("--libdir", "fdrestore's plugins are pf4j jars: --plugins DIR");
+        m.put("-L", "fdrestore's plugins are pf4j jars: --plugins DIR");
+        m.put("--config", "fdrestore reads no configuration file");
+        m.put("--no-default-config", "fdrestore reads no configuration file");
+        m.put("--stream", "fdrestore reads image directories only");
+        m.put("--tls", "fdrestore has no page server");
+        m.put("--freeze-cgroup", "fdrestore dump --freeze stops the tree's tasks with SIGSTOP");
+        m.put("--irmap-scan-path", "fdrestore dump names files by their path in /proc");
+        m.put("--file-validation", "fdrestore checks a regular file's size when it reopens it");
+        m.put("--leave-running", "fdrestore dump always leaves the tree running (--freeze resumes it)");
+        m.put("-R", "fdrestore dump always leaves the tree running (--freeze resumes it)");
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
+    /**
+     * A bad command line: one line saying what is wrong and one pointing at --help, instead of the whole
+     * usage. A criu option fdrestore does not implement says why.
+     */
+    static int usageError(CommandLine.ParameterException ex, String[] args) {
+        CommandLine cmd = ex.getCommandLine();
+        PrintWriter err = cmd.getErr();
+        String msg = ex.getMessage();
+        if (ex instanceof CommandLine.UnmatchedArgumentException u) {
+            for (String a : u.getUnmatched()) {
+                String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
+                String why = CRIU_UNSUPPORTED.get(name);
+                if (why != null) {
+                    msg = "criu option " + name + " is not supported by fdrestore: " + why;
+                    break;
+                }
+            }
+        }
+        int nl = msg.indexOf('\n');
+        err.println("fdrestore: " + (nl < 0 ? msg : msg.substring(0, nl)));
+        err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
+        err.flush();
+        if (java.util.Arrays.asList(args).contains("--json")) {
+            cmd.getOut().println(fdrestore.core.json.Json.pretty(errorDocument(cmd.getCommandSpec().name(), EXIT_USAGE,
+                    nl < 0 ? msg : msg.substring(0, nl), ex)));
+            cmd.getOut().flush();
+        }
+        return EXIT_USAGE;
     }
 
     /**
@@ -144,6 +340,69 @@ public final class Cli implements Runnable {
     /** The invocation a (sub)command of this command line runs in. */
     static Invocation invocation(CommandLine.Model.CommandSpec spec) {
         return spec.root().userObject() instanceof Cli c ? c.invocation : Invocation.DIRECT;
+    }
+
+    /** The name of the command whose --json was given in this command line, or null. */
+    static String jsonCommand(CommandLine.ParseResult parsed) {
+        String found = null;
+        for (CommandLine.ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--json")) {
+                found = p.commandSpec().name();
+            }
+        }
+        return found;
+    }
+
+    /**
+     * The error document of a failed --json command: {"schemaVersion", "command", "exitCode", "error":
+     * {"message", "task", "fd", "file", "fileId", "errno", "errnoName"}}, the members that do not apply null.
+     */
+    static java.util.Map<String, Object> errorDocument(String command, int code, String message, Exception e) {
+        java.util.Map<String, Object> err = new java.util.LinkedHashMap<>();
+        err.put("message", message);
+        Integer task = null;
+        Integer fd = null;
+        Long fileId = null;
+        String file = null;
+        if (e instanceof RestoreException r) {
+            task = r.pid() >= 0 ? r.pid() : null;
+            fd = r.fd() >= 0 ? r.fd() : null;
+            fileId = r.fileId() >= 0 ? r.fileId() : null;
+        } else if (e instanceof ImageFormatException f) {
+            file = f.image() != null ? f.image().toString() : null;
+        } else if (e instanceof ImageSetException s) {
+            file = s.dir() != null ? s.dir().toString() : null;
+        }
+        Integer errno = null;
+        for (Throwable t = e; t != null && errno == null; t = t.getCause()) {
+            if (t instanceof fdrestore.core.sys.SysException se) {
+                errno = se.errno();
+            }
+        }
+        err.put("task", task);
+        err.put("fd", fd);
+        err.put("file", file);
+        err.put("fileId", fileId);
+        err.put("errno", errno);
+        java.util.Map<String, Object> doc = document(command);
+        doc.put("exitCode", code);
+        doc.put("error", err);
+        return doc;
+    }
+
+    /**
+     * Prints one clear line for an error (and its trace with --verbose); returns the exit code. Under
+     * --json ({@code jsonCommand} not null) the error is also a document on {@code out}.
+     */
+    static int report(PrintWriter err, Exception e, boolean verbose, String jsonCommand, PrintWriter out) {
+        int code = report(err, e, verbose);
+        if (jsonCommand != null && out != null) {
+            String msg = e.getMessage() != null ? e.getMessage() : e.toString();
+            out.println(fdrestore.core.json.Json.pretty(errorDocument(jsonCommand, code, code == EXIT_FAILED
+                    && !(e instanceof RestoreException) ? "internal error: " + e : msg, e)));
+            out.flush();
+        }
+        return code;
     }
 
     /** Prints one clear line for an error (and its trace with --verbose); returns the exit code. */

@@ -20,18 +20,19 @@ import picocli.CommandLine.Spec;
             "image set that `fdrestore show` and `fdrestore restore` read and criu's readers decode: the tree",
             "(pid, parent, group, session, threads), every fd with its flags, the open file descriptions and who",
             "shares them (kcmp), and each kind's state through its plugin: regular files (position, flags, a",
-            "deleted file's content), pipes and fifos (queued data, copied without consuming it), epoll,",
-            "timerfd, eventfd, TCP listeners and UDP sockets. The command line, environment and cwd of each task",
-            "go to fdrestore's own fdr-task.img (none for a task restored by fdrestore that runs its holder:",
-            "a restore of these images holds its fds again). The tree keeps running unless --freeze is given.",
+            "deleted file's content), pipes and fifos (queued data, copied without consuming it), unix sockets,",
+            "terminals, epoll, timerfd, eventfd, TCP listeners and UDP sockets. The command line, environment and",
+            "cwd of each task go to fdrestore's own fdr-task.img (none for a task restored by fdrestore that runs",
+            "its holder, since a restore of these images holds its fds again). The tree keeps running unless",
+            "--freeze is given.",
             "The images are written to a temporary directory and renamed to DIR at the end: a failed dump",
             "leaves nothing under DIR."},
         footer = {"%nExamples:",
             "  fdrestore dump -t 4242 -D /tmp/service.img --freeze",
             "  fdrestore dump -t 4242 -D /tmp/out --skip-unknown --json | jq .skipped",
             "%nExit codes: 0 dumped; 1 the dump failed (nothing was written); 2 bad usage.",
-            "Unix sockets and terminals have no dump side yet: dump such trees with --skip-unknown."})
-final class DumpCommand implements Callable<Integer> {
+            "%nFor criu users: -t/--tree, -D/--images-dir, -o FILE (the log file) and -v0 to -v4 are criu's."})
+final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
     @Spec
     CommandSpec spec;
 
@@ -41,6 +42,14 @@ final class DumpCommand implements Callable<Integer> {
     @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR", required = true,
             description = "Where to write the images: a new or empty directory.")
     Path dir;
+
+    @Option(names = "-o", paramLabel = "FILE", description = "criu's spelling of --log-file FILE.")
+    Path criuLogFile;
+
+    @Override
+    public Path criuLogFile() {
+        return criuLogFile;
+    }
 
     @Option(names = "--json", description = "Print a JSON report on stdout: tasks, files per kind, skipped fds, notes.")
     boolean json;
@@ -67,15 +76,30 @@ final class DumpCommand implements Callable<Integer> {
                     : "exists and is not a directory") + "; a dump goes into a new or empty directory");
         }
         DumpResult r;
+        java.util.Map<String, String> fdTypeOf = new java.util.HashMap<>();
         try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+            for (fdrestore.core.spi.FileKind k : host.kinds()) {
+                fdTypeOf.put(k.name(), k.fdTypes().stream().map(Enum::name).sorted().collect(java.util.stream.Collectors.joining("|")));
+            }
             r = new Dumper(host.kinds(), new Dumper.Options(pid, dir, freeze, skipUnknown)).run();
         } catch (DumpException e) {
-            err.println("fdrestore: dump of " + pid + " failed, nothing was written: " + e.getMessage());
+            String msg = "dump of " + pid + " failed, nothing was written: " + e.getMessage();
+            err.println("fdrestore: " + msg);
             err.flush();
+            if (json) {
+                out.println(Json.pretty(Cli.errorDocument("dump", Cli.EXIT_FAILED, msg, e)));
+                out.flush();
+            }
             return Cli.EXIT_FAILED;
         }
         if (json) {
-            out.println(Json.pretty(r.toJson()));
+            java.util.Map<String, Object> doc = Cli.document("dump");
+            doc.putAll(r.toJson());
+            // one vocabulary for kinds in every document: criu's fd type names (REG, PIPE ...), not plugin names
+            java.util.Map<String, Object> perType = new java.util.TreeMap<>();
+            r.filesPerKind().forEach((k, n) -> perType.merge(fdTypeOf.getOrDefault(k, k), n, (a, b) -> (Integer) a + (Integer) b));
+            doc.put("filesPerKind", perType);
+            out.println(Json.pretty(doc));
         } else {
             text(out, r);
         }

@@ -12,11 +12,24 @@ import java.util.Map;
  */
 class Invocation {
     /** This JVM's own: its directory, environment and console; a signal ends the JVM itself. */
-    static final Invocation DIRECT = new Invocation(null, System.getenv(), System.console() != null);
+    static final Invocation DIRECT = new Invocation(null, System.getenv(), System.console() != null) {
+        private volatile Boolean stderr;
+
+        @Override
+        boolean stderrTerminal() {
+            Boolean b = stderr;
+            if (b == null) {
+                b = fdrestore.core.sys.Sys.isatty(2);
+                stderr = b;
+            }
+            return b;
+        }
+    };
 
     private final Path cwd;
     private final Map<String, String> env;
     private final boolean terminal;
+    private final boolean stderrTerminal;
     private volatile int signal;
 
     /**
@@ -24,9 +37,15 @@ class Invocation {
      * @param terminal whether standard input and output are a terminal (progress display, colours)
      */
     Invocation(Path cwd, Map<String, String> env, boolean terminal) {
+        this(cwd, env, terminal, false);
+    }
+
+    /** @param stderrTerminal whether standard error is a terminal (the progress line goes there) */
+    Invocation(Path cwd, Map<String, String> env, boolean terminal, boolean stderrTerminal) {
         this.cwd = cwd;
         this.env = Map.copyOf(env);
         this.terminal = terminal;
+        this.stderrTerminal = stderrTerminal;
     }
 
     /** The directory relative paths are resolved against, or null for the JVM's own. */
@@ -40,6 +59,11 @@ class Invocation {
 
     boolean terminal() {
         return terminal;
+    }
+
+    /** Whether standard error is a terminal: the progress line is drawn only there. */
+    boolean stderrTerminal() {
+        return stderrTerminal;
     }
 
     /**

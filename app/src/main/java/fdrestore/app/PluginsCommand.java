@@ -54,7 +54,7 @@ final class PluginsCommand implements Callable<Integer> {
                     m.put("error", p.error());
                     ps.add(m);
                 }
-                Map<String, Object> doc = new LinkedHashMap<>();
+                Map<String, Object> doc = Cli.document("plugins");
                 doc.put("dir", String.valueOf(host.dir()));
                 doc.put("plugins", ps);
                 out.println(Json.pretty(doc));

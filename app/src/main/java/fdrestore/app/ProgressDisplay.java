@@ -42,7 +42,8 @@ final class ProgressDisplay implements RestoreProgress, AutoCloseable {
     /**
      * Whether to show a progress display.
      *
-     * @param forced {@code --progress} (TRUE), {@code --no-progress} (FALSE) or neither (null: decide)
+     * @param forced   {@code --progress} (TRUE), {@code --no-progress} (FALSE) or neither (null: decide)
+     * @param terminal whether stderr (not stdin or stdout) is a terminal
      */
     static boolean wanted(Boolean forced, boolean json, boolean terminal, Map<String, String> env, int tasks, int fds) {
         if (forced != null) {
@@ -56,7 +57,7 @@ final class ProgressDisplay implements RestoreProgress, AutoCloseable {
 
     /** A display on {@code err} when {@link #wanted}, else {@link RestoreProgress#NONE}. */
     static RestoreProgress create(Invocation inv, PrintWriter err, Boolean forced, boolean json, int tasks, int fds) {
-        if (!wanted(forced, json, inv.terminal(), inv.env(), tasks, fds)) {
+        if (!wanted(forced, json, inv.stderrTerminal(), inv.env(), tasks, fds)) {
             return NONE;
         }
         ProgressDisplay d = new ProgressDisplay(err);

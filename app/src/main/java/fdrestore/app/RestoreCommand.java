@@ -40,6 +40,9 @@ import picocli.CommandLine.Model.CommandSpec;
             "      --then=kill images-samples/criu-4.2/a_pipe",
             "  fdrestore restore --detach --json DIR > pids.json",
             "  fdrestore restore --log-file restore.log -v --then=kill DIR",
+            "  fdrestore restore -D DIR -d --pidfile root.pid -v4 -o restore.log",
+            "%nFor criu users: -D/--images-dir, -d/--restore-detached, --pidfile, -o/--log-file and -v0 to -v4",
+            "mean what they mean to criu restore; plugin options are --plugin-option KEY=VALUE.",
             "%nExit codes: 0 restored (and verified), 1 the restore or the verification failed (nothing is left",
             "behind), 2 bad usage or images that cannot be read.",
             "%nThe restored processes form the image's tree (parents, process groups, sessions, controlling",
@@ -54,7 +57,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "%nOne restore takes up to about (kernel.pid_max - running threads) / 2 tasks (each task is a",
             "thread of fdrestore and then a process; 16,000 with the default pid_max 32768), less under a",
             "lower threads-max, RLIMIT_NPROC (non-root) or vm.max_map_count: checked before anything starts."})
-final class RestoreCommand implements Callable<Integer> {
+final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
     private static final System.Logger LOG = Log.of(RestoreCommand.class);
 
     enum Then { wait, detach, kill }
@@ -62,8 +65,19 @@ final class RestoreCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(paramLabel = "DIR", description = "The image directory (written by criu dump or fdrestore dump).")
+    @Parameters(paramLabel = "DIR", arity = "0..1",
+            description = "The image directory (written by criu dump or fdrestore dump); or -D DIR.")
     Path dir;
+
+    @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR", description = "criu's spelling of the image directory DIR.")
+    Path imagesDir;
+
+    @Option(names = "--pidfile", paramLabel = "FILE", description = "Write the root task's pid to FILE, a new file, "
+            + "as criu restore --pidfile does (decimal, no newline, mode 0600).")
+    Path pidFile;
+
+    @Option(names = "-o", paramLabel = "FILE", description = "criu's spelling of --log-file FILE.")
+    Path criuLogFile;
 
     @Option(names = "--root", paramLabel = "DIR", defaultValue = "/",
             description = "Resolve the paths of the images under DIR (default: ${DEFAULT-VALUE}).")
@@ -74,7 +88,7 @@ final class RestoreCommand implements Callable<Integer> {
                     + "leave them running and exit (detach), or stop them and exit (kill). Default: ${DEFAULT-VALUE}.")
     Then then;
 
-    @Option(names = "--detach", description = "Same as --then=detach.")
+    @Option(names = {"--detach", "-d", "--restore-detached"}, description = "Same as --then=detach (-d and --restore-detached: criu's spellings).")
     boolean detach;
 
     @Option(names = "--hold", description = "Run the holder in every task (the default; overrides --exec).")
@@ -112,7 +126,8 @@ final class RestoreCommand implements Callable<Integer> {
                     + "without --json and outside CI (environment variable CI).")
     Boolean progress;
 
-    @Option(names = {"-o", "--option"}, paramLabel = "KEY=VALUE", description = "A plugin option (repeatable).")
+    @Option(names = {"--plugin-option", "--option"}, paramLabel = "KEY=VALUE",
+            description = "A plugin option (repeatable); `fdrestore plugins` lists each kind's. (-o is criu's log file.)")
     Map<String, String> pluginOptions = new HashMap<>();
 
     @Option(names = "--workers", paramLabel = "N", defaultValue = "0", hidden = true,
@@ -165,6 +180,10 @@ final class RestoreCommand implements Callable<Integer> {
         if (detach) {
             then = Then.detach;
         }
+        dir = imageDir();
+        if (pidFile != null && Files.exists(pidFile, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new Cli.UsageException("--pidfile " + pidFile + ": the file exists (criu's rule: the pid file is a new file)");
+        }
         if (!Files.isDirectory(root)) {
             throw new Cli.UsageException("--root " + root + ": no such directory");
         }
@@ -191,6 +210,7 @@ final class RestoreCommand implements Callable<Integer> {
         try {
             try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
                 LOG.log(System.Logger.Level.DEBUG, () -> "plugins from " + host.dir() + ": " + host.plugins());
+                checkPluginOptions(host.kinds());
                 Restorer.Options opts = new Restorer.Options(root.toAbsolutePath().normalize(), allPluginOptions(),
                         Holder.path(), hold, workers).withFaults(faultPlan())
                         .withWorkDir(inv.cwd() != null && Files.isDirectory(inv.cwd()) ? inv.cwd() : null)
@@ -266,10 +286,13 @@ final class RestoreCommand implements Callable<Integer> {
                 LOG.log(System.Logger.Level.INFO, () -> "--shell-job: " + terminal + (fg != 0 ? " given to process group " + fg
                         : " kept by fdrestore's group (the job's root had joined its shell's group)"));
             } catch (SysException e) {
-                stop(pids);
+                stopTree(result, pids);
                 throw new RestoreException("restore of " + dir + " failed, nothing was left behind: --shell-job: making the"
                         + " job the foreground of " + terminal + ": " + e.getMessage(), e);
             }
+        }
+        if (pidFile != null) {
+            writePidFile(images, result, pids);
         }
         if (inv.signal() != 0) {
             // A served client's Ctrl-C during the restore: what its death would have done to a direct run.
@@ -403,6 +426,60 @@ final class RestoreCommand implements Callable<Integer> {
             }
             err.flush();
         }
+    }
+
+    @Override
+    public Path criuLogFile() {
+        return criuLogFile;
+    }
+
+    /** DIR or -D DIR: exactly one. */
+    private Path imageDir() throws Cli.UsageException {
+        if (dir != null && imagesDir != null && !dir.equals(imagesDir)) {
+            throw new Cli.UsageException("two image directories: " + dir + " and -D " + imagesDir + ": give one");
+        }
+        if (dir == null && imagesDir == null) {
+            throw new Cli.UsageException("the image directory is missing: give DIR or -D DIR");
+        }
+        return dir != null ? dir : imagesDir;
+    }
+
+    /** Refuses a plugin option no kind reads, naming the ones they do. */
+    private void checkPluginOptions(List<fdrestore.core.spi.FileKind> kinds) throws Cli.UsageException {
+        java.util.TreeSet<String> known = new java.util.TreeSet<>();
+        for (fdrestore.core.spi.FileKind k : kinds) {
+            known.addAll(k.options());
+        }
+        for (String key : new java.util.TreeSet<>(pluginOptions.keySet())) {
+            if (!known.contains(key)) {
+                throw new Cli.UsageException("--plugin-option " + key + ": no plugin reads this option; the known ones are "
+                        + (known.isEmpty() ? "none" : String.join(", ", known)));
+            }
+        }
+    }
+
+    /**
+     * The root task's pid in a new file, as criu writes it ("%d", no newline, O_EXCL, mode 0600). A pid file
+     * that cannot be written fails the restore, as in criu: the tasks are stopped.
+     */
+    private void writePidFile(ImageSet images, Restorer.Result result, List<Integer> pids) throws Exception {
+        Integer root = null;
+        for (Task t : images.tasks()) {
+            if (images.task(t.ppid()).isEmpty()) {
+                root = result.pidMap().get(t.pid());
+                break;
+            }
+        }
+        try {
+            Files.write(Files.createFile(pidFile, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"))),
+                    String.valueOf(root).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (java.io.IOException e) {
+            stopTree(result, pids);
+            throw new RestoreException("--pidfile " + pidFile + ": cannot write the root task's pid " + root + " (" + e
+                    + "): stopped the restored tasks");
+        }
+        LOG.log(System.Logger.Level.DEBUG, () -> "pidfile " + pidFile + ": root task pid written");
     }
 
     /** The -o options, plus allow-devices=true with --allow-devices. */
@@ -592,7 +669,7 @@ final class RestoreCommand implements Callable<Integer> {
     }
 
     private Map<String, Object> json(ImageSet images, Restorer.Result r, Verifier.Report report, long ns) {
-        Map<String, Object> doc = new LinkedHashMap<>();
+        Map<String, Object> doc = Cli.document("restore");
         doc.put("dir", dir.toString());
         List<Object> tasks = new ArrayList<>();
         for (Restorer.RestoredTask t : r.tasks()) {

@@ -322,7 +322,8 @@ final class Server implements AutoCloseable {
     private int run(int conn, int clientPid, ServeRequest req, int[] stdio) {
         long start = System.nanoTime();
         Map<Integer, String> fdsBefore = connections.get() == 1 ? openFds() : null;
-        Served inv = new Served(Path.of(req.cwd()), req.env(), Sys.isatty(stdio[0]) && Sys.isatty(stdio[1]));
+        Served inv = new Served(Path.of(req.cwd()), req.env(), Sys.isatty(stdio[0]) && Sys.isatty(stdio[1]),
+                Sys.isatty(stdio[2]));
         PrintWriter out = new PrintWriter(new OutputStreamWriter(new FdOutputStream(stdio[1]), StandardCharsets.UTF_8));
         PrintWriter err = new PrintWriter(new OutputStreamWriter(new FdOutputStream(stdio[2]), StandardCharsets.UTF_8));
         int[] code = {Cli.EXIT_FAILED};
@@ -489,7 +490,11 @@ final class Server implements AutoCloseable {
     /** A served command's invocation: the client's directory, environment and signals. */
     private final class Served extends Invocation {
         Served(Path cwd, Map<String, String> env, boolean terminal) {
-            super(cwd, env, terminal);
+            this(cwd, env, terminal, false);
+        }
+
+        Served(Path cwd, Map<String, String> env, boolean terminal, boolean stderrTerminal) {
+            super(cwd, env, terminal, stderrTerminal);
         }
 
         @Override

@@ -152,7 +152,7 @@ final class ShowCommand implements Callable<Integer> {
     }
 
     static Map<String, Object> toJson(ImageSet images, Map<FdType, FileKind> kinds) {
-        Map<String, Object> doc = new LinkedHashMap<>();
+        Map<String, Object> doc = Cli.document("show");
         doc.put("dir", images.dir().toString());
         doc.put("imageVersion", images.inventory().getImgVersion());
         List<Object> tasks = new ArrayList<>();
@@ -175,6 +175,7 @@ final class ShowCommand implements Callable<Integer> {
                 jf.put("cloexec", fd.cloexec());
                 jf.put("fileId", fd.fileId());
                 jf.put("description", descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f, kinds)));
+                structured(images, f, jf);
                 List<FdRef> sharers = images.sharers(fd.fileId());
                 FdRef m = master(sharers);
                 jf.put("shared", sharers.size() > 1);
@@ -219,6 +220,35 @@ final class ShowCommand implements Callable<Integer> {
         });
         doc.put("pipes", pipes);
         return doc;
+    }
+
+    /**
+     * The structured members of an fd (docs/fdrestore.schema.json): path, open flags, position and pipe id,
+     * each null where the kind has none. A fifo's and a tty's path and flags are those of their path entry.
+     */
+    static void structured(ImageSet images, FileEntry f, Map<String, Object> jf) {
+        fdrestore.core.image.proto.RegFileEntry reg = f.hasReg() ? f.getReg() : null;
+        long regfId = f.hasFifo() && f.getFifo().hasRegfId() ? f.getFifo().getRegfId()
+                : f.hasTty() && f.getTty().hasRegfId() ? f.getTty().getRegfId() : -1;
+        if (reg == null && regfId >= 0) {
+            reg = images.file(regfId).filter(FileEntry::hasReg).map(FileEntry::getReg).orElse(null);
+        }
+        Integer flags = reg != null ? Integer.valueOf(reg.getFlags())
+                : f.hasPipe() ? Integer.valueOf(f.getPipe().getFlags())
+                : f.hasUsk() ? Integer.valueOf(f.getUsk().getFlags())
+                : f.hasIsk() ? Integer.valueOf(f.getIsk().getFlags())
+                : f.hasTty() ? Integer.valueOf(f.getTty().getFlags())
+                : f.hasEpfd() ? Integer.valueOf(f.getEpfd().getFlags())
+                : f.hasEfd() ? Integer.valueOf(f.getEfd().getFlags())
+                : f.hasTfd() ? Integer.valueOf(f.getTfd().getFlags()) : null;
+        String path = reg != null ? reg.getName()
+                : f.hasUsk() && !f.getUsk().getName().isEmpty() ? Describe.sockName(f.getUsk().getName().toByteArray()) : null;
+        jf.put("path", path);
+        jf.put("flags", flags);
+        jf.put("openFlags", flags != null ? Describe.openFlags(flags) : null);
+        jf.put("pos", reg != null && !f.hasFifo() && !f.hasTty() ? Long.valueOf(reg.getPos()) : null);
+        jf.put("pipeId", f.hasPipe() ? Long.valueOf(Integer.toUnsignedLong(f.getPipe().getPipeId()))
+                : f.hasFifo() ? Long.valueOf(Integer.toUnsignedLong(f.getFifo().getPipeId())) : null);
     }
 
     private static Map<String, Object> ref(FdRef r) {

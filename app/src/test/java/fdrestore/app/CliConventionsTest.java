@@ -85,7 +85,9 @@ class CliConventionsTest {
     void usageErrorsExitTwoOnOneLine() {
         CliRunner r = CliRunner.run("restore", "--then=later", "x");
         assertEquals(2, r.code, r.toString());
-        assertTrue(r.err.startsWith("Invalid value for option '--then'"), r.err);
+        assertEquals(List.of("fdrestore: Invalid value for option '--then': expected one of [wait, detach, kill] "
+                + "(case-sensitive) but was 'later'", "Try 'fdrestore restore --help' for more information."),
+                r.err.lines().toList());
         CliRunner none = CliRunner.run();
         assertEquals(2, none.code, none.toString());
     }

@@ -203,11 +203,13 @@ public final class Engine {
         synchronized (done) {
             while (active.get() > 0) {
                 long quiet = System.nanoTime() - lastProgressNs;
-                if (quiet > 500_000_000L && !told) {
+                if (quiet > 500_000_000L) {
+                    // told again at every wake-up while quiet, so that its counters stay live
                     progress.waiting(active.get() + " task(s) still working, " + (fles.size() - restoredSlots.get())
                             + " fd slot(s) left");
                     told = true;
-                } else if (quiet <= 500_000_000L) {
+                } else if (told) {
+                    progress.waiting(null); // moving again
                     told = false;
                 }
                 try {

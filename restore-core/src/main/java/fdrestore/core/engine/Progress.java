@@ -23,7 +23,8 @@ public interface Progress {
 
     /**
      * Nothing progressed for a while: {@code what} says how many tasks are still running and how many slots
-     * are left (a full wait-for graph is only reported when the restore stalls).
+     * are left (a full wait-for graph is only reported when the restore stalls). Told again at every check
+     * while nothing progresses, so its counts are current; {@code null} once the restore moves again.
      */
     default void waiting(String what) {
     }

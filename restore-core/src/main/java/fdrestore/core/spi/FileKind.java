@@ -75,4 +75,13 @@ public interface FileKind extends ExtensionPoint {
         }
         return m;
     }
+
+    /**
+     * The keys of the plugin options this kind reads ({@code PlanContext.option}, {@code OpenContext.option}),
+     * given with {@code restore --plugin-option KEY=VALUE}. A key no kind names is refused before the
+     * restore starts. None by default.
+     */
+    default Set<String> options() {
+        return Set.of();
+    }
 }

@@ -39,6 +39,11 @@ public final class InetKind implements FileKind, FileDumper {
     public static final String FOWN_OPTION = "inet.fown";
 
     @Override
+    public Set<String> options() {
+        return Set.of(FOWN_OPTION);
+    }
+
+    @Override
     public String name() {
         return "inet";
     }

@@ -51,6 +51,11 @@ public final class RegularFileKind implements FileKind, FileDumper {
     static final int F_OWNER_PGRP = 2;
 
     @Override
+    public Set<String> options() {
+        return Set.of(RegularFileRestorer.ALLOW_DEVICES, FOWN_OPTION);
+    }
+
+    @Override
     public String name() {
         return "regular";
     }

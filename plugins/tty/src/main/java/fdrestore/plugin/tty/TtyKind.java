@@ -40,6 +40,11 @@ public final class TtyKind implements FileKind, FileDumper {
     private static final Map<PlanContext, Map<Integer, PtyState>> STATES = new WeakHashMap<>();
 
     @Override
+    public Set<String> options() {
+        return Set.of(PtyMaster.ANY_INDEX_OPTION);
+    }
+
+    @Override
     public String name() {
         return "tty";
     }

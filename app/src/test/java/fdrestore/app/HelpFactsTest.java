@@ -1,0 +1,65 @@
+package fdrestore.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import fdrestore.core.spi.FileDumper;
+import fdrestore.core.spi.FileKind;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** What the help texts state about kinds and dump sides is what the plugins answer. */
+class HelpFactsTest {
+    /** How dump --help names each kind. */
+    static final Map<String, String> PHRASE = Map.of("regular", "regular files", "pipe", "pipes", "fifo", "fifos",
+            "unix", "unix sockets", "inet", "TCP listeners", "tty", "terminals", "eventpoll", "epoll",
+            "timerfd", "timerfd", "eventfd", "eventfd");
+
+    @Test
+    void dumpHelpNamesEveryKindWithADumpSideAndNoOther() {
+        String help = String.join(" ", CliRunner.run("dump", "--help").out.split("\\s+"));
+        try (PluginHost host = PluginHost.load(null)) {
+            List<FileKind> kinds = host.kinds();
+            assertTrue(kinds.size() >= 8, "the plugins on the test class path: " + kinds);
+            for (FileKind k : kinds) {
+                String phrase = PHRASE.get(k.name());
+                assertTrue(phrase != null, "dump --help has a name for kind " + k.name());
+                if (k instanceof FileDumper) {
+                    assertTrue(help.contains(phrase), "kind " + k.name() + " dumps: dump --help names it (" + phrase
+                            + ")\n" + help);
+                } else {
+                    assertFalse(help.contains(phrase), "kind " + k.name() + " has no dump side: dump --help must not "
+                            + "claim it\n" + help);
+                }
+            }
+            assertFalse(help.contains("no dump side"), "every kind on the class path dumps: " + help);
+        }
+    }
+
+    @Test
+    void restoreHelpsPluginOptionsAreTheOnesThePluginsRead() {
+        try (PluginHost host = PluginHost.load(null)) {
+            java.util.Set<String> known = new java.util.TreeSet<>();
+            host.kinds().forEach(k -> known.addAll(k.options()));
+            assertEquals(java.util.Set.of("allow-devices", "inet.fown", "pty-any-index", "regular-file.fown"), known);
+            String restore = CliRunner.run("restore", "--help").out;
+            // the two plugin options restore spells as its own flags
+            assertTrue(restore.contains("pty-any-index") && restore.contains("--allow-devices"), restore);
+        }
+    }
+
+    /** The top-level list shows each command's first paragraph: it must be whole sentences. */
+    @Test
+    void everyCommandSummaryIsWholeSentences() {
+        CommandLine cl = Cli.commandLine();
+        for (Map.Entry<String, CommandLine> c : cl.getSubcommands().entrySet()) {
+            String[] d = c.getValue().getCommandSpec().usageMessage().description();
+            assertTrue(d.length > 0, c.getKey());
+            String first = d[0].replace("%n", "").strip(); // picocli's own help command carries %n around it
+            assertTrue(first.endsWith("."), c.getKey() + "'s summary is cut: '" + d[0] + "'");
+        }
+    }
+}
