@@ -66,7 +66,7 @@ class ShowCommandTest {
     @Test
     void everySampleShows() throws Exception {
         try (var dirs = Files.list(sample("a_pipe").getParent())) {
-            for (Path d : (Iterable<Path>) dirs.filter(Files::isDirectory).sorted()::iterator) {
+            for (Path d : (Iterable<Path>) dirs.filter(p -> Files.exists(p.resolve("inventory.img"))).sorted()::iterator) {
                 CliRunner r = CliRunner.run("show", d.toString());
                 assertEquals(0, r.code, d + ": " + r);
                 assertFalse(r.out.contains("cannot describe"), d + ": " + r.out);

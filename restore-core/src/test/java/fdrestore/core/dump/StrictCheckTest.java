@@ -41,13 +41,16 @@ class StrictCheckTest {
     @Test
     void everyRealCriuImagePasses() throws Exception {
         int dirs = 0;
-        try (Stream<Path> s = Files.list(samples())) {
-            for (Path d : (Iterable<Path>) s.filter(Files::isDirectory).sorted()::iterator) {
-                assertEquals(List.of(), StrictCheck.checkDir(d), d.toString());
-                dirs++;
+        // the scenario sets, and the corpora of criu's zdtm tests and of real servers
+        for (Path top : List.of(samples(), samples().resolve("zdtm"), samples().resolve("real"))) {
+            try (Stream<Path> s = Files.list(top)) {
+                for (Path d : (Iterable<Path>) s.filter(p -> Files.exists(p.resolve("inventory.img"))).sorted()::iterator) {
+                    assertEquals(List.of(), StrictCheck.checkDir(d), d.toString());
+                    dirs++;
+                }
             }
         }
-        assertTrue(dirs >= 12, "samples found: " + dirs);
+        assertTrue(dirs >= 12 + 60 + 2, "image sets found: " + dirs);
     }
 
     @Test

@@ -69,7 +69,7 @@ public final class ImageFuzz {
     ImageFuzz(Path samplesRoot, Path scratch) throws IOException {
         this.scratch = scratch;
         try (Stream<Path> s = Files.list(samplesRoot.resolve("criu-4.2"))) {
-            this.sets = s.filter(Files::isDirectory).sorted().toList();
+            this.sets = s.filter(p -> Files.exists(p.resolve("inventory.img"))).sorted().toList(); // image sets only
         }
         for (Path set : sets) {
             try (Stream<Path> s = Files.list(set)) {
