@@ -31,6 +31,7 @@ final class Inode {
     private int users;
     private int fd = -1;
     private boolean originalTaken;
+    private boolean discarded;
 
     Inode(MemfdInodeEntry e, Contents contents, Runnable forget) {
         this.e = e;
@@ -51,6 +52,9 @@ final class Inode {
     synchronized int fd() throws IOException {
         if (fd >= 0) {
             return fd;
+        }
+        if (discarded) {
+            throw new IOException(this + ": another file of this inode failed to open");
         }
         int flags = MFD_CLOEXEC | (e.getSeals() == F_SEAL_SEAL ? 0 : MFD_ALLOW_SEALING);
         int made;
@@ -134,11 +138,16 @@ final class Inode {
         return true;
     }
 
-    /** A file of the inode is done with it (opened, failed or aborted); the last one closes the JVM's fd. */
-    synchronized void release() {
-        if (--users > 0) {
-            return;
-        }
+    /**
+     * A file of the inode failed to open: the restore is over, so the JVM's fd is closed now rather than
+     * when the inode's other files are aborted.
+     */
+    synchronized void discard() {
+        discarded = true;
+        closeFd();
+    }
+
+    private void closeFd() {
         if (fd >= 0) {
             try {
                 Syscalls.closeLocal(fd);
@@ -147,6 +156,14 @@ final class Inode {
             }
             fd = -1;
         }
+    }
+
+    /** A file of the inode is done with it (opened, failed or aborted); the last one closes the JVM's fd. */
+    synchronized void release() {
+        if (--users > 0) {
+            return;
+        }
+        closeFd();
         forget.run();
     }
 

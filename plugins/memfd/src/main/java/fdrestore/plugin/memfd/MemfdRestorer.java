@@ -75,7 +75,11 @@ final class MemfdRestorer implements FileRestorer {
             }
             return OpenResult.done(fd);
         } catch (SysException x) {
+            inode.discard();
             throw new IOException(this + ": " + step + ": " + x.getMessage(), x);
+        } catch (IOException | RuntimeException x) {
+            inode.discard();
+            throw x;
         } finally {
             if (own) {
                 try {

@@ -146,8 +146,9 @@ public final class PacketKind implements FileKind, FileDumper {
         if (r == null) {
             return;
         }
-        long bytes = Integer.toUnsignedLong(r.getBlockSize()) * Integer.toUnsignedLong(r.getBlockNr());
-        if (bytes > MAX_RING_BYTES) {
+        long size = Integer.toUnsignedLong(r.getBlockSize());
+        long nr = Integer.toUnsignedLong(r.getBlockNr());
+        if (nr != 0 && size > MAX_RING_BYTES / nr) {
             throw new PlanException(what + ": " + field + " of " + Integer.toUnsignedString(r.getBlockNr()) + " blocks of "
                     + Integer.toUnsignedString(r.getBlockSize()) + " bytes is above the " + (MAX_RING_BYTES >> 20)
                     + " MiB fdrestore accepts");

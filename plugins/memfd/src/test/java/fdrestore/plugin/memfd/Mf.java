@@ -1,0 +1,65 @@
+package fdrestore.plugin.memfd;
+
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.codec.ImageEntry;
+import fdrestore.core.image.codec.Magic;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.FownEntry;
+import fdrestore.core.image.proto.MemfdFileEntry;
+import fdrestore.core.image.proto.MemfdInodeEntry;
+import fdrestore.core.image.proto.PagemapEntry;
+import fdrestore.core.image.proto.PagemapHead;
+import fdrestore.testkit.ImageSetBuilder;
+import java.util.ArrayList;
+import java.util.List;
+
+/** memfd images for the tests, shaped like criu 4.2's (zdtm memfd00: memfd.img, pagemap-shmem-N.img, pages-N.img). */
+final class Mf {
+    private Mf() {
+    }
+
+    static FownEntry fown() {
+        return FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0).build();
+    }
+
+    static MemfdInodeEntry.Builder inode(long inodeId, String name, long size, int shmid) {
+        return MemfdInodeEntry.newBuilder().setName(name).setUid(0).setGid(0).setSize(size).setShmid(shmid)
+                .setSeals(1).setInodeId(inodeId).setMode(0100777);
+    }
+
+    static long file(ImageSetBuilder b, int flags, long pos, long inodeId) {
+        return b.file(id -> FileEntry.newBuilder().setType(FdType.MEMFD.code()).setId(id)
+                .setMemfd(MemfdFileEntry.newBuilder().setId(id).setFlags(flags).setPos(pos).setFown(fown())
+                        .setInodeId((int) inodeId))
+                .build());
+    }
+
+    static void inodes(ImageSetBuilder b, MemfdInodeEntry... inodes) {
+        List<ImageEntry> l = new ArrayList<>();
+        for (MemfdInodeEntry i : inodes) {
+            l.add(ImageEntry.of(i));
+        }
+        b.image(Magic.MEMFD_INODE.fileName(), Magic.MEMFD_INODE, l);
+    }
+
+    /** pagemap-shmem-{shmid}.img naming pages-{pagesId}.img, with runs {offset, pages} (PE_PRESENT), and the pages. */
+    static void contents(ImageSetBuilder b, int shmid, int pagesId, long[][] runs, byte[] pages) {
+        List<ImageEntry> l = new ArrayList<>();
+        l.add(ImageEntry.of(PagemapHead.newBuilder().setPagesId(pagesId).build()));
+        for (long[] r : runs) {
+            l.add(ImageEntry.of(PagemapEntry.newBuilder().setVaddr(r[0]).setCompatNrPages(0).setFlags(4)
+                    .setNrPages(r[1]).build()));
+        }
+        b.image(Magic.SHMEM_PAGEMAP.fileName(shmid), Magic.SHMEM_PAGEMAP, l);
+        b.raw("pages-" + pagesId + ".img", pages);
+    }
+
+    /** {@code n} pages, page i filled with byte 'a' + i. */
+    static byte[] pages(int n) {
+        byte[] p = new byte[n * 4096];
+        for (int i = 0; i < p.length; i++) {
+            p[i] = (byte) ('a' + i / 4096);
+        }
+        return p;
+    }
+}

@@ -1,0 +1,173 @@
+package fdrestore.plugin.packet;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
+
+import fdrestore.core.dump.LocalDumpContext;
+import fdrestore.core.engine.Engine;
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.PacketSockEntry;
+import fdrestore.core.runtime.ExecutorTaskTable;
+import fdrestore.core.runtime.TaskRuntime;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FleInfo;
+import fdrestore.core.spi.PlanContext;
+import fdrestore.core.spi.SocketOptions;
+import fdrestore.core.spi.Transport;
+import fdrestore.core.sys.Linux;
+import fdrestore.core.sys.Sys;
+import fdrestore.testkit.ImageSetBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIf;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Packet sockets on the real kernel, as zdtm packet_sock makes them: made in the JVM's own table, dumped
+ * (sock_diag), restored by the engine into a private task table and read back with getsockopt and
+ * getsockname. Needs CAP_NET_RAW; meant for a private network namespace (lo is put in promiscuous mode).
+ */
+@EnabledIf(value = "packetSockets", disabledReason = "no AF_PACKET sockets here (CAP_NET_RAW needed)")
+class RealPacketTest {
+    private static final Duration LIMIT = Duration.ofSeconds(30);
+    private static final int FLOOR = 200;
+    private static final int SOL_PACKET = PacketSocket.SOL_PACKET;
+
+    @TempDir
+    Path tmp;
+
+    private TaskRuntime runtime;
+    private ExecutorTaskTable table;
+    private Transport transport;
+    private final List<Integer> mine = new ArrayList<>();
+
+    static boolean packetSockets() {
+        try {
+            Sys.close(Sys.socket(PacketKind.AF_PACKET, PacketKind.SOCK_RAW | Linux.SOCK_CLOEXEC, 0));
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        runtime = new TaskRuntime();
+        table = runtime.start(1, FLOOR);
+        transport = mock(Transport.class);
+        when(transport.receive(any(), any(), any())).thenReturn(-1);
+    }
+
+    @AfterEach
+    void stop() {
+        runtime.close();
+        mine.forEach(Sys::closeQuietly);
+    }
+
+    private int jvmSocket(int type, int protocol) throws Exception {
+        int fd = Sys.socket(PacketKind.AF_PACKET, type | Linux.SOCK_CLOEXEC, protocol);
+        mine.add(fd);
+        return fd;
+    }
+
+    private static PacketSockEntry dumpOf(int fd, long id) throws Exception {
+        try (LocalDumpContext ctx = LocalDumpContext.of(fd, id)) {
+            PacketKind k = new PacketKind();
+            assertTrue(k.dumps(ctx.file()));
+            return k.dump(ctx).getPsk();
+        }
+    }
+
+    private int opt(int fd, int name) throws Exception {
+        byte[] v = new byte[4];
+        table.getsockopt(fd, SOL_PACKET, name, v);
+        return SocketOptions.intAt(v, 0);
+    }
+
+    @Test
+    void theSocketsOfPacketSockDumpAndRestoreAsTheyWere() throws Exception {
+        int raw = jvmSocket(PacketKind.SOCK_RAW, 0);
+        Sys.setsockoptInt(raw, SOL_PACKET, PacketSocket.PACKET_VERSION, 1);
+        Sys.setsockoptInt(raw, SOL_PACKET, PacketSocket.PACKET_AUXDATA, 1);
+        Sys.setsockopt(raw, SOL_PACKET, PacketSocket.PACKET_RX_RING, PacketSocket.ring(PacketContractTest.ring()));
+        Sys.setsockopt(raw, SOL_PACKET, PacketSocket.PACKET_ADD_MEMBERSHIP,
+                PacketSocket.mreq(PacketContractTest.file(b -> { }).apply(1).getPsk().getMclist(0)));
+        int dgram = jvmSocket(PacketKind.SOCK_DGRAM, 8); // htons(ETH_P_IP)
+        Sys.bind(dgram, PacketSocket.sockaddrLl(1));
+        Sys.setsockoptInt(dgram, SOL_PACKET, PacketSocket.PACKET_RESERVE, 8);
+        Sys.setsockoptInt(dgram, SOL_PACKET, PacketSocket.PACKET_ORIGDEV, 1);
+        Sys.setsockoptInt(dgram, SOL_PACKET, PacketSocket.PACKET_FANOUT, 13);
+
+        PacketSockEntry r = dumpOf(raw, 1);
+        PacketSockEntry d = dumpOf(dgram, 2);
+        assertEquals(List.of(3, 0, 1, true), List.of(r.getType(), r.getProtocol(), r.getVersion(), r.getAuxData()));
+        assertEquals(PacketContractTest.ring(), r.getRxRing());
+        assertEquals(List.of(1, 1), List.of(r.getMclist(0).getIndex(), r.getMclist(0).getType()));
+        assertEquals(List.of(2, 8, 1, 8, true, 13), List.of(d.getType(), d.getProtocol(), d.getIfindex(), d.getReserve(),
+                d.getOrigDev(), d.getFanout()));
+        assertTrue(!r.hasFanout() && !d.hasRxRing());
+
+        ImageSetBuilder v = new ImageSetBuilder();
+        v.task(1, 0);
+        for (PacketSockEntry e : List.of(r, d)) {
+            long id = v.file(i -> FileEntry.newBuilder().setType(FdType.PACKETSK.code()).setId(i)
+                    .setPsk(e.toBuilder().setId(i)).build());
+            v.fd(1, 3 + (int) id, id);
+        }
+        ImageSet images = ImageSet.open(v.write(tmp.resolve("images")));
+        PlanContext pc = new PlanContext() {
+            @Override
+            public ImageSet images() {
+                return images;
+            }
+
+            @Override
+            public Path root() {
+                return Path.of("/");
+            }
+
+            @Override
+            public String option(String name) {
+                return null;
+            }
+        };
+        PacketKind kind = new PacketKind();
+        Engine.Builder eb = Engine.builder(transport).table(table);
+        for (long id : List.of(1L, 2L)) {
+            FileInfo f = new FileInfo(id, FdType.PACKETSK, images.file(id).orElseThrow(),
+                    List.of(new FleInfo(1, 3 + (int) id, false)));
+            eb.file(f, kind.name(), kind.plan(f, pc));
+        }
+        Engine e = eb.build();
+        assertTimeoutPreemptively(LIMIT, e::run);
+        List<String> left = new ArrayList<>();
+        for (int fd : table.listFds()) {
+            if (fd >= FLOOR) {
+                left.add(fd + " -> " + Files.readSymbolicLink(Path.of("/proc/self/task/" + table.tid() + "/fd/" + fd)));
+            }
+        }
+        assertEquals(List.of(), left, "temporaries left in the task table");
+        assertEquals(1, opt(4, PacketSocket.PACKET_VERSION));
+        assertEquals(1, opt(4, PacketSocket.PACKET_AUXDATA));
+        assertEquals(8, opt(5, PacketSocket.PACKET_RESERVE));
+        assertEquals(1, opt(5, PacketSocket.PACKET_ORIGDEV));
+        assertEquals(13, opt(5, PacketSocket.PACKET_FANOUT));
+        byte[] sa = table.getsockname(5);
+        assertEquals(1, SocketOptions.intAt(sa, 4), "bound to lo");
+        assertEquals(8, (sa[2] & 0xff) | (sa[3] & 0xff) << 8, "protocol kept (network order)");
+        byte[] so = table.getsockname(4);
+        assertEquals(0, SocketOptions.intAt(so, 4), "any interface");
+    }
+}
