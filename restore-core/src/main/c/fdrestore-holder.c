@@ -4,7 +4,7 @@
  * own command).
  *
  *   fdrestore-holder [--ready FD] [--comm NAME] [--ctty FD] [--control CMD:REPLY] [--fg FD:PGRP]
- *                    [--gate G:A] [--cloexec FD,...] [--exec PROG ARG...]
+ *                    [--gate G:A] [--cloexec FD,...] [--lock FD:FLAG:TYPE:START:LEN]... [--exec PROG ARG...]
  *
  * Steps, in this order, whatever the order of the options:
  * --comm     sets the task's name (/proc/PID/comm) to the one in the images.
@@ -12,7 +12,12 @@
  *            Done before any child is built, so that children inherit it as members of the session.
  * --cloexec  sets FD_CLOEXEC again on those fds: fdrestore clears the flag for the spawn of a root task
  *            (its exec would have closed them), and a built child takes its fds without it.
- * --ready    then answers "R <pid>\n" on FD and closes it: the task's fds, name and terminal are in place.
+ * --lock     (repeatable) takes a file lock or lease on FD, as filelocks.img records it: FLAG 1 POSIX
+ *            (F_SETLK), 2 flock, 4 OFD (F_OFD_SETLK), 8 lease (F_SETLEASE); TYPE F_RDLCK 0 / F_WRLCK 1;
+ *            LEN 0 up to the end of the file. Never waits. The process takes it itself: a POSIX lock
+ *            belongs to its own fd table, and a flock or lease shows its pid. On failure it answers
+ *            "E <pid> 7 <errno>\n" on the --ready FD and exits 17.
+ * --ready    then answers "R <pid>\n" on FD and closes it: the task's fds, name, terminal and locks are in place.
  * --control  builder mode: reads commands from fd CMD and answers on fd REPLY (both then closed):
  *              u32 length + NUL-separated fields, native byte order:
  *              "fork" TID MODE PGID FDS ARGV...  fork a child that becomes another task:
@@ -52,7 +57,8 @@
  * and while holding it reaps its children. SIGTERM, SIGINT and SIGKILL end it with their default action.
  * Exit codes: 2 bad usage, 3 a bad --cloexec list, 4 TIOCSCTTY failed, 5 TIOCSPGRP failed, 6 exec
  * failed, 7 a bad control message, 8 the restore was abandoned (end of file on CMD or on --gate before a
- * release), 9 the gate could not be opened; a built child that fails exits 10 + the step.
+ * release), 9 the gate could not be opened, 17 a --lock could not be taken; a built child that fails exits 10 + the
+ * step.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -63,6 +69,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -139,6 +146,29 @@ static int set_cloexec(const char *list)
 	}
 	free(fds);
 	return 0;
+}
+
+/* One --lock FD:FLAG:TYPE:START:LEN; -1 with errno on failure. */
+static int take_lock(const char *spec)
+{
+	int fd, flag, type;
+	long long start, len;
+
+	if (sscanf(spec, "%d:%d:%d:%lld:%lld", &fd, &flag, &type, &start, &len) != 5) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (flag == 1 || flag == 4) {
+		struct flock fl = { .l_type = (short)type, .l_whence = SEEK_SET, .l_start = start, .l_len = len };
+
+		return fcntl(fd, flag == 1 ? F_SETLK : F_OFD_SETLK, &fl);
+	}
+	if (flag == 2)
+		return flock(fd, (type == F_RDLCK ? LOCK_SH : LOCK_EX) | LOCK_NB);
+	if (flag == 8)
+		return fcntl(fd, F_SETLEASE, type);
+	errno = EINVAL;
+	return -1;
 }
 
 static int read_full(int fd, void *buf, size_t len)
@@ -454,8 +484,10 @@ static int holder_main(int argc, char **argv)
 	const char *comm = NULL, *cloexec = NULL, *control = NULL, *fg = NULL, *chdir_to = NULL;
 	int ctty = -1, ready = -1, gate = -1, ack = -1, nenv = 0;
 	char **env = calloc((size_t)argc + 1, sizeof(char *));
+	const char **locks = calloc((size_t)argc + 1, sizeof(char *));
+	int nlocks = 0;
 
-	if (!env)
+	if (!env || !locks)
 		return 2;
 	char **exec_argv = NULL;
 
@@ -484,6 +516,8 @@ static int holder_main(int argc, char **argv)
 			fg = argv[++i];
 		else if (!strcmp(argv[i], "--cloexec") && i + 1 < argc)
 			cloexec = argv[++i];
+		else if (!strcmp(argv[i], "--lock") && i + 1 < argc)
+			locks[nlocks++] = argv[++i];
 		else if (!strcmp(argv[i], "--exec") && i + 1 < argc) {
 			exec_argv = &argv[i + 1];
 			break;
@@ -496,6 +530,13 @@ static int holder_main(int argc, char **argv)
 		return 4;
 	if (cloexec && set_cloexec(cloexec))
 		return 3;
+	for (int i = 0; i < nlocks; i++) {
+		if (take_lock(locks[i]) < 0) {
+			if (ready >= 0)
+				say(ready, "E %ld 7 %ld\n", (long)getpid(), errno, 0);
+			return 17;
+		}
+	}
 	if (ready >= 0) {
 		say(ready, "R %ld\n", (long)getpid(), 0, 0);
 		close(ready);

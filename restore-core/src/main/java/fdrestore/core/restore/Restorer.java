@@ -483,7 +483,7 @@ public final class Restorer {
                 String r = ready.line(io.get(t.pid()), REPLY_TIMEOUT_NS, pid);
                 if (r == null || !r.equals("R " + pid)) {
                     throw new RestoreException("task " + t.pid() + ": its process (pid " + pid + ") did not come up: "
-                            + (r != null ? r : !Processes.running(pid) ? "it died"
+                            + (r != null ? describeBuildError(r) : !Processes.running(pid) ? "it died"
                             : "no answer within " + REPLY_TIMEOUT_NS / 1_000_000_000L + " s"));
                 }
             } catch (SysException e) {
@@ -494,6 +494,7 @@ public final class Restorer {
             builder.forked(t, real.get(t.pid()));
         }
         builder.run();
+        applyOwners(real);
         for (Map.Entry<Integer, Control> e : controls.entrySet()) {
             List<String> release = new ArrayList<>(List.of("release"));
             for (ProcessAction a : processActions.getOrDefault(e.getKey(), List.of())) {
@@ -1088,9 +1089,35 @@ public final class Restorer {
             case "3" -> "pidfd_getfd";
             case "4", "5" -> "placing an fd";
             case "6" -> "exec of the holder";
+            case "7" -> "taking a file lock or lease (--lock)";
             default -> "step " + p[2];
         };
         return step + " failed: " + fdrestore.core.sys.Errno.describe(Integer.parseInt(p[3]));
+    }
+
+    /**
+     * Sets the owners (F_SETOWN) that are tasks or groups of the tree, now that every process exists:
+     * through the task's executor table, which holds the same open file descriptions as the process.
+     */
+    private void applyOwners(Map<Integer, Integer> real) throws RestoreException {
+        for (Task t : images.tasks()) {
+            for (ProcessAction a : processActions.getOrDefault(t.pid(), List.of())) {
+                if (!(a instanceof ProcessAction.Owner o)) {
+                    continue;
+                }
+                Integer pid = real.get(o.imagePid());
+                String what = "task " + t.pid() + " fd " + o.fd() + ": its owner (F_SETOWN) "
+                        + (o.group() ? "process group " : "task ") + o.imagePid();
+                if (pid == null) {
+                    throw new RestoreException(what + " is not a restored process");
+                }
+                try {
+                    io.get(t.pid()).fcntl(o.fd(), fdrestore.core.sys.Linux.F_SETOWN, o.group() ? -pid : pid);
+                } catch (SysException e) {
+                    throw new RestoreException(what + " (pid " + pid + "): " + e.getMessage(), e);
+                }
+            }
+        }
     }
 
     private String display(Task t) {
@@ -1149,6 +1176,12 @@ public final class Restorer {
         if (cloexec.length() > 0) {
             argv.add("--cloexec");
             argv.add(cloexec.toString());
+        }
+        for (ProcessAction a : processActions.getOrDefault(t.pid(), List.of())) {
+            if (a instanceof ProcessAction.FileLock l) {
+                argv.add("--lock");
+                argv.add(l.fd() + ":" + l.flag() + ":" + l.type() + ":" + l.start() + ":" + l.len());
+            }
         }
         if (fdr != null) {
             // A task built by its parent's holder inherits that holder's environment and directory:
