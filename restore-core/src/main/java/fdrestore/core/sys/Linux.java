@@ -13,6 +13,9 @@ public final class Linux {
     // ---- syscall numbers (x86-64)
     public static final long SYS_GETTID = 186;
     public static final long SYS_GETDENTS64 = 217;
+    public static final long SYS_MKNODAT = 259;
+    public static final long SYS_FCHOWNAT = 260;
+    public static final long SYS_FCHMODAT = 268;
     public static final long SYS_KCMP = 312;
     public static final long SYS_PIDFD_OPEN = 434;
     public static final long SYS_CLOSE_RANGE = 436;
