@@ -5,7 +5,8 @@
  *
  *   fdrestore-holder [--cgroup DIR] [--ready FD] [--comm NAME] [--shared] [--root DIR --cwd PATH]
  *                    [--umask MODE] [--sigmask HEX] [--ctty FD] [--control CMD:REPLY] [--fg FD:PGRP]
- *                    [--gate G:A] [--cloexec FD,...] [--listen-fds FD,...] [--env K=V]... [--exec PROG ARG...]
+ *                    [--gate G:A] [--cloexec FD,...] [--lock FD:FLAG:TYPE:START:LEN]...
+ *                    [--listen-fds FD,...] [--env K=V]... [--exec PROG ARG...]
  *
  * Steps, in this order, whatever the order of the options:
  * --cgroup   first of all, moves this process into the cgroup (v2) DIR (writes its pid to DIR/cgroup.procs),
@@ -23,7 +24,12 @@
  *            Done before any child is built, so that children inherit it as members of the session.
  * --cloexec  sets FD_CLOEXEC again on those fds: fdrestore clears the flag for the spawn of a root task
  *            (its exec would have closed them), and a built child takes its fds without it.
- * --ready    then answers "R <pid>\n" on FD and closes it: the task's fds, name and terminal are in place.
+ * --lock     (repeatable) takes a file lock or lease on FD, as filelocks.img records it: FLAG 1 POSIX
+ *            (F_SETLK), 2 flock, 4 OFD (F_OFD_SETLK), 8 lease (F_SETLEASE); TYPE F_RDLCK 0 / F_WRLCK 1;
+ *            LEN 0 up to the end of the file. Never waits. The process takes it itself: a POSIX lock
+ *            belongs to its own fd table, and a flock or lease shows its pid. On failure it answers
+ *            "E <pid> 10 <errno>\n" on the --ready FD and exits 24.
+ * --ready    then answers "R <pid>\n" on FD and closes it: the task's fds, name, terminal and locks are in place.
  * --control  builder mode: reads commands from fd CMD and answers on fd REPLY (both then closed):
  *              u32 length + NUL-separated fields, native byte order:
  *              "fork" TID MODE PGID FDS ARGV...  fork a child that becomes another task:
@@ -70,8 +76,9 @@
  * failed, 7 a bad control message, 8 the restore was abandoned (end of file on CMD or on --gate before a
  * release), 9 the gate could not be opened; a built child that fails exits 10 + the step; 20 the cwd
  * could not be entered, 21 a bad --umask or --sigmask, 22 the cgroup could not be joined, 23 the
- * listeners could not be moved. Before --ready is answered, a failure of --cwd, --umask, --sigmask or
- * --cgroup is also answered on it as "E <pid> <step> <errno>\n" (step 7 cwd, 8 mask, 9 cgroup).
+ * listeners could not be moved, 24 a --lock could not be taken. Before --ready is answered, a failure of
+ * --cwd, --umask, --sigmask, --cgroup or --lock is also answered on it as "E <pid> <step> <errno>\n"
+ * (step 7 cwd, 8 mask, 9 cgroup, 10 lock).
  *
  * The "fork" command's TID 0 makes a child that shares this holder's fd table (clone CLONE_FILES)
  * instead of taking one: it runs with --shared, gets no gate (it runs no command), and is a builder
@@ -86,6 +93,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -180,6 +188,29 @@ static int set_cloexec(const char *list)
 	}
 	free(fds);
 	return 0;
+}
+
+/* One --lock FD:FLAG:TYPE:START:LEN; -1 with errno on failure. */
+static int take_lock(const char *spec)
+{
+	int fd, flag, type;
+	long long start, len;
+
+	if (sscanf(spec, "%d:%d:%d:%lld:%lld", &fd, &flag, &type, &start, &len) != 5) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (flag == 1 || flag == 4) {
+		struct flock fl = { .l_type = (short)type, .l_whence = SEEK_SET, .l_start = start, .l_len = len };
+
+		return fcntl(fd, flag == 1 ? F_SETLK : F_OFD_SETLK, &fl);
+	}
+	if (flag == 2)
+		return flock(fd, (type == F_RDLCK ? LOCK_SH : LOCK_EX) | LOCK_NB);
+	if (flag == 8)
+		return fcntl(fd, F_SETLEASE, type);
+	errno = EINVAL;
+	return -1;
 }
 
 static int read_full(int fd, void *buf, size_t len)
@@ -649,8 +680,10 @@ static int holder_main(int argc, char **argv)
 	const char *root = NULL, *cwd = NULL, *umask_s = NULL, *sigmask = NULL, *listen = NULL;
 	int ctty = -1, ready = -1, gate = -1, ack = -1, nenv = 0, shared = 0, start = -1;
 	char **env = calloc((size_t)argc + 1, sizeof(char *));
+	const char **locks = calloc((size_t)argc + 1, sizeof(char *));
+	int nlocks = 0;
 
-	if (!env)
+	if (!env || !locks)
 		return 2;
 	char **exec_argv = NULL;
 
@@ -693,6 +726,8 @@ static int holder_main(int argc, char **argv)
 			fg = argv[++i];
 		else if (!strcmp(argv[i], "--cloexec") && i + 1 < argc)
 			cloexec = argv[++i];
+		else if (!strcmp(argv[i], "--lock") && i + 1 < argc)
+			locks[nlocks++] = argv[++i];
 		else if (!strcmp(argv[i], "--exec") && i + 1 < argc) {
 			exec_argv = &argv[i + 1];
 			break;
@@ -731,6 +766,13 @@ static int holder_main(int argc, char **argv)
 		return 4;
 	if (cloexec && !shared && set_cloexec(cloexec))
 		return 3;
+	for (int i = 0; i < nlocks; i++) {
+		if (take_lock(locks[i]) < 0) {
+			if (ready >= 0)
+				say(ready, "E %ld 10 %ld\n", (long)getpid(), errno, 0);
+			return 24;
+		}
+	}
 	if (ready >= 0) {
 		say(ready, "R %ld\n", (long)getpid(), 0, 0);
 		if (!shared)

@@ -140,7 +140,9 @@ final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
     boolean ptyAnyIndex;
 
     @Option(names = "--allow-devices", description = "Also restore device nodes other than the harmless host "
-            + "character devices (/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty): refused by default.")
+            + "character devices (/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty): refused by default. "
+            + "A pty named by a regular-file entry (/dev/ptmx, /dev/pts/N) is one of them; every regular-file path is "
+            + "checked with an O_PATH open and fstat before it is opened.")
     boolean allowDevices;
 
     @Option(names = "--shell-job", description = "Restore a job whose terminal's master was outside the dump (a shell's "

@@ -634,6 +634,7 @@ public final class Restorer {
             builder.forked(t, real.get(t.pid()));
         }
         builder.run();
+        applyOwners(real);
         for (Map.Entry<Integer, Control> e : controls.entrySet()) {
             List<String> release = new ArrayList<>(List.of("release"));
             for (ProcessAction a : processActions.getOrDefault(e.getKey(), List.of())) {
@@ -1366,9 +1367,35 @@ public final class Restorer {
             case "7" -> "entering its recorded cwd under the root";
             case "8" -> "setting its umask or signal mask";
             case "9" -> "joining the restore's cgroup";
+            case "10" -> "taking a file lock or lease (--lock)";
             default -> "step " + p[2];
         };
         return step + " failed: " + fdrestore.core.sys.Errno.describe(Integer.parseInt(p[3]));
+    }
+
+    /**
+     * Sets the owners (F_SETOWN) that are tasks or groups of the tree, now that every process exists:
+     * through the task's executor table, which holds the same open file descriptions as the process.
+     */
+    private void applyOwners(Map<Integer, Integer> real) throws RestoreException {
+        for (Task t : images.tasks()) {
+            for (ProcessAction a : processActions.getOrDefault(t.pid(), List.of())) {
+                if (!(a instanceof ProcessAction.Owner o)) {
+                    continue;
+                }
+                Integer pid = real.get(o.imagePid());
+                String what = "task " + t.pid() + " fd " + o.fd() + ": its owner (F_SETOWN) "
+                        + (o.group() ? "process group " : "task ") + o.imagePid();
+                if (pid == null) {
+                    throw new RestoreException(what + " is not a restored process");
+                }
+                try {
+                    io.get(t.pid()).fcntl(o.fd(), fdrestore.core.sys.Linux.F_SETOWN, o.group() ? -pid : pid);
+                } catch (SysException e) {
+                    throw new RestoreException(what + " (pid " + pid + "): " + e.getMessage(), e);
+                }
+            }
+        }
     }
 
     private String display(Task t) {
@@ -1442,6 +1469,12 @@ public final class Restorer {
         if (cloexec.length() > 0) {
             argv.add("--cloexec");
             argv.add(cloexec.toString());
+        }
+        for (ProcessAction a : processActions.getOrDefault(t.pid(), List.of())) {
+            if (a instanceof ProcessAction.FileLock l) {
+                argv.add("--lock");
+                argv.add(l.fd() + ":" + l.flag() + ":" + l.type() + ":" + l.start() + ":" + l.len());
+            }
         }
         if (fdr != null) {
             // A task built by its parent's holder inherits that holder's environment and directory:

@@ -16,4 +16,23 @@ public sealed interface ProcessAction {
      */
     record ForegroundGroup(int fd, int imagePgid) implements ProcessAction {
     }
+
+    /**
+     * Take a file lock or lease on {@code fd} in the process itself, once it holds its fds and before it
+     * reports ready: a POSIX lock belongs to the process's own fd table (the executor thread's table is
+     * dropped after the restore, which would release it), and a flock or lease shows the pid of the
+     * process that took it. {@code flag} and {@code type} are filelocks.img's (1 POSIX, 2 FLOCK, 4 OFD,
+     * 8 LEASE; F_RDLCK 0, F_WRLCK 1); {@code len} 0 is up to the end of the file. Never waits: a lock that
+     * conflicts fails the restore.
+     */
+    record FileLock(int fd, int flag, int type, long start, long len) implements ProcessAction {
+    }
+
+    /**
+     * Make the task or process group {@code imagePid} (an image pid, mapped to the real one) the owner of
+     * the file at {@code fd} (F_SETOWN; a group when {@code group}), once every process of the tree exists
+     * and before any is released: the real pid of a task is known only then.
+     */
+    record Owner(int fd, int imagePid, boolean group) implements ProcessAction {
+    }
 }

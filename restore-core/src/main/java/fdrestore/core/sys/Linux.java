@@ -14,6 +14,9 @@ public final class Linux {
     public static final long SYS_GETTID = 186;
     public static final long SYS_PTRACE = 101;
     public static final long SYS_GETDENTS64 = 217;
+    public static final long SYS_MKNODAT = 259;
+    public static final long SYS_FCHOWNAT = 260;
+    public static final long SYS_FCHMODAT = 268;
     public static final long SYS_KCMP = 312;
     public static final long SYS_PIDFD_OPEN = 434;
     public static final long SYS_CLOSE_RANGE = 436;

@@ -50,6 +50,27 @@ public final class Sys {
         return open(path, flags, 0);
     }
 
+    /**
+     * Makes a FIFO node where nothing is (mknodat: EEXIST otherwise, a symlink at path is not followed),
+     * then gives it exactly {@code perm} (fchmodat: the umask applied to mknod is undone) and the owner
+     * {@code uid}:{@code gid} (fchownat, AT_SYMLINK_NOFOLLOW), without ever opening it (an open of a FIFO
+     * waits for a peer). For the ghost of a FIFO that was unlinked while open. When the mode or the owner
+     * fails, the node exists: the caller removes it.
+     */
+    public static void mkfifo(String path, int perm, int uid, int gid) throws SysException {
+        Pointer p = Native.allocateString(path);
+        String q = Native.quote(path);
+        if (C.syscall(Linux.SYS_MKNODAT, Linux.AT_FDCWD, p.address(), Linux.S_IFIFO | (perm & 07777), 0) < 0) {
+            throw fail("mknodat(AT_FDCWD, " + q + ", S_IFIFO|0" + Integer.toOctalString(perm & 07777) + ")");
+        }
+        if (C.syscall(Linux.SYS_FCHMODAT, Linux.AT_FDCWD, p.address(), perm & 07777) < 0) {
+            throw fail("fchmodat(AT_FDCWD, " + q + ", 0" + Integer.toOctalString(perm & 07777) + ")");
+        }
+        if (C.syscall(Linux.SYS_FCHOWNAT, Linux.AT_FDCWD, p.address(), uid, gid, 0x100 /* AT_SYMLINK_NOFOLLOW */) < 0) {
+            throw fail("fchownat(AT_FDCWD, " + q + ", " + uid + ", " + gid + ", AT_SYMLINK_NOFOLLOW)");
+        }
+    }
+
     /** openat(2). */
     public static int openat(int dirfd, String path, int flags, int mode) throws SysException {
         Pointer p = Native.allocateString(path);

@@ -61,6 +61,8 @@ public final class FifoKind implements FileKind, FileDumper {
         RegFileEntry reg = regf.getReg();
         PipeImages index = PipeImages.of(ctx.images());
         PipeData data = index.fifoDataOwner(pipeId) == file.id() ? index.fifoData(ctx.images(), pipeId, reg.getName()) : null;
-        return new FifoRestorer(file.id(), pipeId, reg.getName(), reg.getFlags(), data);
+        java.nio.file.Path root = ctx.root() == null ? java.nio.file.Path.of("/") : ctx.root();
+        GhostFifo ghost = GhostFifo.of(ctx.images(), file.id(), regfId, reg.getName(), root);
+        return new FifoRestorer(file.id(), pipeId, reg.getName(), reg.getFlags(), data, ghost);
     }
 }

@@ -8,6 +8,8 @@ import static fdrestore.core.sys.Linux.O_RDWR;
 import static fdrestore.core.sys.Linux.RESOLVE_IN_ROOT;
 import static fdrestore.core.sys.Linux.S_IFIFO;
 
+import fdrestore.core.engine.Stage;
+import fdrestore.core.spi.Dependency;
 import fdrestore.core.spi.FileRestorer;
 import fdrestore.core.spi.OpenContext;
 import fdrestore.core.spi.OpenResult;
@@ -17,6 +19,7 @@ import fdrestore.core.sys.SysException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 
 /**
  * One open description of a named FIFO. Every description opens the path on its own:
@@ -37,14 +40,30 @@ final class FifoRestorer implements FileRestorer {
     private final String path;
     private final int flags;
     private final PipeData data;
+    private final GhostFifo ghost;
 
     /** {@code data}: the queued data to restore, for the one description that does it; null for the others. */
     FifoRestorer(long fileId, long pipeId, String path, int flags, PipeData data) {
+        this(fileId, pipeId, path, flags, data, null);
+    }
+
+    /** {@code ghost}: the node to recreate when the FIFO was unlinked at dump time, else null. */
+    FifoRestorer(long fileId, long pipeId, String path, int flags, PipeData data, GhostFifo ghost) {
         this.fileId = fileId;
         this.pipeId = pipeId;
         this.path = path;
         this.flags = flags;
         this.data = data;
+        this.ghost = ghost;
+    }
+
+    @Override
+    public List<Dependency> dependencies() {
+        if (ghost != null && ghost.creator() != fileId) {
+            return List.of(Dependency.beforeOpen(ghost.creator(), Stage.OPEN, "the unlinked FIFO " + path
+                    + " is recreated and opened by file " + ghost.creator()));
+        }
+        return List.of();
     }
 
     boolean restoresData() {
@@ -57,18 +76,30 @@ final class FifoRestorer implements FileRestorer {
         String root = ctx.root().toString();
         List<Integer> owned = new ArrayList<>();
         try {
-            int rootFd = t.open(root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
-            owned.add(rootFd);
             int pathFd;
-            try {
-                pathFd = t.openAt2(rootFd, path, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT);
-            } catch (SysException e) {
-                if (e.errno() == Errno.ENOENT) {
-                    throw new IOException(describe() + ": " + path + " does not exist under root " + root, e);
+            if (ghost != null && ghost.creator() == fileId) {
+                pathFd = ghost.createAndOpen(ctx, t, owned);
+            } else if (ghost != null) {
+                OptionalInt handed = ctx.takeHandOff();
+                if (handed.isEmpty()) {
+                    ctx.waitingFor("waits for file " + ghost.creator() + " to recreate the unlinked FIFO " + path);
+                    return OpenResult.again();
                 }
-                throw e;
+                pathFd = handed.getAsInt();
+                owned.add(pathFd);
+            } else {
+                int rootFd = t.open(root, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+                owned.add(rootFd);
+                try {
+                    pathFd = t.openAt2(rootFd, path, O_PATH | O_CLOEXEC, 0, RESOLVE_IN_ROOT);
+                } catch (SysException e) {
+                    if (e.errno() == Errno.ENOENT) {
+                        throw new IOException(describe() + ": " + path + " does not exist under root " + root, e);
+                    }
+                    throw e;
+                }
+                owned.add(pathFd);
             }
-            owned.add(pathFd);
             TaskTable.Stat st = t.fstat(pathFd);
             if (st.type() != S_IFIFO) {
                 throw new IOException(describe() + ": " + path + " under root " + root + " is not a FIFO (mode "
@@ -100,7 +131,8 @@ final class FifoRestorer implements FileRestorer {
     }
 
     private String describe() {
-        return "fifo " + path + " (file " + fileId + ", pipe " + pipeId + ", flags " + Flags.octal(flags) + ")";
+        return "fifo " + path + " (file " + fileId + ", pipe " + pipeId + ", flags " + Flags.octal(flags) + ")"
+                + (ghost != null ? " (unlinked; restored from " + ghost + ")" : "");
     }
 
     @Override

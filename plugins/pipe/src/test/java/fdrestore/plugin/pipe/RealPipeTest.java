@@ -22,6 +22,7 @@ import static fdrestore.plugin.pipe.Fixtures.pattern;
 import static fdrestore.plugin.pipe.Fixtures.pipeEntry;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -32,15 +33,19 @@ import static org.mockito.Mockito.when;
 import fdrestore.core.engine.Engine;
 import fdrestore.core.engine.RestoreException;
 import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FleInfo;
+import fdrestore.core.spi.PlanContext;
+import fdrestore.core.spi.PlanException;
 import fdrestore.core.spi.Transport;
 import fdrestore.core.sys.Sys;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -312,5 +317,79 @@ class RealPipeTest {
             assertTrue(ex.getMessage().contains(path + " does not exist under root " + root), ex.getMessage());
             assertNoTemporaries();
         }
+    }
+
+    // ---- unlinked fifos (ghosts) --------------------------------------------------------------------
+
+    /** The FIFO files of a zdtm entry of one task, planned under {@code root}, in an engine on the real table. */
+    private Engine ghostEngine(String entry, int pid) throws Exception {
+        ImageSet images = ImageSet.open(fdrestore.testkit.Samples.criu("zdtm/" + entry));
+        PlanContext pc = Fixtures.planContext(images, root);
+        FifoKind kind = new FifoKind();
+        Engine.Builder b = Engine.builder(transport).table(table).root(root);
+        for (FileInfo f : Fixtures.filesOfType(images, FdType.FIFO)) {
+            List<FleInfo> fles = f.fles().stream().map(x -> new FleInfo(PID, x.fd(), x.cloexec())).toList();
+            assertTrue(f.fles().stream().allMatch(x -> x.pid() == pid));
+            b.file(new FileInfo(f.id(), f.type(), f.entry(), fles), kind.name(), kind.plan(f, pc));
+        }
+        return b.build();
+    }
+
+    private String link(int fd) throws Exception {
+        return Files.readSymbolicLink(Path.of("/proc/self/task/" + table.tid() + "/fd/" + fd)).toString();
+    }
+
+    @Test
+    void anUnlinkedFifoOpenedTwiceIsOneNodeRecreatedThenRemoved() throws Exception {
+        // unlink_fifo_wronly: O_RDONLY|O_NONBLOCK (fd 4) and O_WRONLY (fd 5) of one unlinked fifo
+        String dir = "tmp/zdtm2/run/unlink_fifo_wronly";
+        Files.createDirectories(root.resolve(dir));
+        Engine e = ghostEngine("unlink_fifo_wronly", 15358);
+        assertTimeoutPreemptively(LIMIT, e::run);
+        String path = root.toRealPath().resolve(dir) + "/unlink_fifo_wronly.test (deleted)";
+        assertEquals(path, link(4));
+        assertEquals(path, link(5));
+        assertEquals(table.fstat(4).ino(), table.fstat(5).ino(), "one fifo");
+        assertEquals(S_IFIFO | 0600, table.fstat(4).mode());
+        assertEquals(O_RDONLY | O_NONBLOCK | 0100000, fdinfoFlags(4));
+        assertEquals(O_WRONLY | 0100000, fdinfoFlags(5));
+        assertFalse(Files.exists(root.resolve(dir + "/unlink_fifo_wronly.test"), LinkOption.NOFOLLOW_LINKS),
+                "the node the restore made is removed again");
+        assertNoTemporaries();
+    }
+
+    @Test
+    void anUnlinkedFifoKeepsItsData() throws Exception {
+        // fifo-ghost: the unlinked fifo holds 256 bytes; only its reader is left (fd 5)
+        String dir = "tmp/zdtm2/run/fifo-ghost";
+        Files.createDirectories(root.resolve(dir));
+        Engine e = ghostEngine("fifo-ghost", 13029);
+        assertTimeoutPreemptively(LIMIT, e::run);
+        assertEquals(root.toRealPath().resolve(dir) + "/fifo-ghost.test (deleted)", link(5));
+        assertEquals(256, fionread(5));
+        assertFalse(Files.exists(root.resolve(dir + "/fifo-ghost.test"), LinkOption.NOFOLLOW_LINKS));
+        assertNoTemporaries();
+    }
+
+    @Test
+    void anUnlinkedFifoWhosePathIsTakenIsRefusedAndNothingIsRemoved() throws Exception {
+        String dir = "tmp/zdtm2/run/fifo-ghost";
+        Path taken = Files.createDirectories(root.resolve(dir)).resolve("fifo-ghost.test");
+        Files.write(taken, new byte[] {7});
+        PlanException ex = assertThrows(PlanException.class, () -> ghostEngine("fifo-ghost", 13029));
+        assertTrue(ex.getMessage().contains("fifo-ghost.test") && ex.getMessage().contains("exists"), ex.getMessage());
+        assertArrayEquals(new byte[] {7}, Files.readAllBytes(taken), "what is there is not touched");
+    }
+
+    @Test
+    void aMissingDirectoryIsAClearErrorAndLeavesNothing() throws Exception {
+        String dir = "tmp/zdtm2/run/unlink_fifo_wronly";
+        Files.createDirectories(root.resolve(dir));
+        Engine e = ghostEngine("unlink_fifo_wronly", 15358);
+        Files.delete(root.resolve(dir)); // the directory went away after planning: nothing is made, nothing left
+        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
+        assertTrue(ex.getMessage().contains("unlink_fifo_wronly.test") && ex.getMessage().contains("directory does not exist"),
+                ex.getMessage());
+        assertNoTemporaries();
     }
 }

@@ -5,6 +5,7 @@ import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.codec.ImageFile;
 import fdrestore.core.image.codec.Magic;
 import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.FileLockEntry;
 import fdrestore.core.image.proto.FownEntry;
 import fdrestore.core.image.proto.RegFileEntry;
 import fdrestore.core.spi.DumpContext;
@@ -16,6 +17,7 @@ import fdrestore.core.spi.FileRestorer;
 import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
+import fdrestore.core.spi.ProcessAction;
 import fdrestore.core.sys.Linux;
 import fdrestore.plugin.regularfile.RegularFileRestorer.Expect;
 import fdrestore.plugin.regularfile.RegularFileRestorer.Owner;
@@ -27,6 +29,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import org.pf4j.Extension;
@@ -35,10 +38,13 @@ import org.pf4j.Extension;
  * The "regular" file kind: fd type REG (regular files, directories, host character devices), with
  * CRIU's LINKED and GHOST remaps. See the package documentation for what a restore does.
  *
- * <p>Restore-wide option {@value #FOWN_OPTION}: {@code strict} (the default) refuses a file whose owner
- * (F_SETOWN) is a task of the tree, because that task's real pid is chosen by the kernel only when it
- * is spawned, after the fds are restored; {@code ignore} leaves such owners unset (the signal number is
- * still restored).
+ * <p>An owner (F_SETOWN) outside the tree is set as the file is opened; an owner that is a task or a
+ * process group of the tree is set once every process exists ({@link ProcessAction.Owner}), since the
+ * kernel chooses their pids only then. Restore-wide option {@value #FOWN_OPTION}: {@code strict} (the
+ * default), or {@code ignore} to leave owners of the tree unset (the signal number is still restored).
+ *
+ * <p>File locks and leases of {@code filelocks.img} (criu {@code --file-locks}) are taken again by the
+ * process of the task that held them ({@link ProcessAction.FileLock}).
  */
 @Extension
 public final class RegularFileKind implements FileKind, FileDumper {
@@ -177,6 +183,105 @@ public final class RegularFileKind implements FileKind, FileDumper {
                 reg.getPos(), expect, owner, ghost, peers, -1);
     }
 
+    private static boolean inTree(ImageSet images, int pid) {
+        return images.tasks().stream().anyMatch(t -> t.pid() == pid || t.pgid() == pid || t.threads().contains(pid));
+    }
+
+    /**
+     * The owner of the tree that a file's fown names, as a process action on {@code fd}; a PlanException
+     * when it cannot be set faithfully.
+     */
+    private static ProcessAction.Owner treeOwner(String what, FownEntry fown, ImageSet images) throws PlanException {
+        int pid = fown.getPid();
+        String who = what + ": its owner (F_SETOWN, pid_type " + fown.getPidType() + ", pid " + pid + ")";
+        if (fown.getPidType() != F_OWNER_PID && fown.getPidType() != F_OWNER_PGRP) {
+            throw new PlanException(who + " is a thread of the restored tree (F_OWNER_TID), which needs"
+                    + " F_SETOWN_EX; restore with option " + FOWN_OPTION + "=ignore to leave it unset");
+        }
+        if (images.task(pid).isEmpty()) {
+            throw new PlanException(who + " is in the restored tree but is not one of its tasks"
+                    + (fown.getPidType() == F_OWNER_PGRP ? " (a group whose leader is not in the images)" : "")
+                    + "; restore with option " + FOWN_OPTION + "=ignore to leave it unset");
+        }
+        return new ProcessAction.Owner(-1, pid, fown.getPidType() == F_OWNER_PGRP);
+    }
+
+    /** filelocks.img's lock kinds (FileLockEntry.flag). */
+    static final int FL_POSIX = 1;
+    static final int FL_FLOCK = 2;
+    static final int FL_OFD = 4;
+    static final int FL_LEASE = 8;
+
+    /**
+     * The locks {@code task} takes again (filelocks.img), and the owners of the tree it sets on the files
+     * it is the first holder of.
+     */
+    @Override
+    public List<ProcessAction> processActions(ImageSet.Task task, PlanContext ctx) throws PlanException {
+        ImageSet images = ctx.images();
+        List<ProcessAction> out = new ArrayList<>();
+        boolean ignoreOwners = "ignore".equals(ctx.option(FOWN_OPTION));
+        for (ImageSet.Fd fd : task.fds()) {
+            if (ignoreOwners || fd.type() != FdType.REG) {
+                continue;
+            }
+            FileEntry e = images.file(fd.fileId()).orElse(null);
+            if (e == null || !e.hasReg() || !e.getReg().hasFown() || e.getReg().getFown().getPid() == 0
+                    || !inTree(images, e.getReg().getFown().getPid())) {
+                continue;
+            }
+            ImageSet.FdRef first = images.sharers(fd.fileId()).stream().min(Comparator
+                    .comparingInt(ImageSet.FdRef::pid).thenComparingInt(r -> r.fd().fd())).orElse(null);
+            if (first != null && first.pid() == task.pid() && first.fd().fd() == fd.fd()) {
+                ProcessAction.Owner o = treeOwner("regular file " + e.getReg().getName() + " (file " + fd.fileId()
+                        + ")", e.getReg().getFown(), images);
+                out.add(new ProcessAction.Owner(fd.fd(), o.imagePid(), o.group()));
+            }
+        }
+        List<FileLockEntry> locks;
+        try {
+            locks = images.entries(Magic.FILE_LOCKS, FileLockEntry.class);
+        } catch (IOException e) {
+            throw new PlanException("cannot read " + Magic.FILE_LOCKS.fileName() + ": " + e.getMessage(), e);
+        }
+        for (int i = 0; locks != null && i < locks.size(); i++) {
+            FileLockEntry l = locks.get(i);
+            if (l.getPid() == task.pid()) {
+                out.add(lock(i, l, task));
+            }
+        }
+        return out;
+    }
+
+    /** One entry of filelocks.img as the action that takes it again; a PlanException when it cannot be. */
+    static ProcessAction.FileLock lock(int index, FileLockEntry l, ImageSet.Task task) throws PlanException {
+        String what = Magic.FILE_LOCKS.fileName() + " entry " + index + " (task " + l.getPid() + " fd " + l.getFd()
+                + ", flag " + l.getFlag() + ", type " + l.getType() + ")";
+        ImageSet.Fd fd = task.fds().stream().filter(f -> f.fd() == l.getFd()).findFirst().orElseThrow(
+                () -> new PlanException(what + ": the task has no such fd"));
+        if (fd.type() != FdType.REG) {
+            throw new PlanException(what + ": a lock on a " + fd.type() + " file is not supported");
+        }
+        int flag = l.getFlag();
+        int type = l.getType();
+        if (flag != FL_POSIX && flag != FL_FLOCK && flag != FL_OFD && flag != FL_LEASE) {
+            throw new PlanException(what + ": unknown lock kind (1 POSIX, 2 flock, 4 OFD, 8 lease)");
+        }
+        if (flag == FL_LEASE && (type & 4) != 0) {
+            throw new PlanException(what + ": a lease that was being broken is not restored");
+        }
+        if (flag == FL_FLOCK && type >= 32) {
+            throw new PlanException(what + ": a mandatory flock (LOCK_MAND, gone since Linux 5.15) is not restored");
+        }
+        if (type != 0 && type != 1) {
+            throw new PlanException(what + ": lock type " + type + " is neither F_RDLCK (0) nor F_WRLCK (1)");
+        }
+        if (l.getStart() < 0 || l.getLen() < 0 || (flag != FL_POSIX && flag != FL_OFD && (l.getStart() != 0 || l.getLen() != 0))) {
+            throw new PlanException(what + ": range " + l.getStart() + "+" + l.getLen() + " is not valid for this kind");
+        }
+        return new ProcessAction.FileLock(l.getFd(), flag, type, l.getStart(), l.getLen());
+    }
+
     /** The F_SETSIG / F_SETOWN state to restore, or a PlanException when it cannot be restored faithfully. */
     static Owner owner(String what, RegFileEntry reg, ImageSet images, String option) throws PlanException {
         if (!reg.hasFown()) {
@@ -199,12 +304,9 @@ public final class RegularFileKind implements FileKind, FileDumper {
         if (ignore) {
             return new Owner(signum, 0);
         }
-        boolean inTree = images.tasks().stream().anyMatch(t -> t.pid() == pid || t.pgid() == pid
-                || t.threads().contains(pid));
-        if (inTree) {
-            throw new PlanException(what + ": its owner (F_SETOWN, pid_type " + fown.getPidType() + ", pid " + pid
-                    + ") is in the restored tree, whose pids are chosen by the kernel after the fds are restored;"
-                    + " restore with option " + FOWN_OPTION + "=ignore to leave the owner unset");
+        if (inTree(images, pid)) {
+            treeOwner(what, fown, images);
+            return new Owner(signum, 0); // set once the owner's real pid is known: see processActions
         }
         switch (fown.getPidType()) {
             case F_OWNER_PID:

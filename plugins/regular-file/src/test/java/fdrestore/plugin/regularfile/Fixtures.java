@@ -99,6 +99,8 @@ final class Fixtures {
             lenient().when(set.sharers(anyLong()))
                     .thenAnswer(i -> sharers.getOrDefault((Long) i.getArgument(0), List.of()));
             lenient().when(set.tasks()).thenAnswer(i -> tasks);
+            lenient().when(set.task(org.mockito.ArgumentMatchers.anyInt())).thenAnswer(i -> tasks.stream()
+                    .filter(t -> t.pid() == (Integer) i.getArgument(0)).findFirst());
         }
 
         Images add(RegFileEntry reg, int pid, int fd) {

@@ -11,10 +11,15 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
+import fdrestore.core.image.codec.Magic;
+import fdrestore.core.image.proto.FileLockEntry;
 import fdrestore.core.image.proto.RegFileEntry;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.OpenResult;
 import fdrestore.core.spi.PlanException;
+import fdrestore.core.spi.ProcessAction;
 import fdrestore.core.spi.TaskTable;
 import fdrestore.core.sys.Errno;
 import fdrestore.core.sys.Linux;
@@ -220,20 +225,86 @@ class RegularFileRestorerTest {
         assertEquals(List.of(), table.openFds());
     }
 
+    private ImageSet.Task task(int pid, int... fdsAndFiles) {
+        List<ImageSet.Fd> fds = new java.util.ArrayList<>();
+        for (int i = 0; i < fdsAndFiles.length; i += 2) {
+            fds.add(new ImageSet.Fd(fdsAndFiles[i], 0, fdsAndFiles[i + 1], FdType.REG.code(), FdType.REG, "fdinfo-1.img", 0));
+        }
+        return new ImageSet.Task(pid, 0, pid, pid, List.of(pid), 1, fds, "t", null);
+    }
+
     @Test
-    void fownOwnerInTheTreeIsRefusedUnlessIgnored() throws Exception {
+    void anOwnerOfTheTreeIsSetOnceItsPidIsKnown() throws Exception {
         images.task(100, 100);
         RegFileEntry reg = reg(5, "/f", Linux.O_RDWR, 0).setFown(Fixtures.fown(29, 1, 100)).build();
-        PlanException e = assertThrows(PlanException.class, () -> plan(reg));
-        assertTrue(e.getMessage().contains("/f") && e.getMessage().contains(RegularFileKind.FOWN_OPTION), e.getMessage());
-        RegFileEntry tid = reg(6, "/t", Linux.O_RDWR, 0).setFown(Fixtures.fown(0, 0, 777)).build();
-        assertThrows(PlanException.class, () -> plan(tid));
+        FakeFile f = opened(open(plan(reg), reg));
+        assertEquals(1, f.log().size(), "only F_SETSIG when opened; the owner comes later: " + f.log());
+        List<ProcessAction> actions = kind.processActions(task(1, 3, 5), Fixtures.planCtx(images.set, ROOT, options));
+        assertEquals(List.of(new ProcessAction.Owner(3, 100, false)), actions, "set by the first holder, task 1");
+        assertEquals(List.of(), kind.processActions(task(100, 3, 5), Fixtures.planCtx(images.set, ROOT, options)),
+                "once, by the first holder only");
+        RegFileEntry grp = reg(7, "/g", Linux.O_RDWR, 0).setFown(Fixtures.fown(0, 2, 100)).build();
+        images.add(grp, 100, 4);
+        assertEquals(List.of(new ProcessAction.Owner(4, 100, true)),
+                kind.processActions(task(100, 4, 7), Fixtures.planCtx(images.set, ROOT, options)));
 
         options.put(RegularFileKind.FOWN_OPTION, "ignore");
-        FakeFile f = opened(open(plan(reg), reg));
-        assertEquals(1, f.log().size(), "only F_SETSIG: " + f.log());
+        assertEquals(List.of(), kind.processActions(task(1, 3, 5), Fixtures.planCtx(images.set, ROOT, options)));
         options.put(RegularFileKind.FOWN_OPTION, "bogus");
         assertThrows(PlanException.class, () -> plan(reg));
+    }
+
+    @Test
+    void anOwnerThatIsAThreadOrNotATaskOfTheTreeIsRefused() {
+        images.task(100, 100);
+        RegFileEntry tid = reg(6, "/t", Linux.O_RDWR, 0).setFown(Fixtures.fown(0, 0, 100)).build();
+        PlanException e = assertThrows(PlanException.class, () -> plan(tid));
+        assertTrue(e.getMessage().contains("/t") && e.getMessage().contains("F_OWNER_TID")
+                && e.getMessage().contains(RegularFileKind.FOWN_OPTION), e.getMessage());
+        images.tasks.set(0, new ImageSet.Task(100, 0, 100, 100, List.of(100, 102), 1, List.of(), "t", null));
+        RegFileEntry thread = reg(8, "/h", Linux.O_RDWR, 0).setFown(Fixtures.fown(0, 1, 102)).build();
+        e = assertThrows(PlanException.class, () -> plan(thread));
+        assertTrue(e.getMessage().contains("not one of its tasks"), e.getMessage());
+    }
+
+    private List<ProcessAction> locks(ImageSet.Task t, FileLockEntry... entries) throws Exception {
+        org.mockito.Mockito.when(images.set.entries(Magic.FILE_LOCKS, FileLockEntry.class)).thenReturn(List.of(entries));
+        return kind.processActions(t, Fixtures.planCtx(images.set, ROOT, options));
+    }
+
+    private static FileLockEntry lock(int flag, int type, int pid, int fd, long start, long len) {
+        return FileLockEntry.newBuilder().setFlag(flag).setType(type).setPid(pid).setFd(fd).setStart(start).setLen(len)
+                .build();
+    }
+
+    @Test
+    void eachLockIsTakenByTheTaskThatHeldIt() throws Exception {
+        ImageSet.Task t = task(100, 3, 5, 4, 6);
+        assertEquals(List.of(new ProcessAction.FileLock(3, 1, 0, 0, 0), new ProcessAction.FileLock(4, 8, 1, 0, 0),
+                        new ProcessAction.FileLock(3, 4, 1, 10, 20)),
+                locks(t, lock(1, 0, 100, 3, 0, 0), lock(2, 1, 101, 3, 0, 0), lock(8, 1, 100, 4, 0, 0),
+                        lock(4, 1, 100, 3, 10, 20)), "the other task's lock is its own");
+    }
+
+    @Test
+    void locksThatCannotBeTakenAgainAreRefusedNamingTheEntry() throws Exception {
+        ImageSet.Task t = task(100, 3, 5);
+        Map<FileLockEntry, String> bad = Map.of(
+                lock(1, 0, 100, 9, 0, 0), "no such fd",
+                lock(8, 5, 100, 3, 0, 0), "being broken",
+                lock(2, 96, 100, 3, 0, 0), "LOCK_MAND",
+                lock(1, 2, 100, 3, 0, 0), "neither F_RDLCK",
+                lock(16, 0, 100, 3, 0, 0), "unknown lock kind",
+                lock(2, 1, 100, 3, 4, 0), "range");
+        for (Map.Entry<FileLockEntry, String> b : bad.entrySet()) {
+            PlanException e = assertThrows(PlanException.class, () -> locks(t, b.getKey()), b.getValue());
+            assertTrue(e.getMessage().contains(b.getValue()) && e.getMessage().contains("filelocks.img entry 0")
+                    && e.getMessage().contains("task 100 fd " + b.getKey().getFd()), e.getMessage());
+        }
+        ImageSet.Task pipe = new ImageSet.Task(100, 0, 100, 100, List.of(100), 1, List.of(new ImageSet.Fd(3, 0, 5,
+                FdType.PIPE.code(), FdType.PIPE, "fdinfo-1.img", 0)), "t", null);
+        PlanException e = assertThrows(PlanException.class, () -> locks(pipe, lock(2, 1, 100, 3, 0, 0)));
+        assertTrue(e.getMessage().contains("PIPE"), e.getMessage());
     }
 
     @Test

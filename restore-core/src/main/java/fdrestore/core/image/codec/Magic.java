@@ -10,6 +10,7 @@ import fdrestore.core.image.proto.FdinfoEntry;
 import fdrestore.core.image.proto.FdrTaskEntry;
 import fdrestore.core.image.proto.FifoEntry;
 import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.FileLockEntry;
 import fdrestore.core.image.proto.FsEntry;
 import fdrestore.core.image.proto.GhostChunkEntry;
 import fdrestore.core.image.proto.GhostFileEntry;
@@ -64,6 +65,8 @@ public enum Magic {
     REMAP_FPATH("remap-fpath.img", 0x59133954, true, RemapFilePathEntry.getDefaultInstance(), PayloadKind.NONE),
     /** Entry 0 is a {@link GhostFileEntry}; see {@link PayloadKind#GHOST}. */
     GHOST_FILE("ghost-file-%x.img", 0x52583605, true, GhostFileEntry.getDefaultInstance(), PayloadKind.GHOST),
+    /** criu's file locks and leases ({@code --file-locks}), taken again by the task that held each. */
+    FILE_LOCKS("filelocks.img", 0x54323616, true, FileLockEntry.getDefaultInstance(), PayloadKind.NONE),
     PIPES("pipes.img", 0x56513555, true, PipeEntry.getDefaultInstance(), PayloadKind.NONE),
     PIPES_DATA("pipes-data.img", 0x56453709, true, PipeDataEntry.getDefaultInstance(), PayloadKind.PIPE_DATA),
     FIFO("fifo.img", 0x58364939, true, FifoEntry.getDefaultInstance(), PayloadKind.NONE),
