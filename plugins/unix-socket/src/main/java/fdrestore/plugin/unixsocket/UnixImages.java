@@ -47,6 +47,8 @@ final class UnixImages {
     static final int SCM_RIGHTS = 1;
 
     private final Map<Long, SockPlan> plans = new LinkedHashMap<>();
+    /** Files that exist only in flight (no fd refers to them) that a queuer passes, by id: its task. */
+    private final Map<Long, Integer> inFlight = new LinkedHashMap<>();
     private final String imageError;
 
     /** Never holds the image set itself: the cache's weak key must stay collectable. */
@@ -73,6 +75,12 @@ final class UnixImages {
         Planner p = new Planner(socks, packets, images);
         p.plan();
         plans.putAll(p.plans);
+        inFlight.putAll(p.inFlight);
+    }
+
+    /** Files no fd refers to that queued packets pass, by id, with the task that re-sends them. */
+    Map<Long, Integer> inFlight() {
+        return java.util.Collections.unmodifiableMap(inFlight);
     }
 
     static UnixImages of(ImageSet images) {
@@ -137,6 +145,7 @@ final class UnixImages {
         final Map<Long, SockPlan> plans = new LinkedHashMap<>();
         final Map<Long, UnixSock> byIno = new HashMap<>();
         final Map<Long, Boolean> inImages = new HashMap<>();
+        final Map<Long, Integer> inFlight = new LinkedHashMap<>();
 
         Planner(Map<Long, UnixSock> socks, Map<Long, List<Packet>> packets, ImageSet images) {
             this.socks = socks;
@@ -399,6 +408,7 @@ final class UnixImages {
                 }
             }
             SockPlan qp = plans.get(queuer.id());
+            Map<Long, Integer> passedInFlight = new LinkedHashMap<>();
             for (Packet pk : list) {
                 if (mode == QueueMode.FAKE_PEER && java.util.Arrays.stream(pk.rights()).anyMatch(f -> f != r.id())) {
                     fail(r, "a queued packet of a socket whose peer is gone passes other files (SCM_RIGHTS):"
@@ -413,7 +423,17 @@ final class UnixImages {
                     for (ImageSet.FdRef ref : images.sharers(f)) {
                         held |= ref.pid() == queuer.master().pid();
                     }
-                    if (!held) {
+                    if (images.sharers(f).isEmpty() && images.file(f).isPresent()) {
+                        // No fd refers to it: it exists only in flight. Its own plugin opens it in the
+                        // queuer's task, where no fd of it is placed (FileKind.inFlight).
+                        Integer other = inFlight.get(f);
+                        if (other != null && other != queuer.master().pid()) {
+                            fail(r, "a queued packet passes file " + f + ", which exists only in flight and is"
+                                    + " also re-sent by task " + other + " (not supported)");
+                            return;
+                        }
+                        passedInFlight.put(f, queuer.master().pid());
+                    } else if (!held) {
                         fail(r, "a queued packet passes file " + f + " (SCM_RIGHTS), but task "
                                 + queuer.master().pid() + ", which re-sends the queue from " + queuer
                                 + ", holds no fd of it (not supported)");
@@ -421,6 +441,8 @@ final class UnixImages {
                     }
                 }
             }
+            inFlight.putAll(passedInFlight);
+            qp.inFlight.putAll(passedInFlight);
             qp.queues.add(new QueueJob(r, mode, list));
             rp.queuedBy = queuer;
         }

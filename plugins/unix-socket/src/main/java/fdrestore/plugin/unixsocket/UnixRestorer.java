@@ -482,8 +482,7 @@ final class UnixRestorer implements FileRestorer {
                         continue;
                     }
                     Optional<Stage> st = ctx.stageInThisTask(f);
-                    OptionalInt ffd = ctx.fdInThisTask(f);
-                    if (st.isEmpty() || ffd.isEmpty()) {
+                    if (st.isEmpty()) {
                         throw new IOException(me + ": the queue of " + r + " passes file " + f
                                 + ", which this task has no fd of");
                     }
@@ -491,6 +490,12 @@ final class UnixRestorer implements FileRestorer {
                         ctx.waitingFor(me + " waits for file " + f + " (passed in the queue of " + r
                                 + ") to be open in this task");
                         return false;
+                    }
+                    // Its target fd, or the fd an in-flight file is held at (only once it is open).
+                    OptionalInt ffd = ctx.fdInThisTask(f);
+                    if (ffd.isEmpty()) {
+                        throw new IOException(me + ": file " + f + ", passed in the queue of " + r
+                                + ", is open in this task but has no fd");
                     }
                     fds[i] = ffd.getAsInt();
                 }
