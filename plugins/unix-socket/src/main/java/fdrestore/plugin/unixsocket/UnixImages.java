@@ -144,7 +144,7 @@ final class UnixImages {
         final ImageSet images;
         final Map<Long, SockPlan> plans = new LinkedHashMap<>();
         final Map<Long, UnixSock> byIno = new HashMap<>();
-        final Map<Long, Boolean> inImages = new HashMap<>();
+        final Map<Long, fdrestore.core.image.proto.UnixSkEntry> inImages = new HashMap<>();
         final Map<Long, Integer> inFlight = new LinkedHashMap<>();
 
         Planner(Map<Long, UnixSock> socks, Map<Long, List<Packet>> packets, ImageSet images) {
@@ -157,7 +157,7 @@ final class UnixImages {
             }
             for (FileEntry f : images.files().values()) {
                 if (f.hasUsk()) {
-                    inImages.put(Integer.toUnsignedLong(f.getUsk().getIno()), Boolean.TRUE);
+                    inImages.put(Integer.toUnsignedLong(f.getUsk().getIno()), f.getUsk());
                 }
             }
         }
@@ -215,7 +215,12 @@ final class UnixImages {
                 return null;
             }
             UnixSock p = byIno.get(s.peer());
-            if (p == null) {
+            fdrestore.core.image.proto.UnixSkEntry e = inImages.get(s.peer());
+            if (p == null && e != null && (e.getUflags() & UnixSock.USK_EXTERN) != 0) {
+                UnixName n = UnixName.of(e.getName().toByteArray());
+                fail(s, "its peer is external: unix socket ino " + s.peer() + (n.isEmpty() ? "" : " " + n)
+                        + ", outside the dumped tree (USK_EXTERN), which this restore does not map");
+            } else if (p == null) {
                 fail(s, "its peer, inode " + s.peer() + ", is " + (inImages.containsKey(s.peer())
                         ? "a socket that no task holds an fd of" : "absent from the image set")
                         + " (an external peer is not supported)");
