@@ -31,7 +31,8 @@ import java.util.Map;
  * file is gone or replaced is {@code deleted}, and a client whose connection is still in a listener's
  * queue (not accepted) is ESTABLISHED with {@code peer} = the listener's inode (its real peer, the
  * embryonic server half, has no fd). Every queued packet is an sk-queues entry whose {@code id_for} is the
- * receiving socket's file id.
+ * receiving socket's file id. A peer that no fd of the dumped tree refers to is recorded as external
+ * (criu's --ext-unix-sk entry: its own files.img entry with {@code uflags} USK_EXTERN).
  *
  * <p>Not dumped ({@link DumpException#unsupported}): fds in flight (SCM_RIGHTS) in a queue, data queued on
  * a connection that is not accepted yet, relative names, sockets sock_diag does not list (another network

@@ -39,7 +39,14 @@ import java.util.WeakHashMap;
  * restored listener once that listens. A datagram socket connected to a named socket connects once that is
  * bound.</li>
  * <li>The queuer of a receiver: its pair peer; else the datagram socket connected to it; else (datagram,
- * named) a temporary socket that sends to its name.</li>
+ * named) a temporary socket that sends to its name; else (unnamed, nobody sends to it: its sender is gone)
+ * the other end of a socketpair that is closed afterwards. A datagram socket connected to itself sends
+ * its own queue once it connected to its own name.</li>
+ * <li>A path name deleted after bind is bound again as a {@link DeletedName}; the sockets that connect
+ * or send to it are its {@code nameUsers}, and it is released once they all did.</li>
+ * <li>A file that a queued packet passes and that no fd refers to exists only in flight: it is asked
+ * for in the queuer's task ({@link #inFlight()}, {@code FileKind.inFlight}).</li>
+ * <li>A peer with {@code USK_EXTERN} (outside the dumped tree) is refused by name.</li>
  * </ul>
  */
 final class UnixImages {
