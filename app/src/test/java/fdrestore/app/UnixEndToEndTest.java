@@ -246,6 +246,16 @@ class UnixEndToEndTest {
                 .filter(f -> f.length >= 8 && f[3].equals("00010000") && f[7].equals(path.toString())).count();
     }
 
+    /** Records the tasks a --json restore started, so that @AfterEach stops them whatever it returned. */
+    @SuppressWarnings("unchecked")
+    private void stopIfStarted(CliRunner r) {
+        if (r.out.contains("\"tasks\"")) {
+            for (Object o : (List<Object>) ((Map<String, Object>) Json.parse(r.out)).get("tasks")) {
+                started.add(((Number) ((Map<String, Object>) o).get("pid")).intValue());
+            }
+        }
+    }
+
     @Test
     void secondRestoreOntoALiveListenersPathFailsNamingItAndLeavesNothing(@TempDir Path tmp) throws Exception {
         Path images = Samples.criu("c2_listenq");
@@ -254,7 +264,8 @@ class UnixEndToEndTest {
         Map<Integer, Integer> pids = restore(images, root);
         Object inode = Files.getAttribute(sock, "unix:ino");
         List<Path> files = under(root);
-        CliRunner second = CliRunner.run("restore", "--root", root.toString(), "--detach", images.toString());
+        CliRunner second = CliRunner.run("restore", "--root", root.toString(), "--detach", "--json", images.toString());
+        stopIfStarted(second);
         assertEquals(1, second.code, second.toString());
         String err = second.err.strip();
         assertEquals(1, err.lines().count(), second.toString());
@@ -266,7 +277,6 @@ class UnixEndToEndTest {
     }
 
     @Test
-    @SuppressWarnings("unchecked")
     void concurrentRestoresNeverPutTwoListenersOnOnePath(@TempDir Path tmp) throws Exception {
         Path images = Samples.criu("c2_listenq");
         Path root = Samples.prepareRoot("c2_listenq", tmp.resolve("root"));
@@ -286,11 +296,7 @@ class UnixEndToEndTest {
             int ok = 0;
             for (java.util.concurrent.Future<CliRunner> f : runs) {
                 CliRunner r = f.get(LIMIT.toSeconds(), TimeUnit.SECONDS);
-                if (r.out.contains("\"tasks\"")) {
-                    for (Object o : (List<Object>) ((Map<String, Object>) Json.parse(r.out)).get("tasks")) {
-                        started.add(((Number) ((Map<String, Object>) o).get("pid")).intValue());
-                    }
-                }
+                stopIfStarted(r);
                 if (r.code == 0) {
                     ok++;
                 } else {

@@ -592,4 +592,80 @@ class EngineTest {
         assertEquals(120, slots.get());
         assertEquals(java.util.Set.of(1, 2, 3), done);
     }
+
+    /**
+     * A pipe whose read end exists only in flight: its master (file 2, an in-flight slot of task 10) gets
+     * its fd from the creator and is never placed; a user in the same task (file 3) sees it through
+     * fdInThisTask once it is OPEN; the engine closes it when the task is done.
+     */
+    @Test
+    void inFlightFileIsOpenedHeldForItsUserAndClosedWhenTheTaskIsDone() throws Exception {
+        List<Integer> seen = new ArrayList<>();
+        FileRestorer creator = ctx -> {
+            int[] p = ctx.table().pipe(0);
+            ctx.handOff(2, p[0]);
+            return OpenResult.done(p[1]);
+        };
+        FileRestorer inFlight = ctx -> {
+            java.util.OptionalInt fd = ctx.takeHandOff();
+            return fd.isEmpty() ? OpenResult.again() : OpenResult.done(fd.getAsInt());
+        };
+        FileRestorer user = new FileRestorer() {
+            @Override
+            public List<Dependency> dependencies() {
+                return List.of(Dependency.beforeOpen(2, Stage.OPEN, "sends it").inSameTask());
+            }
+
+            @Override
+            public OpenResult open(OpenContext ctx) throws Exception {
+                int held = ctx.fdInThisTask(2).orElseThrow();
+                seen.add(held);
+                assertSame(kernel.table(10).file(held), kernel.table(10).file(held), "open in the table now");
+                return OpenResult.done(ctx.table().dup(held));
+            }
+        };
+        Engine e = engine(kernel.transport(), 10)
+                .file(file(1, fle(10, 6)), "test", creator)
+                .file(file(2, FleInfo.inFlight(10)), "test", inFlight)
+                .file(file(3, fle(10, 4)), "test", user)
+                .build();
+        assertTimeoutPreemptively(LIMIT, e::run);
+        assertEquals(1, seen.size());
+        assertTrue(seen.get(0) >= 1000, "held at a temporary number, never at a target: " + seen);
+        assertEquals(List.of(4, 6), kernel.table(10).openFds(), "the held fd was closed; only targets are left");
+        assertNotNull(kernel.table(10).file(4), "the user's copy of the in-flight file");
+        assertEquals(List.of(), kernel.table(10).temporaries());
+        assertEquals(Stage.RESTORED, e.stageOf(10, 6));
+    }
+
+    @Test
+    void inFlightFileIsClosedWhenTheRestoreFails() throws Exception {
+        FileRestorer held = ctx -> OpenResult.done(ctx.table().open("/passed", 0, 0));
+        FileRestorer failing = new FileRestorer() {
+            @Override
+            public List<Dependency> dependencies() {
+                return List.of(Dependency.beforeOpen(2, Stage.OPEN, "sends it").inSameTask());
+            }
+
+            @Override
+            public OpenResult open(OpenContext ctx) {
+                return OpenResult.fail(new java.io.IOException("cannot send"));
+            }
+        };
+        Engine e = engine(kernel.transport(), 10)
+                .file(file(2, FleInfo.inFlight(10)), "test", held)
+                .file(file(3, fle(10, 4)), "test", failing)
+                .build();
+        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
+        assertTrue(ex.getMessage().contains("cannot send"), ex.getMessage());
+        assertEquals(List.of(), kernel.table(10).openFds(), "the in-flight fd is closed on failure");
+    }
+
+    @Test
+    void inFlightSlotMustBeTheFilesOnlySlot() {
+        RestoreException ex = assertThrows(RestoreException.class, () -> engine(kernel.transport(), 10)
+                .file(file(2, FleInfo.inFlight(10), fle(10, 3)), "test", opensPath("/x")).build());
+        assertTrue(ex.getMessage().contains("only slot"), ex.getMessage());
+        assertEquals("task 10 (in flight, no fd)", FleInfo.inFlight(10).toString());
+    }
 }

@@ -579,6 +579,17 @@ public final class Dumper {
         }
 
         @Override
+        public boolean treeHoldsSocket(long ino) {
+            for (Desc other : descs) {
+                LiveFile l = other.first().live();
+                if (l.isSocket() && l.stat().ino() == ino) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        @Override
         public boolean epollTargetIs(int tfd, int toff, int fd) throws DumpException {
             int pid = d.first().task().pid;
             Pointer slot = Native.allocate(12);

@@ -140,6 +140,26 @@ public final class LocalDumpContext implements DumpContext, AutoCloseable {
         }
     }
 
+    /** The "tree" of a local context is this JVM: its fds are read from /proc/self/fd. */
+    @Override
+    public boolean treeHoldsSocket(long ino) {
+        String want = "socket:[" + ino + "]";
+        try (var fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+            for (Path fd : fds) {
+                try {
+                    if (Files.readSymbolicLink(fd).toString().equals(want)) {
+                        return true;
+                    }
+                } catch (IOException e) {
+                    // closed meanwhile
+                }
+            }
+        } catch (IOException e) {
+            return true;
+        }
+        return false;
+    }
+
     @Override
     public void addFile(FileEntry entry) {
         files.add(entry);

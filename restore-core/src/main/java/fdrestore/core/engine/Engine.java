@@ -103,6 +103,9 @@ public final class Engine {
         if (descById.containsKey(info.id())) {
             throw new RestoreException("file id " + info.id() + " is planned twice");
         }
+        if (info.fles().size() > 1 && info.fles().stream().anyMatch(FleInfo::isInFlight)) {
+            throw new RestoreException(info + ": an in-flight slot must be the file's only slot");
+        }
         FileDesc d = new FileDesc(descs.size(), info, p.kind, p.restorer, p.restorer.dependencies());
         descs.add(d);
         descById.put(info.id(), d);

@@ -9,6 +9,8 @@ final class Fle {
     final FileDesc desc;
     final TaskLoop task;
     private volatile Stage stage = Stage.INITIALIZED;
+    /** For an in-flight slot ({@link FleInfo#isInFlight}): the temporary fd its master opened, else -1. */
+    int heldFd = -1;
 
     Fle(int index, FleInfo info, FileDesc desc, TaskLoop task) {
         this.index = index;
@@ -36,8 +38,13 @@ final class Fle {
         return info.fd();
     }
 
+    /** The fd that holds the file in its task's table now: its target, or an in-flight slot's held fd. */
+    int liveFd() {
+        return info.isInFlight() ? heldFd : info.fd();
+    }
+
     @Override
     public String toString() {
-        return "task " + info.pid() + " fd " + info.fd() + " (" + desc + ")";
+        return info + " (" + desc + ")";
     }
 }

@@ -71,6 +71,8 @@ final class TaskLoop implements Runnable {
     private int opCount;
     /** The files whose masters were queued in this pass, and whether their plugin answered Done. */
     private final List<Opened> opened = new ArrayList<>();
+    /** In-flight slots whose master opened them: their held fds are closed when the task is done. */
+    private final List<Fle> held = new ArrayList<>();
 
     private record Opened(FileDesc desc, boolean done) {
     }
@@ -213,6 +215,7 @@ final class TaskLoop implements Runnable {
         pendingMasters.subList(kept, size).clear();
         progress |= flush();
         if (!finished && unrestored == 0 && outboxSize == 0) {
+            closeHeld();
             finished = true;
             engine.taskFinished(this);
             progress = true;
@@ -463,6 +466,14 @@ final class TaskLoop implements Runnable {
      */
     private void placeLater(FileDesc d, int newFd, boolean done) {
         Fle m = d.master;
+        if (m.info.isInFlight()) {
+            // Never placed: the fd stays a temporary of this table until the task is done.
+            m.heldFd = newFd;
+            held.add(m);
+            d.opened = true;
+            opened.add(new Opened(d, done));
+            return;
+        }
         int n = 0;
         for (Fle s : d.fles) {
             if (s != m && s.task == this) {
@@ -492,12 +503,14 @@ final class TaskLoop implements Runnable {
      * here RESTORED, and its slaves in other tasks get it over the transport.
      */
     private void placeOpened() throws SysException {
-        if (opCount == 0) {
+        if (opCount == 0 && opened.isEmpty()) {
             return;
         }
         int n = opCount;
         opCount = 0;
-        table.placeAll(opSrc, opDst, opFlags, n);
+        if (n > 0) {
+            table.placeAll(opSrc, opDst, opFlags, n);
+        }
         for (int i = 0; i < n; i++) {
             Fle f = opFle[i];
             opFle[i] = null;
@@ -510,6 +523,9 @@ final class TaskLoop implements Runnable {
         for (Opened o : opened) {
             FileDesc d = o.desc();
             Fle m = d.master;
+            if (m.info.isInFlight()) {
+                m.advance(Stage.OPEN);
+            }
             for (Fle s : d.fles) {
                 if (s != m && s.task != this) {
                     post(new Outgoing(s.task, m.fd(), Tags.fle(s.index), false));
@@ -542,7 +558,20 @@ final class TaskLoop implements Runnable {
                 }
             }
         }
+        for (Fle f : held) {
+            out.add(f.heldFd);
+        }
         return out;
+    }
+
+    /** Closes the fds of this task's in-flight slots: every file that needed them is restored. */
+    private void closeHeld() throws SysException {
+        for (Fle f : held) {
+            int fd = f.heldFd;
+            f.heldFd = -1;
+            table.close(fd);
+        }
+        held.clear();
     }
 
     /** On a failure: closes the {@link #unplacedFds()}; they are ours. */
@@ -557,6 +586,10 @@ final class TaskLoop implements Runnable {
         java.util.Arrays.fill(opFle, 0, opCount, null);
         opCount = 0;
         opened.clear();
+        for (Fle f : held) {
+            f.heldFd = -1;
+        }
+        held.clear();
         for (Fle f : pendingMasters) {
             f.desc.preparedFds = null;
         }
@@ -657,7 +690,7 @@ final class TaskLoop implements Runnable {
 
         @Override
         public OptionalInt fd() {
-            return current.desc.opened ? OptionalInt.of(current.fd()) : OptionalInt.empty();
+            return current.desc.opened ? OptionalInt.of(current.liveFd()) : OptionalInt.empty();
         }
 
         @Override
@@ -684,7 +717,7 @@ final class TaskLoop implements Runnable {
         @Override
         public OptionalInt fdInThisTask(long fileId) {
             Fle f = fleByFile.get(fileId);
-            return f == null ? OptionalInt.empty() : OptionalInt.of(f.fd());
+            return f == null || f.liveFd() < 0 ? OptionalInt.empty() : OptionalInt.of(f.liveFd());
         }
 
         @Override

@@ -50,6 +50,8 @@ public final class Restorer {
     private final Supplier<Transport> transports;
     private final Options options;
     private final PlanContext planContext;
+    /** Files that exist only in flight, by id, with their slot ({@link FileKind#inFlight}); set by plan(). */
+    private final Map<Long, FleInfo> inFlight = new java.util.concurrent.ConcurrentHashMap<>();
     private fdrestore.core.engine.Progress progress = fdrestore.core.engine.Progress.NONE;
     /** Per task (image pid), what it must do as it becomes a process; filled by plan(). */
     private final Map<Integer, List<ProcessAction>> processActions = new HashMap<>();
@@ -185,6 +187,11 @@ public final class Restorer {
             public String option(String name) {
                 return options.pluginOptions().get(name);
             }
+
+            @Override
+            public FleInfo inFlight(long fileId) {
+                return inFlight.get(fileId);
+            }
         };
     }
 
@@ -283,6 +290,40 @@ public final class Restorer {
             if (lost != null && !options.launch().cwdFallback()) {
                 problems.add("task " + t.pid() + ": its cwd " + lost + " is missing under " + options.root()
                         + " (--cwd-fallback starts such a task in the root instead)");
+            }
+        }
+        for (FileKind k : new java.util.LinkedHashSet<>(kinds.values())) {
+            try {
+                for (Map.Entry<Long, Integer> w : k.inFlight(images).entrySet()) {
+                    FleInfo prev = inFlight.putIfAbsent(w.getKey(), FleInfo.inFlight(w.getValue()));
+                    if (images.sharers().containsKey(w.getKey())) {
+                        problems.add(k.name() + ": file " + w.getKey() + " has fds, it is not only in flight");
+                    } else if (prev != null && prev.pid() != w.getValue()) {
+                        problems.add("file " + w.getKey() + " exists only in flight and is needed by tasks "
+                                + prev.pid() + " and " + w.getValue() + ": not supported");
+                    }
+                }
+            } catch (PlanException | RuntimeException ex) {
+                problems.add(k.name() + ": " + ex.getMessage());
+            }
+        }
+        for (Map.Entry<Long, FleInfo> w : inFlight.entrySet()) {
+            FileEntry entry = images.file(w.getKey()).orElse(null);
+            FdType type = entry == null ? null : FdType.of(entry.getType());
+            FileKind kind = type == null ? null : kinds.get(type);
+            String what = w.getValue() + ": file " + w.getKey() + ", passed in flight";
+            if (entry == null) {
+                problems.add(what + ", is not in files.img");
+            } else if (kind == null) {
+                missing.computeIfAbsent(type == null ? "fd type " + entry.getType() : type.name(),
+                        x -> new ArrayList<>()).add(what);
+            } else {
+                FileInfo info = new FileInfo(w.getKey(), type, entry, List.of(w.getValue()));
+                try {
+                    out.add(new Planned(info, kind, kind.plan(info, ctx)));
+                } catch (PlanException | RuntimeException ex) {
+                    problems.add(what + " (" + kind.name() + "): " + ex.getMessage());
+                }
             }
         }
         for (Map.Entry<Long, List<FdRef>> e : images.sharers().entrySet()) {

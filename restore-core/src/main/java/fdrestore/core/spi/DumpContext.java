@@ -64,6 +64,14 @@ public interface DumpContext {
      */
     boolean epollTargetIs(int tfd, int toff, int fd) throws DumpException;
 
+    /**
+     * True if some fd of the dumped tree refers to the socket with inode {@code ino} (sockfs): a peer for
+     * which it is false is outside the tree, and recorded as external. True by default (unknown).
+     */
+    default boolean treeHoldsSocket(long ino) {
+        return true;
+    }
+
     /** Adds an extra files.img entry (with an id from {@link #newId()}). */
     void addFile(FileEntry entry);
 

@@ -84,4 +84,15 @@ public interface FileKind extends ExtensionPoint {
     default Set<String> options() {
         return Set.of();
     }
+
+    /**
+     * Files that no fd of the images refers to but that this kind's restorers need an fd of (a file that
+     * exists only in flight, passed in a queued SCM_RIGHTS message), by file id, with the image pid of the
+     * task that needs it. The restore plans each with the plugin of its own kind at an
+     * {@link FleInfo#inFlight} slot of that task ({@link PlanContext#inFlight} tells every plugin before
+     * it plans); none by default. Called once per restore, before any {@link #plan}; no syscall.
+     */
+    default java.util.Map<Long, Integer> inFlight(ImageSet images) throws PlanException {
+        return java.util.Map.of();
+    }
 }

@@ -28,8 +28,22 @@ public record FleInfo(int pid, int fd, boolean cloexec) implements Comparable<Fl
         return best;
     }
 
+    /**
+     * The slot of a file that no fd of the images refers to (it exists only in flight, in a queued
+     * SCM_RIGHTS message) in the task that needs it: its master opens it there, the engine never places
+     * it at a target fd, and closes it once the task is done (see {@link FileKind#inFlight}).
+     */
+    public static FleInfo inFlight(int pid) {
+        return new FleInfo(pid, -1, false);
+    }
+
+    /** True for an {@link #inFlight} slot. */
+    public boolean isInFlight() {
+        return fd < 0;
+    }
+
     @Override
     public String toString() {
-        return "task " + pid + " fd " + fd;
+        return fd < 0 ? "task " + pid + " (in flight, no fd)" : "task " + pid + " fd " + fd;
     }
 }

@@ -13,4 +13,12 @@ public interface PlanContext {
 
     /** A restore-wide option by name; null if unset. */
     String option(String name);
+
+    /**
+     * The {@link FleInfo#inFlight} slot of file {@code fileId} when it exists only in flight and a kind
+     * asked for it ({@link FileKind#inFlight}); null otherwise.
+     */
+    default FleInfo inFlight(long fileId) {
+        return null;
+    }
 }

@@ -59,7 +59,7 @@ public final class FifoKind implements FileKind, FileDumper {
                     + ", which is not in files.img");
         }
         RegFileEntry reg = regf.getReg();
-        PipeImages index = PipeImages.of(ctx.images());
+        PipeImages index = PipeImages.of(ctx);
         PipeData data = index.fifoDataOwner(pipeId) == file.id() ? index.fifoData(ctx.images(), pipeId, reg.getName()) : null;
         java.nio.file.Path root = ctx.root() == null ? java.nio.file.Path.of("/") : ctx.root();
         GhostFifo ghost = GhostFifo.of(ctx.images(), file.id(), regfId, reg.getName(), root);

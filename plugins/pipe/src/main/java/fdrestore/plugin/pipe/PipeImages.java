@@ -4,6 +4,7 @@ import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.codec.Magic;
 import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.spi.FleInfo;
+import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -26,14 +27,21 @@ final class PipeImages {
     private Map<Long, PipeData> pipeData;
     private Map<Long, PipeData> fifoData;
 
-    /** Never holds the image set itself: the cache's weak key must stay collectable. */
-    private PipeImages(ImageSet images) {
+    /**
+     * Never holds the image set itself: the cache's weak key must stay collectable. A pipe end that no fd
+     * refers to is a member when it exists only in flight ({@link PlanContext#inFlight}), so that the
+     * creator hands it its end; which files are in flight follows from the images alone.
+     */
+    private PipeImages(ImageSet images, PlanContext ctx) {
         for (FileEntry f : images.files().values()) {
             if (!f.hasPipe() && !f.hasFifo()) {
                 continue;
             }
             long id = Integer.toUnsignedLong(f.getId());
             FleInfo master = FleInfo.defaultMaster(images, id);
+            if (master == null && f.hasPipe()) {
+                master = ctx.inFlight(id);
+            }
             if (master == null) {
                 continue; // no fd refers to it: nothing to restore
             }
@@ -47,9 +55,9 @@ final class PipeImages {
         }
     }
 
-    static PipeImages of(ImageSet images) {
+    static PipeImages of(PlanContext ctx) {
         synchronized (CACHE) {
-            return CACHE.computeIfAbsent(images, PipeImages::new);
+            return CACHE.computeIfAbsent(ctx.images(), images -> new PipeImages(images, ctx));
         }
     }
 

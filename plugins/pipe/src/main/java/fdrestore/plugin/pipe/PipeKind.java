@@ -43,7 +43,7 @@ public final class PipeKind implements FileKind, FileDumper {
             throw new PlanException(file + ": files.img has no pipe entry for it");
         }
         long pipeId = Integer.toUnsignedLong(file.entry().getPipe().getPipeId());
-        PipePlan plan = PipeImages.of(ctx.images()).pipePlan(ctx.images(), pipeId);
+        PipePlan plan = PipeImages.of(ctx).pipePlan(ctx.images(), pipeId);
         try {
             return plan.restorer(file.id());
         } catch (IllegalArgumentException e) {

@@ -46,7 +46,9 @@ final class PipePlan {
     record Delivery(Member to, End source, boolean original, boolean direct) {
     }
 
-    private static final Comparator<Member> MASTER_ORDER = Comparator.comparing(Member::master);
+    /** Masters in CRIU's order; ends that exist only in flight last, by file id. */
+    private static final Comparator<Member> MASTER_ORDER = Comparator.comparing((Member m) -> m.master().isInFlight())
+            .thenComparing(Member::master).thenComparing(Member::fileId);
 
     final long pipeId;
     final Member creator;

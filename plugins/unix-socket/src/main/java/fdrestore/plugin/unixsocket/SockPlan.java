@@ -65,6 +65,8 @@ final class SockPlan {
     UnixSock connectTo;
     final List<Pair> acceptJobs = new ArrayList<>();
     final List<QueueJob> queues = new ArrayList<>();
+    /** Files that exist only in flight that its queues pass, by id: this socket's master task. */
+    final java.util.Map<Long, Integer> inFlight = new java.util.LinkedHashMap<>();
     /** The sockets that connect or send to this socket's deleted path name: it stays reachable until they did. */
     final List<UnixSock> nameUsers = new ArrayList<>();
     /** The socket that fills this socket's queue, or null when it has no packets. */

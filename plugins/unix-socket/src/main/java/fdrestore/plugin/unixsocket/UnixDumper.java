@@ -31,7 +31,8 @@ import java.util.Map;
  * file is gone or replaced is {@code deleted}, and a client whose connection is still in a listener's
  * queue (not accepted) is ESTABLISHED with {@code peer} = the listener's inode (its real peer, the
  * embryonic server half, has no fd). Every queued packet is an sk-queues entry whose {@code id_for} is the
- * receiving socket's file id.
+ * receiving socket's file id. A peer that no fd of the dumped tree refers to is recorded as external
+ * (criu's --ext-unix-sk entry: its own files.img entry with {@code uflags} USK_EXTERN).
  *
  * <p>Not dumped ({@link DumpException#unsupported}): fds in flight (SCM_RIGHTS) in a queue, data queued on
  * a connection that is not accepted yet, relative names, sockets sock_diag does not list (another network
@@ -86,6 +87,9 @@ final class UnixDumper {
             }
             peer = listener; // CRIU's convention: the pending client's peer is the listener
         }
+        if (peer != 0 && !ctx.treeHoldsSocket(peer)) {
+            external(ctx, table.socks().get(peer), peer, what);
+        }
         UnixSkEntry.Builder e = UnixSkEntry.newBuilder().setId((int) ctx.id()).setIno((int) ino).setType(s.type())
                 .setState(s.state()).setFlags(f.fdinfo().flags() & ~Linux.O_CLOEXEC).setUflags(0)
                 .setBacklog(s.state() == TCP_LISTEN ? (int) s.wqueue() : 0).setPeer((int) peer)
@@ -107,6 +111,31 @@ final class UnixDumper {
             queue(ctx, s, fd, what);
         }
         return FileEntry.newBuilder().setType(FdType.UNIXSK.code()).setId((int) ctx.id()).setUsk(e).build();
+    }
+
+    /**
+     * Records {@code peer}, a socket no fd of the dumped tree refers to, once per dump, as criu does for
+     * --ext-unix-sk: a files.img entry of its own (no fd refers to it) with its inode and name, type
+     * datagram, state listening, {@code uflags} USK_EXTERN and no peer. A restore refuses it by name until
+     * something maps it.
+     */
+    private static void external(DumpContext ctx, UnixDiag.Sock s, long peer, String what) {
+        ctx.memo("unix-external:" + peer, () -> {
+            long id = ctx.newId();
+            byte[] name = s == null ? new byte[0] : s.name();
+            ctx.addFile(FileEntry.newBuilder().setType(FdType.UNIXSK.code()).setId((int) id)
+                    .setUsk(UnixSkEntry.newBuilder().setId((int) id).setIno((int) peer).setType(UnixSock.SOCK_DGRAM)
+                            .setState(TCP_LISTEN).setFlags(0).setUflags(UnixSock.USK_EXTERN).setBacklog(0).setPeer(0)
+                            .setFown(fdrestore.core.image.proto.FownEntry.newBuilder().setUid(0).setEuid(0)
+                                    .setSignum(0).setPidType(0).setPid(0))
+                            .setOpts(fdrestore.core.image.proto.SkOptsEntry.newBuilder().setSoSndbuf(0).setSoRcvbuf(0)
+                                    .setSoSndTmoSec(0).setSoSndTmoUsec(0).setSoRcvTmoSec(0).setSoRcvTmoUsec(0))
+                            .setName(com.google.protobuf.ByteString.copyFrom(name)))
+                    .build());
+            ctx.note(what + ": its peer, unix socket " + peer + (name.length == 0 ? "" : " " + UnixName.of(name))
+                    + ", is outside the tree: recorded as external (USK_EXTERN)");
+            return id;
+        });
     }
 
     /** The shared snapshot; asked again for a socket made after it. */

@@ -39,7 +39,14 @@ import java.util.WeakHashMap;
  * restored listener once that listens. A datagram socket connected to a named socket connects once that is
  * bound.</li>
  * <li>The queuer of a receiver: its pair peer; else the datagram socket connected to it; else (datagram,
- * named) a temporary socket that sends to its name.</li>
+ * named) a temporary socket that sends to its name; else (unnamed, nobody sends to it: its sender is gone)
+ * the other end of a socketpair that is closed afterwards. A datagram socket connected to itself sends
+ * its own queue once it connected to its own name.</li>
+ * <li>A path name deleted after bind is bound again as a {@link DeletedName}; the sockets that connect
+ * or send to it are its {@code nameUsers}, and it is released once they all did.</li>
+ * <li>A file that a queued packet passes and that no fd refers to exists only in flight: it is asked
+ * for in the queuer's task ({@link #inFlight()}, {@code FileKind.inFlight}).</li>
+ * <li>A peer with {@code USK_EXTERN} (outside the dumped tree) is refused by name.</li>
  * </ul>
  */
 final class UnixImages {
@@ -47,6 +54,8 @@ final class UnixImages {
     static final int SCM_RIGHTS = 1;
 
     private final Map<Long, SockPlan> plans = new LinkedHashMap<>();
+    /** Files that exist only in flight (no fd refers to them) that a queuer passes, by id: its task. */
+    private final Map<Long, Integer> inFlight = new LinkedHashMap<>();
     private final String imageError;
 
     /** Never holds the image set itself: the cache's weak key must stay collectable. */
@@ -73,6 +82,12 @@ final class UnixImages {
         Planner p = new Planner(socks, packets, images);
         p.plan();
         plans.putAll(p.plans);
+        inFlight.putAll(p.inFlight);
+    }
+
+    /** Files no fd refers to that queued packets pass, by id, with the task that re-sends them. */
+    Map<Long, Integer> inFlight() {
+        return java.util.Collections.unmodifiableMap(inFlight);
     }
 
     static UnixImages of(ImageSet images) {
@@ -136,7 +151,8 @@ final class UnixImages {
         final ImageSet images;
         final Map<Long, SockPlan> plans = new LinkedHashMap<>();
         final Map<Long, UnixSock> byIno = new HashMap<>();
-        final Map<Long, Boolean> inImages = new HashMap<>();
+        final Map<Long, fdrestore.core.image.proto.UnixSkEntry> inImages = new HashMap<>();
+        final Map<Long, Integer> inFlight = new LinkedHashMap<>();
 
         Planner(Map<Long, UnixSock> socks, Map<Long, List<Packet>> packets, ImageSet images) {
             this.socks = socks;
@@ -148,7 +164,7 @@ final class UnixImages {
             }
             for (FileEntry f : images.files().values()) {
                 if (f.hasUsk()) {
-                    inImages.put(Integer.toUnsignedLong(f.getUsk().getIno()), Boolean.TRUE);
+                    inImages.put(Integer.toUnsignedLong(f.getUsk().getIno()), f.getUsk());
                 }
             }
         }
@@ -206,7 +222,12 @@ final class UnixImages {
                 return null;
             }
             UnixSock p = byIno.get(s.peer());
-            if (p == null) {
+            fdrestore.core.image.proto.UnixSkEntry e = inImages.get(s.peer());
+            if (p == null && e != null && (e.getUflags() & UnixSock.USK_EXTERN) != 0) {
+                UnixName n = UnixName.of(e.getName().toByteArray());
+                fail(s, "its peer is external: unix socket ino " + s.peer() + (n.isEmpty() ? "" : " " + n)
+                        + ", outside the dumped tree (USK_EXTERN), which this restore does not map");
+            } else if (p == null) {
                 fail(s, "its peer, inode " + s.peer() + ", is " + (inImages.containsKey(s.peer())
                         ? "a socket that no task holds an fd of" : "absent from the image set")
                         + " (an external peer is not supported)");
@@ -399,6 +420,7 @@ final class UnixImages {
                 }
             }
             SockPlan qp = plans.get(queuer.id());
+            Map<Long, Integer> passedInFlight = new LinkedHashMap<>();
             for (Packet pk : list) {
                 if (mode == QueueMode.FAKE_PEER && java.util.Arrays.stream(pk.rights()).anyMatch(f -> f != r.id())) {
                     fail(r, "a queued packet of a socket whose peer is gone passes other files (SCM_RIGHTS):"
@@ -413,7 +435,17 @@ final class UnixImages {
                     for (ImageSet.FdRef ref : images.sharers(f)) {
                         held |= ref.pid() == queuer.master().pid();
                     }
-                    if (!held) {
+                    if (images.sharers(f).isEmpty() && images.file(f).isPresent()) {
+                        // No fd refers to it: it exists only in flight. Its own plugin opens it in the
+                        // queuer's task, where no fd of it is placed (FileKind.inFlight).
+                        Integer other = inFlight.get(f);
+                        if (other != null && other != queuer.master().pid()) {
+                            fail(r, "a queued packet passes file " + f + ", which exists only in flight and is"
+                                    + " also re-sent by task " + other + " (not supported)");
+                            return;
+                        }
+                        passedInFlight.put(f, queuer.master().pid());
+                    } else if (!held) {
                         fail(r, "a queued packet passes file " + f + " (SCM_RIGHTS), but task "
                                 + queuer.master().pid() + ", which re-sends the queue from " + queuer
                                 + ", holds no fd of it (not supported)");
@@ -421,6 +453,8 @@ final class UnixImages {
                     }
                 }
             }
+            inFlight.putAll(passedInFlight);
+            qp.inFlight.putAll(passedInFlight);
             qp.queues.add(new QueueJob(r, mode, list));
             rp.queuedBy = queuer;
         }

@@ -30,7 +30,9 @@ import java.util.Set;
  * <li><b>connect</b> to its peer once the peer is bound (datagram) or listening (unaccepted client);</li>
  * <li><b>queue</b>: re-sends the packets it is the queuer of, once the files they pass are OPEN in this
  * task, then signals {@code unix-queued:<receiver ino>};</li>
- * <li><b>finish</b>: unlinks a deleted name, waits for its own queue, shuts down, sets the file flags.</li>
+ * <li><b>finish</b>: once every peer that connects or sends to its deleted name did (signals
+ * {@code unix-reached:<ino>:<peer ino>}), releases that name ({@link DeletedName}); waits for its own
+ * queue, shuts down, sets the file flags.</li>
  * </ol>
  * Sockets are made with SOCK_NONBLOCK so no step blocks; the image's flags are set last. On any failure
  * the temporaries of the call are closed and every socket file it bound is unlinked; {@link #abort()} does
@@ -482,8 +484,7 @@ final class UnixRestorer implements FileRestorer {
                         continue;
                     }
                     Optional<Stage> st = ctx.stageInThisTask(f);
-                    OptionalInt ffd = ctx.fdInThisTask(f);
-                    if (st.isEmpty() || ffd.isEmpty()) {
+                    if (st.isEmpty()) {
                         throw new IOException(me + ": the queue of " + r + " passes file " + f
                                 + ", which this task has no fd of");
                     }
@@ -491,6 +492,12 @@ final class UnixRestorer implements FileRestorer {
                         ctx.waitingFor(me + " waits for file " + f + " (passed in the queue of " + r
                                 + ") to be open in this task");
                         return false;
+                    }
+                    // Its target fd, or the fd an in-flight file is held at (only once it is open).
+                    OptionalInt ffd = ctx.fdInThisTask(f);
+                    if (ffd.isEmpty()) {
+                        throw new IOException(me + ": file " + f + ", passed in the queue of " + r
+                                + ", is open in this task but has no fd");
                     }
                     fds[i] = ffd.getAsInt();
                 }

@@ -38,6 +38,11 @@ public final class UnixSocketKind implements FileKind, FileDumper {
     }
 
     @Override
+    public java.util.Map<Long, Integer> inFlight(fdrestore.core.image.ImageSet images) {
+        return UnixImages.of(images).inFlight();
+    }
+
+    @Override
     public FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException {
         if (!file.entry().hasUsk()) {
             throw new PlanException(file + ": files.img has no unix socket entry for it");

@@ -594,6 +594,50 @@ class RealUnixTest {
         assertEquals(List.of(path), filesUnderRoot(), "the new socket's file, and no private name left");
     }
 
+    /**
+     * scm00's case: a queued packet passes the read end of a pipe that no fd refers to any more. The unix
+     * plugin asks for it in flight; its restorer (here a stand-in for the pipe plugin) opens it in the
+     * re-sending task, where the engine holds it at a temporary number, never at a target, and closes it
+     * once the task is done: the receiver gets the pipe, and nothing is left in the table.
+     */
+    @Test
+    void fileThatExistsOnlyInFlightIsPassedAndThenClosed() throws Exception {
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
+        int a = b.sock(DGRAM, ESTABLISHED);
+        int c = b.sock(DGRAM, ESTABLISHED);
+        int pipe = b.otherFile(fdrestore.core.image.FdType.PIPE);
+        b.connect(a, c).fd(10, 4, a).fd(10, 5, c).packet(c, "\0", pipe);
+        ImageSet images = ImageSet.open(b.write(tmp.resolve("img")));
+        assertEquals(Map.of((long) pipe, 10), new UnixSocketKind().inFlight(images));
+        ExecutorTaskTable real = runtime.start(10, FLOOR);
+        tables.put(10, real);
+        Engine.Builder eb = Engine.builder(transport).root(root).table(real);
+        PlanContext pc = UnixImageBuilder.planContext(images, root);
+        for (FileInfo f : UnixImageBuilder.files(images)) {
+            eb.file(f, "unix", new UnixSocketKind().plan(f, pc));
+        }
+        FileRestorer readEnd = ctx -> {
+            int[] p = ctx.table().pipe(0);
+            ctx.table().write(p[1], bytes("in the pipe"), 0, 11);
+            ctx.table().close(p[1]);
+            return fdrestore.core.spi.OpenResult.done(p[0]);
+        };
+        eb.file(new FileInfo(pipe, fdrestore.core.image.FdType.PIPE, images.file(pipe).orElseThrow(),
+                List.of(fdrestore.core.spi.FleInfo.inFlight(10))), "pipe", readEnd);
+        Engine e = eb.build();
+        assertTimeoutPreemptively(LIMIT, e::run);
+        assertNoTemporaries();
+        byte[] buf = new byte[16];
+        int[] fds = new int[4];
+        TaskTable.Received r = real.recvFds(5, buf, fds);
+        assertNotNull(r);
+        assertEquals(1, r.fdCount(), "the pipe came with the packet");
+        byte[] data = new byte[32];
+        assertEquals(11, real.read(fds[0], data, 0, data.length));
+        assertEquals("in the pipe", new String(data, 0, 11, StandardCharsets.UTF_8));
+        real.close(fds[0]);
+    }
+
     private static boolean isFifo(Path p) throws Exception {
         return (((Integer) Files.getAttribute(p, "unix:mode", java.nio.file.LinkOption.NOFOLLOW_LINKS)) & 0170000) == 0010000;
     }

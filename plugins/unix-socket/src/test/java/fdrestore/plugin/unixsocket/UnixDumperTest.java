@@ -148,4 +148,40 @@ class UnixDumperTest {
                 "the peeked fd copies are closed: " + Sys.fdTargets());
         assertEquals("x", read(p[1]), "the packet is still queued");
     }
+
+    /** A datagram socket connected to a socket of another process (outside the "tree", here this JVM). */
+    @Test
+    void peerOutsideTheTreeIsRecordedAsExternal() throws Exception {
+        String name = "fdr-ext-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+        Process py = new ProcessBuilder("python3", "-c", "import socket, os, sys, time\n"
+                + "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n"
+                + "s.bind('\\0" + name + "')\n"
+                + "print(os.fstat(s.fileno()).st_ino, flush=True)\n"
+                + "sys.stdin.read()\n").redirectErrorStream(true).start();
+        try {
+            long extIno = Long.parseLong(new java.io.BufferedReader(new java.io.InputStreamReader(py.getInputStream()))
+                    .readLine().trim());
+            int[] c = keep(Sys.socket(Linux.AF_UNIX, Linux.SOCK_DGRAM | Linux.SOCK_CLOEXEC, 0));
+            Sys.connect(c[0], Sys.unixAbstractAddress(name));
+            try (LocalDumpContext ctx = LocalDumpContext.of(c[0], 7)) {
+                UnixSkEntry e = dump(ctx);
+                assertEquals(extIno, Integer.toUnsignedLong(e.getPeer()));
+                assertEquals(1, ctx.files.size(), "one entry for the external peer: " + ctx.files);
+                UnixSkEntry ext = ctx.files.get(0).getUsk();
+                assertEquals(extIno, Integer.toUnsignedLong(ext.getIno()));
+                assertEquals(UnixSock.USK_EXTERN, ext.getUflags());
+                assertEquals(ctx.files.get(0).getId(), ext.getId());
+                assertEquals("\0" + name, ext.getName().toStringUtf8());
+                assertEquals(0, ext.getPeer());
+                assertTrue(ctx.notes.stream().anyMatch(n -> n.contains("outside the tree")), ctx.notes.toString());
+            }
+            int[] pair = keep(Sys.socketpair(Linux.AF_UNIX, Linux.SOCK_DGRAM | Linux.SOCK_CLOEXEC, 0));
+            try (LocalDumpContext ctx = LocalDumpContext.of(pair[0], 8)) {
+                dump(ctx);
+                assertEquals(List.of(), ctx.files, "a peer this process holds is not external");
+            }
+        } finally {
+            py.destroyForcibly().waitFor();
+        }
+    }
 }

@@ -48,6 +48,7 @@ final class UnixImageBuilder {
     private final Map<Integer, List<FdinfoEntry>> fds = new LinkedHashMap<>();
     private final Map<Integer, UnixSkEntry.Builder> socks = new LinkedHashMap<>();
     private final List<ImageEntry> packets = new ArrayList<>();
+    private final List<FileEntry> others = new ArrayList<>();
     private int nextId = 1;
 
     static FownEntry fown() {
@@ -71,6 +72,13 @@ final class UnixImageBuilder {
         socks.put(id, UnixSkEntry.newBuilder().setId(id).setIno(ino(id)).setType(type).setState(state)
                 .setFlags(2).setUflags(0).setBacklog(0).setPeer(0).setFown(fown()).setOpts(opts())
                 .setName(ByteString.EMPTY));
+        return id;
+    }
+
+    /** A files.img entry of another kind ({@code type}, no kind-specific part); returns its id. */
+    int otherFile(FdType type) {
+        int id = nextId++;
+        others.add(FileEntry.newBuilder().setType(type.code()).setId(id).build());
         return id;
     }
 
@@ -143,6 +151,7 @@ final class UnixImageBuilder {
         List<ImageEntry> fe = new ArrayList<>();
         socks.forEach((id, b) -> fe.add(ImageEntry.of(FileEntry.newBuilder().setType(FdType.UNIXSK.code()).setId(id)
                 .setUsk(b.build()).build())));
+        others.forEach(f -> fe.add(ImageEntry.of(f)));
         ImageWriter.write(new ImageFile(Magic.FILES, fe), dir.resolve(Magic.FILES.fileName()));
         if (!packets.isEmpty()) {
             ImageWriter.write(new ImageFile(Magic.SK_QUEUES, packets), dir.resolve(Magic.SK_QUEUES.fileName()));

@@ -230,4 +230,18 @@ class UnixPlanTest {
         assertEquals(Role.OWN, u.plan(t).role, "established by a connector, it gets its queue from that one");
         assertEquals(c, u.plan(t).queuedBy.id());
     }
+
+    @Test
+    void peerRecordedAsExternalIsRefusedByName() throws Exception {
+        UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
+        int ext = b.sock(DGRAM, LISTEN);
+        int c = b.sock(DGRAM, ESTABLISHED);
+        b.abstractName(ext, "service").edit(ext).setUflags(UnixSock.USK_EXTERN);
+        b.peer(c, ext).fd(10, 3, c);
+        UnixImages u = plan(b);
+        PlanException e = assertThrows(PlanException.class, () -> u.plan(c));
+        assertTrue(e.getMessage().contains("its peer is external: unix socket ino " + UnixImageBuilder.ino(ext)
+                + " @service, outside the dumped tree"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"));
+    }
 }
