@@ -109,9 +109,8 @@ final class InetDumper {
                 }
             }
             e.setIpOpts(ipOptions(fd, s.family(), s.type(), s.protocol()));
-            if (tcp) {
-                e.setTcpOpts(tcpOptions(fd));
-            }
+            // criu writes an empty tcp_opts for the other kinds.
+            e.setTcpOpts(tcp ? tcpOptions(fd) : TcpOptsEntry.getDefaultInstance());
             if (src.scopeId() != 0) {
                 e.setIfname(ifname(src.scopeId()));
             }
