@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
             "(pid, parent, group, session, threads), every fd with its flags, the open file descriptions and who",
             "shares them (kcmp), and each kind's state through its plugin: regular files (position, flags, a",
             "deleted file's content), pipes and fifos (queued data, copied without consuming it), epoll,",
-            "timerfd, eventfd, TCP listeners and UDP sockets. The command line, environment and cwd of each task",
+            "timerfd, eventfd, TCP (listeners, and connections read in repair mode), UDP, ICMP and raw sockets. The command line, environment and cwd of each task",
             "go to fdrestore's own fdr-task.img (none for a task restored by fdrestore that runs its holder:",
             "a restore of these images holds its fds again). The tree keeps running unless --freeze is given.",
             "The images are written to a temporary directory and renamed to DIR at the end: a failed dump",
@@ -50,7 +50,7 @@ final class DumpCommand implements Callable<Integer> {
     boolean freeze;
 
     @Option(names = "--skip-unknown", description = "Leave out the files no plugin can dump (and states the images "
-            + "cannot express, such as established TCP connections), and list them in the report, instead of failing.")
+            + "cannot express, such as TCP connections in syn-sent or syn-recv), and list them in the report, instead of failing.")
     boolean skipUnknown;
 
     @Option(names = "--plugins", paramLabel = "DIR", description = "The plugins folder (default: the distribution's plugins/).")
