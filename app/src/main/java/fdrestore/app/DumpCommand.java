@@ -21,11 +21,11 @@ import picocli.CommandLine.Spec;
             "(pid, parent, group, session, threads), every fd with its flags, the open file descriptions and who",
             "shares them (kcmp), and each kind's state through its plugin: regular files (position, flags, a",
             "deleted file's content), pipes and fifos (queued data, copied without consuming it), unix sockets,",
-            "terminals, epoll, timerfd, eventfd, TCP listeners and UDP sockets, netlink and packet sockets",
-            "(sock_diag, in fdrestore's own network namespace) and memfds (contents and seals). The command",
-            "line, environment and cwd of each task go to fdrestore's own fdr-task.img (none for a task restored",
-            "by fdrestore that runs its holder, since a restore of these images holds its fds again). The tree",
-            "keeps running unless --freeze is given.",
+            "terminals, epoll, timerfd, eventfd, TCP (listeners, and connections read in repair mode), UDP, ICMP",
+            "and raw sockets, netlink and packet sockets (sock_diag, in fdrestore's own network namespace) and",
+            "memfds (contents and seals). The command line, environment and cwd of each task go to fdrestore's",
+            "own fdr-task.img (none for a task restored by fdrestore that runs its holder, since a restore of",
+            "these images holds its fds again). The tree keeps running unless --freeze is given.",
             "The images are written to a temporary directory and renamed to DIR at the end: a failed dump",
             "leaves nothing under DIR."},
         footer = {"%nExamples:",
@@ -62,7 +62,7 @@ final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
     boolean freeze;
 
     @Option(names = "--skip-unknown", description = "Leave out the files no plugin can dump (and states the images "
-            + "cannot express, such as established TCP connections), and list them in the report, instead of failing.")
+            + "cannot express, such as TCP connections in syn-sent or syn-recv), and list them in the report, instead of failing.")
     boolean skipUnknown;
 
     @Option(names = "--plugins", paramLabel = "DIR", description = "The plugins folder (default: the distribution's plugins/).")

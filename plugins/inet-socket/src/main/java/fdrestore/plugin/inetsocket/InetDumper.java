@@ -23,15 +23,16 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The dump side of TCP and UDP sockets, read on the pidfd_getfd copy of the socket: the bound address
- * (getsockname), the peer (getpeername), the TCP state (the first byte of TCP_INFO), the socket, IP and
- * TCP options (getsockopt, as CRIU records them) and, for a listener, its backlog (sock_diag: neither
- * /proc/net/tcp nor getsockopt has it). Reading the copy rather than /proc/PID/net/{tcp,udp}{,6} also sees
- * sockets that are bound but neither listening nor connected, which those tables do not list.
+ * The dump side of inet sockets, read on the pidfd_getfd copy of the socket: the bound address
+ * (getsockname; a raw socket's "port" is its protocol, as in criu's images), the peer (getpeername), the
+ * TCP state (the first byte of TCP_INFO), the socket, IP, raw and TCP options (getsockopt, as criu
+ * records them), the shutdown bits (sock_diag), for a listener its backlog (sock_diag: neither
+ * /proc/net/tcp nor getsockopt has it), and for an established or half-closed connection its repair
+ * state ({@link TcpDump}) in {@code tcp-stream-%x.img}. The connection is read while it runs on (fdrestore
+ * does not lock the network as criu does): what arrives meanwhile is in the live socket, not the image.
  *
- * <p>Not dumped ({@link DumpException#unsupported}): established TCP connections (they need TCP repair
- * mode, out of scope for the dump), TCP states other than listen and close, and listeners in another
- * network namespace than fdrestore's (sock_diag answers for fdrestore's own).
+ * <p>Not dumped ({@link DumpException#unsupported}): TCP in syn-sent, syn-recv and time-wait, and listeners
+ * in another network namespace than fdrestore's (sock_diag answers for fdrestore's own).
  */
 final class InetDumper {
     private InetDumper() {
@@ -109,9 +110,8 @@ final class InetDumper {
                 }
             }
             e.setIpOpts(ipOptions(fd, s.family(), s.type(), s.protocol()));
-            if (tcp) {
-                e.setTcpOpts(tcpOptions(fd));
-            }
+            // criu writes an empty tcp_opts for the other kinds.
+            e.setTcpOpts(tcp ? tcpOptions(fd) : TcpOptsEntry.getDefaultInstance());
             if (src.scopeId() != 0) {
                 e.setIfname(ifname(src.scopeId()));
             }

@@ -26,8 +26,8 @@ import java.util.Set;
 import org.pf4j.Extension;
 
 /**
- * The file kind of TCP and UDP sockets ({@code FdType.INETSK}): listening, bound, connected UDP and
- * established TCP (repair mode). See the package documentation.
+ * The file kind of inet sockets ({@code FdType.INETSK}): TCP listening, bound, established or half closed
+ * (repair mode), UDP and UDP-Lite, ICMP datagram and raw sockets. See the package documentation.
  *
  * <p>Restore-wide option {@value #FOWN_OPTION}: {@code strict} (the default) refuses a socket whose owner
  * (F_SETOWN) is a process, whose pid in the restored tree is not known while fds are restored;

@@ -438,6 +438,10 @@ final class InetRestorer implements FileRestorer {
             }
             setInt(t, fd, SOL_TCP, InetConst.TCP_REPAIR, InetConst.TCP_REPAIR_OFF, "TCP_REPAIR");
             inRepair = false;
+            if (s.reuseaddr()) {
+                // Leaving repair mode clears SO_REUSEADDR (sk_reuse): the image's value goes back after it.
+                set(t, fd, SockOpt.ofBool(SOL_SOCKET, InetConst.SO_REUSEADDR, true, "SO_REUSEADDR"));
+            }
             TcpStream st = s.stream();
             if (!reset && st.unsqLen() > 0 && !InetSocket.finSent(s.state())) {
                 sendUnsent(t, fd, st);

@@ -43,6 +43,8 @@ final class TcpDump {
 
     /** Reads the connection of {@code fd} in repair mode and leaves repair mode again. */
     static Dumped dump(int fd) throws IOException {
+        // Repair mode sets and clears sk_reuse: the socket's SO_REUSEADDR is put back afterwards.
+        int reuse = Sys.getsockoptInt(fd, InetConst.SOL_SOCKET, InetConst.SO_REUSEADDR);
         Sys.setsockoptInt(fd, SOL_TCP, InetConst.TCP_REPAIR, InetConst.TCP_REPAIR_ON);
         IOException failure = null;
         try {
@@ -53,6 +55,7 @@ final class TcpDump {
         } finally {
             try {
                 Sys.setsockoptInt(fd, SOL_TCP, InetConst.TCP_REPAIR, InetConst.TCP_REPAIR_OFF);
+                Sys.setsockoptInt(fd, InetConst.SOL_SOCKET, InetConst.SO_REUSEADDR, reuse);
             } catch (SysException e) {
                 if (failure == null) {
                     throw e;

@@ -262,6 +262,83 @@ class RealInetTest {
         assertEquals("datagram", new String(got, 0, n, StandardCharsets.UTF_8));
     }
 
+    // ---- raw and ICMP sockets -----------------------------------------------------------------------
+
+    /** Raw sockets need CAP_NET_RAW in the network namespace; ICMP datagram sockets a ping group. */
+    static boolean canMakeRawSockets() {
+        try {
+            int fd = fdrestore.core.sys.Sys.socket(AF_INET, InetConst.SOCK_RAW, InetConst.IPPROTO_ICMP);
+            fdrestore.core.sys.Sys.close(fd);
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Test
+    @org.junit.jupiter.api.condition.EnabledIf(value = "canMakeRawSockets",
+            disabledReason = "raw sockets need CAP_NET_RAW, which this test process lacks")
+    void rawSocketsWithTheirOptionsAndAPingSocket() throws Exception {
+        InetImageBuilder b = new InetImageBuilder().task(PID, 0);
+        long icmp = b.socket(InetImageBuilder.sk(AF_INET, InetConst.SOCK_RAW, InetConst.IPPROTO_ICMP, TCP_CLOSE,
+                "127.0.0.14", 1, "0.0.0.0", 0).setFlags(02 | 04000).setOpts(InetImageBuilder.opts(212992, 212992)
+                .setReuseaddr(true).setSoPriority(3)).setIpOpts(IpOptsEntry.newBuilder().setTtl(32)
+                .setRaw(fdrestore.core.image.proto.IpOptsRawEntry.newBuilder().addIcmpvFilter(0x2000).setNodefrag(true))));
+        long udp6 = b.socket(InetImageBuilder.sk(AF_INET6, InetConst.SOCK_RAW, IPPROTO_UDP, TCP_CLOSE, "::", 17, "::", 0)
+                .setV6Only(false).setOpts(InetImageBuilder.opts(212992, 212992).setReuseaddr(true))
+                .setIpOpts(IpOptsEntry.newBuilder().setFreebind(true).setPktinfo(true)
+                        .setRaw(fdrestore.core.image.proto.IpOptsRawEntry.newBuilder().setHdrincl(true))));
+        long icmp6 = b.socket(InetImageBuilder.sk(AF_INET6, InetConst.SOCK_RAW, InetConst.IPPROTO_ICMPV6, TCP_CLOSE,
+                "::", 58, "::", 0).setV6Only(false).setOpts(InetImageBuilder.opts(212992, 212992).setReuseaddr(true))
+                .setIpOpts(IpOptsEntry.newBuilder().setRaw(fdrestore.core.image.proto.IpOptsRawEntry.newBuilder()
+                        .addIcmpvFilter(0x2000).addIcmpvFilter(0).addIcmpvFilter(0).addIcmpvFilter(0).addIcmpvFilter(0)
+                        .addIcmpvFilter(0).addIcmpvFilter(0).addIcmpvFilter(7))));
+        b.fd(PID, 6, icmp).fd(PID, 7, udp6).fd(PID, 8, icmp6);
+        restore(b);
+
+        assertEquals("127.0.0.14", InetAddr.parse(table.getsockname(6)).host());
+        assertEquals(InetConst.IPPROTO_ICMP, InetAddr.parse(table.getsockname(6)).port(), "a raw socket's port is its protocol");
+        byte[] filter = new byte[4];
+        table.getsockopt(6, InetConst.SOL_RAW, InetConst.ICMP_FILTER, filter);
+        assertEquals(0x2000, InetConst.intAt(filter, 0));
+        assertEquals(1, opt(6, SOL_IP, InetConst.IP_NODEFRAG));
+        assertEquals(32, opt(6, SOL_IP, InetConst.IP_TTL));
+        assertEquals(3, opt(6, SOL_SOCKET, InetConst.SO_PRIORITY));
+        assertEquals(1, opt(6, SOL_SOCKET, InetConst.SO_REUSEADDR));
+        assertEquals(04000, table.fcntl(6, 3, 0) & 04000);
+        assertEquals(1, opt(7, SOL_IPV6, InetConst.IPV6_HDRINCL));
+        assertEquals(1, opt(7, SOL_IPV6, InetConst.IPV6_FREEBIND));
+        assertEquals(1, opt(7, SOL_IPV6, InetConst.IPV6_RECVPKTINFO));
+        byte[] f6 = new byte[32];
+        table.getsockopt(8, InetConst.SOL_ICMPV6, InetConst.ICMPV6_FILTER, f6);
+        assertEquals(0x2000, InetConst.intAt(f6, 0));
+        assertEquals(7, InetConst.intAt(f6, 28));
+    }
+
+    @Test
+    void aPingSocketWhereThePingGroupAllowsIt() throws Exception {
+        int probe;
+        try {
+            probe = fdrestore.core.sys.Sys.socket(AF_INET, SOCK_DGRAM, InetConst.IPPROTO_ICMP);
+        } catch (fdrestore.core.sys.SysException e) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(false,
+                    "ICMP datagram sockets are off for this group (net.ipv4.ping_group_range): " + e.getMessage());
+            return;
+        }
+        fdrestore.core.sys.Sys.close(probe);
+        InetImageBuilder b = new InetImageBuilder().task(PID, 0);
+        long ping = b.socket(InetImageBuilder.sk(AF_INET, SOCK_DGRAM, InetConst.IPPROTO_ICMP, TCP_CLOSE, "0.0.0.0", 0,
+                "0.0.0.0", 0).setOpts(InetImageBuilder.opts(212992, 212992).setReuseaddr(true).setSoRcvTmoSec(1)));
+        b.fd(PID, 4, ping);
+        restore(b);
+        byte[] tv = new byte[16];
+        table.getsockopt(4, SOL_SOCKET, InetConst.SO_RCVTIMEO, tv);
+        assertEquals(1, InetConst.intAt(tv, 0), "SO_RCVTIMEO 1 s");
+        byte[] proto = new byte[4];
+        table.getsockopt(4, SOL_SOCKET, 38 /* SO_PROTOCOL */, proto);
+        assertEquals(InetConst.IPPROTO_ICMP, InetConst.intAt(proto, 0));
+    }
+
     // ---- port sharing -------------------------------------------------------------------------------
 
     @Test

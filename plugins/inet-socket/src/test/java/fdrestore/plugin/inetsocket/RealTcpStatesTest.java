@@ -76,6 +76,7 @@ class RealTcpStatesTest {
     private int[] connection(int clientRcvbuf, int serverSndbuf) throws Exception {
         InetAddr lo = new InetAddr(AF_INET, new byte[] {127, 0, 0, 1}, 0, 0);
         int l = keep(Sys.socket(AF_INET, SOCK_STREAM, IPPROTO_TCP));
+        Sys.setsockoptInt(l, SOL_SOCKET, InetConst.SO_REUSEADDR, 1); // the accepted end inherits it
         Sys.bind(l, lo.sockaddr());
         Sys.listen(l, 4);
         int port = InetAddr.parse(Sys.getsockname(l)).port();
@@ -152,15 +153,18 @@ class RealTcpStatesTest {
         int rcvbuf = Sys.getsockoptInt(fd, SOL_SOCKET, InetConst.SO_RCVBUF);
         InetAddr src = InetAddr.parse(Sys.getsockname(fd));
         InetAddr dst = InetAddr.parse(Sys.getpeername(fd));
+        assertEquals(1, Sys.getsockoptInt(fd, SOL_SOCKET, InetConst.SO_REUSEADDR));
         TcpDump.Dumped d = TcpDump.dump(fd);
         assertEquals(expectedState, d.state());
+        assertEquals(1, Sys.getsockoptInt(fd, SOL_SOCKET, InetConst.SO_REUSEADDR), "repair mode on and off keeps it");
         Sys.setsockoptInt(fd, SOL_TCP, InetConst.TCP_REPAIR, InetConst.TCP_REPAIR_ON);
         Sys.close(fd);
         local.remove(Integer.valueOf(fd));
 
         InetImageBuilder b = new InetImageBuilder().task(PID, 0);
         long f = b.socket(InetImageBuilder.sk(AF_INET, SOCK_STREAM, IPPROTO_TCP, d.state(), src.host(), src.port(),
-                dst.host(), dst.port()).setFlags(02 | O_NONBLOCK).setOpts(InetImageBuilder.opts(sndbuf, rcvbuf)));
+                dst.host(), dst.port()).setFlags(02 | O_NONBLOCK).setOpts(InetImageBuilder.opts(sndbuf, rcvbuf)
+                .setReuseaddr(true)));
         b.stream(f, d.entry().toByteArray(), d.inq(), d.outq());
         b.fd(PID, 5, f);
         ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
@@ -175,6 +179,9 @@ class RealTcpStatesTest {
         assertEquals(InetSocket.stateName(SOCK_STREAM, expectedState), InetSocket.stateName(SOCK_STREAM, restoredState()),
                 "the restored end's TCP state");
         assertEquals(src, InetAddr.parse(table.getsockname(5)));
+        byte[] reuse = new byte[4];
+        table.getsockopt(5, SOL_SOCKET, InetConst.SO_REUSEADDR, reuse);
+        assertEquals(1, InetConst.intAt(reuse, 0), "SO_REUSEADDR, which leaving repair mode clears");
         assertEquals(dst, InetAddr.parse(table.getpeername(5)));
     }
 
