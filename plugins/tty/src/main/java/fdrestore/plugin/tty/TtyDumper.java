@@ -43,6 +43,8 @@ final class TtyDumper {
     static final int ENOTTY = 25;
     static final int EINVAL = 22;
     static final int EIO = 5;
+    /** What /proc adds to the link of a slave whose pty is gone (hung up: its devpts node was removed). */
+    static final String DELETED = " (deleted)";
 
     private TtyDumper() {
     }
@@ -81,10 +83,11 @@ final class TtyDumper {
             written.set(true);
             unread(ctx, fd, master, what);
         }
+        String path = f.link().endsWith(DELETED) ? f.link().substring(0, f.link().length() - DELETED.length()) : f.link();
         long regId = ctx.newId();
         int flags = f.fdinfo().flags() & ~Linux.O_CLOEXEC;
         RegFileEntry.Builder reg = RegFileEntry.newBuilder().setId((int) regId).setFlags(flags).setPos(0)
-                .setFown(ctx.fown()).setName(f.link()).setMode(f.stat().mode());
+                .setFown(ctx.fown()).setName(path).setMode(f.stat().mode());
         ctx.addFile(FileEntry.newBuilder().setType(FdType.REG.code()).setId((int) regId).setReg(reg).build());
         TtyFileEntry tty = TtyFileEntry.newBuilder().setId((int) ctx.id()).setTtyInfoId(infoId).setFlags(flags)
                 .setFown(ctx.fown()).setRegfId((int) regId).build();
@@ -120,6 +123,14 @@ final class TtyDumper {
             Sys.ioctl(fd, Linux.TIOCGLCKTRMIOS, locked);
             Sys.ioctl(fd, Linux.TIOCGWINSZ, ws);
         } catch (SysException e) {
+            if (e.errno() == EIO && !master) {
+                // Hung up (its master was closed): what criu writes, no termios, window size or session.
+                ctx.note(what + ": hung up (its master was closed); restored as such, on a master of its own that is closed again");
+                return TtyInfoEntry.newBuilder().setId(infoId).setType(Tty.TYPE_PTY).setLocked(false).setExclusive(false)
+                        .setPacketMode(false).setSid(0).setPgrp(0).setRdev((int) f.stat().rdev())
+                        .setPty(TtyPtyEntry.newBuilder().setIndex(index)).setDev((int) f.stat().dev())
+                        .setUid(f.stat().uid()).setGid(f.stat().gid()).build();
+            }
             if (e.errno() == EIO) {
                 throw DumpException.unsupported(what + ": the terminal was hung up (" + e.getMessage() + ")");
             }

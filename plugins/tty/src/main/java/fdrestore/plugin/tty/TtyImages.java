@@ -196,6 +196,18 @@ final class TtyImages {
         return orphans.get(id);
     }
 
+    /** Every orphan slave file with pty index {@code index}, by id. */
+    List<TtyFile> orphans(int index) {
+        List<TtyFile> out = new ArrayList<>();
+        for (TtyFile f : orphans.values()) {
+            if (f.index() == index) {
+                out.add(f);
+            }
+        }
+        out.sort(java.util.Comparator.comparingLong(TtyFile::id));
+        return out;
+    }
+
     /** The tty file {@code id} if it was read without a problem, else null. */
     TtyFile fileOrNull(long id) {
         return files.get(id);

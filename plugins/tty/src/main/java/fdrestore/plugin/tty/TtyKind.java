@@ -74,7 +74,7 @@ public final class TtyKind implements FileKind, FileDumper {
         TtyFile tf = images.file(file.id());
         if (images.orphan(file.id()) != null) {
             if (OrphanSlave.hungUp(tf)) {
-                return OrphanSlave.hung(tf);
+                return OrphanSlave.hung(tf, images.orphans(tf.index()).stream().filter(OrphanSlave::hungUp).toList());
             }
             String terminal = ctx.option(OrphanSlave.SHELL_JOB_OPTION);
             if (terminal == null) {
