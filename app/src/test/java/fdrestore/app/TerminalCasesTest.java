@@ -88,4 +88,73 @@ class TerminalCasesTest {
             }
         }
     }
+    /**
+     * A session leader whose controlling terminal it holds no fd of (its child holds the slave, the master
+     * is the root's, in another session), with /dev/tty open twice as one file; its child has a /dev/tty of
+     * its own. Each /dev/tty is opened by its task's own process once the session has its terminal.
+     */
+    @Test
+    void aLeaderWithoutAnFdOnItsTerminalAndDevTtyOpensComeBack() throws Exception {
+        DumpRoundTripTest.Tree t = start(String.join("\n",
+                "m = os.open('/dev/ptmx', os.O_RDWR | os.O_NOCTTY)",
+                "fcntl.ioctl(m, 0x40045431, b'\\0\\0\\0\\0')",
+                "n = int.from_bytes(fcntl.ioctl(m, 0x80045430, b'\\0\\0\\0\\0'), 'little')",
+                "os.dup2(m, 10); os.close(m)",
+                "r, w = os.pipe()",
+                "if os.fork() == 0:",
+                "    os.close(10); os.close(r)",
+                "    os.setsid()",
+                "    s = os.open('/dev/pts/%d' % n, os.O_RDWR)",
+                "    t = os.open('/dev/tty', os.O_RDWR); os.dup2(t, 20); os.dup2(t, 21); os.close(t)",
+                "    if os.fork() == 0:",
+                "        os.close(w); os.dup2(s, 5); os.close(s); os.close(20); os.close(21)",
+                "        t2 = os.open('/dev/tty', os.O_RDONLY | os.O_NONBLOCK); os.dup2(t2, 22); os.close(t2)",
+                "        time.sleep(1000)",
+                "    os.close(s)",
+                "    time.sleep(0.3)",
+                "    os.write(w, b'x'); os.close(w)",
+                "    time.sleep(1000)",
+                "os.close(w); os.read(r, 1); os.close(r)",
+                "ready(str(n))", ""));
+        int root = t.pid();
+        int index = Integer.parseInt(t.ready.substring(6).trim());
+        List<Integer> all = t.pids();
+        assertEquals(3, all.size(), "root, leader, child: " + all);
+        int leader = Integer.parseInt(TtyEndToEndTest.stat(all.get(1))[1]) == root ? all.get(1) : all.get(2);
+        int child = leader == all.get(1) ? all.get(2) : all.get(1);
+        String[] before = {flags(leader, 20), flags(child, 22)};
+        assertEquals("/dev/tty", link(leader, 20));
+        CliRunner d = DumpRoundTripTest.dump(root, tmp.resolve("images"));
+        assertEquals(0, d.code, d.toString());
+        t.close();
+
+        Map<Integer, Integer> pids = CliRunner.restoreDetached(restored, tmp.resolve("images"), Path.of("/"), "--hold").pids();
+        int l = pids.get(leader);
+        int c = pids.get(child);
+        int ttyNr = (136 + index / 256) << 8 | index % 256;
+        assertEquals(Integer.toString(l), TtyEndToEndTest.stat(l)[3], "the leader leads its session");
+        assertEquals(ttyNr, TtyEndToEndTest.ttyNr(l), "its controlling terminal is the restored pty, without an fd on it");
+        assertEquals(l, TtyEndToEndTest.tpgid(l), "its group is the foreground");
+        assertEquals(ttyNr, TtyEndToEndTest.ttyNr(c), "the child inherits it");
+        assertEquals("/dev/tty", link(l, 20));
+        assertEquals("/dev/tty", link(l, 21));
+        assertEquals("/dev/tty", link(c, 22));
+        assertEquals(before[0], flags(l, 20));
+        assertEquals(before[1], flags(c, 22));
+        assertEquals(0, Sys.kcmp(l, l, Linux.KCMP_FILE, 20, 21), "fds 20 and 21: one open of /dev/tty");
+        int tty = TtyEndToEndTest.grab(l, 20);
+        int master = TtyEndToEndTest.grab(pids.get(root), 10);
+        try {
+            Sys.write(tty, "via-dev-tty".getBytes(), 0, 11);
+            String got = "";
+            for (int i = 0; i < 200 && !got.contains("via-dev-tty"); i++) {
+                got += new String(TtyEndToEndTest.readAvailable(master));
+                Thread.sleep(10);
+            }
+            assertTrue(got.contains("via-dev-tty"), "the leader's /dev/tty is the restored pty: " + got);
+        } finally {
+            Sys.close(tty);
+            Sys.close(master);
+        }
+    }
 }
