@@ -4,7 +4,8 @@
  * own command).
  *
  *   fdrestore-holder [--cgroup DIR] [--ready FD] [--comm NAME] [--shared] [--root DIR --cwd PATH]
- *                    [--umask MODE] [--sigmask HEX] [--ctty FD] [--control CMD:REPLY] [--fg FD:PGRP]
+ *                    [--umask MODE] [--sigmask HEX] [--ctty FD] [--ctty-path PATH] [--reopen-tty FD,...:FLAGS]
+ *                    [--control CMD:REPLY] [--fg FD:PGRP]
  *                    [--gate G:A] [--cloexec FD,...] [--lock FD:FLAG:TYPE:START:LEN]...
  *                    [--listen-fds FD,...] [--env K=V]... [--exec PROG ARG...]
  *
@@ -22,6 +23,10 @@
  *            record; a held signalfd then receives them. Not for --exec: a command starts with none blocked.
  * --ctty     makes the tty at FD the controlling terminal (TIOCSCTTY); the task is a session leader.
  *            Done before any child is built, so that children inherit it as members of the session.
+ * --ctty-path the same for a leader holding no fd on its terminal: PATH is opened (O_NOCTTY) for the
+ *            time of TIOCSCTTY and of --fg (whose FD is then -1), and closed before --ready.
+ * --reopen-tty then opens /dev/tty with FLAGS (octal or decimal) and puts it at each FD (one open file):
+ *            an open of /dev/tty is bound to the terminal of the process that opens it.
  * --cloexec  sets FD_CLOEXEC again on those fds: fdrestore clears the flag for the spawn of a root task
  *            (its exec would have closed them), and a built child takes its fds without it.
  * --lock     (repeatable) takes a file lock or lease on FD, as filelocks.img records it: FLAG 1 POSIX
@@ -72,7 +77,7 @@
  * the release), prints
  * nothing (fds 0-2 are restored files that must not be written),
  * and while holding it reaps its children. SIGTERM, SIGINT and SIGKILL end it with their default action.
- * Exit codes: 2 bad usage, 3 a bad --cloexec list, 4 TIOCSCTTY failed, 5 TIOCSPGRP failed, 6 exec
+ * Exit codes: 2 bad usage, 3 a bad --cloexec list, 4 TIOCSCTTY (or --ctty-path, --reopen-tty) failed, 5 TIOCSPGRP failed, 6 exec
  * failed, 7 a bad control message, 8 the restore was abandoned (end of file on CMD or on --gate before a
  * release), 9 the gate could not be opened; a built child that fails exits 10 + the step; 20 the cwd
  * could not be entered, 21 a bad --umask or --sigmask, 22 the cgroup could not be joined, 23 the
@@ -674,11 +679,45 @@ static int listen_fds(const char *list)
 	       setenv("LISTEN_FDNAMES", names, 1) ? -1 : 0;
 }
 
+/* --reopen-tty FD,...:FLAGS: one open of /dev/tty (this process's terminal) at each FD. */
+static int reopen_dev_tty(const char *spec)
+{
+	const char *colon = strrchr(spec, ':');
+	int t;
+
+	if (!colon)
+		return -1;
+	t = open("/dev/tty", (int)strtol(colon + 1, NULL, 0) & ~O_CLOEXEC);
+	if (t < 0)
+		return -1;
+	for (const char *p = spec; p < colon;) {
+		char *end;
+		long fd = strtol(p, &end, 10);
+
+		if (end == p || dup2(t, (int)fd) < 0) {
+			close(t);
+			return -1;
+		}
+		p = *end == ',' ? end + 1 : end;
+	}
+	for (const char *p = spec; p < colon;) {
+		char *end;
+
+		if (strtol(p, &end, 10) == t)
+			return 0; /* it sits on a target itself */
+		p = *end == ',' ? end + 1 : end;
+	}
+	close(t);
+	return 0;
+}
+
 static int holder_main(int argc, char **argv)
 {
 	const char *comm = NULL, *cloexec = NULL, *control = NULL, *fg = NULL, *cgroup = NULL;
 	const char *root = NULL, *cwd = NULL, *umask_s = NULL, *sigmask = NULL, *listen = NULL;
 	int ctty = -1, ready = -1, gate = -1, ack = -1, nenv = 0, shared = 0, start = -1;
+	int ctty_tmp = -1;
+	const char *ctty_path = NULL, *reopen_tty = NULL;
 	char **env = calloc((size_t)argc + 1, sizeof(char *));
 	const char **locks = calloc((size_t)argc + 1, sizeof(char *));
 	int nlocks = 0;
@@ -720,6 +759,10 @@ static int holder_main(int argc, char **argv)
 			start = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--ctty") && i + 1 < argc)
 			ctty = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--ctty-path") && i + 1 < argc)
+			ctty_path = argv[++i];
+		else if (!strcmp(argv[i], "--reopen-tty") && i + 1 < argc)
+			reopen_tty = argv[++i];
 		else if (!strcmp(argv[i], "--control") && i + 1 < argc)
 			control = argv[++i];
 		else if (!strcmp(argv[i], "--fg") && i + 1 < argc)
@@ -764,6 +807,13 @@ static int holder_main(int argc, char **argv)
 	}
 	if (ctty >= 0 && ioctl(ctty, TIOCSCTTY, 0) < 0)
 		return 4;
+	if (ctty_path) {
+		ctty_tmp = open(ctty_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+		if (ctty_tmp < 0 || ioctl(ctty_tmp, TIOCSCTTY, 0) < 0)
+			return 4;
+	}
+	if (reopen_tty && reopen_dev_tty(reopen_tty))
+		return 4;
 	if (cloexec && !shared && set_cloexec(cloexec))
 		return 3;
 	for (int i = 0; i < nlocks; i++) {
@@ -801,9 +851,11 @@ static int holder_main(int argc, char **argv)
 			pgrp = (pid_t)fg_override;
 		if (pgrp == 0)
 			pgrp = getpgrp();
-		if (ioctl(atoi(fg), TIOCSPGRP, &pgrp) < 0)
+		if (ioctl(atoi(fg) < 0 ? ctty_tmp : atoi(fg), TIOCSPGRP, &pgrp) < 0)
 			rc = 5;
 	}
+	if (ctty_tmp >= 0)
+		close(ctty_tmp);
 	if (reply >= 0) {
 		say(reply, "D %ld\n", rc, 0, 0);
 		close(reply);

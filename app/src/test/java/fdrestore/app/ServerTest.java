@@ -280,6 +280,8 @@ class ServerTest {
             assertTrue(Server.servable(List.of("--version")));
             assertTrue(Server.servable(List.of("show", "--no-such-option")), "a usage error is printed as a direct run would");
             assertFalse(Server.servable(List.of("dump", "--no-such-option")));
+            assertFalse(Server.servable(List.of("restore", "--shell-job", "x")), "the caller's own session and terminal");
+            assertFalse(Server.servable(List.of("restore", "--inherit-fd", "fd[3]:pipe:[1]", "x")), "the caller's own fds");
         });
     }
 

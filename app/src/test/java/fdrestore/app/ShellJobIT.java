@@ -98,7 +98,7 @@ class ShellJobIT {
         assertEquals(Map.of("0", "pipe:[" + num(b, "pipe") + "]", "1", terminal, "2", terminal), fds,
                 "fd 0 the inherited pipe (not the image's " + original.get("pipe") + "), fds 1-2 on terminal B");
         String screen = (String) b.get("screen");
-        assertTrue(screen.contains("Verified: the 3 fds"), screen);
+        assertTrue(screen.contains("Restored 1 task (3 fds)"), screen);
         assertTrue(screen.contains("in through the inherited pipe"), "cat copied the pipe's line onto B: " + screen);
         assertEquals(0, num(b, "rc"), "fdrestore's wait ended with the job: " + screen);
         assertFalse((Boolean) b.get("job_after_ctrl_c"), "Ctrl-C on B reached the job");

@@ -1480,6 +1480,14 @@ public final class Restorer {
             if (a instanceof ProcessAction.ControllingTerminal c) {
                 argv.add("--ctty");
                 argv.add(Integer.toString(c.fd()));
+            } else if (a instanceof ProcessAction.ControllingTerminalPath c) {
+                argv.add("--ctty-path");
+                argv.add(c.path());
+            } else if (a instanceof ProcessAction.ReopenControllingTty r) {
+                StringBuilder fds = new StringBuilder();
+                r.fds().forEach(fd -> fds.append(fds.length() == 0 ? "" : ",").append(fd));
+                argv.add("--reopen-tty");
+                argv.add(fds + ":" + r.flags());
             } else if (a instanceof ProcessAction.ForegroundGroup g) {
                 if (g.imagePgid() != t.pid() && images.task(g.imagePgid()).isEmpty()) {
                     throw new RestoreException("task " + t.pid() + ": the foreground group " + g.imagePgid()

@@ -35,4 +35,22 @@ public sealed interface ProcessAction {
      */
     record Owner(int fd, int imagePid, boolean group) implements ProcessAction {
     }
+
+    /**
+     * Make the tty at {@code path} the controlling terminal of this session leader, which holds no fd on it:
+     * opened for the time of TIOCSCTTY (and of a {@link ForegroundGroup} whose fd is -1), then closed.
+     */
+    record ControllingTerminalPath(String path) implements ProcessAction {
+    }
+
+    /**
+     * Open {@code /dev/tty} with {@code flags} once the process has its controlling terminal, and put it at
+     * each of {@code fds} (one open file description): an open of /dev/tty is bound to the terminal of the
+     * process that opens it, so only the task's own process can make it.
+     */
+    record ReopenControllingTty(java.util.List<Integer> fds, int flags) implements ProcessAction {
+        public ReopenControllingTty {
+            fds = java.util.List.copyOf(fds);
+        }
+    }
 }

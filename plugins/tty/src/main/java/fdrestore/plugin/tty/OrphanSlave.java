@@ -34,22 +34,30 @@ final class OrphanSlave implements FileRestorer {
 
     private final TtyFile slave;
     private final String terminal;
+    /** Hung up: every hung-up slave file of this index, by id; the first opens them all. */
+    private final List<TtyFile> together;
 
-    private OrphanSlave(TtyFile slave, String terminal) {
+    private OrphanSlave(TtyFile slave, String terminal, List<TtyFile> together) {
         this.slave = slave;
         this.terminal = terminal;
+        this.together = together;
     }
 
     static boolean hungUp(TtyFile slave) {
         return !slave.info().hasTermios();
     }
 
-    static OrphanSlave hung(TtyFile slave) {
-        return new OrphanSlave(slave, null);
+    /**
+     * A hung-up slave file; {@code together} are all the hung-up slave files of its index, by id. They are
+     * one tty, which keeps its index while any of them is open: the first of them opens every one on the
+     * same master (each with its flags) and hands the others theirs.
+     */
+    static OrphanSlave hung(TtyFile slave, List<TtyFile> together) {
+        return new OrphanSlave(slave, null, List.copyOf(together));
     }
 
     static OrphanSlave onTerminal(TtyFile slave, String terminal) {
-        return new OrphanSlave(slave, terminal);
+        return new OrphanSlave(slave, terminal, List.of(slave));
     }
 
     @Override
@@ -68,6 +76,15 @@ final class OrphanSlave implements FileRestorer {
                 owned.clear();
                 return OpenResult.done(fd);
             }
+            if (together.get(0).id() != slave.id()) {
+                java.util.OptionalInt handed = ctx.takeHandOff();
+                if (handed.isEmpty()) {
+                    ctx.waitingFor("hung-up tty file " + together.get(0).id() + ", which opens every slave of pty "
+                            + slave.index());
+                    return OpenResult.again();
+                }
+                return OpenResult.done(handed.getAsInt());
+            }
             boolean anyIndex = Boolean.parseBoolean(ctx.option(PtyMaster.ANY_INDEX_OPTION));
             PtmxAllocator.Master m = PtmxAllocator.open(t, "/dev/ptmx", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
                     slave.index(), anyIndex, PtmxAllocator.MAX_TRIES, IndexHolders::describe);
@@ -75,7 +92,11 @@ final class OrphanSlave implements FileRestorer {
             Tty.setInt(t, m.fd(), Tty.TIOCSPTLCK, 0);
             int fd = t.ioctl(m.fd(), Tty.TIOCGPTPEER, PtySlave.peerFlags(slave));
             owned.add(fd);
-            t.close(m.fd()); // the slave is hung up from here on, as it was
+            for (TtyFile other : together.subList(1, together.size())) {
+                int o = t.ioctl(m.fd(), Tty.TIOCGPTPEER, PtySlave.peerFlags(other));
+                ctx.handOff(other.id(), o); // the engine's from here on
+            }
+            t.close(m.fd()); // the slaves are hung up from here on, as they were
             owned.clear();
             return OpenResult.done(fd);
         } catch (IOException e) { // SysException too

@@ -52,6 +52,15 @@ final class Tty {
 
     /** CRIU's TtyType values (tty.proto). */
     static final int TYPE_PTY = 1;
+    static final int TYPE_CTTY = 4;
+
+    /** criu's tty-info id of the controlling-terminal files (/dev/tty): its CTTY_INDEX 1006, shifted. */
+    static final int CTTY_INFO_ID = 1006 << 1;
+
+    /** /dev/tty: the controlling terminal of whoever opens it (char 5:0). */
+    static boolean isCtty(long rdev) {
+        return major(rdev) == TTYAUX_MAJOR && minor(rdev) == 0;
+    }
 
     /** Flags of a TtyFileEntry an open(2) of an existing device may pass on (never create or truncate). */
     static final int OPEN_MASK = O_ACCMODE | O_NONBLOCK | O_APPEND | O_LARGEFILE | O_NOATIME | O_DSYNC | O_SYNC;

@@ -43,18 +43,23 @@ final class TtyDumper {
     static final int ENOTTY = 25;
     static final int EINVAL = 22;
     static final int EIO = 5;
+    /** What /proc adds to the link of a slave whose pty is gone (hung up: its devpts node was removed). */
+    static final String DELETED = " (deleted)";
 
     private TtyDumper() {
     }
 
     static boolean dumps(LiveFile f) {
         return f.isPath() && f.fileType() == Linux.S_IFCHR
-                && (Tty.isPtyMaster(f.stat().rdev()) || Tty.isPtySlave(f.stat().rdev()));
+                && (Tty.isPtyMaster(f.stat().rdev()) || Tty.isPtySlave(f.stat().rdev()) || Tty.isCtty(f.stat().rdev()));
     }
 
     static FileEntry dump(DumpContext ctx) throws DumpException {
         LiveFile f = ctx.file();
         long rdev = f.stat().rdev();
+        if (Tty.isCtty(rdev)) {
+            return ctty(ctx);
+        }
         boolean master = Tty.isPtyMaster(rdev);
         int fd = ctx.localFd();
         int index;
@@ -81,12 +86,46 @@ final class TtyDumper {
             written.set(true);
             unread(ctx, fd, master, what);
         }
+        String path = f.link().endsWith(DELETED) ? f.link().substring(0, f.link().length() - DELETED.length()) : f.link();
         long regId = ctx.newId();
         int flags = f.fdinfo().flags() & ~Linux.O_CLOEXEC;
         RegFileEntry.Builder reg = RegFileEntry.newBuilder().setId((int) regId).setFlags(flags).setPos(0)
-                .setFown(ctx.fown()).setName(f.link()).setMode(f.stat().mode());
+                .setFown(ctx.fown()).setName(path).setMode(f.stat().mode());
         ctx.addFile(FileEntry.newBuilder().setType(FdType.REG.code()).setId((int) regId).setReg(reg).build());
         TtyFileEntry tty = TtyFileEntry.newBuilder().setId((int) ctx.id()).setTtyInfoId(infoId).setFlags(flags)
+                .setFown(ctx.fown()).setRegfId((int) regId).build();
+        return FileEntry.newBuilder().setType(FdType.TTY.code()).setId((int) ctx.id()).setTty(tty).build();
+    }
+
+    /**
+     * An open of /dev/tty, as criu writes it: a CTTY tty-info entry (id {@link Tty#CTTY_INFO_ID}, written
+     * once) with the session and foreground group of the holder's controlling terminal (/proc/PID/stat:
+     * TIOCGSID answers only inside that session), and the regular-file entry of /dev/tty.
+     */
+    private static FileEntry ctty(DumpContext ctx) throws DumpException {
+        LiveFile f = ctx.file();
+        AtomicBoolean written = ctx.memo("tty.info:" + Tty.CTTY_INFO_ID, AtomicBoolean::new);
+        if (!written.get()) {
+            long[] st;
+            try {
+                String stat = Files.readString(Path.of("/proc", Integer.toString(ctx.pid()), "stat"));
+                String[] x = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" ");
+                st = new long[] {Long.parseLong(x[3]), Math.max(0, Long.parseLong(x[5]))};
+            } catch (IOException | RuntimeException e) {
+                throw new DumpException("/dev/tty: cannot read /proc/" + ctx.pid() + "/stat: " + e.getMessage(), e);
+            }
+            ctx.append(Magic.TTY_INFO, TtyInfoEntry.newBuilder().setId(Tty.CTTY_INFO_ID).setType(Tty.TYPE_CTTY)
+                    .setLocked(false).setExclusive(false).setPacketMode(false).setSid((int) st[0]).setPgrp((int) st[1])
+                    .setRdev((int) f.stat().rdev()).setDev((int) f.stat().dev()).setUid(f.stat().uid())
+                    .setGid(f.stat().gid()).build(), null);
+            written.set(true);
+        }
+        int flags = f.fdinfo().flags() & ~Linux.O_CLOEXEC;
+        long regId = ctx.newId();
+        ctx.addFile(FileEntry.newBuilder().setType(FdType.REG.code()).setId((int) regId).setReg(RegFileEntry.newBuilder()
+                .setId((int) regId).setFlags(flags).setPos(0).setFown(ctx.fown()).setName(f.link())
+                .setMode(f.stat().mode())).build());
+        TtyFileEntry tty = TtyFileEntry.newBuilder().setId((int) ctx.id()).setTtyInfoId(Tty.CTTY_INFO_ID).setFlags(flags)
                 .setFown(ctx.fown()).setRegfId((int) regId).build();
         return FileEntry.newBuilder().setType(FdType.TTY.code()).setId((int) ctx.id()).setTty(tty).build();
     }
@@ -120,6 +159,14 @@ final class TtyDumper {
             Sys.ioctl(fd, Linux.TIOCGLCKTRMIOS, locked);
             Sys.ioctl(fd, Linux.TIOCGWINSZ, ws);
         } catch (SysException e) {
+            if (e.errno() == EIO && !master) {
+                // Hung up (its master was closed): what criu writes, no termios, window size or session.
+                ctx.note(what + ": hung up (its master was closed); restored as such, on a master of its own that is closed again");
+                return TtyInfoEntry.newBuilder().setId(infoId).setType(Tty.TYPE_PTY).setLocked(false).setExclusive(false)
+                        .setPacketMode(false).setSid(0).setPgrp(0).setRdev((int) f.stat().rdev())
+                        .setPty(TtyPtyEntry.newBuilder().setIndex(index)).setDev((int) f.stat().dev())
+                        .setUid(f.stat().uid()).setGid(f.stat().gid()).build();
+            }
             if (e.errno() == EIO) {
                 throw DumpException.unsupported(what + ": the terminal was hung up (" + e.getMessage() + ")");
             }

@@ -30,9 +30,15 @@ final class TtyImages {
             return info.getPty().getIndex();
         }
 
+        /** An open of /dev/tty (criu's CTTY): the controlling terminal of the task that opened it. */
+        boolean ctty() {
+            return info.getType() == Tty.TYPE_CTTY;
+        }
+
         @Override
         public String toString() {
-            return "tty file " + id + " (" + path + ", pty " + (master ? "master" : "slave") + " index " + index() + ")";
+            return ctty() ? "tty file " + id + " (" + path + ", the controlling terminal)"
+                    : "tty file " + id + " (" + path + ", pty " + (master ? "master" : "slave") + " index " + index() + ")";
         }
     }
 
@@ -81,6 +87,10 @@ final class TtyImages {
                     continue;
                 }
                 regPath = reg.getReg().getName();
+            }
+            if (info.getType() == Tty.TYPE_CTTY && Tty.isCtty(info.getRdev())) {
+                files.put(id, new TtyFile(id, e, info, false, regPath != null ? regPath : "/dev/tty"));
+                continue;
             }
             if (info.getType() != Tty.TYPE_PTY) {
                 problems.put(id, "tty file " + id + (regPath != null ? " (" + regPath + ")" : "") + ": a "
@@ -194,6 +204,18 @@ final class TtyImages {
      */
     TtyFile orphan(long id) {
         return orphans.get(id);
+    }
+
+    /** Every orphan slave file with pty index {@code index}, by id. */
+    List<TtyFile> orphans(int index) {
+        List<TtyFile> out = new ArrayList<>();
+        for (TtyFile f : orphans.values()) {
+            if (f.index() == index) {
+                out.add(f);
+            }
+        }
+        out.sort(java.util.Comparator.comparingLong(TtyFile::id));
+        return out;
     }
 
     /** The tty file {@code id} if it was read without a problem, else null. */

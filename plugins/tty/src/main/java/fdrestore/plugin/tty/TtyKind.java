@@ -77,9 +77,19 @@ public final class TtyKind implements FileKind, FileDumper {
         }
         TtyImages images = TtyImages.of(ctx.images());
         TtyFile tf = images.file(file.id());
+        if (tf.ctty()) {
+            java.util.Set<Integer> tasks = new java.util.TreeSet<>();
+            file.fles().forEach(f -> tasks.add(f.pid()));
+            if (tasks.size() > 1) {
+                throw new PlanException(tf + ": one open of /dev/tty shared by tasks " + tasks + "; an open of /dev/tty is"
+                        + " made by the process that uses it, so each task's is its own: sharing one across tasks is not"
+                        + " supported");
+            }
+            return new CttyFile(tf);
+        }
         if (images.orphan(file.id()) != null) {
             if (OrphanSlave.hungUp(tf)) {
-                return OrphanSlave.hung(tf);
+                return OrphanSlave.hung(tf, images.orphans(tf.index()).stream().filter(OrphanSlave::hungUp).toList());
             }
             String terminal = ctx.option(OrphanSlave.SHELL_JOB_OPTION);
             if (terminal == null) {
@@ -104,10 +114,27 @@ public final class TtyKind implements FileKind, FileDumper {
      */
     @Override
     public List<ProcessAction> processActions(ImageSet.Task task, PlanContext ctx) throws PlanException {
+        TtyImages images = TtyImages.of(ctx.images());
+        List<ProcessAction> out = new java.util.ArrayList<>(leaderActions(task, ctx, images));
+        Map<Long, List<Integer>> cttys = new java.util.TreeMap<>();
+        Map<Long, Integer> flags = new HashMap<>();
+        for (ImageSet.Fd fd : task.fds()) {
+            TtyFile tf = fd.type() == FdType.TTY ? images.fileOrNull(fd.fileId()) : null;
+            if (tf != null && tf.ctty()) {
+                cttys.computeIfAbsent(tf.id(), k -> new java.util.ArrayList<>()).add(fd.fd());
+                flags.put(tf.id(), tf.entry().getFlags() & Tty.OPEN_MASK);
+            }
+        }
+        cttys.forEach((id, fds) -> out.add(new ProcessAction.ReopenControllingTty(fds, flags.get(id))));
+        return out;
+    }
+
+    /** The session leader's controlling terminal and foreground group. */
+    private static List<ProcessAction> leaderActions(ImageSet.Task task, PlanContext ctx, TtyImages images)
+            throws PlanException {
         if (!task.sessionLeader()) {
             return List.of();
         }
-        TtyImages images = TtyImages.of(ctx.images());
         int bestFd = -1;
         boolean bestIsSlave = false;
         TtyInfoEntry bestInfo = null;
@@ -117,7 +144,7 @@ public final class TtyKind implements FileKind, FileDumper {
                 continue;
             }
             TtyFile tf = images.fileOrNull(fd.fileId());
-            if (tf == null || tf.info().getSid() != task.pid()) {
+            if (tf == null || tf.ctty() || tf.info().getSid() != task.pid()) {
                 continue;
             }
             if (images.orphan(tf.id()) != null) {
@@ -139,11 +166,18 @@ public final class TtyKind implements FileKind, FileDumper {
         }
         if (bestInfo == null && !orphanHeld) {
             for (TtyInfoEntry i : images.infos().values()) {
-                if (i.getSid() == task.pid() && i.hasPty()) {
-                    throw new PlanException("task " + task.pid() + " leads session " + task.pid()
-                            + ", whose controlling terminal is pty " + i.getPty().getIndex() + " (tty-info " + i.getId()
-                            + "), but it has no fd on that terminal: fdrestore acquires a controlling terminal through"
-                            + " an fd of the leader only");
+                if (i.getSid() == task.pid() && i.hasPty() && i.getType() == Tty.TYPE_PTY) {
+                    // No fd of its own on it (its master is another session's task's): opened by path for
+                    // TIOCSCTTY, as criu's fake CTL_TTY file, then closed.
+                    Pty pty = images.pty(i.getPty().getIndex());
+                    if (pty == null) {
+                        throw new PlanException("task " + task.pid() + " leads session " + task.pid() + ", whose"
+                                + " controlling terminal is pty " + i.getPty().getIndex() + " (tty-info " + i.getId()
+                                + "), held by no fd of the images and with no master in them");
+                    }
+                    String path = "/dev/pts/" + i.getPty().getIndex();
+                    return i.getPgrp() == 0 ? List.of(new ProcessAction.ControllingTerminalPath(path))
+                            : List.of(new ProcessAction.ControllingTerminalPath(path), new ProcessAction.ForegroundGroup(-1, i.getPgrp()));
                 }
             }
         }

@@ -9,6 +9,10 @@
  * open when the image says it was locked. Every slave file opens the slave path on its own, after its
  * master (one open file description per slave file id). The controlling terminal is not acquired at open
  * time (every open has O_NOCTTY): the session leader gets it as it becomes a process, from
- * {@link fdrestore.plugin.tty.TtyKind#processActions}.
+ * {@link fdrestore.plugin.tty.TtyKind#processActions}; a leader holding no fd on its terminal takes it by path.
+ * Opens of {@code /dev/tty} are made by the task's own process once its session has its terminal (a
+ * placeholder holds the fd until then). A slave whose master is not in the images is either hung up
+ * (restored on a master of its own, closed again) or external: restored with {@code --shell-job} on the
+ * caller's terminal ({@link fdrestore.plugin.tty.OrphanSlave}).
  */
 package fdrestore.plugin.tty;
