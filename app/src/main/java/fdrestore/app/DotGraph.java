@@ -36,7 +36,14 @@ final class DotGraph {
     private final ImageSet images;
     private final StringBuilder sb = new StringBuilder();
 
+    private final Map<fdrestore.core.image.FdType, fdrestore.core.spi.FileKind> kinds;
+
     DotGraph(ImageSet images) {
+        this(images, Map.of());
+    }
+
+    DotGraph(ImageSet images, Map<fdrestore.core.image.FdType, fdrestore.core.spi.FileKind> kinds) {
+        this.kinds = kinds;
         this.images = images;
     }
 
@@ -101,7 +108,7 @@ final class DotGraph {
                     String label = "fd " + fd.fd() + "  " + kind + (fd.cloexec() ? "  cloexec" : "");
                     if (master) {
                         FileEntry f = images.file(fd.fileId()).orElseThrow();
-                        label += "\n" + shorten(descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f)));
+                        label += "\n" + shorten(descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f, kinds)));
                     }
                     line(3, q(fdId(t.pid(), fd.fd())) + " [class=\"fd\", shape=box, style=\"rounded,filled\", fillcolor="
                             + (master ? "white" : "gray90") + ", label=" + q(label) + "];");
@@ -127,8 +134,39 @@ final class DotGraph {
         }
         nested(masters);
         dependencies(masters);
+        kindLinks(masters);
         sb.append("}\n");
         return sb.toString();
+    }
+
+    /** The links each kind's plugin draws from its files (FileKind.graphLinks): to a task, or to an object. */
+    private void kindLinks(Map<Long, FdRef> masters) {
+        int objects = 0;
+        for (Map.Entry<Long, FileEntry> e : images.files().entrySet()) {
+            FdRef m = masters.get(e.getKey());
+            fdrestore.core.spi.FileKind k = kinds.get(fdrestore.core.image.FdType.of(e.getValue().getType()));
+            if (m == null || k == null) {
+                continue;
+            }
+            List<fdrestore.core.spi.FileKind.GraphLink> links;
+            try {
+                links = k.graphLinks(e.getValue(), images);
+            } catch (RuntimeException ex) {
+                continue;   // a kind that cannot read its entry draws nothing; show reports it
+            }
+            for (fdrestore.core.spi.FileKind.GraphLink l : links) {
+                String to;
+                if (l.taskPid() > 0 && images.task(l.taskPid()).isPresent()) {
+                    to = taskId(l.taskPid());
+                } else {
+                    to = "object_" + k.name() + "_" + (++objects);
+                    line(1, q(to) + " [class=\"object\", shape=ellipse, style=filled, fillcolor=lightblue, label="
+                            + q(l.object() != null ? l.object() : "?") + "];");
+                }
+                line(1, q(fdId(m)) + " -> " + q(to) + " [class=" + q(k.name()) + ", style=dashed, color=purple, label="
+                        + q(l.label()) + "];");
+            }
+        }
     }
 
     private void nested(Map<Long, FdRef> masters) {

@@ -23,7 +23,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "their group), each task's fds, the parent of each task, shared files (an edge from the master,",
             "which opens the file, to each slave, which receives it), nested objects (the pipe behind both",
             "ends, unix socket peers) and restore dependencies (tty slave -> master, epoll -> targets, unix",
-            "connect -> peer). Read from the images only; no plugin is loaded."},
+            "connect -> peer), and what each kind's plugin links (a pidfd to its task). Read from the images only."},
         footer = {"%nEdge classes (the DOT 'class' attribute): parent, shared, nested, peer, dep.",
             "%nExamples:",
             "  fdrestore graph images-samples/criu-4.2/a_pipe | dot -Tpng > a_pipe.png",
@@ -46,10 +46,17 @@ final class GraphCommand implements Callable<Integer> {
             description = "The Graphviz program to render with (default: ${DEFAULT-VALUE} on the PATH).")
     String dotProgram;
 
+    @Option(names = "--plugins", paramLabel = "DIR",
+            description = "The plugins folder whose kinds describe and link their files (default: the distribution's).")
+    Path pluginsDir;
+
     @Override
     public Integer call() throws Exception {
         ImageSet images = ImageSet.open(dir);
-        String dot = new DotGraph(images).toDot();
+        String dot;
+        try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+            dot = new DotGraph(images, fdrestore.core.spi.FileKind.byType(host.kinds())).toDot();
+        }
         byte[] bytes = svg ? render(dot) : dot.getBytes(StandardCharsets.UTF_8);
         if (output != null) {
             Files.write(output, bytes);

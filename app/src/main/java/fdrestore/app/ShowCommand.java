@@ -8,6 +8,7 @@ import fdrestore.core.image.ImageSet.FdRef;
 import fdrestore.core.image.ImageSet.Task;
 import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.json.Json;
+import fdrestore.core.spi.FileKind;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,14 +41,21 @@ final class ShowCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a JSON document instead (described in docs/IMAGES.md).")
     boolean json;
 
+    @Option(names = "--plugins", paramLabel = "DIR",
+            description = "The plugins folder whose kinds describe their files (default: the distribution's).")
+    Path pluginsDir;
+
     @Override
     public Integer call() throws Exception {
         ImageSet images = ImageSet.open(dir);
         PrintWriter out = spec.commandLine().getOut();
-        if (json) {
-            out.println(Json.pretty(toJson(images)));
-        } else {
-            text(images, out);
+        try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+            Map<FdType, FileKind> kinds = FileKind.byType(host.kinds());
+            if (json) {
+                out.println(Json.pretty(toJson(images, kinds)));
+            } else {
+                text(images, kinds, out);
+            }
         }
         out.flush();
         return Cli.EXIT_OK;
@@ -68,7 +76,7 @@ final class ShowCommand implements Callable<Integer> {
         return best;
     }
 
-    private static void text(ImageSet images, PrintWriter out) {
+    private static void text(ImageSet images, Map<FdType, FileKind> kinds, PrintWriter out) {
         int fds = 0;
         int shared = 0;
         for (Task t : images.tasks()) {
@@ -102,7 +110,7 @@ final class ShowCommand implements Callable<Integer> {
                     roles.isEmpty() ? "" : "  [" + String.join(", ", roles) + "]");
             for (Fd fd : t.fds()) {
                 FileEntry f = images.file(fd.fileId()).orElseThrow();
-                String desc = descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f));
+                String desc = descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f, kinds));
                 List<FdRef> sharers = images.sharers(fd.fileId());
                 String share;
                 if (sharers.size() == 1) {
@@ -143,7 +151,7 @@ final class ShowCommand implements Callable<Integer> {
         }
     }
 
-    static Map<String, Object> toJson(ImageSet images) {
+    static Map<String, Object> toJson(ImageSet images, Map<FdType, FileKind> kinds) {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("dir", images.dir().toString());
         doc.put("imageVersion", images.inventory().getImgVersion());
@@ -166,7 +174,7 @@ final class ShowCommand implements Callable<Integer> {
                 jf.put("kind", kind(fd));
                 jf.put("cloexec", fd.cloexec());
                 jf.put("fileId", fd.fileId());
-                jf.put("description", descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f)));
+                jf.put("description", descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f, kinds)));
                 List<FdRef> sharers = images.sharers(fd.fileId());
                 FdRef m = master(sharers);
                 jf.put("shared", sharers.size() > 1);
@@ -189,7 +197,7 @@ final class ShowCommand implements Callable<Integer> {
             jf.put("id", e.getKey());
             FdType type = FdType.of(e.getValue().getType());
             jf.put("kind", type != null ? type.name() : "type " + e.getValue().getType());
-            jf.put("description", descriptions.computeIfAbsent(e.getKey(), id -> Describe.file(images, e.getValue())));
+            jf.put("description", descriptions.computeIfAbsent(e.getKey(), id -> Describe.file(images, e.getValue(), kinds)));
             FdRef m = master(sharers);
             jf.put("master", ref(m));
             List<Object> slaves = new ArrayList<>();

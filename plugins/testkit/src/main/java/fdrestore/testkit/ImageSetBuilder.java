@@ -157,17 +157,22 @@ public final class ImageSetBuilder {
     }
 
     /**
-     * A file of any kind (a plugin's own): {@code make} gets the new file id and returns the whole
-     * {@code FileEntry}; returns the id.
+     * A file of any kind, for a kind the builder has no method for: {@code entry} gets the new file id and
+     * returns its files.img entry (a plugin's own message in a raw field, say); returns the file id.
      */
-    public long file(java.util.function.IntFunction<FileEntry> make) {
+    public long file(java.util.function.IntFunction<FileEntry> entry) {
         int id = nextId++;
-        FileEntry f = make.apply(id);
-        if (f.getId() != id) {
-            throw new IllegalArgumentException("file entry id " + f.getId() + ", expected " + id);
+        FileEntry e = entry.apply(id);
+        if (e.getId() != id) {
+            throw new IllegalArgumentException("the entry's id is " + e.getId() + ", not the file id " + id);
         }
-        files.add(f);
+        files.add(e);
         return id;
+    }
+
+    /** The FownEntry of a file nobody owns (F_SETOWN never called), as criu records it. */
+    public static FownEntry noOwner() {
+        return fown();
     }
 
     /** A side image of kind {@code magic} named {@code name} (memfd.img, pagemap-shmem-7.img ...), written as given. */

@@ -52,6 +52,26 @@ public final class Describe {
         return t == null ? "type " + f.getType() : t.name();
     }
 
+    /**
+     * A one-line description of the file by the kind that restores it ({@code FileKind.describe}), or by
+     * core when that kind has none (or there is no such kind).
+     */
+    public static String file(ImageSet images, FileEntry f,
+                              Map<FdType, ? extends fdrestore.core.spi.FileKind> kinds) {
+        fdrestore.core.spi.FileKind k = kinds.get(FdType.of(f.getType()));
+        if (k != null) {
+            try {
+                String d = k.describe(f, images);
+                if (d != null) {
+                    return d;
+                }
+            } catch (RuntimeException e) {
+                return kind(f) + " (cannot describe: " + e.getMessage() + ")";
+            }
+        }
+        return file(images, f);
+    }
+
     /** A one-line description of the file, reading side images of {@code images} as needed. */
     public static String file(ImageSet images, FileEntry f) {
         try {

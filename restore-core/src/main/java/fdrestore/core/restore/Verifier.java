@@ -45,9 +45,17 @@ public final class Verifier {
     }
 
     public Verifier(ImageSet images, Path root) {
+        this(images, root, List.of());
+    }
+
+    /** A verifier that also runs each kind's own checks ({@code FileKind.verify}) on the fds of that kind. */
+    public Verifier(ImageSet images, Path root, java.util.Collection<? extends fdrestore.core.spi.FileKind> kinds) {
         this.images = images;
         this.root = root;
+        this.kinds = fdrestore.core.spi.FileKind.byType(kinds);
     }
+
+    private final Map<FdType, fdrestore.core.spi.FileKind> kinds;
 
     private record Seen(int pid, int fd, long dev, long ino) {
     }
@@ -246,6 +254,18 @@ public final class Verifier {
         if (imageFlags != null && (imageFlags & COMPARED) != (flags & COMPARED)) {
             out.add(where + ": open flags 0" + Integer.toOctalString(flags & COMPARED) + ", expected 0"
                     + Integer.toOctalString(imageFlags & COMPARED));
+        }
+        fdrestore.core.spi.FileKind k = fd.type() == null ? null : kinds.get(fd.type());
+        if (k != null) {
+            try {
+                fdrestore.core.spi.Fdinfo text = fdrestore.core.spi.Fdinfo.parse(Files.readString(
+                        Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(fd.fd()))));
+                for (String m : k.verify(f, link, text)) {
+                    out.add(where + ": " + m);
+                }
+            } catch (IOException | RuntimeException e) {
+                out.add(where + ": " + k.name() + " cannot check it: " + e.getMessage());
+            }
         }
         if (f.hasReg()) {
             RegFileEntry r = f.getReg();

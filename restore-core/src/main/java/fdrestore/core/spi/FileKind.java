@@ -30,4 +30,49 @@ public interface FileKind extends ExtensionPoint {
     default List<ProcessAction> processActions(ImageSet.Task task, PlanContext ctx) throws PlanException {
         return List.of();
     }
+
+    /**
+     * A one-line description of {@code entry}, a file of this kind, for {@code show}, the graph and error
+     * reports (its fields as a reader wants them: "signalfd sigmask 0x200 (SIGUSR1) O_NONBLOCK"). Null lets
+     * core describe it. No syscall.
+     */
+    default String describe(fdrestore.core.image.proto.FileEntry entry, ImageSet images) {
+        return null;
+    }
+
+    /**
+     * What {@code --verify} checks beyond core's checks (fd number, FD_CLOEXEC, sharing, the tree): one
+     * restored fd of this kind, as its process shows it ({@code link} from /proc/PID/fd, its fdinfo),
+     * against its {@code entry}. Returns one readable line per mismatch ("sigmask 0x0, expected 0x200"),
+     * none when it matches; core prefixes the task and fd.
+     */
+    default List<String> verify(fdrestore.core.image.proto.FileEntry entry, String link, Fdinfo fdinfo) {
+        return List.of();
+    }
+
+    /**
+     * What the graph draws from a file of this kind besides its fds and their sharing: a link to a task
+     * of the tree (a pidfd's process) or to a named object (a watched path). None by default.
+     */
+    default List<GraphLink> graphLinks(fdrestore.core.image.proto.FileEntry entry, ImageSet images) {
+        return List.of();
+    }
+
+    /**
+     * One edge of the graph from a file's master fd: to task {@code taskPid} of the images when it is
+     * above 0, else to an object node labelled {@code object}; {@code label} names the edge.
+     */
+    record GraphLink(int taskPid, String object, String label) {
+    }
+
+    /** The kinds by the fd types they restore (the first claim wins, as the host refuses two). */
+    static java.util.Map<FdType, FileKind> byType(java.util.Collection<? extends FileKind> kinds) {
+        java.util.Map<FdType, FileKind> m = new java.util.EnumMap<>(FdType.class);
+        for (FileKind k : kinds) {
+            for (FdType t : k.fdTypes()) {
+                m.putIfAbsent(t, k);
+            }
+        }
+        return m;
+    }
 }

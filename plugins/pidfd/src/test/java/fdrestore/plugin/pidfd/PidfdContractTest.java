@@ -1,0 +1,106 @@
+package fdrestore.plugin.pidfd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
+import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.spi.Fdinfo;
+import fdrestore.core.spi.FileInfo;
+import fdrestore.core.spi.FileKind;
+import fdrestore.core.spi.FleInfo;
+import fdrestore.core.spi.PlanContext;
+import fdrestore.core.spi.PlanException;
+import fdrestore.plugin.pidfd.proto.PidfdEntry;
+import fdrestore.testkit.FileKindContractTest;
+import fdrestore.testkit.ImageSetBuilder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The pidfd plugin through the testkit: pidfds of gone processes, and the plan's refusals. */
+class PidfdContractTest extends FileKindContractTest {
+    @TempDir
+    Path tmp;
+
+    @Override
+    protected FileKind kind() {
+        return new PidfdKind();
+    }
+
+    static long pidfd(ImageSetBuilder b, long ino, int flags, int nspid) {
+        return b.file(id -> FileEntry.newBuilder().setType(FdType.PIDFD.code()).setId(id)
+                .setPidfd(ByteString.copyFrom(PidfdEntry.newBuilder().setId(id).setIno(ino).setFlags(flags)
+                        .setNspid(nspid).setFown(ImageSetBuilder.noOwner().toByteString()).build().toByteArray()))
+                .build());
+    }
+
+    @Override
+    protected List<Scenario> scenarios() {
+        ImageSetBuilder v = new ImageSetBuilder();
+        v.task(1, 0).task(2, 1);
+        long a = pidfd(v, 315572, 0, -1);
+        long b = pidfd(v, 315572, 0, -1);
+        long c = pidfd(v, 315571, 04000, -1);
+        v.fd(1, 4, a, true).fd(1, 5, b, true).fd(1, 6, c).fd(2, 4, c);
+        return List.of(Scenario.of("pidfds of gone processes, two of one process, one shared by two tasks", v)
+                .expect(x -> {
+                    assertEquals("anon_inode:[pidfd]", x.file(1, 4).what());
+                    assertEquals(3, x.table(1).adopted().size(), x.table(1).adopted().toString());
+                    assertEquals(04000, x.file(1, 6).flags() & 04000, "PIDFD_NONBLOCK reaches the task");
+                    assertEquals(0, x.file(1, 4).flags() & 04000);
+                }));
+    }
+
+    private PlanException refused(java.util.function.ToLongFunction<ImageSetBuilder> make) throws Exception {
+        ImageSetBuilder b = new ImageSetBuilder();
+        b.task(1, 0).task(2, 1);
+        long id = make.applyAsLong(b);
+        b.fd(1, 4, id);
+        ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
+        FileInfo info = new FileInfo(id, FdType.PIDFD, images.file(id).orElseThrow(), List.of(new FleInfo(1, 4, false)));
+        PlanContext ctx = new PlanContext() {
+            public ImageSet images() {
+                return images;
+            }
+
+            public Path root() {
+                return Path.of("/");
+            }
+
+            public String option(String name) {
+                return null;
+            }
+        };
+        return assertThrows(PlanException.class, () -> new PidfdKind().plan(info, ctx));
+    }
+
+    @Test
+    void livePidfdsAndHostileFieldsAreRefusedBeforeAnySyscall() throws Exception {
+        PlanException live = refused(b -> pidfd(b, 1, 0, 2));
+        assertTrue(live.getMessage().contains("field nspid 2 is task 2 of the tree"), live.getMessage());
+        PlanException outside = refused(b -> pidfd(b, 1, 0, 4242));
+        assertTrue(outside.getMessage().contains("field nspid 4242 is a process outside the tree"), outside.getMessage());
+        PlanException neg = refused(b -> pidfd(b, 1, 0, -7));
+        assertTrue(neg.getMessage().contains("field nspid -7 is neither"), neg.getMessage());
+        PlanException flags = refused(b -> pidfd(b, 1, 0200, -1));
+        assertTrue(flags.getMessage().contains("field flags 0200"), flags.getMessage());
+    }
+
+    @Test
+    void verifiesThatAGonePidfdIsGone() {
+        FileEntry e = FileEntry.newBuilder().setType(FdType.PIDFD.code()).setId(3).setPidfd(ByteString.copyFrom(
+                PidfdEntry.newBuilder().setId(3).setIno(1).setFlags(0).setNspid(-1)
+                        .setFown(ImageSetBuilder.noOwner().toByteString()).build().toByteArray())).build();
+        PidfdKind k = new PidfdKind();
+        assertEquals(List.of(), k.verify(e, "anon_inode:[pidfd]", Fdinfo.parse("flags:\t02\nPid:\t-1\nNSpid:\t-1\n")));
+        assertEquals(List.of("refers to pid 77, expected a process that is gone (Pid: -1)"),
+                k.verify(e, "anon_inode:[pidfd]", Fdinfo.parse("flags:\t02\nPid:\t77\n")));
+        assertEquals("pidfd of a process that is gone (ino 1)", k.describe(e, null));
+    }
+}

@@ -1,0 +1,5 @@
+/** The signalfd file kind: written against the SPI only. */
+module fdrestore.plugin.signalfd {
+    requires fdrestore.core;
+    requires org.pf4j;
+}
