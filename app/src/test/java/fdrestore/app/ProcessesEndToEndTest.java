@@ -350,6 +350,60 @@ class ProcessesEndToEndTest {
         }
     }
 
+    /**
+     * Issue 23 item 1: SIGINT or SIGTERM to fdrestore while a 600-task tree is being built or right after it
+     * is released (--then=kill, before its step) ends with every process of the restore gone and a message.
+     */
+    @Test
+    void aSignalDuringOrRightAfterTheBuildStopsEverything() throws Exception {
+        Path images = tmp.resolve("big");
+        Path root = tmp.resolve("big-root");
+        SyntheticImages.write(SyntheticImages.Spec.parse("600x4"), images, root);
+        for (int sig : new int[] {2, 15}) {
+            Path err = tmp.resolve("err-" + sig);
+            Process f = new ProcessBuilder(javaCommand("restore", "--root", root.toString(), "--then=kill",
+                    images.toString())).redirectOutput(tmp.resolve("out-" + sig).toFile()).redirectError(err.toFile())
+                    .start();
+            java.util.Set<Long> seen = new java.util.TreeSet<>();
+            try {
+                Path cg = null;
+                long deadline = System.nanoTime() + 60_000_000_000L;
+                while (seen.size() < 50) { // signalled once 50 processes exist: the build is under way
+                    assertTrue(System.nanoTime() < deadline && f.isAlive(), "the restore did not start building");
+                    if (cg == null) {
+                        try (Stream<Path> s = Files.list(fdrestore.core.restore.TreeCgroup.ownCgroup())) {
+                            cg = s.filter(d -> d.getFileName().toString().startsWith("fdrestore-" + f.pid() + "-"))
+                                    .findFirst().orElse(null);
+                        }
+                    }
+                    if (cg != null) {
+                        try {
+                            for (String l : Files.readAllLines(cg.resolve("cgroup.procs"))) {
+                                seen.add(Long.parseLong(l.trim()));
+                            }
+                        } catch (IOException gone) {
+                            // the restore is over already
+                            break;
+                        }
+                    }
+                    Thread.sleep(2);
+                }
+                Sys.kill((int) f.pid(), sig);
+                assertTrue(f.waitFor(60, TimeUnit.SECONDS), "fdrestore ended on signal " + sig);
+                String e = Files.readString(err);
+                assertTrue(e.contains("Interrupted"), e);
+                assertFalse(e.contains("IllegalStateException"), e);
+                Thread.sleep(100);
+                List<Long> left = seen.stream().filter(ProcessesEndToEndTest::alive).toList();
+                assertEquals(List.of(), left, "signal " + sig + " after " + seen.size() + " processes: " + e);
+                assertFalse(cg != null && Files.exists(cg), "the cgroup is removed");
+            } finally {
+                f.destroyForcibly();
+                f.waitFor();
+            }
+        }
+    }
+
     /** A restore that fails (a process killed as it is made) leaves no process, even of a forking tree. */
     @Test
     void aFailedRestoreLeavesNoProcess() throws Exception {

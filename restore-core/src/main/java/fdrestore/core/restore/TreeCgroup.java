@@ -96,7 +96,7 @@ public final class TreeCgroup {
      * The cgroup v2 directory this process is in, from /proc/self/cgroup ("0::PATH") and the mount of
      * cgroup2 in /proc/self/mountinfo (at /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host).
      */
-    static Path ownCgroup() {
+    public static Path ownCgroup() {
         try {
             String rel = null;
             for (String l : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
