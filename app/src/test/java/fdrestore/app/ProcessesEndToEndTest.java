@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import fdrestore.core.sys.Linux;
 import fdrestore.core.sys.Sys;
@@ -116,6 +117,8 @@ class ProcessesEndToEndTest {
 
     /** The processes of a detached restore: its cgroup's members (every descendant of every task). */
     private static List<Integer> members(CliRunner.Restored r) throws IOException {
+        assumeTrue(r.doc().get("cgroup") != null, "no cgroup v2 with cgroup.kill can be made here (or "
+                + "FDRESTORE_CGROUP=off): the subreaper fallback has no member list");
         Path cg = Path.of(String.valueOf(r.doc().get("cgroup")));
         List<Integer> out = new ArrayList<>();
         for (String l : Files.readAllLines(cg.resolve("cgroup.procs"))) {
@@ -289,6 +292,8 @@ class ProcessesEndToEndTest {
         Files.writeString(marks.resolve("go"), "");
         CliRunner.Restored r = restore(images, Path.of("/"), "--exec");
         awaitWritten(marks, 3);
+        assumeTrue(r.doc().get("cgroup") != null, "no cgroup v2 with cgroup.kill can be made here: the subreaper "
+                + "fallback's --detach command names the restored pids only (docs/ARCHITECTURE.md)");
         List<Long> pids = written(marks);
         pids.forEach(pid -> assertTrue(alive(pid), "pid " + pid + " runs before the stop"));
         Process stop = new ProcessBuilder("sh", "-c", r.doc().get("stopCommand").toString()).inheritIO().start();
