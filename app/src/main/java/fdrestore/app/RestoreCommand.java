@@ -228,12 +228,14 @@ final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
                     err.flush();
                 }
                 Verifier.Report[] atGate = new Verifier.Report[1];
-                if (verify) {
-                    // before any command starts: the tables as restored, not as a command changed them
-                    Path vroot = root.toAbsolutePath().normalize();
-                    restorer.atGate((pm, extra) -> atGate[0] = new Verifier(images, vroot, host.kinds()).inheritFds(inherit)
-                            .verify(pm, extra));
-                }
+                Path vroot = root.toAbsolutePath().normalize();
+                restorer.atGate((pm, extra) -> {
+                    shown.phase("verifying");
+                    if (verify) {
+                        // before any command starts: the tables as restored, not as a command changed them
+                        atGate[0] = new Verifier(images, vroot, host.kinds()).inheritFds(inherit).verify(pm, extra);
+                    }
+                });
                 result = restorer
                         .progress(new fdrestore.core.engine.Progress() {
                             @Override

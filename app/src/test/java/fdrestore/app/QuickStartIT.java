@@ -82,7 +82,7 @@ class QuickStartIT {
             assertEquals(0, r.code, command + "\n" + r.out + tail(clone.resolve(".fdrestore-build.log")));
             assertTrue(r.out.contains("Restored 4 tasks"), r.out);
             assertTrue(r.out.contains("Verified: the "), r.out);
-            assertTrue(r.out.contains("Stopped the restored tasks"), r.out);
+            assertTrue(r.out.contains("Stopped the restored tree"), r.out);
             System.out.printf("QuickStartIT: fresh clone %.1f s + first restore (build included) %.1f s = %.1f s%n",
                     c.ms / 1e3, r.ms / 1e3, (c.ms + r.ms) / 1e3);
             Run again = sh(clone, command, 120);

@@ -508,6 +508,7 @@ public final class Restorer {
                 killTree(spawned);
                 tree.killAll(spawned); // what the listing cannot see: orphans of a builder that died
             }
+            tree.settle();
             if (transport != null) {
                 transport.close();
             }

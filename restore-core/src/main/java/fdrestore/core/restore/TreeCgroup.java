@@ -29,6 +29,8 @@ public final class TreeCgroup {
     private final Path dir;
     /** Subreaper fallback: this process's children before the restore (never stopped by it). */
     private final Set<Long> before;
+    /** The restore that made it is over (its tree exists, or never will): {@link #sweep} may remove it once empty. */
+    private volatile boolean settled;
 
     private TreeCgroup(Path dir, Set<Long> before) {
         this.dir = dir;
@@ -58,7 +60,7 @@ public final class TreeCgroup {
                         if (MADE.isEmpty()) {
                             Runtime.getRuntime().addShutdownHook(new Thread(TreeCgroup::sweep, "fdrestore-cgroup-sweep"));
                         }
-                        MADE.add(t.dir);
+                        MADE.add(t);
                     }
                     return t;
                 } catch (IOException | UnsupportedOperationException e) {
@@ -73,18 +75,19 @@ public final class TreeCgroup {
     }
 
     /** The cgroups this JVM made and has not removed yet. */
-    private static final Set<Path> MADE = new HashSet<>();
+    private static final Set<TreeCgroup> MADE = new HashSet<>();
 
     /**
-     * Removes every cgroup this JVM made whose processes have all ended (a tree stopped by its pids, or
-     * that ended by itself). Runs before each new one is made and when the JVM exits; a cgroup that still
-     * has processes (a detached tree) stays, with the command printed to stop it.
+     * Removes every cgroup this JVM made whose restore is over and whose processes have all ended (a tree
+     * stopped by its pids, or that ended by itself). Runs before each new one is made and when the JVM exits;
+     * a cgroup that still has processes (a detached tree) stays, with the command printed to stop it, and so
+     * does the still empty cgroup of a restore under way (its first holder has not joined yet).
      */
     public static void sweep() {
         synchronized (MADE) {
-            MADE.removeIf(d -> {
+            MADE.removeIf(t -> {
                 try {
-                    return !new TreeCgroup(d, Set.of()).populated() && Files.deleteIfExists(d) || !Files.exists(d);
+                    return t.settled && !t.populated() && Files.deleteIfExists(t.dir) || !Files.exists(t.dir);
                 } catch (IOException e) {
                     return false;
                 }
@@ -92,11 +95,16 @@ public final class TreeCgroup {
         }
     }
 
+    /** The restore that made this cgroup is over, either way: once empty, it may be swept. */
+    public void settle() {
+        settled = true;
+    }
+
     /**
      * The cgroup v2 directory this process is in, from /proc/self/cgroup ("0::PATH") and the mount of
      * cgroup2 in /proc/self/mountinfo (at /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host).
      */
-    static Path ownCgroup() {
+    public static Path ownCgroup() {
         try {
             String rel = null;
             for (String l : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
