@@ -127,6 +127,7 @@ final class RestoreCommand implements Callable<Integer> {
                 images.tasks().size(), fdCount);
         Restorer.Result result;
         Verifier.Report report;
+        List<fdrestore.core.spi.FileKind> kinds;
         long restoredNs;
         try {
             try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
@@ -158,18 +159,13 @@ final class RestoreCommand implements Callable<Integer> {
                                 shown.waiting(what);
                             }
                         }).run();
-                restoredNs = System.nanoTime() - start;
-                if (verify) {
-                    progress.phase("verifying");   // with the plugins still loaded: each kind checks its own fds
-                    report = new Verifier(images, root.toAbsolutePath().normalize(), host.kinds()).verify(result.pidMap());
-                } else {
-                    report = null;
-                }
+                kinds = host.kinds();
             } catch (RestoreException e) {
                 // the full message (a stall's wait-for graph, for one) goes to the log as it is
                 LOG.log(System.Logger.Level.DEBUG, "restore failed: " + e.getMessage(), e);
                 throw new RestoreException("restore of " + dir + " failed, nothing was left behind: " + e.getMessage(), e);
             }
+            restoredNs = System.nanoTime() - start;
             Restorer.Result r = result;
             LOG.log(System.Logger.Level.INFO, () -> String.format("restored %d tasks, %d fds: plan %.1f ms, tables %.1f ms, "
                     + "engine %.1f ms, processes %.1f ms", r.tasks().size(), r.fds(), r.planNs() / 1e6, r.tablesNs() / 1e6,
@@ -179,6 +175,9 @@ final class RestoreCommand implements Callable<Integer> {
                     LOG.log(System.Logger.Level.DEBUG, "task " + t.imagePid() + " -> pid " + t.pid() + ": " + t.command());
                 }
             }
+            progress.phase("verifying");
+            // each kind checks its own fds (its classes were loaded while planning)
+            report = verify ? new Verifier(images, root.toAbsolutePath().normalize(), kinds).verify(result.pidMap()) : null;
         } finally {
             ProgressDisplay.end(progress);
         }
