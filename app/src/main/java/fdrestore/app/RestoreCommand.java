@@ -266,6 +266,7 @@ final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
                 LOG.log(System.Logger.Level.DEBUG, "restore failed: " + e.getMessage(), e);
                 throw new RestoreException("restore of " + dir + " failed, nothing was left behind: " + e.getMessage(), e);
             }
+            restoredNs = System.nanoTime() - start;
             Restorer.Result r = result;
             LOG.log(System.Logger.Level.INFO, () -> String.format("restored %d tasks, %d fds: plan %.1f ms, tables %.1f ms, "
                     + "engine %.1f ms, processes %.1f ms", r.tasks().size(), r.fds(), r.planNs() / 1e6, r.tablesNs() / 1e6,

@@ -334,8 +334,8 @@ public final class Verifier {
                 for (String m : k.verify(f, link, text)) {
                     out.add(where + ": " + m);
                 }
-            } catch (IOException | RuntimeException e) {
-                out.add(where + ": " + k.name() + " cannot check it: " + e.getMessage());
+            } catch (IOException | RuntimeException | LinkageError e) {
+                out.add(where + ": " + k.name() + " cannot check it: " + e);
             }
         }
         if (f.hasReg()) {
