@@ -149,6 +149,11 @@ class RealTcpStatesTest {
 
     /** Dumps end {@code fd} of this JVM's table, closes it in repair mode, restores it as fd 5 of the task. */
     private void moveToTask(int fd, int expectedState) throws Exception {
+        moveToTask(fd, expectedState, -1);
+    }
+
+    /** As above; {@code gonePeer} (when not -1) is closed silently before the restore, as an outside peer that is gone. */
+    private void moveToTask(int fd, int expectedState, int gonePeer) throws Exception {
         int sndbuf = Sys.getsockoptInt(fd, SOL_SOCKET, InetConst.SO_SNDBUF);
         int rcvbuf = Sys.getsockoptInt(fd, SOL_SOCKET, InetConst.SO_RCVBUF);
         InetAddr src = InetAddr.parse(Sys.getsockname(fd));
@@ -160,6 +165,11 @@ class RealTcpStatesTest {
         Sys.setsockoptInt(fd, SOL_TCP, InetConst.TCP_REPAIR, InetConst.TCP_REPAIR_ON);
         Sys.close(fd);
         local.remove(Integer.valueOf(fd));
+        if (gonePeer >= 0) {
+            Sys.setsockoptInt(gonePeer, SOL_TCP, InetConst.TCP_REPAIR, InetConst.TCP_REPAIR_ON);
+            Sys.close(gonePeer);
+            local.remove(Integer.valueOf(gonePeer));
+        }
 
         InetImageBuilder b = new InetImageBuilder().task(PID, 0);
         long f = b.socket(InetImageBuilder.sk(AF_INET, SOCK_STREAM, IPPROTO_TCP, d.state(), src.host(), src.port(),
@@ -176,6 +186,11 @@ class RealTcpStatesTest {
         }
         Engine e = eb.build();
         assertTimeoutPreemptively(LIMIT, e::run);
+        if (gonePeer >= 0) {
+            // The socket's answer to the peer's FIN went nowhere: the kernel reset the connection. The fd is there.
+            assertEquals(src, InetAddr.parse(table.getsockname(5)));
+            return;
+        }
         assertEquals(InetSocket.stateName(SOCK_STREAM, expectedState), InetSocket.stateName(SOCK_STREAM, restoredState()),
                 "the restored end's TCP state");
         assertEquals(src, InetAddr.parse(table.getsockname(5)));
@@ -291,6 +306,21 @@ class RealTcpStatesTest {
             }
             table.close(5);
         }
+    }
+
+    @Test
+    void aPeerOutsideTheImagesThatIsGoneDoesNotStopTheRestore() throws Exception {
+        // close-wait: the socket answers the peer's FIN segment, and the answer is reset.
+        int[] cs = connection(0, 0);
+        Sys.shutdown(cs[0], InetConst.SHUT_WR);
+        waitState(cs[1], InetConst.TCP_CLOSE_WAIT);
+        moveToTask(cs[1], InetConst.TCP_CLOSE_WAIT, cs[0]);
+        table.close(5);
+
+        // established with unsent data (socket-tcpbuf): sending it after repair mode meets the reset.
+        int[] es = connection(4096, 65536);
+        fill(es[1]);
+        moveToTask(es[1], InetConst.TCP_ESTABLISHED, es[0]);
     }
 
     private interface Check {
