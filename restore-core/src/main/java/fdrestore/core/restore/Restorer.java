@@ -668,6 +668,9 @@ public final class Restorer {
                             + (r != null ? describeBuildError(r) : !Processes.running(pid) ? "it died"
                             : "no answer within " + REPLY_TIMEOUT_NS / 1_000_000_000L + " s"));
                 }
+                // The holder closes its ready fd right after "R": a task with no children gets no release
+                // that would wait for it, so wait here, or a verification may see the pipe still open.
+                awaitClosed(pid, ready.replyWrite());
             } catch (SysException e) {
                 throw new RestoreException("task " + t.pid() + ": cannot start its process: " + e.getMessage(), e);
             }
