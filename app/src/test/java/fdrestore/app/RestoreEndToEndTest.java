@@ -102,6 +102,14 @@ class RestoreEndToEndTest {
      * restored processes of the original ones (expected.norm's PID lines; the root's parent was outside).
      */
     static void checkProcessTree(Path expectedNorm, Map<Integer, Integer> pids) throws IOException {
+        checkProcessTree(expectedNorm, pids, null);
+    }
+
+    /**
+     * As {@link #checkProcessTree(Path, Map)}; where expected.norm writes the name {@code x} (the zdtm
+     * corpus' normalisation), the name is the one core-PID.img of {@code images} records.
+     */
+    static void checkProcessTree(Path expectedNorm, Map<Integer, Integer> pids, ImageSet images) throws IOException {
         for (String line : Files.readAllLines(expectedNorm)) {
             if (!line.startsWith("PID ")) {
                 continue;
@@ -123,17 +131,25 @@ class RestoreEndToEndTest {
             assertEquals((int) pids.get(f.get("pgid")), Integer.parseInt(fields[2]), "process group of task " + imagePid);
             assertEquals((int) pids.get(f.get("sid")), Integer.parseInt(fields[3]), "session of task " + imagePid);
             String comm = line.substring(line.indexOf("comm=") + 5);
+            if (comm.equals("x") && images != null) {
+                comm = images.task(imagePid).orElseThrow().comm();
+            }
             assertEquals(comm, Files.readString(Path.of("/proc/" + pid + "/comm")).strip(), "comm of task " + imagePid);
         }
     }
 
     /** Every pipe's and fifo's queued bytes are back, byte for byte (FIONREAD, then the content). */
-    private static void checkQueuedData(ImageSet images, Map<Integer, Integer> pids) throws Exception {
+    static void checkQueuedData(ImageSet images, Map<Integer, Integer> pids) throws Exception {
         for (Magic magic : new Magic[] {Magic.PIPES_DATA, Magic.FIFO_DATA}) {
             for (ImageEntry e : images.image(magic).entries()) {
                 PipeDataEntry d = e.message(PipeDataEntry.class);
                 // A read end of this pipe in some restored task.
                 int[] where = findReadEnd(images, d.getPipeId(), pids, magic == Magic.FIFO_DATA);
+                if (where == null && readEndInFlight(images, d.getPipeId())) {
+                    // no task holds its read end: it travels in a unix socket's queue (SCM_RIGHTS), where
+                    // taking it would consume the restored message; the unix plugin's real-kernel tests do
+                    continue;
+                }
                 assertTrue(where != null, "no read end for pipe " + d.getPipeId());
                 int fd = Sys.open("/proc/" + where[0] + "/fd/" + where[1], Linux.O_RDONLY | Linux.O_NONBLOCK | Linux.O_CLOEXEC, 0);
                 try {
@@ -154,6 +170,18 @@ class RestoreEndToEndTest {
                 }
             }
         }
+    }
+
+    /**
+     * True if pipe {@code pipeId} has a read end that no fd of any task refers to: it travels in a unix
+     * socket's queue (SCM_RIGHTS).
+     */
+    private static boolean readEndInFlight(ImageSet images, int pipeId) {
+        java.util.Set<Long> held = new java.util.HashSet<>();
+        images.tasks().forEach(t -> t.fds().forEach(fd -> held.add(fd.fileId())));
+        return images.files().entrySet().stream().anyMatch(e -> e.getValue().hasPipe()
+                && e.getValue().getPipe().getPipeId() == pipeId && (e.getValue().getPipe().getFlags() & 3) == 0
+                && !held.contains(e.getKey()));
     }
 
     private static int[] findReadEnd(ImageSet images, int pipeId, Map<Integer, Integer> pids, boolean fifo) {

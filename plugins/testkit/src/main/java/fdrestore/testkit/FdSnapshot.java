@@ -21,6 +21,8 @@ import java.util.regex.Pattern;
 public final class FdSnapshot {
     private static final List<String> KEEP = List.of("pos", "flags", "tfd", "clockid", "it_interval", "settime flags",
             "eventfd-count", "inotify", "fanotify", "tty", "scm_fds", "lock");
+    /** A lock line of fdinfo: "lock: N: KIND MODE RW PID MAJ:MIN:INO START END". */
+    private static final Pattern LOCK = Pattern.compile("^(lock: \\d+: \\S+ \\S+ \\S+ )(-?\\d+) (\\S+:\\S+:\\d+)( .*)$");
     private static final Pattern OBJECT = Pattern.compile("^(pipe|socket|anon_inode:\\[?[a-z_]+\\]?)(:\\[(\\d+)\\])?$");
 
     private FdSnapshot() {
@@ -33,6 +35,8 @@ public final class FdSnapshot {
     public static Map<Integer, List<String>> take(Map<Integer, Integer> tasks, Path root) throws IOException {
         Map<String, String> labels = new HashMap<>();
         Map<Integer, List<String>> out = new LinkedHashMap<>();
+        Map<Integer, Integer> imagePids = new HashMap<>();
+        tasks.forEach((image, real) -> imagePids.put(real, image));
         String prefix = root == null || root.toString().equals("/") ? null : root.toAbsolutePath().normalize().toString();
         for (Map.Entry<Integer, Integer> t : tasks.entrySet()) {
             int pid = t.getValue();
@@ -75,6 +79,8 @@ public final class FdSnapshot {
                     l = l.replaceAll("\\bino:\\s*\\S+", "ino:*").replaceAll("\\bsdev:\\s*\\S+", "sdev:*");
                     if (k.equals("tfd")) {
                         tfds.add(l.replaceAll(" pos:\\S+", ""));
+                    } else if (k.equals("lock")) {
+                        kept.add(lock(l, imagePids));
                     } else {
                         kept.add(l);
                     }
@@ -88,6 +94,22 @@ public final class FdSnapshot {
         return out;
     }
 
+    private static final Pattern LOCK_IN_LINE =
+            Pattern.compile("(lock: \\d+: \\S+ \\S+ \\S+ )(-?\\d+) (\\S+:\\S+:\\d+)((?: \\S+){2})");
+
+    /**
+     * A lock line as the images would name it: the owner's real pid becomes its image pid (a pid outside
+     * the restored tree stays as it is) and the device and inode, which belong to the host, become "*".
+     */
+    private static String lock(String line, Map<Integer, Integer> imagePids) {
+        Matcher m = LOCK.matcher(line);
+        if (!m.matches()) {
+            return line;
+        }
+        int pid = Integer.parseInt(m.group(2));
+        return m.group(1) + imagePids.getOrDefault(pid, pid) + " *" + m.group(4);
+    }
+
     /** The fd lines of each task of an {@code expected.norm} file, keyed by image pid, in file order. */
     public static Map<Integer, List<String>> readExpected(Path expectedNorm) throws IOException {
         Map<Integer, List<String>> out = new LinkedHashMap<>();
@@ -97,7 +119,7 @@ public final class FdSnapshot {
                 cur = new ArrayList<>();
                 out.put(Integer.parseInt(line.split(" ")[1]), cur);
             } else if (line.startsWith("  fd ") && cur != null) {
-                cur.add(line);
+                cur.add(LOCK_IN_LINE.matcher(line).replaceAll("$1$2 *$4"));
             }
         }
         return out;
