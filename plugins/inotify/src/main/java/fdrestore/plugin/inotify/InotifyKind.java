@@ -28,7 +28,7 @@ import org.pf4j.Extension;
  * each wd (1..{@value #MAX_WD}, distinct: the kernel hands them out in order, so a wd is reached by adding
  * and removing), each mask (inotify's bits only, not empty) and each path (absolute, no ".."). A watch
  * with neither a path nor a handle this file system can open fails the restore, naming it, unless
- * {@code -o inotify.drop-missing=true} drops it.
+ * {@code --plugin-option inotify.drop-missing=true} drops it.
  */
 @Extension
 public final class InotifyKind implements FileKind {
@@ -40,6 +40,12 @@ public final class InotifyKind implements FileKind {
             | 0x40000000L | 0x80000000L;
     /** The option that drops a watch whose inode cannot be found. */
     public static final String DROP_MISSING = "inotify.drop-missing";
+
+    /** The plugin option this kind reads (restore --plugin-option KEY=VALUE). */
+    @Override
+    public Set<String> options() {
+        return Set.of(DROP_MISSING);
+    }
 
     @Override
     public String name() {
@@ -150,7 +156,7 @@ public final class InotifyKind implements FileKind {
             List<String> lines = fdinfo.lines("inotify wd");
             for (InotifyWdEntry w : e.getWdList()) {
                 if (!w.getFHandle().hasPath()) {
-                    continue;   // a handle-only watch may have been dropped (-o inotify.drop-missing)
+                    continue;   // a handle-only watch may have been dropped (--plugin-option inotify.drop-missing)
                 }
                 String wd = "inotify wd:" + Integer.toHexString(w.getWd()) + " ";
                 String line = lines.stream().filter(l -> l.startsWith(wd)).findFirst().orElse(null);

@@ -107,7 +107,7 @@ final class InotifyRestorer implements FileRestorer {
                         return;
                     }
                     throw new IOException(this + ": " + w + ": " + e.getMessage()
-                            + (e.errno() == ENOENT ? " (-o " + InotifyKind.DROP_MISSING + "=true drops it)" : ""), e);
+                            + (e.errno() == ENOENT ? " (--plugin-option " + InotifyKind.DROP_MISSING + "=true drops it)" : ""), e);
                 }
                 if (got == w.wd()) {
                     return;
@@ -142,7 +142,7 @@ final class InotifyRestorer implements FileRestorer {
                 return -1;
             }
             throw new IOException(this + ": " + w + ": criu recorded no path and its file handle does not open on "
-                    + "the file system of " + root + " (" + e.getMessage() + "); -o " + InotifyKind.DROP_MISSING
+                    + "the file system of " + root + " (" + e.getMessage() + "); --plugin-option " + InotifyKind.DROP_MISSING
                     + "=true drops it", e);
         } finally {
             Syscalls.closeLocal(mount);

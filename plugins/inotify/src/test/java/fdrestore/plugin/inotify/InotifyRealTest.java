@@ -114,7 +114,7 @@ class InotifyRealTest {
             Map<Integer, String> before = Sys.fdTargets();
             RestoreException e = assertThrows(RestoreException.class, engine::run);
             assertTrue(e.getMessage().contains("task 1 fd 4") && e.getMessage().contains("watch wd 1 mask 0x2 on /gone")
-                    && e.getMessage().contains("-o inotify.drop-missing=true drops it"), e.getMessage());
+                    && e.getMessage().contains("--plugin-option inotify.drop-missing=true drops it"), e.getMessage());
             assertEquals(List.of(), Arrays.stream(table.listFds()).filter(fd -> fd >= 100).boxed().toList());
             assertEquals(Map.of(), FdLeaks.gainedSince(before), "no inotify fd left in the JVM");
         });

@@ -28,7 +28,7 @@ import org.pf4j.Extension;
  * memfd.img, the contents in pagemap-shmem-<shmid>.img and pages-<id>.img).
  *
  * <p>Checked at plan time, before any syscall: the inode exists; its name fits memfd_create (at most 249
- * bytes, no NUL); its size is at most {@link #MAX_SIZE} (or {@code -o memfd.max-size=BYTES}); the seals are
+ * bytes, no NUL); its size is at most {@link #MAX_SIZE} (or {@code --plugin-option memfd.max-size=BYTES}); the seals are
  * known F_SEAL_* bits; the mode is a regular file's; a hugetlb memfd (whose contents cannot be written with
  * write(2)) is refused; every page run lies within the size and the pages image; the file flags are an
  * open's without O_CREAT, O_TRUNC and the like; the position is not negative. Files of one inode share it,
@@ -50,6 +50,12 @@ public final class MemfdKind implements FileKind, FileDumper {
 
     /** The inodes of each image set being restored, shared by its files' restorers. */
     private final Map<ImageSet, Map<Long, Inode>> inodes = new WeakHashMap<>();
+
+    /** The plugin option this kind reads (restore --plugin-option KEY=VALUE). */
+    @Override
+    public Set<String> options() {
+        return Set.of(MAX_SIZE_OPTION);
+    }
 
     @Override
     public String name() {

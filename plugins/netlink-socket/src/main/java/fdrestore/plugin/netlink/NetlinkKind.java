@@ -49,6 +49,12 @@ public final class NetlinkKind implements FileKind, FileDumper {
     static final int O_ASYNC = 020000;
     static final int O_LARGEFILE = 0100000;
 
+    /** The plugin option this kind reads (restore --plugin-option KEY=VALUE). */
+    @Override
+    public Set<String> options() {
+        return Set.of(PORT_OPTION);
+    }
+
     @Override
     public String name() {
         return "netlink-socket";

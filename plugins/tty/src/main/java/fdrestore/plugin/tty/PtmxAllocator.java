@@ -112,7 +112,7 @@ final class PtmxAllocator {
             throw new IOException("pty index " + want + " is taken on this host: " + path + " gave index " + last
                     + " (the lowest free one)" + (who.isEmpty() ? " and no process holding " + want + " was found"
                     + " (it may live in another mount namespace, or have closed it since)" : "; " + who)
-                    + ". Free it, or restore with --pty-any-index (-o pty-any-index=true) to take"
+                    + ". Free it, or restore with --pty-any-index (--plugin-option pty-any-index=true) to take"
                     + " any free index (the slaves' paths change accordingly)");
         }
         throw new IOException("pty index " + want + " not reached after " + maxTries + " opens of " + path
