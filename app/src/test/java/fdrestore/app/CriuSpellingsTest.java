@@ -108,7 +108,8 @@ class CriuSpellingsTest {
                 Samples.criu("a_pipe").toString());
         assertEquals(2, r.code, r.toString());
         assertTrue(r.err.contains("--plugin-option foo: no plugin reads this option; the known ones are allow-devices, "
-                + "inet.fown, pty-any-index, regular-file.fown"), r.toString());
+                + "inet.fown, inotify.drop-missing, memfd.max-size, netlink.port, pty-any-index, regular-file.fown"),
+                r.toString());
         assertFalse(r.out.contains("Restored"), r.toString());
     }
 

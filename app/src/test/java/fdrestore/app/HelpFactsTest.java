@@ -14,9 +14,12 @@ import picocli.CommandLine;
 /** What the help texts state about kinds and dump sides is what the plugins answer. */
 class HelpFactsTest {
     /** How dump --help names each kind. */
-    static final Map<String, String> PHRASE = Map.of("regular", "regular files", "pipe", "pipes", "fifo", "fifos",
-            "unix", "unix sockets", "inet", "TCP listeners", "tty", "terminals", "eventpoll", "epoll",
-            "timerfd", "timerfd", "eventfd", "eventfd");
+    static final Map<String, String> PHRASE = Map.ofEntries(Map.entry("regular", "regular files"),
+            Map.entry("pipe", "pipes"), Map.entry("fifo", "fifos"), Map.entry("unix", "unix sockets"),
+            Map.entry("inet", "TCP (listeners"), Map.entry("tty", "terminals"), Map.entry("eventpoll", "epoll"),
+            Map.entry("timerfd", "timerfd"), Map.entry("eventfd", "eventfd"), Map.entry("signalfd", "signalfd"),
+            Map.entry("pidfd", "pidfds"), Map.entry("inotify", "inotify"), Map.entry("netlink-socket", "netlink"),
+            Map.entry("packet-socket", "packet sockets"), Map.entry("memfd", "memfds"));
 
     @Test
     void dumpHelpNamesEveryKindWithADumpSideAndNoOther() {
@@ -44,7 +47,8 @@ class HelpFactsTest {
         try (PluginHost host = PluginHost.load(null)) {
             java.util.Set<String> known = new java.util.TreeSet<>();
             host.kinds().forEach(k -> known.addAll(k.options()));
-            assertEquals(java.util.Set.of("allow-devices", "inet.fown", "pty-any-index", "regular-file.fown"), known);
+            assertEquals(java.util.Set.of("allow-devices", "inet.fown", "inotify.drop-missing", "memfd.max-size",
+                    "netlink.port", "pty-any-index", "regular-file.fown"), known);
             String restore = CliRunner.run("restore", "--help").out;
             // the two plugin options restore spells as its own flags
             assertTrue(restore.contains("pty-any-index") && restore.contains("--allow-devices"), restore);

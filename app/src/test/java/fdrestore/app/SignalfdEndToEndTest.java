@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -83,8 +82,6 @@ class SignalfdEndToEndTest {
      * (core-PID.img's blocked mask), else the signal ends the holder instead.
      */
     @Test
-    @Disabled("needs each task's blocked signal mask restored from core-PID.img (the proc issue); without it the "
-            + "holder does not block SIGUSR1 and the signal ends it")
     void aSignalSentToTheRestoredTaskWaitsForItsSignalfd(@TempDir Path tmp) throws Exception {
         Path root = copyRoot(tmp);
         int pid = restore(root).get(18363);
