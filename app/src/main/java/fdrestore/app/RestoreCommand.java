@@ -633,6 +633,14 @@ final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
             } catch (SysException ignored) {
                 // gone
             }
+        }
+        // SIGKILL is certain but not instant: reap each once it is a zombie, or it stays one (a task whose
+        // image blocks SIGTERM, as nginx's does, reaches this point).
+        long killed = System.nanoTime() + 1_000_000_000L;
+        for (int pid : left) {
+            while (Processes.running(pid) && System.nanoTime() < killed) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+            }
             reap(pid);
         }
     }

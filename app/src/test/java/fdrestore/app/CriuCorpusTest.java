@@ -44,9 +44,32 @@ class CriuCorpusTest {
     private static final List<String> GROUPS = List.of("zdtm", "real");
     private final List<Integer> started = new ArrayList<>();
 
+    private List<Long> childrenBefore;
+
+    @org.junit.jupiter.api.BeforeEach
+    void noteChildren() {
+        childrenBefore = HardeningSupport.children();
+    }
+
     @AfterEach
     void stopEverything() {
         RestoreCommand.stop(started);
+        try {
+            Thread.sleep(100); // a task killed late becomes a zombie a moment later
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        List<Long> left = new ArrayList<>(HardeningSupport.children());
+        left.removeAll(childrenBefore);
+        List<String> what = new ArrayList<>();
+        for (long pid : left) {
+            try {
+                what.add(pid + " " + Files.readString(Path.of("/proc/" + pid + "/stat")).strip());
+            } catch (IOException e) {
+                what.add(pid + " gone");
+            }
+        }
+        assertEquals(List.of(), what, "children of this JVM the restore left behind, a zombie included");
     }
 
     /** IDENTICAL, REFUSED (the restore fails) or DIFFERS (it restores, but a known line differs). */
