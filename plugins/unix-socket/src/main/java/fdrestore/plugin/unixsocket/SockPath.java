@@ -111,8 +111,7 @@ record SockPath(Path host, byte[] address, String imagePath) {
                     + Integer.toOctalString(mode) + "); refusing to replace it");
         }
         if (liveSocketAt(t)) {
-            throw new IOException(s + ": " + host + " is the name of a live socket" + holderOf(host)
-                    + "; refusing to take it over (another fdrestore restore or a running service owns it)");
+            throw taken(s, null);
         }
         Path moved;
         try {
@@ -161,6 +160,12 @@ record SockPath(Path host, byte[] address, String imagePath) {
      * inode some /proc/PID/fd refers to; empty when none can be found (another network namespace, or
      * /proc hides them). Only called to word an error.
      */
+    /** The error for a path a live socket is bound to: it is never taken over. */
+    IOException taken(Object socket, Throwable cause) {
+        return new IOException(socket + ": " + host + " is the name of a live socket" + holderOf(host)
+                + "; refusing to take it over (another fdrestore restore or a running service owns it)", cause);
+    }
+
     static String holderOf(Path path) {
         java.util.Set<String> inodes = new java.util.HashSet<>();
         try {

@@ -238,7 +238,14 @@ final class UnixRestorer implements FileRestorer {
             SockPath sp = SockPath.of(ctx.root(), me);
             sp.clearStale(me, t);
             addr = sp.address();
-            bind(t, fd, addr);
+            try {
+                t.bind(fd, addr);
+            } catch (SysException e) {
+                if (e.errno() != Errno.EADDRINUSE) {
+                    throw new IOException(me + ": cannot bind to " + me.name() + ": " + e.getMessage(), e);
+                }
+                throw sp.taken(me, e); // bound there since the check above (a concurrent restore)
+            }
             synchronized (created) {
                 created.add(sp);
             }
