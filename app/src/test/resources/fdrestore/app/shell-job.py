@@ -98,7 +98,7 @@ try:
     fdr, mb = pty.fork()
     if fdr == 0:
         # no --verify: the job runs its command (cat), whose loader opens and closes libraries meanwhile
-        os.execve(F, [F, "restore", "--shell-job", "--inherit-fd", key, "--then=wait", D], env)
+        os.execve(F, [F, "restore", "--shell-job", "--exec", "--inherit-fd", key, "--then=wait", D], env)
     mine.append(fdr)
     os.close(r2)
     out = read_until(mb, b"Waiting for the restored tasks", 60)
