@@ -46,6 +46,21 @@ class CriuCorpusTest {
 
     private List<Long> childrenBefore;
 
+    /** One extra plugins folder for every entry. */
+    @TempDir
+    static Path plugins;
+
+    /**
+     * The distribution ships the eventfd plugin; the app's class path leaves it out on purpose
+     * (EventfdPluginTest), so it comes from its module's jar, as a user's extra plugins folder would.
+     */
+    @org.junit.jupiter.api.BeforeAll
+    static void eventfdPlugin() throws IOException {
+        Path eventfd = EventfdPluginTest.eventfdJar().orElseThrow(() -> new AssertionError(
+                "the eventfd plugin's jar is not built (mvn -pl plugins/eventfd package)"));
+        Files.copy(eventfd, plugins.resolve(eventfd.getFileName()));
+    }
+
     @org.junit.jupiter.api.BeforeEach
     void noteChildren() {
         childrenBefore = HardeningSupport.children();
@@ -127,12 +142,6 @@ class CriuCorpusTest {
         Path images = CORPUS.resolve(x.entry());
         Path root = Samples.prepareRoot(images, tmp.resolve("root"));
         Map<String, String> before = RestoreEndToEndTest.checksums(root);
-        // The distribution ships the eventfd plugin; the app's class path leaves it out on purpose
-        // (EventfdPluginTest), so it comes from its module's jar, as a user's extra plugins folder would.
-        Path plugins = Files.createDirectories(tmp.resolve("plugins"));
-        Path eventfd = EventfdPluginTest.eventfdJar().orElseThrow(() -> new AssertionError(
-                "the eventfd plugin's jar is not built (mvn -pl plugins/eventfd package)"));
-        Files.copy(eventfd, plugins.resolve(eventfd.getFileName()));
         if (x.outcome() != Outcome.REFUSED) {
             Map<Integer, Integer> pids = CliRunner.restoreDetached(started, images, root, "--plugins", plugins.toString())
                     .pids();
