@@ -500,6 +500,7 @@ class ExecutorTaskTableTest {
             int child = t.spawn(spec);
             try {
                 awaitExec(child, "sleep");
+                awaitSleeping(child); // sleep's own start-up (its locale) opens and closes fd 3 meanwhile
                 Set<Integer> childFds;
                 try (Stream<Path> s = Files.list(Path.of("/proc/" + child + "/fd"))) {
                     childFds = s.map(x -> Integer.parseInt(x.getFileName().toString()))
@@ -524,6 +525,19 @@ class ExecutorTaskTableTest {
      * posix_spawn returns once the child released the parent's memory (exec_mmap), which is before the
      * kernel runs close-on-exec and sets comm: wait for comm to know the exec finished.
      */
+    /** Waits until {@code pid} sleeps (state S: sleep is in nanosleep, its start-up is over). */
+    private static void awaitSleeping(int pid) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            String st = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            if (st.charAt(st.lastIndexOf(')') + 2) == 'S') {
+                return;
+            }
+            assertTrue(System.nanoTime() < deadline, "process " + pid + " never went to sleep: " + st);
+            Thread.sleep(1);
+        }
+    }
+
     private static void awaitExec(int pid, String comm) throws Exception {
         while (!Files.readString(Path.of("/proc/" + pid + "/comm")).trim().equals(comm)) {
             Thread.sleep(1);
