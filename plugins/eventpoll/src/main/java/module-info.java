@@ -1,5 +1,5 @@
 /** fdrestore plugin for the "eventpoll" file kind: epoll instances. */
 module fdrestore.plugin.eventpoll {
-    requires fdrestore.core;
+    requires fdrestore.api;
     requires org.pf4j;
 }

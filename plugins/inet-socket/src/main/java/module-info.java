@@ -1,5 +1,5 @@
 /** fdrestore plugin for the "inet" file kind: TCP and UDP sockets. */
 module fdrestore.plugin.inetsocket {
-    requires fdrestore.core;
+    requires fdrestore.api;
     requires org.pf4j;
 }

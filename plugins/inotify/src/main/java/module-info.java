@@ -1,5 +1,5 @@
 /** The inotify file kind: written against the SPI only. */
 module fdrestore.plugin.inotify {
-    requires fdrestore.core;
+    requires fdrestore.api;
     requires org.pf4j;
 }

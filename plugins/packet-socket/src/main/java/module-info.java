@@ -1,5 +1,5 @@
 /** fdrestore plugin for the "packet-socket" file kind: AF_PACKET sockets. Depends on the SPI only. */
 module fdrestore.plugin.packet {
-    requires fdrestore.core;
+    requires fdrestore.api;
     requires org.pf4j;
 }

@@ -1,5 +1,5 @@
 /** The pidfd file kind: written against the SPI only. */
 module fdrestore.plugin.pidfd {
-    requires fdrestore.core;
+    requires fdrestore.api;
     requires org.pf4j;
 }

@@ -1,5 +1,5 @@
 /** fdrestore plugin for the "pipe" file kind: Pipes and FIFOs. */
 module fdrestore.plugin.pipe {
-    requires fdrestore.core;
+    requires fdrestore.api;
     requires org.pf4j;
 }

@@ -1,5 +1,5 @@
 /** The signalfd file kind: written against the SPI only. */
 module fdrestore.plugin.signalfd {
-    requires fdrestore.core;
+    requires fdrestore.api;
     requires org.pf4j;
 }

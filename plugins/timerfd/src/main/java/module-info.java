@@ -1,5 +1,5 @@
 /** fdrestore plugin for the "timerfd" file kind: timerfd timers. */
 module fdrestore.plugin.timerfd {
-    requires fdrestore.core;
+    requires fdrestore.api;
     requires org.pf4j;
 }

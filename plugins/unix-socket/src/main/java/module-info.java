@@ -1,5 +1,5 @@
 /** fdrestore plugin for the "unix" file kind: Unix sockets. */
 module fdrestore.plugin.unixsocket {
-    requires fdrestore.core;
+    requires fdrestore.api;
     requires org.pf4j;
 }

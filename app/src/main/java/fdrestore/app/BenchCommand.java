@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.core.image.ImageSet;
+import fdrestore.api.image.ImageSet;
 import fdrestore.core.json.Json;
 import fdrestore.core.restore.Holder;
 import fdrestore.core.restore.Restorer;

@@ -1,7 +1,7 @@
 package fdrestore.app;
 
 import fdrestore.core.json.Json;
-import fdrestore.core.sys.Features;
+import fdrestore.api.sys.Features;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -1,8 +1,8 @@
 package fdrestore.app;
 
-import fdrestore.core.engine.RestoreException;
-import fdrestore.core.image.ImageSetException;
-import fdrestore.core.image.codec.ImageFormatException;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.image.ImageSetException;
+import fdrestore.api.image.codec.ImageFormatException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -375,7 +375,7 @@ public final class Cli implements Runnable {
         }
         Integer errno = null;
         for (Throwable t = e; t != null && errno == null; t = t.getCause()) {
-            if (t instanceof fdrestore.core.sys.SysException se) {
+            if (t instanceof fdrestore.api.sys.SysException se) {
                 errno = se.errno();
             }
         }

@@ -5,12 +5,12 @@ import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.UnknownFieldSet;
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.ImageFile;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.GhostChunkEntry;
-import fdrestore.core.image.proto.GhostFileEntry;
-import fdrestore.core.image.proto.TcpStreamEntry;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.ImageFile;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.GhostChunkEntry;
+import fdrestore.api.image.proto.GhostFileEntry;
+import fdrestore.api.image.proto.TcpStreamEntry;
 import java.io.ByteArrayOutputStream;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -115,13 +115,13 @@ final class CritJson {
             Map.entry("FdinfoEntry.type", new Special(Conv.ENUM, FD_TYPES)),
             Map.entry("FileEntry.type", new Special(Conv.ENUM, FD_TYPES)),
             Map.entry("RegFileEntry.flags", Special.flags(RFILE_FLAGS)),
-            Map.entry("FileEntry.memfd", Special.message(fdrestore.core.image.proto.MemfdFileEntry.getDefaultInstance())),
-            Map.entry("FileEntry.nlsk", Special.message(fdrestore.core.image.proto.NetlinkSkEntry.getDefaultInstance())),
-            Map.entry("FileEntry.pidfd", Special.message(fdrestore.core.image.proto.PidfdEntry.getDefaultInstance())),
-            Map.entry("FileEntry.psk", Special.message(fdrestore.core.image.proto.PacketSockEntry.getDefaultInstance())),
-            Map.entry("FileEntry.sgfd", Special.message(fdrestore.core.image.proto.SignalfdEntry.getDefaultInstance())),
-            Map.entry("FileEntry.ify", Special.message(fdrestore.core.image.proto.InotifyFileEntry.getDefaultInstance())),
-            Map.entry("FileEntry.ffy", Special.message(fdrestore.core.image.proto.FanotifyFileEntry.getDefaultInstance())),
+            Map.entry("FileEntry.memfd", Special.message(fdrestore.api.image.proto.MemfdFileEntry.getDefaultInstance())),
+            Map.entry("FileEntry.nlsk", Special.message(fdrestore.api.image.proto.NetlinkSkEntry.getDefaultInstance())),
+            Map.entry("FileEntry.pidfd", Special.message(fdrestore.api.image.proto.PidfdEntry.getDefaultInstance())),
+            Map.entry("FileEntry.psk", Special.message(fdrestore.api.image.proto.PacketSockEntry.getDefaultInstance())),
+            Map.entry("FileEntry.sgfd", Special.message(fdrestore.api.image.proto.SignalfdEntry.getDefaultInstance())),
+            Map.entry("FileEntry.ify", Special.message(fdrestore.api.image.proto.InotifyFileEntry.getDefaultInstance())),
+            Map.entry("FileEntry.ffy", Special.message(fdrestore.api.image.proto.FanotifyFileEntry.getDefaultInstance())),
             Map.entry("MemfdFileEntry.flags", Special.flags(RFILE_FLAGS)),
             Map.entry("MemfdInodeEntry.seals", Special.flags(SEALS_FLAGS)),
             Map.entry("NetlinkSkEntry.flags", Special.of(Conv.HEX)),
@@ -201,12 +201,12 @@ final class CritJson {
 
     static final List<Extra> EXTRA = List.of(
             new Extra("FILE_LOCKS", java.util.regex.Pattern.compile("filelocks\\.img"), 0x54323616, null,
-                    fdrestore.core.image.proto.FileLockEntry.getDefaultInstance()),
+                    fdrestore.api.image.proto.FileLockEntry.getDefaultInstance()),
             new Extra("MEMFD_INODE", java.util.regex.Pattern.compile("memfd\\.img"), 0x48453499, null,
-                    fdrestore.core.image.proto.MemfdInodeEntry.getDefaultInstance()),
+                    fdrestore.api.image.proto.MemfdInodeEntry.getDefaultInstance()),
             new Extra("PAGEMAP", java.util.regex.Pattern.compile("pagemap(-shmem)?-[0-9]+\\.img"), 0x56084025,
-                    fdrestore.core.image.proto.PagemapHead.getDefaultInstance(),
-                    fdrestore.core.image.proto.PagemapEntry.getDefaultInstance()));
+                    fdrestore.api.image.proto.PagemapHead.getDefaultInstance(),
+                    fdrestore.api.image.proto.PagemapEntry.getDefaultInstance()));
 
     /** The extra kind of a file name, or null. */
     static Extra extraFor(String fileName) {
@@ -223,7 +223,7 @@ final class CritJson {
     }
 
     /** crit's document of the image {@code bytes} ({@code source} names it in errors). */
-    static Map<String, Object> decode(byte[] bytes, java.nio.file.Path source) throws fdrestore.core.image.codec.ImageFormatException {
+    static Map<String, Object> decode(byte[] bytes, java.nio.file.Path source) throws fdrestore.api.image.codec.ImageFormatException {
         if (bytes.length >= 8 && intLE(bytes, 0) == Magic.COMMON_MAGIC) {
             for (Extra x : EXTRA) {
                 if (intLE(bytes, 4) == x.typeMagic()) {
@@ -231,27 +231,27 @@ final class CritJson {
                 }
             }
         }
-        return decode(fdrestore.core.image.codec.ImageReader.read(bytes, source, null));
+        return decode(fdrestore.api.image.codec.ImageReader.read(bytes, source, null));
     }
 
     private static Map<String, Object> decodeExtra(Extra x, byte[] b, java.nio.file.Path source)
-            throws fdrestore.core.image.codec.ImageFormatException {
+            throws fdrestore.api.image.codec.ImageFormatException {
         List<Object> entries = new ArrayList<>();
         int pos = 8;
         for (int i = 0; pos < b.length; i++) {
             if (b.length - pos < 4) {
-                throw new fdrestore.core.image.codec.ImageFormatException(source, i, pos, "truncated size prefix");
+                throw new fdrestore.api.image.codec.ImageFormatException(source, i, pos, "truncated size prefix");
             }
             long len = Integer.toUnsignedLong(intLE(b, pos));
             if (len > b.length - pos - 4) {
-                throw new fdrestore.core.image.codec.ImageFormatException(source, i, pos, "entry size " + len
+                throw new fdrestore.api.image.codec.ImageFormatException(source, i, pos, "entry size " + len
                         + " bytes runs past the end of the file");
             }
             Message proto = i == 0 && x.head() != null ? x.head() : x.entry();
             try {
                 entries.add(message(proto.getParserForType().parsePartialFrom(b, pos + 4, (int) len)));
             } catch (InvalidProtocolBufferException e) {
-                throw new fdrestore.core.image.codec.ImageFormatException(source, i, pos + 4, "invalid protobuf for "
+                throw new fdrestore.api.image.codec.ImageFormatException(source, i, pos + 4, "invalid protobuf for "
                         + proto.getDescriptorForType().getName() + ": " + e.getMessage(), e);
             }
             pos += 4 + (int) len;
@@ -274,7 +274,7 @@ final class CritJson {
             if (image.magic() == Magic.CORE) {
                 // a restore models the core in part; the image command reads all of it
                 try {
-                    msg = fdrestore.core.image.proto.CritCoreEntry.parser().parsePartialFrom(msg.toByteArray());
+                    msg = fdrestore.api.image.proto.CritCoreEntry.parser().parsePartialFrom(msg.toByteArray());
                 } catch (InvalidProtocolBufferException ex) {
                     throw new IllegalArgumentException("core entry: " + ex.getMessage(), ex);
                 }
@@ -599,7 +599,7 @@ final class CritJson {
                 }
             }
         }
-        return fdrestore.core.image.codec.ImageWriter.toBytes(encode(json));
+        return fdrestore.api.image.codec.ImageWriter.toBytes(encode(json));
     }
 
     private static void writeIntLE(ByteArrayOutputStream out, int v) {
@@ -630,7 +630,7 @@ final class CritJson {
                 throw new IllegalArgumentException("entry " + i + ": an object is expected");
             }
             Message proto = magic == Magic.GHOST_FILE && i > 0 ? GhostChunkEntry.getDefaultInstance()
-                    : magic == Magic.CORE ? fdrestore.core.image.proto.CritCoreEntry.getDefaultInstance() : magic.prototype();
+                    : magic == Magic.CORE ? fdrestore.api.image.proto.CritCoreEntry.getDefaultInstance() : magic.prototype();
             Message m;
             try {
                 m = toMessage(e, proto.newBuilderForType(), "");

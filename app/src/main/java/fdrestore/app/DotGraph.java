@@ -1,15 +1,15 @@
 package fdrestore.app;
 
-import fdrestore.core.image.Describe;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.ImageSet.Fd;
-import fdrestore.core.image.ImageSet.FdRef;
-import fdrestore.core.image.ImageSet.Task;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.EventpollTfdEntry;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.TtyInfoEntry;
-import fdrestore.core.image.proto.UnixSkEntry;
+import fdrestore.api.image.Describe;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.Fd;
+import fdrestore.api.image.ImageSet.FdRef;
+import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.EventpollTfdEntry;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.TtyInfoEntry;
+import fdrestore.api.image.proto.UnixSkEntry;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -36,13 +36,13 @@ final class DotGraph {
     private final ImageSet images;
     private final StringBuilder sb = new StringBuilder();
 
-    private final Map<fdrestore.core.image.FdType, fdrestore.core.spi.FileKind> kinds;
+    private final Map<fdrestore.api.image.FdType, fdrestore.api.spi.FileKind> kinds;
 
     DotGraph(ImageSet images) {
         this(images, Map.of());
     }
 
-    DotGraph(ImageSet images, Map<fdrestore.core.image.FdType, fdrestore.core.spi.FileKind> kinds) {
+    DotGraph(ImageSet images, Map<fdrestore.api.image.FdType, fdrestore.api.spi.FileKind> kinds) {
         this.kinds = kinds;
         this.images = images;
     }
@@ -144,17 +144,17 @@ final class DotGraph {
         int objects = 0;
         for (Map.Entry<Long, FileEntry> e : images.files().entrySet()) {
             FdRef m = masters.get(e.getKey());
-            fdrestore.core.spi.FileKind k = kinds.get(fdrestore.core.image.FdType.of(e.getValue().getType()));
+            fdrestore.api.spi.FileKind k = kinds.get(fdrestore.api.image.FdType.of(e.getValue().getType()));
             if (m == null || k == null) {
                 continue;
             }
-            List<fdrestore.core.spi.FileKind.GraphLink> links;
+            List<fdrestore.api.spi.FileKind.GraphLink> links;
             try {
                 links = k.graphLinks(e.getValue(), images);
             } catch (RuntimeException ex) {
                 continue;   // a kind that cannot read its entry draws nothing; show reports it
             }
-            for (fdrestore.core.spi.FileKind.GraphLink l : links) {
+            for (fdrestore.api.spi.FileKind.GraphLink l : links) {
                 String to;
                 if (l.taskPid() > 0 && images.task(l.taskPid()).isPresent()) {
                     to = taskId(l.taskPid());

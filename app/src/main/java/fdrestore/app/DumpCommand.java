@@ -3,7 +3,7 @@ package fdrestore.app;
 import fdrestore.core.dump.DumpResult;
 import fdrestore.core.dump.Dumper;
 import fdrestore.core.json.Json;
-import fdrestore.core.spi.DumpException;
+import fdrestore.api.spi.DumpException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -79,7 +79,7 @@ final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
         DumpResult r;
         java.util.Map<String, String> fdTypeOf = new java.util.HashMap<>();
         try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
-            for (fdrestore.core.spi.FileKind k : host.kinds()) {
+            for (fdrestore.api.spi.FileKind k : host.kinds()) {
                 fdTypeOf.put(k.name(), k.fdTypes().stream().map(Enum::name).sorted().collect(java.util.stream.Collectors.joining("|")));
             }
             r = new Dumper(host.kinds(), new Dumper.Options(pid, dir, freeze, skipUnknown)).run();

@@ -1,7 +1,7 @@
 package fdrestore.app;
 
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.io.OutputStream;
 

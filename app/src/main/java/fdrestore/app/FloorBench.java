@@ -2,13 +2,13 @@ package fdrestore.app;
 
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.TaskRuntime;
-import fdrestore.core.spi.Batch;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.spi.Transport;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Rlimit;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Batch;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Rlimit;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import fdrestore.transport.ScmTransport;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -132,7 +132,7 @@ final class FloorBench implements AutoCloseable {
         long fit = (hard - TARGET_BASE - SLACK) / MAX_FDS * MAX_FDS;
         if (fit < MAX_FDS) {
             throw new SysException("RLIMIT_NOFILE " + l + " leaves no room for fd targets above " + TARGET_BASE,
-                    fdrestore.core.sys.Errno.EMFILE);
+                    fdrestore.api.sys.Errno.EMFILE);
         }
         return (int) Math.min(fds, fit);
     }

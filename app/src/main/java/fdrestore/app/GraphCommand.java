@@ -10,7 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import fdrestore.core.image.ImageSet;
+import fdrestore.api.image.ImageSet;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -55,7 +55,7 @@ final class GraphCommand implements Callable<Integer> {
         ImageSet images = ImageSet.open(dir);
         String dot;
         try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
-            dot = new DotGraph(images, fdrestore.core.spi.FileKind.byType(host.kinds())).toDot();
+            dot = new DotGraph(images, fdrestore.api.spi.FileKind.byType(host.kinds())).toDot();
         }
         byte[] bytes = svg ? render(dot) : dot.getBytes(StandardCharsets.UTF_8);
         if (output != null) {

@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.core.image.codec.Magic;
+import fdrestore.api.image.codec.Magic;
 import fdrestore.core.json.Json;
 import fdrestore.core.json.JsonException;
 import java.io.IOException;

@@ -19,7 +19,7 @@ class Invocation {
         boolean stderrTerminal() {
             Boolean b = stderr;
             if (b == null) {
-                b = fdrestore.core.sys.Sys.isatty(2);
+                b = fdrestore.api.sys.Sys.isatty(2);
                 stderr = b;
             }
             return b;

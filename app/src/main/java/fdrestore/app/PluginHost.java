@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.core.spi.FileKind;
+import fdrestore.api.spi.FileKind;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package fdrestore.app;
 
 import fdrestore.core.json.Json;
-import fdrestore.core.spi.FileKind;
+import fdrestore.api.spi.FileKind;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;

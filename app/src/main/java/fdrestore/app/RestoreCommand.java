@@ -1,16 +1,16 @@
 package fdrestore.app;
 
-import fdrestore.core.engine.RestoreException;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.ImageSet.Task;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.Task;
 import fdrestore.core.json.Json;
 import fdrestore.core.restore.Holder;
 import fdrestore.core.restore.InheritFds;
 import fdrestore.core.restore.Processes;
 import fdrestore.core.restore.Restorer;
 import fdrestore.core.restore.Verifier;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import fdrestore.transport.ScmTransport;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -450,9 +450,9 @@ final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
     }
 
     /** Refuses a plugin option no kind reads, naming the ones they do. */
-    private void checkPluginOptions(List<fdrestore.core.spi.FileKind> kinds) throws Cli.UsageException {
+    private void checkPluginOptions(List<fdrestore.api.spi.FileKind> kinds) throws Cli.UsageException {
         java.util.TreeSet<String> known = new java.util.TreeSet<>();
-        for (fdrestore.core.spi.FileKind k : kinds) {
+        for (fdrestore.api.spi.FileKind k : kinds) {
             known.addAll(k.options());
         }
         for (String key : new java.util.TreeSet<>(pluginOptions.keySet())) {
@@ -515,7 +515,7 @@ final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
         }
         for (Map.Entry<String, Integer> e : m.byKey().entrySet()) {
             try {
-                Sys.fcntl(e.getValue(), fdrestore.core.sys.Linux.F_GETFD, 0);
+                Sys.fcntl(e.getValue(), fdrestore.api.sys.Linux.F_GETFD, 0);
             } catch (SysException x) {
                 throw new Cli.UsageException("--inherit-fd fd[" + e.getValue() + "]:" + e.getKey() + ": fd " + e.getValue()
                         + " is not open in fdrestore (" + x.getMessage() + ")");

@@ -1,9 +1,9 @@
 package fdrestore.app;
 
 import fdrestore.core.runtime.Threads;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
@@ -354,7 +354,7 @@ final class Server implements AutoCloseable {
             // another thread meanwhile (a cleaner closing a stream) may have been reused by the command.
             List<String> left = new java.util.ArrayList<>();
             try {
-                fdrestore.core.sys.FdLeaks.gainedSince(fdsBefore).forEach((fd, target) -> left.add(fd + " (" + target + ")"));
+                fdrestore.api.sys.FdLeaks.gainedSince(fdsBefore).forEach((fd, target) -> left.add(fd + " (" + target + ")"));
             } catch (SysException cannotList) {
                 // no check this time
             }

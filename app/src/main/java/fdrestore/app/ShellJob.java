@@ -1,12 +1,12 @@
 package fdrestore.app;
 
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.ImageSet.Task;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.Task;
 import fdrestore.core.restore.Processes;
 import fdrestore.core.restore.Restorer;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

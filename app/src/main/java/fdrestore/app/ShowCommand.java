@@ -1,14 +1,14 @@
 package fdrestore.app;
 
-import fdrestore.core.image.Describe;
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.ImageSet.Fd;
-import fdrestore.core.image.ImageSet.FdRef;
-import fdrestore.core.image.ImageSet.Task;
-import fdrestore.core.image.proto.FileEntry;
+import fdrestore.api.image.Describe;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.Fd;
+import fdrestore.api.image.ImageSet.FdRef;
+import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.proto.FileEntry;
 import fdrestore.core.json.Json;
-import fdrestore.core.spi.FileKind;
+import fdrestore.api.spi.FileKind;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -227,7 +227,7 @@ final class ShowCommand implements Callable<Integer> {
      * each null where the kind has none. A fifo's and a tty's path and flags are those of their path entry.
      */
     static void structured(ImageSet images, FileEntry f, Map<String, Object> jf) {
-        fdrestore.core.image.proto.RegFileEntry reg = f.hasReg() ? f.getReg() : null;
+        fdrestore.api.image.proto.RegFileEntry reg = f.hasReg() ? f.getReg() : null;
         long regfId = f.hasFifo() && f.getFifo().hasRegfId() ? f.getFifo().getRegfId()
                 : f.hasTty() && f.getTty().hasRegfId() ? f.getTty().getRegfId() : -1;
         if (reg == null && regfId >= 0) {

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.image.codec.ImageReader;
-import fdrestore.core.image.codec.Magic;
+import fdrestore.api.image.codec.ImageReader;
+import fdrestore.api.image.codec.Magic;
 import fdrestore.core.json.Json;
 import fdrestore.testkit.Samples;
 import java.io.IOException;

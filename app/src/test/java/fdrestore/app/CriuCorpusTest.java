@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import fdrestore.core.image.ImageSet;
+import fdrestore.api.image.ImageSet;
 import fdrestore.testkit.FdSnapshot;
 import fdrestore.testkit.Samples;
 import java.io.IOException;

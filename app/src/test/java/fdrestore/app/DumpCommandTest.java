@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.app.DumpRoundTripTest.Tree;
-import fdrestore.core.image.ImageSet;
+import fdrestore.api.image.ImageSet;
 import fdrestore.core.json.Json;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -139,7 +139,7 @@ class DumpCommandTest {
         Map<String, Object> doc = (Map<String, Object>) Json.parse(ok.out);
         assertEquals(1, ((List<Object>) doc.get("skipped")).size(), ok.out);
         ImageSet set = ImageSet.open(dir);
-        List<fdrestore.core.image.proto.InetSkEntry> isks = set.files().values().stream().filter(f -> f.hasIsk())
+        List<fdrestore.api.image.proto.InetSkEntry> isks = set.files().values().stream().filter(f -> f.hasIsk())
                 .map(f -> f.getIsk()).toList();
         assertEquals(2, isks.size(), "the listener and the established connection are dumped");
         long ino = isks.stream().filter(e -> e.getState() == 1).findFirst().orElseThrow().getIno() & 0xffffffffL;

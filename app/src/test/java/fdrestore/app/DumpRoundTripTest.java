@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.dump.ImageSetText;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.StrictCheck;
-import fdrestore.core.image.proto.FileEntry;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.StrictCheck;
+import fdrestore.api.image.proto.FileEntry;
 import fdrestore.core.json.Json;
 import java.io.BufferedReader;
 import java.io.File;
@@ -291,14 +291,14 @@ class DumpRoundTripTest {
                 inoOfFile.put(Integer.toUnsignedLong(f.getId()), Integer.toUnsignedLong(f.getUsk().getIno()));
             }
         }
-        for (fdrestore.core.image.codec.ImageEntry e : set.image(fdrestore.core.image.codec.Magic.SK_QUEUES).entries()) {
-            fdrestore.core.image.proto.SkPacketEntry p = (fdrestore.core.image.proto.SkPacketEntry) e.message();
+        for (fdrestore.api.image.codec.ImageEntry e : set.image(fdrestore.api.image.codec.Magic.SK_QUEUES).entries()) {
+            fdrestore.api.image.proto.SkPacketEntry p = (fdrestore.api.image.proto.SkPacketEntry) e.message();
             Long ino = inoOfFile.get(Integer.toUnsignedLong(p.getIdFor()));
             out.add("sk-queue for " + (ino == null ? "?" : label.apply(ino)) + " " + p.getLength() + " bytes "
                     + new String(e.payload(), StandardCharsets.ISO_8859_1));
         }
-        for (fdrestore.core.image.proto.TtyInfoEntry i : set.entries(fdrestore.core.image.codec.Magic.TTY_INFO,
-                fdrestore.core.image.proto.TtyInfoEntry.class)) {
+        for (fdrestore.api.image.proto.TtyInfoEntry i : set.entries(fdrestore.api.image.codec.Magic.TTY_INFO,
+                fdrestore.api.image.proto.TtyInfoEntry.class)) {
             out.add("tty-info " + com.google.protobuf.TextFormat.shortDebugString(i.toBuilder()
                     .setSid(0).setPgrp(0).clearDev().build()) + " sid " + pids.getOrDefault(i.getSid(), "ext " + i.getSid())
                     + " pgrp " + pids.getOrDefault(i.getPgrp(), "ext " + i.getPgrp()));
@@ -414,10 +414,10 @@ class DumpRoundTripTest {
                 "regf_id names the path of each tty file: " + ttyPaths);
         ImageSet.Task child = set.tasks().get(1);
         assertEquals(child.pid(), child.sid(), "the restored child leads its session");
-        List<fdrestore.core.image.proto.TtyInfoEntry> infos = set.entries(fdrestore.core.image.codec.Magic.TTY_INFO,
-                fdrestore.core.image.proto.TtyInfoEntry.class);
+        List<fdrestore.api.image.proto.TtyInfoEntry> infos = set.entries(fdrestore.api.image.codec.Magic.TTY_INFO,
+                fdrestore.api.image.proto.TtyInfoEntry.class);
         assertEquals(2, infos.size(), "one tty-info for the master side, one for the slave side");
-        for (fdrestore.core.image.proto.TtyInfoEntry i : infos) {
+        for (fdrestore.api.image.proto.TtyInfoEntry i : infos) {
             if (i.getId() % 2 == 0) { // the slave side
                 assertEquals(0, i.getTermios().getCLflag() & 010, "ECHO stays off");
                 assertEquals(1, i.getTermios().getCCc(0) & 0xff, "VINTR is ^A");
@@ -478,17 +478,17 @@ class DumpRoundTripTest {
                 }
             }
         }
-        List<fdrestore.core.image.codec.ImageEntry> entries = new ArrayList<>();
+        List<fdrestore.api.image.codec.ImageEntry> entries = new ArrayList<>();
         for (var t : ImageSet.open(images).tasks()) {
-            var e = fdrestore.core.image.proto.FdrTaskEntry.newBuilder().setPid(t.pid()).setComm("a_pipe");
+            var e = fdrestore.api.image.proto.FdrTaskEntry.newBuilder().setPid(t.pid()).setComm("a_pipe");
             for (String a : List.of("/opt/old/lib/fdrestore-holder", "--ready", "6", "--comm", "a_pipe", "--control", "3:6")) {
                 e.addArgv(com.google.protobuf.ByteString.copyFromUtf8(a));
             }
             e.setCwd(com.google.protobuf.ByteString.copyFromUtf8("/"));
-            entries.add(fdrestore.core.image.codec.ImageEntry.of(e.build()));
+            entries.add(fdrestore.api.image.codec.ImageEntry.of(e.build()));
         }
-        fdrestore.core.image.codec.ImageWriter.write(new fdrestore.core.image.codec.ImageFile(
-                fdrestore.core.image.codec.Magic.FDR_TASK, entries), images.resolve("fdr-task.img"));
+        fdrestore.api.image.codec.ImageWriter.write(new fdrestore.api.image.codec.ImageFile(
+                fdrestore.api.image.codec.Magic.FDR_TASK, entries), images.resolve("fdr-task.img"));
         Path root = fdrestore.testkit.Samples.prepareRoot("a_pipe", tmp.resolve("root"));
         assertEquals(List.of("holder (a_pipe)", "holder (a_pipe)", "holder (a_pipe)", "holder (a_pipe)"),
                 restoreVerified(root, images));

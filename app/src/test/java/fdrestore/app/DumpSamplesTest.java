@@ -3,8 +3,8 @@ package fdrestore.app;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.StrictCheck;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.StrictCheck;
 import fdrestore.core.json.Json;
 import fdrestore.testkit.Samples;
 import java.nio.file.Files;

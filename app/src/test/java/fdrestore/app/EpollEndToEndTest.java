@@ -4,8 +4,8 @@ import static fdrestore.testkit.ImageSetBuilder.target;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
 import fdrestore.testkit.ImageSetBuilder;
 import fdrestore.testkit.Samples;
 import java.nio.file.Files;

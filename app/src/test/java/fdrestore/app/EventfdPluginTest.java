@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.json.Json;
-import fdrestore.core.sys.Linux;
+import fdrestore.api.sys.Linux;
 import fdrestore.testkit.ImageSetBuilder;
 import fdrestore.testkit.Samples;
 import java.io.IOException;

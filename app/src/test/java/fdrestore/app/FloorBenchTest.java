@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.TaskRuntime;
-import fdrestore.core.spi.Batch;
-import fdrestore.core.spi.TaskTable;
+import fdrestore.api.spi.Batch;
+import fdrestore.api.spi.TaskTable;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,7 +111,7 @@ class FloorBenchTest {
                     assertEquals(rdev, st.rdev(), "fd " + target + " is /dev/null");
                     assertEquals("/dev/null", Files.readSymbolicLink(fdDir.resolve(Integer.toString(target))).toString(),
                             "fd " + target);
-                    assertEquals(1L, recv.fcntl(target, fdrestore.core.sys.Linux.F_GETFD, 0),
+                    assertEquals(1L, recv.fcntl(target, fdrestore.api.sys.Linux.F_GETFD, 0),
                             "fd " + target + " has FD_CLOEXEC");
                 }
                 assertFalse(Files.exists(fdDir.resolve(Integer.toString(FloorBench.TARGET_BASE + FDS))),

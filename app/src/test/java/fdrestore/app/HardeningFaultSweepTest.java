@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import fdrestore.core.fault.FaultPlan;
-import fdrestore.core.image.ImageSet;
+import fdrestore.api.image.ImageSet;
 import fdrestore.core.restore.Holder;
 import fdrestore.core.restore.Restorer;
 import fdrestore.testkit.Samples;

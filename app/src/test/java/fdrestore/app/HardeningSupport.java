@@ -1,9 +1,9 @@
 package fdrestore.app;
 
 import fdrestore.core.restore.Holder;
-import fdrestore.core.sys.FdLeaks;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.sys.FdLeaks;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.spi.FileDumper;
-import fdrestore.core.spi.FileKind;
+import fdrestore.api.spi.FileDumper;
+import fdrestore.api.spi.FileKind;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;

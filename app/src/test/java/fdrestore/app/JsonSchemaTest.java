@@ -137,7 +137,7 @@ class JsonSchemaTest {
             assertEquals(0, d.code, d.toString());
             Map<String, Object> doc = valid(v, d);
             for (Object k : ((Map<?, ?>) doc.get("filesPerKind")).keySet()) {
-                assertTrue(fdrestore.core.image.FdType.valueOf((String) k) != null, "kinds are fd type names: " + k);
+                assertTrue(fdrestore.api.image.FdType.valueOf((String) k) != null, "kinds are fd type names: " + k);
             }
         } finally {
             p.destroyForcibly().waitFor();

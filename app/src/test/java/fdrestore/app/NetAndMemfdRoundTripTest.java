@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.dump.ImageSetText;
-import fdrestore.core.image.codec.StrictCheck;
+import fdrestore.api.image.codec.StrictCheck;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
 import fdrestore.testkit.Samples;
 import java.io.File;
 import java.io.IOException;
@@ -479,15 +479,15 @@ class ProcessesEndToEndTest {
         }
         Path root = Samples.prepareRoot("a_pipe", Files.createDirectories(tmp.resolve("root")));
         Files.createDirectories(root.resolve("outside"));
-        List<fdrestore.core.image.codec.ImageEntry> entries = new ArrayList<>();
-        for (fdrestore.core.image.ImageSet.Task t : fdrestore.core.image.ImageSet.open(images).tasks()) {
-            entries.add(fdrestore.core.image.codec.ImageEntry.of(fdrestore.core.image.proto.FdrTaskEntry.newBuilder()
+        List<fdrestore.api.image.codec.ImageEntry> entries = new ArrayList<>();
+        for (fdrestore.api.image.ImageSet.Task t : fdrestore.api.image.ImageSet.open(images).tasks()) {
+            entries.add(fdrestore.api.image.codec.ImageEntry.of(fdrestore.api.image.proto.FdrTaskEntry.newBuilder()
                     .setPid(t.pid()).addArgv(bytes("/bin/sh")).addArgv(bytes("-c"))
                     .addArgv(bytes("pwd > where-" + t.pid() + "; id > " + tmp.resolve("ran-" + t.pid())))
                     .addEnv(bytes("PATH=/usr/bin:/bin")).setCwd(bytes("/../../../outside")).build()));
         }
-        fdrestore.core.image.codec.ImageWriter.write(new fdrestore.core.image.codec.ImageFile(
-                fdrestore.core.image.codec.Magic.FDR_TASK, entries), images.resolve("fdr-task.img"));
+        fdrestore.api.image.codec.ImageWriter.write(new fdrestore.api.image.codec.ImageFile(
+                fdrestore.api.image.codec.Magic.FDR_TASK, entries), images.resolve("fdr-task.img"));
         // the sample's own cwd is in fs-PID.img; this test's cwd is fdrestore's record: drop the criu one
         try (Stream<Path> s = Files.list(images)) {
             for (Path f : (Iterable<Path>) s::iterator) {

@@ -5,16 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.PipeDataEntry;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.PipeDataEntry;
 import fdrestore.core.json.Json;
 import fdrestore.core.restore.Verifier;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import fdrestore.testkit.FdSnapshot;
 import fdrestore.testkit.ImageSetBuilder;
 import fdrestore.testkit.Samples;
@@ -268,15 +268,15 @@ class RestoreEndToEndTest {
         Path images = b.write(tmp.resolve("images"));
         // Rewrite the file's type to eventfd (no plugin for it in this build).
         Path files = images.resolve("files.img");
-        fdrestore.core.image.codec.ImageFile img = fdrestore.core.image.codec.ImageReader.read(files, Magic.FILES);
+        fdrestore.api.image.codec.ImageFile img = fdrestore.api.image.codec.ImageReader.read(files, Magic.FILES);
         FileEntry fe = img.entry(0).message(FileEntry.class).toBuilder().setType(6).build();
-        fdrestore.core.image.codec.ImageWriter.write(new fdrestore.core.image.codec.ImageFile(Magic.FILES,
+        fdrestore.api.image.codec.ImageWriter.write(new fdrestore.api.image.codec.ImageFile(Magic.FILES,
                 List.of(ImageEntry.of(fe))), files);
         Path fdinfo = images.resolve("fdinfo-7.img");
-        fdrestore.core.image.codec.ImageFile fi = fdrestore.core.image.codec.ImageReader.read(fdinfo, Magic.FDINFO);
-        fdrestore.core.image.proto.FdinfoEntry e = fi.entry(0).message(fdrestore.core.image.proto.FdinfoEntry.class)
+        fdrestore.api.image.codec.ImageFile fi = fdrestore.api.image.codec.ImageReader.read(fdinfo, Magic.FDINFO);
+        fdrestore.api.image.proto.FdinfoEntry e = fi.entry(0).message(fdrestore.api.image.proto.FdinfoEntry.class)
                 .toBuilder().setType(6).build();
-        fdrestore.core.image.codec.ImageWriter.write(new fdrestore.core.image.codec.ImageFile(Magic.FDINFO,
+        fdrestore.api.image.codec.ImageWriter.write(new fdrestore.api.image.codec.ImageFile(Magic.FDINFO,
                 List.of(ImageEntry.of(e))), fdinfo);
         long kids = children();
         CliRunner bad = CliRunner.run("restore", "--detach", images.toString());

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.json.Json;
 import fdrestore.core.restore.Processes;
-import fdrestore.core.sys.Sys;
+import fdrestore.api.sys.Sys;
 import fdrestore.testkit.Samples;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.sys.Sys;
+import fdrestore.api.sys.Sys;
 import fdrestore.testkit.FdSnapshot;
 import fdrestore.testkit.Samples;
 import java.nio.file.Files;

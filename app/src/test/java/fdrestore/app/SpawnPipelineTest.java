@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.sys.Linux;
+import fdrestore.api.sys.Linux;
 import fdrestore.testkit.ImageSetBuilder;
 import java.io.IOException;
 import java.nio.file.Files;

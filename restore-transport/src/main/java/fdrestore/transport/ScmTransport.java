@@ -7,11 +7,11 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.spi.Transport;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.SysException;
 
 /**
  * The real {@link Transport} (DESIGN §6, seeds 002 and 004): one {@code SOCK_DGRAM} unix socket per task

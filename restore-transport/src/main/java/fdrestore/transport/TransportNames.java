@@ -3,7 +3,7 @@ package fdrestore.transport;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 
-import fdrestore.core.sys.Linux;
+import fdrestore.api.sys.Linux;
 
 /** Abstract socket names of one restore run. */
 public final class TransportNames {

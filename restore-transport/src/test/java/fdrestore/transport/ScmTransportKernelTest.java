@@ -26,11 +26,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.TaskRuntime;
-import fdrestore.core.spi.Transport;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Transport;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 
 /**
  * The transport on real kernel objects: two private fd tables from the real task runtime, real abstract
@@ -345,7 +345,7 @@ class ScmTransportKernelTest {
             inFlightScenario();          // once to load and link everything the scenario touches
             Map<Integer, String> before = Sys.fdTargets();
             inFlightScenario();
-            assertEquals(Map.of(), fdrestore.core.sys.FdLeaks.gainedSince(before), "the JVM's own fd table gained nothing");
+            assertEquals(Map.of(), fdrestore.api.sys.FdLeaks.gainedSince(before), "the JVM's own fd table gained nothing");
             runtime = new TaskRuntime(); // for @AfterEach
             transport = ScmTransport.create();
         });

@@ -24,11 +24,11 @@ import org.junit.jupiter.api.Test;
 import org.mockito.ArgumentCaptor;
 import org.mockito.InOrder;
 
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.spi.Transport;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.SysException;
 
 /** The transport's logic against a mocked {@link TaskTable}: addresses, wire format, refusals, cleanup. */
 class ScmTransportUnitTest {

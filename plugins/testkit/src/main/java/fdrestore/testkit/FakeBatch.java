@@ -1,7 +1,7 @@
 package fdrestore.testkit;
 
-import fdrestore.core.spi.Batch;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Batch;
+import fdrestore.api.sys.SysException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -66,7 +66,7 @@ final class FakeBatch implements Batch {
 
     @Override
     public StatRef fstat(Ref fd) {
-        fdrestore.core.spi.TaskTable.Stat[] holder = new fdrestore.core.spi.TaskTable.Stat[1];
+        fdrestore.api.spi.TaskTable.Stat[] holder = new fdrestore.api.spi.TaskTable.Stat[1];
         Ref r = add(() -> {
             holder[0] = table.fstat(fd(fd));
             return 0;
@@ -78,7 +78,7 @@ final class FakeBatch implements Batch {
             }
 
             @Override
-            public fdrestore.core.spi.TaskTable.Stat stat() {
+            public fdrestore.api.spi.TaskTable.Stat stat() {
                 r.get();
                 return holder[0];
             }
@@ -140,7 +140,7 @@ final class FakeBatch implements Batch {
     @Override
     public Ref fcntl(Ref fd, int cmd, long arg) {
         return add(() -> table.fcntl(fd(fd), cmd, arg),
-                cmd == fdrestore.core.sys.Linux.F_DUPFD || cmd == fdrestore.core.sys.Linux.F_DUPFD_CLOEXEC);
+                cmd == fdrestore.api.sys.Linux.F_DUPFD || cmd == fdrestore.api.sys.Linux.F_DUPFD_CLOEXEC);
     }
 
     @Override

@@ -1,6 +1,6 @@
 package fdrestore.testkit;
 
-import fdrestore.core.spi.Transport;
+import fdrestore.api.spi.Transport;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;

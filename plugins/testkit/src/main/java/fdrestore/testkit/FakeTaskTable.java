@@ -1,9 +1,9 @@
 package fdrestore.testkit;
 
-import fdrestore.core.spi.Batch;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Batch;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.SysException;
 import fdrestore.testkit.FakeKernel.FakeFile;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -438,7 +438,7 @@ public final class FakeTaskTable implements TaskTable {
         int flags;
         try {
             link = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + jvmFd)).toString();
-            flags = (int) fdrestore.core.sys.Sys.fcntl(jvmFd, 3 /* F_GETFL */, 0);
+            flags = (int) fdrestore.api.sys.Sys.fcntl(jvmFd, 3 /* F_GETFL */, 0);
         } catch (java.io.IOException | RuntimeException e) {
             check("adopt", "adopt(JVM fd " + jvmFd + ")");
             throw new SysException("adopt(JVM fd " + jvmFd + ")", Errno.EBADF);
@@ -469,8 +469,8 @@ public final class FakeTaskTable implements TaskTable {
      */
     @Override
     public synchronized long syscall(String name, Object... args) throws SysException {
-        fdrestore.core.spi.Syscalls.checkForTaskTable(name, args);
-        String text = fdrestore.core.spi.Syscalls.describe(name, args);
+        fdrestore.api.spi.Syscalls.checkForTaskTable(name, args);
+        String text = fdrestore.api.spi.Syscalls.describe(name, args);
         check(name, text);
         if (args.length > 0 && args[0] instanceof Integer fd && fds.containsKey(fd)) {
             fds.get(fd).file.record(text);

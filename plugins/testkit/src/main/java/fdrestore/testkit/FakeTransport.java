@@ -1,8 +1,8 @@
 package fdrestore.testkit;
 
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.spi.Transport;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
+import fdrestore.api.sys.SysException;
 import fdrestore.testkit.FakeKernel.Datagram;
 import fdrestore.testkit.FakeKernel.FakeFile;
 import java.util.concurrent.atomic.AtomicLong;

@@ -11,22 +11,22 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import fdrestore.core.engine.Engine;
-import fdrestore.core.engine.RestoreException;
-import fdrestore.core.engine.Stage;
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.spi.Dependency;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FileKind;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.PlanContext;
-import fdrestore.core.spi.PlanException;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.spi.Transport;
-import fdrestore.core.sys.Errno;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.spi.Stage;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.PlanException;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
+import fdrestore.api.sys.Errno;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -313,10 +313,10 @@ public abstract class FileKindContractTest {
     public Stream<DynamicTest> opensEveryScenario() throws Exception {
         return scenarios().stream().map(s -> DynamicTest.dynamicTest("restores " + s.name, () -> {
             Plan plan = plan(s);
-            java.util.Map<Integer, String> jvmBefore = fdrestore.core.sys.Sys.fdTargets();
+            java.util.Map<Integer, String> jvmBefore = fdrestore.api.sys.Sys.fdTargets();
             Restore r = run(plan, null);
             checkComplete(plan, r);
-            assertEquals(Map.of(), fdrestore.core.sys.FdLeaks.gainedSince(jvmBefore),
+            assertEquals(Map.of(), fdrestore.api.sys.FdLeaks.gainedSince(jvmBefore),
                     "fds the kind made in the JVM's own table (to adopt them) are closed");
             for (Check c : s.checks) {
                 c.check(r);
@@ -382,7 +382,7 @@ public abstract class FileKindContractTest {
 
     private void checkRollback(Scenario s, Fault fault, String text) throws Exception {
         Plan plan = plan(s);
-        java.util.Map<Integer, String> jvmBefore = fdrestore.core.sys.Sys.fdTargets();
+        java.util.Map<Integer, String> jvmBefore = fdrestore.api.sys.Sys.fdTargets();
         FakeKernel kernel = new FakeKernel();
         Environment env = environment(s, kernel);
         Engine engine = build(plan, kernel, env, fault, new HashMap<>());
@@ -410,7 +410,7 @@ public abstract class FileKindContractTest {
         for (Planned p : plan.files()) {
             p.restorer().abort();
         }
-        assertEquals(Map.of(), fdrestore.core.sys.FdLeaks.gainedSince(jvmBefore),
+        assertEquals(Map.of(), fdrestore.api.sys.FdLeaks.gainedSince(jvmBefore),
                 "fds the kind made in the JVM's own table are closed after EIO in " + text + " and abort()");
         Failure failure = new Failure(fault.fileId, fault.index, text, ex, plan.root, kernel, env, engine);
         for (FaultCheck c : s.faultChecks) {

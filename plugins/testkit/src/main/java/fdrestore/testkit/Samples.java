@@ -1,11 +1,11 @@
 package fdrestore.testkit;
 
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.ImageReader;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.RegFileEntry;
-import fdrestore.core.image.proto.RemapFilePathEntry;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.ImageReader;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.RegFileEntry;
+import fdrestore.api.image.proto.RemapFilePathEntry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;

@@ -1,11 +1,11 @@
 package fdrestore.testkit;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FileKind;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.PlanContext;
+import fdrestore.api.image.FdType;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.PlanContext;
 import java.util.EnumSet;
 import java.util.Set;
 

@@ -17,20 +17,20 @@ import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
 import fdrestore.core.engine.Engine;
-import fdrestore.core.engine.RestoreException;
-import fdrestore.core.engine.Stage;
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.spi.Dependency;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.spi.Transport;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.spi.Stage;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.SysException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -212,16 +212,16 @@ class EngineTest {
     /** Opens {@code path} in the task's shared batch (prepare) and reports it; without it, opens it itself. */
     private static final class Prepares implements FileRestorer {
         final String path;
-        fdrestore.core.spi.Batch.Ref fd;
+        fdrestore.api.spi.Batch.Ref fd;
         Boolean prepared;
-        fdrestore.core.sys.SysException failure;
+        fdrestore.api.sys.SysException failure;
 
         Prepares(String path) {
             this.path = path;
         }
 
         @Override
-        public List<fdrestore.core.spi.Batch.Ref> prepare(OpenContext ctx, fdrestore.core.spi.Batch b) {
+        public List<fdrestore.api.spi.Batch.Ref> prepare(OpenContext ctx, fdrestore.api.spi.Batch b) {
             fd = b.open(path, 0, 0);
             return List.of(fd);
         }
@@ -262,7 +262,7 @@ class EngineTest {
 
     @Test
     void aFailedSharedBatchIsReportedByTheFileWhoseCallFailed() {
-        FakeTaskTable table = kernel.table(1, 1000).failOn("open", 2, fdrestore.core.sys.Errno.ENOENT); // /b
+        FakeTaskTable table = kernel.table(1, 1000).failOn("open", 2, fdrestore.api.sys.Errno.ENOENT); // /b
         Prepares a = new Prepares("/a");
         Prepares b = new Prepares("/b");
         Prepares c = new Prepares("/c");
@@ -274,7 +274,7 @@ class EngineTest {
                         .build()::run));
         assertEquals(4, ex.fd(), "the error names the fd of /b: " + ex.getMessage());
         assertTrue(ex.getMessage().contains("ENOENT"), ex.getMessage());
-        assertEquals(fdrestore.core.sys.Errno.ENOENT, b.failure.errno());
+        assertEquals(fdrestore.api.sys.Errno.ENOENT, b.failure.errno());
         assertEquals(Boolean.FALSE, a.prepared, "the others were told the batch did not run");
         assertEquals(List.of(), kernel.table(1).temporaries(), "nothing left: " + kernel.table(1).calls());
     }

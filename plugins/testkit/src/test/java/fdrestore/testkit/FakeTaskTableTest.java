@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.spi.Syscalls;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Syscalls;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.SysException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

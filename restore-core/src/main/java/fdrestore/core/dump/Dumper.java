@@ -2,33 +2,33 @@ package fdrestore.core.dump;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.codec.StrictCheck;
-import fdrestore.core.image.proto.CoreEntry;
-import fdrestore.core.image.proto.FdinfoEntry;
-import fdrestore.core.image.proto.FdrTaskEntry;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.FownEntry;
-import fdrestore.core.image.proto.FsEntry;
-import fdrestore.core.image.proto.InventoryEntry;
-import fdrestore.core.image.proto.PstreeEntry;
-import fdrestore.core.image.proto.RegFileEntry;
-import fdrestore.core.image.proto.TaskCoreEntry;
-import fdrestore.core.image.proto.TaskKobjIdsEntry;
-import fdrestore.core.spi.DumpContext;
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.spi.Fdinfo;
-import fdrestore.core.spi.FileDumper;
-import fdrestore.core.spi.FileKind;
-import fdrestore.core.spi.LiveFile;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.FileStat;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Native;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.codec.StrictCheck;
+import fdrestore.api.image.proto.CoreEntry;
+import fdrestore.api.image.proto.FdinfoEntry;
+import fdrestore.api.image.proto.FdrTaskEntry;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.FownEntry;
+import fdrestore.api.image.proto.FsEntry;
+import fdrestore.api.image.proto.InventoryEntry;
+import fdrestore.api.image.proto.PstreeEntry;
+import fdrestore.api.image.proto.RegFileEntry;
+import fdrestore.api.image.proto.TaskCoreEntry;
+import fdrestore.api.image.proto.TaskKobjIdsEntry;
+import fdrestore.api.spi.DumpContext;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.Fdinfo;
+import fdrestore.api.spi.FileDumper;
+import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.LiveFile;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.FileStat;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Native;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
@@ -855,7 +855,7 @@ public final class Dumper {
             // keep the default
         }
         long id = nextId++;
-        files.add(FileEntry.newBuilder().setType(fdrestore.core.image.FdType.REG.code()).setId((int) id)
+        files.add(FileEntry.newBuilder().setType(fdrestore.api.image.FdType.REG.code()).setId((int) id)
                 .setReg(RegFileEntry.newBuilder().setId((int) id).setFlags(0).setPos(0)
                         .setFown(FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0))
                         .setName(path).setMode(mode))

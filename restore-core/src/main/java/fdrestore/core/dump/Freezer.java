@@ -1,9 +1,9 @@
 package fdrestore.core.dump;
 
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;

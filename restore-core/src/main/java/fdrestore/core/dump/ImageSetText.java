@@ -1,14 +1,14 @@
 package fdrestore.core.dump;
 
 import com.google.protobuf.TextFormat;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.ImageFile;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.EventpollTfdEntry;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.PipeDataEntry;
-import fdrestore.core.image.proto.RemapFilePathEntry;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.ImageFile;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.EventpollTfdEntry;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.PipeDataEntry;
+import fdrestore.api.image.proto.RemapFilePathEntry;
 import java.io.IOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -147,8 +147,8 @@ public final class ImageSetText {
 
     /** A memfd's inode: its label, what memfd.img says of it and a digest of its pages. */
     private String memfdInode(long inodeId) throws IOException {
-        for (fdrestore.core.image.proto.MemfdInodeEntry ie : images.entries(Magic.MEMFD_INODE,
-                fdrestore.core.image.proto.MemfdInodeEntry.class)) {
+        for (fdrestore.api.image.proto.MemfdInodeEntry ie : images.entries(Magic.MEMFD_INODE,
+                fdrestore.api.image.proto.MemfdInodeEntry.class)) {
             if (ie.getInodeId() != inodeId) {
                 continue;
             }
@@ -162,7 +162,7 @@ public final class ImageSetText {
             for (int i = 1; i < pm.get().size(); i++) {
                 runs.append(' ').append(TextFormat.shortDebugString(pm.get().entry(i).message()));
             }
-            long pagesId = Integer.toUnsignedLong(((fdrestore.core.image.proto.PagemapHead) pm.get().entry(0).message())
+            long pagesId = Integer.toUnsignedLong(((fdrestore.api.image.proto.PagemapHead) pm.get().entry(0).message())
                     .getPagesId());
             java.nio.file.Path pages = images.dir().resolve("pages-" + pagesId + ".img");
             byte[] data = java.nio.file.Files.exists(pages) ? java.nio.file.Files.readAllBytes(pages) : null;
@@ -177,7 +177,7 @@ public final class ImageSetText {
             return "ghost missing";
         }
         ImageEntry head = g.get().entry(0);
-        fdrestore.core.image.proto.GhostFileEntry h = (fdrestore.core.image.proto.GhostFileEntry) head.message();
+        fdrestore.api.image.proto.GhostFileEntry h = (fdrestore.api.image.proto.GhostFileEntry) head.message();
         return "ghost mode 0" + Integer.toOctalString(h.getMode()) + " uid " + h.getUid() + " gid " + h.getGid() + " "
                 + digest(head.payload());
     }

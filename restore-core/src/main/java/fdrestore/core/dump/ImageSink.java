@@ -1,9 +1,9 @@
 package fdrestore.core.dump;
 
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.ImageFile;
-import fdrestore.core.image.codec.ImageWriter;
-import fdrestore.core.image.codec.Magic;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.ImageFile;
+import fdrestore.api.image.codec.ImageWriter;
+import fdrestore.api.image.codec.Magic;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,8 +1,8 @@
 package fdrestore.core.dump;
 
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.util.Comparator;
 
 /**

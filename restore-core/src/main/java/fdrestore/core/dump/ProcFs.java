@@ -1,6 +1,6 @@
 package fdrestore.core.dump;
 
-import fdrestore.core.spi.DumpException;
+import fdrestore.api.spi.DumpException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;

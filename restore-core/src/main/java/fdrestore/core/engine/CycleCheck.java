@@ -1,6 +1,7 @@
 package fdrestore.core.engine;
 
-import fdrestore.core.spi.Dependency;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.Stage;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

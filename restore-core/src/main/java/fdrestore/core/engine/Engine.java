@@ -1,13 +1,15 @@
 package fdrestore.core.engine;
 
-import fdrestore.core.spi.Dependency;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.spi.Transport;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.spi.Stage;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.SysException;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;

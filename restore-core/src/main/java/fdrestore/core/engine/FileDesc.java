@@ -1,8 +1,9 @@
 package fdrestore.core.engine;
 
-import fdrestore.core.spi.Dependency;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FileRestorer;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.Stage;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,9 +22,9 @@ final class FileDesc {
     /** The master's prepare calls ran in a successful shared batch. */
     boolean prepared;
     /** The shared batch failed on one of the master's prepare calls: the failure, for its open. */
-    fdrestore.core.sys.SysException prepareFailure;
+    fdrestore.api.sys.SysException prepareFailure;
     /** Fds the prepare calls left open, the engine's until open is called; null when none. */
-    java.util.List<fdrestore.core.spi.Batch.Ref> preparedFds;
+    java.util.List<fdrestore.api.spi.Batch.Ref> preparedFds;
     /** Set once the master's open reported its fd. */
     volatile boolean opened;
 

@@ -1,6 +1,7 @@
 package fdrestore.core.engine;
 
-import fdrestore.core.spi.FleInfo;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.Stage;
 
 /** One fd slot of one task that refers to a {@link FileDesc}. Its stage is read by any thread. */
 final class Fle {

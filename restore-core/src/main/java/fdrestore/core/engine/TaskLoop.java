@@ -1,13 +1,15 @@
 package fdrestore.core.engine;
 
-import fdrestore.core.spi.Dependency;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.spi.Transport;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.spi.Stage;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
+import fdrestore.api.sys.SysException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -382,7 +384,7 @@ final class TaskLoop implements Runnable {
         if (noSharedBatch) {
             return;
         }
-        fdrestore.core.spi.Batch batch = null;
+        fdrestore.api.spi.Batch batch = null;
         List<Joined> joined = null;
         for (int i = 0; i < pendingMasters.size(); i++) {
             Fle f = pendingMasters.get(i);
@@ -403,7 +405,7 @@ final class TaskLoop implements Runnable {
             }
             ctx.current = f;
             ctx.reason = null;
-            List<fdrestore.core.spi.Batch.Ref> fds;
+            List<fdrestore.api.spi.Batch.Ref> fds;
             try {
                 fds = d.restorer.prepare(ctx, batch);
             } catch (RuntimeException e) {
@@ -553,7 +555,7 @@ final class TaskLoop implements Runnable {
         }
         for (Fle f : pendingMasters) {
             if (f.desc.preparedFds != null) {
-                for (fdrestore.core.spi.Batch.Ref r : f.desc.preparedFds) {
+                for (fdrestore.api.spi.Batch.Ref r : f.desc.preparedFds) {
                     out.add((int) r.get());
                 }
             }

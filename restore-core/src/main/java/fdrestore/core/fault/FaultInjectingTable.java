@@ -1,11 +1,11 @@
 package fdrestore.core.fault;
 
-import fdrestore.core.spi.Batch;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Native;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Batch;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Native;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Supplier;
@@ -281,8 +281,8 @@ public final class FaultInjectingTable implements TaskTable {
     /** Counted under the syscall's own name ({@code inotify_add_watch:1}), after the name is checked. */
     @Override
     public long syscall(String name, Object... args) throws SysException {
-        fdrestore.core.spi.Syscalls.checkForTaskTable(name, args);
-        check(name, () -> fdrestore.core.spi.Syscalls.describe(name, args));
+        fdrestore.api.spi.Syscalls.checkForTaskTable(name, args);
+        check(name, () -> fdrestore.api.spi.Syscalls.describe(name, args));
         return real.syscall(name, args);
     }
 

@@ -1,7 +1,7 @@
 package fdrestore.core.fault;
 
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;

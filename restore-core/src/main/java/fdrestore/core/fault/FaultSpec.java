@@ -1,12 +1,12 @@
 package fdrestore.core.fault;
 
-import fdrestore.core.sys.Errno;
+import fdrestore.api.sys.Errno;
 import java.util.Locale;
 
 /**
  * One fault to inject: the {@code n}-th call (1-based) of {@code syscall} fails with {@code errno}, counted
  * over every task's table ({@code pid} {@link #ANY_TASK}) or over the table of the task with image pid
- * {@code pid}. Syscall names are the {@link fdrestore.core.spi.TaskTable} method names, matched without
+ * {@code pid}. Syscall names are the {@link fdrestore.api.spi.TaskTable} method names, matched without
  * case ({@code open}, {@code openat2}, {@code pipe}, {@code place}, {@code sendFds}, {@code epollCtl} ...);
  * the pseudo-call {@value #SPAWN} is the N-th process the restore creates, which is killed (SIGKILL) as
  * soon as it exists, instead of a call failing.

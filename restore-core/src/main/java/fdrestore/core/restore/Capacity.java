@@ -1,7 +1,7 @@
 package fdrestore.core.restore;
 
-import fdrestore.core.engine.RestoreException;
-import fdrestore.core.sys.Sys;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.sys.Sys;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,7 +111,7 @@ public final class Capacity {
         try {
             long cur = Sys.getrlimit(RLIMIT_NPROC).soft();
             return cur < 0 || cur == Long.MAX_VALUE ? -1 : cur;
-        } catch (RuntimeException | fdrestore.core.sys.SysException e) {
+        } catch (RuntimeException | fdrestore.api.sys.SysException e) {
             return -1;
         }
     }

@@ -1,13 +1,13 @@
 package fdrestore.core.restore;
 
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.TtyInfoEntry;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.TtyInfoEntry;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.LinkedHashMap;

@@ -1,31 +1,31 @@
 package fdrestore.core.restore;
 
 import fdrestore.core.engine.Engine;
-import fdrestore.core.engine.RestoreException;
+import fdrestore.api.spi.RestoreException;
 import fdrestore.core.fault.FaultInjectingTable;
 import fdrestore.core.fault.FaultPlan;
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.ImageSet.Fd;
-import fdrestore.core.image.ImageSet.FdRef;
-import fdrestore.core.image.ImageSet.Task;
-import fdrestore.core.image.proto.FdrTaskEntry;
-import fdrestore.core.image.proto.FileEntry;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.Fd;
+import fdrestore.api.image.ImageSet.FdRef;
+import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.proto.FdrTaskEntry;
+import fdrestore.api.image.proto.FileEntry;
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.SpawnSpec;
 import fdrestore.core.runtime.TaskRuntime;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FileKind;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.PlanContext;
-import fdrestore.core.spi.PlanException;
-import fdrestore.core.spi.ProcessAction;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.spi.Transport;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.PlanException;
+import fdrestore.api.spi.ProcessAction;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -762,8 +762,8 @@ public final class Restorer {
         static Control open(TaskTable t) throws SysException {
             int[] cmd = t.pipe(0);
             int[] reply = t.pipe(0);
-            t.fcntl(reply[0], fdrestore.core.sys.Linux.F_SETFL, fdrestore.core.sys.Linux.O_NONBLOCK);
-            t.fcntl(cmd[1], fdrestore.core.sys.Linux.F_SETFL, fdrestore.core.sys.Linux.O_NONBLOCK);
+            t.fcntl(reply[0], fdrestore.api.sys.Linux.F_SETFL, fdrestore.api.sys.Linux.O_NONBLOCK);
+            t.fcntl(cmd[1], fdrestore.api.sys.Linux.F_SETFL, fdrestore.api.sys.Linux.O_NONBLOCK);
             return new Control(cmd[0], cmd[1], reply[0], reply[1], new StringBuilder());
         }
 
@@ -1083,7 +1083,7 @@ public final class Restorer {
                     Task c = unforked.poll();
                     if (pid < 0) {
                         throw new RestoreException("task " + c.pid() + ": fork in the holder of task " + task.pid()
-                                + " failed: " + fdrestore.core.sys.Errno.describe(Integer.parseInt(f[2])));
+                                + " failed: " + fdrestore.api.sys.Errno.describe(Integer.parseInt(f[2])));
                     }
                     spawned.add(pid);
                     coming.put(pid, c);
@@ -1415,7 +1415,7 @@ public final class Restorer {
             case "10" -> "taking a file lock or lease (--lock)";
             default -> "step " + p[2];
         };
-        return step + " failed: " + fdrestore.core.sys.Errno.describe(Integer.parseInt(p[3]));
+        return step + " failed: " + fdrestore.api.sys.Errno.describe(Integer.parseInt(p[3]));
     }
 
     /**
@@ -1435,7 +1435,7 @@ public final class Restorer {
                     throw new RestoreException(what + " is not a restored process");
                 }
                 try {
-                    io.get(t.pid()).fcntl(o.fd(), fdrestore.core.sys.Linux.F_SETOWN, o.group() ? -pid : pid);
+                    io.get(t.pid()).fcntl(o.fd(), fdrestore.api.sys.Linux.F_SETOWN, o.group() ? -pid : pid);
                 } catch (SysException e) {
                     throw new RestoreException(what + " (pid " + pid + "): " + e.getMessage(), e);
                 }

@@ -1,15 +1,15 @@
 package fdrestore.core.restore;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.ImageSet.Fd;
-import fdrestore.core.image.ImageSet.FdRef;
-import fdrestore.core.image.ImageSet.Task;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.RegFileEntry;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.Fd;
+import fdrestore.api.image.ImageSet.FdRef;
+import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.RegFileEntry;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -51,13 +51,13 @@ public final class Verifier {
     }
 
     /** A verifier that also runs each kind's own checks ({@code FileKind.verify}) on the fds of that kind. */
-    public Verifier(ImageSet images, Path root, java.util.Collection<? extends fdrestore.core.spi.FileKind> kinds) {
+    public Verifier(ImageSet images, Path root, java.util.Collection<? extends fdrestore.api.spi.FileKind> kinds) {
         this.images = images;
         this.root = root;
-        this.kinds = fdrestore.core.spi.FileKind.byType(kinds);
+        this.kinds = fdrestore.api.spi.FileKind.byType(kinds);
     }
 
-    private final Map<FdType, fdrestore.core.spi.FileKind> kinds;
+    private final Map<FdType, fdrestore.api.spi.FileKind> kinds;
 
     /** Files the restore took from the caller's fds ({@code --inherit-fd}). */
     private InheritFds inherit = InheritFds.none();
@@ -326,10 +326,10 @@ public final class Verifier {
             out.add(where + ": open flags 0" + Integer.toOctalString(flags & COMPARED) + ", expected 0"
                     + Integer.toOctalString(imageFlags & COMPARED));
         }
-        fdrestore.core.spi.FileKind k = fd.type() == null ? null : kinds.get(fd.type());
+        fdrestore.api.spi.FileKind k = fd.type() == null ? null : kinds.get(fd.type());
         if (k != null) {
             try {
-                fdrestore.core.spi.Fdinfo text = fdrestore.core.spi.Fdinfo.parse(Files.readString(
+                fdrestore.api.spi.Fdinfo text = fdrestore.api.spi.Fdinfo.parse(Files.readString(
                         Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(fd.fd()))));
                 for (String m : k.verify(f, link, text)) {
                     out.add(where + ": " + m);

@@ -1,9 +1,9 @@
 package fdrestore.core.runtime;
 
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.LibC;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Native;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.LibC;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Native;
 import jnr.ffi.Pointer;
 
 /**

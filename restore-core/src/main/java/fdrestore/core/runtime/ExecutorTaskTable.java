@@ -5,16 +5,16 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.locks.LockSupport;
 
-import fdrestore.core.spi.Batch;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.FileStat;
-import fdrestore.core.sys.LibC;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Native;
-import fdrestore.core.sys.Rlimit;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Batch;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.FileStat;
+import fdrestore.api.sys.LibC;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Native;
+import fdrestore.api.sys.Rlimit;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import jnr.ffi.Pointer;
 
 /**
@@ -736,25 +736,25 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
 
     @Override
     public long syscall(String name, Object... args) throws SysException {
-        long nr = fdrestore.core.spi.Syscalls.checkForTaskTable(name, args);
+        long nr = fdrestore.api.spi.Syscalls.checkForTaskTable(name, args);
         synchronized (lock) {
             int need = 0;
             for (Object a : args) {
                 if (a instanceof byte[] b) {
                     need += space(b.length);
                 } else if (a instanceof String str) {
-                    need += space(fdrestore.core.spi.Syscalls.cString(str).length);
+                    need += space(fdrestore.api.spi.Syscalls.cString(str).length);
                 }
             }
             reset(need);
-            long[] v = new long[fdrestore.core.spi.Syscalls.MAX_ARGS];
-            long[] at = new long[fdrestore.core.spi.Syscalls.MAX_ARGS];
+            long[] v = new long[fdrestore.api.spi.Syscalls.MAX_ARGS];
+            long[] at = new long[fdrestore.api.spi.Syscalls.MAX_ARGS];
             for (int i = 0; i < args.length; i++) {
                 Object a = args[i];
                 if (a instanceof byte[] b) {
                     v[i] = at[i] = put(b, 0, b.length);
                 } else if (a instanceof String str) {
-                    byte[] c = fdrestore.core.spi.Syscalls.cString(str);
+                    byte[] c = fdrestore.api.spi.Syscalls.cString(str);
                     v[i] = put(c, 0, c.length);
                 } else if (a instanceof Number n) {
                     v[i] = n.longValue();
@@ -768,7 +768,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
                 }
             }
             if (core.err != 0) {
-                throw error(fdrestore.core.spi.Syscalls.describe(name, args));
+                throw error(fdrestore.api.spi.Syscalls.describe(name, args));
             }
             return core.r0;
         }

@@ -4,12 +4,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 
-import fdrestore.core.spi.Batch;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Rlimit;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Batch;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Rlimit;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 
 /**
  * Starts the per-task executors ({@link ExecutorTaskTable}): one thread per task, each with a private fd
@@ -106,7 +106,7 @@ public final class TaskRuntime implements AutoCloseable {
         }
         if (Long.compareUnsigned(needed, l.hard()) > 0) {
             throw new SysException("RLIMIT_NOFILE " + l + " is below the " + needed
-                    + " fds the temporary fd floor needs", fdrestore.core.sys.Errno.EMFILE);
+                    + " fds the temporary fd floor needs", fdrestore.api.sys.Errno.EMFILE);
         }
         long want = Math.max(needed, l.soft() * 2);
         if (Long.compareUnsigned(want, l.hard()) > 0) {

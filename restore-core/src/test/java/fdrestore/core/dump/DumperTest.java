@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.StrictCheck;
-import fdrestore.core.image.proto.FdrTaskEntry;
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.spi.FileKind;
-import fdrestore.core.sys.Sys;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.StrictCheck;
+import fdrestore.api.image.proto.FdrTaskEntry;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.FileKind;
+import fdrestore.api.sys.Sys;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import fdrestore.core.spi.Fdinfo;
+import fdrestore.api.spi.Fdinfo;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

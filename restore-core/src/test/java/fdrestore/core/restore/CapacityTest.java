@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.engine.RestoreException;
+import fdrestore.api.spi.RestoreException;
 import org.junit.jupiter.api.Test;
 
 /** Issue 23 item 7: a task count the host cannot take is refused before anything starts, naming the limit. */

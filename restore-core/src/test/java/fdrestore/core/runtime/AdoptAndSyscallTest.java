@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.spi.Syscalls;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.FdLeaks;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Syscalls;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.FdLeaks;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,8 +1,8 @@
 package fdrestore.core.runtime;
 
-import fdrestore.core.spi.Batch;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
+import fdrestore.api.spi.Batch;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
 
 /**
  * Not a test: measures the hand-off cost. Run with the test class path:

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -86,10 +86,10 @@ class MoreSyscallsTest {
         assertTimeoutPreemptively(LIMIT, () -> {
             Files.writeString(dir.resolve("f"), "0123456789");
             try (ExecutorTaskTable t = TaskRuntime.startTable(1, 40)) {
-                fdrestore.core.spi.Batch b = t.batch();
-                fdrestore.core.spi.Batch.Ref root = b.open(dir.toString(), Linux.O_PATH | Linux.O_DIRECTORY, 0);
-                fdrestore.core.spi.Batch.Ref f = b.openAt2(root, "f", Linux.O_RDONLY, 0, Linux.RESOLVE_IN_ROOT);
-                fdrestore.core.spi.Batch.StatRef st = b.fstat(f);
+                fdrestore.api.spi.Batch b = t.batch();
+                fdrestore.api.spi.Batch.Ref root = b.open(dir.toString(), Linux.O_PATH | Linux.O_DIRECTORY, 0);
+                fdrestore.api.spi.Batch.Ref f = b.openAt2(root, "f", Linux.O_RDONLY, 0, Linux.RESOLVE_IN_ROOT);
+                fdrestore.api.spi.Batch.StatRef st = b.fstat(f);
                 b.lseek(f, 4, Linux.SEEK_SET);
                 b.close(root);
                 b.run();
@@ -99,8 +99,8 @@ class MoreSyscallsTest {
                 assertEquals(3, t.read((int) f.get(), buf, 0, 3));
                 assertEquals("456", new String(buf));
                 // An escape through .. stays inside the root: the file does not exist there.
-                fdrestore.core.spi.Batch b2 = t.batch();
-                fdrestore.core.spi.Batch.Ref r2 = b2.open(dir.toString(), Linux.O_PATH | Linux.O_DIRECTORY, 0);
+                fdrestore.api.spi.Batch b2 = t.batch();
+                fdrestore.api.spi.Batch.Ref r2 = b2.open(dir.toString(), Linux.O_PATH | Linux.O_DIRECTORY, 0);
                 b2.openAt2(r2, "../../etc/hostname", Linux.O_RDONLY, 0, Linux.RESOLVE_IN_ROOT);
                 SysException e = assertThrows(SysException.class, b2::run);
                 assertEquals(Errno.ENOENT, e.errno());

@@ -1,12 +1,12 @@
 package fdrestore.plugin.eventfd;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.proto.EventfdFileEntry;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.spi.DumpContext;
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.spi.Fdinfo;
-import fdrestore.core.spi.LiveFile;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.proto.EventfdFileEntry;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.spi.DumpContext;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.Fdinfo;
+import fdrestore.api.spi.LiveFile;
 
 /**
  * The dump side of eventfd: the counter ({@code eventfd-count}, hexadecimal in fdinfo) and the file flags

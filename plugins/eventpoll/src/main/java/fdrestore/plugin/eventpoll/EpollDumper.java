@@ -1,13 +1,13 @@
 package fdrestore.plugin.eventpoll;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.proto.EventpollFileEntry;
-import fdrestore.core.image.proto.EventpollTfdEntry;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.spi.DumpContext;
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.spi.LiveFile;
-import fdrestore.core.sys.Linux;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.proto.EventpollFileEntry;
+import fdrestore.api.image.proto.EventpollTfdEntry;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.spi.DumpContext;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.LiveFile;
+import fdrestore.api.sys.Linux;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.regex.Matcher;

@@ -1,14 +1,14 @@
 package fdrestore.plugin.eventpoll;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.EventpollFileEntry;
-import fdrestore.core.image.proto.EventpollTfdEntry;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.PlanException;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.EventpollFileEntry;
+import fdrestore.api.image.proto.EventpollTfdEntry;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.PlanException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;

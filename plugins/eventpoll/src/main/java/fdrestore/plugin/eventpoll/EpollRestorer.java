@@ -1,16 +1,16 @@
 package fdrestore.plugin.eventpoll;
 
-import static fdrestore.core.sys.Linux.F_SETFL;
-import static fdrestore.core.sys.Linux.O_NONBLOCK;
+import static fdrestore.api.sys.Linux.F_SETFL;
+import static fdrestore.api.sys.Linux.O_NONBLOCK;
 
-import fdrestore.core.engine.Stage;
-import fdrestore.core.spi.Dependency;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Stage;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

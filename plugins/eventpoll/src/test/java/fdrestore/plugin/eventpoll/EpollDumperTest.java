@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.dump.LocalDumpContext;
-import fdrestore.core.image.proto.EventpollTfdEntry;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Native;
-import fdrestore.core.sys.Sys;
+import fdrestore.api.image.proto.EventpollTfdEntry;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Native;
+import fdrestore.api.sys.Sys;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;

@@ -4,8 +4,8 @@ import static fdrestore.testkit.ImageSetBuilder.target;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.spi.FileKind;
-import fdrestore.core.spi.FleInfo;
+import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.FleInfo;
 import fdrestore.testkit.FileKindContractTest;
 import fdrestore.testkit.ImageSetBuilder;
 import java.util.List;

@@ -132,11 +132,11 @@ final class InetConst {
 
     /** Reads a little-endian u32 at {@code off}. */
     static int intAt(byte[] b, int off) {
-        return fdrestore.core.sys.SockDiag.intAt(b, off);
+        return fdrestore.api.sys.SockDiag.intAt(b, off);
     }
 
     static void putInt(byte[] b, int off, int v) {
-        fdrestore.core.sys.SockDiag.putInt(b, off, v);
+        fdrestore.api.sys.SockDiag.putInt(b, off, v);
     }
 
     static void putLong(byte[] b, int off, long v) {

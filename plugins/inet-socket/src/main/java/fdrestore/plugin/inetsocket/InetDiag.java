@@ -1,7 +1,7 @@
 package fdrestore.plugin.inetsocket;
 
-import fdrestore.core.sys.SockDiag;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.sys.SockDiag;
+import fdrestore.api.sys.SysException;
 import java.util.HashMap;
 import java.util.Map;
 

@@ -1,8 +1,8 @@
 package fdrestore.plugin.inetsocket;
 
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.InetSkEntry;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.InetSkEntry;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;

@@ -9,11 +9,11 @@ import static fdrestore.plugin.inetsocket.InetConst.SOL_IPV6;
 import static fdrestore.plugin.inetsocket.InetConst.SOL_SOCKET;
 import static fdrestore.plugin.inetsocket.InetConst.SOL_TCP;
 
-import fdrestore.core.image.proto.InetSkEntry;
-import fdrestore.core.image.proto.IpOptsEntry;
-import fdrestore.core.image.proto.IpOptsRawEntry;
-import fdrestore.core.image.proto.SkOptsEntry;
-import fdrestore.core.image.proto.TcpOptsEntry;
+import fdrestore.api.image.proto.InetSkEntry;
+import fdrestore.api.image.proto.IpOptsEntry;
+import fdrestore.api.image.proto.IpOptsRawEntry;
+import fdrestore.api.image.proto.SkOptsEntry;
+import fdrestore.api.image.proto.TcpOptsEntry;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,8 +1,8 @@
 package fdrestore.plugin.inetsocket;
 
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.SysException;
 import java.util.Arrays;
 
 /**

@@ -2,9 +2,9 @@ package fdrestore.plugin.inetsocket;
 
 import static fdrestore.plugin.inetsocket.InetConst.SOL_TCP;
 
-import fdrestore.core.image.proto.TcpStreamEntry;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.proto.TcpStreamEntry;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 
 /**

@@ -1,10 +1,10 @@
 package fdrestore.plugin.inetsocket;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.PlanContext;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.PlanContext;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;

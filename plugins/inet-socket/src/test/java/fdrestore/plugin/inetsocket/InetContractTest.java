@@ -13,11 +13,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.mockito.Mockito.mock;
 
-import fdrestore.core.image.proto.IpOptsEntry;
-import fdrestore.core.image.proto.IpOptsRawEntry;
-import fdrestore.core.spi.FileKind;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.spi.Transport;
+import fdrestore.api.image.proto.IpOptsEntry;
+import fdrestore.api.image.proto.IpOptsRawEntry;
+import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeTaskTable;
 import fdrestore.testkit.FileKindContractTest;

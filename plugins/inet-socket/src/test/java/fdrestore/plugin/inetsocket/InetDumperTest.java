@@ -7,11 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.dump.LocalDumpContext;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.InetSkEntry;
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.InetSkEntry;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -105,7 +105,7 @@ class InetDumperTest {
             long ino = Integer.toUnsignedLong(f.getIsk().getIno());
             String name = String.format("tcp-stream-%x.img", ino);
             assertTrue(ctx.objects.containsKey(name), name + " in " + ctx.objects.keySet());
-            fdrestore.core.image.codec.ImageEntry e = ctx.objects.get(name).get(0);
+            fdrestore.api.image.codec.ImageEntry e = ctx.objects.get(name).get(0);
             assertArrayEquals(hello, e.payload(), "the unread bytes, peeked in repair mode");
             assertEquals(1, TcpDump.state(s), "the connection goes on after the dump");
         }

@@ -7,11 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.engine.Engine;
-import fdrestore.core.engine.RestoreException;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.PlanContext;
-import fdrestore.core.sys.Errno;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.PlanContext;
+import fdrestore.api.sys.Errno;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.Samples;
 import java.time.Duration;

@@ -13,12 +13,12 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.proto.FownEntry;
-import fdrestore.core.image.proto.IpOptsEntry;
-import fdrestore.core.image.proto.IpOptsRawEntry;
-import fdrestore.core.image.proto.TcpStreamEntry;
-import fdrestore.core.spi.PlanException;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.proto.FownEntry;
+import fdrestore.api.image.proto.IpOptsEntry;
+import fdrestore.api.image.proto.IpOptsRawEntry;
+import fdrestore.api.image.proto.TcpStreamEntry;
+import fdrestore.api.spi.PlanException;
 import fdrestore.testkit.Samples;
 import java.nio.file.Path;
 import java.util.List;

@@ -23,16 +23,16 @@ import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.when;
 
 import fdrestore.core.engine.Engine;
-import fdrestore.core.engine.RestoreException;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.proto.InetSkEntry;
-import fdrestore.core.image.proto.IpOptsEntry;
-import fdrestore.core.image.proto.TcpOptsEntry;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.proto.InetSkEntry;
+import fdrestore.api.image.proto.IpOptsEntry;
+import fdrestore.api.image.proto.TcpOptsEntry;
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.TaskRuntime;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.PlanContext;
-import fdrestore.core.spi.Transport;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.Transport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -244,7 +244,7 @@ class RealInetTest {
         assertEquals("127.0.0.1:" + pa, InetAddr.parse(table.getsockname(7)).toString());
         assertEquals("127.0.0.1:" + pb, InetAddr.parse(table.getsockname(8)).toString());
         assertEquals("127.0.0.1:" + pa, InetAddr.parse(table.getpeername(8)).toString());
-        assertThrows(fdrestore.core.sys.SysException.class, () -> table.getpeername(7), "fd 7 is not connected");
+        assertThrows(fdrestore.api.sys.SysException.class, () -> table.getpeername(7), "fd 7 is not connected");
         assertEquals(1, opt(7, SOL_SOCKET, InetConst.SO_BROADCAST));
         assertEquals(212992, opt(7, SOL_SOCKET, InetConst.SO_SNDBUF));
         assertEquals(0, opt(7, SOL_SOCKET, InetConst.SO_REUSEADDR));
@@ -267,8 +267,8 @@ class RealInetTest {
     /** Raw sockets need CAP_NET_RAW in the network namespace; ICMP datagram sockets a ping group. */
     static boolean canMakeRawSockets() {
         try {
-            int fd = fdrestore.core.sys.Sys.socket(AF_INET, InetConst.SOCK_RAW, InetConst.IPPROTO_ICMP);
-            fdrestore.core.sys.Sys.close(fd);
+            int fd = fdrestore.api.sys.Sys.socket(AF_INET, InetConst.SOCK_RAW, InetConst.IPPROTO_ICMP);
+            fdrestore.api.sys.Sys.close(fd);
             return true;
         } catch (IOException e) {
             return false;
@@ -283,14 +283,14 @@ class RealInetTest {
         long icmp = b.socket(InetImageBuilder.sk(AF_INET, InetConst.SOCK_RAW, InetConst.IPPROTO_ICMP, TCP_CLOSE,
                 "127.0.0.14", 1, "0.0.0.0", 0).setFlags(02 | 04000).setOpts(InetImageBuilder.opts(212992, 212992)
                 .setReuseaddr(true).setSoPriority(3)).setIpOpts(IpOptsEntry.newBuilder().setTtl(32)
-                .setRaw(fdrestore.core.image.proto.IpOptsRawEntry.newBuilder().addIcmpvFilter(0x2000).setNodefrag(true))));
+                .setRaw(fdrestore.api.image.proto.IpOptsRawEntry.newBuilder().addIcmpvFilter(0x2000).setNodefrag(true))));
         long udp6 = b.socket(InetImageBuilder.sk(AF_INET6, InetConst.SOCK_RAW, IPPROTO_UDP, TCP_CLOSE, "::", 17, "::", 0)
                 .setV6Only(false).setOpts(InetImageBuilder.opts(212992, 212992).setReuseaddr(true))
                 .setIpOpts(IpOptsEntry.newBuilder().setFreebind(true).setPktinfo(true)
-                        .setRaw(fdrestore.core.image.proto.IpOptsRawEntry.newBuilder().setHdrincl(true))));
+                        .setRaw(fdrestore.api.image.proto.IpOptsRawEntry.newBuilder().setHdrincl(true))));
         long icmp6 = b.socket(InetImageBuilder.sk(AF_INET6, InetConst.SOCK_RAW, InetConst.IPPROTO_ICMPV6, TCP_CLOSE,
                 "::", 58, "::", 0).setV6Only(false).setOpts(InetImageBuilder.opts(212992, 212992).setReuseaddr(true))
-                .setIpOpts(IpOptsEntry.newBuilder().setRaw(fdrestore.core.image.proto.IpOptsRawEntry.newBuilder()
+                .setIpOpts(IpOptsEntry.newBuilder().setRaw(fdrestore.api.image.proto.IpOptsRawEntry.newBuilder()
                         .addIcmpvFilter(0x2000).addIcmpvFilter(0).addIcmpvFilter(0).addIcmpvFilter(0).addIcmpvFilter(0)
                         .addIcmpvFilter(0).addIcmpvFilter(0).addIcmpvFilter(7))));
         b.fd(PID, 6, icmp).fd(PID, 7, udp6).fd(PID, 8, icmp6);
@@ -319,13 +319,13 @@ class RealInetTest {
     void aPingSocketWhereThePingGroupAllowsIt() throws Exception {
         int probe;
         try {
-            probe = fdrestore.core.sys.Sys.socket(AF_INET, SOCK_DGRAM, InetConst.IPPROTO_ICMP);
-        } catch (fdrestore.core.sys.SysException e) {
+            probe = fdrestore.api.sys.Sys.socket(AF_INET, SOCK_DGRAM, InetConst.IPPROTO_ICMP);
+        } catch (fdrestore.api.sys.SysException e) {
             org.junit.jupiter.api.Assumptions.assumeTrue(false,
                     "ICMP datagram sockets are off for this group (net.ipv4.ping_group_range): " + e.getMessage());
             return;
         }
-        fdrestore.core.sys.Sys.close(probe);
+        fdrestore.api.sys.Sys.close(probe);
         InetImageBuilder b = new InetImageBuilder().task(PID, 0);
         long ping = b.socket(InetImageBuilder.sk(AF_INET, SOCK_DGRAM, InetConst.IPPROTO_ICMP, TCP_CLOSE, "0.0.0.0", 0,
                 "0.0.0.0", 0).setOpts(InetImageBuilder.opts(212992, 212992).setReuseaddr(true).setSoRcvTmoSec(1)));

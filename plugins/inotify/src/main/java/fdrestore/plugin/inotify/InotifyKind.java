@@ -1,15 +1,15 @@
 package fdrestore.plugin.inotify;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.spi.Fdinfo;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FileKind;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.PlanContext;
-import fdrestore.core.spi.PlanException;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.spi.Fdinfo;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.PlanException;
 import fdrestore.plugin.inotify.proto.InotifyFileEntry;
 import fdrestore.plugin.inotify.proto.InotifyWdEntry;
 import java.util.ArrayList;

@@ -1,11 +1,11 @@
 package fdrestore.plugin.memfd;
 
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.ImageFile;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.PagemapEntry;
-import fdrestore.core.image.proto.PagemapHead;
-import fdrestore.core.spi.PlanException;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.ImageFile;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.PagemapEntry;
+import fdrestore.api.image.proto.PagemapHead;
+import fdrestore.api.spi.PlanException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

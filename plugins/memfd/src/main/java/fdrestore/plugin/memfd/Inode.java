@@ -1,8 +1,8 @@
 package fdrestore.plugin.memfd;
 
-import fdrestore.core.image.proto.MemfdInodeEntry;
-import fdrestore.core.spi.Syscalls;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.proto.MemfdInodeEntry;
+import fdrestore.api.spi.Syscalls;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;

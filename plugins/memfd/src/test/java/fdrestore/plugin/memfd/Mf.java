@@ -1,14 +1,14 @@
 package fdrestore.plugin.memfd;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.FownEntry;
-import fdrestore.core.image.proto.MemfdFileEntry;
-import fdrestore.core.image.proto.MemfdInodeEntry;
-import fdrestore.core.image.proto.PagemapEntry;
-import fdrestore.core.image.proto.PagemapHead;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.FownEntry;
+import fdrestore.api.image.proto.MemfdFileEntry;
+import fdrestore.api.image.proto.MemfdInodeEntry;
+import fdrestore.api.image.proto.PagemapEntry;
+import fdrestore.api.image.proto.PagemapHead;
 import fdrestore.testkit.ImageSetBuilder;
 import java.util.ArrayList;
 import java.util.List;

@@ -11,20 +11,20 @@ import static org.mockito.Mockito.when;
 
 import fdrestore.core.dump.LocalDumpContext;
 import fdrestore.core.engine.Engine;
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.MemfdFileEntry;
-import fdrestore.core.image.proto.MemfdInodeEntry;
-import fdrestore.core.image.proto.PagemapEntry;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.MemfdFileEntry;
+import fdrestore.api.image.proto.MemfdInodeEntry;
+import fdrestore.api.image.proto.PagemapEntry;
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.TaskRuntime;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.PlanContext;
-import fdrestore.core.spi.Syscalls;
-import fdrestore.core.sys.Sys;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.Syscalls;
+import fdrestore.api.sys.Sys;
 import fdrestore.testkit.ImageSetBuilder;
 import fdrestore.testkit.Samples;
 import java.nio.file.Files;
@@ -68,7 +68,7 @@ class RealMemfdTest {
 
     /** Restores the memfd files of {@code images} (their fds of task {@code pid}) into the table. */
     private void restore(ImageSet images, int pid) throws Exception {
-        fdrestore.core.spi.Transport transport = mock(fdrestore.core.spi.Transport.class);
+        fdrestore.api.spi.Transport transport = mock(fdrestore.api.spi.Transport.class);
         when(transport.receive(any(), any(), any())).thenReturn(-1);
         PlanContext pc = new PlanContext() {
             @Override
@@ -101,7 +101,7 @@ class RealMemfdTest {
         Engine en = eb.build();
         Map<Integer, String> jvm = Sys.fdTargets();
         assertTimeoutPreemptively(LIMIT, en::run);
-        assertEquals(Map.of(), fdrestore.core.sys.FdLeaks.gainedSince(jvm), "nothing left in the JVM's table");
+        assertEquals(Map.of(), fdrestore.api.sys.FdLeaks.gainedSince(jvm), "nothing left in the JVM's table");
     }
 
     private Path fd(int n) {

@@ -1,14 +1,14 @@
 package fdrestore.plugin.netlink;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.NetlinkSkEntry;
-import fdrestore.core.spi.DumpContext;
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.spi.LiveFile;
-import fdrestore.core.spi.SocketOptions;
-import fdrestore.core.sys.SockDiag;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.NetlinkSkEntry;
+import fdrestore.api.spi.DumpContext;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.LiveFile;
+import fdrestore.api.spi.SocketOptions;
+import fdrestore.api.sys.SockDiag;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;

@@ -1,10 +1,10 @@
 package fdrestore.plugin.netlink;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.FownEntry;
-import fdrestore.core.image.proto.NetlinkSkEntry;
-import fdrestore.core.image.proto.SkOptsEntry;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.FownEntry;
+import fdrestore.api.image.proto.NetlinkSkEntry;
+import fdrestore.api.image.proto.SkOptsEntry;
 import java.util.function.IntFunction;
 
 /** Netlink image entries for the tests, shaped like criu 4.2's (see the sk-netlink zdtm sample). */

@@ -1,14 +1,14 @@
 package fdrestore.plugin.packet;
 
-import fdrestore.core.image.proto.PacketMclist;
-import fdrestore.core.image.proto.PacketRing;
-import fdrestore.core.image.proto.PacketSockEntry;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.SocketOptions;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.proto.PacketMclist;
+import fdrestore.api.image.proto.PacketRing;
+import fdrestore.api.image.proto.PacketSockEntry;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.SocketOptions;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 
 /**

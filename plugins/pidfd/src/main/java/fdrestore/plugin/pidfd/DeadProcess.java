@@ -1,7 +1,7 @@
 package fdrestore.plugin.pidfd;
 
-import fdrestore.core.spi.Syscalls;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Syscalls;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;

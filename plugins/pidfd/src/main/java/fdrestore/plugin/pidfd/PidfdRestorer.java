@@ -1,10 +1,10 @@
 package fdrestore.plugin.pidfd;
 
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.Syscalls;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.Syscalls;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,21 +1,21 @@
 package fdrestore.plugin.pipe;
 
-import static fdrestore.core.sys.Linux.O_CLOEXEC;
-import static fdrestore.core.sys.Linux.O_DIRECTORY;
-import static fdrestore.core.sys.Linux.O_NONBLOCK;
-import static fdrestore.core.sys.Linux.O_PATH;
-import static fdrestore.core.sys.Linux.O_RDWR;
-import static fdrestore.core.sys.Linux.RESOLVE_IN_ROOT;
-import static fdrestore.core.sys.Linux.S_IFIFO;
+import static fdrestore.api.sys.Linux.O_CLOEXEC;
+import static fdrestore.api.sys.Linux.O_DIRECTORY;
+import static fdrestore.api.sys.Linux.O_NONBLOCK;
+import static fdrestore.api.sys.Linux.O_PATH;
+import static fdrestore.api.sys.Linux.O_RDWR;
+import static fdrestore.api.sys.Linux.RESOLVE_IN_ROOT;
+import static fdrestore.api.sys.Linux.S_IFIFO;
 
-import fdrestore.core.engine.Stage;
-import fdrestore.core.spi.Dependency;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Stage;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,17 +1,17 @@
 package fdrestore.plugin.pipe;
 
-import static fdrestore.core.sys.Linux.O_ACCMODE;
-import static fdrestore.core.sys.Linux.O_APPEND;
-import static fdrestore.core.sys.Linux.O_ASYNC;
-import static fdrestore.core.sys.Linux.O_DIRECT;
-import static fdrestore.core.sys.Linux.O_DSYNC;
-import static fdrestore.core.sys.Linux.O_LARGEFILE;
-import static fdrestore.core.sys.Linux.O_NOATIME;
-import static fdrestore.core.sys.Linux.O_NONBLOCK;
-import static fdrestore.core.sys.Linux.O_RDONLY;
-import static fdrestore.core.sys.Linux.O_RDWR;
-import static fdrestore.core.sys.Linux.O_SYNC;
-import static fdrestore.core.sys.Linux.O_WRONLY;
+import static fdrestore.api.sys.Linux.O_ACCMODE;
+import static fdrestore.api.sys.Linux.O_APPEND;
+import static fdrestore.api.sys.Linux.O_ASYNC;
+import static fdrestore.api.sys.Linux.O_DIRECT;
+import static fdrestore.api.sys.Linux.O_DSYNC;
+import static fdrestore.api.sys.Linux.O_LARGEFILE;
+import static fdrestore.api.sys.Linux.O_NOATIME;
+import static fdrestore.api.sys.Linux.O_NONBLOCK;
+import static fdrestore.api.sys.Linux.O_RDONLY;
+import static fdrestore.api.sys.Linux.O_RDWR;
+import static fdrestore.api.sys.Linux.O_SYNC;
+import static fdrestore.api.sys.Linux.O_WRONLY;
 
 
 /** Flag arithmetic and small fd helpers shared by the pipe and FIFO restorers. */

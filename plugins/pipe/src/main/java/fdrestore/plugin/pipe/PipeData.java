@@ -1,12 +1,12 @@
 package fdrestore.plugin.pipe;
 
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.ImageFile;
-import fdrestore.core.image.proto.PipeDataEntry;
-import fdrestore.core.spi.PlanException;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.ImageFile;
+import fdrestore.api.image.proto.PipeDataEntry;
+import fdrestore.api.spi.PlanException;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.HashMap;

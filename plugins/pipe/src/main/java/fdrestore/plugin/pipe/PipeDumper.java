@@ -1,18 +1,18 @@
 package fdrestore.plugin.pipe;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FifoEntry;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.PipeDataEntry;
-import fdrestore.core.image.proto.PipeEntry;
-import fdrestore.core.image.proto.RegFileEntry;
-import fdrestore.core.spi.DumpContext;
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.spi.LiveFile;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FifoEntry;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.PipeDataEntry;
+import fdrestore.api.image.proto.PipeEntry;
+import fdrestore.api.image.proto.RegFileEntry;
+import fdrestore.api.spi.DumpContext;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.LiveFile;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**

@@ -1,11 +1,11 @@
 package fdrestore.plugin.pipe;
 
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.PlanContext;
-import fdrestore.core.spi.PlanException;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.PlanException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;

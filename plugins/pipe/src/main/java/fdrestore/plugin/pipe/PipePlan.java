@@ -1,7 +1,7 @@
 package fdrestore.plugin.pipe;
 
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.FleInfo;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.FleInfo;
 import fdrestore.plugin.pipe.Flags.End;
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -1,19 +1,19 @@
 package fdrestore.plugin.pipe;
 
-import static fdrestore.core.sys.Linux.F_SETPIPE_SZ;
-import static fdrestore.core.sys.Linux.O_CLOEXEC;
-import static fdrestore.core.sys.Linux.O_LARGEFILE;
-import static fdrestore.core.sys.Linux.O_NONBLOCK;
-import static fdrestore.core.sys.Linux.O_RDONLY;
-import static fdrestore.core.sys.Linux.O_RDWR;
-import static fdrestore.core.sys.Linux.O_WRONLY;
-import static fdrestore.core.sys.Linux.S_IFIFO;
+import static fdrestore.api.sys.Linux.F_SETPIPE_SZ;
+import static fdrestore.api.sys.Linux.O_CLOEXEC;
+import static fdrestore.api.sys.Linux.O_LARGEFILE;
+import static fdrestore.api.sys.Linux.O_NONBLOCK;
+import static fdrestore.api.sys.Linux.O_RDONLY;
+import static fdrestore.api.sys.Linux.O_RDWR;
+import static fdrestore.api.sys.Linux.O_WRONLY;
+import static fdrestore.api.sys.Linux.S_IFIFO;
 import static fdrestore.plugin.pipe.Fixtures.pattern;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.spi.FileKind;
-import fdrestore.core.spi.TaskTable;
+import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.TaskTable;
 import fdrestore.testkit.FileKindContractTest;
 import java.util.List;
 

@@ -1,8 +1,8 @@
 package fdrestore.plugin.pipe;
 
-import static fdrestore.core.sys.Linux.O_RDONLY;
-import static fdrestore.core.sys.Linux.O_RDWR;
-import static fdrestore.core.sys.Linux.S_IFIFO;
+import static fdrestore.api.sys.Linux.O_RDONLY;
+import static fdrestore.api.sys.Linux.O_RDWR;
+import static fdrestore.api.sys.Linux.S_IFIFO;
 import static fdrestore.plugin.pipe.Fixtures.fifoEntry;
 import static fdrestore.plugin.pipe.Fixtures.fle;
 import static fdrestore.plugin.pipe.Fixtures.info;
@@ -12,10 +12,10 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.engine.Engine;
-import fdrestore.core.engine.RestoreException;
-import fdrestore.core.image.FdType;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Errno;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.image.FdType;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Errno;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeTaskTable;
 import java.nio.file.Paths;

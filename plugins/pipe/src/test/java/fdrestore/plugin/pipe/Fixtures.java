@@ -1,14 +1,14 @@
 package fdrestore.plugin.pipe;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.proto.FifoEntry;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.FownEntry;
-import fdrestore.core.image.proto.PipeEntry;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.PlanContext;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.proto.FifoEntry;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.FownEntry;
+import fdrestore.api.image.proto.PipeEntry;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.PlanContext;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.dump.LocalDumpContext;
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.PipeDataEntry;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.PipeDataEntry;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;

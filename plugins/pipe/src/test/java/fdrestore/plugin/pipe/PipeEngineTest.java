@@ -1,9 +1,9 @@
 package fdrestore.plugin.pipe;
 
-import static fdrestore.core.sys.Linux.F_SETFL;
-import static fdrestore.core.sys.Linux.O_NONBLOCK;
-import static fdrestore.core.sys.Linux.O_RDONLY;
-import static fdrestore.core.sys.Linux.O_WRONLY;
+import static fdrestore.api.sys.Linux.F_SETFL;
+import static fdrestore.api.sys.Linux.O_NONBLOCK;
+import static fdrestore.api.sys.Linux.O_RDONLY;
+import static fdrestore.api.sys.Linux.O_WRONLY;
 import static fdrestore.plugin.pipe.Fixtures.fle;
 import static fdrestore.plugin.pipe.Fixtures.info;
 import static fdrestore.plugin.pipe.Fixtures.member;
@@ -21,14 +21,14 @@ import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
 import fdrestore.core.engine.Engine;
-import fdrestore.core.engine.RestoreException;
-import fdrestore.core.image.FdType;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.Batch;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.spi.Transport;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.image.FdType;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.Batch;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeTaskTable;
 import java.io.IOException;

@@ -1,15 +1,15 @@
 package fdrestore.plugin.pipe;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.ImageFile;
-import fdrestore.core.image.codec.ImageReader;
-import fdrestore.core.image.codec.ImageWriter;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FdinfoEntry;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.PipeDataEntry;
-import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.ImageFile;
+import fdrestore.api.image.codec.ImageReader;
+import fdrestore.api.image.codec.ImageWriter;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FdinfoEntry;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.PipeDataEntry;
+import fdrestore.api.image.proto.RegFileEntry;
 import fdrestore.testkit.ImageSetBuilder;
 import java.io.IOException;
 import java.nio.file.Path;

@@ -1,9 +1,9 @@
 package fdrestore.plugin.pipe;
 
-import static fdrestore.core.sys.Linux.O_NONBLOCK;
-import static fdrestore.core.sys.Linux.O_RDONLY;
-import static fdrestore.core.sys.Linux.O_RDWR;
-import static fdrestore.core.sys.Linux.O_WRONLY;
+import static fdrestore.api.sys.Linux.O_NONBLOCK;
+import static fdrestore.api.sys.Linux.O_RDONLY;
+import static fdrestore.api.sys.Linux.O_RDWR;
+import static fdrestore.api.sys.Linux.O_WRONLY;
 import static fdrestore.plugin.pipe.Fixtures.fle;
 import static fdrestore.plugin.pipe.Fixtures.member;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,8 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.engine.Stage;
-import fdrestore.core.spi.Dependency;
+import fdrestore.api.spi.Stage;
+import fdrestore.api.spi.Dependency;
 import fdrestore.plugin.pipe.Flags.End;
 import fdrestore.plugin.pipe.PipePlan.Delivery;
 import fdrestore.plugin.pipe.PipePlan.Member;

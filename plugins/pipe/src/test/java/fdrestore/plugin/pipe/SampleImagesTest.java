@@ -1,7 +1,7 @@
 package fdrestore.plugin.pipe;
 
-import static fdrestore.core.sys.Linux.F_SETPIPE_SZ;
-import static fdrestore.core.sys.Linux.S_IFIFO;
+import static fdrestore.api.sys.Linux.F_SETPIPE_SZ;
+import static fdrestore.api.sys.Linux.S_IFIFO;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -10,13 +10,13 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.engine.Engine;
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.PlanContext;
-import fdrestore.core.spi.PlanException;
-import fdrestore.core.spi.TaskTable;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.PlanException;
+import fdrestore.api.spi.TaskTable;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeKernel.FakeFile;
 import fdrestore.testkit.Samples;

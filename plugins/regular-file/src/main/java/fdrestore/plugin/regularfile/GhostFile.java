@@ -1,12 +1,12 @@
 package fdrestore.plugin.regularfile;
 
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.ImageFile;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.GhostChunkEntry;
-import fdrestore.core.image.proto.GhostFileEntry;
-import fdrestore.core.spi.PlanException;
-import fdrestore.core.sys.Linux;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.ImageFile;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.GhostChunkEntry;
+import fdrestore.api.image.proto.GhostFileEntry;
+import fdrestore.api.spi.PlanException;
+import fdrestore.api.sys.Linux;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -219,7 +219,7 @@ final class GhostFile {
         }
     }
 
-    private static FileTime time(fdrestore.core.image.proto.Timeval t) {
+    private static FileTime time(fdrestore.api.image.proto.Timeval t) {
         return FileTime.from(t.getTvSec() * 1_000_000L + t.getTvUsec(), TimeUnit.MICROSECONDS);
     }
 

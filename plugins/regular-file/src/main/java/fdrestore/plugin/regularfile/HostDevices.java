@@ -1,6 +1,6 @@
 package fdrestore.plugin.regularfile;
 
-import fdrestore.core.sys.Linux;
+import fdrestore.api.sys.Linux;
 import java.util.Set;
 
 /**

@@ -1,6 +1,6 @@
 package fdrestore.plugin.regularfile;
 
-import fdrestore.core.sys.Linux;
+import fdrestore.api.sys.Linux;
 
 /** The open(2) flags a restore may use for a file, from the flags the image recorded. */
 final class OpenFlags {

@@ -1,15 +1,15 @@
 package fdrestore.plugin.regularfile;
 
-import fdrestore.core.engine.Stage;
-import fdrestore.core.spi.Batch;
-import fdrestore.core.spi.Dependency;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Stage;
+import fdrestore.api.spi.Batch;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;

@@ -1,9 +1,9 @@
 package fdrestore.plugin.regularfile;
 
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.RemapFilePathEntry;
-import fdrestore.core.spi.PlanException;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.RemapFilePathEntry;
+import fdrestore.api.spi.PlanException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;

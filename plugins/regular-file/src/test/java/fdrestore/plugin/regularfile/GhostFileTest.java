@@ -16,11 +16,11 @@ import static org.mockito.ArgumentMatchers.anyString;
 import static org.mockito.Mockito.doAnswer;
 import static org.mockito.Mockito.mock;
 
-import fdrestore.core.image.proto.RegFileEntry;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.PlanException;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Linux;
+import fdrestore.api.image.proto.RegFileEntry;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.PlanException;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Linux;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeKernel.FakeFile;
 import fdrestore.testkit.FakeTaskTable;
@@ -146,10 +146,10 @@ class GhostFileTest {
     @Test
     void ghostAttributesAreApplied() throws Exception {
         Path p = root.resolve("tmp/run/attr");
-        GhostFile g = GhostFile.of(1, new fdrestore.core.image.codec.ImageFile(fdrestore.core.image.codec.Magic.GHOST_FILE,
-                List.of(new fdrestore.core.image.codec.ImageEntry(fdrestore.core.image.proto.GhostFileEntry.newBuilder()
+        GhostFile g = GhostFile.of(1, new fdrestore.api.image.codec.ImageFile(fdrestore.api.image.codec.Magic.GHOST_FILE,
+                List.of(new fdrestore.api.image.codec.ImageEntry(fdrestore.api.image.proto.GhostFileEntry.newBuilder()
                         .setUid(0).setGid(0).setMode(S_IFREG | 0604)
-                        .setMtim(fdrestore.core.image.proto.Timeval.newBuilder().setTvSec(1_700_000_000L).setTvUsec(5))
+                        .setMtim(fdrestore.api.image.proto.Timeval.newBuilder().setTvSec(1_700_000_000L).setTvUsec(5))
                         .build(), CONTENT))));
         g.create(p);
         assertEquals(0604, (Integer) Files.getAttribute(p, "unix:mode") & 07777);

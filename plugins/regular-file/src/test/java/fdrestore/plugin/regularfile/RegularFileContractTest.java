@@ -9,10 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.image.proto.RegFileEntry;
-import fdrestore.core.spi.FileKind;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Linux;
+import fdrestore.api.image.proto.RegFileEntry;
+import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Linux;
 import fdrestore.testkit.FakeKernel.FakeFile;
 import fdrestore.testkit.FileKindContractTest;
 import java.nio.charset.StandardCharsets;

@@ -11,18 +11,18 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FileLockEntry;
-import fdrestore.core.image.proto.RegFileEntry;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.PlanException;
-import fdrestore.core.spi.ProcessAction;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.Linux;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FileLockEntry;
+import fdrestore.api.image.proto.RegFileEntry;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.PlanException;
+import fdrestore.api.spi.ProcessAction;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Linux;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeKernel.FakeFile;
 import fdrestore.testkit.FakeTaskTable;
@@ -72,7 +72,7 @@ class RegularFileRestorerTest {
     @Test
     void kindClaimsRegOnly() {
         assertEquals("regular", kind.name());
-        assertEquals(java.util.Set.of(fdrestore.core.image.FdType.REG), kind.fdTypes());
+        assertEquals(java.util.Set.of(fdrestore.api.image.FdType.REG), kind.fdTypes());
     }
 
     @Test
@@ -310,8 +310,8 @@ class RegularFileRestorerTest {
     @Test
     void legacyRemapIdsAndUnsupportedRemaps() throws Exception {
         Remaps r = Remaps.fromEntries(List.of(
-                fdrestore.core.image.proto.RemapFilePathEntry.newBuilder().setOrigId(5).setRemapId(0x80000003).build(),
-                fdrestore.core.image.proto.RemapFilePathEntry.newBuilder().setOrigId(6).setRemapId(7).build()));
+                fdrestore.api.image.proto.RemapFilePathEntry.newBuilder().setOrigId(5).setRemapId(0x80000003).build(),
+                fdrestore.api.image.proto.RemapFilePathEntry.newBuilder().setOrigId(6).setRemapId(7).build()));
         assertEquals(new Remaps.Remap(5, 3, Remaps.GHOST), r.of(5));
         assertEquals(new Remaps.Remap(6, 7, Remaps.LINKED), r.of(6));
 
@@ -331,9 +331,9 @@ class RegularFileRestorerTest {
 
     @Test
     void aFileEntryWithoutRegIsRefused() {
-        FileInfo bad = new FileInfo(5, fdrestore.core.image.FdType.REG,
-                fdrestore.core.image.proto.FileEntry.newBuilder().setType(1).setId(5).build(),
-                List.of(new fdrestore.core.spi.FleInfo(1, 3, false)));
+        FileInfo bad = new FileInfo(5, fdrestore.api.image.FdType.REG,
+                fdrestore.api.image.proto.FileEntry.newBuilder().setType(1).setId(5).build(),
+                List.of(new fdrestore.api.spi.FleInfo(1, 3, false)));
         assertThrows(PlanException.class, () -> kind.plan(bad, Fixtures.planCtx(images.set, ROOT, options)));
         assertFalse(RegularFileRestorer.relative("/a//b").startsWith("/"));
         assertEquals(".", RegularFileRestorer.relative("//"));

@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.RegFileEntry;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.PlanContext;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.RegFileEntry;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.PlanContext;
 import fdrestore.plugin.regularfile.RegularFileRestorer.Route;
 import fdrestore.testkit.Samples;
 import java.nio.file.Files;
@@ -86,7 +86,7 @@ class SamplesPlanTest {
                 devNull++;
             } else {
                 assertEquals(Route.ROOT, r.route(), r.toString());
-                assertEquals(0, r.flags() & fdrestore.core.sys.Linux.O_CLOEXEC);
+                assertEquals(0, r.flags() & fdrestore.api.sys.Linux.O_CLOEXEC);
             }
         }
         assertEquals(1, devNull, rs.toString());
@@ -101,7 +101,7 @@ class SamplesPlanTest {
         assertTrue(ghost.toString().contains("/tmp/criu-work/run/v_ghost.data"), ghost.toString());
         assertTrue(ghost.toString().contains("5000 bytes"), ghost.toString());
         assertEquals(Route.ROOT, rs.get(6L).route());
-        assertEquals(fdrestore.core.sys.Linux.O_RDWR | fdrestore.core.sys.Linux.O_APPEND
-                | fdrestore.core.sys.Linux.O_LARGEFILE, rs.get(6L).flags());
+        assertEquals(fdrestore.api.sys.Linux.O_RDWR | fdrestore.api.sys.Linux.O_APPEND
+                | fdrestore.api.sys.Linux.O_LARGEFILE, rs.get(6L).flags());
     }
 }

@@ -1,11 +1,11 @@
 package fdrestore.plugin.signalfd;
 
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.Syscalls;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.Syscalls;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

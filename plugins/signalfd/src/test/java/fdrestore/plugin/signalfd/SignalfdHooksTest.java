@@ -3,9 +3,9 @@ package fdrestore.plugin.signalfd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.google.protobuf.ByteString;
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.spi.Fdinfo;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.spi.Fdinfo;
 import fdrestore.plugin.signalfd.proto.SignalfdEntry;
 import fdrestore.testkit.ImageSetBuilder;
 import java.util.List;

@@ -1,13 +1,13 @@
 package fdrestore.plugin.timerfd;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.TimerfdEntry;
-import fdrestore.core.spi.DumpContext;
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.spi.Fdinfo;
-import fdrestore.core.spi.LiveFile;
-import fdrestore.core.sys.Linux;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.TimerfdEntry;
+import fdrestore.api.spi.DumpContext;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.Fdinfo;
+import fdrestore.api.spi.LiveFile;
+import fdrestore.api.sys.Linux;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 

@@ -1,17 +1,17 @@
 package fdrestore.plugin.timerfd;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.TimerfdEntry;
-import fdrestore.core.spi.DumpContext;
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.spi.FileDumper;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FileKind;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.LiveFile;
-import fdrestore.core.spi.PlanContext;
-import fdrestore.core.spi.PlanException;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.TimerfdEntry;
+import fdrestore.api.spi.DumpContext;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.FileDumper;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.LiveFile;
+import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.PlanException;
 import java.util.Set;
 import org.pf4j.Extension;
 

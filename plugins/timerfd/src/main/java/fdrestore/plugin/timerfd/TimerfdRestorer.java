@@ -1,12 +1,12 @@
 package fdrestore.plugin.timerfd;
 
-import fdrestore.core.image.proto.TimerfdEntry;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.proto.TimerfdEntry;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 
 /**

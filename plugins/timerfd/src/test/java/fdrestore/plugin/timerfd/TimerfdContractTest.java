@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FileKind;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.PlanContext;
-import fdrestore.core.spi.PlanException;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.PlanException;
 import fdrestore.testkit.FileKindContractTest;
 import fdrestore.testkit.ImageSetBuilder;
 import java.nio.file.Path;
@@ -83,10 +83,10 @@ class TimerfdContractTest extends FileKindContractTest {
 
     /** A files.img entry for the plan tests. */
     private record TimerfdEntryBuilder(int clockid, int settime, long vnsec) {
-        fdrestore.core.image.proto.FileEntry build() {
-            return fdrestore.core.image.proto.FileEntry.newBuilder().setId(1).setType(FdType.TIMERFD.code())
-                    .setTfd(fdrestore.core.image.proto.TimerfdEntry.newBuilder().setId(1).setFlags(2)
-                            .setFown(fdrestore.core.image.proto.FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0)
+        fdrestore.api.image.proto.FileEntry build() {
+            return fdrestore.api.image.proto.FileEntry.newBuilder().setId(1).setType(FdType.TIMERFD.code())
+                    .setTfd(fdrestore.api.image.proto.TimerfdEntry.newBuilder().setId(1).setFlags(2)
+                            .setFown(fdrestore.api.image.proto.FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0)
                                     .setPidType(0).setPid(0))
                             .setClockid(clockid).setTicks(0).setSettimeFlags(settime).setVsec(0).setVnsec(vnsec)
                             .setIsec(0).setInsec(0))

@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.dump.LocalDumpContext;
-import fdrestore.core.image.proto.TimerfdEntry;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Native;
-import fdrestore.core.sys.Sys;
+import fdrestore.api.image.proto.TimerfdEntry;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Native;
+import fdrestore.api.sys.Sys;
 import java.util.concurrent.TimeUnit;
 import jnr.ffi.Pointer;
 import org.junit.jupiter.api.Test;

@@ -1,12 +1,12 @@
 package fdrestore.plugin.tty;
 
-import static fdrestore.core.sys.Linux.O_CLOEXEC;
-import static fdrestore.core.sys.Linux.O_RDWR;
+import static fdrestore.api.sys.Linux.O_CLOEXEC;
+import static fdrestore.api.sys.Linux.O_RDWR;
 
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.sys.SysException;
 import fdrestore.plugin.tty.TtyImages.TtyFile;
 import java.io.IOException;
 
@@ -14,7 +14,7 @@ import java.io.IOException;
  * An open of {@code /dev/tty} (criu's CTTY). Such an open is bound to the controlling terminal of the
  * process that makes it, which a task table (a thread of fdrestore) cannot have: the table gets
  * {@code /dev/null} at the fd for now, and the task's own process opens {@code /dev/tty} over it once its
- * session has its controlling terminal ({@link fdrestore.core.spi.ProcessAction.ReopenControllingTty},
+ * session has its controlling terminal ({@link fdrestore.api.spi.ProcessAction.ReopenControllingTty},
  * from {@link TtyKind#processActions}). So the file is one task's: several tasks sharing one open of
  * /dev/tty are refused at plan time.
  */

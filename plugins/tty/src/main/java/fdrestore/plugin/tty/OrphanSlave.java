@@ -1,16 +1,16 @@
 package fdrestore.plugin.tty;
 
-import static fdrestore.core.sys.Linux.O_CLOEXEC;
-import static fdrestore.core.sys.Linux.O_NOCTTY;
-import static fdrestore.core.sys.Linux.O_NONBLOCK;
-import static fdrestore.core.sys.Linux.O_RDWR;
-import static fdrestore.core.sys.Linux.S_IFCHR;
+import static fdrestore.api.sys.Linux.O_CLOEXEC;
+import static fdrestore.api.sys.Linux.O_NOCTTY;
+import static fdrestore.api.sys.Linux.O_NONBLOCK;
+import static fdrestore.api.sys.Linux.O_RDWR;
+import static fdrestore.api.sys.Linux.S_IFCHR;
 
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.SysException;
 import fdrestore.plugin.tty.TtyImages.TtyFile;
 import java.io.IOException;
 import java.util.ArrayList;

@@ -1,7 +1,7 @@
 package fdrestore.plugin.tty;
 
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,19 +1,19 @@
 package fdrestore.plugin.tty;
 
-import static fdrestore.core.sys.Linux.F_SETFL;
-import static fdrestore.core.sys.Linux.O_CLOEXEC;
-import static fdrestore.core.sys.Linux.O_NOCTTY;
-import static fdrestore.core.sys.Linux.O_NONBLOCK;
-import static fdrestore.core.sys.Linux.O_RDWR;
+import static fdrestore.api.sys.Linux.F_SETFL;
+import static fdrestore.api.sys.Linux.O_CLOEXEC;
+import static fdrestore.api.sys.Linux.O_NOCTTY;
+import static fdrestore.api.sys.Linux.O_NONBLOCK;
+import static fdrestore.api.sys.Linux.O_RDWR;
 
-import fdrestore.core.engine.Stage;
-import fdrestore.core.image.proto.TtyInfoEntry;
-import fdrestore.core.spi.Dependency;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Stage;
+import fdrestore.api.image.proto.TtyInfoEntry;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.SysException;
 import fdrestore.plugin.tty.TtyImages.TtyFile;
 import java.io.IOException;
 import java.util.ArrayList;

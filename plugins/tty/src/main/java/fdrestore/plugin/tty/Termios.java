@@ -1,7 +1,7 @@
 package fdrestore.plugin.tty;
 
-import fdrestore.core.image.proto.TermiosEntry;
-import fdrestore.core.image.proto.WinsizeEntry;
+import fdrestore.api.image.proto.TermiosEntry;
+import fdrestore.api.image.proto.WinsizeEntry;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 

@@ -1,20 +1,20 @@
 package fdrestore.plugin.tty;
 
-import static fdrestore.core.sys.Linux.O_ACCMODE;
-import static fdrestore.core.sys.Linux.O_APPEND;
-import static fdrestore.core.sys.Linux.O_ASYNC;
-import static fdrestore.core.sys.Linux.O_DIRECT;
-import static fdrestore.core.sys.Linux.O_DSYNC;
-import static fdrestore.core.sys.Linux.O_LARGEFILE;
-import static fdrestore.core.sys.Linux.O_NOATIME;
-import static fdrestore.core.sys.Linux.O_NONBLOCK;
-import static fdrestore.core.sys.Linux.O_SYNC;
+import static fdrestore.api.sys.Linux.O_ACCMODE;
+import static fdrestore.api.sys.Linux.O_APPEND;
+import static fdrestore.api.sys.Linux.O_ASYNC;
+import static fdrestore.api.sys.Linux.O_DIRECT;
+import static fdrestore.api.sys.Linux.O_DSYNC;
+import static fdrestore.api.sys.Linux.O_LARGEFILE;
+import static fdrestore.api.sys.Linux.O_NOATIME;
+import static fdrestore.api.sys.Linux.O_NONBLOCK;
+import static fdrestore.api.sys.Linux.O_SYNC;
 
-import fdrestore.core.spi.TaskTable;
+import fdrestore.api.spi.TaskTable;
 
 /**
  * The tty constants of x86-64 Linux this plugin needs (include/uapi/asm-generic/ioctls.h,
- * include/uapi/linux/major.h) and a few small helpers. {@code fdrestore.core.sys.Linux} has the pty ioctls
+ * include/uapi/linux/major.h) and a few small helpers. {@code fdrestore.api.sys.Linux} has the pty ioctls
  * of the design; the termios ones it lacks are here.
  */
 final class Tty {
@@ -120,14 +120,14 @@ final class Tty {
     }
 
     /** An ioctl that reads one int through a pointer (TIOCGPTN ...). */
-    static int getInt(TaskTable t, int fd, long request) throws fdrestore.core.sys.SysException {
+    static int getInt(TaskTable t, int fd, long request) throws fdrestore.api.sys.SysException {
         byte[] b = new byte[4];
         t.ioctl(fd, request, b);
         return intOf(b);
     }
 
     /** An ioctl that passes one int through a pointer (TIOCSPTLCK, TIOCPKT ...). */
-    static void setInt(TaskTable t, int fd, long request, int v) throws fdrestore.core.sys.SysException {
+    static void setInt(TaskTable t, int fd, long request, int v) throws fdrestore.api.sys.SysException {
         t.ioctl(fd, request, intArg(v));
     }
 

@@ -1,12 +1,12 @@
 package fdrestore.plugin.tty;
 
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.TtyDataEntry;
-import fdrestore.core.image.proto.TtyFileEntry;
-import fdrestore.core.image.proto.TtyInfoEntry;
-import fdrestore.core.spi.PlanException;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.TtyDataEntry;
+import fdrestore.api.image.proto.TtyFileEntry;
+import fdrestore.api.image.proto.TtyInfoEntry;
+import fdrestore.api.spi.PlanException;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;

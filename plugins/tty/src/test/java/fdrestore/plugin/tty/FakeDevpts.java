@@ -1,8 +1,8 @@
 package fdrestore.plugin.tty;
 
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.SysException;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeTaskTable;
 import java.lang.reflect.InvocationHandler;
@@ -69,8 +69,8 @@ final class FakeDevpts {
      * The fake kernel's transport, seeing through this class's table proxies (it works on the
      * {@link FakeTaskTable}s behind them).
      */
-    fdrestore.core.spi.Transport transport() {
-        fdrestore.core.spi.Transport real = kernel.transport();
+    fdrestore.api.spi.Transport transport() {
+        fdrestore.api.spi.Transport real = kernel.transport();
         InvocationHandler h = (proxy, m, args) -> {
             Object[] a = args == null ? null : args.clone();
             if (a != null) {
@@ -86,8 +86,8 @@ final class FakeDevpts {
                 throw e.getCause();
             }
         };
-        return (fdrestore.core.spi.Transport) Proxy.newProxyInstance(fdrestore.core.spi.Transport.class.getClassLoader(),
-                new Class<?>[] {fdrestore.core.spi.Transport.class}, h);
+        return (fdrestore.api.spi.Transport) Proxy.newProxyInstance(fdrestore.api.spi.Transport.class.getClassLoader(),
+                new Class<?>[] {fdrestore.api.spi.Transport.class}, h);
     }
 
     FakeTaskTable fake(int pid) {

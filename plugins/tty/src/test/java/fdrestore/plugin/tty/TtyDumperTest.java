@@ -4,12 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.dump.LocalDumpContext;
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.TtyInfoEntry;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.TtyInfoEntry;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;

@@ -9,12 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.engine.Engine;
-import fdrestore.core.engine.RestoreException;
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.PlanContext;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.PlanContext;
 import fdrestore.testkit.FakeKernel;
 import java.nio.file.Path;
 import java.time.Duration;

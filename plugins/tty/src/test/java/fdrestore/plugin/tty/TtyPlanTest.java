@@ -6,16 +6,16 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.engine.Stage;
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.proto.TermiosEntry;
-import fdrestore.core.image.proto.TtyInfoEntry;
-import fdrestore.core.spi.Dependency;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.PlanContext;
-import fdrestore.core.spi.PlanException;
-import fdrestore.core.spi.ProcessAction;
+import fdrestore.api.spi.Stage;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.proto.TermiosEntry;
+import fdrestore.api.image.proto.TtyInfoEntry;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.PlanException;
+import fdrestore.api.spi.ProcessAction;
 import fdrestore.testkit.Samples;
 import java.nio.file.Path;
 import java.util.List;
@@ -137,12 +137,12 @@ class TtyPlanTest {
         PtyImageSet s = new PtyImageSet();
         s.task(1, 0, 1, 1);
         TtyInfoEntry.Builder huge = PtyImageSet.info(0, true).setPty(
-                fdrestore.core.image.proto.TtyPtyEntry.newBuilder().setIndex((int) 0x80000000L));
+                fdrestore.api.image.proto.TtyPtyEntry.newBuilder().setIndex((int) 0x80000000L));
         long m = s.master(huge.build());
         long sl = s.ttyFile(PtyImageSet.info(0, false).setPty(
-                fdrestore.core.image.proto.TtyPtyEntry.newBuilder().setIndex(0xffffffff)).build(), "/dev/pts/x", 0100002);
+                fdrestore.api.image.proto.TtyPtyEntry.newBuilder().setIndex(0xffffffff)).build(), "/dev/pts/x", 0100002);
         long big = s.master(PtyImageSet.info(0, true).setId(77).setPty(
-                fdrestore.core.image.proto.TtyPtyEntry.newBuilder().setIndex(1 << 20)).build());
+                fdrestore.api.image.proto.TtyPtyEntry.newBuilder().setIndex(1 << 20)).build());
         s.fd(1, 3, m).fd(1, 4, sl).fd(1, 5, big);
         ImageSet images = ImageSet.open(s.write(dir));
         PlanContext ctx = PtyImageSet.planContext(images, Map.of());

@@ -1,7 +1,7 @@
 package fdrestore.plugin.unixsocket;
 
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;

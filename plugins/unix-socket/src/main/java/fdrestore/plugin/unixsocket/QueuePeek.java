@@ -1,9 +1,9 @@
 package fdrestore.plugin.unixsocket;
 
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,6 +1,6 @@
 package fdrestore.plugin.unixsocket;
 
-import fdrestore.core.spi.PlanContext;
+import fdrestore.api.spi.PlanContext;
 import java.util.Map;
 import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;

@@ -1,8 +1,8 @@
 package fdrestore.plugin.unixsocket;
 
-import fdrestore.core.image.proto.SkOptsEntry;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.proto.SkOptsEntry;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.SysException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 

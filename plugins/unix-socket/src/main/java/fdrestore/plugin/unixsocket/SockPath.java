@@ -1,9 +1,9 @@
 package fdrestore.plugin.unixsocket;
 
-import fdrestore.core.image.proto.FilePermsEntry;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.proto.FilePermsEntry;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;

@@ -1,7 +1,7 @@
 package fdrestore.plugin.unixsocket;
 
-import fdrestore.core.sys.SockDiag;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.sys.SockDiag;
+import fdrestore.api.sys.SysException;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;

@@ -1,18 +1,18 @@
 package fdrestore.plugin.unixsocket;
 
-import fdrestore.core.image.FdType;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FilePermsEntry;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.SkOptsEntry;
-import fdrestore.core.image.proto.SkPacketEntry;
-import fdrestore.core.image.proto.UnixSkEntry;
-import fdrestore.core.spi.DumpContext;
-import fdrestore.core.spi.DumpException;
-import fdrestore.core.spi.LiveFile;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.image.FdType;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FilePermsEntry;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.SkOptsEntry;
+import fdrestore.api.image.proto.SkPacketEntry;
+import fdrestore.api.image.proto.UnixSkEntry;
+import fdrestore.api.spi.DumpContext;
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.LiveFile;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -126,9 +126,9 @@ final class UnixDumper {
             ctx.addFile(FileEntry.newBuilder().setType(FdType.UNIXSK.code()).setId((int) id)
                     .setUsk(UnixSkEntry.newBuilder().setId((int) id).setIno((int) peer).setType(UnixSock.SOCK_DGRAM)
                             .setState(TCP_LISTEN).setFlags(0).setUflags(UnixSock.USK_EXTERN).setBacklog(0).setPeer(0)
-                            .setFown(fdrestore.core.image.proto.FownEntry.newBuilder().setUid(0).setEuid(0)
+                            .setFown(fdrestore.api.image.proto.FownEntry.newBuilder().setUid(0).setEuid(0)
                                     .setSignum(0).setPidType(0).setPid(0))
-                            .setOpts(fdrestore.core.image.proto.SkOptsEntry.newBuilder().setSoSndbuf(0).setSoRcvbuf(0)
+                            .setOpts(fdrestore.api.image.proto.SkOptsEntry.newBuilder().setSoSndbuf(0).setSoRcvbuf(0)
                                     .setSoSndTmoSec(0).setSoSndTmoUsec(0).setSoRcvTmoSec(0).setSoRcvTmoUsec(0))
                             .setName(com.google.protobuf.ByteString.copyFrom(name)))
                     .build());

@@ -1,14 +1,14 @@
 package fdrestore.plugin.unixsocket;
 
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.image.codec.ImageEntry;
-import fdrestore.core.image.codec.ImageFile;
-import fdrestore.core.image.codec.Magic;
-import fdrestore.core.image.proto.FileEntry;
-import fdrestore.core.image.proto.ScmEntry;
-import fdrestore.core.image.proto.SkPacketEntry;
-import fdrestore.core.spi.FleInfo;
-import fdrestore.core.spi.PlanException;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.ImageEntry;
+import fdrestore.api.image.codec.ImageFile;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.ScmEntry;
+import fdrestore.api.image.proto.SkPacketEntry;
+import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.PlanException;
 import fdrestore.plugin.unixsocket.SockPlan.Pair;
 import fdrestore.plugin.unixsocket.SockPlan.QueueJob;
 import fdrestore.plugin.unixsocket.SockPlan.QueueMode;
@@ -151,7 +151,7 @@ final class UnixImages {
         final ImageSet images;
         final Map<Long, SockPlan> plans = new LinkedHashMap<>();
         final Map<Long, UnixSock> byIno = new HashMap<>();
-        final Map<Long, fdrestore.core.image.proto.UnixSkEntry> inImages = new HashMap<>();
+        final Map<Long, fdrestore.api.image.proto.UnixSkEntry> inImages = new HashMap<>();
         final Map<Long, Integer> inFlight = new LinkedHashMap<>();
 
         Planner(Map<Long, UnixSock> socks, Map<Long, List<Packet>> packets, ImageSet images) {
@@ -222,7 +222,7 @@ final class UnixImages {
                 return null;
             }
             UnixSock p = byIno.get(s.peer());
-            fdrestore.core.image.proto.UnixSkEntry e = inImages.get(s.peer());
+            fdrestore.api.image.proto.UnixSkEntry e = inImages.get(s.peer());
             if (p == null && e != null && (e.getUflags() & UnixSock.USK_EXTERN) != 0) {
                 UnixName n = UnixName.of(e.getName().toByteArray());
                 fail(s, "its peer is external: unix socket ino " + s.peer() + (n.isEmpty() ? "" : " " + n)

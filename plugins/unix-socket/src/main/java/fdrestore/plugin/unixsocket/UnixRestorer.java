@@ -1,13 +1,13 @@
 package fdrestore.plugin.unixsocket;
 
-import fdrestore.core.engine.Stage;
-import fdrestore.core.spi.Dependency;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.OpenContext;
-import fdrestore.core.spi.OpenResult;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.Stage;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.SysException;
 import fdrestore.plugin.unixsocket.SockPlan.Pair;
 import fdrestore.plugin.unixsocket.SockPlan.QueueJob;
 import fdrestore.plugin.unixsocket.SockPlan.QueueMode;

@@ -1,9 +1,9 @@
 package fdrestore.plugin.unixsocket;
 
-import fdrestore.core.image.proto.FilePermsEntry;
-import fdrestore.core.image.proto.SkOptsEntry;
-import fdrestore.core.image.proto.UnixSkEntry;
-import fdrestore.core.spi.FleInfo;
+import fdrestore.api.image.proto.FilePermsEntry;
+import fdrestore.api.image.proto.SkOptsEntry;
+import fdrestore.api.image.proto.UnixSkEntry;
+import fdrestore.api.spi.FleInfo;
 
 /**
  * One unix socket of the images ({@code UnixSkEntry}) that some fd refers to, with its master fd slot

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
-import fdrestore.core.image.proto.FownEntry;
-import fdrestore.core.image.proto.UnixSkEntry;
-import fdrestore.core.sys.Errno;
+import fdrestore.api.image.proto.FownEntry;
+import fdrestore.api.image.proto.UnixSkEntry;
+import fdrestore.api.sys.Errno;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeTaskTable;
 import java.io.IOException;
@@ -38,7 +38,7 @@ class DeletedNameTest {
                 .setFown(FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0))
                 .setOpts(UnixImageBuilder.opts()).setDeleted(true)
                 .setName(ByteString.copyFrom((path + "\0").getBytes(StandardCharsets.UTF_8))).build();
-        return UnixSock.of(e, new fdrestore.core.spi.FleInfo(10, 3, false));
+        return UnixSock.of(e, new fdrestore.api.spi.FleInfo(10, 3, false));
     }
 
     private List<Path> all() throws IOException {

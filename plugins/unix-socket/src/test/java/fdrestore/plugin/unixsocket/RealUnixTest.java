@@ -20,19 +20,19 @@ import static org.mockito.Mockito.doThrow;
 import static org.mockito.Mockito.mock;
 
 import fdrestore.core.engine.Engine;
-import fdrestore.core.engine.RestoreException;
-import fdrestore.core.image.ImageSet;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.image.ImageSet;
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.TaskRuntime;
-import fdrestore.core.spi.FileInfo;
-import fdrestore.core.spi.FileRestorer;
-import fdrestore.core.spi.PlanContext;
-import fdrestore.core.spi.TaskTable;
-import fdrestore.core.spi.Transport;
-import fdrestore.core.sys.Errno;
-import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Sys;
-import fdrestore.core.sys.SysException;
+import fdrestore.api.spi.FileInfo;
+import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -605,7 +605,7 @@ class RealUnixTest {
         UnixImageBuilder b = new UnixImageBuilder().task(10, 0);
         int a = b.sock(DGRAM, ESTABLISHED);
         int c = b.sock(DGRAM, ESTABLISHED);
-        int pipe = b.otherFile(fdrestore.core.image.FdType.PIPE);
+        int pipe = b.otherFile(fdrestore.api.image.FdType.PIPE);
         b.connect(a, c).fd(10, 4, a).fd(10, 5, c).packet(c, "\0", pipe);
         ImageSet images = ImageSet.open(b.write(tmp.resolve("img")));
         assertEquals(Map.of((long) pipe, 10), new UnixSocketKind().inFlight(images));
@@ -620,10 +620,10 @@ class RealUnixTest {
             int[] p = ctx.table().pipe(0);
             ctx.table().write(p[1], bytes("in the pipe"), 0, 11);
             ctx.table().close(p[1]);
-            return fdrestore.core.spi.OpenResult.done(p[0]);
+            return fdrestore.api.spi.OpenResult.done(p[0]);
         };
-        eb.file(new FileInfo(pipe, fdrestore.core.image.FdType.PIPE, images.file(pipe).orElseThrow(),
-                List.of(fdrestore.core.spi.FleInfo.inFlight(10))), "pipe", readEnd);
+        eb.file(new FileInfo(pipe, fdrestore.api.image.FdType.PIPE, images.file(pipe).orElseThrow(),
+                List.of(fdrestore.api.spi.FleInfo.inFlight(10))), "pipe", readEnd);
         Engine e = eb.build();
         assertTimeoutPreemptively(LIMIT, e::run);
         assertNoTemporaries();

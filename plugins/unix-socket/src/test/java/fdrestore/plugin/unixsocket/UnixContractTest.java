@@ -8,7 +8,7 @@ import static fdrestore.plugin.unixsocket.UnixImageBuilder.STREAM;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.spi.FileKind;
+import fdrestore.api.spi.FileKind;
 import fdrestore.testkit.FileKindContractTest;
 import java.nio.file.Files;
 import java.util.List;

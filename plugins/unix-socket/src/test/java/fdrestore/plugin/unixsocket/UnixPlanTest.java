@@ -13,10 +13,10 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.engine.Stage;
-import fdrestore.core.image.ImageSet;
-import fdrestore.core.spi.Dependency;
-import fdrestore.core.spi.PlanException;
+import fdrestore.api.spi.Stage;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.PlanException;
 import fdrestore.plugin.unixsocket.SockPlan.QueueMode;
 import fdrestore.plugin.unixsocket.SockPlan.Role;
 import fdrestore.testkit.Samples;

@@ -1,2 +1,0 @@
-/** CRIU image framing: magics, size-prefixed protobuf entries, raw payloads; strict, bounded decoding. */
-package fdrestore.core.image.codec;

@@ -1,2 +1,0 @@
-/** Protobuf messages generated from src/main/proto, wire-compatible with CRIU's images. */
-package fdrestore.core.image.proto;

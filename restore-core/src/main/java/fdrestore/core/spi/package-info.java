@@ -1,2 +1,0 @@
-/** The public plugin SPI: file kinds, the open contract, dependencies, task fd tables, the transport. */
-package fdrestore.core.spi;

@@ -1,2 +1,0 @@
-/** The one checked syscall facade: jnr-ffi bindings to libc, errno mapping, kernel constants. */
-package fdrestore.core.sys;
