@@ -1,5 +1,8 @@
 package fdrestore.app;
 
+import fdrestore.app.Cli;
+import fdrestore.app.cli.RestoreCommand;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;

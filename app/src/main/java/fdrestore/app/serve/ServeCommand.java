@@ -1,4 +1,10 @@
-package fdrestore.app;
+package fdrestore.app.serve;
+
+import fdrestore.app.Cli;
+import fdrestore.app.Invocation;
+import fdrestore.app.Main;
+import fdrestore.app.bench.BenchCommand;
+import fdrestore.app.bench.SyntheticImages;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -33,7 +39,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  FDRESTORE_SOCKET=/tmp/fdr.sock fdrestore show DIR",
             "%nExit codes: 2 the socket cannot be made (a server already listens, or its directory is unsafe);",
             "else the server runs until a signal stops it (SIGTERM: 143, Ctrl-C: 130), which removes its socket."})
-final class ServeCommand implements Callable<Integer> {
+public final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

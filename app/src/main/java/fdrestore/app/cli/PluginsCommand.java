@@ -1,4 +1,7 @@
-package fdrestore.app;
+package fdrestore.app.cli;
+
+import fdrestore.app.Cli;
+import fdrestore.app.PluginHost;
 
 import fdrestore.core.json.Json;
 import fdrestore.core.spi.FileKind;
@@ -24,7 +27,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "%nA folder given with --plugins replaces the distribution's plugins/. See docs/PLUGINS.md to write one.",
             "%nExit codes: 0 every plugin started, 1 a plugin failed to load or start, or two plugins claim one",
             "fd type, 2 bad usage."})
-final class PluginsCommand implements Callable<Integer> {
+public final class PluginsCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

@@ -1,4 +1,4 @@
-package fdrestore.app;
+package fdrestore.app.cli;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors.FieldDescriptor;
@@ -39,7 +39,7 @@ import java.util.Map;
  * know as protobuf unknown fields. They are written, in base64, under {@link #UNKNOWN}, a member crit
  * never prints, so that encode gives back the same bytes.
  */
-final class CritJson {
+public final class CritJson {
     /** The member holding the fields fdrestore's messages do not model (not crit's). */
     static final String UNKNOWN = "fdrestore_unknown_fields";
 

@@ -1,4 +1,9 @@
-package fdrestore.app;
+package fdrestore.app.cli;
+
+import fdrestore.app.Cli;
+import fdrestore.app.Invocation;
+import fdrestore.app.Log;
+import fdrestore.app.PluginHost;
 
 import fdrestore.core.engine.RestoreException;
 import fdrestore.core.image.ImageSet;
@@ -57,7 +62,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "%nOne restore takes up to about (kernel.pid_max - running threads) / 2 tasks (each task is a",
             "thread of fdrestore and then a process; 16,000 with the default pid_max 32768), less under a",
             "lower threads-max, RLIMIT_NPROC (non-root) or vm.max_map_count: checked before anything starts."})
-final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
+public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
     private static final System.Logger LOG = Log.of(RestoreCommand.class);
 
     enum Then { wait, detach, kill }
@@ -595,7 +600,7 @@ final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
      * whoever is left. Root tasks, fdrestore's own children, are reaped here. A 1,000-task tree stops in
      * milliseconds instead of one wait per process.
      */
-    static void stop(List<Integer> pids) {
+    public static void stop(List<Integer> pids) {
         List<Integer> order = new ArrayList<>(pids);
         java.util.Collections.reverse(order);
         for (int pid : order) {

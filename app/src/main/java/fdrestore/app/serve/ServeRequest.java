@@ -1,4 +1,4 @@
-package fdrestore.app;
+package fdrestore.app.serve;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -26,7 +26,7 @@ import java.util.Map;
  * client's fds (a pipe downstream of the client still ends). Then the client may send {@code 'S'} with a
  * signal number (its Ctrl-C, forwarded) until the server's {@code 'X'} with the exit code.
  */
-record ServeRequest(int umask, String home, String cwd, List<String> args, Map<String, String> env) {
+public record ServeRequest(int umask, String home, String cwd, List<String> args, Map<String, String> env) {
     static final byte[] MAGIC = {'F', 'D', 'R', '1'};
     static final int HEADER = 8;
     static final int MAX_BODY = 4 << 20;

@@ -1,4 +1,9 @@
-package fdrestore.app;
+package fdrestore.app.serve;
+
+import fdrestore.app.Cli;
+import fdrestore.app.Invocation;
+import fdrestore.app.Main;
+import fdrestore.app.PluginHost;
 
 import fdrestore.core.runtime.Threads;
 import fdrestore.core.sys.Linux;
@@ -38,7 +43,7 @@ import picocli.CommandLine;
  * <p>Root tasks a served restore leaves running (--then=detach) are the server's children: it reaps
  * them when they end, where a direct run would have left that to init.
  */
-final class Server implements AutoCloseable {
+public final class Server implements AutoCloseable {
     /** The commands a server runs; the others (dump, bench, serve) always run in their own JVM. */
     static final Set<String> SERVED = Set.of("fdrestore", "restore", "show", "check", "graph", "plugins", "help");
 
@@ -498,12 +503,12 @@ final class Server implements AutoCloseable {
         }
 
         @Override
-        void leaveRunning(List<Integer> pids) {
+        public void leaveRunning(List<Integer> pids) {
             adopted.addAll(pids);
         }
 
         @Override
-        PluginHost plugins(Path dir) {
+        public PluginHost plugins(Path dir) {
             String sig = PluginHost.signature(dir);
             synchronized (Server.this) {
                 if (plugins == null || !sig.equals(pluginsSignature)) {

@@ -1,4 +1,4 @@
-package fdrestore.app;
+package fdrestore.app.cli;
 
 import fdrestore.core.image.Describe;
 import fdrestore.core.image.ImageSet;
@@ -32,7 +32,7 @@ import java.util.Map;
  * </ul>
  * Node ids are quoted and stable: {@code t<pid>}, {@code t<pid>_fd<n>}, {@code pipe_<id>}.
  */
-final class DotGraph {
+public final class DotGraph {
     private final ImageSet images;
     private final StringBuilder sb = new StringBuilder();
 

@@ -1,4 +1,6 @@
-package fdrestore.app;
+package fdrestore.app.cli;
+
+import fdrestore.app.Cli;
 
 import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.ImageSet.Task;
@@ -18,7 +20,7 @@ import java.nio.file.Path;
  * files are opened on fdrestore's stdin terminal (the tty plugin's {@code shell-job-tty} option), and once it
  * runs, its process group becomes the terminal's foreground group, as a shell gives a job the terminal.
  */
-final class ShellJob {
+public final class ShellJob {
     private static final long TIOCGSID = 0x5429;
 
     private ShellJob() {

@@ -1,4 +1,8 @@
-package fdrestore.app;
+package fdrestore.app.bench;
+
+import fdrestore.app.Cli;
+import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.serve.ServerProcess;
 
 import fdrestore.core.json.Json;
 import java.io.IOException;
@@ -15,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * user runs it, timed from its start to its exit, in a fresh JVM each time ("cold") and then handed to a
  * server this bench starts ("served"). Each run's tasks are stopped before the next.
  */
-final class CommandBench {
+public final class CommandBench {
     private CommandBench() {
     }
 

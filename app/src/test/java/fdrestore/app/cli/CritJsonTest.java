@@ -1,4 +1,6 @@
-package fdrestore.app;
+package fdrestore.app.cli;
+
+import fdrestore.app.CliRunner;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

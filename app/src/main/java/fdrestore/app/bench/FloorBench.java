@@ -1,4 +1,4 @@
-package fdrestore.app;
+package fdrestore.app.bench;
 
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.TaskRuntime;
@@ -35,7 +35,7 @@ import java.util.concurrent.locks.LockSupport;
  * summed over the passes) and the transport alone: the time inside {@link Transport#send} (sender) plus
  * inside {@link Transport#receive} (receiver), summed over both threads.
  */
-final class FloorBench implements AutoCloseable {
+public final class FloorBench implements AutoCloseable {
     /** The target of fd i of a pass is TARGET_BASE + i (as in the C program). */
     static final int TARGET_BASE = 1000;
     /** Fds kept free above the targets (endpoints, temporaries), as the C program's SLACK. */

@@ -1,4 +1,4 @@
-package fdrestore.app;
+package fdrestore.app.cli;
 
 /**
  * What a restore reports as it goes, for a progress display. The engine and the restorer call it from

@@ -1,4 +1,7 @@
-package fdrestore.app;
+package fdrestore.app.cli;
+
+import fdrestore.app.Cli;
+import fdrestore.app.Invocation;
 
 import fdrestore.core.image.codec.Magic;
 import fdrestore.core.json.Json;
@@ -30,7 +33,7 @@ import picocli.CommandLine.Spec;
             "  fdrestore image encode -i files.json -o files.img",
             "%nExit codes: 0 done; 2 bad usage, an image or a JSON document that cannot be read."},
         subcommands = {ImageCommand.Decode.class, ImageCommand.Encode.class, ImageCommand.Show.class})
-final class ImageCommand implements Runnable {
+public final class ImageCommand implements Runnable {
     @Spec
     CommandSpec spec;
 

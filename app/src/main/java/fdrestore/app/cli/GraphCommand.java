@@ -1,4 +1,7 @@
-package fdrestore.app;
+package fdrestore.app.cli;
+
+import fdrestore.app.Cli;
+import fdrestore.app.PluginHost;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -29,7 +32,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  fdrestore graph images-samples/criu-4.2/a_pipe | dot -Tpng > a_pipe.png",
             "  fdrestore graph --svg -o a_pipe.svg images-samples/criu-4.2/a_pipe",
             "%nExit codes: 0 written, 2 bad usage, images that cannot be read, or --svg without Graphviz."})
-final class GraphCommand implements Callable<Integer> {
+public final class GraphCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

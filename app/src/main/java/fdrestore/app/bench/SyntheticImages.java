@@ -1,4 +1,4 @@
-package fdrestore.app;
+package fdrestore.app.bench;
 
 import fdrestore.core.image.FdType;
 import fdrestore.core.image.codec.ImageEntry;
@@ -34,11 +34,11 @@ import java.util.Locale;
  * Kinds are mixed: half of the files are pipes (with 16 bytes queued), half regular files under the
  * generated root.
  */
-final class SyntheticImages {
+public final class SyntheticImages {
     enum Shape { flat, tree, chain }
 
-    record Spec(int tasks, int fdsPerTask, double shared, Shape shape) {
-        static Spec parse(String s) {
+    public record Spec(int tasks, int fdsPerTask, double shared, Shape shape) {
+        public static Spec parse(String s) {
             // TASKSxFDS[:shared=R][:shape=flat|tree|chain]
             String[] parts = s.split(":");
             String[] nm = parts[0].toLowerCase(Locale.ROOT).split("x");
@@ -79,7 +79,7 @@ final class SyntheticImages {
     }
 
     /** Writes the image set into {@code dir} and the files it names under {@code root}. */
-    static void write(Spec spec, Path dir, Path root) throws IOException {
+    public static void write(Spec spec, Path dir, Path root) throws IOException {
         Files.createDirectories(dir);
         Files.createDirectories(root.resolve("data"));
         int base = 1000;

@@ -1,4 +1,9 @@
-package fdrestore.app;
+package fdrestore.app.serve;
+
+import fdrestore.app.HardeningSupport;
+
+import fdrestore.app.Cli;
+import fdrestore.app.cli.RestoreCommand;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,7 @@
-package fdrestore.app;
+package fdrestore.app.cli;
+
+import fdrestore.app.Cli;
+import fdrestore.app.PluginHost;
 
 import fdrestore.core.image.Describe;
 import fdrestore.core.image.FdType;
@@ -31,7 +34,7 @@ import picocli.CommandLine.Model.CommandSpec;
         footer = {"%nExamples:",
             "  fdrestore show images-samples/criu-4.2/a_pipe",
             "  fdrestore show --json images-samples/criu-4.2/v_unix | jq '.tasks[].fds[]'"})
-final class ShowCommand implements Callable<Integer> {
+public final class ShowCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

@@ -1,4 +1,6 @@
-package fdrestore.app;
+package fdrestore.app.cli;
+
+import fdrestore.app.Cli;
 
 import fdrestore.core.json.Json;
 import fdrestore.core.sys.Features;
@@ -22,7 +24,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  fdrestore check",
             "  fdrestore check --json | jq '.features[] | select(.ok | not)'",
             "%nExit codes: 0 every feature is there, 1 a feature is missing, 2 bad usage."})
-final class CheckCommand implements Callable<Integer> {
+public final class CheckCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

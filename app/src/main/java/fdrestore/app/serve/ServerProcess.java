@@ -1,4 +1,4 @@
-package fdrestore.app;
+package fdrestore.app.serve;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -13,7 +13,7 @@ import java.util.concurrent.TimeUnit;
  * An {@code fdrestore serve} this JVM starts through the distribution's launcher ({@code bench --command},
  * and the tests): its process, its socket and what it logs.
  */
-final class ServerProcess implements AutoCloseable {
+public final class ServerProcess implements AutoCloseable {
     private final Process process;
     private final Path socket;
     private final StringBuffer log = new StringBuffer();
@@ -27,7 +27,7 @@ final class ServerProcess implements AutoCloseable {
      * Starts {@code launcher serve --socket SOCKET extra...} and waits until it listens (its warm-up
      * included), at most {@code timeoutSeconds}; fails with what it said if it does not.
      */
-    static ServerProcess start(Path launcher, Path socket, long timeoutSeconds, String... extra)
+    public static ServerProcess start(Path launcher, Path socket, long timeoutSeconds, String... extra)
             throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of(launcher.toString(), "serve", "--socket", socket.toString()));
         cmd.addAll(List.of(extra));
@@ -58,25 +58,25 @@ final class ServerProcess implements AutoCloseable {
         return s;
     }
 
-    Path socket() {
+    public Path socket() {
         return socket;
     }
 
-    Process process() {
+    public Process process() {
         return process;
     }
 
-    String log() {
+    public String log() {
         return log.toString();
     }
 
     /** Commands served so far: the server logs one line a command it ran ("... -> exit N in T ms"). */
-    int served() {
+    public int served() {
         return (int) log().lines().filter(l -> l.contains(" -> exit ")).count();
     }
 
     /** Waits up to {@code timeoutNanos} for more than {@code before} commands served; whether they were. */
-    boolean awaitServed(int before, long timeoutNanos) throws InterruptedException {
+    public boolean awaitServed(int before, long timeoutNanos) throws InterruptedException {
         long deadline = System.nanoTime() + timeoutNanos;
         while (served() <= before) {
             if (System.nanoTime() > deadline) {

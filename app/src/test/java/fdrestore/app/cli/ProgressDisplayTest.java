@@ -1,4 +1,8 @@
-package fdrestore.app;
+package fdrestore.app.cli;
+
+import fdrestore.app.CliRunner;
+
+import fdrestore.app.Invocation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

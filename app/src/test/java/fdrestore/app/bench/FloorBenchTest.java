@@ -1,4 +1,10 @@
-package fdrestore.app;
+package fdrestore.app.bench;
+
+import fdrestore.app.HardeningSupport;
+
+import fdrestore.app.CliRunner;
+
+import fdrestore.app.Cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,7 @@
-package fdrestore.app;
+package fdrestore.app.cli;
+
+import fdrestore.app.Cli;
+import fdrestore.app.PluginHost;
 
 import fdrestore.core.dump.DumpResult;
 import fdrestore.core.dump.Dumper;
@@ -33,7 +36,7 @@ import picocli.CommandLine.Spec;
             "  fdrestore dump -t 4242 -D /tmp/out --skip-unknown --json | jq .skipped",
             "%nExit codes: 0 dumped; 1 the dump failed (nothing was written); 2 bad usage.",
             "%nFor criu users: -t/--tree, -D/--images-dir, -o FILE (the log file) and -v0 to -v4 are criu's."})
-final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
+public final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
     @Spec
     CommandSpec spec;
 

@@ -1,4 +1,4 @@
-package fdrestore.app;
+package fdrestore.app.serve;
 
 import fdrestore.core.sys.Sys;
 import fdrestore.core.sys.SysException;
@@ -11,7 +11,7 @@ import java.io.OutputStream;
  * open. A write to a reader that went away (EPIPE) fails with an IOException, which the PrintWriter on
  * top records, as it would for System.out.
  */
-final class FdOutputStream extends OutputStream {
+public final class FdOutputStream extends OutputStream {
     private final int fd;
 
     FdOutputStream(int fd) {

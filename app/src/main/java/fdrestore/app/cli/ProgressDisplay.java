@@ -1,4 +1,6 @@
-package fdrestore.app;
+package fdrestore.app.cli;
+
+import fdrestore.app.Invocation;
 
 import java.io.PrintWriter;
 import java.util.Map;
@@ -14,7 +16,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>It is shown only when it helps: stderr is a terminal, the output is not {@code --json}, the
  * environment variable {@code CI} is not set, and the restore is big enough ({@link #wanted}).
  */
-final class ProgressDisplay implements RestoreProgress, AutoCloseable {
+public final class ProgressDisplay implements RestoreProgress, AutoCloseable {
     /** A restore with at least this many tasks, or {@link #MIN_FDS} fds, shows progress. */
     static final int MIN_TASKS = 8;
     static final int MIN_FDS = 256;

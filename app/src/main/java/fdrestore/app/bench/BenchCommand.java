@@ -1,4 +1,8 @@
-package fdrestore.app;
+package fdrestore.app.bench;
+
+import fdrestore.app.Cli;
+import fdrestore.app.PluginHost;
+import fdrestore.app.cli.RestoreCommand;
 
 import fdrestore.core.image.ImageSet;
 import fdrestore.core.json.Json;
@@ -63,7 +67,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "RLIMIT_NOFILE's hard limit, a round runs in passes of as many whole 253-fd",
             "messages as fit (a pass's targets are closed with the clock stopped); the",
             "report says so."})
-final class BenchCommand implements Callable<Integer> {
+public final class BenchCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
@@ -482,7 +486,7 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     /** Deletes {@code p} and everything under it (a temporary set of this JVM's own). */
-    static void deleteTree(Path p) throws IOException {
+    public static void deleteTree(Path p) throws IOException {
         try (Stream<Path> s = Files.walk(p)) {
             for (Path x : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
                 Files.deleteIfExists(x);
