@@ -8,6 +8,9 @@ module fdrestore.app {
     // picocli reflects on the command classes; open the package to all (not just to picocli),
     // so resource bundles keep working.
     opens fdrestore.app;
+    opens fdrestore.app.cli;
+    opens fdrestore.app.serve;
+    opens fdrestore.app.bench;
     exports fdrestore.app;
 
     // Core logs through System.Logger; on the module path this routes it to fdrestore's own logger

@@ -1,8 +1,17 @@
 package fdrestore.app;
 
-import fdrestore.api.spi.RestoreException;
 import fdrestore.api.image.ImageSetException;
 import fdrestore.api.image.codec.ImageFormatException;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.app.bench.BenchCommand;
+import fdrestore.app.cli.CheckCommand;
+import fdrestore.app.cli.DumpCommand;
+import fdrestore.app.cli.GraphCommand;
+import fdrestore.app.cli.ImageCommand;
+import fdrestore.app.cli.PluginsCommand;
+import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.ShowCommand;
+import fdrestore.app.serve.ServeCommand;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -64,7 +73,7 @@ public final class Cli implements Runnable {
     public static final int SCHEMA_VERSION = 1;
 
     /** A new --json document of {@code command}: schemaVersion and command first. */
-    static java.util.Map<String, Object> document(String command) {
+    public static java.util.Map<String, Object> document(String command) {
         java.util.Map<String, Object> doc = new java.util.LinkedHashMap<>();
         doc.put("schemaVersion", SCHEMA_VERSION);
         doc.put("command", command);
@@ -135,7 +144,7 @@ public final class Cli implements Runnable {
      * its client's directory (the server's own is of no meaning to the user), and uses colours only when
      * the client's output is a terminal.
      */
-    static CommandLine commandLine(Invocation invocation) {
+    public static CommandLine commandLine(Invocation invocation) {
         Cli root = new Cli();
         root.invocation = invocation;
         CommandLine cl = new CommandLine(root);
@@ -180,7 +189,7 @@ public final class Cli implements Runnable {
      * A command that takes criu's {@code -o FILE} (the log file) beside the inherited {@code --log-file}:
      * restore and dump. graph keeps its own {@code -o FILE} (its output), so -o cannot be inherited.
      */
-    interface CriuLogFile {
+    public interface CriuLogFile {
         /** The file of {@code -o}, or null. */
         java.nio.file.Path criuLogFile();
     }
@@ -338,7 +347,7 @@ public final class Cli implements Runnable {
     }
 
     /** The invocation a (sub)command of this command line runs in. */
-    static Invocation invocation(CommandLine.Model.CommandSpec spec) {
+    public static Invocation invocation(CommandLine.Model.CommandSpec spec) {
         return spec.root().userObject() instanceof Cli c ? c.invocation : Invocation.DIRECT;
     }
 
@@ -357,7 +366,7 @@ public final class Cli implements Runnable {
      * The error document of a failed --json command: {"schemaVersion", "command", "exitCode", "error":
      * {"message", "task", "fd", "file", "fileId", "errno", "errnoName"}}, the members that do not apply null.
      */
-    static java.util.Map<String, Object> errorDocument(String command, int code, String message, Exception e) {
+    public static java.util.Map<String, Object> errorDocument(String command, int code, String message, Exception e) {
         java.util.Map<String, Object> err = new java.util.LinkedHashMap<>();
         err.put("message", message);
         Integer task = null;
@@ -443,10 +452,10 @@ public final class Cli implements Runnable {
     }
 
     /** A usage problem found after parsing (for example conflicting options). */
-    static final class UsageException extends Exception {
+    public static final class UsageException extends Exception {
         private static final long serialVersionUID = 1L;
 
-        UsageException(String message) {
+        public UsageException(String message) {
             super(message);
         }
     }

@@ -10,13 +10,13 @@ import java.util.Map;
  * {@code fdrestore serve} has its client's, and learns of the client's Ctrl-C here instead of by
  * dying.
  */
-class Invocation {
+public class Invocation {
     /** This JVM's own: its directory, environment and console; a signal ends the JVM itself. */
-    static final Invocation DIRECT = new Invocation(null, System.getenv(), System.console() != null) {
+    public static final Invocation DIRECT = new Invocation(null, System.getenv(), System.console() != null) {
         private volatile Boolean stderr;
 
         @Override
-        boolean stderrTerminal() {
+        public boolean stderrTerminal() {
             Boolean b = stderr;
             if (b == null) {
                 b = fdrestore.api.sys.Sys.isatty(2);
@@ -36,12 +36,12 @@ class Invocation {
      * @param cwd      the directory relative paths of the command line are resolved against; null: the JVM's
      * @param terminal whether standard input and output are a terminal (progress display, colours)
      */
-    Invocation(Path cwd, Map<String, String> env, boolean terminal) {
+    public Invocation(Path cwd, Map<String, String> env, boolean terminal) {
         this(cwd, env, terminal, false);
     }
 
     /** @param stderrTerminal whether standard error is a terminal (the progress line goes there) */
-    Invocation(Path cwd, Map<String, String> env, boolean terminal, boolean stderrTerminal) {
+    public Invocation(Path cwd, Map<String, String> env, boolean terminal, boolean stderrTerminal) {
         this.cwd = cwd;
         this.env = Map.copyOf(env);
         this.terminal = terminal;
@@ -49,11 +49,11 @@ class Invocation {
     }
 
     /** The directory relative paths are resolved against, or null for the JVM's own. */
-    Path cwd() {
+    public Path cwd() {
         return cwd;
     }
 
-    Map<String, String> env() {
+    public Map<String, String> env() {
         return env;
     }
 
@@ -62,7 +62,7 @@ class Invocation {
     }
 
     /** Whether standard error is a terminal: the progress line is drawn only there. */
-    boolean stderrTerminal() {
+    public boolean stderrTerminal() {
         return stderrTerminal;
     }
 
@@ -70,12 +70,12 @@ class Invocation {
      * The first signal the client forwarded (SIGINT for its Ctrl-C, SIGHUP when it went away), or 0.
      * Always 0 for {@link #DIRECT}: there the signal ends the JVM and its shutdown hooks do the rest.
      */
-    int signal() {
+    public int signal() {
         return signal;
     }
 
     /** Records a forwarded signal; the first one wins. */
-    void signalled(int signo) {
+    public void signalled(int signo) {
         if (signal == 0 && signo > 0) {
             signal = signo;
         }
@@ -85,7 +85,7 @@ class Invocation {
      * The plugins of {@code dir}, to close after use. A direct command loads them; a served one borrows
      * the server's, loaded once (closing a borrowed host leaves it loaded).
      */
-    PluginHost plugins(Path dir) {
+    public PluginHost plugins(Path dir) {
         return PluginHost.load(dir);
     }
 
@@ -93,7 +93,7 @@ class Invocation {
      * Processes this JVM spawned and leaves running when the command returns (--then=detach). A JVM that
      * exits hands them to init; a server keeps them as its children and must reap them when they end.
      */
-    void leaveRunning(List<Integer> pids) {
+    public void leaveRunning(List<Integer> pids) {
         // a direct command exits right after: init adopts them
     }
 }

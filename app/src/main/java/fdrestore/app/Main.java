@@ -21,7 +21,7 @@ public final class Main {
      * JVM's standard streams), and returns its exit code. pf4j's log level follows --verbose for this
      * command only.
      */
-    static int run(Invocation invocation, java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
+    public static int run(Invocation invocation, java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         String level = System.getProperty("org.slf4j.simpleLogger.defaultLogLevel");
         for (String a : args) {
             if (a.equals("-v") || a.equals("--verbose")) {

@@ -15,14 +15,14 @@ import org.pf4j.PluginWrapper;
  * plus any FileKind extension found on the class path. A plugin that fails to load is reported and the
  * others still load.
  */
-final class PluginHost implements AutoCloseable {
+public final class PluginHost implements AutoCloseable {
     private final PluginManager manager;
     private final Path dir;
     /** Whether {@link #close} unloads the plugins: false for a server's shared host ({@link #borrowed}). */
     private final boolean owned;
 
     /** One loaded (or failed) plugin. */
-    record Loaded(String id, String version, String state, String description, List<String> kinds, String error) {
+    public record Loaded(String id, String version, String state, String description, List<String> kinds, String error) {
     }
 
     private PluginHost(Path dir) {
@@ -38,7 +38,7 @@ final class PluginHost implements AutoCloseable {
     }
 
     /** A view of this host whose {@link #close} leaves the plugins loaded (a server lends its host to each command). */
-    PluginHost borrowed() {
+    public PluginHost borrowed() {
         return new PluginHost(this);
     }
 
@@ -46,7 +46,7 @@ final class PluginHost implements AutoCloseable {
      * What the plugins folder holds: each jar's name, size and modification time. A server reloads its
      * shared host when this changes, so that a plugin dropped in, removed or updated is seen.
      */
-    static String signature(Path dir) {
+    public static String signature(Path dir) {
         if (dir == null || !Files.isDirectory(dir)) {
             return String.valueOf(dir);
         }
@@ -65,12 +65,12 @@ final class PluginHost implements AutoCloseable {
     }
 
     /** The plugins folder: --plugins, else $fdrestore.home/plugins, else none (class path only). */
-    static Path defaultDir() {
+    public static Path defaultDir() {
         String home = System.getProperty("fdrestore.home");
         return home == null ? null : Path.of(home, "plugins");
     }
 
-    static PluginHost load(Path dir) {
+    public static PluginHost load(Path dir) {
         PluginHost h = new PluginHost(dir);
         if (dir != null && Files.isDirectory(dir)) {
             h.manager.loadPlugins();
@@ -79,17 +79,17 @@ final class PluginHost implements AutoCloseable {
         return h;
     }
 
-    Path dir() {
+    public Path dir() {
         return dir;
     }
 
     /** Every FileKind of started plugins and of the class path. */
-    List<FileKind> kinds() {
+    public List<FileKind> kinds() {
         return manager.getExtensions(FileKind.class);
     }
 
     /** Each plugin with its state and the kinds it provides. */
-    List<Loaded> plugins() {
+    public List<Loaded> plugins() {
         List<Loaded> out = new ArrayList<>();
         for (PluginWrapper w : manager.getPlugins()) {
             List<String> kinds = new ArrayList<>();

@@ -14,10 +14,10 @@ import java.util.Map;
 import picocli.CommandLine;
 
 /** Runs the CLI in-process and captures its output, as picocli's setOut/setErr allow. */
-final class CliRunner {
-    final int code;
-    final String out;
-    final String err;
+public final class CliRunner {
+    public final int code;
+    public final String out;
+    public final String err;
 
     private CliRunner(int code, String out, String err) {
         this.code = code;
@@ -25,7 +25,7 @@ final class CliRunner {
         this.err = err;
     }
 
-    static CliRunner run(String... args) {
+    public static CliRunner run(String... args) {
         CommandLine cl = Cli.commandLine();
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

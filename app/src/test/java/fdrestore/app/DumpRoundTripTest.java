@@ -1,12 +1,14 @@
 package fdrestore.app;
 
+import fdrestore.app.cli.RestoreCommand;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.ImageSetText;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.StrictCheck;
 import fdrestore.api.image.proto.FileEntry;
+import fdrestore.core.dump.ImageSetText;
 import fdrestore.core.json.Json;
 import java.io.BufferedReader;
 import java.io.File;

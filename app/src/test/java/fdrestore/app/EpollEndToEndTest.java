@@ -1,5 +1,7 @@
 package fdrestore.app;
 
+import fdrestore.app.cli.RestoreCommand;
+
 import static fdrestore.testkit.ImageSetBuilder.target;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -1,5 +1,7 @@
 package fdrestore.app;
 
+import fdrestore.app.cli.RestoreCommand;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -12,8 +14,8 @@ import fdrestore.api.image.codec.ImageReader;
 import fdrestore.api.image.codec.ImageWriter;
 import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.FileEntry;
-import fdrestore.core.json.Json;
 import fdrestore.api.sys.Linux;
+import fdrestore.core.json.Json;
 import fdrestore.testkit.ImageSetBuilder;
 import fdrestore.testkit.Samples;
 import java.io.IOException;

@@ -1,12 +1,14 @@
 package fdrestore.app;
 
+import fdrestore.app.cli.RestoreCommand;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import fdrestore.core.fault.FaultPlan;
 import fdrestore.api.image.ImageSet;
+import fdrestore.core.fault.FaultPlan;
 import fdrestore.core.restore.Holder;
 import fdrestore.core.restore.Restorer;
 import fdrestore.testkit.Samples;

@@ -1,9 +1,9 @@
 package fdrestore.app;
 
-import fdrestore.core.restore.Holder;
 import fdrestore.api.sys.FdLeaks;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.restore.Holder;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -24,12 +24,12 @@ import java.util.stream.Stream;
  * What the hardening tests check after every restore, aborted or not: this JVM's fd table, its threads,
  * its child processes, holder processes anywhere, transport sockets, and the files under --root.
  */
-final class HardeningSupport {
+public final class HardeningSupport {
     private HardeningSupport() {
     }
 
     /** fd number -> link target of this JVM's main table. */
-    static Map<Integer, String> jvmFds() {
+    public static Map<Integer, String> jvmFds() {
         try {
             return Sys.fdTargets();
         } catch (SysException e) {
@@ -56,7 +56,7 @@ final class HardeningSupport {
      * left out. Unlike {@link #fdDiff} it ignores fds closed meanwhile: a cleaner may close an earlier
      * test's process pipe at any moment, so only a check that spans no such test may count closings.
      */
-    static List<String> gainedSince(Map<Integer, String> before) {
+    public static List<String> gainedSince(Map<Integer, String> before) {
         return describeGained(before, FdLeaks.gained(before, jvmFds()));
     }
 

@@ -1,5 +1,7 @@
 package fdrestore.app;
 
+import fdrestore.app.cli.RestoreCommand;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,10 +12,10 @@ import fdrestore.api.image.codec.ImageReader;
 import fdrestore.api.image.codec.ImageWriter;
 import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.FileEntry;
-import fdrestore.core.restore.InheritFds;
 import fdrestore.api.sys.FdLeaks;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
+import fdrestore.core.restore.InheritFds;
 import fdrestore.testkit.ImageSetBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;

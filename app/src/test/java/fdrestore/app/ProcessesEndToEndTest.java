@@ -1,5 +1,8 @@
 package fdrestore.app;
 
+import fdrestore.app.bench.SyntheticImages;
+import fdrestore.app.cli.RestoreCommand;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;

@@ -1,5 +1,7 @@
 package fdrestore.app;
 
+import fdrestore.app.cli.RestoreCommand;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -10,11 +12,11 @@ import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.PipeDataEntry;
-import fdrestore.core.json.Json;
-import fdrestore.core.restore.Verifier;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.json.Json;
+import fdrestore.core.restore.Verifier;
 import fdrestore.testkit.FdSnapshot;
 import fdrestore.testkit.ImageSetBuilder;
 import fdrestore.testkit.Samples;

@@ -1,5 +1,7 @@
 package fdrestore.app;
 
+import fdrestore.app.cli.RestoreCommand;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -19,10 +21,10 @@ import fdrestore.api.image.proto.TtyFileEntry;
 import fdrestore.api.image.proto.TtyInfoEntry;
 import fdrestore.api.image.proto.TtyPtyEntry;
 import fdrestore.api.image.proto.WinsizeEntry;
-import fdrestore.core.json.Json;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.json.Json;
 import fdrestore.testkit.FdSnapshot;
 import fdrestore.testkit.ImageSetBuilder;
 import fdrestore.testkit.Samples;

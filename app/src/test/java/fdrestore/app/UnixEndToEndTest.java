@@ -1,5 +1,7 @@
 package fdrestore.app;
 
+import fdrestore.app.cli.RestoreCommand;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -11,12 +13,12 @@ import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.SkPacketEntry;
-import fdrestore.core.json.Json;
-import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
+import fdrestore.core.json.Json;
+import fdrestore.core.runtime.ExecutorTaskTable;
+import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.testkit.FdSnapshot;
 import fdrestore.testkit.Samples;
 import java.nio.charset.StandardCharsets;

@@ -1,0 +1,728 @@
+package fdrestore.app.cli;
+
+import fdrestore.app.Cli;
+import fdrestore.app.Invocation;
+import fdrestore.app.Log;
+import fdrestore.app.PluginHost;
+
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
+import fdrestore.core.json.Json;
+import fdrestore.core.restore.Holder;
+import fdrestore.core.restore.InheritFds;
+import fdrestore.core.restore.Processes;
+import fdrestore.core.restore.Restorer;
+import fdrestore.core.restore.Verifier;
+import fdrestore.transport.ScmTransport;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code fdrestore restore DIR}: rebuilds the tasks of an image set with every fd at its number. */
+@Command(name = "restore", mixinStandardHelpOptions = true,
+        description = {"Restores the fd tables of the tasks in an image set: every fd at its exact number, files",
+            "shared between tasks restored once and handed to the others (one open file description), pipe",
+            "and fifo data, positions and flags. Each task then becomes a process, exactly as the images",
+            "record it: a holder that keeps its fds, in its recorded cwd (under --root), with its umask and",
+            "blocked signals, until it is signalled. Nothing is run again unless --exec asks for it.",
+            "Prints the mapping from image pid to real pid."},
+        footer = {"%nExamples:",
+            "  fdrestore restore --root images-samples/criu-4.2/a_pipe/root --verify \\",
+            "      --then=kill images-samples/criu-4.2/a_pipe",
+            "  fdrestore restore --detach --json DIR > pids.json",
+            "  fdrestore restore --log-file restore.log -v --then=kill DIR",
+            "  fdrestore restore -D DIR -d --pidfile root.pid -v4 -o restore.log",
+            "%nFor criu users: -D/--images-dir, -d/--restore-detached, --pidfile, -o/--log-file and -v0 to -v4",
+            "mean what they mean to criu restore; plugin options are --plugin-option KEY=VALUE.",
+            "%nExit codes: 0 restored (and verified), 1 the restore or the verification failed (nothing is left",
+            "behind), 2 bad usage or images that cannot be read.",
+            "%nThe restored processes form the image's tree (parents, process groups, sessions, controlling",
+            "terminals); only the root task's parent, outside the images, is fdrestore. They are all in a",
+            "cgroup of their own (or, where none can be made, fdrestore is their child subreaper), so that",
+            "--then=kill, Ctrl-C, SIGTERM, SIGHUP and a failed restore stop every process that descends from",
+            "them, including children a command forked or daemonized.",
+            "%n--root confines the paths of the images and each task's cwd (resolved under DIR; neither '..'",
+            "nor a symbolic link leaves it). It does not confine what a command run with --exec does: that runs",
+            "as this user with the host's view of the file system. Device nodes beyond the harmless ones need",
+            "--allow-devices.",
+            "%nOne restore takes up to about (kernel.pid_max - running threads) / 2 tasks (each task is a",
+            "thread of fdrestore and then a process; 16,000 with the default pid_max 32768), less under a",
+            "lower threads-max, RLIMIT_NPROC (non-root) or vm.max_map_count: checked before anything starts."})
+public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
+    private static final System.Logger LOG = Log.of(RestoreCommand.class);
+
+    enum Then { wait, detach, kill }
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(paramLabel = "DIR", arity = "0..1",
+            description = "The image directory (written by criu dump or fdrestore dump); or -D DIR.")
+    Path dir;
+
+    @Option(names = {"-D", "--images-dir"}, paramLabel = "DIR", description = "criu's spelling of the image directory DIR.")
+    Path imagesDir;
+
+    @Option(names = "--pidfile", paramLabel = "FILE", description = "Write the root task's pid to FILE, a new file, "
+            + "as criu restore --pidfile does (decimal, no newline, mode 0600).")
+    Path pidFile;
+
+    @Option(names = "-o", paramLabel = "FILE", description = "criu's spelling of --log-file FILE.")
+    Path criuLogFile;
+
+    @Option(names = "--root", paramLabel = "DIR", defaultValue = "/",
+            description = "Resolve the paths of the images under DIR (default: ${DEFAULT-VALUE}).")
+    Path root;
+
+    @Option(names = "--then", paramLabel = "WHAT", defaultValue = "wait",
+            description = "After the restore (and --verify): wait for the tasks and forward SIGINT/SIGTERM to them (wait), "
+                    + "leave them running and exit (detach), or stop them and exit (kill). Default: ${DEFAULT-VALUE}.")
+    Then then;
+
+    @Option(names = {"--detach", "-d", "--restore-detached"}, description = "Same as --then=detach (-d and --restore-detached: criu's spellings).")
+    boolean detach;
+
+    @Option(names = "--hold", description = "Run the holder in every task (the default; overrides --exec).")
+    boolean hold;
+
+    @Option(names = "--exec", description = "Run the recorded command (fdr-task.img: argv, env) of each task that exec'd "
+            + "a program of its own, in its recorded cwd, holding its restored fds: the program starts from the "
+            + "beginning (fdrestore restores fd tables, not memory). A task whose dump saw it as a forked copy of its "
+            + "parent, a task with children in the images (its command would start them again) and a task sharing its "
+            + "fd table keep holding. --verify runs before any command starts.")
+    boolean exec;
+
+    @Option(names = "--listen-fds", description = "With --exec: hand each command its restored listening sockets as "
+            + "systemd's socket activation does (sd_listen_fds): moved to fds 3, 4 ... (what sat there moves above), "
+            + "with LISTEN_FDS, LISTEN_PID and LISTEN_FDNAMES (fdN: the restored number). This renumbers fds.")
+    boolean listenFds;
+
+    @Option(names = "--cwd-fallback", description = "Start a task whose recorded cwd is missing under --root in the "
+            + "root itself, instead of failing the restore.")
+    boolean cwdFallback;
+
+    @Option(names = "--verify", description = "Check the restored processes against the images through /proc and kcmp; "
+            + "a mismatch exits 1 with a readable diff.")
+    boolean verify;
+
+    @Option(names = "--json", description = "Print a JSON document on stdout: tasks (imagePid, pid), timings, verify.")
+    boolean json;
+
+    @Option(names = "--plugins", paramLabel = "DIR", description = "The plugins folder (default: the distribution's plugins/).")
+    Path pluginsDir;
+
+    @Option(names = "--progress", negatable = true,
+            description = "Show (or never show) a progress line on stderr. Default: shown for restores of at least "
+                    + ProgressDisplay.MIN_TASKS + " tasks or " + ProgressDisplay.MIN_FDS + " fds, when stderr is a terminal, "
+                    + "without --json and outside CI (environment variable CI).")
+    Boolean progress;
+
+    @Option(names = {"--plugin-option", "--option"}, paramLabel = "KEY=VALUE",
+            description = "A plugin option (repeatable); `fdrestore plugins` lists each kind's. (-o is criu's log file.)")
+    Map<String, String> pluginOptions = new HashMap<>();
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "0", hidden = true,
+            description = "Engine threads (0: twice the cores).")
+    int workers;
+
+    @Option(names = "--pty-any-index", description = "When a pty's index is taken on this host, restore it on any "
+            + "free index, with its slaves and controlling terminal following (the tty plugin's pty-any-index option). "
+            + "By default a taken index fails the restore, naming the process that holds it.")
+    boolean ptyAnyIndex;
+
+    @Option(names = "--allow-devices", description = "Also restore device nodes other than the harmless host "
+            + "character devices (/dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom, /dev/tty): refused by default. "
+            + "A pty named by a regular-file entry (/dev/ptmx, /dev/pts/N) is one of them; every regular-file path is "
+            + "checked with an O_PATH open and fstat before it is opened.")
+    boolean allowDevices;
+
+    @Option(names = "--shell-job", description = "Restore a job whose terminal's master was outside the dump (a shell's "
+            + "terminal, tmux, sshd) onto fdrestore's own terminal (its stdin, which must be its session's controlling "
+            + "terminal): the job joins fdrestore's session, its fds on that terminal are opened on stdin's terminal, and "
+            + "its process group becomes the foreground group. As criu's --shell-job.")
+    boolean shellJob;
+
+    @Option(names = "--inherit-fd", paramLabel = "fd[N]:KEY", description = "Take the file criu names KEY from fd N of "
+            + "fdrestore instead of restoring it, every fd of that file sharing it (repeatable; criu's spelling): "
+            + "pipe:[PIPE_ID], socket:[INO], tty[RDEV:DEV] (hex), a regular file's path without its leading slash, or "
+            + "the name of a file dumped as external. An external file without a mapping fails the restore.")
+    List<String> inheritFds = new ArrayList<>();
+
+    /** With --shell-job: the path of stdin's terminal, given to the tty plugin. */
+    private String shellJobTerminal;
+
+    @Option(names = "--inject-fault", paramLabel = "SYSCALL:N[:ERRNO][@PID]", hidden = true,
+            description = "Hardening tests (docs/HARDENING.md): the N-th call of SYSCALL (a TaskTable method name; "
+                    + "'spawn' kills the N-th process created) fails with ERRNO (default EIO), counted over every task "
+                    + "or over task PID. Repeatable.")
+    List<String> injectFaults = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        Guard guard = new Guard(spec.commandLine().getErr());
+        guard.install();
+        try {
+            return restore(guard);
+        } finally {
+            guard.done();
+        }
+    }
+
+    private Integer restore(Guard guard) throws Exception {
+        long start = System.nanoTime();
+        if (detach) {
+            then = Then.detach;
+        }
+        dir = imageDir();
+        if (pidFile != null && Files.exists(pidFile, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new Cli.UsageException("--pidfile " + pidFile + ": the file exists (criu's rule: the pid file is a new file)");
+        }
+        if (!Files.isDirectory(root)) {
+            throw new Cli.UsageException("--root " + root + ": no such directory");
+        }
+        InheritFds inherit = inheritFds();
+        String terminal = shellJob ? ShellJob.terminal() : null;
+        shellJobTerminal = terminal;
+        if (listenFds && !exec) {
+            throw new Cli.UsageException("--listen-fds needs --exec (only a command run again takes over its listeners)");
+        }
+        // The native bindings load on another core while the images are read, checked and planned.
+        fdrestore.core.runtime.TaskRuntime.warmUpInBackground();
+        ImageSet images = ImageSet.open(dir);
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        int fdCount = images.tasks().stream().mapToInt(t -> t.fds().size()).sum();
+        LOG.log(System.Logger.Level.INFO, () -> "image set " + dir + ": " + images.tasks().size() + " tasks, " + fdCount
+                + " fds, " + images.sharers().size() + " open files; root " + root + ", then " + then);
+        Invocation inv = Cli.invocation(spec);
+        RestoreProgress progress = ProgressDisplay.create(inv, spec.commandLine().getErr(), this.progress, json,
+                images.tasks().size(), fdCount);
+        Restorer.Result result;
+        Verifier.Report report;
+        long restoredNs;
+        try {
+            try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "plugins from " + host.dir() + ": " + host.plugins());
+                checkPluginOptions(host.kinds());
+                Restorer.Options opts = new Restorer.Options(root.toAbsolutePath().normalize(), allPluginOptions(),
+                        Holder.path(), hold, workers).withFaults(faultPlan())
+                        .withWorkDir(inv.cwd() != null && Files.isDirectory(inv.cwd()) ? inv.cwd() : null)
+                        .withLaunch(new Restorer.Launch(exec && !hold, listenFds, cwdFallback));
+                progress.totals(images.tasks().size(), fdCount);
+                RestoreProgress shown = progress;
+                Restorer restorer = new Restorer(images, host.kinds(), ScmTransport::create, opts).inheritFds(inherit);
+                guard.restoring(restorer);
+                if (exec && !hold && restorer.commandsToRun() == 0) {
+                    err.println("Notice: --exec, but no task of " + dir + " records a command it exec'd"
+                            + (images.tasks().stream().anyMatch(t -> images.fdrTask(t.pid()).isPresent()) ? ""
+                            : " (no fdr-task.img: criu records none)") + "; every task holds its fds.");
+                    err.flush();
+                }
+                Verifier.Report[] atGate = new Verifier.Report[1];
+                Path vroot = root.toAbsolutePath().normalize();
+                restorer.atGate((pm, extra) -> {
+                    shown.phase("verifying");
+                    if (verify) {
+                        // before any command starts: the tables as restored, not as a command changed them
+                        atGate[0] = new Verifier(images, vroot, host.kinds()).inheritFds(inherit).verify(pm, extra);
+                    }
+                });
+                result = restorer
+                        .progress(new fdrestore.core.engine.Progress() {
+                            @Override
+                            public void phase(String name) {
+                                shown.phase(name);
+                            }
+
+                            @Override
+                            public void fdsRestored(int n) {
+                                shown.fdsDone(n);
+                            }
+
+                            @Override
+                            public void taskDone(int pid) {
+                                shown.taskDone();
+                            }
+
+                            @Override
+                            public void waiting(String what) {
+                                shown.waiting(what);
+                            }
+                        }).run();
+                restoredNs = System.nanoTime() - start;
+                guard.restored(result);
+                report = atGate[0];
+            } catch (RestoreException e) {
+                // the full message (a stall's wait-for graph, for one) goes to the log as it is
+                LOG.log(System.Logger.Level.DEBUG, "restore failed: " + e.getMessage(), e);
+                throw new RestoreException("restore of " + dir + " failed, nothing was left behind: " + e.getMessage(), e);
+            }
+            restoredNs = System.nanoTime() - start;
+            Restorer.Result r = result;
+            LOG.log(System.Logger.Level.INFO, () -> String.format("restored %d tasks, %d fds: plan %.1f ms, tables %.1f ms, "
+                    + "engine %.1f ms, processes %.1f ms", r.tasks().size(), r.fds(), r.planNs() / 1e6, r.tablesNs() / 1e6,
+                    r.engineNs() / 1e6, r.spawnNs() / 1e6));
+            if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+                for (Restorer.RestoredTask t : r.tasks()) {
+                    LOG.log(System.Logger.Level.DEBUG, "task " + t.imagePid() + " -> pid " + t.pid() + ": " + t.command());
+                }
+            }
+        } finally {
+            ProgressDisplay.end(progress);
+        }
+        if (report != null) {
+            LOG.log(report.ok() ? System.Logger.Level.INFO : System.Logger.Level.WARNING, () -> "verify: "
+                    + (report.ok() ? "ok" : report.mismatches().size() + " mismatch(es): " + report.mismatches())
+                    + ", " + report.fdsChecked() + " fds, " + report.kcmpChecks() + " kcmp checks");
+        }
+        List<Integer> pids = new ArrayList<>(result.pidMap().values());
+        if (terminal != null && inv.signal() == 0) {
+            try {
+                int fg = ShellJob.giveTerminal(images, result);
+                LOG.log(System.Logger.Level.INFO, () -> "--shell-job: " + terminal + (fg != 0 ? " given to process group " + fg
+                        : " kept by fdrestore's group (the job's root had joined its shell's group)"));
+            } catch (SysException e) {
+                stopTree(result, pids);
+                throw new RestoreException("restore of " + dir + " failed, nothing was left behind: --shell-job: making the"
+                        + " job the foreground of " + terminal + ": " + e.getMessage(), e);
+            }
+        }
+        if (pidFile != null) {
+            writePidFile(images, result, pids);
+        }
+        if (inv.signal() != 0) {
+            // A served client's Ctrl-C during the restore: what its death would have done to a direct run.
+            stopTree(result, pids);
+            guard.done();
+            return interrupted(out, inv.signal());
+        }
+        if (json) {
+            out.println(Json.pretty(json(images, result, report, restoredNs)));
+        } else {
+            text(out, images, result, report, restoredNs);
+        }
+        out.flush();
+        int code = report == null || report.ok() ? Cli.EXIT_OK : Cli.EXIT_FAILED;
+        if (code != Cli.EXIT_OK && then == Then.wait) {
+            // Do not wait on a restore that is known to be wrong; --detach keeps the tasks for inspection.
+            stopTree(result, pids);
+            guard.done();
+            if (!json) {
+                out.println("Verification failed: stopped the restored tasks (use --detach to keep them for inspection).");
+            }
+            out.flush();
+            return code;
+        }
+        switch (then) {
+            case detach -> {
+                guard.done(); // from here on the tree is the user's: a signal to fdrestore leaves it running
+                inv.leaveRunning(pids);
+                if (!json) {
+                    out.println("The restored tasks keep running. Stop the whole tree with: "
+                            + result.tree().stopCommand(pids));
+                }
+            }
+            case kill -> {
+                int n = stopTree(result, pids);
+                guard.done();
+                if (!json) {
+                    out.println("Stopped the restored tree (--then=kill): " + n + " process" + (n == 1 ? "" : "es") + ".");
+                }
+            }
+            case wait -> {
+                if (!json) {
+                    out.println("Waiting for the restored tasks to end (Ctrl-C stops them)...");
+                    out.flush();
+                }
+                awaitTree(result, pids, inv);
+                if (inv.signal() != 0) {
+                    stopTree(result, pids);
+                    guard.done();
+                    return interrupted(out, inv.signal());
+                }
+                stopTree(result, pids); // what the tasks left behind (a daemon they forked) ends with them
+                guard.done();
+            }
+        }
+        out.flush();
+        return code;
+    }
+
+    /** Stops every process of the restored tree (its cgroup, or what the subreaper sees); returns the count. */
+    private static int stopTree(Restorer.Result r, List<Integer> pids) {
+        return r.tree().killAll(pids);
+    }
+
+    /**
+     * Until fdrestore is done with the tree, a signal that ends this JVM (Ctrl-C, SIGTERM, SIGHUP: the
+     * shutdown hooks run) stops it: during the restore every process made so far, after it the whole
+     * restored tree, and says so on stderr. From the moment the tree is left running on purpose
+     * ({@code --detach}) or stopped, it does nothing. It is removed at the end of the command (a server
+     * runs many), unless the JVM is already shutting down: then it runs, and that is not an error.
+     */
+    private static final class Guard extends Thread {
+        private final PrintWriter err;
+        private volatile Restorer restorer;
+        private volatile Restorer.Result result;
+        private volatile boolean done;
+        private boolean installed;
+
+        Guard(PrintWriter err) {
+            super("fdrestore-stop-on-signal");
+            this.err = err;
+        }
+
+        void install() {
+            try {
+                Runtime.getRuntime().addShutdownHook(this);
+                installed = true;
+            } catch (IllegalStateException shuttingDown) {
+                // a signal came before the restore began: nothing to stop
+            }
+        }
+
+        void restoring(Restorer r) {
+            restorer = r;
+        }
+
+        void restored(Restorer.Result r) {
+            result = r;
+        }
+
+        /** The tree is stopped, or left running on purpose: nothing more to do, now or on a signal. */
+        void done() {
+            done = true;
+            if (installed) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(this);
+                } catch (IllegalStateException shuttingDown) {
+                    // the hook runs (and does nothing, being done)
+                }
+                installed = false;
+            }
+        }
+
+        @Override
+        public void run() {
+            if (done) {
+                return;
+            }
+            Restorer.Result r = result;
+            Restorer rs = restorer;
+            int n;
+            if (r != null) {
+                n = r.tree().killAll(new ArrayList<>(r.pidMap().values()));
+                err.println("Interrupted: stopped the restored tree (" + n + " process" + (n == 1 ? "" : "es") + ").");
+            } else if (rs != null) {
+                n = rs.stopProcesses();
+                err.println("Interrupted during the restore: stopped the " + n + " process" + (n == 1 ? "" : "es")
+                        + " it had started; nothing is left running.");
+            } else {
+                return;
+            }
+            err.flush();
+        }
+    }
+
+    @Override
+    public Path criuLogFile() {
+        return criuLogFile;
+    }
+
+    /** DIR or -D DIR: exactly one. */
+    private Path imageDir() throws Cli.UsageException {
+        if (dir != null && imagesDir != null && !dir.equals(imagesDir)) {
+            throw new Cli.UsageException("two image directories: " + dir + " and -D " + imagesDir + ": give one");
+        }
+        if (dir == null && imagesDir == null) {
+            throw new Cli.UsageException("the image directory is missing: give DIR or -D DIR");
+        }
+        return dir != null ? dir : imagesDir;
+    }
+
+    /** Refuses a plugin option no kind reads, naming the ones they do. */
+    private void checkPluginOptions(List<fdrestore.api.spi.FileKind> kinds) throws Cli.UsageException {
+        java.util.TreeSet<String> known = new java.util.TreeSet<>();
+        for (fdrestore.api.spi.FileKind k : kinds) {
+            known.addAll(k.options());
+        }
+        for (String key : new java.util.TreeSet<>(pluginOptions.keySet())) {
+            if (!known.contains(key)) {
+                throw new Cli.UsageException("--plugin-option " + key + ": no plugin reads this option; the known ones are "
+                        + (known.isEmpty() ? "none" : String.join(", ", known)));
+            }
+        }
+    }
+
+    /**
+     * The root task's pid in a new file, as criu writes it ("%d", no newline, O_EXCL, mode 0600). A pid file
+     * that cannot be written fails the restore, as in criu: the tasks are stopped.
+     */
+    private void writePidFile(ImageSet images, Restorer.Result result, List<Integer> pids) throws Exception {
+        Integer root = null;
+        for (Task t : images.tasks()) {
+            if (images.task(t.ppid()).isEmpty()) {
+                root = result.pidMap().get(t.pid());
+                break;
+            }
+        }
+        try {
+            Files.write(Files.createFile(pidFile, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"))),
+                    String.valueOf(root).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (java.io.IOException e) {
+            stopTree(result, pids);
+            throw new RestoreException("--pidfile " + pidFile + ": cannot write the root task's pid " + root + " (" + e
+                    + "): stopped the restored tasks");
+        }
+        LOG.log(System.Logger.Level.DEBUG, () -> "pidfile " + pidFile + ": root task pid written");
+    }
+
+    /** The -o options, plus allow-devices=true with --allow-devices. */
+    private Map<String, String> allPluginOptions() {
+        Map<String, String> m = new HashMap<>(pluginOptions);
+        if (allowDevices) {
+            m.put("allow-devices", "true");
+        }
+        if (ptyAnyIndex) {
+            m.put("pty-any-index", "true");
+        }
+        if (shellJobTerminal != null) {
+            m.put("shell-job-tty", shellJobTerminal);
+        }
+        return m;
+    }
+
+    /**
+     * The --inherit-fd mappings, each fd checked to be open in this process: a usage error (exit 2)
+     * before anything is read or started.
+     */
+    private InheritFds inheritFds() throws Cli.UsageException {
+        InheritFds m;
+        try {
+            m = InheritFds.parse(inheritFds);
+        } catch (IllegalArgumentException e) {
+            throw new Cli.UsageException(e.getMessage());
+        }
+        for (Map.Entry<String, Integer> e : m.byKey().entrySet()) {
+            try {
+                Sys.fcntl(e.getValue(), fdrestore.api.sys.Linux.F_GETFD, 0);
+            } catch (SysException x) {
+                throw new Cli.UsageException("--inherit-fd fd[" + e.getValue() + "]:" + e.getKey() + ": fd " + e.getValue()
+                        + " is not open in fdrestore (" + x.getMessage() + ")");
+            }
+        }
+        return m;
+    }
+
+    /** The plan of --inject-fault, or null without it. */
+    private fdrestore.core.fault.FaultPlan faultPlan() throws Cli.UsageException {
+        if (injectFaults.isEmpty()) {
+            return null;
+        }
+        List<fdrestore.core.fault.FaultSpec> specs = new ArrayList<>();
+        for (String f : injectFaults) {
+            try {
+                specs.add(fdrestore.core.fault.FaultSpec.parse(f));
+            } catch (IllegalArgumentException e) {
+                throw new Cli.UsageException("--inject-fault " + e.getMessage());
+            }
+        }
+        return new fdrestore.core.fault.FaultPlan(specs);
+    }
+
+    /** After a forwarded signal: says so and returns the shell's code for it (128 + the signal). */
+    private int interrupted(PrintWriter out, int signo) {
+        if (!json) {
+            out.println("Interrupted (signal " + signo + "): stopped the restored tasks.");
+        }
+        out.flush();
+        return 128 + signo;
+    }
+
+    /**
+     * Waits until every process of the restored tree has ended (its cgroup is empty; without one, every
+     * restored task), or until {@code inv} is signalled.
+     */
+    static void awaitTree(Restorer.Result r, List<Integer> pids, Invocation inv) {
+        awaitAll(pids, inv);
+        while (r.tree().populated() && inv.signal() == 0) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    /**
+     * Waits until every task has ended, or until {@code inv} is signalled. Root tasks are fdrestore's
+     * children and are reaped; the others are their holders' children, so they are watched through /proc.
+     */
+    static void awaitAll(List<Integer> pids, Invocation inv) {
+        for (int pid : pids) {
+            while (Processes.running(pid) && inv.signal() == 0) {
+                try {
+                    if (Sys.waitpid(pid, 1 /* WNOHANG */) != null) {
+                        break;
+                    }
+                } catch (SysException notOurChild) {
+                    // ECHILD: built by its parent's holder
+                }
+                try {
+                    Thread.sleep(20);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    /**
+     * Stops the restored tasks: SIGTERM to all, children before parents (pstree order puts parents first;
+     * a holder reaps what it built while it lives), then waits for them together, up to 1 s, and SIGKILLs
+     * whoever is left. Root tasks, fdrestore's own children, are reaped here. A 1,000-task tree stops in
+     * milliseconds instead of one wait per process.
+     */
+    public static void stop(List<Integer> pids) {
+        List<Integer> order = new ArrayList<>(pids);
+        java.util.Collections.reverse(order);
+        for (int pid : order) {
+            try {
+                Sys.kill(pid, 15);
+            } catch (SysException ignored) {
+                // gone
+            }
+        }
+        long deadline = System.nanoTime() + 1_000_000_000L;
+        List<Integer> left = order;
+        while (true) {
+            List<Integer> still = new ArrayList<>();
+            for (int pid : left) {
+                if (Processes.running(pid)) {
+                    still.add(pid);
+                } else {
+                    reap(pid); // a zombie of ours is collected; another's parent reaps its own
+                }
+            }
+            left = still;
+            if (left.isEmpty() || System.nanoTime() >= deadline) {
+                break;
+            }
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        for (int pid : left) {
+            try {
+                Sys.kill(pid, 9);
+            } catch (SysException ignored) {
+                // gone
+            }
+        }
+        // SIGKILL is certain but not instant: reap each once it is a zombie, or it stays one (a task whose
+        // image blocks SIGTERM, as nginx's does, reaches this point).
+        long killed = System.nanoTime() + 1_000_000_000L;
+        for (int pid : left) {
+            while (Processes.running(pid) && System.nanoTime() < killed) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+            }
+            reap(pid);
+        }
+    }
+
+    private static void reap(int pid) {
+        try {
+            Sys.waitpid(pid, 1 /* WNOHANG */);
+        } catch (SysException notOurChild) {
+            // ECHILD: its parent holder reaps it
+        }
+    }
+
+    private void text(PrintWriter out, ImageSet images, Restorer.Result r, Verifier.Report report, long ns) {
+        out.printf("Restored %d task%s (%d fds) from %s in %.1f ms (engine %.1f ms)%n", r.tasks().size(),
+                r.tasks().size() == 1 ? "" : "s", r.fds(), dir, ns / 1e6, r.engineNs() / 1e6);
+        Map<Integer, Integer> depth = new HashMap<>();
+        out.printf("  %-16s %-8s %5s  %s%n", "image pid", "pid", "fds", "runs");
+        for (Restorer.RestoredTask t : r.tasks()) {
+            Task it = images.task(t.imagePid()).orElseThrow();
+            int d = depth.getOrDefault(it.ppid(), -1) + 1;
+            depth.put(it.pid(), d);
+            out.printf("  %-16s %-8d %5d  %s%n", "  ".repeat(d) + t.imagePid(), t.pid(), it.fds().size(), t.command());
+        }
+        if (r.droppedMessages() > 0) {
+            out.printf("Refused %d foreign message(s) sent to the transport during the restore.%n", r.droppedMessages());
+        }
+        if (report != null) {
+            if (report.ok()) {
+                out.printf("Verified: the %d fds of the %d tasks match the images (numbers, kinds, flags, positions,"
+                        + " pipes); sharing proved with %d kcmp checks.%n", report.fdsChecked(), report.tasksChecked(),
+                        report.kcmpChecks());
+            } else {
+                out.printf("Verification FAILED: %d mismatch(es):%n", report.mismatches().size());
+                for (String m : report.mismatches()) {
+                    out.println("  - " + m);
+                }
+            }
+        }
+    }
+
+    private Map<String, Object> json(ImageSet images, Restorer.Result r, Verifier.Report report, long ns) {
+        Map<String, Object> doc = Cli.document("restore");
+        doc.put("dir", dir.toString());
+        List<Object> tasks = new ArrayList<>();
+        for (Restorer.RestoredTask t : r.tasks()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("imagePid", t.imagePid());
+            m.put("pid", t.pid());
+            m.put("fds", images.task(t.imagePid()).orElseThrow().fds().size());
+            m.put("command", t.command());
+            tasks.add(m);
+        }
+        doc.put("tasks", tasks);
+        Map<String, Object> timings = new LinkedHashMap<>();
+        timings.put("planMs", r.planNs() / 1e6);
+        timings.put("tablesMs", r.tablesNs() / 1e6);
+        timings.put("engineMs", r.engineNs() / 1e6);
+        timings.put("spawnMs", r.spawnNs() / 1e6);
+        timings.put("totalMs", ns / 1e6);
+        doc.put("timings", timings);
+        doc.put("fds", r.fds());
+        doc.put("droppedMessages", r.droppedMessages());
+        if (report != null) {
+            Map<String, Object> v = new LinkedHashMap<>();
+            v.put("ok", report.ok());
+            v.put("fdsChecked", report.fdsChecked());
+            v.put("kcmpChecks", report.kcmpChecks());
+            v.put("mismatches", report.mismatches());
+            doc.put("verify", v);
+        }
+        doc.put("then", then.name());
+        if (then == Then.detach) {
+            doc.put("stopCommand", r.tree().stopCommand(new ArrayList<>(r.pidMap().values())));
+            if (r.tree().dir() != null) {
+                doc.put("cgroup", r.tree().dir().toString());
+            }
+        }
+        return doc;
+    }
+}
