@@ -16,6 +16,7 @@ module fdrestore.core {
     exports fdrestore.core.engine;
     exports fdrestore.core.runtime;
     exports fdrestore.core.restore;
+    exports fdrestore.core.process;
     exports fdrestore.core.dump;
     exports fdrestore.core.fault;
     // jnr-ffi implements the binding interfaces in its own class loader: export unqualified.

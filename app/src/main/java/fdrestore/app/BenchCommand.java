@@ -2,7 +2,7 @@ package fdrestore.app;
 
 import fdrestore.core.image.ImageSet;
 import fdrestore.core.json.Json;
-import fdrestore.core.restore.Holder;
+import fdrestore.core.process.Holder;
 import fdrestore.core.restore.Restorer;
 import fdrestore.transport.ScmTransport;
 import java.io.IOException;

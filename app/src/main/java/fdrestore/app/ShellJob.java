@@ -2,7 +2,7 @@ package fdrestore.app;
 
 import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.ImageSet.Task;
-import fdrestore.core.restore.Processes;
+import fdrestore.core.process.Processes;
 import fdrestore.core.restore.Restorer;
 import fdrestore.core.sys.Linux;
 import fdrestore.core.sys.Sys;

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import fdrestore.core.fault.FaultPlan;
 import fdrestore.core.image.ImageSet;
-import fdrestore.core.restore.Holder;
+import fdrestore.core.process.Holder;
 import fdrestore.core.restore.Restorer;
 import fdrestore.testkit.Samples;
 import fdrestore.transport.ScmTransport;

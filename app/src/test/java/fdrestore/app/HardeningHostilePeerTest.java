@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.image.ImageSet;
 import fdrestore.core.json.Json;
-import fdrestore.core.restore.Holder;
+import fdrestore.core.process.Holder;
 import fdrestore.core.restore.Restorer;
 import fdrestore.core.spi.Transport;
 import fdrestore.core.sys.Linux;

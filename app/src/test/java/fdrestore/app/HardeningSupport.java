@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.core.restore.Holder;
+import fdrestore.core.process.Holder;
 import fdrestore.core.sys.FdLeaks;
 import fdrestore.core.sys.Sys;
 import fdrestore.core.sys.SysException;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.json.Json;
-import fdrestore.core.restore.Processes;
+import fdrestore.core.process.Processes;
 import fdrestore.core.sys.Sys;
 import fdrestore.testkit.Samples;
 import java.io.BufferedReader;

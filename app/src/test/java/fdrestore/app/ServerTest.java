@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.core.json.Json;
-import fdrestore.core.restore.Processes;
+import fdrestore.core.process.Processes;
 import fdrestore.core.sys.Linux;
 import fdrestore.core.sys.Sys;
 import fdrestore.core.sys.SysException;

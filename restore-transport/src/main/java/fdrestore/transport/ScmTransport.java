@@ -32,7 +32,7 @@ import fdrestore.core.sys.SysException;
  * not the token.
  *
  * <p><b>Name collisions.</b> If an endpoint's name is already bound (a squatter, or a run id collision),
- * {@link #open} throws a {@link SysException} with errno EADDRINUSE whose message says so; detect it with
+ * {@link #open} throws a {@link Transport.NameTaken} (errno EADDRINUSE) whose message says so; detect it with
  * {@link #isNameTaken(Throwable)} (which also looks through causes, e.g. the engine's RestoreException)
  * and retry the whole restore with a new transport ({@link #create()}).
  *
@@ -105,8 +105,7 @@ public final class ScmTransport implements Transport {
      */
     public static boolean isNameTaken(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof SysException && ((SysException) c).errno() == Errno.EADDRINUSE
-                    && ((SysException) c).call().startsWith("bind(")) {
+            if (c instanceof Transport.NameTaken) {
                 return true;
             }
         }
@@ -136,7 +135,7 @@ public final class ScmTransport implements Transport {
                 table.bind(sock, addr);
             } catch (SysException e) {
                 if (e.errno() == Errno.EADDRINUSE) {
-                    SysException taken = new SysException("bind(" + sock + ", @" + name
+                    SysException taken = new Transport.NameTaken("bind(" + sock + ", @" + name
                             + "): the transport endpoint's abstract name is already taken by another socket"
                             + " (a squatter or a run id collision); retry with a new run id", e.errno());
                     taken.initCause(e);

@@ -7,6 +7,7 @@ import fdrestore.core.image.ImageSet.FdRef;
 import fdrestore.core.image.ImageSet.Task;
 import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.process.Processes;
 import fdrestore.core.sys.Linux;
 import fdrestore.core.sys.Sys;
 import fdrestore.core.sys.SysException;
@@ -220,7 +221,7 @@ public final class Verifier {
 
     /** The task's working directory is its recorded one under the root, when that exists there. */
     private void checkCwd(List<String> out, String who, Task t, int pid) {
-        String cwd = Restorer.recordedCwd(images, t);
+        String cwd = TaskLaunches.recordedCwd(images, t);
         if (cwd == null) {
             return;
         }
