@@ -89,7 +89,7 @@ class ScmTransportUnitTest {
         TaskTable t = table(12);
         doThrow(new SysException("bind(900, @fdrestore-run1-12)", Errno.EADDRINUSE)).when(t).bind(eq(SOCK), any());
         ScmTransport tr = new ScmTransport("run1", TOKEN, SELF);
-        SysException e = assertThrows(SysException.class, () -> tr.open(t));
+        SysException e = assertThrows(Transport.NameTaken.class, () -> tr.open(t));
         assertTrue(ScmTransport.isNameTaken(e));
         assertTrue(ScmTransport.isNameTaken(new IOException("wrapped", e)));
         assertTrue(e.getMessage().contains("fdrestore-run1-12") && e.getMessage().contains("already taken"),
