@@ -85,6 +85,21 @@
  * --cwd, --umask, --sigmask, --cgroup or --lock is also answered on it as "E <pid> <step> <errno>\n"
  * (step 7 cwd, 8 mask, 9 cgroup, 10 lock).
  *
+ * Reply codes: the step of an "E <pid> <step> <errno>\n" line, and the status of a "D <status>\n" line
+ * that fdrestore names. This table is mirrored, row for row, by the Java enum
+ * fdrestore.core.process.HolderCode (HolderCodeTest reads it here and fails when the two differ).
+ *   line  code  name           what failed
+ *   E     1     SETSID         setsid/setpgid
+ *   E     2     PIDFD_OPEN     pidfd_open(PIDFD_THREAD)
+ *   E     3     PIDFD_GETFD    pidfd_getfd
+ *   E     4     CLEAR_CLOEXEC  placing an fd
+ *   E     5     MOVE_FD        placing an fd
+ *   E     7     CWD            entering its recorded cwd under the root
+ *   E     8     MASKS          setting its umask or signal mask
+ *   E     9     CGROUP         joining the restore's cgroup
+ *   E     10    LOCK           taking a file lock or lease (--lock)
+ *   D     5     FOREGROUND     TIOCSPGRP (the foreground group of its tty)
+ *
  * The "fork" command's TID 0 makes a child that shares this holder's fd table (clone CLONE_FILES)
  * instead of taking one: it runs with --shared, gets no gate (it runs no command), and is a builder
  * itself when its ARGV says so (its control pipes are already in the shared table).

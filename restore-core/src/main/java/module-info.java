@@ -13,6 +13,7 @@ module fdrestore.core {
     exports fdrestore.core.engine to fdrestore.app, fdrestore.transport, fdrestore.testkit;
     exports fdrestore.core.runtime to fdrestore.app, fdrestore.transport, fdrestore.testkit;
     exports fdrestore.core.restore to fdrestore.app, fdrestore.transport, fdrestore.testkit;
+    exports fdrestore.core.process to fdrestore.app, fdrestore.transport, fdrestore.testkit;
     exports fdrestore.core.dump to fdrestore.app, fdrestore.transport, fdrestore.testkit;
     exports fdrestore.core.fault to fdrestore.app, fdrestore.transport, fdrestore.testkit;
 }

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.restore.Processes;
+import fdrestore.core.process.Processes;
 import fdrestore.testkit.Samples;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -59,7 +59,7 @@ class DistributionIT {
         assertEquals(Boolean.TRUE, ((Map<String, Object>) doc.get("verify")).get("ok"));
         for (Object o : (List<Object>) doc.get("tasks")) {
             long pid = ((Number) ((Map<String, Object>) o).get("pid")).longValue();
-            assertTrue(!fdrestore.core.restore.Processes.running((int) pid), "task " + pid + " was stopped");
+            assertTrue(!fdrestore.core.process.Processes.running((int) pid), "task " + pid + " was stopped");
         }
     }
 

@@ -1,17 +1,16 @@
 package fdrestore.transport;
 
+import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.Transport;
+import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.SysException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-
-import fdrestore.api.spi.TaskTable;
-import fdrestore.api.spi.Transport;
-import fdrestore.api.sys.Errno;
-import fdrestore.api.sys.Linux;
-import fdrestore.api.sys.SysException;
 
 /**
  * The real {@link Transport} (DESIGN §6, seeds 002 and 004): one {@code SOCK_DGRAM} unix socket per task
@@ -32,7 +31,7 @@ import fdrestore.api.sys.SysException;
  * not the token.
  *
  * <p><b>Name collisions.</b> If an endpoint's name is already bound (a squatter, or a run id collision),
- * {@link #open} throws a {@link SysException} with errno EADDRINUSE whose message says so; detect it with
+ * {@link #open} throws a {@link Transport.NameTaken} (errno EADDRINUSE) whose message says so; detect it with
  * {@link #isNameTaken(Throwable)} (which also looks through causes, e.g. the engine's RestoreException)
  * and retry the whole restore with a new transport ({@link #create()}).
  *
@@ -105,8 +104,7 @@ public final class ScmTransport implements Transport {
      */
     public static boolean isNameTaken(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof SysException && ((SysException) c).errno() == Errno.EADDRINUSE
-                    && ((SysException) c).call().startsWith("bind(")) {
+            if (c instanceof Transport.NameTaken) {
                 return true;
             }
         }
@@ -136,7 +134,7 @@ public final class ScmTransport implements Transport {
                 table.bind(sock, addr);
             } catch (SysException e) {
                 if (e.errno() == Errno.EADDRINUSE) {
-                    SysException taken = new SysException("bind(" + sock + ", @" + name
+                    SysException taken = new Transport.NameTaken("bind(" + sock + ", @" + name
                             + "): the transport endpoint's abstract name is already taken by another socket"
                             + " (a squatter or a run id collision); retry with a new run id", e.errno());
                     taken.initCause(e);

@@ -1,9 +1,8 @@
 package fdrestore.transport;
 
+import fdrestore.api.sys.Linux;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
-
-import fdrestore.api.sys.Linux;
 
 /** Abstract socket names of one restore run. */
 public final class TransportNames {

@@ -17,18 +17,16 @@ import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
-import java.io.IOException;
-import java.util.Arrays;
-
-import org.junit.jupiter.api.Test;
-import org.mockito.ArgumentCaptor;
-import org.mockito.InOrder;
-
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.spi.Transport;
 import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.SysException;
+import java.io.IOException;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.mockito.ArgumentCaptor;
+import org.mockito.InOrder;
 
 /** The transport's logic against a mocked {@link TaskTable}: addresses, wire format, refusals, cleanup. */
 class ScmTransportUnitTest {
@@ -89,7 +87,7 @@ class ScmTransportUnitTest {
         TaskTable t = table(12);
         doThrow(new SysException("bind(900, @fdrestore-run1-12)", Errno.EADDRINUSE)).when(t).bind(eq(SOCK), any());
         ScmTransport tr = new ScmTransport("run1", TOKEN, SELF);
-        SysException e = assertThrows(SysException.class, () -> tr.open(t));
+        SysException e = assertThrows(Transport.NameTaken.class, () -> tr.open(t));
         assertTrue(ScmTransport.isNameTaken(e));
         assertTrue(ScmTransport.isNameTaken(new IOException("wrapped", e)));
         assertTrue(e.getMessage().contains("fdrestore-run1-12") && e.getMessage().contains("already taken"),

@@ -1,12 +1,11 @@
 package fdrestore.app.bench;
 
+import fdrestore.api.image.ImageSet;
 import fdrestore.app.Cli;
 import fdrestore.app.PluginHost;
 import fdrestore.app.cli.RestoreCommand;
-
-import fdrestore.api.image.ImageSet;
 import fdrestore.core.json.Json;
-import fdrestore.core.restore.Holder;
+import fdrestore.core.process.Holder;
 import fdrestore.core.restore.Restorer;
 import fdrestore.transport.ScmTransport;
 import java.io.IOException;

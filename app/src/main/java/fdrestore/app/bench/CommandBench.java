@@ -3,7 +3,6 @@ package fdrestore.app.bench;
 import fdrestore.app.Cli;
 import fdrestore.app.cli.RestoreCommand;
 import fdrestore.app.serve.ServerProcess;
-
 import fdrestore.core.json.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

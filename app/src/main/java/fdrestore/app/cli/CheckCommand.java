@@ -1,8 +1,7 @@
 package fdrestore.app.cli;
 
-import fdrestore.app.Cli;
-
 import fdrestore.api.sys.Features;
+import fdrestore.app.Cli;
 import fdrestore.core.json.Json;
 import java.io.PrintWriter;
 import java.util.ArrayList;

@@ -1,9 +1,8 @@
 package fdrestore.app.cli;
 
+import fdrestore.api.spi.DumpException;
 import fdrestore.app.Cli;
 import fdrestore.app.PluginHost;
-
-import fdrestore.api.spi.DumpException;
 import fdrestore.core.dump.DumpResult;
 import fdrestore.core.dump.Dumper;
 import fdrestore.core.json.Json;

@@ -1,9 +1,8 @@
 package fdrestore.app.cli;
 
+import fdrestore.api.image.ImageSet;
 import fdrestore.app.Cli;
 import fdrestore.app.PluginHost;
-
-import fdrestore.api.image.ImageSet;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,9 +1,8 @@
 package fdrestore.app.cli;
 
+import fdrestore.api.image.codec.Magic;
 import fdrestore.app.Cli;
 import fdrestore.app.Invocation;
-
-import fdrestore.api.image.codec.Magic;
 import fdrestore.core.json.Json;
 import fdrestore.core.json.JsonException;
 import java.io.IOException;

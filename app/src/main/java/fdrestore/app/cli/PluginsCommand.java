@@ -1,9 +1,8 @@
 package fdrestore.app.cli;
 
+import fdrestore.api.spi.FileKind;
 import fdrestore.app.Cli;
 import fdrestore.app.PluginHost;
-
-import fdrestore.api.spi.FileKind;
 import fdrestore.core.json.Json;
 import java.io.PrintWriter;
 import java.nio.file.Path;

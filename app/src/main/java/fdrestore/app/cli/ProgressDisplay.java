@@ -1,7 +1,6 @@
 package fdrestore.app.cli;
 
 import fdrestore.app.Invocation;
-
 import java.io.PrintWriter;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;

@@ -1,19 +1,18 @@
 package fdrestore.app.cli;
 
+import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import fdrestore.app.Cli;
 import fdrestore.app.Invocation;
 import fdrestore.app.Log;
 import fdrestore.app.PluginHost;
-
-import fdrestore.api.image.ImageSet;
-import fdrestore.api.image.ImageSet.Task;
-import fdrestore.api.spi.RestoreException;
-import fdrestore.api.sys.Sys;
-import fdrestore.api.sys.SysException;
 import fdrestore.core.json.Json;
-import fdrestore.core.restore.Holder;
+import fdrestore.core.process.Holder;
+import fdrestore.core.process.Processes;
 import fdrestore.core.restore.InheritFds;
-import fdrestore.core.restore.Processes;
 import fdrestore.core.restore.Restorer;
 import fdrestore.core.restore.Verifier;
 import fdrestore.transport.ScmTransport;

@@ -5,7 +5,6 @@ import fdrestore.app.Invocation;
 import fdrestore.app.Main;
 import fdrestore.app.bench.BenchCommand;
 import fdrestore.app.bench.SyntheticImages;
-
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
@@ -14,9 +13,9 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code fdrestore serve}: a resident, warmed-up JVM that runs the commands of bin/fdrestore. */
 @Command(name = "serve", mixinStandardHelpOptions = true,

@@ -1,13 +1,12 @@
 package fdrestore.app.serve;
 
+import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import fdrestore.app.Cli;
 import fdrestore.app.Invocation;
 import fdrestore.app.Main;
 import fdrestore.app.PluginHost;
-
-import fdrestore.api.sys.Linux;
-import fdrestore.api.sys.Sys;
-import fdrestore.api.sys.SysException;
 import fdrestore.core.runtime.Threads;
 import java.io.IOException;
 import java.io.OutputStreamWriter;

@@ -1,10 +1,8 @@
 package fdrestore.app.bench;
 
-import fdrestore.app.HardeningSupport;
-
-import fdrestore.app.CliRunner;
-
 import fdrestore.app.Cli;
+import fdrestore.app.CliRunner;
+import fdrestore.app.HardeningSupport;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

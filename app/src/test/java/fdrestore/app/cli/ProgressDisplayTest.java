@@ -1,7 +1,6 @@
 package fdrestore.app.cli;
 
 import fdrestore.app.CliRunner;
-
 import fdrestore.app.Invocation;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,12 +12,12 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import fdrestore.testkit.Samples;
 import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.io.TempDir;
-import java.io.StringWriter;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ProgressDisplayTest {
     static final Map<String, String> NO_CI = Map.of();

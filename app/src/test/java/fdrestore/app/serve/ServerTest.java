@@ -1,8 +1,7 @@
 package fdrestore.app.serve;
 
-import fdrestore.app.HardeningSupport;
-
 import fdrestore.app.Cli;
+import fdrestore.app.HardeningSupport;
 import fdrestore.app.cli.RestoreCommand;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -16,6 +15,7 @@ import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
 import fdrestore.core.json.Json;
+import fdrestore.core.process.Processes;
 import fdrestore.core.restore.Processes;
 import fdrestore.testkit.Samples;
 import java.io.ByteArrayOutputStream;

@@ -11,7 +11,10 @@ public interface Transport extends AutoCloseable {
     /** SCM_MAX_FD: the most fds one message can carry. */
     int MAX_FDS = 253;
 
-    /** Creates task {@code table.pid()}'s endpoint in its table. Called for every task before any send. */
+    /**
+     * Creates task {@code table.pid()}'s endpoint in its table. Called for every task before any send.
+     * Throws {@link NameTaken} when the endpoint's name is already bound by someone else.
+     */
     void open(TaskTable table) throws SysException;
 
     /**
@@ -36,4 +39,16 @@ public interface Transport extends AutoCloseable {
     /** Releases what the transport holds outside the task tables. */
     @Override
     void close();
+
+    /**
+     * {@link #open} failed because the endpoint's name is already taken (a squatter, or a run id
+     * collision): the restore starts again with a transport of a new run id.
+     */
+    class NameTaken extends SysException {
+        private static final long serialVersionUID = 1L;
+
+        public NameTaken(String call, int errno) {
+            super(call, errno);
+        }
+    }
 }

@@ -1,7 +1,6 @@
 package fdrestore.api.sys;
 
 import java.nio.charset.StandardCharsets;
-
 import jnr.ffi.LastError;
 import jnr.ffi.LibraryLoader;
 import jnr.ffi.LibraryOption;

@@ -2,7 +2,6 @@ package fdrestore.api.sys;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
-
 import jnr.ffi.Pointer;
 
 /**

@@ -6,7 +6,7 @@ import java.io.IOException;
  * A failed system call: names the call, its arguments as the caller described them, and the errno.
  * EAGAIN is never reported as an exception by the facade; it is a result ("again").
  */
-public final class SysException extends IOException {
+public class SysException extends IOException {
     private static final long serialVersionUID = 1L;
 
     private final String call;

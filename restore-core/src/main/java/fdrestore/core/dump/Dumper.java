@@ -748,7 +748,7 @@ public final class Dumper {
 
             FdrTaskEntry.Builder fdr = FdrTaskEntry.newBuilder().setPid(t.pid).setComm(t.stat.comm());
             List<byte[]> argv = proc.nulSeparated(t.pid, "cmdline");
-            if (!argv.isEmpty() && fdrestore.core.restore.Holder.isHolder(new String(argv.get(0), StandardCharsets.UTF_8))) {
+            if (!argv.isEmpty() && fdrestore.core.process.Holder.isHolder(new String(argv.get(0), StandardCharsets.UTF_8))) {
                 // A task fdrestore restored: its command line is the holder's, with fd numbers of that
                 // restore. No command is recorded, so a restore of these images holds the fds anew.
                 notes.add("process " + t.pid + " (" + t.stat.comm() + ") runs fdrestore's holder (it was restored by "

@@ -76,7 +76,7 @@ public final class FaultPlan {
         }
         // SIGKILL is delivered asynchronously: wait until it has ended, so the restore meets a dead task.
         long deadline = System.nanoTime() + 5_000_000_000L;
-        while (fdrestore.core.restore.Processes.running(realPid) && System.nanoTime() < deadline) {
+        while (fdrestore.core.process.Processes.running(realPid) && System.nanoTime() < deadline) {
             java.util.concurrent.locks.LockSupport.parkNanos(200_000);
         }
         return true;

@@ -1,15 +1,16 @@
 package fdrestore.core.restore;
 
 import fdrestore.api.image.FdType;
-import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Fd;
 import fdrestore.api.image.ImageSet.FdRef;
 import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.RegFileEntry;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.process.Processes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -220,7 +221,7 @@ public final class Verifier {
 
     /** The task's working directory is its recorded one under the root, when that exists there. */
     private void checkCwd(List<String> out, String who, Task t, int pid) {
-        String cwd = Restorer.recordedCwd(images, t);
+        String cwd = TaskLaunches.recordedCwd(images, t);
         if (cwd == null) {
             return;
         }

@@ -1,10 +1,5 @@
 package fdrestore.core.runtime;
 
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.concurrent.locks.LockSupport;
-
 import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Errno;
@@ -15,6 +10,10 @@ import fdrestore.api.sys.Native;
 import fdrestore.api.sys.Rlimit;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 import jnr.ffi.Pointer;
 
 /**

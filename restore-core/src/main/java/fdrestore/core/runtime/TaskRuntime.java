@@ -1,15 +1,14 @@
 package fdrestore.core.runtime;
 
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-
 import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Rlimit;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * Starts the per-task executors ({@link ExecutorTaskTable}): one thread per task, each with a private fd

@@ -1,4 +1,4 @@
-package fdrestore.core.restore;
+package fdrestore.core.process;
 
 import java.io.IOException;
 import java.io.InputStream;

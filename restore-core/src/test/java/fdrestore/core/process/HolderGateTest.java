@@ -1,4 +1,4 @@
-package fdrestore.core.restore;
+package fdrestore.core.process;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,8 +1,10 @@
-package fdrestore.core.restore;
+package fdrestore.core.process;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.util.concurrent.locks.LockSupport;
 
 /** What /proc says of a process: the fields fdrestore reads from /proc/PID/stat. */
 public final class Processes {
@@ -22,6 +24,15 @@ public final class Processes {
             return stat(pid)[0] != 'Z';
         } catch (IOException | RuntimeException e) {
             return false;
+        }
+    }
+
+    /** Waits, up to 2 s, until fd {@code fd} of process {@code pid} is closed (or the process is gone). */
+    static void awaitClosed(int pid, int fd) {
+        Path p = Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd));
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (Files.exists(p, LinkOption.NOFOLLOW_LINKS) && System.nanoTime() < deadline) {
+            LockSupport.parkNanos(50_000);
         }
     }
 }
