@@ -26,7 +26,6 @@ import fdrestore.core.spi.LiveFile;
 import fdrestore.core.sys.Errno;
 import fdrestore.core.sys.FileStat;
 import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Native;
 import fdrestore.core.sys.Sys;
 import fdrestore.core.sys.SysException;
 import java.io.IOException;
@@ -45,7 +44,6 @@ import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
-import jnr.ffi.Pointer;
 
 /**
  * {@code fdrestore dump}: captures the fd tables of a live process tree into a CRIU-format image set.
@@ -590,18 +588,11 @@ public final class Dumper {
         }
 
         @Override
-        public boolean epollTargetIs(int tfd, int toff, int fd) throws DumpException {
+        public boolean kcmpSame(int type, int idx1, int... idx2) throws DumpException {
             int pid = d.first().task().pid;
-            Pointer slot = Native.allocate(12);
-            slot.putInt(0, d.first().fd());
-            slot.putInt(4, tfd);
-            slot.putInt(8, toff);
             try {
-                return Sys.kcmp(pid, pid, Linux.KCMP_EPOLL_TFD, fd, slot.address()) == 0;
+                return Kcmp.same(pid, type, idx1, idx2);
             } catch (SysException e) {
-                if (e.errno() == Errno.EBADF || e.errno() == Errno.ENOENT || e.errno() == Errno.EINVAL) {
-                    return false;
-                }
                 throw kcmpFailure(pid, e);
             }
         }

@@ -1,6 +1,8 @@
 package fdrestore.core.dump;
 
+import fdrestore.core.sys.Errno;
 import fdrestore.core.sys.Linux;
+import fdrestore.core.sys.Native;
 import fdrestore.core.sys.Sys;
 import fdrestore.core.sys.SysException;
 import java.util.Comparator;
@@ -43,6 +45,32 @@ final class Kcmp {
             return Sys.kcmp(pid1, pid2, type, idx1, idx2);
         } catch (SysException e) {
             throw new Failure(e);
+        }
+    }
+
+    /**
+     * {@link fdrestore.core.spi.DumpContext#kcmpSame} in task {@code pid}: object {@code idx1} of {@code type}
+     * against {@code idx2}, given as one word or as the u32 words of the structure the type takes (KCMP_EPOLL_TFD's
+     * slot). False when one of them is gone (EBADF, ENOENT, EINVAL); other errors are thrown.
+     */
+    static boolean same(int pid, int type, int idx1, int... idx2) throws SysException {
+        long arg;
+        if (idx2.length == 1) {
+            arg = Integer.toUnsignedLong(idx2[0]);
+        } else {
+            jnr.ffi.Pointer slot = Native.allocate(4L * idx2.length);
+            for (int i = 0; i < idx2.length; i++) {
+                slot.putInt(4L * i, idx2[i]);
+            }
+            arg = slot.address();
+        }
+        try {
+            return Sys.kcmp(pid, pid, type, idx1, arg) == 0;
+        } catch (SysException e) {
+            if (e.errno() == Errno.EBADF || e.errno() == Errno.ENOENT || e.errno() == Errno.EINVAL) {
+                return false;
+            }
+            throw e;
         }
     }
 

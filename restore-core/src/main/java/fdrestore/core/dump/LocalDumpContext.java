@@ -9,9 +9,7 @@ import fdrestore.core.spi.DumpContext;
 import fdrestore.core.spi.DumpException;
 import fdrestore.core.spi.Fdinfo;
 import fdrestore.core.spi.LiveFile;
-import fdrestore.core.sys.Errno;
 import fdrestore.core.sys.Linux;
-import fdrestore.core.sys.Native;
 import fdrestore.core.sys.Sys;
 import fdrestore.core.sys.SysException;
 import java.io.IOException;
@@ -24,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.function.Supplier;
-import jnr.ffi.Pointer;
 
 /**
  * A {@link DumpContext} over an fd of fdrestore's own table, for testing a plugin's dump side on real
@@ -124,23 +121,14 @@ public final class LocalDumpContext implements DumpContext, AutoCloseable {
     }
 
     @Override
-    public boolean epollTargetIs(int tfd, int toff, int fd) throws DumpException {
-        int pid = Sys.getpid();
-        Pointer slot = Native.allocate(12);
-        slot.putInt(0, file.fd());
-        slot.putInt(4, tfd);
-        slot.putInt(8, toff);
+    public boolean kcmpSame(int type, int idx1, int... idx2) throws DumpException {
         try {
-            return Sys.kcmp(pid, pid, Linux.KCMP_EPOLL_TFD, fd, slot.address()) == 0;
+            return Kcmp.same(Sys.getpid(), type, idx1, idx2);
         } catch (SysException e) {
-            if (e.errno() == Errno.EBADF || e.errno() == Errno.ENOENT || e.errno() == Errno.EINVAL) {
-                return false;
-            }
             throw new DumpException(e.getMessage(), e);
         }
     }
 
-    /** The "tree" of a local context is this JVM: its fds are read from /proc/self/fd. */
     @Override
     public boolean treeHoldsSocket(long ino) {
         String want = "socket:[" + ino + "]";
