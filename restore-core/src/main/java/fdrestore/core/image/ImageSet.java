@@ -182,32 +182,6 @@ public final class ImageSet {
         return sharers.getOrDefault(id, List.of());
     }
 
-    /** Nested objects: for each pipe_id (pipes and fifos), the ids of the files that use it. */
-    public Map<Long, List<Long>> pipeObjects() {
-        Map<Long, List<Long>> out = new TreeMap<>();
-        for (FileEntry f : files.values()) {
-            if (f.hasPipe()) {
-                out.computeIfAbsent(Integer.toUnsignedLong(f.getPipe().getPipeId()), k -> new ArrayList<>())
-                        .add(Integer.toUnsignedLong(f.getId()));
-            } else if (f.hasFifo()) {
-                out.computeIfAbsent(Integer.toUnsignedLong(f.getFifo().getPipeId()), k -> new ArrayList<>())
-                        .add(Integer.toUnsignedLong(f.getId()));
-            }
-        }
-        return out;
-    }
-
-    /** Nested objects: unix sockets by inode, so that a peer's inode finds its file. */
-    public Map<Long, FileEntry> unixSocketsByInode() {
-        Map<Long, FileEntry> out = new HashMap<>();
-        for (FileEntry f : files.values()) {
-            if (f.hasUsk()) {
-                out.put(Integer.toUnsignedLong(f.getUsk().getIno()), f);
-            }
-        }
-        return out;
-    }
-
     /**
      * The signals task {@code pid} had blocked (its core image's blk_sigset: bit N-1 is signal N); 0 when
      * none, or when its core image is absent.

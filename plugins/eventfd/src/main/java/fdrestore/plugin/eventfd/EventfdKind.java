@@ -1,10 +1,13 @@
 package fdrestore.plugin.eventfd;
 
 import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.proto.EventfdFileEntry;
 import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.spi.DumpContext;
 import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FdChecks;
+import fdrestore.core.spi.Fdinfo;
 import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
@@ -12,6 +15,8 @@ import fdrestore.core.spi.FileRestorer;
 import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import org.pf4j.Extension;
 
@@ -62,5 +67,25 @@ public final class EventfdKind implements FileKind, FileDumper {
                     + " is above the largest an eventfd holds (0xfffffffffffffffe)");
         }
         return new EventfdRestorer(file.id(), e.getFlags() & (EFD_SEMAPHORE | EFD_NONBLOCK), e.getCounter());
+    }
+
+    @Override
+    public String describe(FileEntry entry, ImageSet images) {
+        if (!entry.hasEfd()) {
+            return null;
+        }
+        return "eventfd count " + entry.getEfd().getCounter() + " flags 0" + Integer.toOctalString(entry.getEfd().getFlags());
+    }
+
+    @Override
+    public List<String> verify(FileEntry entry, String link, Fdinfo fdinfo) {
+        List<String> out = new ArrayList<>();
+        FdChecks.link(out, link, "anon_inode:[eventfd]");
+        return out;
+    }
+
+    @Override
+    public Summary summary(FileEntry entry, ImageSet images) {
+        return entry.hasEfd() ? new Summary(null, entry.getEfd().getFlags(), null) : null;
     }
 }

@@ -1,9 +1,13 @@
 package fdrestore.plugin.eventpoll;
 
 import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
+import fdrestore.core.image.proto.EventpollTfdEntry;
 import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.spi.DumpContext;
 import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FdChecks;
+import fdrestore.core.spi.Fdinfo;
 import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
@@ -11,6 +15,8 @@ import fdrestore.core.spi.FileRestorer;
 import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import org.pf4j.Extension;
 
@@ -51,5 +57,42 @@ public final class EventpollKind implements FileKind, FileDumper {
     @Override
     public FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException {
         return new EpollRestorer(EpollPlan.of(file, ctx.images()));
+    }
+
+    @Override
+    public String describe(FileEntry entry, ImageSet images) {
+        if (!entry.hasEpfd()) {
+            return null;
+        }
+        List<String> t = new ArrayList<>();
+        for (EventpollTfdEntry tfd : entry.getEpfd().getTfdList()) {
+            t.add("fd " + tfd.getTfd() + " events 0x" + Integer.toHexString(tfd.getEvents()) + " data 0x"
+                    + Long.toHexString(tfd.getData()));
+        }
+        return "eventpoll " + (t.isEmpty() ? "with no target" : "targets " + String.join(", ", t));
+    }
+
+    @Override
+    public List<String> verify(FileEntry entry, String link, Fdinfo fdinfo) {
+        List<String> out = new ArrayList<>();
+        FdChecks.link(out, link, "anon_inode:[eventpoll]");
+        return out;
+    }
+
+    @Override
+    public Summary summary(FileEntry entry, ImageSet images) {
+        return entry.hasEpfd() ? new Summary(null, entry.getEpfd().getFlags(), null) : null;
+    }
+
+    /** Its targets, by fd in the epoll's task: they are restored first. */
+    @Override
+    public List<FileEdge> graphEdges(FileEntry entry, ImageSet images) {
+        List<FileEdge> out = new ArrayList<>();
+        if (entry.hasEpfd()) {
+            for (EventpollTfdEntry tfd : entry.getEpfd().getTfdList()) {
+                out.add(FileEdge.afterFd(tfd.getTfd(), "epoll"));
+            }
+        }
+        return out;
     }
 }

@@ -1,5 +1,6 @@
 package fdrestore.plugin.regularfile;
 
+import fdrestore.core.image.Describe;
 import fdrestore.core.image.FdType;
 import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.codec.ImageFile;
@@ -8,8 +9,11 @@ import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.FileLockEntry;
 import fdrestore.core.image.proto.FownEntry;
 import fdrestore.core.image.proto.RegFileEntry;
+import fdrestore.core.image.proto.RemapFilePathEntry;
 import fdrestore.core.spi.DumpContext;
 import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FdChecks;
+import fdrestore.core.spi.Fdinfo;
 import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
@@ -24,6 +28,7 @@ import fdrestore.plugin.regularfile.RegularFileRestorer.Owner;
 import fdrestore.plugin.regularfile.RegularFileRestorer.Peer;
 import fdrestore.plugin.regularfile.RegularFileRestorer.Route;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -317,5 +322,66 @@ public final class RegularFileKind implements FileKind, FileDumper {
                 throw new PlanException(what + ": its owner is thread " + pid + " (F_OWNER_TID), which needs"
                         + " F_SETOWN_EX; restore with option " + FOWN_OPTION + "=ignore to leave it unset");
         }
+    }
+
+    @Override
+    public String describe(FileEntry entry, ImageSet images) {
+        if (!entry.hasReg()) {
+            return null;
+        }
+        RegFileEntry r = entry.getReg();
+        StringBuilder sb = new StringBuilder(r.getName());
+        sb.append(' ').append(Describe.openFlags(r.getFlags()));
+        if (r.getPos() != 0) {
+            sb.append(" pos ").append(Long.toUnsignedString(r.getPos()));
+        }
+        if (r.hasSize()) {
+            sb.append(" size ").append(Long.toUnsignedString(r.getSize()));
+        }
+        if (r.hasMode()) {
+            sb.append(" mode 0").append(Integer.toOctalString(r.getMode()));
+        }
+        List<RemapFilePathEntry> remaps;
+        try {
+            remaps = images.entries(Magic.REMAP_FPATH, RemapFilePathEntry.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e.getMessage(), e);
+        }
+        for (RemapFilePathEntry m : remaps) {
+            if (m.getOrigId() == r.getId()) {
+                int type = m.hasRemapType() ? m.getRemapType() : 0;
+                sb.append(type == 1 ? " (deleted: ghost-file-" : type == 0 ? " (deleted: linked to file " : " (remap ")
+                        .append(Integer.toUnsignedString(m.getRemapId())).append(type == 1 ? ".img)" : ")");
+            }
+        }
+        return sb.toString();
+    }
+
+    /**
+     * The path under the root (a device's as recorded), the open flags, and the position of a file that
+     * has one (not O_PATH, not a character device).
+     */
+    @Override
+    public List<String> verify(FileEntry entry, String link, Fdinfo fdinfo, ImageSet images, Path root) {
+        List<String> out = new ArrayList<>();
+        if (!entry.hasReg()) {
+            return out;
+        }
+        RegFileEntry r = entry.getReg();
+        String name = r.getName();
+        boolean dev = r.hasMode() && (r.getMode() & 0170000) == 0020000;
+        FdChecks.link(out, link, dev || root.toString().equals("/") ? name
+                : root.resolve(name.startsWith("/") ? name.substring(1) : name).normalize().toString());
+        FdChecks.openFlags(out, r.getFlags(), fdinfo);
+        boolean seekable = (r.getFlags() & Linux.O_PATH) == 0 && !dev;
+        if (seekable) {
+            FdChecks.position(out, r.getPos(), fdinfo);
+        }
+        return out;
+    }
+
+    @Override
+    public Summary summary(FileEntry entry, ImageSet images) {
+        return entry.hasReg() ? new Summary(entry.getReg().getName(), entry.getReg().getFlags(), entry.getReg().getPos()) : null;
     }
 }

@@ -1,10 +1,13 @@
 package fdrestore.plugin.timerfd;
 
 import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.TimerfdEntry;
 import fdrestore.core.spi.DumpContext;
 import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FdChecks;
+import fdrestore.core.spi.Fdinfo;
 import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
@@ -12,6 +15,8 @@ import fdrestore.core.spi.FileRestorer;
 import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import org.pf4j.Extension;
 
@@ -70,5 +75,28 @@ public final class TimerfdKind implements FileKind, FileDumper {
                     + ", interval " + Long.toUnsignedString(e.getIsec()) + ")");
         }
         return new TimerfdRestorer(file.id(), e);
+    }
+
+    @Override
+    public String describe(FileEntry entry, ImageSet images) {
+        if (!entry.hasTfd()) {
+            return null;
+        }
+        TimerfdEntry t = entry.getTfd();
+        return "timerfd clock " + t.getClockid() + " value " + t.getVsec() + "." + String.format("%09d", t.getVnsec())
+                + "s interval " + t.getIsec() + "." + String.format("%09d", t.getInsec()) + "s ticks " + t.getTicks()
+                + (t.getSettimeFlags() != 0 ? " settime_flags " + t.getSettimeFlags() : "");
+    }
+
+    @Override
+    public List<String> verify(FileEntry entry, String link, Fdinfo fdinfo) {
+        List<String> out = new ArrayList<>();
+        FdChecks.link(out, link, "anon_inode:[timerfd]");
+        return out;
+    }
+
+    @Override
+    public Summary summary(FileEntry entry, ImageSet images) {
+        return entry.hasTfd() ? new Summary(null, entry.getTfd().getFlags(), null) : null;
     }
 }

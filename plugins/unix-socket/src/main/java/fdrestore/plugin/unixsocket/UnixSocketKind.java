@@ -1,9 +1,14 @@
 package fdrestore.plugin.unixsocket;
 
+import fdrestore.core.image.Describe;
 import fdrestore.core.image.FdType;
+import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.UnixSkEntry;
 import fdrestore.core.spi.DumpContext;
 import fdrestore.core.spi.DumpException;
+import fdrestore.core.spi.FdChecks;
+import fdrestore.core.spi.Fdinfo;
 import fdrestore.core.spi.FileDumper;
 import fdrestore.core.spi.FileInfo;
 import fdrestore.core.spi.FileKind;
@@ -11,6 +16,8 @@ import fdrestore.core.spi.FileRestorer;
 import fdrestore.core.spi.LiveFile;
 import fdrestore.core.spi.PlanContext;
 import fdrestore.core.spi.PlanException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import org.pf4j.Extension;
 
@@ -48,5 +55,86 @@ public final class UnixSocketKind implements FileKind, FileDumper {
             throw new PlanException(file + ": files.img has no unix socket entry for it");
         }
         return new UnixRestorer(UnixImages.of(ctx.images()).plan(file.id()), RestoreNames.of(ctx));
+    }
+
+    @Override
+    public String describe(FileEntry entry, ImageSet images) {
+        if (!entry.hasUsk()) {
+            return null;
+        }
+        UnixSkEntry u = entry.getUsk();
+        String type = switch (u.getType()) {
+            case 1 -> "stream";
+            case 2 -> "dgram";
+            case 5 -> "seqpacket";
+            default -> "type " + u.getType();
+        };
+        String state = switch (u.getState()) {
+            case 1 -> "established";
+            case 7 -> "close";
+            case 10 -> "listen";
+            default -> "state " + u.getState();
+        };
+        StringBuilder sb = new StringBuilder("unix ").append(type).append(' ').append(state)
+                .append(" ino ").append(Integer.toUnsignedString(u.getIno()));
+        byte[] name = u.getName().toByteArray();
+        if (name.length > 0) {
+            sb.append(" name ").append(Describe.sockName(name));
+        }
+        if (u.getPeer() != 0) {
+            FileEntry peer = byInode(images, u.getPeer());
+            sb.append(" peer ino ").append(Integer.toUnsignedString(u.getPeer()));
+            sb.append(peer == null ? " (not in the image set)" : " (file " + Integer.toUnsignedString(peer.getId()) + ")");
+        }
+        if (state.equals("listen")) {
+            sb.append(" backlog ").append(u.getBacklog());
+        }
+        return sb.toString();
+    }
+
+    /** The unix socket entry with inode {@code ino} (the last one, should the images repeat it); null if none. */
+    static FileEntry byInode(ImageSet images, int ino) {
+        FileEntry found = null;
+        for (FileEntry f : images.files().values()) {
+            if (f.hasUsk() && f.getUsk().getIno() == ino) {
+                found = f;
+            }
+        }
+        return found;
+    }
+
+    @Override
+    public List<String> verify(FileEntry entry, String link, Fdinfo fdinfo) {
+        List<String> out = new ArrayList<>();
+        FdChecks.link(out, link, "socket:[");
+        return out;
+    }
+
+    @Override
+    public Summary summary(FileEntry entry, ImageSet images) {
+        if (!entry.hasUsk()) {
+            return null;
+        }
+        UnixSkEntry u = entry.getUsk();
+        return new Summary(u.getName().isEmpty() ? null : Describe.sockName(u.getName().toByteArray()), u.getFlags(), null);
+    }
+
+    /** Its peer, when they are each other's (drawn from the lower inode); else the peer it connects to. */
+    @Override
+    public List<FileEdge> graphEdges(FileEntry entry, ImageSet images) {
+        if (!entry.hasUsk() || entry.getUsk().getPeer() == 0) {
+            return List.of();
+        }
+        UnixSkEntry u = entry.getUsk();
+        FileEntry peer = byInode(images, u.getPeer());
+        if (peer == null) {
+            return List.of();
+        }
+        long peerId = Integer.toUnsignedLong(peer.getId());
+        if (peer.getUsk().getPeer() != u.getIno()) {
+            return List.of(FileEdge.after(peerId, "connect"));
+        }
+        return Integer.compareUnsigned(u.getIno(), peer.getUsk().getIno()) < 0
+                ? List.of(FileEdge.peer(peerId, "peer")) : List.of();
     }
 }
