@@ -173,7 +173,7 @@ public final class InetKind implements FileKind, FileDumper {
                 }
             }
         }
-        InetImages all = InetImages.of(images);
+        InetImages all = InetImages.of(ctx);
         List<Long> users = tcp || udp ? all.otherPortUsers(id, e) : List.of();
         long peer = connection ? all.streamPeer(id, e) : -1;
         return new InetSocket(id, Integer.toUnsignedLong(e.getIno()), family, type, proto, state, src, dst,

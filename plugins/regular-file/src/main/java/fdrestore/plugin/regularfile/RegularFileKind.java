@@ -107,7 +107,8 @@ public final class RegularFileKind implements FileKind, FileDumper {
         Expect expect = new Expect(reg.hasSize(), reg.getSize(), reg.hasMode(), reg.getMode());
         Owner owner = owner(what, reg, images, ctx.option(FOWN_OPTION));
 
-        Remaps.Remap remap = Remaps.of(images).of(file.id());
+        Remaps remaps = Remaps.of(ctx);
+        Remaps.Remap remap = remaps.of(file.id());
         if (remap == null) {
             Route route = HostDevices.isHostDevice(name, reg.hasMode(), reg.getMode()) ? Route.HOST : Route.ROOT;
             return new RegularFileRestorer(file.id(), name, name, route, flags, reg.getPos(), expect, owner, null,
@@ -125,15 +126,15 @@ public final class RegularFileKind implements FileKind, FileDumper {
                         reg.getPos(), expect, owner, null, List.of(), -1);
             }
             case Remaps.GHOST:
-                return planGhost(file, what, reg, remap, images, root, flags, expect, owner);
+                return planGhost(file, what, reg, remaps, remap, images, root, flags, expect, owner);
             default:
                 throw new PlanException(what + ": remap " + remap.typeName() + " (remap id " + remap.remapId()
                         + ") is not supported (only LINKED and GHOST are)");
         }
     }
 
-    private static RegularFileRestorer planGhost(FileInfo file, String what, RegFileEntry reg, Remaps.Remap remap,
-            ImageSet images, Path root, int flags, Expect expect, Owner owner) throws PlanException {
+    private static RegularFileRestorer planGhost(FileInfo file, String what, RegFileEntry reg, Remaps remaps,
+            Remaps.Remap remap, ImageSet images, Path root, int flags, Expect expect, Owner owner) throws PlanException {
         ImageFile img;
         try {
             img = images.image(Magic.GHOST_FILE, remap.remapId()).orElseThrow(() -> new PlanException(what
@@ -160,7 +161,7 @@ public final class RegularFileKind implements FileKind, FileDumper {
         }
         // Every file description of this ghost that is restored: the lowest id creates it for all.
         List<Long> users = new ArrayList<>();
-        for (long u : Remaps.of(images).ghostUsers(remap.remapId())) {
+        for (long u : remaps.ghostUsers(remap.remapId())) {
             if (u == file.id() || !images.sharers(u).isEmpty()) {
                 users.add(u);
             }

@@ -26,7 +26,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.WeakHashMap;
 import org.pf4j.Extension;
 
 /**
@@ -43,9 +42,6 @@ import org.pf4j.Extension;
  */
 @Extension
 public final class TtyKind implements FileKind, FileDumper {
-    /** Per restore (one plan context), per pty index: the index the host gave. */
-    private static final Map<PlanContext, Map<Integer, PtyState>> STATES = new WeakHashMap<>();
-
     @Override
     public Set<String> options() {
         return Set.of(PtyMaster.ANY_INDEX_OPTION);
@@ -72,8 +68,10 @@ public final class TtyKind implements FileKind, FileDumper {
     }
 
     static PtyState state(PlanContext ctx, int index) {
-        synchronized (STATES) {
-            return STATES.computeIfAbsent(ctx, k -> new HashMap<>()).computeIfAbsent(index, PtyState::new);
+        // Per restore (its plan's memo), per pty index: the index the host gave.
+        Map<Integer, PtyState> states = ctx.memo(PtyState.class, HashMap::new);
+        synchronized (states) {
+            return states.computeIfAbsent(index, PtyState::new);
         }
     }
 
@@ -82,7 +80,7 @@ public final class TtyKind implements FileKind, FileDumper {
         if (!file.entry().hasTty()) {
             throw new PlanException(file + ": files.img has no tty entry for it");
         }
-        TtyImages images = TtyImages.of(ctx.images());
+        TtyImages images = TtyImages.of(ctx);
         TtyFile tf = images.file(file.id());
         if (tf.ctty()) {
             java.util.Set<Integer> tasks = new java.util.TreeSet<>();
@@ -121,7 +119,7 @@ public final class TtyKind implements FileKind, FileDumper {
      */
     @Override
     public List<ProcessAction> processActions(ImageSet.Task task, PlanContext ctx) throws PlanException {
-        TtyImages images = TtyImages.of(ctx.images());
+        TtyImages images = TtyImages.of(ctx);
         List<ProcessAction> out = new java.util.ArrayList<>(leaderActions(task, ctx, images));
         Map<Long, List<Integer>> cttys = new java.util.TreeMap<>();
         Map<Long, Integer> flags = new HashMap<>();

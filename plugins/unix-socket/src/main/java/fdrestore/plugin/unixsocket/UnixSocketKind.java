@@ -46,7 +46,7 @@ public final class UnixSocketKind implements FileKind, FileDumper {
 
     @Override
     public java.util.Map<Long, Integer> inFlight(fdrestore.core.image.ImageSet images) {
-        return UnixImages.of(images).inFlight();
+        return UnixImages.plan(images).inFlight();
     }
 
     @Override
@@ -54,7 +54,7 @@ public final class UnixSocketKind implements FileKind, FileDumper {
         if (!file.entry().hasUsk()) {
             throw new PlanException(file + ": files.img has no unix socket entry for it");
         }
-        return new UnixRestorer(UnixImages.of(ctx.images()).plan(file.id()), RestoreNames.of(ctx));
+        return new UnixRestorer(UnixImages.of(ctx).plan(file.id()), RestoreNames.of(ctx));
     }
 
     @Override
