@@ -1,5 +1,6 @@
 package fdrestore.core.dump;
 
+import fdrestore.core.spi.DumpException;
 import fdrestore.core.sys.Errno;
 import fdrestore.core.sys.Linux;
 import fdrestore.core.sys.Native;
@@ -72,6 +73,17 @@ final class Kcmp {
             }
             throw e;
         }
+    }
+
+    /** A failed kcmp on process {@code pid} as the dump reports it: gone, not permitted, or the error. */
+    static DumpException failure(int pid, SysException e) {
+        if (e.errno() == Errno.ESRCH) {
+            return ProcFs.gone(pid);
+        }
+        if (e.errno() == Errno.EPERM || e.errno() == Errno.EACCES) {
+            return ProcFs.notPermitted(pid, e.call());
+        }
+        return new DumpException("process " + pid + ": " + e.getMessage(), e);
     }
 
     /** kcmp's 0/1/2 as a comparator result; 3 (not ordered) cannot be sorted. */

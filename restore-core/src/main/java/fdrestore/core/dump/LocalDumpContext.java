@@ -62,9 +62,9 @@ public final class LocalDumpContext implements DumpContext, AutoCloseable {
         var stat = Sys.fstat(fd);
         LiveFile.Socket socket = null;
         if (stat.type() == Linux.S_IFSOCK) {
-            socket = new LiveFile.Socket(Sys.getsockoptInt(fd, Linux.SOL_SOCKET, Dumper.SO_DOMAIN),
+            socket = new LiveFile.Socket(Sys.getsockoptInt(fd, Linux.SOL_SOCKET, FdReader.SO_DOMAIN),
                     Sys.getsockoptInt(fd, Linux.SOL_SOCKET, Linux.SO_TYPE),
-                    Sys.getsockoptInt(fd, Linux.SOL_SOCKET, Dumper.SO_PROTOCOL));
+                    Sys.getsockoptInt(fd, Linux.SOL_SOCKET, FdReader.SO_PROTOCOL));
         }
         return new LocalDumpContext(new LiveFile(pid, fd, link, info, stat, socket), id);
     }
@@ -97,12 +97,12 @@ public final class LocalDumpContext implements DumpContext, AutoCloseable {
 
     @Override
     public int reopen(int flags) throws DumpException {
-        return Dumper.reopen(file.fd(), flags, opened);
+        return DescContext.reopen(file.fd(), flags, opened);
     }
 
     @Override
     public FownEntry fown() throws DumpException {
-        return Dumper.readFown(file.fd(), new int[] {0, 0});
+        return DescContext.readFown(file.fd(), new int[] {0, 0});
     }
 
     @Override

@@ -183,6 +183,25 @@ public final class ImageSet {
     }
 
     /**
+     * The path of directory entry {@code id}: the regular-file entry by which fs-PID.img names a task's cwd
+     * or root; null when there is no such entry or it has no path.
+     */
+    public String dirPath(long id) {
+        FileEntry e = files.get(id);
+        return e != null && e.hasReg() && e.getReg().hasName() ? e.getReg().getName() : null;
+    }
+
+    /** The entry of directory {@code path} for fs-PID.img (a task's cwd or root), as {@link #dirPath} reads it. */
+    public static FileEntry dirEntry(long id, String path, int mode) {
+        return FileEntry.newBuilder().setType(FdType.REG.code()).setId((int) id)
+                .setReg(fdrestore.core.image.proto.RegFileEntry.newBuilder().setId((int) id).setFlags(0).setPos(0)
+                        .setFown(fdrestore.core.image.proto.FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0)
+                                .setPidType(0).setPid(0))
+                        .setName(path).setMode(mode))
+                .build();
+    }
+
+    /**
      * The signals task {@code pid} had blocked (its core image's blk_sigset: bit N-1 is signal N); 0 when
      * none, or when its core image is absent.
      */
