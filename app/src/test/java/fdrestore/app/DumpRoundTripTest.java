@@ -3,11 +3,11 @@ package fdrestore.app;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.ImageSetText;
 import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.codec.StrictCheck;
 import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.json.Json;
+import fdrestore.testkit.ImageSetText;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;

@@ -3,7 +3,6 @@ package fdrestore.app;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.ImageSetText;
 import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.codec.ImageFile;
 import fdrestore.core.image.codec.Magic;
@@ -11,6 +10,7 @@ import fdrestore.core.image.codec.StrictCheck;
 import fdrestore.core.image.proto.FileEntry;
 import fdrestore.core.image.proto.InetSkEntry;
 import fdrestore.core.sys.Sys;
+import fdrestore.testkit.ImageSetText;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;

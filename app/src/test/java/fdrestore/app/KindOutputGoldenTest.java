@@ -3,7 +3,7 @@ package fdrestore.app;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.ImageSetText;
+import fdrestore.testkit.ImageSetText;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
