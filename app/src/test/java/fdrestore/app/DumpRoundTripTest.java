@@ -10,6 +10,7 @@ import fdrestore.api.image.codec.StrictCheck;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.core.dump.ImageSetText;
 import fdrestore.core.json.Json;
+import fdrestore.testkit.ImageSetText;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.api.image.codec.StrictCheck;
 import fdrestore.core.dump.ImageSetText;
+import fdrestore.testkit.ImageSetText;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,7 @@
 package fdrestore.app.cli;
 
 import fdrestore.api.image.Describe;
+import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet.Fd;
 import fdrestore.api.image.ImageSet.FdRef;
 import fdrestore.api.image.ImageSet.Task;
@@ -10,6 +11,7 @@ import fdrestore.api.image.proto.EventpollTfdEntry;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.TtyInfoEntry;
 import fdrestore.api.image.proto.UnixSkEntry;
+import fdrestore.api.spi.FileKind;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,31 +20,33 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The DOT text of an image set, derived from the images alone (no plugin):
+ * The DOT text of an image set, derived from the images and what each kind draws of its files:
  * <ul>
  * <li>one cluster per session, holding one cluster per task (its pid, comm, group), holding the task's
  *     node ({@code class="task"}) and one node per fd ({@code class="fd"});</li>
  * <li>{@code parent} edges from each task to its children;</li>
  * <li>{@code shared} edges from the master fd of an open file to each of its slaves;</li>
- * <li>nested objects: one {@code class="object"} node per pipe id with a {@code nested} edge to the master
- *     fd of each file on it; a {@code peer} edge between the master fds of two unix sockets that are each
- *     other's peer;</li>
- * <li>{@code dep} edges for restore dependencies: tty slave -> its master, epoll -> each target, a unix
- *     socket -> the peer it connects to (one-way peers).</li>
+ * <li>nested objects ({@code FileKind.object}): one {@code class="object"} node per kernel object behind
+ *     several files (a pipe id) with a {@code nested} edge to the master fd of each file on it; a
+ *     {@code peer} edge between the master fds of two files that are each other's peer
+ *     ({@code FileKind.graphEdges}: two connected unix sockets);</li>
+ * <li>{@code dep} edges for restore dependencies ({@code FileKind.graphEdges}: a tty slave to its master,
+ *     an epoll to each target, a unix socket to the peer it connects to);</li>
+ * <li>the links a kind draws to a task or a named object ({@code FileKind.graphLinks}).</li>
  * </ul>
- * Node ids are quoted and stable: {@code t<pid>}, {@code t<pid>_fd<n>}, {@code pipe_<id>}.
+ * Node ids are quoted and stable: {@code t<pid>}, {@code t<pid>_fd<n>}, {@code <noun>_<id>} (pipe_7).
  */
 public final class DotGraph {
     private final ImageSet images;
     private final StringBuilder sb = new StringBuilder();
 
-    private final Map<fdrestore.api.image.FdType, fdrestore.api.spi.FileKind> kinds;
+    private final Map<FdType, FileKind> kinds;
 
     DotGraph(ImageSet images) {
         this(images, Map.of());
     }
 
-    DotGraph(ImageSet images, Map<fdrestore.api.image.FdType, fdrestore.api.spi.FileKind> kinds) {
+    DotGraph(ImageSet images, Map<FdType, FileKind> kinds) {
         this.kinds = kinds;
         this.images = images;
     }
@@ -144,17 +148,17 @@ public final class DotGraph {
         int objects = 0;
         for (Map.Entry<Long, FileEntry> e : images.files().entrySet()) {
             FdRef m = masters.get(e.getKey());
-            fdrestore.api.spi.FileKind k = kinds.get(fdrestore.api.image.FdType.of(e.getValue().getType()));
+            FileKind k = kinds.get(FdType.of(e.getValue().getType()));
             if (m == null || k == null) {
                 continue;
             }
-            List<fdrestore.api.spi.FileKind.GraphLink> links;
+            List<FileKind.GraphLink> links;
             try {
                 links = k.graphLinks(e.getValue(), images);
             } catch (RuntimeException ex) {
                 continue;   // a kind that cannot read its entry draws nothing; show reports it
             }
-            for (fdrestore.api.spi.FileKind.GraphLink l : links) {
+            for (FileKind.GraphLink l : links) {
                 String to;
                 if (l.taskPid() > 0 && images.task(l.taskPid()).isPresent()) {
                     to = taskId(l.taskPid());
@@ -169,8 +173,9 @@ public final class DotGraph {
         }
     }
 
+    /** The kernel objects behind several files (FileKind.object), each with an edge to its files' masters. */
     private void nested(Map<Long, FdRef> masters) {
-        for (Map.Entry<Long, List<Long>> p : images.pipeObjects().entrySet()) {
+        for (Map.Entry<FileKind.KernelObject, List<Long>> p : FileKind.objects(images, kinds).entrySet()) {
             List<FdRef> ends = new ArrayList<>();
             for (long id : p.getValue()) {
                 if (masters.containsKey(id)) {
@@ -180,103 +185,57 @@ public final class DotGraph {
             if (ends.isEmpty()) {
                 continue;
             }
-            String obj = "pipe_" + p.getKey();
+            String obj = p.getKey().noun() + "_" + p.getKey().id();
             line(1, q(obj) + " [class=\"object\", shape=ellipse, style=filled, fillcolor=lightblue, label="
-                    + q("pipe " + p.getKey()) + "];");
+                    + q(p.getKey().toString()) + "];");
             for (FdRef r : ends) {
                 line(1, q(obj) + " -> " + q(fdId(r)) + " [class=\"nested\", dir=none, style=dashed, color=steelblue];");
             }
         }
-        Map<Long, FileEntry> byIno = images.unixSocketsByInode();
-        for (FileEntry f : images.files().values()) {
-            if (!f.hasUsk() || f.getUsk().getPeer() == 0) {
-                continue;
-            }
-            UnixSkEntry u = f.getUsk();
-            FileEntry peer = byIno.get(Integer.toUnsignedLong(u.getPeer()));
-            long id = Integer.toUnsignedLong(f.getId());
-            if (peer == null || !masters.containsKey(id)) {
-                continue;
-            }
-            long peerId = Integer.toUnsignedLong(peer.getId());
-            boolean mutual = peer.getUsk().getPeer() == u.getIno();
-            if (mutual && masters.containsKey(peerId) && Integer.compareUnsigned(u.getIno(), peer.getUsk().getIno()) < 0) {
-                line(1, q(fdId(masters.get(id))) + " -> " + q(fdId(masters.get(peerId)))
-                        + " [class=\"peer\", dir=both, color=darkgreen, label=\"peer\"];");
-            }
-        }
+        edges(masters, true);
     }
 
+    /** Restore dependencies: each file to the files it is restored after (FileKind.graphEdges). */
     private void dependencies(Map<Long, FdRef> masters) {
-        // tty: a pty slave is opened after its master (same index)
-        Map<Integer, TtyInfoEntry> infos = new HashMap<>();
-        try {
-            for (TtyInfoEntry t : images.entries(Magic.TTY_INFO, TtyInfoEntry.class)) {
-                infos.put(t.getId(), t);
-            }
-        } catch (IOException | RuntimeException e) {
-            // no tty-info image: no tty dependencies to draw
-        }
-        Map<Integer, Long> ptyMasters = new HashMap<>();
-        Map<Long, Integer> ptySlaves = new LinkedHashMap<>();
+        edges(masters, false);
+    }
+
+    /** The peer edges, or the dependency edges, that the kinds give between files, in files.img order. */
+    private void edges(Map<Long, FdRef> masters, boolean peers) {
         for (FileEntry f : images.files().values()) {
-            if (!f.hasTty()) {
+            FileKind k = kinds.get(FdType.of(f.getType()));
+            FdRef from = masters.get(Integer.toUnsignedLong(f.getId()));
+            if (k == null || from == null) {
                 continue;
             }
-            TtyInfoEntry info = infos.get(f.getTty().getTtyInfoId());
-            if (info == null || !info.hasPty()) {
-                continue;
+            List<FileKind.FileEdge> edges;
+            try {
+                edges = k.graphEdges(f, images);
+            } catch (RuntimeException ex) {
+                continue;   // a kind that cannot read its entry draws nothing; show reports it
             }
-            boolean isMaster = ((info.getRdev() >>> 8) & 0xfff) == 5 && (info.getRdev() & 0xff) == 2;
-            long id = Integer.toUnsignedLong(f.getId());
-            if (isMaster) {
-                ptyMasters.put(info.getPty().getIndex(), id);
-            } else {
-                ptySlaves.put(id, info.getPty().getIndex());
-            }
-        }
-        ptySlaves.forEach((slave, index) -> {
-            Long master = ptyMasters.get(index);
-            if (master != null && masters.containsKey(slave) && masters.containsKey(master)) {
-                dep(masters.get(slave), masters.get(master), "tty");
-            }
-        });
-        // epoll: targets first (registrations are by fd number in the epoll's own task)
-        for (FileEntry f : images.files().values()) {
-            long id = Integer.toUnsignedLong(f.getId());
-            if (!f.hasEpfd() || !masters.containsKey(id)) {
-                continue;
-            }
-            FdRef ep = masters.get(id);
-            for (EventpollTfdEntry tfd : f.getEpfd().getTfdList()) {
-                int target = tfd.getTfd();
-                boolean present = images.task(ep.pid()).map(t -> t.fds().stream().anyMatch(x -> x.fd() == target))
-                        .orElse(false);
-                if (present) {
-                    dep(ep, new FdRef(ep.pid(), findFd(ep.pid(), target)), "epoll");
+            for (FileKind.FileEdge e : edges) {
+                if (e.peer() != peers) {
+                    continue;
+                }
+                FdRef to = e.fileId() >= 0 ? masters.get(e.fileId()) : fdOf(from.pid(), e.fd());
+                if (to == null) {
+                    continue;
+                }
+                if (peers) {
+                    line(1, q(fdId(from)) + " -> " + q(fdId(to)) + " [class=\"peer\", dir=both, color=darkgreen, label="
+                            + q(e.label()) + "];");
+                } else {
+                    dep(from, to, e.label());
                 }
             }
         }
-        // unix connect: a one-way peer is connected to after it is bound
-        Map<Long, FileEntry> byIno = images.unixSocketsByInode();
-        for (FileEntry f : images.files().values()) {
-            if (!f.hasUsk() || f.getUsk().getPeer() == 0) {
-                continue;
-            }
-            FileEntry peer = byIno.get(Integer.toUnsignedLong(f.getUsk().getPeer()));
-            long id = Integer.toUnsignedLong(f.getId());
-            if (peer == null || peer.getUsk().getPeer() == f.getUsk().getIno()) {
-                continue;
-            }
-            long peerId = Integer.toUnsignedLong(peer.getId());
-            if (masters.containsKey(id) && masters.containsKey(peerId)) {
-                dep(masters.get(id), masters.get(peerId), "connect");
-            }
-        }
     }
 
-    private Fd findFd(int pid, int fd) {
-        return images.task(pid).orElseThrow().fds().stream().filter(x -> x.fd() == fd).findFirst().orElseThrow();
+    /** Fd {@code fd} of task {@code pid}, or null when it has none. */
+    private FdRef fdOf(int pid, int fd) {
+        return images.task(pid).flatMap(t -> t.fds().stream().filter(x -> x.fd() == fd).findFirst())
+                .map(x -> new FdRef(pid, x)).orElse(null);
     }
 
     private void dep(FdRef from, FdRef to, String what) {

@@ -146,10 +146,10 @@ public final class ShowCommand implements Callable<Integer> {
             out.printf("  file %d %s: master %s; slaves %s%n", e.getKey(),
                     descriptions.getOrDefault(e.getKey(), ""), m, String.join(", ", slaves));
         }
-        Map<Long, List<Long>> pipes = images.pipeObjects();
-        if (!pipes.isEmpty()) {
+        Map<FileKind.KernelObject, List<Long>> objects = FileKind.objects(images, kinds);
+        if (!objects.isEmpty()) {
             out.printf("%nNested objects (one kernel object behind several open files):%n");
-            pipes.forEach((pipeId, ids) -> out.printf("  pipe %d: files %s%n", pipeId, ids));
+            objects.forEach((object, ids) -> out.printf("  %s: files %s%n", object, ids));
         }
     }
 
@@ -177,7 +177,7 @@ public final class ShowCommand implements Callable<Integer> {
                 jf.put("cloexec", fd.cloexec());
                 jf.put("fileId", fd.fileId());
                 jf.put("description", descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f, kinds)));
-                structured(images, f, jf);
+                structured(images, f, kinds.get(FdType.of(f.getType())), jf);
                 List<FdRef> sharers = images.sharers(fd.fileId());
                 FdRef m = master(sharers);
                 jf.put("shared", sharers.size() > 1);
@@ -213,45 +213,36 @@ public final class ShowCommand implements Callable<Integer> {
             files.add(jf);
         }
         doc.put("files", files);
-        List<Object> pipes = new ArrayList<>();
-        images.pipeObjects().forEach((pipeId, ids) -> {
+        // The schema lists kernel objects by noun: "pipes", each with its "pipeId".
+        doc.put(PIPE + "s", new ArrayList<>());
+        FileKind.objects(images, kinds).forEach((object, ids) -> {
             Map<String, Object> p = new LinkedHashMap<>();
-            p.put("pipeId", pipeId);
+            p.put(object.noun() + "Id", object.id());
             p.put("files", ids);
-            pipes.add(p);
+            @SuppressWarnings("unchecked")
+            List<Object> list = (List<Object>) doc.computeIfAbsent(object.noun() + "s", k -> new ArrayList<>());
+            list.add(p);
         });
-        doc.put("pipes", pipes);
         return doc;
     }
 
     /**
-     * The structured members of an fd (docs/fdrestore.schema.json): path, open flags, position and pipe id,
-     * each null where the kind has none. A fifo's and a tty's path and flags are those of their path entry.
+     * The structured members of an fd (docs/fdrestore.schema.json): path, open flags, position (by its
+     * kind, {@code FileKind.summary}) and pipe id (its kernel object's), each null where the kind has none.
      */
-    static void structured(ImageSet images, FileEntry f, Map<String, Object> jf) {
-        fdrestore.api.image.proto.RegFileEntry reg = f.hasReg() ? f.getReg() : null;
-        long regfId = f.hasFifo() && f.getFifo().hasRegfId() ? f.getFifo().getRegfId()
-                : f.hasTty() && f.getTty().hasRegfId() ? f.getTty().getRegfId() : -1;
-        if (reg == null && regfId >= 0) {
-            reg = images.file(regfId).filter(FileEntry::hasReg).map(FileEntry::getReg).orElse(null);
-        }
-        Integer flags = reg != null ? Integer.valueOf(reg.getFlags())
-                : f.hasPipe() ? Integer.valueOf(f.getPipe().getFlags())
-                : f.hasUsk() ? Integer.valueOf(f.getUsk().getFlags())
-                : f.hasIsk() ? Integer.valueOf(f.getIsk().getFlags())
-                : f.hasTty() ? Integer.valueOf(f.getTty().getFlags())
-                : f.hasEpfd() ? Integer.valueOf(f.getEpfd().getFlags())
-                : f.hasEfd() ? Integer.valueOf(f.getEfd().getFlags())
-                : f.hasTfd() ? Integer.valueOf(f.getTfd().getFlags()) : null;
-        String path = reg != null ? reg.getName()
-                : f.hasUsk() && !f.getUsk().getName().isEmpty() ? Describe.sockName(f.getUsk().getName().toByteArray()) : null;
-        jf.put("path", path);
+    static void structured(ImageSet images, FileEntry f, FileKind kind, Map<String, Object> jf) {
+        FileKind.Summary s = kind == null ? null : kind.summary(f, images);
+        Integer flags = s == null ? null : s.flags();
+        jf.put("path", s == null ? null : s.path());
         jf.put("flags", flags);
         jf.put("openFlags", flags != null ? Describe.openFlags(flags) : null);
-        jf.put("pos", reg != null && !f.hasFifo() && !f.hasTty() ? Long.valueOf(reg.getPos()) : null);
-        jf.put("pipeId", f.hasPipe() ? Long.valueOf(Integer.toUnsignedLong(f.getPipe().getPipeId()))
-                : f.hasFifo() ? Long.valueOf(Integer.toUnsignedLong(f.getFifo().getPipeId())) : null);
+        jf.put("pos", s == null ? null : s.pos());
+        FileKind.KernelObject o = kind == null ? null : kind.object(f);
+        jf.put(PIPE + "Id", o != null && o.noun().equals(PIPE) ? Long.valueOf(o.id()) : null);
     }
+
+    /** The one kernel object the schema names (its "pipes", an fd's "pipeId"). */
+    private static final String PIPE = "pipe";
 
     private static Map<String, Object> ref(FdRef r) {
         Map<String, Object> m = new LinkedHashMap<>();

@@ -449,6 +449,13 @@ public abstract class FileKindContractTest {
         FileKind kind = kind();
         FileKind other = otherKinds();
         PlanContext pc = new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             @Override
             public ImageSet images() {
                 return images;

@@ -14,11 +14,14 @@ import fdrestore.api.image.proto.TtyInfoEntry;
 import fdrestore.api.image.proto.UnixSkEntry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** One-line, human descriptions of file entries, for {@code show}, errors and reports. */
+/**
+ * One-line, human descriptions of file entries, for {@code show}, errors and reports: each kind describes
+ * its own files ({@code FileKind.describe}); here are the parts they share (open flags, socket names,
+ * addresses) and the line for a file no kind describes.
+ */
 public final class Describe {
     private static final String[] ACC = {"O_RDONLY", "O_WRONLY", "O_RDWR", "O_ACCMODE"};
     private static final int[] FLAG_BITS = {0100, 0200, 01000, 02000, 04000, 010000, 020000, 040000, 0100000,
@@ -72,118 +75,12 @@ public final class Describe {
         return file(images, f);
     }
 
-    /** A one-line description of the file, reading side images of {@code images} as needed. */
+    /**
+     * The description of a file whose kind describes none (or is not loaded): its kind and that fdrestore
+     * does not describe it. Each kind describes its own files ({@code FileKind.describe}).
+     */
     public static String file(ImageSet images, FileEntry f) {
-        try {
-            return describe(images, f);
-        } catch (IOException | RuntimeException e) {
-            return kind(f) + " (cannot describe: " + e.getMessage() + ")";
-        }
-    }
-
-    private static String describe(ImageSet images, FileEntry f) throws IOException {
-        if (f.hasReg()) {
-            return reg(images, f.getReg());
-        }
-        if (f.hasPipe()) {
-            int acc = f.getPipe().getFlags() & 3;
-            return "pipe:[" + Integer.toUnsignedString(f.getPipe().getPipeId()) + "] "
-                    + (acc == 0 ? "read end" : acc == 1 ? "write end" : "both ends")
-                    + queued(images, Magic.PIPES_DATA, f.getPipe().getPipeId());
-        }
-        if (f.hasFifo()) {
-            String path = images.file(Integer.toUnsignedLong(f.getFifo().getRegfId()))
-                    .filter(FileEntry::hasReg).map(r -> r.getReg().getName() + " " + openFlags(r.getReg().getFlags()))
-                    .orElse("(path entry " + f.getFifo().getRegfId() + " missing)");
-            return "fifo " + path + " pipe_id " + Integer.toUnsignedString(f.getFifo().getPipeId())
-                    + queued(images, Magic.FIFO_DATA, f.getFifo().getPipeId());
-        }
-        if (f.hasUsk()) {
-            return unix(images, f.getUsk());
-        }
-        if (f.hasIsk()) {
-            return inet(f.getIsk());
-        }
-        if (f.hasTty()) {
-            return tty(images, f);
-        }
-        if (f.hasEpfd()) {
-            return epoll(f.getEpfd());
-        }
-        if (f.hasTfd()) {
-            TimerfdEntry t = f.getTfd();
-            return "timerfd clock " + t.getClockid() + " value " + t.getVsec() + "." + String.format("%09d", t.getVnsec())
-                    + "s interval " + t.getIsec() + "." + String.format("%09d", t.getInsec()) + "s ticks " + t.getTicks()
-                    + (t.getSettimeFlags() != 0 ? " settime_flags " + t.getSettimeFlags() : "");
-        }
-        if (f.hasEfd()) {
-            return "eventfd count " + f.getEfd().getCounter() + " flags 0" + Integer.toOctalString(f.getEfd().getFlags());
-        }
         return kind(f) + " (not described by fdrestore)";
-    }
-
-    private static String queued(ImageSet images, Magic magic, int pipeId) throws IOException {
-        for (ImageEntry e : images.image(magic).entries()) {
-            PipeDataEntry d = e.message(PipeDataEntry.class);
-            if (d.getPipeId() == pipeId) {
-                return ", " + Integer.toUnsignedString(d.getBytes()) + " B queued"
-                        + (d.hasSize() ? ", size " + Integer.toUnsignedString(d.getSize()) : "");
-            }
-        }
-        return "";
-    }
-
-    private static String reg(ImageSet images, RegFileEntry r) throws IOException {
-        StringBuilder sb = new StringBuilder(r.getName());
-        sb.append(' ').append(openFlags(r.getFlags()));
-        if (r.getPos() != 0) {
-            sb.append(" pos ").append(Long.toUnsignedString(r.getPos()));
-        }
-        if (r.hasSize()) {
-            sb.append(" size ").append(Long.toUnsignedString(r.getSize()));
-        }
-        if (r.hasMode()) {
-            sb.append(" mode 0").append(Integer.toOctalString(r.getMode()));
-        }
-        for (RemapFilePathEntry m : images.entries(Magic.REMAP_FPATH, RemapFilePathEntry.class)) {
-            if (m.getOrigId() == r.getId()) {
-                int type = m.hasRemapType() ? m.getRemapType() : 0;
-                sb.append(type == 1 ? " (deleted: ghost-file-" : type == 0 ? " (deleted: linked to file " : " (remap ")
-                        .append(Integer.toUnsignedString(m.getRemapId())).append(type == 1 ? ".img)" : ")");
-            }
-        }
-        return sb.toString();
-    }
-
-    private static String unix(ImageSet images, UnixSkEntry u) {
-        String type = switch (u.getType()) {
-            case 1 -> "stream";
-            case 2 -> "dgram";
-            case 5 -> "seqpacket";
-            default -> "type " + u.getType();
-        };
-        String state = switch (u.getState()) {
-            case 1 -> "established";
-            case 7 -> "close";
-            case 10 -> "listen";
-            default -> "state " + u.getState();
-        };
-        StringBuilder sb = new StringBuilder("unix ").append(type).append(' ').append(state)
-                .append(" ino ").append(Integer.toUnsignedString(u.getIno()));
-        byte[] name = u.getName().toByteArray();
-        if (name.length > 0) {
-            sb.append(" name ").append(sockName(name));
-        }
-        if (u.getPeer() != 0) {
-            Map<Long, FileEntry> byIno = images.unixSocketsByInode();
-            FileEntry peer = byIno.get(Integer.toUnsignedLong(u.getPeer()));
-            sb.append(" peer ino ").append(Integer.toUnsignedString(u.getPeer()));
-            sb.append(peer == null ? " (not in the image set)" : " (file " + Integer.toUnsignedString(peer.getId()) + ")");
-        }
-        if (state.equals("listen")) {
-            sb.append(" backlog ").append(u.getBacklog());
-        }
-        return sb.toString();
     }
 
     /** A unix socket name: "@name" for abstract names, the path otherwise. */
@@ -211,26 +108,6 @@ public final class Describe {
         return sb.toString();
     }
 
-    private static String inet(InetSkEntry s) {
-        String fam = s.getFamily() == 10 ? "inet6" : "inet";
-        String proto = s.getProto() == 6 ? "tcp" : s.getProto() == 17 ? "udp" : "proto " + s.getProto();
-        String state = switch (s.getState()) {
-            case 1 -> "established";
-            case 7 -> "close";
-            case 10 -> "listen";
-            default -> "state " + s.getState();
-        };
-        StringBuilder sb = new StringBuilder(fam + " " + proto + " " + state + " "
-                + addr(s.getSrcAddrList(), s.getFamily()) + ":" + s.getSrcPort());
-        if (s.getDstPort() != 0) {
-            sb.append(" -> ").append(addr(s.getDstAddrList(), s.getFamily())).append(':').append(s.getDstPort());
-        }
-        if (s.getV6Only()) {
-            sb.append(" v6only");
-        }
-        return sb.toString();
-    }
-
     /** An address from CRIU's repeated u32 words (network byte order in memory). */
     public static String addr(List<Integer> words, int family) {
         byte[] b = new byte[words.size() * 4];
@@ -252,48 +129,5 @@ public final class Describe {
             sb.append(Integer.toHexString(((b[i] & 255) << 8) | (b[i + 1] & 255)));
         }
         return sb.append(']').toString();
-    }
-
-    private static String tty(ImageSet images, FileEntry f) throws IOException {
-        int infoId = f.getTty().getTtyInfoId();
-        for (TtyInfoEntry t : images.entries(Magic.TTY_INFO, TtyInfoEntry.class)) {
-            if (t.getId() == infoId) {
-                String role = switch (t.getType()) {
-                    case 1 -> "pty";
-                    case 2 -> "console";
-                    case 3 -> "vt";
-                    case 4 -> "ctty";
-                    case 5 -> "ext";
-                    case 6 -> "serial";
-                    default -> "tty type " + t.getType();
-                };
-                boolean master = ((t.getRdev() >>> 8) & 0xfff) == 5 && (t.getRdev() & 0xff) == 2;
-                StringBuilder sb = new StringBuilder(role);
-                if (t.hasPty()) {
-                    sb.append(master ? " master /dev/ptmx index " : " slave /dev/pts/").append(t.getPty().getIndex());
-                }
-                sb.append(' ').append(openFlags(f.getTty().getFlags()));
-                if (t.getSid() != 0) {
-                    sb.append(" session ").append(t.getSid()).append(" fg pgrp ").append(t.getPgrp());
-                }
-                if (t.getLocked()) {
-                    sb.append(" locked");
-                }
-                if (t.getPacketMode()) {
-                    sb.append(" packet-mode");
-                }
-                return sb.toString();
-            }
-        }
-        return "tty (tty-info " + infoId + " missing)";
-    }
-
-    private static String epoll(EventpollFileEntry e) {
-        List<String> t = new ArrayList<>();
-        for (EventpollTfdEntry tfd : e.getTfdList()) {
-            t.add("fd " + tfd.getTfd() + " events 0x" + Integer.toHexString(tfd.getEvents()) + " data 0x"
-                    + Long.toHexString(tfd.getData()));
-        }
-        return "eventpoll " + (t.isEmpty() ? "with no target" : "targets " + String.join(", ", t));
     }
 }

@@ -182,30 +182,23 @@ public final class ImageSet {
         return sharers.getOrDefault(id, List.of());
     }
 
-    /** Nested objects: for each pipe_id (pipes and fifos), the ids of the files that use it. */
-    public Map<Long, List<Long>> pipeObjects() {
-        Map<Long, List<Long>> out = new TreeMap<>();
-        for (FileEntry f : files.values()) {
-            if (f.hasPipe()) {
-                out.computeIfAbsent(Integer.toUnsignedLong(f.getPipe().getPipeId()), k -> new ArrayList<>())
-                        .add(Integer.toUnsignedLong(f.getId()));
-            } else if (f.hasFifo()) {
-                out.computeIfAbsent(Integer.toUnsignedLong(f.getFifo().getPipeId()), k -> new ArrayList<>())
-                        .add(Integer.toUnsignedLong(f.getId()));
-            }
-        }
-        return out;
+    /**
+     * The path of directory entry {@code id}: the regular-file entry by which fs-PID.img names a task's cwd
+     * or root; null when there is no such entry or it has no path.
+     */
+    public String dirPath(long id) {
+        FileEntry e = files.get(id);
+        return e != null && e.hasReg() && e.getReg().hasName() ? e.getReg().getName() : null;
     }
 
-    /** Nested objects: unix sockets by inode, so that a peer's inode finds its file. */
-    public Map<Long, FileEntry> unixSocketsByInode() {
-        Map<Long, FileEntry> out = new HashMap<>();
-        for (FileEntry f : files.values()) {
-            if (f.hasUsk()) {
-                out.put(Integer.toUnsignedLong(f.getUsk().getIno()), f);
-            }
-        }
-        return out;
+    /** The entry of directory {@code path} for fs-PID.img (a task's cwd or root), as {@link #dirPath} reads it. */
+    public static FileEntry dirEntry(long id, String path, int mode) {
+        return FileEntry.newBuilder().setType(FdType.REG.code()).setId((int) id)
+                .setReg(fdrestore.api.image.proto.RegFileEntry.newBuilder().setId((int) id).setFlags(0).setPos(0)
+                        .setFown(fdrestore.api.image.proto.FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0)
+                                .setPidType(0).setPid(0))
+                        .setName(path).setMode(mode))
+                .build();
     }
 
     /**

@@ -58,11 +58,12 @@ public interface DumpContext {
     int[] taskFds();
 
     /**
-     * True if the epoll {@link #file()} watches, as its registration ({@code tfd}, {@code toff}: the
-     * index among its registrations with that fd number), the same file as fd {@code fd} of this task
-     * (kcmp KCMP_EPOLL_TFD).
+     * kcmp(2) in the task that holds {@link #file()}: true when its object {@code idx1} of kcmp type
+     * {@code type} is the one {@code idx2} names, given as one word or, for a type that takes a structure,
+     * as its u32 words (KCMP_EPOLL_TFD: this file's fd, the registered fd and its index among the
+     * registrations with that fd number). False when either is gone (EBADF, ENOENT, EINVAL).
      */
-    boolean epollTargetIs(int tfd, int toff, int fd) throws DumpException;
+    boolean kcmpSame(int type, int idx1, int... idx2) throws DumpException;
 
     /**
      * True if some fd of the dumped tree refers to the socket with inode {@code ino} (sockfs): a peer for

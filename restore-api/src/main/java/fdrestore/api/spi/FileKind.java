@@ -51,6 +51,73 @@ public interface FileKind extends ExtensionPoint {
     }
 
     /**
+     * {@link #verify(fdrestore.api.image.proto.FileEntry, String, Fdinfo)} with the image set and the
+     * directory the restore resolved paths under ({@code --root}), for the checks that need them (the
+     * path a file should show, see {@link FdChecks}). Calls the short form by default.
+     */
+    default List<String> verify(fdrestore.api.image.proto.FileEntry entry, String link, Fdinfo fdinfo,
+                                ImageSet images, java.nio.file.Path root) {
+        return verify(entry, link, fdinfo);
+    }
+
+    /**
+     * The kernel object a file of this kind is one open file of, when other files can be on it too (the
+     * pipe of a pipe end or a FIFO): {@code show} lists each object with its files, the graph draws it,
+     * and {@code --verify} checks that the files of one object are on one kernel object again and those of
+     * different objects on different ones. Null (the default) when the file is its own object.
+     */
+    default KernelObject object(fdrestore.api.image.proto.FileEntry entry) {
+        return null;
+    }
+
+    /**
+     * A kernel object behind several files: {@code noun} names its kind in messages ("pipe"; "pipes" for
+     * several), {@code id} tells it from the others of its kind (a pipe id).
+     */
+    record KernelObject(String noun, long id) implements Comparable<KernelObject> {
+        @Override
+        public int compareTo(KernelObject o) {
+            int c = noun.compareTo(o.noun);
+            return c != 0 ? c : Long.compare(id, o.id);
+        }
+
+        @Override
+        public String toString() {
+            return noun + " " + id;
+        }
+    }
+
+    /**
+     * The kernel objects of {@code images} ({@link #object}) with the ids of the files on each, in
+     * files.img order; objects by noun, then id.
+     */
+    static java.util.SortedMap<KernelObject, List<Long>> objects(ImageSet images,
+            java.util.Map<FdType, ? extends FileKind> kinds) {
+        java.util.SortedMap<KernelObject, List<Long>> out = new java.util.TreeMap<>();
+        for (fdrestore.api.image.proto.FileEntry f : images.files().values()) {
+            FileKind k = kinds.get(FdType.of(f.getType()));
+            KernelObject o = k == null ? null : k.object(f);
+            if (o != null) {
+                out.computeIfAbsent(o, x -> new java.util.ArrayList<>()).add(Integer.toUnsignedLong(f.getId()));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The members {@code show --json} gives every fd (docs/fdrestore.schema.json), where this kind has
+     * them: the path (a FIFO's and a tty's that of their path entry, a unix socket's its name), the open
+     * flags and the position. Null, the default, when it has none of them.
+     */
+    default Summary summary(fdrestore.api.image.proto.FileEntry entry, ImageSet images) {
+        return null;
+    }
+
+    /** See {@link #summary}: each member null where the kind has none. */
+    record Summary(String path, Integer flags, Long pos) {
+    }
+
+    /**
      * What the graph draws from a file of this kind besides its fds and their sharing: a link to a task
      * of the tree (a pidfd's process) or to a named object (a watched path). None by default.
      */
@@ -63,6 +130,35 @@ public interface FileKind extends ExtensionPoint {
      * above 0, else to an object node labelled {@code object}; {@code label} names the edge.
      */
     record GraphLink(int taskPid, String object, String label) {
+    }
+
+    /**
+     * The graph's edges between a file of this kind and other files of the images, drawn between their
+     * master fds: its peer (drawn once for the pair) and the files it is restored after. None by default.
+     */
+    default List<FileEdge> graphEdges(fdrestore.api.image.proto.FileEntry entry, ImageSet images) {
+        return List.of();
+    }
+
+    /**
+     * An edge of the graph to the master fd of file {@code fileId}, or, when {@code fileId} is below 0, to
+     * fd {@code fd} of the task that holds this file's master (an epoll's target); {@code label} names it.
+     */
+    record FileEdge(boolean peer, long fileId, int fd, String label) {
+        /** Two files that are each other's peer (a connected socket pair). */
+        public static FileEdge peer(long fileId, String label) {
+            return new FileEdge(true, fileId, -1, label);
+        }
+
+        /** This file is restored after file {@code fileId}. */
+        public static FileEdge after(long fileId, String label) {
+            return new FileEdge(false, fileId, -1, label);
+        }
+
+        /** This file is restored after fd {@code fd} of its master's task. */
+        public static FileEdge afterFd(int fd, String label) {
+            return new FileEdge(false, -1, fd, label);
+        }
     }
 
     /** The kinds by the fd types they restore (the first claim wins, as the host refuses two). */

@@ -29,6 +29,9 @@ import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Native;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.dump.DumpState.Desc;
+import fdrestore.core.dump.DumpState.Slot;
+import fdrestore.core.dump.DumpState.Task;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
@@ -45,7 +48,6 @@ import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
-import jnr.ffi.Pointer;
 
 /**
  * {@code fdrestore dump}: captures the fd tables of a live process tree into a CRIU-format image set.
@@ -53,9 +55,10 @@ import jnr.ffi.Pointer;
  * <p>The tree is walked from {@code /proc/PID/task/*}/children (DFS, the order of pstree.img). Every fd of
  * every task is copied into the JVM's table with pidfd_getfd, and the copies are kept in a map sorted by
  * kcmp(KCMP_FILE) order, bucketed by inode: an fd whose copy compares equal to a kept one is another slot
- * of the same open file description. Each description is then dumped by the plugin that recognises it
- * ({@link FileDumper}), from its first holder (pstree order, lowest fd). The core writes pstree, ids,
- * core, fs, fdinfo, files.img, inventory and fdrestore's own fdr-task.img (argv, env, cwd).
+ * of the same open file description ({@link FdReader}). Each description is then dumped by the plugin that
+ * recognises it ({@link FileDumper}), from its first holder (pstree order, lowest fd), through a
+ * {@link DescContext}. The core writes pstree, ids, core, fs, fdinfo, files.img, inventory and fdrestore's
+ * own fdr-task.img (argv, env, cwd) ({@link TreeImages}). What the phases find is a {@link DumpState}.
  *
  * <p>The images are written to a temporary directory next to the target, checked (strict codec, then the
  * whole-set validation a restore runs) and renamed to the target at the end: a failed dump leaves nothing
@@ -66,9 +69,6 @@ public final class Dumper {
     /** What to dump and how. */
     public record Options(int pid, Path dir, boolean freeze, boolean skipUnknown) {
     }
-
-    static final int SO_PROTOCOL = 38;
-    static final int SO_DOMAIN = 39;
 
     private final List<FileKind> kinds;
     private final Options options;
@@ -85,68 +85,9 @@ public final class Dumper {
         this.proc = proc;
     }
 
-    // ------------------------------------------------------------------ model
-
-    /** One task of the tree. */
-    private static final class Task {
-        final int pid;
-        final ProcFs.Stat stat;
-        final List<Integer> threads;
-        final boolean wasStopped;
-        long vmId;
-        long filesId;
-        long fsId;
-        long sighandId;
-        /** The task whose fd table this one shares (itself when it has its own). */
-        Task tableOwner;
-        final List<Slot> slots = new ArrayList<>();
-        int pidfd = -1;
-
-        Task(int pid, ProcFs.Stat stat, List<Integer> threads, boolean wasStopped) {
-            this.pid = pid;
-            this.stat = stat;
-            this.threads = threads;
-            this.wasStopped = wasStopped;
-        }
-    }
-
-    /** One fd slot. */
-    private record Slot(Task task, int fd, LiveFile live, boolean cloexec, Desc desc) {
-    }
-
-    /** One open file description. */
-    private static final class Desc {
-        final long id;
-        final int copy;
-        final List<Slot> slots = new ArrayList<>();
-        FileDumper dumper;
-        String kind;
-        FileEntry entry;
-        String skipped;
-
-        Desc(long id, int copy) {
-            this.id = id;
-            this.copy = copy;
-        }
-
-        Slot first() {
-            return slots.get(0);
-        }
-    }
-
-    private final List<Task> tasks = new ArrayList<>();
-    private final Map<Integer, Task> byPid = new HashMap<>();
-    private final List<Desc> descs = new ArrayList<>();
-    private final Map<String, TreeMap<Integer, Desc>> buckets = new HashMap<>();
-    private final List<Integer> ownedFds = new ArrayList<>();
-    private final Map<String, Object> memo = new HashMap<>();
-    private final List<String> notes = new ArrayList<>();
-    private final List<DumpResult.Skipped> skipped = new ArrayList<>();
-    private final ImageSink sink = new ImageSink();
-    private final List<FileEntry> files = new ArrayList<>();
-    private long nextId = 1;
-
-    // ------------------------------------------------------------------ run
+    private final DumpState state = new DumpState();
+    private final List<Task> tasks = state.tasks;
+    private final List<Desc> descs = state.descs;
 
     /** Dumps the tree; returns what was written. Nothing is left under the target's name on failure. */
     public DumpResult run() throws DumpException, IOException {
@@ -167,9 +108,10 @@ public final class Dumper {
             try {
                 walk(root, freezer, true);
                 kobjIds();
+                FdReader reader = new FdReader(proc, state);
                 for (Task t : tasks) {
                     if (t.tableOwner == t) {
-                        readFds(t);
+                        reader.readFds(t);
                     }
                 }
                 recognise();
@@ -182,10 +124,10 @@ public final class Dumper {
                     }
                 }
                 checkAlive();
-                buildImages();
+                new TreeImages(proc, state).build();
                 Files.createDirectories(target.getParent());
                 tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".dump-");
-                sink.writeTo(tmp);
+                state.sink.writeTo(tmp);
                 selfCheck(tmp);
                 frozen = freezer == null ? List.of() : freezer.stopped();
             } finally {
@@ -242,15 +184,13 @@ public final class Dumper {
         }
     }
 
-    // ------------------------------------------------------------------ tree
-
     private void walk(int pid, Freezer freezer, boolean isRoot) throws DumpException {
         ProcFs.Stat before = proc.stat(pid);
         if (before.zombie()) {
             if (isRoot) {
                 throw new DumpException("process " + pid + " is a zombie (it exited and was not reaped): nothing to dump");
             }
-            notes.add("process " + pid + " (" + before.comm() + ") is a zombie: left out of the dump");
+            state.notes.add("process " + pid + " (" + before.comm() + ") is a zombie: left out of the dump");
             return;
         }
         boolean wasStopped = before.stopped();
@@ -260,7 +200,7 @@ public final class Dumper {
         ProcFs.Stat st = proc.stat(pid);
         Task t = new Task(pid, st, proc.threads(pid), wasStopped);
         tasks.add(t);
-        byPid.put(pid, t);
+        state.byPid.put(pid, t);
         for (int child : proc.children(pid)) {
             if (child == self) {
                 throw new DumpException("fdrestore itself (pid " + self + ") is in the tree of " + options.pid());
@@ -300,131 +240,11 @@ public final class Dumper {
                     seen.put(t.pid, id);
                 }
             } catch (Kcmp.Failure f) {
-                throw kcmpFailure(t.pid, f.sys());
+                throw Kcmp.failure(t.pid, f.sys());
             }
             setter.set(t, id);
         }
     }
-
-    private DumpException kcmpFailure(int pid, SysException e) {
-        if (e.errno() == Errno.ESRCH) {
-            return ProcFs.gone(pid);
-        }
-        if (e.errno() == Errno.EPERM || e.errno() == Errno.EACCES) {
-            return ProcFs.notPermitted(pid, e.call());
-        }
-        return new DumpException("process " + pid + ": " + e.getMessage(), e);
-    }
-
-    // ------------------------------------------------------------------ fds
-
-    private void readFds(Task t) throws DumpException {
-        try {
-            t.pidfd = Sys.pidfdOpen(t.pid, 0);
-            ownedFds.add(t.pidfd);
-        } catch (SysException e) {
-            throw e.errno() == Errno.ESRCH ? ProcFs.gone(t.pid) : new DumpException("pidfd_open of process "
-                    + t.pid + ": " + e.getMessage(), e);
-        }
-        for (int fd : proc.fds(t.pid)) {
-            readFd(t, fd);
-        }
-    }
-
-    private void readFd(Task t, int fd) throws DumpException {
-        String link = proc.fdLink(t.pid, fd);
-        if (link == null) {
-            throw closed(t, fd, null);
-        }
-        int copy;
-        try {
-            copy = Sys.pidfdGetfd(t.pidfd, fd);
-        } catch (SysException e) {
-            if (e.errno() == Errno.EBADF) {
-                throw proc.exists(t.pid) ? closed(t, fd, link) : ProcFs.gone(t.pid);
-            }
-            if (e.errno() == Errno.ESRCH) {
-                throw ProcFs.gone(t.pid);
-            }
-            if (e.errno() == Errno.EPERM || e.errno() == Errno.EACCES) {
-                throw ProcFs.notPermitted(t.pid, "pidfd_getfd of fd " + fd);
-            }
-            if (e.errno() == Errno.EMFILE || e.errno() == Errno.ENFILE) {
-                throw new DumpException("too many open files in fdrestore while copying task " + t.pid + " fd " + fd
-                        + " (one copy is kept per open file description of the tree; raise the open-files limit)", e);
-            }
-            throw new DumpException("task " + t.pid + " fd " + fd + " (" + link + "): " + e.getMessage(), e);
-        }
-        boolean kept = false;
-        try {
-            String info = proc.fdinfo(t.pid, fd);
-            if (info == null) {
-                throw closed(t, fd, link);
-            }
-            Fdinfo fdinfo;
-            FileStat stat;
-            try {
-                fdinfo = Fdinfo.parse(info);
-                fdinfo.flags();
-                stat = Sys.fstat(copy);
-            } catch (SysException | IllegalArgumentException e) {
-                throw new DumpException("task " + t.pid + " fd " + fd + " (" + link + "): " + e.getMessage(), e);
-            }
-            int same;
-            try {
-                same = Sys.kcmp(t.pid, self, Linux.KCMP_FILE, fd, copy);
-            } catch (SysException e) {
-                throw e.errno() == Errno.EBADF ? closed(t, fd, link) : kcmpFailure(t.pid, e);
-            }
-            if (same != 0) {
-                throw new DumpException("task " + t.pid + " fd " + fd + " (" + link + ") was replaced by another file"
-                        + " during the dump (--freeze stops the tree while it is dumped)");
-            }
-            LiveFile live = new LiveFile(t.pid, fd, link, fdinfo, stat,
-                    stat.type() == Linux.S_IFSOCK ? socketOf(copy) : null);
-            boolean cloexec = (fdinfo.flags() & Linux.O_CLOEXEC) != 0;
-            String key = stat.dev() + ":" + stat.ino();
-            TreeMap<Integer, Desc> bucket = buckets.computeIfAbsent(key, k -> new TreeMap<>(Kcmp.jvmFiles()));
-            Desc d;
-            try {
-                d = bucket.get(copy);
-                if (d == null) {
-                    d = new Desc(nextId++, copy);
-                    bucket.put(copy, d);
-                    descs.add(d);
-                    ownedFds.add(copy);
-                    kept = true;
-                }
-            } catch (Kcmp.Failure f) {
-                throw new DumpException("task " + t.pid + " fd " + fd + " (" + link + "): " + f.getMessage(), f.sys());
-            }
-            Slot s = new Slot(t, fd, live, cloexec, d);
-            d.slots.add(s);
-            t.slots.add(s);
-        } finally {
-            if (!kept) {
-                Sys.closeQuietly(copy);
-            }
-        }
-    }
-
-    /** SO_DOMAIN, SO_TYPE, SO_PROTOCOL of a socket copy; null when they cannot be read. */
-    private static LiveFile.Socket socketOf(int copy) {
-        try {
-            return new LiveFile.Socket(Sys.getsockoptInt(copy, Linux.SOL_SOCKET, SO_DOMAIN),
-                    Sys.getsockoptInt(copy, Linux.SOL_SOCKET, Linux.SO_TYPE),
-                    Sys.getsockoptInt(copy, Linux.SOL_SOCKET, SO_PROTOCOL));
-        } catch (SysException e) {
-            return null;
-        }
-    }
-
-    private DumpException closed(Task t, int fd, String link) {
-        return new DumpException("task " + t.pid + " fd " + fd + (link == null ? "" : " (" + link + ")")
-                + " was closed during the dump (--freeze stops the tree while it is dumped)");
-    }
-
-    // ------------------------------------------------------------------ kinds
 
     private record Candidate(String kind, FileDumper dumper) {
     }
@@ -488,12 +308,12 @@ public final class Dumper {
     private void skip(Desc d, String reason) {
         d.skipped = reason;
         for (Slot s : d.slots) {
-            skipped.add(new DumpResult.Skipped(s.task().pid, s.fd(), s.live().link(), reason));
+            state.skipped.add(new DumpResult.Skipped(s.task().pid, s.fd(), s.live().link(), reason));
         }
     }
 
     private void dumpOne(Desc d) throws DumpException {
-        DescCtx ctx = new DescCtx(d);
+        DescContext ctx = new DescContext(state, proc, d);
         try {
             FileEntry e;
             try {
@@ -519,184 +339,6 @@ public final class Dumper {
         }
     }
 
-    /** The context of one description's dump; its images are kept only on success. */
-    private final class DescCtx implements DumpContext {
-        private final Desc d;
-        private final List<FileEntry> extra = new ArrayList<>();
-        private final List<Map.Entry<Magic, ImageEntry>> side = new ArrayList<>();
-        private final Map<Map.Entry<Magic, Long>, List<ImageEntry>> objects = new LinkedHashMap<>();
-        private final Map<Long, byte[]> pages = new LinkedHashMap<>();
-        private final List<Integer> opened = new ArrayList<>();
-
-        DescCtx(Desc d) {
-            this.d = d;
-        }
-
-        @Override
-        public LiveFile file() {
-            return d.first().live();
-        }
-
-        @Override
-        public long id() {
-            return d.id;
-        }
-
-        @Override
-        public long newId() {
-            return nextId++;
-        }
-
-        @Override
-        public int localFd() {
-            return d.copy;
-        }
-
-        @Override
-        public int reopen(int flags) throws DumpException {
-            return Dumper.reopen(d.copy, flags, opened);
-        }
-
-        @Override
-        public FownEntry fown() throws DumpException {
-            return readFown(d.copy, uids(d.first().task().pid));
-        }
-
-        @Override
-        public OptionalLong fileIdOf(int fd) {
-            Task owner = d.first().task();
-            for (Slot s : owner.slots) {
-                if (s.fd() == fd) {
-                    return s.desc().skipped == null ? OptionalLong.of(s.desc().id) : OptionalLong.empty();
-                }
-            }
-            return OptionalLong.empty();
-        }
-
-        @Override
-        public int[] taskFds() {
-            return d.first().task().slots.stream().mapToInt(Slot::fd).toArray();
-        }
-
-        @Override
-        public boolean treeHoldsSocket(long ino) {
-            for (Desc other : descs) {
-                LiveFile l = other.first().live();
-                if (l.isSocket() && l.stat().ino() == ino) {
-                    return true;
-                }
-            }
-            return false;
-        }
-
-        @Override
-        public boolean epollTargetIs(int tfd, int toff, int fd) throws DumpException {
-            int pid = d.first().task().pid;
-            Pointer slot = Native.allocate(12);
-            slot.putInt(0, d.first().fd());
-            slot.putInt(4, tfd);
-            slot.putInt(8, toff);
-            try {
-                return Sys.kcmp(pid, pid, Linux.KCMP_EPOLL_TFD, fd, slot.address()) == 0;
-            } catch (SysException e) {
-                if (e.errno() == Errno.EBADF || e.errno() == Errno.ENOENT || e.errno() == Errno.EINVAL) {
-                    return false;
-                }
-                throw kcmpFailure(pid, e);
-            }
-        }
-
-        @Override
-        public void addFile(FileEntry entry) {
-            extra.add(entry);
-        }
-
-        @Override
-        public void append(Magic magic, Message message, byte[] payload) {
-            side.add(Map.entry(magic, new ImageEntry(message, payload)));
-        }
-
-        @Override
-        public void writeImage(Magic magic, long id, List<ImageEntry> entries) {
-            objects.put(Map.entry(magic, id), List.copyOf(entries));
-        }
-
-        @Override
-        public void writePages(long pagesId, byte[] pages) {
-            this.pages.put(pagesId, pages.clone());
-        }
-
-        @Override
-        @SuppressWarnings("unchecked")
-        public <T> T memo(String key, Supplier<T> make) {
-            return (T) Dumper.this.memo.computeIfAbsent(key, k -> make.get());
-        }
-
-        @Override
-        public void note(String message) {
-            notes.add(d.first().live() + ": " + message);
-        }
-
-        void commit() {
-            files.addAll(extra);
-            for (Map.Entry<Magic, ImageEntry> e : side) {
-                sink.add(e.getKey(), e.getValue());
-            }
-            for (Map.Entry<Map.Entry<Magic, Long>, List<ImageEntry>> e : objects.entrySet()) {
-                sink.put(e.getKey().getKey(), e.getKey().getValue(), e.getValue());
-            }
-            pages.forEach(sink::putPages);
-        }
-
-        void close() {
-            for (int fd : opened) {
-                Sys.closeQuietly(fd);
-            }
-            opened.clear();
-        }
-    }
-
-    /**
-     * A new open file description of the file behind {@code copy} (an fd of this JVM), through
-     * /proc/self/fd, with {@code flags} and O_CLOEXEC; recorded in {@code opened}, which its context closes.
-     */
-    static int reopen(int copy, int flags, List<Integer> opened) throws DumpException {
-        try {
-            int fd = Sys.open("/proc/self/fd/" + copy, flags | Linux.O_CLOEXEC, 0);
-            opened.add(fd);
-            return fd;
-        } catch (SysException e) {
-            throw new DumpException("cannot reopen it: " + e.getMessage(), e);
-        }
-    }
-
-    /** The F_SETOWN state of a description, read on a copy: all zero when it has no owner (as CRIU writes it). */
-    static FownEntry readFown(int fd, int[] uids) throws DumpException {
-        try {
-            byte[] ex = new byte[8];
-            Sys.fcntl(fd, Linux.F_GETOWN_EX, ex);
-            int type = (ex[0] & 0xff) | (ex[1] & 0xff) << 8 | (ex[2] & 0xff) << 16 | (ex[3] & 0xff) << 24;
-            int pid = (ex[4] & 0xff) | (ex[5] & 0xff) << 8 | (ex[6] & 0xff) << 16 | (ex[7] & 0xff) << 24;
-            FownEntry.Builder b = FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0);
-            if (pid != 0) {
-                int signum = (int) Sys.fcntl(fd, Linux.F_GETSIG, 0);
-                b.setUid(uids[0]).setEuid(uids[1]).setSignum(signum).setPidType(type).setPid(pid);
-            }
-            return b.build();
-        } catch (SysException e) {
-            throw new DumpException("cannot read its owner (F_GETOWN_EX): " + e.getMessage(), e);
-        }
-    }
-
-    private int[] uids(int pid) {
-        try {
-            String[] u = proc.status(pid, "Uid").split("\\s+");
-            return new int[] {Integer.parseInt(u[0]), Integer.parseInt(u[1])};
-        } catch (DumpException | RuntimeException e) {
-            return new int[] {0, 0};
-        }
-    }
-
     /** Every task must still be there at the end: a dump of a tree that lost a task is not that tree. */
     private void checkAlive() throws DumpException {
         for (Task t : tasks) {
@@ -704,163 +346,6 @@ public final class Dumper {
                 throw ProcFs.gone(t.pid);
             }
         }
-    }
-
-    // ------------------------------------------------------------------ images
-
-    private void buildImages() throws DumpException {
-        Map<String, Long> nsIds = new HashMap<>();
-        TaskKobjIdsEntry rootIds = null;
-        for (Task t : tasks) {
-            PstreeEntry.Builder p = PstreeEntry.newBuilder().setPid(t.pid)
-                    .setPpid(t == tasks.get(0) ? 0 : t.stat.ppid()).setPgid(t.stat.pgid()).setSid(t.stat.sid());
-            t.threads.forEach(p::addThreads);
-            sink.add(Magic.PSTREE, ImageEntry.of(p.build()));
-
-            TaskKobjIdsEntry ids = ids(t, nsIds);
-            if (rootIds == null) {
-                rootIds = ids;
-            }
-            sink.put(Magic.IDS, t.pid, List.of(ImageEntry.of(ids)));
-            sink.put(Magic.CORE, t.pid, List.of(ImageEntry.of(core(t))));
-
-            long cwdId = dirEntry(t, "cwd");
-            long rootId = dirEntry(t, "root");
-            FsEntry.Builder fs = FsEntry.newBuilder().setCwdId((int) cwdId).setRootId((int) rootId);
-            String umask = proc.status(t.pid, "Umask");
-            if (umask != null) {
-                fs.setUmask(Integer.parseInt(umask, 8));
-            }
-            sink.put(Magic.FS, t.pid, List.of(ImageEntry.of(fs.build())));
-
-            if (t.tableOwner == t) {
-                List<ImageEntry> fdinfo = new ArrayList<>();
-                for (Slot s : t.slots) {
-                    if (s.desc().skipped != null) {
-                        continue;
-                    }
-                    fdinfo.add(ImageEntry.of(FdinfoEntry.newBuilder().setId((int) s.desc().id)
-                            .setFlags(s.cloexec() ? Linux.FD_CLOEXEC : 0).setType(s.desc().entry.getType())
-                            .setFd(s.fd()).build()));
-                }
-                sink.put(Magic.FDINFO, t.filesId, fdinfo);
-            }
-
-            FdrTaskEntry.Builder fdr = FdrTaskEntry.newBuilder().setPid(t.pid).setComm(t.stat.comm());
-            List<byte[]> argv = proc.nulSeparated(t.pid, "cmdline");
-            if (!argv.isEmpty() && fdrestore.core.process.Holder.isHolder(new String(argv.get(0), StandardCharsets.UTF_8))) {
-                // A task fdrestore restored: its command line is the holder's, with fd numbers of that
-                // restore. No command is recorded, so a restore of these images holds the fds anew.
-                notes.add("process " + t.pid + " (" + t.stat.comm() + ") runs fdrestore's holder (it was restored by "
-                        + "fdrestore): no command line recorded, a restore holds its fds again");
-            } else {
-                argv.forEach(a -> fdr.addArgv(ByteString.copyFrom(a)));
-                proc.nulSeparated(t.pid, "environ").forEach(a -> fdr.addEnv(ByteString.copyFrom(a)));
-                fdr.setExecd(execd(t.pid, t.stat.ppid(), argv));
-            }
-            fdr.setCwd(ByteString.copyFrom(proc.link(t.pid, "cwd"), StandardCharsets.UTF_8));
-            sink.add(Magic.FDR_TASK, ImageEntry.of(fdr.build()));
-        }
-        for (Desc d : descs) {
-            if (d.entry != null) {
-                files.add(d.entry);
-            }
-        }
-        files.sort(Comparator.comparingLong(f -> Integer.toUnsignedLong(f.getId())));
-        List<ImageEntry> fe = new ArrayList<>();
-        files.forEach(f -> fe.add(ImageEntry.of(f)));
-        sink.set(Magic.FILES, fe);
-        sink.set(Magic.INVENTORY, List.of(ImageEntry.of(InventoryEntry.newBuilder().setImgVersion(2)
-                .setFdinfoPerId(true).setRootIds(rootIds).setNsPerId(true).setLsmtype(0).build())));
-    }
-
-    /**
-     * Whether process {@code pid} exec'd a program of its own, rather than being a forked copy of its parent
-     * that never exec'd: its executable (/proc/PID/exe) or its command line differs from its parent's. A
-     * restore with --exec runs the recorded command only for such a task. Limits: a child that exec'd its
-     * parent's program with the same arguments counts as forked (it holds its fds; running it would start
-     * the same program again anyway); a forked child that rewrote its command line (setproctitle) counts as
-     * exec'd. A parent that is gone or unreadable counts as different.
-     */
-    private boolean execd(int pid, int ppid, List<byte[]> argv) {
-        try {
-            if (ppid <= 0 || !proc.link(pid, "exe").equals(proc.link(ppid, "exe"))) {
-                return true;
-            }
-            List<byte[]> parent = proc.nulSeparated(ppid, "cmdline");
-            if (parent.size() != argv.size()) {
-                return true;
-            }
-            for (int i = 0; i < argv.size(); i++) {
-                if (!java.util.Arrays.equals(parent.get(i), argv.get(i))) {
-                    return true;
-                }
-            }
-            return false;
-        } catch (DumpException e) {
-            return true;
-        }
-    }
-
-    private TaskKobjIdsEntry ids(Task t, Map<String, Long> nsIds) throws DumpException {
-        TaskKobjIdsEntry.Builder b = TaskKobjIdsEntry.newBuilder().setVmId((int) t.vmId).setFilesId((int) t.filesId)
-                .setFsId((int) t.fsId).setSighandId((int) t.sighandId);
-        String[] kinds = {"pid", "net", "ipc", "uts", "mnt", "user", "cgroup", "time"};
-        for (String k : kinds) {
-            String link;
-            try {
-                link = proc.link(t.pid, "ns/" + k);
-            } catch (DumpException e) {
-                continue; // a namespace kind this kernel does not have
-            }
-            long id = nsIds.computeIfAbsent(link, x -> (long) nsIds.size() + 1);
-            switch (k) {
-                case "pid" -> b.setPidNsId((int) id);
-                case "net" -> b.setNetNsId((int) id);
-                case "ipc" -> b.setIpcNsId((int) id);
-                case "uts" -> b.setUtsNsId((int) id);
-                case "mnt" -> b.setMntNsId((int) id);
-                case "user" -> b.setUserNsId((int) id);
-                case "cgroup" -> b.setCgroupNsId((int) id);
-                default -> b.setTimeNsId((int) id);
-            }
-        }
-        return b.build();
-    }
-
-    private CoreEntry core(Task t) throws DumpException {
-        long personality = 0;
-        try {
-            personality = Long.parseLong(proc.readString(t.pid, "personality").trim(), 16);
-        } catch (NumberFormatException e) {
-            // keep 0
-        }
-        String sigblk = proc.status(t.pid, "SigBlk");
-        long blk = sigblk == null ? 0 : Long.parseUnsignedLong(sigblk, 16);
-        TaskCoreEntry tc = TaskCoreEntry.newBuilder()
-                .setTaskState(t.wasStopped ? 3 : 1) // CRIU: 1 alive, 3 stopped
-                .setExitCode(0).setPersonality((int) personality).setFlags((int) t.stat.flags())
-                .setBlkSigset(blk).setComm(t.stat.comm()).build();
-        return CoreEntry.newBuilder().setMtype(1).setTc(tc).build(); // 1: X86_64
-    }
-
-    /** A regular-file entry for a task's cwd or root directory (fs-PID.img names them by id). */
-    private long dirEntry(Task t, String which) throws DumpException {
-        String path = proc.link(t.pid, which);
-        int mode = Linux.S_IFDIR | 0755;
-        try {
-            Object m = Files.getAttribute(proc.dir(t.pid).resolve(which), "unix:mode");
-            mode = ((Number) m).intValue();
-        } catch (IOException | RuntimeException e) {
-            // keep the default
-        }
-        long id = nextId++;
-        files.add(FileEntry.newBuilder().setType(fdrestore.api.image.FdType.REG.code()).setId((int) id)
-                .setReg(RegFileEntry.newBuilder().setId((int) id).setFlags(0).setPos(0)
-                        .setFown(FownEntry.newBuilder().setUid(0).setEuid(0).setSignum(0).setPidType(0).setPid(0))
-                        .setName(path).setMode(mode))
-                .build());
-        return id;
     }
 
     /** The written set must pass the strict codec and the validation a restore runs. */
@@ -878,10 +363,10 @@ public final class Dumper {
     }
 
     private void closeAll() {
-        for (int fd : ownedFds) {
+        for (int fd : state.ownedFds) {
             Sys.closeQuietly(fd);
         }
-        ownedFds.clear();
+        state.ownedFds.clear();
     }
 
     private static void deleteQuietly(Path dir) {
@@ -919,7 +404,7 @@ public final class Dumper {
                 perKind.merge(d.kind, 1, Integer::sum);
             }
         }
-        return new DumpResult(options.pid(), target, ts, perKind, List.copyOf(skipped), List.copyOf(notes),
+        return new DumpResult(options.pid(), target, ts, perKind, List.copyOf(state.skipped), List.copyOf(state.notes),
                 options.freeze(), frozen, ns);
     }
 }

@@ -1,6 +1,9 @@
 package fdrestore.core.dump;
 
+import fdrestore.api.spi.DumpException;
+import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Native;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
 import java.util.Comparator;
@@ -44,6 +47,43 @@ final class Kcmp {
         } catch (SysException e) {
             throw new Failure(e);
         }
+    }
+
+    /**
+     * {@link fdrestore.api.spi.DumpContext#kcmpSame} in task {@code pid}: object {@code idx1} of {@code type}
+     * against {@code idx2}, given as one word or as the u32 words of the structure the type takes (KCMP_EPOLL_TFD's
+     * slot). False when one of them is gone (EBADF, ENOENT, EINVAL); other errors are thrown.
+     */
+    static boolean same(int pid, int type, int idx1, int... idx2) throws SysException {
+        long arg;
+        if (idx2.length == 1) {
+            arg = Integer.toUnsignedLong(idx2[0]);
+        } else {
+            jnr.ffi.Pointer slot = Native.allocate(4L * idx2.length);
+            for (int i = 0; i < idx2.length; i++) {
+                slot.putInt(4L * i, idx2[i]);
+            }
+            arg = slot.address();
+        }
+        try {
+            return Sys.kcmp(pid, pid, type, idx1, arg) == 0;
+        } catch (SysException e) {
+            if (e.errno() == Errno.EBADF || e.errno() == Errno.ENOENT || e.errno() == Errno.EINVAL) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    /** A failed kcmp on process {@code pid} as the dump reports it: gone, not permitted, or the error. */
+    static DumpException failure(int pid, SysException e) {
+        if (e.errno() == Errno.ESRCH) {
+            return ProcFs.gone(pid);
+        }
+        if (e.errno() == Errno.EPERM || e.errno() == Errno.EACCES) {
+            return ProcFs.notPermitted(pid, e.call());
+        }
+        return new DumpException("process " + pid + ": " + e.getMessage(), e);
     }
 
     /** kcmp's 0/1/2 as a comparator result; 3 (not ordered) cannot be sorted. */

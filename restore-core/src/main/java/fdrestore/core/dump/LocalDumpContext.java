@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
 import java.util.function.Supplier;
-import jnr.ffi.Pointer;
 
 /**
  * A {@link DumpContext} over an fd of fdrestore's own table, for testing a plugin's dump side on real
@@ -65,9 +64,9 @@ public final class LocalDumpContext implements DumpContext, AutoCloseable {
         var stat = Sys.fstat(fd);
         LiveFile.Socket socket = null;
         if (stat.type() == Linux.S_IFSOCK) {
-            socket = new LiveFile.Socket(Sys.getsockoptInt(fd, Linux.SOL_SOCKET, Dumper.SO_DOMAIN),
+            socket = new LiveFile.Socket(Sys.getsockoptInt(fd, Linux.SOL_SOCKET, FdReader.SO_DOMAIN),
                     Sys.getsockoptInt(fd, Linux.SOL_SOCKET, Linux.SO_TYPE),
-                    Sys.getsockoptInt(fd, Linux.SOL_SOCKET, Dumper.SO_PROTOCOL));
+                    Sys.getsockoptInt(fd, Linux.SOL_SOCKET, FdReader.SO_PROTOCOL));
         }
         return new LocalDumpContext(new LiveFile(pid, fd, link, info, stat, socket), id);
     }
@@ -100,12 +99,12 @@ public final class LocalDumpContext implements DumpContext, AutoCloseable {
 
     @Override
     public int reopen(int flags) throws DumpException {
-        return Dumper.reopen(file.fd(), flags, opened);
+        return DescContext.reopen(file.fd(), flags, opened);
     }
 
     @Override
     public FownEntry fown() throws DumpException {
-        return Dumper.readFown(file.fd(), new int[] {0, 0});
+        return DescContext.readFown(file.fd(), new int[] {0, 0});
     }
 
     @Override
@@ -124,23 +123,14 @@ public final class LocalDumpContext implements DumpContext, AutoCloseable {
     }
 
     @Override
-    public boolean epollTargetIs(int tfd, int toff, int fd) throws DumpException {
-        int pid = Sys.getpid();
-        Pointer slot = Native.allocate(12);
-        slot.putInt(0, file.fd());
-        slot.putInt(4, tfd);
-        slot.putInt(8, toff);
+    public boolean kcmpSame(int type, int idx1, int... idx2) throws DumpException {
         try {
-            return Sys.kcmp(pid, pid, Linux.KCMP_EPOLL_TFD, fd, slot.address()) == 0;
+            return Kcmp.same(Sys.getpid(), type, idx1, idx2);
         } catch (SysException e) {
-            if (e.errno() == Errno.EBADF || e.errno() == Errno.ENOENT || e.errno() == Errno.EINVAL) {
-                return false;
-            }
             throw new DumpException(e.getMessage(), e);
         }
     }
 
-    /** The "tree" of a local context is this JVM: its fds are read from /proc/self/fd. */
     @Override
     public boolean treeHoldsSocket(long ino) {
         String want = "socket:[" + ino + "]";

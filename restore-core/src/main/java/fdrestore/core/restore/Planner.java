@@ -74,6 +74,13 @@ public final class Planner {
             public FleInfo inFlight(long fileId) {
                 return inFlight.get(fileId);
             }
+
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
         };
     }
 

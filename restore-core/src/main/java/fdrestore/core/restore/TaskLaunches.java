@@ -90,9 +90,9 @@ public final class TaskLaunches {
     /** {@link #recordedCwd(Task)} of task {@code t} of {@code images}. */
     static String recordedCwd(ImageSet images, Task t) {
         if (t.fs() != null) {
-            FileEntry e = images.file(Integer.toUnsignedLong(t.fs().getCwdId())).orElse(null);
-            if (e != null && e.hasReg() && e.getReg().hasName()) {
-                return e.getReg().getName();
+            String cwd = images.dirPath(Integer.toUnsignedLong(t.fs().getCwdId()));
+            if (cwd != null) {
+                return cwd;
             }
         }
         FdrTaskEntry fdr = images.fdrTask(t.pid()).orElse(null);

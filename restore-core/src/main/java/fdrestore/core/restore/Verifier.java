@@ -7,6 +7,8 @@ import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.RegFileEntry;
+import fdrestore.api.spi.Fdinfo;
+import fdrestore.api.spi.FileKind;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
@@ -25,18 +27,16 @@ import java.util.TreeSet;
 
 /**
  * Checks restored processes against their images, through /proc and kcmp: every fd number present and
- * no other, each fd's kind, open flags, FD_CLOEXEC and position, pipe identities, and sharing (fds of one
- * file id are one open file description; different file ids on one kernel object are different ones).
- * It also checks the process tree: each task's parent, process group and session are the restored
- * processes of the image's ones (a root's parent, outside the images, is not checked), tasks that shared
- * one fd table (CLONE_FILES) share one again (kcmp KCMP_FILES), and each task's cwd is its recorded one
- * under the root.
+ * no other, FD_CLOEXEC, and sharing (fds of one file id are one open file description; different file
+ * ids on one kernel object are different ones). Each fd's kind checks the rest of it ({@code
+ * FileKind.verify}: what its link shows, its open flags, position and state), and the files of one kernel
+ * object ({@code FileKind.object}, a pipe) must be on one object again, those of different ones on
+ * different objects. It also checks the process tree: each task's parent, process group and session are
+ * the restored processes of the image's ones (a root's parent, outside the images, is not checked), tasks
+ * that shared one fd table (CLONE_FILES) share one again (kcmp KCMP_FILES), and each task's cwd is its
+ * recorded one under the root.
  */
 public final class Verifier {
-    /** Flags compared between image and kernel (access mode, append, non-blocking, path, direct, noatime). */
-    private static final int COMPARED = Linux.O_ACCMODE | Linux.O_APPEND | Linux.O_NONBLOCK | Linux.O_PATH
-            | 040000 /* O_DIRECT */ | 01000000 /* O_NOATIME */;
-
     private final ImageSet images;
     private final Path root;
 
@@ -47,18 +47,19 @@ public final class Verifier {
         }
     }
 
+    /** A verifier of the tree and the fd tables alone: no kind checks its fds. */
     public Verifier(ImageSet images, Path root) {
         this(images, root, List.of());
     }
 
-    /** A verifier that also runs each kind's own checks ({@code FileKind.verify}) on the fds of that kind. */
-    public Verifier(ImageSet images, Path root, java.util.Collection<? extends fdrestore.api.spi.FileKind> kinds) {
+    /** A verifier whose kinds check their own fds ({@code FileKind.verify}, {@code FileKind.object}). */
+    public Verifier(ImageSet images, Path root, java.util.Collection<? extends FileKind> kinds) {
         this.images = images;
         this.root = root;
-        this.kinds = fdrestore.api.spi.FileKind.byType(kinds);
+        this.kinds = FileKind.byType(kinds);
     }
 
-    private final Map<FdType, fdrestore.api.spi.FileKind> kinds;
+    private final Map<FdType, FileKind> kinds;
 
     /** Files the restore took from the caller's fds ({@code --inherit-fd}). */
     private InheritFds inherit = InheritFds.none();
@@ -161,23 +162,25 @@ public final class Verifier {
                 }
             }
         }
-        // Pipe identity: one pipe_id = one pipe inode, different pipe_ids = different pipes.
-        Map<Long, Long> pipeInode = new HashMap<>();
-        Map<Long, Long> inodePipe = new HashMap<>();
-        images.pipeObjects().forEach((pipeId, fileIds) -> {
+        // Kernel objects (a pipe): the files of one are on one inode again, those of different ones are not.
+        Map<FileKind.KernelObject, Long> objectInode = new HashMap<>();
+        Map<String, FileKind.KernelObject> inodeObject = new HashMap<>();
+        FileKind.objects(images, kinds).forEach((object, fileIds) -> {
             for (long fid : fileIds) {
                 List<Seen> l = byFile.get(fid);
                 if (l == null) {
                     continue;
                 }
                 long ino = l.get(0).ino;
-                Long prev = pipeInode.putIfAbsent(pipeId, ino);
+                Long prev = objectInode.putIfAbsent(object, ino);
                 if (prev != null && prev != ino) {
-                    out.add("pipe " + pipeId + ": its files are on different pipes (inodes " + prev + " and " + ino + ")");
+                    out.add(object + ": its files are on different " + object.noun() + "s (inodes " + prev + " and "
+                            + ino + ")");
                 }
-                Long p2 = inodePipe.putIfAbsent(ino, pipeId);
-                if (p2 != null && !p2.equals(pipeId)) {
-                    out.add("pipes " + p2 + " and " + pipeId + " were restored as one pipe (inode " + ino + ")");
+                var o2 = inodeObject.putIfAbsent(object.noun() + ":" + ino, object);
+                if (o2 != null && !o2.equals(object)) {
+                    out.add(object.noun() + "s " + o2.id() + " and " + object.id() + " were restored as one "
+                            + object.noun() + " (inode " + ino + ")");
                 }
             }
         });
@@ -288,22 +291,10 @@ public final class Verifier {
         }
     }
 
-    /** The fields of /proc/PID/fdinfo/FD. */
-    private static Map<String, String> fdinfo(int pid, int fd) throws IOException {
-        Map<String, String> m = new HashMap<>();
-        for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(fd)))) {
-            int c = line.indexOf(':');
-            if (c > 0) {
-                m.putIfAbsent(line.substring(0, c).trim(), line.substring(c + 1).trim());
-            }
-        }
-        return m;
-    }
-
     private void checkOne(String where, int pid, Fd fd, FileEntry f, List<String> out) {
-        Map<String, String> info;
+        Fdinfo info;
         try {
-            info = fdinfo(pid, fd.fd());
+            info = Fdinfo.parse(Files.readString(Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(fd.fd()))));
         } catch (NoSuchFileException e) {
             out.add(where + ": vanished while verifying");
             return;
@@ -312,86 +303,22 @@ public final class Verifier {
             return;
         }
         String link = link(pid, fd.fd());
-        int flags = (int) Long.parseLong(info.getOrDefault("flags", "0"), 8);
+        int flags = info.number("flags", 8).isPresent() ? info.flags() : 0;
         boolean cloexec = (flags & Linux.O_CLOEXEC) != 0;
         if (cloexec != fd.cloexec()) {
             out.add(where + ": FD_CLOEXEC " + (fd.cloexec() ? "expected" : "not expected") + " but "
                     + (cloexec ? "set" : "clear"));
         }
-        String kind = expectedLink(fd.type(), f);
-        if (kind != null && !link.startsWith(kind) && !link.equals(kind)) {
-            out.add(where + ": is " + link + ", expected " + kind);
-        }
-        Integer imageFlags = imageFlags(f);
-        if (imageFlags != null && (imageFlags & COMPARED) != (flags & COMPARED)) {
-            out.add(where + ": open flags 0" + Integer.toOctalString(flags & COMPARED) + ", expected 0"
-                    + Integer.toOctalString(imageFlags & COMPARED));
-        }
-        fdrestore.api.spi.FileKind k = fd.type() == null ? null : kinds.get(fd.type());
+        // The rest is the kind's: what the link shows, flags, position, its own state.
+        FileKind k = fd.type() == null ? null : kinds.get(fd.type());
         if (k != null) {
             try {
-                fdrestore.api.spi.Fdinfo text = fdrestore.api.spi.Fdinfo.parse(Files.readString(
-                        Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(fd.fd()))));
-                for (String m : k.verify(f, link, text)) {
+                for (String m : k.verify(f, link, info, images, root)) {
                     out.add(where + ": " + m);
                 }
-            } catch (IOException | RuntimeException | LinkageError e) {
+            } catch (RuntimeException | LinkageError e) {
                 out.add(where + ": " + k.name() + " cannot check it: " + e);
             }
         }
-        if (f.hasReg()) {
-            RegFileEntry r = f.getReg();
-            boolean seekable = (r.getFlags() & Linux.O_PATH) == 0 && !(r.hasMode() && (r.getMode() & 0170000) == 0020000);
-            long pos = Long.parseLong(info.getOrDefault("pos", "0"));
-            if (seekable && pos != r.getPos()) {
-                out.add(where + ": position " + pos + ", expected " + r.getPos());
-            }
-        }
-    }
-
-    /** What readlink should show: a path, or a prefix such as "pipe:[". Null when not checked. */
-    private String expectedLink(FdType type, FileEntry f) {
-        if (type == null) {
-            return null;
-        }
-        switch (type) {
-            case REG: {
-                String name = f.getReg().getName();
-                RegFileEntry r = f.getReg();
-                boolean dev = r.hasMode() && (r.getMode() & 0170000) == 0020000;
-                if (dev || root.toString().equals("/")) {
-                    return name;
-                }
-                return root.resolve(name.startsWith("/") ? name.substring(1) : name).normalize().toString();
-            }
-            case PIPE:
-                return "pipe:[";
-            case FIFO:
-                return null; // the path of the fifo, under --root: checked through flags and identity
-            case UNIXSK:
-            case INETSK:
-                return "socket:[";
-            case EVENTPOLL:
-                return "anon_inode:[eventpoll]";
-            case TIMERFD:
-                return "anon_inode:[timerfd]";
-            case EVENTFD:
-                return "anon_inode:[eventfd]";
-            default:
-                return null;
-        }
-    }
-
-    private static Integer imageFlags(FileEntry f) {
-        if (f.hasReg()) {
-            return f.getReg().getFlags();
-        }
-        if (f.hasPipe()) {
-            return f.getPipe().getFlags();
-        }
-        if (f.hasTty()) {
-            return f.getTty().getFlags();
-        }
-        return null;
     }
 }

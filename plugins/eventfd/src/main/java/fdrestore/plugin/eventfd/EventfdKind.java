@@ -1,10 +1,13 @@
 package fdrestore.plugin.eventfd;
 
 import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.EventfdFileEntry;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.spi.DumpContext;
 import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.FdChecks;
+import fdrestore.api.spi.Fdinfo;
 import fdrestore.api.spi.FileDumper;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileKind;
@@ -12,6 +15,8 @@ import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.LiveFile;
 import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import org.pf4j.Extension;
 
@@ -62,5 +67,25 @@ public final class EventfdKind implements FileKind, FileDumper {
                     + " is above the largest an eventfd holds (0xfffffffffffffffe)");
         }
         return new EventfdRestorer(file.id(), e.getFlags() & (EFD_SEMAPHORE | EFD_NONBLOCK), e.getCounter());
+    }
+
+    @Override
+    public String describe(FileEntry entry, ImageSet images) {
+        if (!entry.hasEfd()) {
+            return null;
+        }
+        return "eventfd count " + entry.getEfd().getCounter() + " flags 0" + Integer.toOctalString(entry.getEfd().getFlags());
+    }
+
+    @Override
+    public List<String> verify(FileEntry entry, String link, Fdinfo fdinfo) {
+        List<String> out = new ArrayList<>();
+        FdChecks.link(out, link, "anon_inode:[eventfd]");
+        return out;
+    }
+
+    @Override
+    public Summary summary(FileEntry entry, ImageSet images) {
+        return entry.hasEfd() ? new Summary(null, entry.getEfd().getFlags(), null) : null;
     }
 }

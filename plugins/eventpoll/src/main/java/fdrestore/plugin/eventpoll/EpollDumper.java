@@ -45,7 +45,7 @@ final class EpollDumper {
             int tfd = Integer.parseInt(m.group(1));
             int toff = seen.merge(tfd, 1, Integer::sum) - 1;
             long ino = Long.parseUnsignedLong(m.group(5), 16);
-            if (!ctx.epollTargetIs(tfd, toff, tfd)) {
+            if (!ctx.kcmpSame(Linux.KCMP_EPOLL_TFD, tfd, ctx.fd(), tfd, toff)) {
                 throw DumpException.unsupported("epoll watches fd " + tfd + " (inode " + ino + "), but fd " + tfd
                         + " of task " + ctx.pid() + " is " + (ctx.fileIdOf(tfd).isPresent() || contains(ctx, tfd)
                         ? "now another file" : "closed") + "; the images name a target by its fd in that task");

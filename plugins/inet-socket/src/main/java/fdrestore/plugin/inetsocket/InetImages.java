@@ -3,12 +3,12 @@ package fdrestore.plugin.inetsocket;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.InetSkEntry;
+import fdrestore.api.spi.PlanContext;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.WeakHashMap;
 
 /**
  * What the inet sockets of one image set have to do with each other: which descriptions bind the same
@@ -16,8 +16,6 @@ import java.util.WeakHashMap;
  * one connection. Only descriptions that some fd refers to are counted: the others are never restored.
  */
 final class InetImages {
-    private static final Map<ImageSet, InetImages> CACHE = new WeakHashMap<>();
-
     /** (proto, port) -> the file ids that bind it, ascending. */
     private final Map<String, List<Long>> portUsers = new TreeMap<>();
     /** "src|dst" of each connected TCP description (established or half closed) -> its file id. */
@@ -44,8 +42,9 @@ final class InetImages {
         portUsers.values().forEach(Collections::sort);
     }
 
-    static synchronized InetImages of(ImageSet images) {
-        return CACHE.computeIfAbsent(images, InetImages::new);
+    /** The index of the restore's image set, made once per plan ({@link PlanContext#memo}). */
+    static InetImages of(PlanContext ctx) {
+        return ctx.memo(InetImages.class, () -> new InetImages(ctx.images()));
     }
 
     /** Whether the description binds: a port, or a specific address. */

@@ -1,5 +1,6 @@
 package fdrestore.plugin.inetsocket;
 
+import fdrestore.api.image.Describe;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.ImageEntry;
@@ -10,6 +11,8 @@ import fdrestore.api.image.proto.FownEntry;
 import fdrestore.api.image.proto.InetSkEntry;
 import fdrestore.api.spi.DumpContext;
 import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.FdChecks;
+import fdrestore.api.spi.Fdinfo;
 import fdrestore.api.spi.FileDumper;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileKind;
@@ -20,6 +23,7 @@ import fdrestore.api.spi.PlanException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -169,12 +173,37 @@ public final class InetKind implements FileKind, FileDumper {
                 }
             }
         }
-        InetImages all = InetImages.of(images);
+        InetImages all = InetImages.of(ctx);
         List<Long> users = tcp || udp ? all.otherPortUsers(id, e) : List.of();
         long peer = connection ? all.streamPeer(id, e) : -1;
         return new InetSocket(id, Integer.toUnsignedLong(e.getIno()), family, type, proto, state, src, dst,
                 e.getFlags(), e.getBacklog(), family == InetConst.AF_INET6 && e.getV6Only(), Options.of(e),
                 e.getOpts().getReuseaddr(), e.getOpts().getSoReuseport(), shutdown, signum, stream, users, peer);
+    }
+
+    @Override
+    public String describe(FileEntry entry, ImageSet images) {
+        if (!entry.hasIsk()) {
+            return null;
+        }
+        InetSkEntry s = entry.getIsk();
+        String fam = s.getFamily() == 10 ? "inet6" : "inet";
+        String proto = s.getProto() == 6 ? "tcp" : s.getProto() == 17 ? "udp" : "proto " + s.getProto();
+        String state = switch (s.getState()) {
+            case 1 -> "established";
+            case 7 -> "close";
+            case 10 -> "listen";
+            default -> "state " + s.getState();
+        };
+        StringBuilder sb = new StringBuilder(fam + " " + proto + " " + state + " "
+                + Describe.addr(s.getSrcAddrList(), s.getFamily()) + ":" + s.getSrcPort());
+        if (s.getDstPort() != 0) {
+            sb.append(" -> ").append(Describe.addr(s.getDstAddrList(), s.getFamily())).append(':').append(s.getDstPort());
+        }
+        if (s.getV6Only()) {
+            sb.append(" v6only");
+        }
+        return sb.toString();
     }
 
     private static TcpStream stream(ImageSet images, InetSkEntry e, String what) throws PlanException {
@@ -214,5 +243,17 @@ public final class InetKind implements FileKind, FileDumper {
             throw new PlanException(file + ": link-local address " + a + " is bound on interface " + e.getIfname()
                     + ", which this host does not have (" + p + ")", x);
         }
+    }
+
+    @Override
+    public List<String> verify(FileEntry entry, String link, Fdinfo fdinfo) {
+        List<String> out = new ArrayList<>();
+        FdChecks.link(out, link, "socket:[");
+        return out;
+    }
+
+    @Override
+    public Summary summary(FileEntry entry, ImageSet images) {
+        return entry.hasIsk() ? new Summary(null, entry.getIsk().getFlags(), null) : null;
     }
 }

@@ -20,7 +20,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.WeakHashMap;
 import org.pf4j.Extension;
 
 /**
@@ -47,9 +46,6 @@ public final class MemfdKind implements FileKind, FileDumper {
     static final int S_IFREG = 0100000;
     /** The file flags a memfd's description may have: access mode, O_APPEND, O_NONBLOCK, O_DSYNC, O_ASYNC, O_LARGEFILE, O_NOATIME, O_SYNC. */
     static final int FLAGS = 3 | 02000 | 04000 | 010000 | 020000 | 0100000 | 01000000 | 04000000;
-
-    /** The inodes of each image set being restored, shared by its files' restorers. */
-    private final Map<ImageSet, Map<Long, Inode>> inodes = new WeakHashMap<>();
 
     /** The plugin option this kind reads (restore --plugin-option KEY=VALUE). */
     @Override
@@ -97,8 +93,9 @@ public final class MemfdKind implements FileKind, FileDumper {
         }
         long max = maxSize(ctx);
         Inode inode;
-        synchronized (inodes) {
-            Map<Long, Inode> mine = inodes.computeIfAbsent(ctx.images(), k -> new HashMap<>());
+        // The inodes of this restore, shared by its files' restorers.
+        Map<Long, Inode> mine = ctx.memo(Inode.class, HashMap::new);
+        synchronized (mine) {
             long key = Integer.toUnsignedLong(e.getInodeId());
             inode = mine.get(key);
             if (inode == null) {
@@ -107,7 +104,7 @@ public final class MemfdKind implements FileKind, FileDumper {
                 Contents c = Contents.of(ctx.images(), Integer.toUnsignedLong(ie.getShmid()), ie.getSize(),
                         what + " (inode " + key + ")");
                 inode = new Inode(ie, c, () -> {
-                    synchronized (inodes) {
+                    synchronized (mine) {
                         mine.remove(key);
                     }
                 });

@@ -67,6 +67,13 @@ class MemfdContractTest extends FileKindContractTest {
         ImageSet set = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
         FileInfo info = new FileInfo(id, FdType.MEMFD, set.file(id).orElseThrow(), List.of(new FleInfo(1, 4, false)));
         PlanContext ctx = new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             @Override
             public ImageSet images() {
                 return set;

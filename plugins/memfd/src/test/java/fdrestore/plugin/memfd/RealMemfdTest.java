@@ -71,6 +71,13 @@ class RealMemfdTest {
         fdrestore.api.spi.Transport transport = mock(fdrestore.api.spi.Transport.class);
         when(transport.receive(any(), any(), any())).thenReturn(-1);
         PlanContext pc = new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             @Override
             public ImageSet images() {
                 return images;

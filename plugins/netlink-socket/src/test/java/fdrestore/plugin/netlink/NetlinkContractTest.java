@@ -63,6 +63,13 @@ class NetlinkContractTest extends FileKindContractTest {
 
     private static PlanContext ctx(ImageSet images, String port) {
         return new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             @Override
             public ImageSet images() {
                 return images;

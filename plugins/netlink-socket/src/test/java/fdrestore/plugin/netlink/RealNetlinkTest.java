@@ -98,6 +98,13 @@ class RealNetlinkTest {
     private void restore(ImageSetBuilder b, Map<String, String> options) throws Exception {
         ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
         PlanContext pc = new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             @Override
             public ImageSet images() {
                 return images;

@@ -104,6 +104,13 @@ class PacketContractTest extends FileKindContractTest {
         ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
         FileInfo info = new FileInfo(id, FdType.PACKETSK, images.file(id).orElseThrow(), List.of(new FleInfo(1, 4, false)));
         PlanContext ctx = new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             @Override
             public ImageSet images() {
                 return images;

@@ -128,6 +128,13 @@ class RealPacketTest {
         }
         ImageSet images = ImageSet.open(v.write(tmp.resolve("images")));
         PlanContext pc = new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             @Override
             public ImageSet images() {
                 return images;

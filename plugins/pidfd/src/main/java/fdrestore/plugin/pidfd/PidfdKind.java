@@ -79,31 +79,44 @@ public final class PidfdKind implements FileKind, FileDumper {
                     + " is neither a pid nor -1 (a process that is gone)");
         }
         // One helper per ino among the dead pidfds of this image set: files that shared a process share one.
-        Map<Long, DeadProcess> byIno = deadByIno(ctx.images());
+        Map<Long, DeadProcess> byIno = deadByIno(ctx);
         DeadProcess d = byIno.get(e.getIno());
         return new PidfdRestorer(file.id(), e.getFlags(), d);
     }
 
-    /** The dead processes of {@code images}, one per ino, each expecting its files' count of pidfds. */
-    private final Map<ImageSet, Map<Long, DeadProcess>> dead = new java.util.WeakHashMap<>();
+    /**
+     * The dead processes of the restore's image set, one per ino, each expecting its files' count of
+     * pidfds: made once per plan ({@link PlanContext#memo}), or why not.
+     */
+    private static Map<Long, DeadProcess> deadByIno(PlanContext ctx) throws PlanException {
+        Object m = ctx.memo(DeadProcess.class, () -> {
+            try {
+                return deadByIno(ctx.images());
+            } catch (PlanException e) {
+                return e;
+            }
+        });
+        if (m instanceof PlanException e) {
+            throw new PlanException(e.getMessage(), e.getCause());
+        }
+        @SuppressWarnings("unchecked")
+        Map<Long, DeadProcess> byIno = (Map<Long, DeadProcess>) m;
+        return byIno;
+    }
 
-    private synchronized Map<Long, DeadProcess> deadByIno(ImageSet images) throws PlanException {
-        Map<Long, DeadProcess> m = dead.get(images);
-        if (m == null) {
-            Map<Long, Integer> count = new HashMap<>();
-            for (FileEntry f : images.files().values()) {
-                if (f.getType() == FdType.PIDFD.code() && !images.sharers(Integer.toUnsignedLong(f.getId())).isEmpty()) {
-                    PidfdEntry e = entry(f, Integer.toUnsignedLong(f.getId()));
-                    if (e.getNspid() == -1) {
-                        count.merge(e.getIno(), 1, Integer::sum);
-                    }
+    private static Map<Long, DeadProcess> deadByIno(ImageSet images) throws PlanException {
+        Map<Long, Integer> count = new HashMap<>();
+        for (FileEntry f : images.files().values()) {
+            if (f.getType() == FdType.PIDFD.code() && !images.sharers(Integer.toUnsignedLong(f.getId())).isEmpty()) {
+                PidfdEntry e = entry(f, Integer.toUnsignedLong(f.getId()));
+                if (e.getNspid() == -1) {
+                    count.merge(e.getIno(), 1, Integer::sum);
                 }
             }
-            m = new HashMap<>();
-            for (Map.Entry<Long, Integer> c : count.entrySet()) {
-                m.put(c.getKey(), new DeadProcess(c.getKey(), c.getValue()));
-            }
-            dead.put(images, m);
+        }
+        Map<Long, DeadProcess> m = new HashMap<>();
+        for (Map.Entry<Long, Integer> c : count.entrySet()) {
+            m.put(c.getKey(), new DeadProcess(c.getKey(), c.getValue()));
         }
         return m;
     }

@@ -65,6 +65,13 @@ class PidfdContractTest extends FileKindContractTest {
         ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
         FileInfo info = new FileInfo(id, FdType.PIDFD, images.file(id).orElseThrow(), List.of(new FleInfo(1, 4, false)));
         PlanContext ctx = new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             public ImageSet images() {
                 return images;
             }

@@ -1,6 +1,9 @@
 package fdrestore.plugin.pipe;
 
+import fdrestore.api.image.Describe;
 import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.FifoEntry;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.RegFileEntry;
@@ -64,5 +67,34 @@ public final class FifoKind implements FileKind, FileDumper {
         java.nio.file.Path root = ctx.root() == null ? java.nio.file.Path.of("/") : ctx.root();
         GhostFifo ghost = GhostFifo.of(ctx.images(), file.id(), regfId, reg.getName(), root);
         return new FifoRestorer(file.id(), pipeId, reg.getName(), reg.getFlags(), data, ghost);
+    }
+
+    @Override
+    public String describe(FileEntry entry, ImageSet images) {
+        if (!entry.hasFifo()) {
+            return null;
+        }
+        FifoEntry fifo = entry.getFifo();
+        String path = images.file(Integer.toUnsignedLong(fifo.getRegfId()))
+                .filter(FileEntry::hasReg).map(r -> r.getReg().getName() + " " + Describe.openFlags(r.getReg().getFlags()))
+                .orElse("(path entry " + fifo.getRegfId() + " missing)");
+        return "fifo " + path + " pipe_id " + Integer.toUnsignedString(fifo.getPipeId())
+                + PipeKind.queued(images, Magic.FIFO_DATA, fifo.getPipeId());
+    }
+
+    /** A FIFO's path is under --root: its identity is checked through its pipe, and its flags by sharing. */
+    @Override
+    public KernelObject object(FileEntry entry) {
+        return entry.hasFifo() ? new KernelObject("pipe", Integer.toUnsignedLong(entry.getFifo().getPipeId())) : null;
+    }
+
+    /** The path and flags of its path entry. */
+    @Override
+    public Summary summary(FileEntry entry, ImageSet images) {
+        if (!entry.hasFifo() || !entry.getFifo().hasRegfId()) {
+            return null;
+        }
+        return images.file(Integer.toUnsignedLong(entry.getFifo().getRegfId())).filter(FileEntry::hasReg)
+                .map(r -> new Summary(r.getReg().getName(), r.getReg().getFlags(), null)).orElse(null);
     }
 }

@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.WeakHashMap;
 
 /**
  * What one image set says about pipes and FIFOs, read once per image set (planning every description of
@@ -19,8 +18,6 @@ import java.util.WeakHashMap;
  * each pipe's {@link PipePlan}. Callers pass the same image set they got this index for.
  */
 final class PipeImages {
-    private static final Map<ImageSet, PipeImages> CACHE = new WeakHashMap<>();
-
     private final Map<Long, List<PipePlan.Member>> pipes = new HashMap<>();
     private final Map<Long, List<PipePlan.Member>> fifos = new HashMap<>();
     private final Map<Long, PipePlan> plans = new HashMap<>();
@@ -28,8 +25,7 @@ final class PipeImages {
     private Map<Long, PipeData> fifoData;
 
     /**
-     * Never holds the image set itself: the cache's weak key must stay collectable. A pipe end that no fd
-     * refers to is a member when it exists only in flight ({@link PlanContext#inFlight}), so that the
+     * A pipe end that no fd refers to is a member when it exists only in flight ({@link PlanContext#inFlight}), so that the
      * creator hands it its end; which files are in flight follows from the images alone.
      */
     private PipeImages(ImageSet images, PlanContext ctx) {
@@ -55,10 +51,9 @@ final class PipeImages {
         }
     }
 
+    /** The index of this restore's image set, made once per plan ({@link PlanContext#memo}). */
     static PipeImages of(PlanContext ctx) {
-        synchronized (CACHE) {
-            return CACHE.computeIfAbsent(ctx.images(), images -> new PipeImages(images, ctx));
-        }
+        return ctx.memo(PipeImages.class, () -> new PipeImages(ctx.images(), ctx));
     }
 
     /** The plan of pipe {@code pipeId}. */

@@ -1,5 +1,6 @@
 package fdrestore.plugin.regularfile;
 
+import fdrestore.api.image.Describe;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.ImageFile;
@@ -8,8 +9,11 @@ import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.FileLockEntry;
 import fdrestore.api.image.proto.FownEntry;
 import fdrestore.api.image.proto.RegFileEntry;
+import fdrestore.api.image.proto.RemapFilePathEntry;
 import fdrestore.api.spi.DumpContext;
 import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.FdChecks;
+import fdrestore.api.spi.Fdinfo;
 import fdrestore.api.spi.FileDumper;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileKind;
@@ -24,6 +28,7 @@ import fdrestore.plugin.regularfile.RegularFileRestorer.Owner;
 import fdrestore.plugin.regularfile.RegularFileRestorer.Peer;
 import fdrestore.plugin.regularfile.RegularFileRestorer.Route;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -102,7 +107,8 @@ public final class RegularFileKind implements FileKind, FileDumper {
         Expect expect = new Expect(reg.hasSize(), reg.getSize(), reg.hasMode(), reg.getMode());
         Owner owner = owner(what, reg, images, ctx.option(FOWN_OPTION));
 
-        Remaps.Remap remap = Remaps.of(images).of(file.id());
+        Remaps remaps = Remaps.of(ctx);
+        Remaps.Remap remap = remaps.of(file.id());
         if (remap == null) {
             Route route = HostDevices.isHostDevice(name, reg.hasMode(), reg.getMode()) ? Route.HOST : Route.ROOT;
             return new RegularFileRestorer(file.id(), name, name, route, flags, reg.getPos(), expect, owner, null,
@@ -120,15 +126,15 @@ public final class RegularFileKind implements FileKind, FileDumper {
                         reg.getPos(), expect, owner, null, List.of(), -1);
             }
             case Remaps.GHOST:
-                return planGhost(file, what, reg, remap, images, root, flags, expect, owner);
+                return planGhost(file, what, reg, remaps, remap, images, root, flags, expect, owner);
             default:
                 throw new PlanException(what + ": remap " + remap.typeName() + " (remap id " + remap.remapId()
                         + ") is not supported (only LINKED and GHOST are)");
         }
     }
 
-    private static RegularFileRestorer planGhost(FileInfo file, String what, RegFileEntry reg, Remaps.Remap remap,
-            ImageSet images, Path root, int flags, Expect expect, Owner owner) throws PlanException {
+    private static RegularFileRestorer planGhost(FileInfo file, String what, RegFileEntry reg, Remaps remaps,
+            Remaps.Remap remap, ImageSet images, Path root, int flags, Expect expect, Owner owner) throws PlanException {
         ImageFile img;
         try {
             img = images.image(Magic.GHOST_FILE, remap.remapId()).orElseThrow(() -> new PlanException(what
@@ -155,7 +161,7 @@ public final class RegularFileKind implements FileKind, FileDumper {
         }
         // Every file description of this ghost that is restored: the lowest id creates it for all.
         List<Long> users = new ArrayList<>();
-        for (long u : Remaps.of(images).ghostUsers(remap.remapId())) {
+        for (long u : remaps.ghostUsers(remap.remapId())) {
             if (u == file.id() || !images.sharers(u).isEmpty()) {
                 users.add(u);
             }
@@ -317,5 +323,66 @@ public final class RegularFileKind implements FileKind, FileDumper {
                 throw new PlanException(what + ": its owner is thread " + pid + " (F_OWNER_TID), which needs"
                         + " F_SETOWN_EX; restore with option " + FOWN_OPTION + "=ignore to leave it unset");
         }
+    }
+
+    @Override
+    public String describe(FileEntry entry, ImageSet images) {
+        if (!entry.hasReg()) {
+            return null;
+        }
+        RegFileEntry r = entry.getReg();
+        StringBuilder sb = new StringBuilder(r.getName());
+        sb.append(' ').append(Describe.openFlags(r.getFlags()));
+        if (r.getPos() != 0) {
+            sb.append(" pos ").append(Long.toUnsignedString(r.getPos()));
+        }
+        if (r.hasSize()) {
+            sb.append(" size ").append(Long.toUnsignedString(r.getSize()));
+        }
+        if (r.hasMode()) {
+            sb.append(" mode 0").append(Integer.toOctalString(r.getMode()));
+        }
+        List<RemapFilePathEntry> remaps;
+        try {
+            remaps = images.entries(Magic.REMAP_FPATH, RemapFilePathEntry.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e.getMessage(), e);
+        }
+        for (RemapFilePathEntry m : remaps) {
+            if (m.getOrigId() == r.getId()) {
+                int type = m.hasRemapType() ? m.getRemapType() : 0;
+                sb.append(type == 1 ? " (deleted: ghost-file-" : type == 0 ? " (deleted: linked to file " : " (remap ")
+                        .append(Integer.toUnsignedString(m.getRemapId())).append(type == 1 ? ".img)" : ")");
+            }
+        }
+        return sb.toString();
+    }
+
+    /**
+     * The path under the root (a device's as recorded), the open flags, and the position of a file that
+     * has one (not O_PATH, not a character device).
+     */
+    @Override
+    public List<String> verify(FileEntry entry, String link, Fdinfo fdinfo, ImageSet images, Path root) {
+        List<String> out = new ArrayList<>();
+        if (!entry.hasReg()) {
+            return out;
+        }
+        RegFileEntry r = entry.getReg();
+        String name = r.getName();
+        boolean dev = r.hasMode() && (r.getMode() & 0170000) == 0020000;
+        FdChecks.link(out, link, dev || root.toString().equals("/") ? name
+                : root.resolve(name.startsWith("/") ? name.substring(1) : name).normalize().toString());
+        FdChecks.openFlags(out, r.getFlags(), fdinfo);
+        boolean seekable = (r.getFlags() & Linux.O_PATH) == 0 && !dev;
+        if (seekable) {
+            FdChecks.position(out, r.getPos(), fdinfo);
+        }
+        return out;
+    }
+
+    @Override
+    public Summary summary(FileEntry entry, ImageSet images) {
+        return entry.hasReg() ? new Summary(entry.getReg().getName(), entry.getReg().getFlags(), entry.getReg().getPos()) : null;
     }
 }

@@ -3,6 +3,7 @@ package fdrestore.plugin.regularfile;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.RemapFilePathEntry;
+import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -11,7 +12,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.WeakHashMap;
 
 /**
  * The entries of {@code remap-fpath.img}, indexed by the file they remap ({@code orig_id}) and by the
@@ -37,8 +37,6 @@ final class Remaps {
         }
     }
 
-    private static final Map<ImageSet, Remaps> CACHE = Collections.synchronizedMap(new WeakHashMap<>());
-
     private final Map<Long, Remap> byOrig;
     private final Map<Long, List<Long>> ghostUsers;
 
@@ -57,21 +55,21 @@ final class Remaps {
         this.ghostUsers = users;
     }
 
-    /** The remaps of {@code images} (read on first use, then cached while the image set lives). */
-    static Remaps of(ImageSet images) throws PlanException {
-        Remaps r = CACHE.get(images);
-        if (r != null) {
-            return r;
+    /** The remaps of the restore's image set, read once per plan ({@link PlanContext#memo}), or why not. */
+    static Remaps of(PlanContext ctx) throws PlanException {
+        Object r = ctx.memo(Remaps.class, () -> {
+            try {
+                return fromEntries(ctx.images().entries(Magic.REMAP_FPATH, RemapFilePathEntry.class));
+            } catch (IOException e) {
+                return new PlanException("cannot read " + Magic.REMAP_FPATH.fileName() + ": " + e.getMessage(), e);
+            } catch (PlanException e) {
+                return e;
+            }
+        });
+        if (r instanceof PlanException e) {
+            throw new PlanException(e.getMessage(), e.getCause());
         }
-        List<RemapFilePathEntry> entries;
-        try {
-            entries = images.entries(Magic.REMAP_FPATH, RemapFilePathEntry.class);
-        } catch (IOException e) {
-            throw new PlanException("cannot read " + Magic.REMAP_FPATH.fileName() + ": " + e.getMessage(), e);
-        }
-        r = fromEntries(entries);
-        CACHE.put(images, r);
-        return r;
+        return (Remaps) r;
     }
 
     /** Builds the index from the messages of remap-fpath.img. */

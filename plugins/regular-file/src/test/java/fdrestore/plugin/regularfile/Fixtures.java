@@ -121,6 +121,13 @@ final class Fixtures {
 
     static PlanContext planCtx(ImageSet images, Path root, Map<String, String> options) {
         return new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             @Override
             public ImageSet images() {
                 return images;

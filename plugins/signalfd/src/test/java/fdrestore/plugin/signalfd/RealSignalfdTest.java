@@ -72,6 +72,13 @@ class RealSignalfdTest {
             b.fd(1, 4, usr1).fd(1, 9, many, true);
             ImageSet images = ImageSet.open(b.write(tmp.resolve("images")));
             PlanContext ctx = new PlanContext() {
+                private final PlanContext.Memo memo = new PlanContext.Memo();
+
+                @Override
+                public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                    return memo.get(key, make);
+                }
+
                 public ImageSet images() {
                     return images;
                 }

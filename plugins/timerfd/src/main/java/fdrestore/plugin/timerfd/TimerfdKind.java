@@ -1,10 +1,13 @@
 package fdrestore.plugin.timerfd;
 
 import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.TimerfdEntry;
 import fdrestore.api.spi.DumpContext;
 import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.FdChecks;
+import fdrestore.api.spi.Fdinfo;
 import fdrestore.api.spi.FileDumper;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileKind;
@@ -12,6 +15,8 @@ import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.LiveFile;
 import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import org.pf4j.Extension;
 
@@ -70,5 +75,28 @@ public final class TimerfdKind implements FileKind, FileDumper {
                     + ", interval " + Long.toUnsignedString(e.getIsec()) + ")");
         }
         return new TimerfdRestorer(file.id(), e);
+    }
+
+    @Override
+    public String describe(FileEntry entry, ImageSet images) {
+        if (!entry.hasTfd()) {
+            return null;
+        }
+        TimerfdEntry t = entry.getTfd();
+        return "timerfd clock " + t.getClockid() + " value " + t.getVsec() + "." + String.format("%09d", t.getVnsec())
+                + "s interval " + t.getIsec() + "." + String.format("%09d", t.getInsec()) + "s ticks " + t.getTicks()
+                + (t.getSettimeFlags() != 0 ? " settime_flags " + t.getSettimeFlags() : "");
+    }
+
+    @Override
+    public List<String> verify(FileEntry entry, String link, Fdinfo fdinfo) {
+        List<String> out = new ArrayList<>();
+        FdChecks.link(out, link, "anon_inode:[timerfd]");
+        return out;
+    }
+
+    @Override
+    public Summary summary(FileEntry entry, ImageSet images) {
+        return entry.hasTfd() ? new Summary(null, entry.getTfd().getFlags(), null) : null;
     }
 }

@@ -95,6 +95,13 @@ class TimerfdContractTest extends FileKindContractTest {
     }
 
     private static final PlanContext NO_IMAGES = new PlanContext() {
+        private final PlanContext.Memo memo = new PlanContext.Memo();
+
+        @Override
+        public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+            return memo.get(key, make);
+        }
+
         @Override
         public ImageSet images() {
             return null;

@@ -6,6 +6,7 @@ import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.TtyDataEntry;
 import fdrestore.api.image.proto.TtyFileEntry;
 import fdrestore.api.image.proto.TtyInfoEntry;
+import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -14,7 +15,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.WeakHashMap;
 
 /**
  * What one image set says about terminals, read once per image set: every tty file with an fd, its
@@ -22,8 +22,6 @@ import java.util.WeakHashMap;
  * per file and thrown when that file is planned, so that each file's error names it.
  */
 final class TtyImages {
-    private static final Map<ImageSet, TtyImages> CACHE = new WeakHashMap<>();
-
     /** One tty open file description of the images. */
     record TtyFile(long id, TtyFileEntry entry, TtyInfoEntry info, boolean master, String path) {
         int index() {
@@ -174,15 +172,24 @@ final class TtyImages {
         return String.join(", ", out);
     }
 
+    /** The ttys of {@code images}, read now. */
     static TtyImages of(ImageSet images) throws PlanException {
-        synchronized (CACHE) {
-            TtyImages t = CACHE.get(images);
-            if (t == null) {
-                t = new TtyImages(images);
-                CACHE.put(images, t);
+        return new TtyImages(images);
+    }
+
+    /** The ttys of the restore's image set, read once per plan ({@link PlanContext#memo}), or why not. */
+    static TtyImages of(PlanContext ctx) throws PlanException {
+        Object t = ctx.memo(TtyImages.class, () -> {
+            try {
+                return new TtyImages(ctx.images());
+            } catch (PlanException e) {
+                return e;
             }
-            return t;
+        });
+        if (t instanceof PlanException e) {
+            throw new PlanException(e.getMessage(), e.getCause());
         }
+        return (TtyImages) t;
     }
 
     /** The tty file {@code id}, or throws the problem found with it. */

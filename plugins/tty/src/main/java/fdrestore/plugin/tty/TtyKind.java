@@ -1,11 +1,15 @@
 package fdrestore.plugin.tty;
 
+import fdrestore.api.image.Describe;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.TtyInfoEntry;
 import fdrestore.api.spi.DumpContext;
 import fdrestore.api.spi.DumpException;
+import fdrestore.api.spi.FdChecks;
+import fdrestore.api.spi.Fdinfo;
 import fdrestore.api.spi.FileDumper;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileKind;
@@ -15,11 +19,13 @@ import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
 import fdrestore.api.spi.ProcessAction;
 import fdrestore.plugin.tty.TtyImages.TtyFile;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.WeakHashMap;
 import org.pf4j.Extension;
 
 /**
@@ -36,9 +42,6 @@ import org.pf4j.Extension;
  */
 @Extension
 public final class TtyKind implements FileKind, FileDumper {
-    /** Per restore (one plan context), per pty index: the index the host gave. */
-    private static final Map<PlanContext, Map<Integer, PtyState>> STATES = new WeakHashMap<>();
-
     @Override
     public Set<String> options() {
         return Set.of(PtyMaster.ANY_INDEX_OPTION);
@@ -65,8 +68,10 @@ public final class TtyKind implements FileKind, FileDumper {
     }
 
     static PtyState state(PlanContext ctx, int index) {
-        synchronized (STATES) {
-            return STATES.computeIfAbsent(ctx, k -> new HashMap<>()).computeIfAbsent(index, PtyState::new);
+        // Per restore (its plan's memo), per pty index: the index the host gave.
+        Map<Integer, PtyState> states = ctx.memo(PtyState.class, HashMap::new);
+        synchronized (states) {
+            return states.computeIfAbsent(index, PtyState::new);
         }
     }
 
@@ -75,7 +80,7 @@ public final class TtyKind implements FileKind, FileDumper {
         if (!file.entry().hasTty()) {
             throw new PlanException(file + ": files.img has no tty entry for it");
         }
-        TtyImages images = TtyImages.of(ctx.images());
+        TtyImages images = TtyImages.of(ctx);
         TtyFile tf = images.file(file.id());
         if (tf.ctty()) {
             java.util.Set<Integer> tasks = new java.util.TreeSet<>();
@@ -114,7 +119,7 @@ public final class TtyKind implements FileKind, FileDumper {
      */
     @Override
     public List<ProcessAction> processActions(ImageSet.Task task, PlanContext ctx) throws PlanException {
-        TtyImages images = TtyImages.of(ctx.images());
+        TtyImages images = TtyImages.of(ctx);
         List<ProcessAction> out = new java.util.ArrayList<>(leaderActions(task, ctx, images));
         Map<Long, List<Integer>> cttys = new java.util.TreeMap<>();
         Map<Long, Integer> flags = new HashMap<>();
@@ -189,5 +194,108 @@ public final class TtyKind implements FileKind, FileDumper {
         }
         return List.of(new ProcessAction.ControllingTerminal(bestFd),
                 new ProcessAction.ForegroundGroup(bestFd, bestInfo.getPgrp()));
+    }
+
+    @Override
+    public String describe(FileEntry f, ImageSet images) {
+        if (!f.hasTty()) {
+            return null;
+        }
+        int infoId = f.getTty().getTtyInfoId();
+        List<TtyInfoEntry> infos;
+        try {
+            infos = images.entries(Magic.TTY_INFO, TtyInfoEntry.class);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e.getMessage(), e);
+        }
+        for (TtyInfoEntry t : infos) {
+            if (t.getId() == infoId) {
+                String role = switch (t.getType()) {
+                    case 1 -> "pty";
+                    case 2 -> "console";
+                    case 3 -> "vt";
+                    case 4 -> "ctty";
+                    case 5 -> "ext";
+                    case 6 -> "serial";
+                    default -> "tty type " + t.getType();
+                };
+                boolean master = ptyMaster(t);
+                StringBuilder sb = new StringBuilder(role);
+                if (t.hasPty()) {
+                    sb.append(master ? " master /dev/ptmx index " : " slave /dev/pts/").append(t.getPty().getIndex());
+                }
+                sb.append(' ').append(Describe.openFlags(f.getTty().getFlags()));
+                if (t.getSid() != 0) {
+                    sb.append(" session ").append(t.getSid()).append(" fg pgrp ").append(t.getPgrp());
+                }
+                if (t.getLocked()) {
+                    sb.append(" locked");
+                }
+                if (t.getPacketMode()) {
+                    sb.append(" packet-mode");
+                }
+                return sb.toString();
+            }
+        }
+        return "tty (tty-info " + infoId + " missing)";
+    }
+
+    /** A tty's path is not compared (see above): its open flags are. */
+    @Override
+    public List<String> verify(FileEntry entry, String link, Fdinfo fdinfo) {
+        List<String> out = new ArrayList<>();
+        if (entry.hasTty()) {
+            FdChecks.openFlags(out, entry.getTty().getFlags(), fdinfo);
+        }
+        return out;
+    }
+
+    /** The path and flags of its path entry, else its own flags. */
+    @Override
+    public Summary summary(FileEntry entry, ImageSet images) {
+        if (!entry.hasTty()) {
+            return null;
+        }
+        if (entry.getTty().hasRegfId()) {
+            FileEntry r = images.file(Integer.toUnsignedLong(entry.getTty().getRegfId())).filter(FileEntry::hasReg)
+                    .orElse(null);
+            if (r != null) {
+                return new Summary(r.getReg().getName(), r.getReg().getFlags(), null);
+            }
+        }
+        return new Summary(null, entry.getTty().getFlags(), null);
+    }
+
+    /** A pty slave is opened after its master (the ptmx file of the same index). */
+    @Override
+    public List<FileEdge> graphEdges(FileEntry entry, ImageSet images) {
+        if (!entry.hasTty()) {
+            return List.of();
+        }
+        Map<Integer, TtyInfoEntry> infos = new HashMap<>();
+        try {
+            for (TtyInfoEntry t : images.entries(Magic.TTY_INFO, TtyInfoEntry.class)) {
+                infos.put(t.getId(), t);
+            }
+        } catch (IOException e) {
+            return List.of();   // no tty-info image: no tty dependencies to draw
+        }
+        TtyInfoEntry info = infos.get(entry.getTty().getTtyInfoId());
+        if (info == null || !info.hasPty() || ptyMaster(info)) {
+            return List.of();
+        }
+        Long master = null;
+        for (FileEntry f : images.files().values()) {
+            TtyInfoEntry i = f.hasTty() ? infos.get(f.getTty().getTtyInfoId()) : null;
+            if (i != null && i.hasPty() && ptyMaster(i) && i.getPty().getIndex() == info.getPty().getIndex()) {
+                master = Integer.toUnsignedLong(f.getId());
+            }
+        }
+        return master == null ? List.of() : List.of(FileEdge.after(master, "tty"));
+    }
+
+    /** The tty-info of /dev/ptmx (major 5, minor 2). */
+    private static boolean ptyMaster(TtyInfoEntry t) {
+        return ((t.getRdev() >>> 8) & 0xfff) == 5 && (t.getRdev() & 0xff) == 2;
     }
 }

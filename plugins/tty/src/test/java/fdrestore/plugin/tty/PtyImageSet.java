@@ -137,6 +137,13 @@ final class PtyImageSet {
 
     static PlanContext planContext(ImageSet images, Map<String, String> options) {
         return new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             @Override
             public ImageSet images() {
                 return images;

@@ -2,23 +2,18 @@ package fdrestore.plugin.unixsocket;
 
 import fdrestore.api.spi.PlanContext;
 import java.util.Map;
-import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * What the unix restorers of one restore share at run time: where each deleted path name that is bound
  * again can be reached ({@link DeletedName#reachAddress()}), by socket inode. One per {@link PlanContext}
- * (one per restore); the weak key lets it go with its restore.
+ * (one per restore, its {@link PlanContext#memo}), gone with its restore.
  */
 final class RestoreNames {
-    private static final Map<PlanContext, RestoreNames> BY_RESTORE = new WeakHashMap<>();
-
     private final Map<Long, byte[]> reach = new ConcurrentHashMap<>();
 
     static RestoreNames of(PlanContext ctx) {
-        synchronized (BY_RESTORE) {
-            return BY_RESTORE.computeIfAbsent(ctx, k -> new RestoreNames());
-        }
+        return ctx.memo(RestoreNames.class, RestoreNames::new);
     }
 
     void reachable(long ino, byte[] address) {

@@ -8,6 +8,7 @@ import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.ScmEntry;
 import fdrestore.api.image.proto.SkPacketEntry;
 import fdrestore.api.spi.FleInfo;
+import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
 import fdrestore.plugin.unixsocket.SockPlan.Pair;
 import fdrestore.plugin.unixsocket.SockPlan.QueueJob;
@@ -20,7 +21,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.WeakHashMap;
 
 /**
  * What one image set says about unix sockets, planned once per image set (linear in the number of
@@ -50,7 +50,6 @@ import java.util.WeakHashMap;
  * </ul>
  */
 final class UnixImages {
-    private static final Map<ImageSet, UnixImages> CACHE = new WeakHashMap<>();
     static final int SCM_RIGHTS = 1;
 
     private final Map<Long, SockPlan> plans = new LinkedHashMap<>();
@@ -90,13 +89,12 @@ final class UnixImages {
         return java.util.Collections.unmodifiableMap(inFlight);
     }
 
-    static UnixImages of(ImageSet images) {
-        synchronized (CACHE) {
-            return CACHE.computeIfAbsent(images, UnixImages::new);
-        }
+    /** The plans of this restore's image set, made once per plan ({@link PlanContext#memo}). */
+    static UnixImages of(PlanContext ctx) {
+        return ctx.memo(UnixImages.class, () -> new UnixImages(ctx.images()));
     }
 
-    /** For tests: plans an image set without the cache. */
+    /** Plans an image set on its own (what {@code FileKind.inFlight} reads, tests). */
     static UnixImages plan(ImageSet images) {
         return new UnixImages(images);
     }

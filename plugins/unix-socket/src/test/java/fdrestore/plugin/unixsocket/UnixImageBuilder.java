@@ -161,6 +161,13 @@ final class UnixImageBuilder {
 
     static PlanContext planContext(ImageSet images, Path root) {
         return new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             @Override
             public ImageSet images() {
                 return images;

@@ -119,8 +119,6 @@ public final class ImageFuzz {
             ImageSet images = ImageSet.open(dir);
             images.tasks().forEach(t -> images.fdrTask(t.pid()));
             images.sharers();
-            images.pipeObjects();
-            images.unixSocketsByInode();
             for (Map.Entry<Long, FileEntry> e : images.files().entrySet()) {
                 Describe.file(images, e.getValue());
                 Describe.kind(e.getValue());

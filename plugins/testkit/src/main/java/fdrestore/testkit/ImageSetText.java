@@ -1,4 +1,4 @@
-package fdrestore.core.dump;
+package fdrestore.testkit;
 
 import com.google.protobuf.TextFormat;
 import fdrestore.api.image.ImageSet;
