@@ -10,6 +10,7 @@ import fdrestore.core.spi.FileRestorer;
 import fdrestore.core.spi.OpenContext;
 import fdrestore.core.spi.OpenResult;
 import fdrestore.core.spi.TaskTable;
+import fdrestore.core.sys.Linux;
 import fdrestore.core.sys.SysException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -51,7 +52,7 @@ final class PipePeer implements FileRestorer {
         }
         TaskTable t = ctx.table();
         int fd = handed.getAsInt();
-        int status = me.flags() & Flags.SETFL_MASK;
+        int status = me.flags() & Linux.SETFL_MASK;
         if (direct) {
             return OpenResult.done(fd); // the creator set this description's status flags
         }

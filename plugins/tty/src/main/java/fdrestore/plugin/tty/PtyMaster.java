@@ -13,6 +13,7 @@ import fdrestore.core.spi.FileRestorer;
 import fdrestore.core.spi.OpenContext;
 import fdrestore.core.spi.OpenResult;
 import fdrestore.core.spi.TaskTable;
+import fdrestore.core.sys.Linux;
 import fdrestore.core.sys.SysException;
 import fdrestore.plugin.tty.TtyImages.TtyFile;
 import java.io.IOException;
@@ -111,7 +112,7 @@ final class PtyMaster implements FileRestorer {
                 t.ioctl(fd, Tty.TIOCEXCL, 0L);
             }
             if ((flags & O_NONBLOCK) == 0) {
-                t.fcntl(fd, F_SETFL, flags & Tty.SETFL_MASK);
+                t.fcntl(fd, F_SETFL, flags & Linux.SETFL_MASK);
             }
             openPeers(ctx, t, fd);
             if (relocksAfterSlaves()) {
