@@ -3,6 +3,7 @@ package fdrestore.core.runtime;
 import fdrestore.core.sys.Errno;
 import fdrestore.core.sys.LibC;
 import fdrestore.core.sys.Linux;
+import fdrestore.core.sys.MsgHdr;
 import fdrestore.core.sys.Native;
 import jnr.ffi.Pointer;
 
@@ -571,25 +572,16 @@ final class ExecutorCore {
             }
             return fail(e, PH_MAIN, 0, 0);
         }
-        long ctrl = m.getLong(msg - viewBase + Linux.MSGHDR_OFF_MSG_CONTROL);
-        long ctrlLen = m.getLong(msg - viewBase + Linux.MSGHDR_OFF_MSG_CONTROLLEN);
-        int flags = m.getInt(msg - viewBase + Linux.MSGHDR_OFF_MSG_FLAGS);
-        boolean trunc = (flags & (Linux.MSG_TRUNC | Linux.MSG_CTRUNC)) != 0;
+        long mo = msg - viewBase;
+        boolean trunc = (MsgHdr.flags(m, mo) & (Linux.MSG_TRUNC | Linux.MSG_CTRUNC)) != 0;
         long pid = -1;
         long uid = -1;
         int planted = 0;
         int firstErr = 0;
-        long off = 0;
-        while (off + Linux.CMSGHDR_SIZE <= ctrlLen) {
-            long len = m.getLong(ctrl - viewBase + off + Linux.CMSGHDR_OFF_CMSG_LEN);
-            if (len < Linux.CMSGHDR_SIZE || off + len > ctrlLen) {
-                break;
-            }
-            int level = m.getInt(ctrl - viewBase + off + Linux.CMSGHDR_OFF_CMSG_LEVEL);
-            int type = m.getInt(ctrl - viewBase + off + Linux.CMSGHDR_OFF_CMSG_TYPE);
-            long data = ctrl - viewBase + off + Linux.CMSGHDR_SIZE;
-            if (level == Linux.SOL_SOCKET && type == Linux.SCM_RIGHTS) {
-                int count = (int) ((len - Linux.CMSGHDR_SIZE) / 4);
+        for (long cm = MsgHdr.firstCmsg(m, mo); cm >= 0; cm = MsgHdr.nextCmsg(m, mo, cm)) {
+            long data = MsgHdr.data(cm);
+            if (MsgHdr.isRights(m, cm)) {
+                int count = MsgHdr.intCount(m, cm);
                 for (int i = 0; i < count; i++) {
                     int fd = m.getInt(data + 4L * i);
                     if (firstErr != 0 || planted >= cap) {
@@ -604,11 +596,10 @@ final class ExecutorCore {
                     m.putInt(fdsOut - viewBase + 4L * planted, (int) res);
                     planted++;
                 }
-            } else if (level == Linux.SOL_SOCKET && type == Linux.SCM_CREDENTIALS) {
+            } else if (MsgHdr.isCredentials(m, cm)) {
                 pid = m.getInt(data) & 0xffffffffL;
                 uid = m.getInt(data + 4) & 0xffffffffL;
             }
-            off += (len + 7) & ~7L;
         }
         if (firstErr != 0) {
             for (int i = 0; i < planted; i++) {
