@@ -20,7 +20,6 @@ import jnr.ffi.Pointer;
 @NativeOnly
 final class ExecutorCore {
     // ---- operations (also the batch op codes)
-    static final int OP_NOP = 0;
     static final int OP_OPENAT = 1;       // dirfd, pathAddr, flags, mode
     static final int OP_OPENAT2 = 2;      // dirfd, pathAddr, howAddr
     static final int OP_PIPE = 3;         // flags
@@ -120,6 +119,8 @@ final class ExecutorCore {
     long aux0;
     long aux1;
     int failIndex;
+    /** Every op this core has run (bit {@code 1 << op}), batch rows included: the warm-up's coverage. */
+    long opsRun;
 
     // fds the JVM had open when the table was copied (may be overwritten by place())
     final long[] inherited = new long[MAX_INHERITED / 64];
@@ -183,6 +184,7 @@ final class ExecutorCore {
     boolean dispatch() {
         clearResult();
         int o = op;
+        opsRun |= 1L << o;
         try {
             if (o == OP_BATCH) {
                 runBatch();
@@ -206,8 +208,6 @@ final class ExecutorCore {
     private boolean exec(int o, long x0, long x1, long x2, long x3, long x4) {
         res = 0;
         switch (o) {
-            case OP_NOP:
-                return true;
             case OP_CONST:
                 res = x0;
                 return true;
@@ -808,6 +808,7 @@ final class ExecutorCore {
             long x3 = ops[base + 4];
             long x4 = ops[base + 5];
             ops[base + 7] = 0;
+            opsRun |= 1L << o;
             if (!exec(o, x0, x1, x2, x3, x4)) {
                 failIndex = i;
                 for (int j = 0; j < i; j++) {
