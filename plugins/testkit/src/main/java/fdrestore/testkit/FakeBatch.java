@@ -1,6 +1,7 @@
 package fdrestore.testkit;
 
 import fdrestore.api.spi.Batch;
+import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.SysException;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,16 +52,19 @@ final class FakeBatch implements Batch {
 
     @Override
     public Ref open(String path, int flags, int mode) {
+        Linux.refuseCreate("open", path, flags); // when added, as the real batch does
         return add(() -> table.open(path, flags, mode), true);
     }
 
     @Override
     public Ref openAt2(int dirFd, String path, int flags, int mode, long resolve) {
+        Linux.refuseCreate("openat2", path, flags);
         return add(() -> table.openAt2(dirFd, path, flags, mode, resolve), true);
     }
 
     @Override
     public Ref openAt2(Ref dirFd, String path, int flags, int mode, long resolve) {
+        Linux.refuseCreate("openat2", path, flags);
         return add(() -> table.openAt2(fd(dirFd), path, flags, mode, resolve), true);
     }
 

@@ -3,6 +3,7 @@ package fdrestore.testkit;
 import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.SysException;
 import fdrestore.testkit.FakeKernel.FakeFile;
 import java.util.ArrayList;
@@ -18,9 +19,6 @@ import java.util.TreeMap;
  * no syscall. Faults can be injected per call name.
  */
 public final class FakeTaskTable implements TaskTable {
-    private static final int O_CREAT = 0100;
-    private static final int O_TRUNC = 01000;
-    private static final int O_TMPFILE = 020000000 | 0200000;
 
     private final FakeKernel kernel;
     private final int pid;
@@ -154,29 +152,23 @@ public final class FakeTaskTable implements TaskTable {
         return s;
     }
 
-    private static void refuseCreate(int flags) {
-        if ((flags & (O_CREAT | O_TRUNC)) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
-            throw new IllegalArgumentException("restores never create or truncate files: flags 0" + Integer.toOctalString(flags));
-        }
-    }
-
     @Override
     public synchronized int open(String path, int flags, int mode) throws SysException {
-        refuseCreate(flags);
+        Linux.refuseCreate("open", path, flags);
         check("open", "open(" + path + ", 0" + Integer.toOctalString(flags) + ")");
         return install(kernel.newFile(path, flags));
     }
 
     @Override
     public synchronized int openAt(int dirFd, String path, int flags, int mode) throws SysException {
-        refuseCreate(flags);
+        Linux.refuseCreate("openat", path, flags);
         check("openat", "openat(" + dirFd + ", " + path + ", 0" + Integer.toOctalString(flags) + ")");
         return install(kernel.newFile(path, flags));
     }
 
     @Override
     public synchronized int openAt2(int dirFd, String path, int flags, int mode, long resolve) throws SysException {
-        refuseCreate(flags);
+        Linux.refuseCreate("openat2", path, flags);
         check("openat2", "openat2(" + dirFd + ", " + path + ", 0" + Integer.toOctalString(flags) + ", resolve=0x"
                 + Long.toHexString(resolve) + ")");
         return install(kernel.newFile(path, flags));

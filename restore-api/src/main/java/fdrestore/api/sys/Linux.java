@@ -58,6 +58,25 @@ public final class Linux {
     public static final int O_SYNC = 04010000;
     public static final int O_PATH = 010000000;
     public static final int O_TMPFILE = 020200000;
+    /** The file status flags F_SETFL can change (fs/fcntl.c SETFL_MASK, with O_ASYNC, which it handles too). */
+    public static final int SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC;
+    /**
+     * The open flags every restore refuses ({@link #refuseCreate}): it never creates or truncates a
+     * file. O_CREAT, O_TRUNC, and O_TMPFILE's own bit (O_TMPFILE is that bit with O_DIRECTORY).
+     */
+    public static final int OPEN_REFUSED = O_CREAT | O_TRUNC | 020000000;
+
+    /**
+     * The one rule of every open a restore makes, in the task tables, the testkit's fake and {@code Sys}:
+     * flags with any of {@link #OPEN_REFUSED} are refused with IllegalArgumentException naming {@code call}
+     * (open, openat, openat2), the path and the flags. The text is built only then.
+     */
+    public static void refuseCreate(String call, String path, int flags) {
+        if ((flags & OPEN_REFUSED) != 0) {
+            throw new IllegalArgumentException(call + "(" + Native.quote(path) + ", " + openFlags(flags)
+                    + "): O_CREAT, O_TRUNC and O_TMPFILE are refused (a restore never creates or truncates files)");
+        }
+    }
     public static final int AT_FDCWD = -100;
 
     // ---- openat2 resolve flags and struct open_how

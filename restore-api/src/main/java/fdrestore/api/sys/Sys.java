@@ -25,12 +25,6 @@ public final class Sys {
         return new SysException(call, Native.errno());
     }
 
-    private static void refuseCreate(int flags, String call) {
-        if ((flags & (Linux.O_CREAT | Linux.O_TRUNC | 020000000)) != 0) {
-            throw new IllegalArgumentException(call + ": O_CREAT, O_TRUNC and O_TMPFILE are refused");
-        }
-    }
-
     // ------------------------------------------------------------------ files
 
     /** open(2). */
@@ -45,7 +39,7 @@ public final class Sys {
 
     /** open(2) that refuses O_CREAT, O_TRUNC and O_TMPFILE (restore never creates user files). */
     public static int openExisting(String path, int flags) throws SysException {
-        refuseCreate(flags, "open(" + Native.quote(path) + ")");
+        Linux.refuseCreate("open", path, flags);
         return open(path, flags, 0);
     }
 
@@ -131,17 +125,10 @@ public final class Sys {
 
     private static Received receive(int fd, int size, int flags, String flagNames) throws SysException {
         final int control = 4096;
-        int base = Linux.MSGHDR_SIZE + Linux.IOVEC_SIZE;
+        int base = MsgHdr.SIZE;
         Pointer m = Native.allocate((long) base + control + size);
         long a = m.address();
-        long ctrl = a + base;
-        long data = ctrl + control;
-        m.putLong(Linux.MSGHDR_SIZE, data);
-        m.putLong(Linux.MSGHDR_SIZE + 8, size);
-        m.putLong(Linux.MSGHDR_OFF_MSG_IOV, a + Linux.MSGHDR_SIZE);
-        m.putLong(Linux.MSGHDR_OFF_MSG_IOVLEN, 1);
-        m.putLong(Linux.MSGHDR_OFF_MSG_CONTROL, ctrl);
-        m.putLong(Linux.MSGHDR_OFF_MSG_CONTROLLEN, control);
+        MsgHdr.build(m, 0, a + base + control, size, 0, 0, a + base, control);
         long n;
         do {
             n = C.recvmsg(fd, a, flags);
@@ -153,24 +140,17 @@ public final class Sys {
             }
             throw new SysException("recvmsg(" + fd + ", " + flagNames + ")", e);
         }
-        int msgFlags = m.getInt(Linux.MSGHDR_OFF_MSG_FLAGS);
-        long clen = m.getLong(Linux.MSGHDR_OFF_MSG_CONTROLLEN);
+        int msgFlags = MsgHdr.flags(m, 0);
         int[] fds = new int[0];
-        long off = 0;
-        while (off + Linux.CMSGHDR_SIZE <= clen) {
-            long len = m.getLong(base + off + Linux.CMSGHDR_OFF_CMSG_LEN);
-            int level = m.getInt(base + off + Linux.CMSGHDR_OFF_CMSG_LEVEL);
-            int type = m.getInt(base + off + Linux.CMSGHDR_OFF_CMSG_TYPE);
-            if (len < Linux.CMSGHDR_SIZE || off + len > clen) {
-                break;
-            }
-            if (level == Linux.SOL_SOCKET && type == Linux.SCM_RIGHTS) {
-                for (long p = Linux.CMSGHDR_SIZE; p + 4 <= len; p += 4) {
-                    fds = Arrays.copyOf(fds, fds.length + 1);
-                    fds[fds.length - 1] = m.getInt(base + off + p);
+        for (long cm = MsgHdr.firstCmsg(m, 0); cm >= 0; cm = MsgHdr.nextCmsg(m, 0, cm)) {
+            if (MsgHdr.isRights(m, cm)) {
+                int k = MsgHdr.intCount(m, cm);
+                int from = fds.length;
+                fds = Arrays.copyOf(fds, from + k);
+                for (int i = 0; i < k; i++) {
+                    fds[from + i] = m.getInt(MsgHdr.data(cm) + 4L * i);
                 }
             }
-            off += Linux.cmsgAlign((int) len);
         }
         byte[] out = new byte[(int) Math.min(n, size)];
         m.get(base + control, out, 0, out.length);
@@ -483,9 +463,9 @@ public final class Sys {
         if (fdCount > Linux.SCM_MAX_FD) {
             throw new IllegalArgumentException("at most " + Linux.SCM_MAX_FD + " fds a message: " + fdCount);
         }
-        int ctrl = fdCount > 0 ? Linux.cmsgSpace(4 * fdCount) : 0;
+        int ctrl = MsgHdr.rightsSpace(fdCount);
         int nameLen = dest == null ? 0 : dest.length;
-        int base = Linux.MSGHDR_SIZE + Linux.IOVEC_SIZE;
+        int base = MsgHdr.SIZE;
         Pointer m = Native.allocate((long) base + ctrl + nameLen + len);
         long a = m.address();
         long ctrlOff = base;
@@ -494,25 +474,13 @@ public final class Sys {
         if (len > 0) {
             m.put(dataOff, payload, 0, len);
         }
-        m.putLong(Linux.MSGHDR_SIZE, a + dataOff);
-        m.putLong(Linux.MSGHDR_SIZE + 8, len);
         if (nameLen > 0) {
             m.put(nameOff, dest, 0, nameLen);
-            m.putLong(Linux.MSGHDR_OFF_MSG_NAME, a + nameOff);
-            m.putInt(Linux.MSGHDR_OFF_MSG_NAMELEN, nameLen);
         }
-        m.putLong(Linux.MSGHDR_OFF_MSG_IOV, a + Linux.MSGHDR_SIZE);
-        m.putLong(Linux.MSGHDR_OFF_MSG_IOVLEN, 1);
         if (fdCount > 0) {
-            m.putLong(ctrlOff + Linux.CMSGHDR_OFF_CMSG_LEN, Linux.cmsgLen(4 * fdCount));
-            m.putInt(ctrlOff + Linux.CMSGHDR_OFF_CMSG_LEVEL, Linux.SOL_SOCKET);
-            m.putInt(ctrlOff + Linux.CMSGHDR_OFF_CMSG_TYPE, Linux.SCM_RIGHTS);
-            for (int i = 0; i < fdCount; i++) {
-                m.putInt(ctrlOff + Linux.CMSGHDR_SIZE + 4L * i, fds[i]);
-            }
-            m.putLong(Linux.MSGHDR_OFF_MSG_CONTROL, a + ctrlOff);
-            m.putLong(Linux.MSGHDR_OFF_MSG_CONTROLLEN, ctrl);
+            MsgHdr.putRights(m, ctrlOff, fds, fdCount);
         }
+        MsgHdr.build(m, 0, a + dataOff, len, nameLen > 0 ? a + nameOff : 0, nameLen, fdCount > 0 ? a + ctrlOff : 0, ctrl);
         long n = C.sendmsg(fd, a, flags);
         if (n < 0) {
             int e = Native.errno();

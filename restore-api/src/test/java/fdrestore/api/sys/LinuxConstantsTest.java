@@ -47,7 +47,9 @@ class LinuxConstantsTest {
             "POSIX_SPAWNATTR_T_SIZE", "sizeof(posix_spawnattr_t)",
             "POSIX_SPAWN_FILE_ACTIONS_T_SIZE", "sizeof(posix_spawn_file_actions_t)",
             "SIGSET_T_SIZE", "sizeof(sigset_t)",
-            "TFD_IOC_SET_TICKS", "_IOW('T', 0, unsigned long long)");
+            "TFD_IOC_SET_TICKS", "_IOW('T', 0, unsigned long long)",
+            "OPEN_REFUSED", "(O_CREAT | O_TRUNC | (O_TMPFILE & ~O_DIRECTORY))",
+            "SETFL_MASK", "(O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC)");
 
     /** Kernel uapi values that glibc redefines (O_LARGEFILE is 0 in glibc on 64-bit): checked separately. */
     private static final Set<String> KERNEL_UAPI = Set.of("O_LARGEFILE", "TFD_IOC_SET_TICKS");

@@ -3,6 +3,7 @@ package fdrestore.core.runtime;
 import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.LibC;
 import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.MsgHdr;
 import fdrestore.api.sys.Native;
 import jnr.ffi.Pointer;
 
@@ -19,7 +20,6 @@ import jnr.ffi.Pointer;
 @NativeOnly
 final class ExecutorCore {
     // ---- operations (also the batch op codes)
-    static final int OP_NOP = 0;
     static final int OP_OPENAT = 1;       // dirfd, pathAddr, flags, mode
     static final int OP_OPENAT2 = 2;      // dirfd, pathAddr, howAddr
     static final int OP_PIPE = 3;         // flags
@@ -119,6 +119,8 @@ final class ExecutorCore {
     long aux0;
     long aux1;
     int failIndex;
+    /** Every op this core has run (bit {@code 1 << op}), batch rows included: the warm-up's coverage. */
+    long opsRun;
 
     // fds the JVM had open when the table was copied (may be overwritten by place())
     final long[] inherited = new long[MAX_INHERITED / 64];
@@ -182,6 +184,7 @@ final class ExecutorCore {
     boolean dispatch() {
         clearResult();
         int o = op;
+        opsRun |= 1L << o;
         try {
             if (o == OP_BATCH) {
                 runBatch();
@@ -205,8 +208,6 @@ final class ExecutorCore {
     private boolean exec(int o, long x0, long x1, long x2, long x3, long x4) {
         res = 0;
         switch (o) {
-            case OP_NOP:
-                return true;
             case OP_CONST:
                 res = x0;
                 return true;
@@ -571,25 +572,16 @@ final class ExecutorCore {
             }
             return fail(e, PH_MAIN, 0, 0);
         }
-        long ctrl = m.getLong(msg - viewBase + Linux.MSGHDR_OFF_MSG_CONTROL);
-        long ctrlLen = m.getLong(msg - viewBase + Linux.MSGHDR_OFF_MSG_CONTROLLEN);
-        int flags = m.getInt(msg - viewBase + Linux.MSGHDR_OFF_MSG_FLAGS);
-        boolean trunc = (flags & (Linux.MSG_TRUNC | Linux.MSG_CTRUNC)) != 0;
+        long mo = msg - viewBase;
+        boolean trunc = (MsgHdr.flags(m, mo) & (Linux.MSG_TRUNC | Linux.MSG_CTRUNC)) != 0;
         long pid = -1;
         long uid = -1;
         int planted = 0;
         int firstErr = 0;
-        long off = 0;
-        while (off + Linux.CMSGHDR_SIZE <= ctrlLen) {
-            long len = m.getLong(ctrl - viewBase + off + Linux.CMSGHDR_OFF_CMSG_LEN);
-            if (len < Linux.CMSGHDR_SIZE || off + len > ctrlLen) {
-                break;
-            }
-            int level = m.getInt(ctrl - viewBase + off + Linux.CMSGHDR_OFF_CMSG_LEVEL);
-            int type = m.getInt(ctrl - viewBase + off + Linux.CMSGHDR_OFF_CMSG_TYPE);
-            long data = ctrl - viewBase + off + Linux.CMSGHDR_SIZE;
-            if (level == Linux.SOL_SOCKET && type == Linux.SCM_RIGHTS) {
-                int count = (int) ((len - Linux.CMSGHDR_SIZE) / 4);
+        for (long cm = MsgHdr.firstCmsg(m, mo); cm >= 0; cm = MsgHdr.nextCmsg(m, mo, cm)) {
+            long data = MsgHdr.data(cm);
+            if (MsgHdr.isRights(m, cm)) {
+                int count = MsgHdr.intCount(m, cm);
                 for (int i = 0; i < count; i++) {
                     int fd = m.getInt(data + 4L * i);
                     if (firstErr != 0 || planted >= cap) {
@@ -604,11 +596,10 @@ final class ExecutorCore {
                     m.putInt(fdsOut - viewBase + 4L * planted, (int) res);
                     planted++;
                 }
-            } else if (level == Linux.SOL_SOCKET && type == Linux.SCM_CREDENTIALS) {
+            } else if (MsgHdr.isCredentials(m, cm)) {
                 pid = m.getInt(data) & 0xffffffffL;
                 uid = m.getInt(data + 4) & 0xffffffffL;
             }
-            off += (len + 7) & ~7L;
         }
         if (firstErr != 0) {
             for (int i = 0; i < planted; i++) {
@@ -817,6 +808,7 @@ final class ExecutorCore {
             long x3 = ops[base + 4];
             long x4 = ops[base + 5];
             ops[base + 7] = 0;
+            opsRun |= 1L << o;
             if (!exec(o, x0, x1, x2, x3, x4)) {
                 failIndex = i;
                 for (int j = 0; j < i; j++) {

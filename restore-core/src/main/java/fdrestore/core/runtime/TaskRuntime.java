@@ -153,8 +153,11 @@ public final class TaskRuntime implements AutoCloseable {
         }
     }
 
-    /** Every op on this thread, in the JVM's table. Closes everything it opens. */
-    private static void warmUpInline(int floor) throws SysException {
+    /**
+     * Every op on this thread, in the JVM's table. Closes everything it opens. Returns the ops it ran
+     * (bit {@code 1 << op}; WarmUpTest checks that the two warm-ups together run every op).
+     */
+    static long warmUpInline(int floor) throws SysException {
         ExecutorTaskTable w = new ExecutorTaskTable(0, floor, true);
         List<Integer> open = new ArrayList<>();
         try {
@@ -304,6 +307,9 @@ public final class TaskRuntime implements AutoCloseable {
             Batch b2 = w.batch();
             Batch.Ref g = b2.open("/dev/null", Linux.O_RDONLY, 0);
             b2.close(g);
+            Batch.Ref[] bp = b2.pipe(0);                        // OP_PIPE + OP_SECOND
+            b2.close(bp[0]);
+            b2.close(bp[1]);
             b2.run();
             g.get();
             // The SPI's general calls: adopt (pidfd_getfd from the calling thread) and a syscall by name
@@ -329,6 +335,7 @@ public final class TaskRuntime implements AutoCloseable {
             }
             w.close();
         }
+        return w.core.opsRun;
     }
 
     private static int track(List<Integer> open, int fd) {
@@ -349,8 +356,8 @@ public final class TaskRuntime implements AutoCloseable {
         }
     }
 
-    /** The executor loop, hand-off and spawn paths, in a throwaway private table. */
-    private static void warmUpExecutor(int floor) throws SysException {
+    /** The executor loop, hand-off and spawn paths, in a throwaway private table; returns the ops it ran. */
+    static long warmUpExecutor(int floor) throws SysException {
         ExecutorTaskTable t = new ExecutorTaskTable(0, floor, false);
         t.start();
         try {
@@ -388,6 +395,7 @@ public final class TaskRuntime implements AutoCloseable {
         } finally {
             t.close();
         }
+        return t.core.opsRun;
     }
 
     private static void reap(ExecutorTaskTable t, SpawnSpec spec) {

@@ -122,8 +122,6 @@ final class InetConst {
     static final int F_SETFL = 4;
     static final int F_SETOWN = 8;
     static final int F_SETSIG = 10;
-    /** File status flags F_SETFL can change (O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC). */
-    static final int SETFL_MASK = 02000 | 04000 | 040000 | 01000000 | 020000;
 
     /** A native-endian (little-endian) C int. */
     static byte[] intValue(int v) {

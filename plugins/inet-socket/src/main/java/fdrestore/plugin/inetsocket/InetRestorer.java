@@ -9,6 +9,7 @@ import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -69,7 +70,7 @@ final class InetRestorer implements FileRestorer {
         if (s.binds()) {
             batch.bind(fd, s.src().sockaddr());
         }
-        int fl = s.flags() & InetConst.SETFL_MASK;
+        int fl = s.flags() & Linux.SETFL_MASK;
         if (fl != 0) {
             batch.fcntl(fd, InetConst.F_SETFL, fl);
         }
@@ -180,7 +181,7 @@ final class InetRestorer implements FileRestorer {
             repair(t, fd);
             ctx.signal(InetSocket.repairedCondition(s.fileId()));
         }
-        int fl = s.flags() & InetConst.SETFL_MASK;
+        int fl = s.flags() & Linux.SETFL_MASK;
         if (fl != 0) {
             try {
                 t.fcntl(fd, InetConst.F_SETFL, fl);

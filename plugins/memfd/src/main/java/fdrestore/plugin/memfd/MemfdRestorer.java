@@ -6,6 +6,7 @@ import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
 import fdrestore.api.spi.Syscalls;
 import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.SysException;
 import java.io.IOException;
 
@@ -23,8 +24,8 @@ final class MemfdRestorer implements FileRestorer {
     static final int AT_FDCWD = -100;
     static final int F_SETFL = 4;
     static final int F_SETSIG = 10;
-    /** What F_SETFL changes. */
-    static final int SETFL_MASK = 02000 | 04000 | 020000 | 01000000; // O_APPEND, O_NONBLOCK, O_ASYNC, O_NOATIME
+    /** What F_SETFL is asked to change on a memfd: everything it can but O_DIRECT. */
+    static final int MEMFD_SETFL = Linux.SETFL_MASK & ~Linux.O_DIRECT;
 
     private final long id;
     private final MemfdFileEntry e;
@@ -48,8 +49,8 @@ final class MemfdRestorer implements FileRestorer {
             int flags = e.getFlags();
             if ((flags & O_ACCMODE) == O_RDWR && inode.takeOriginal()) {
                 local = ino;
-                step = "fcntl(F_SETFL, 0" + Integer.toOctalString(flags & SETFL_MASK) + ") (field flags)";
-                Syscalls.local("fcntl", local, F_SETFL, flags & SETFL_MASK);
+                step = "fcntl(F_SETFL, 0" + Integer.toOctalString(flags & MEMFD_SETFL) + ") (field flags)";
+                Syscalls.local("fcntl", local, F_SETFL, flags & MEMFD_SETFL);
             } else {
                 step = "reopening it with flags 0" + Integer.toOctalString(flags) + " (field flags)";
                 local = (int) Syscalls.local("openat", AT_FDCWD, "/proc/self/fd/" + ino, flags | O_CLOEXEC, 0);

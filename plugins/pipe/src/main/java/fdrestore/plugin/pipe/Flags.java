@@ -12,15 +12,22 @@ import static fdrestore.api.sys.Linux.O_RDONLY;
 import static fdrestore.api.sys.Linux.O_RDWR;
 import static fdrestore.api.sys.Linux.O_SYNC;
 import static fdrestore.api.sys.Linux.O_WRONLY;
+import static fdrestore.api.sys.Linux.O_ACCMODE;
+import static fdrestore.api.sys.Linux.O_APPEND;
+import static fdrestore.api.sys.Linux.O_DSYNC;
+import static fdrestore.api.sys.Linux.O_LARGEFILE;
+import static fdrestore.api.sys.Linux.O_NOATIME;
+import static fdrestore.api.sys.Linux.O_NONBLOCK;
+import static fdrestore.api.sys.Linux.O_RDONLY;
+import static fdrestore.api.sys.Linux.O_RDWR;
+import static fdrestore.api.sys.Linux.O_SYNC;
+import static fdrestore.api.sys.Linux.O_WRONLY;
 
 
 /** Flag arithmetic and small fd helpers shared by the pipe and FIFO restorers. */
 final class Flags {
     /** The default capacity of a pipe (16 pages), when the image does not record one. */
     static final int DEFAULT_PIPE_SIZE = 65536;
-
-    /** File status flags F_SETFL can change (fs/fcntl.c SETFL_MASK). */
-    static final int SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC;
 
     /** Flags of an image entry that an open(2) of an existing FIFO may pass on (never create or truncate). */
     static final int FIFO_OPEN_MASK = O_ACCMODE | O_NONBLOCK | O_APPEND | O_LARGEFILE | O_NOATIME | O_DSYNC | O_SYNC;

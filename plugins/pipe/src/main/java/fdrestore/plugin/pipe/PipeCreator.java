@@ -10,6 +10,7 @@ import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
 import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.SysException;
 import fdrestore.plugin.pipe.Flags.End;
 import java.io.IOException;
@@ -52,14 +53,14 @@ final class PipeCreator implements FileRestorer {
                 if (d.original()) {
                     sent.add(end);
                     if (d.direct()) {
-                        b.fcntl(end, F_SETFL, d.to().flags() & Flags.SETFL_MASK);
+                        b.fcntl(end, F_SETFL, d.to().flags() & Linux.SETFL_MASK);
                     }
                 } else {
                     sent.add(b.dup(end));
                 }
             }
             if (me.end() != End.RDWR) {
-                b.fcntl(p[me.end().pipeIndex()], F_SETFL, me.flags() & Flags.SETFL_MASK);
+                b.fcntl(p[me.end().pipeIndex()], F_SETFL, me.flags() & Linux.SETFL_MASK);
             }
             for (int end : plan.unusedEnds) {
                 b.close(p[end]);
@@ -86,7 +87,7 @@ final class PipeCreator implements FileRestorer {
             if (me.end() == End.RDWR) {
                 kept = t.open(Flags.procFd(ends[0]), End.RDWR.accessMode() | O_NONBLOCK | O_CLOEXEC, 0);
                 owned.add(kept);
-                t.fcntl(kept, F_SETFL, me.flags() & Flags.SETFL_MASK);
+                t.fcntl(kept, F_SETFL, me.flags() & Linux.SETFL_MASK);
             } else {
                 kept = ends[me.end().pipeIndex()];
             }

@@ -10,6 +10,7 @@ import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
 import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -51,7 +52,7 @@ final class PipePeer implements FileRestorer {
         }
         TaskTable t = ctx.table();
         int fd = handed.getAsInt();
-        int status = me.flags() & Flags.SETFL_MASK;
+        int status = me.flags() & Linux.SETFL_MASK;
         if (direct) {
             return OpenResult.done(fd); // the creator set this description's status flags
         }

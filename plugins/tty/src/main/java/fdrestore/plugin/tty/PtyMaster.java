@@ -13,6 +13,7 @@ import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
 import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.SysException;
 import fdrestore.plugin.tty.TtyImages.TtyFile;
 import java.io.IOException;
@@ -111,7 +112,7 @@ final class PtyMaster implements FileRestorer {
                 t.ioctl(fd, Tty.TIOCEXCL, 0L);
             }
             if ((flags & O_NONBLOCK) == 0) {
-                t.fcntl(fd, F_SETFL, flags & Tty.SETFL_MASK);
+                t.fcntl(fd, F_SETFL, flags & Linux.SETFL_MASK);
             }
             openPeers(ctx, t, fd);
             if (relocksAfterSlaves()) {

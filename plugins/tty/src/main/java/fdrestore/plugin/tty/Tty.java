@@ -9,6 +9,13 @@ import static fdrestore.api.sys.Linux.O_LARGEFILE;
 import static fdrestore.api.sys.Linux.O_NOATIME;
 import static fdrestore.api.sys.Linux.O_NONBLOCK;
 import static fdrestore.api.sys.Linux.O_SYNC;
+import static fdrestore.api.sys.Linux.O_ACCMODE;
+import static fdrestore.api.sys.Linux.O_APPEND;
+import static fdrestore.api.sys.Linux.O_DSYNC;
+import static fdrestore.api.sys.Linux.O_LARGEFILE;
+import static fdrestore.api.sys.Linux.O_NOATIME;
+import static fdrestore.api.sys.Linux.O_NONBLOCK;
+import static fdrestore.api.sys.Linux.O_SYNC;
 
 import fdrestore.api.spi.TaskTable;
 
@@ -65,8 +72,6 @@ final class Tty {
     /** Flags of a TtyFileEntry an open(2) of an existing device may pass on (never create or truncate). */
     static final int OPEN_MASK = O_ACCMODE | O_NONBLOCK | O_APPEND | O_LARGEFILE | O_NOATIME | O_DSYNC | O_SYNC;
 
-    /** File status flags F_SETFL can change (fs/fcntl.c SETFL_MASK). */
-    static final int SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC;
 
     static String typeName(int type) {
         return switch (type) {

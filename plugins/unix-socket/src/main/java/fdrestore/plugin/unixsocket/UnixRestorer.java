@@ -7,6 +7,7 @@ import fdrestore.api.spi.OpenResult;
 import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.SysException;
 import fdrestore.plugin.unixsocket.SockPlan.Pair;
 import fdrestore.plugin.unixsocket.SockPlan.QueueJob;
@@ -42,8 +43,6 @@ final class UnixRestorer implements FileRestorer {
     static final int AF_UNIX = 1;
     static final int SOCK_NONBLOCK = 04000;
     static final int F_SETFL = 4;
-    /** File status flags F_SETFL can change: O_APPEND O_ASYNC O_DIRECT O_NOATIME O_NONBLOCK. */
-    static final int SETFL_MASK = 02000 | 020000 | 040000 | 01000000 | 04000;
 
     private enum Step { CREATE, CONNECT, QUEUE, FINISH }
 
@@ -594,7 +593,7 @@ final class UnixRestorer implements FileRestorer {
             };
             t.shutdown(fd, how);
         }
-        t.fcntl(fd, F_SETFL, me.flags() & SETFL_MASK);
+        t.fcntl(fd, F_SETFL, me.flags() & Linux.SETFL_MASK);
         return true;
     }
 
