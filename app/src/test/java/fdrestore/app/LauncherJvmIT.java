@@ -139,6 +139,19 @@ class LauncherJvmIT {
     }
 
     @Test
+    void picoclisClassesAreNewEnoughForTheArchives() throws Exception {
+        // class files older than version 50 stay out of CDS archives and AOT caches: the build lifts them
+        try (Stream<Path> jars = Files.list(dist().resolve("lib"))) {
+            Path picocli = jars.filter(j -> j.getFileName().toString().startsWith("picocli-")).findFirst().orElseThrow();
+            try (java.util.jar.JarFile jar = new java.util.jar.JarFile(picocli.toFile())) {
+                byte[] c = jar.getInputStream(jar.getEntry("picocli/CommandLine.class")).readAllBytes();
+                int major = (c[6] & 0xff) << 8 | c[7] & 0xff;
+                assertTrue(major >= 50, picocli + ": picocli.CommandLine is class file version " + major);
+            }
+        }
+    }
+
+    @Test
     void offSwitchesSkipTheCache() throws Exception {
         assumeAotCache();
         String home = javaHome(dist(), Map.of("FDRESTORE_AOT", "off"));
