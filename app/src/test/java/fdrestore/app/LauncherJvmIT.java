@@ -46,10 +46,10 @@ class LauncherJvmIT {
     }
 
     /** The java.home of the JVM the launcher started (from -XshowSettings on stderr). */
-    private static String javaHome(Path dist, Map<String, String> env) throws Exception {
+    private static String javaHome(Path dist, Map<String, String> env, String... args) throws Exception {
         Map<String, String> e = new java.util.HashMap<>(env);
         e.put("FDRESTORE_JAVA_OPTS", "-XshowSettings:properties");
-        Run r = run(dist, e, "--version");
+        Run r = run(dist, e, args.length == 0 ? new String[] {"--version"} : args);
         assertEquals(0, r.code(), r.err());
         return r.err().lines().map(String::strip).filter(l -> l.startsWith("java.home = ")).findFirst()
                 .map(l -> l.substring("java.home = ".length())).orElseThrow(() -> new AssertionError(r.err()));
@@ -148,6 +148,16 @@ class LauncherJvmIT {
                 int major = (c[6] & 0xff) << 8 | c[7] & 0xff;
                 assertTrue(major >= 50, picocli + ": picocli.CommandLine is class file version " + major);
             }
+        }
+    }
+
+    @Test
+    void theLongRunsKeepJdk17() throws Exception {
+        assumeAotCache();
+        // serve and bench run long: their warm engine, not their start, is what counts
+        for (String cmd : new String[] {"serve", "bench"}) {
+            String home = javaHome(dist(), Map.of(), cmd, "--help");
+            assertTrue(!home.contains("temurin-25"), cmd + " runs " + home);
         }
     }
 
