@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.api.image.ImageSet.FdRef;
 import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.FdRef;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -47,8 +47,10 @@ import picocli.CommandLine.Spec;
             "round and for the transport alone (time inside send + receive), and the ratio.",
             "%nWith --command it times the whole command instead, as a user runs it: the",
             "distribution's bin/fdrestore restore --detach --json, from its start to its exit, in",
-            "a fresh JVM each run (cold), then served by an fdrestore serve this bench starts",
-            "(served). Each run's tasks are stopped before the next."},
+            "a fresh JVM each run (cold), and served by an fdrestore serve this bench starts",
+            "(served), alternated run by run with java -version and the launcher's JVM alone",
+            "(the floors), and with criu restore -d of the same DIR when criu is there (--criu)",
+            "and DIR is a whole criu dump. Each run's tasks are stopped before the next."},
         footer = {"%nExamples:",
             "  fdrestore bench --runs 15 \\",
             "      --root images-samples/criu-4.2/big_32x64_shared_flat/root \\",
@@ -104,9 +106,14 @@ public final class BenchCommand implements Callable<Integer> {
             description = "With --floor: fds moved per round (default ${DEFAULT-VALUE}).")
     int floorFds;
 
-    @Option(names = "--command", description = "Time the whole restore command (cold JVM, then served) instead of"
-            + " restores inside this JVM.")
+    @Option(names = "--command", description = "Time the whole restore command (cold JVM, served, the JVM floors and"
+            + " criu, alternated) instead of restores inside this JVM.")
     boolean command;
+
+    @Option(names = "--criu", paramLabel = "PATH", description = "With --command: the criu binary to time"
+            + " (criu restore -d -D DIR --shell-job) beside fdrestore, when DIR is a whole criu dump. Default: criu on"
+            + " the PATH, if any.")
+    Path criu;
 
     @Override
     public Integer call() throws Exception {
@@ -206,7 +213,11 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new Cli.UsageException("give an image set DIR or --generate SPEC");
             }
             Path r = (root != null ? root : Path.of("/")).toAbsolutePath().normalize();
-            List<CommandBench.Series> all = CommandBench.run(dir, r, runs, warmup);
+            Path criuBin = criu != null ? criu : onPath("criu");
+            String criuSkipped = CommandBench.criuSkipped(criuBin, dir);
+            List<CommandBench.Series> all = CommandBench.run(dir, r, runs, warmup, criuSkipped == null ? criuBin : null);
+            double floor = median(all.get(0).wallMs());
+            double criuMs = criuSkipped == null ? median(all.get(all.size() - 1).wallMs()) : Double.NaN;
             PrintWriter w = spec.commandLine().getOut();
             if (json) {
                 List<Object> modes = new ArrayList<>();
@@ -214,23 +225,39 @@ public final class BenchCommand implements Callable<Integer> {
                     Map<String, Object> m = new LinkedHashMap<>();
                     m.put("mode", s.mode());
                     m.put("wallMs", stats(median(s.wallMs()), min(s.wallMs()), max(s.wallMs())));
-                    m.put("restoreMs", stats(median(s.restoreMs()), min(s.restoreMs()), max(s.restoreMs())));
+                    if (!s.restoreMs().isEmpty() && !Double.isNaN(s.restoreMs().get(0))) {
+                        m.put("restoreMs", stats(median(s.restoreMs()), min(s.restoreMs()), max(s.restoreMs())));
+                    }
+                    m.put("xJavaVersion", median(s.wallMs()) / floor);
+                    if (!Double.isNaN(criuMs)) {
+                        m.put("xCriu", median(s.wallMs()) / criuMs);
+                    }
                     modes.add(m);
                 }
                 Map<String, Object> doc = Cli.document("bench");
                 doc.put("images", generate != null ? generate : dir.toString());
                 doc.put("runs", runs);
                 doc.put("modes", modes);
+                if (criuSkipped != null) {
+                    doc.put("criu", criuSkipped);
+                }
                 w.println(Json.pretty(doc));
             } else {
-                w.printf("%s: the whole restore --detach command, %d runs after %d warm-up%n",
+                w.printf("%s: the whole restore --detach command, %d runs after %d warm-up, modes alternated%n",
                         generate != null ? generate : dir, runs, warmup);
-                w.printf("  %-8s %14s %10s %10s %18s%n", "mode", "wall median ms", "min ms", "max ms", "restore median ms");
+                w.printf("  %-8s %14s %10s %10s %18s %9s %7s%n", "mode", "wall median ms", "min ms", "max ms",
+                        "restore median ms", "x java", "x criu");
                 for (CommandBench.Series s : all) {
-                    w.printf("  %-8s %14.1f %10.1f %10.1f %18.1f%n", s.mode(), median(s.wallMs()), min(s.wallMs()),
-                            max(s.wallMs()), median(s.restoreMs()));
+                    double med = median(s.wallMs());
+                    w.printf("  %-8s %14.1f %10.1f %10.1f %18s %9.2f %7s%n", s.mode(), med, min(s.wallMs()), max(s.wallMs()),
+                            Double.isNaN(s.restoreMs().get(0)) ? "-" : String.format("%.1f", median(s.restoreMs())),
+                            med / floor, Double.isNaN(criuMs) ? "-" : String.format("%.2f", med / criuMs));
                 }
-                w.println("  (wall: from the command's start to its exit; restore: the command's own timing, in its JSON)");
+                w.println("  (wall: from the command's start to its exit; restore: the command's own timing, in its JSON;");
+                w.println("  java: java -version; jvm: bin/fdrestore's JVM, archive and module path with -version)");
+                if (criuSkipped != null) {
+                    w.println("  criu: not run: " + criuSkipped);
+                }
             }
             w.flush();
             return Cli.EXIT_OK;
@@ -239,6 +266,18 @@ public final class BenchCommand implements Callable<Integer> {
                 deleteTree(tmp);
             }
         }
+    }
+
+    /** {@code name} in a directory of the PATH, executable; null if none. */
+    static Path onPath(String name) {
+        String path = System.getenv("PATH");
+        for (String d : path == null ? new String[0] : path.split(":")) {
+            Path p = Path.of(d.isEmpty() ? "." : d, name);
+            if (Files.isExecutable(p)) {
+                return p;
+            }
+        }
+        return null;
     }
 
     /** --generate SPEC --out DIR: writes the set and says how to restore it. */

@@ -28,6 +28,10 @@ import picocli.CommandLine.Spec;
             "Runs in the foreground and logs one line a command on stdout; SIGTERM or Ctrl-C stops it.",
             "Only the server's own user is served, on a socket only that user can reach.",
             "",
+            "Socket activation: started by systemd with its socket (share/systemd/fdrestore.socket, fd 3,",
+            "LISTEN_FDS=1 and LISTEN_PID), it serves on that socket at once and warms up between commands:",
+            "the first client starts the server, the later ones are served warm.",
+            "",
             "Restored tasks are the server's children instead of the command's: with --then=detach they",
             "keep running after the command, and the server reaps them when they end. Their directory,",
             "when the images record none, is the client's."},
@@ -65,6 +69,23 @@ public final class ServeCommand implements Callable<Integer> {
         String home = System.getProperty("fdrestore.home");
         Server server = new Server(path, home != null ? Path.of(home).toRealPath().toString() : null, out);
         fdrestore.core.runtime.TaskRuntime.warmUpInBackground();
+        int inherited = Server.inheritedListener(env);
+        if (inherited >= 0) {
+            // Socket activation (share/systemd/fdrestore.socket): a client is waiting, the one whose connect
+            // started this server. Serve at once; the warm-up runs between commands, never in one's way.
+            server.adopt(inherited);
+            Runtime.getRuntime().addShutdownHook(new Thread(server::close, "fdrestore-serve-stop"));
+            out.printf("fdrestore serve: listening on fd %d from socket activation (pid %d)%n", inherited,
+                    ProcessHandle.current().pid());
+            out.flush();
+            if (warmUps > 0) {
+                Thread w = new Thread(() -> warmUpWhenIdle(server, out), "fdrestore-serve-warm-up");
+                w.setDaemon(true);
+                w.start();
+            }
+            server.serve();
+            return Cli.EXIT_OK;
+        }
         if (warmUps > 0) {
             long t0 = System.nanoTime();
             warmUp(warmUps, server.ownInvocation());
@@ -78,23 +99,51 @@ public final class ServeCommand implements Callable<Integer> {
         return Cli.EXIT_OK;
     }
 
+    /** The warm-up of an activated server: each restore runs only while no command does. */
+    private void warmUpWhenIdle(Server server, PrintWriter out) {
+        long t0 = System.nanoTime();
+        try {
+            warmUp(warmUps, server.ownInvocation(), step -> {
+                while (!server.whenIdle(step)) {
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            });
+            out.printf("fdrestore serve: warmed up with %d restores in %.1f s, between commands%n", warmUps,
+                    (System.nanoTime() - t0) / 1e9);
+            out.flush();
+        } catch (IOException | RuntimeException e) {
+            spec.commandLine().getErr().println("fdrestore serve: warm-up stopped, serving without it: " + e.getMessage());
+        }
+    }
+
+    private void warmUp(int n, Invocation quiet) throws IOException {
+        warmUp(n, quiet, Runnable::run);
+    }
+
     /**
      * Restores a generated set {@code n} times, output discarded, so that the JIT has compiled the engine,
      * the plugins and the verifier before the first client. A warm-up that fails says so and stops: the
      * server still serves, only colder.
      */
-    private void warmUp(int n, Invocation quiet) throws IOException {
+    private void warmUp(int n, Invocation quiet, java.util.function.Consumer<Runnable> step) throws IOException {
         Path tmp = Files.createTempDirectory("fdrestore-warm-up");
         try {
             Path images = tmp.resolve("images");
             Path root = tmp.resolve("root");
             SyntheticImages.write(SyntheticImages.Spec.parse("8x64"), images, root);
             PrintWriter sink = new PrintWriter(Writer.nullWriter());
-            Main.run(quiet, sink, sink, "show", images.toString());
+            step.accept(() -> Main.run(quiet, sink, sink, "show", images.toString()));
             for (int i = 0; i < n; i++) {
                 java.io.StringWriter err = new java.io.StringWriter();
-                int code = Main.run(quiet, sink, new PrintWriter(err), "restore", "--root", root.toString(), "--verify",
-                        "--then=kill", images.toString());
+                int[] exit = {Cli.EXIT_OK};
+                step.accept(() -> exit[0] = Main.run(quiet, sink, new PrintWriter(err), "restore", "--root", root.toString(),
+                        "--verify", "--then=kill", images.toString()));
+                int code = exit[0];
                 if (code != Cli.EXIT_OK) {
                     spec.commandLine().getErr().println("fdrestore serve: warm-up restore failed (exit " + code + "), "
                             + "serving without it: " + err.toString().strip());

@@ -48,6 +48,7 @@ public final class Server implements AutoCloseable {
 
     private static final int SIGHUP = 1;
     private static final int SO_RCVTIMEO = 20;
+    private static final int SO_ACCEPTCONN = 30;
 
     private final Path socket;
     private final String home;
@@ -59,6 +60,9 @@ public final class Server implements AutoCloseable {
     private final Set<Integer> adopted = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
     private volatile int listenFd = -1;
+    private volatile boolean activated;
+    /** A warm-up restore holds {@link #busy}: a client waits for it rather than run itself. */
+    private volatile boolean warmingUp;
     /** The plugins of the folder last asked for, kept loaded between commands (only one command runs at a time). */
     private PluginHost plugins;
     private String pluginsSignature;
@@ -160,6 +164,80 @@ public final class Server implements AutoCloseable {
         }
     }
 
+    /** The first fd systemd passes (sd_listen_fds(3)). */
+    static final int LISTEN_FDS_START = 3;
+
+    /**
+     * The listening socket systemd (or any socket-activation launcher) passed this process: fd 3 when
+     * LISTEN_PID is this process and LISTEN_FDS is 1, else -1 (not activated: LISTEN_PID names another
+     * process, which is what an inherited environment looks like). More than one fd is an error: the server
+     * has one socket.
+     */
+    static int inheritedListener(Map<String, String> env) throws Cli.UsageException {
+        String pid = env.get("LISTEN_PID");
+        String fds = env.get("LISTEN_FDS");
+        if (pid == null || fds == null || !pid.equals(Long.toString(ProcessHandle.current().pid()))) {
+            return -1;
+        }
+        if (!fds.equals("1")) {
+            throw new Cli.UsageException("serve: socket activation passed LISTEN_FDS=" + fds
+                    + " fds; fdrestore.socket gives one (Accept=no, one ListenStream)");
+        }
+        return LISTEN_FDS_START;
+    }
+
+    /**
+     * Serves on a listening socket that was passed in (socket activation) instead of binding one: it must
+     * be a listening AF_UNIX stream socket. It is made close-on-exec (systemd passes it without), so that
+     * no restored task inherits it, and it is left in place at {@link #close}: its unit owns it.
+     */
+    void adopt(int fd) throws IOException, Cli.UsageException {
+        try {
+            int type = Sys.getsockoptInt(fd, Linux.SOL_SOCKET, Linux.SO_TYPE);
+            int listening = Sys.getsockoptInt(fd, Linux.SOL_SOCKET, SO_ACCEPTCONN);
+            if (type != Linux.SOCK_STREAM || listening == 0 || !isUnix(Sys.getsockname(fd))) {
+                throw new Cli.UsageException("serve: fd " + fd + " from socket activation is not a listening unix stream "
+                        + "socket (ListenStream= of a path in fdrestore.socket)");
+            }
+            Sys.fcntl(fd, Linux.F_SETFD, Linux.FD_CLOEXEC);
+        } catch (SysException e) {
+            throw new Cli.UsageException("serve: fd " + fd + " from socket activation: " + e.getMessage());
+        }
+        listenFd = fd;
+        activated = true;
+        Thread reaper = new Thread(this::reap, "fdrestore-serve-reaper");
+        reaper.setDaemon(true);
+        reaper.start();
+    }
+
+    private static boolean isUnix(byte[] sockaddr) {
+        return sockaddr.length >= 2 && (sockaddr[0] & 0xff | (sockaddr[1] & 0xff) << 8) == Linux.AF_UNIX;
+    }
+
+    /** Whether the listening socket was passed in by socket activation. */
+    boolean activated() {
+        return activated;
+    }
+
+    /**
+     * Runs {@code task} (a warm-up restore) if no command runs now, as a command would: alone. A client
+     * that arrives meanwhile waits for it to end instead of being told to run itself. False: a command
+     * runs, the task did not.
+     */
+    boolean whenIdle(Runnable task) {
+        if (connections.get() > 0 || !busy.compareAndSet(false, true)) {
+            return false;
+        }
+        warmingUp = true;
+        try {
+            task.run();
+        } finally {
+            warmingUp = false;
+            busy.set(false);
+        }
+        return true;
+    }
+
     /** Accepts clients until {@link #close}; each one is handled on its own thread. */
     void serve() {
         while (!closed) {
@@ -196,7 +274,11 @@ public final class Server implements AutoCloseable {
         int fd = listenFd;
         if (fd >= 0) {
             try {
-                Sys.shutdown(fd, 2); // wakes the accept
+                // wakes the accept; not on a passed-in socket, whose unit keeps it for the next activation:
+                // the shutdown would be the unit's too (the process just exits then)
+                if (!activated) {
+                    Sys.shutdown(fd, 2);
+                }
             } catch (SysException ignored) {
                 // not listening yet
             }
@@ -247,7 +329,7 @@ public final class Server implements AutoCloseable {
                 send(conn, ServeRequest.FALLBACK, 0);
                 return;
             }
-            if (!busy.compareAndSet(false, true)) {
+            if (!busy.compareAndSet(false, true) && !afterWarmUp()) {
                 say("pid " + cred[0] + ": busy, told to run itself");
                 send(conn, ServeRequest.FALLBACK, 0);
                 return;
@@ -294,6 +376,24 @@ public final class Server implements AutoCloseable {
                 Sys.closeQuietly(fd);
             }
         }
+    }
+
+    /** Takes {@link #busy} once the warm-up restore that holds it ends (within 2 s); false if a command holds it. */
+    private boolean afterWarmUp() {
+        long until = System.nanoTime() + 2_000_000_000L;
+        while (warmingUp && System.nanoTime() < until) {
+            if (busy.compareAndSet(false, true)) {
+                return true;
+            }
+            Thread.onSpinWait();
+            try {
+                Thread.sleep(1);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return busy.compareAndSet(false, true);
     }
 
     /**

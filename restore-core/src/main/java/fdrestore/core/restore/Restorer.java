@@ -1,9 +1,9 @@
 package fdrestore.core.restore;
 
 import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Fd;
 import fdrestore.api.image.ImageSet.Task;
-import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.FileKind;
 import fdrestore.api.spi.RestoreException;
 import fdrestore.api.spi.TaskTable;

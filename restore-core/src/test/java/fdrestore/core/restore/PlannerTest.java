@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.api.image.FdType;
-import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileKind;
 import fdrestore.api.spi.FileRestorer;
