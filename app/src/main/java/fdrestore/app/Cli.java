@@ -39,7 +39,7 @@ import picocli.CommandLine.ScopeType;
                   "  and `encode` read and write crit's JSON.",
                   "",
                   "Completion: source share/completion/fdrestore.bash (bash) or .zsh (zsh) of the distribution."},
-        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, ImageCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class, ServeCommand.class,
+        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, ImageCommand.class, CheckCommand.class, CleanupCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class, ServeCommand.class,
             CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
     static {

@@ -769,6 +769,11 @@ final class TaskLoop implements Runnable {
         public String option(String name) {
             return engine.options.get(name);
         }
+
+        @Override
+        public fdrestore.core.spi.Journal journal() {
+            return engine.journal;
+        }
     }
 
     /**

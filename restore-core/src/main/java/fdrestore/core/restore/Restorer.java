@@ -53,6 +53,7 @@ public final class Restorer {
     /** Files that exist only in flight, by id, with their slot ({@link FileKind#inFlight}); set by plan(). */
     private final Map<Long, FleInfo> inFlight = new java.util.concurrent.ConcurrentHashMap<>();
     private fdrestore.core.engine.Progress progress = fdrestore.core.engine.Progress.NONE;
+    private fdrestore.core.spi.Journal journal = fdrestore.core.spi.Journal.NONE;
     /** Per task (image pid), what it must do as it becomes a process; filled by plan(). */
     private final Map<Integer, List<ProcessAction>> processActions = new HashMap<>();
     /** Per task (image pid), the table the engine and the process steps call: the real one, or one with faults. */
@@ -246,6 +247,12 @@ public final class Restorer {
             snap = new ArrayList<>(liveSpawned);
         }
         return t == null ? 0 : t.killAll(snap);
+    }
+
+    /** Where plugins record the files they make before making them (none by default; see RunJournal). */
+    public Restorer journal(fdrestore.core.spi.Journal j) {
+        this.journal = j == null ? fdrestore.core.spi.Journal.NONE : j;
+        return this;
     }
 
     /** Where to report phases and engine progress (none by default). */
@@ -475,7 +482,7 @@ public final class Restorer {
             }
             progress.phase("engine");
             Engine.Builder b = Engine.builder(transport = transports.get()).tables(engineTables)
-                    .root(options.root()).workers(options.workers()).progress(progress);
+                    .root(options.root()).workers(options.workers()).progress(progress).journal(journal);
             options.pluginOptions().forEach(b::option);
             for (Planned p : planned) {
                 b.file(p.info, p.kind == null ? "inherit-fd" : p.kind.name(), p.restorer);
@@ -680,6 +687,7 @@ public final class Restorer {
         }
         builder.run();
         applyOwners(real);
+        progress.phase("release"); // the tree is built; until its holders are released, fdrestore's death ends it
         for (Map.Entry<Integer, Control> e : controls.entrySet()) {
             List<String> release = new ArrayList<>(List.of("release"));
             for (ProcessAction a : processActions.getOrDefault(e.getKey(), List.of())) {

@@ -3,6 +3,7 @@ package fdrestore.plugin.unixsocket;
 import fdrestore.core.engine.Stage;
 import fdrestore.core.spi.Dependency;
 import fdrestore.core.spi.FileRestorer;
+import fdrestore.core.spi.Journal;
 import fdrestore.core.spi.OpenContext;
 import fdrestore.core.spi.OpenResult;
 import fdrestore.core.spi.TaskTable;
@@ -56,6 +57,8 @@ final class UnixRestorer implements FileRestorer {
     private final RestoreNames names;
     /** Its own deleted path name while it is bound (released once its peers reached it, or on abort). */
     private DeletedName deletedName;
+    /** Where the socket files and directories this restorer makes are recorded before they are made. */
+    private volatile Journal journal = Journal.NONE;
 
     UnixRestorer(SockPlan plan) {
         this(plan, new RestoreNames());
@@ -228,7 +231,8 @@ final class UnixRestorer implements FileRestorer {
             addr = me.name().abstractAddress();
             bind(t, fd, addr);
         } else if (me.deleted()) {
-            DeletedName d = DeletedName.bind(ctx.root(), me, t, fd, true);
+            journal = ctx.journal();
+            DeletedName d = DeletedName.bind(ctx.root(), me, t, fd, true, journal);
             synchronized (created) {
                 deletedName = d;
             }
@@ -238,9 +242,12 @@ final class UnixRestorer implements FileRestorer {
             SockPath sp = SockPath.of(ctx.root(), me);
             sp.clearStale(me, t);
             addr = sp.address();
+            journal = ctx.journal();
+            journal.making(Journal.Entry.SOCKET, sp.host());
             try {
                 t.bind(fd, addr);
             } catch (SysException e) {
+                journal.gone(sp.host()); // what is there is not ours
                 if (e.errno() != Errno.EADDRINUSE) {
                     throw new IOException(me + ": cannot bind to " + me.name() + ": " + e.getMessage(), e);
                 }
@@ -249,6 +256,7 @@ final class UnixRestorer implements FileRestorer {
             synchronized (created) {
                 created.add(sp);
             }
+            journal.made(Journal.Entry.SOCKET, sp.host());
             sp.applyPerms(me.perms());
         }
         ctx.signal(bound(me.ino()));
@@ -330,6 +338,7 @@ final class UnixRestorer implements FileRestorer {
         UnixSock server = p.server();
         int l = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
         owned.add(l);
+        journal = ctx.journal();
         if (server.deleted() && server.name().isPath()) {
             return acceptThroughDeletedName(ctx, t, p, l, owned);
         }
@@ -350,9 +359,15 @@ final class UnixRestorer implements FileRestorer {
             closeOwned(t, owned, l);
             return null;
         }
+        if (sp != null) {
+            journal.making(Journal.Entry.SOCKET, sp.host());
+        }
         try {
             t.bind(l, addr);
         } catch (SysException e) {
+            if (sp != null) {
+                journal.gone(sp.host());
+            }
             if (e.errno() == Errno.EADDRINUSE) {
                 closeOwned(t, owned, l);
                 return null;
@@ -363,6 +378,7 @@ final class UnixRestorer implements FileRestorer {
             synchronized (created) {
                 created.add(sp);
             }
+            journal.made(Journal.Entry.SOCKET, sp.host());
         }
         t.listen(l, 1);
         int c = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
@@ -376,6 +392,7 @@ final class UnixRestorer implements FileRestorer {
         closeOwned(t, owned, l);
         if (sp != null) {
             sp.unlink();
+            journal.gone(sp.host());
             synchronized (created) {
                 created.remove(sp);
             }
@@ -391,7 +408,7 @@ final class UnixRestorer implements FileRestorer {
      */
     private int[] acceptThroughDeletedName(OpenContext ctx, TaskTable t, Pair p, int l, List<Integer> owned)
             throws IOException, SysException {
-        DeletedName d = DeletedName.bind(ctx.root(), p.server(), t, l, false);
+        DeletedName d = DeletedName.bind(ctx.root(), p.server(), t, l, false, journal);
         try {
             t.listen(l, 1);
             int c = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
@@ -580,6 +597,7 @@ final class UnixRestorer implements FileRestorer {
             }
             for (SockPath sp : mine) {
                 sp.unlink(); // bound, then deleted: the name stays, the file goes
+                journal.gone(sp.host());
             }
         }
         if (me.shutdown() != 0) {
@@ -633,6 +651,7 @@ final class UnixRestorer implements FileRestorer {
         for (SockPath sp : mine) {
             try {
                 sp.unlink();
+                journal.gone(sp.host());
             } catch (IOException e) {
                 if (first == null) {
                     first = e;
