@@ -186,7 +186,7 @@ public final class Dumper {
                 Files.createDirectories(target.getParent());
                 tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".dump-");
                 sink.writeTo(tmp);
-                selfCheck(tmp);
+                selfCheck(tmp, kinds);
                 frozen = freezer == null ? List.of() : freezer.stopped();
             } finally {
                 closeAll();
@@ -863,17 +863,31 @@ public final class Dumper {
         return id;
     }
 
-    /** The written set must pass the strict codec and the validation a restore runs. */
-    private static void selfCheck(Path dir) throws DumpException, IOException {
+    /**
+     * The written set must pass the strict codec and the validation a restore runs, and must plan as a
+     * restore with these kinds would (plan only: no syscall), or the dump fails rather than leave a set
+     * that cannot be restored.
+     */
+    static void selfCheck(Path dir, List<FileKind> kinds) throws DumpException, IOException {
         List<String> problems = StrictCheck.checkDir(dir);
         if (!problems.isEmpty()) {
             throw new DumpException("the dumped images fail the strict CRIU check (a plugin bug): "
                     + String.join("; ", problems));
         }
+        ImageSet written;
         try {
-            ImageSet.open(dir);
+            written = ImageSet.open(dir);
         } catch (IOException e) {
             throw new DumpException("the dumped images do not validate (a plugin bug): " + e.getMessage(), e);
+        }
+        try {
+            // cwd fallback: a cwd removed since is h-fid's case and a restore option, not an unrestorable set
+            new fdrestore.core.restore.Restorer(written, kinds, () -> null,
+                    fdrestore.core.restore.Restorer.Options.defaults("plan-only")
+                            .withLaunch(new fdrestore.core.restore.Restorer.Launch(false, false, true))).planOnly();
+        } catch (fdrestore.core.engine.RestoreException | RuntimeException e) {
+            throw new DumpException("the dumped images would not restore (their plan fails, so nothing was written): "
+                    + e.getMessage(), e);
         }
     }
 

@@ -422,6 +422,39 @@ public final class Restorer {
                 last.getCause());
     }
 
+    /**
+     * Plans this restore without running it: the external files, the kinds' plans and the engine's masters,
+     * dependencies and cycle check, with no syscall, no thread and no process (a dump's self-check of the
+     * set it wrote). Fails as {@link #run} would before its first syscall.
+     */
+    public void planOnly() throws RestoreException {
+        checkExternal();
+        List<Planned> planned = plan();
+        Engine.Builder b = Engine.builder(null).root(options.root());
+        options.pluginOptions().forEach(b::option);
+        for (Task t : images.tasks()) {
+            if (tableOwner(t) == t.pid()) {
+                b.table(planOnlyTable(t.pid()));
+            }
+        }
+        for (Planned p : planned) {
+            b.file(p.info, p.kind == null ? "inherit-fd" : p.kind.name(), p.restorer);
+        }
+        b.build();
+    }
+
+    /** A table that only knows its pid: any call is a bug of the plan-only path. */
+    private static TaskTable planOnlyTable(int pid) {
+        return (TaskTable) java.lang.reflect.Proxy.newProxyInstance(TaskTable.class.getClassLoader(),
+                new Class<?>[] {TaskTable.class}, (proxy, m, args) -> switch (m.getName()) {
+                    case "pid" -> pid;
+                    case "toString" -> "plan-only table of task " + pid;
+                    case "hashCode" -> pid;
+                    case "equals" -> proxy == args[0];
+                    default -> throw new UnsupportedOperationException("plan only: no " + m.getName() + " call");
+                });
+    }
+
     private Result runOnce() throws RestoreException, NameTaken {
         long t0 = System.nanoTime();
         Capacity.check(images.tasks().size());
