@@ -17,10 +17,10 @@ import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.util.Properties;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
+import picocli.CommandLine;
 
 /** The root command and its wiring: subcommands, version, exit codes, error reporting. */
 @Command(name = "fdrestore",
@@ -48,7 +48,7 @@ import picocli.CommandLine.ScopeType;
                   "  and `encode` read and write crit's JSON.",
                   "",
                   "Completion: source share/completion/fdrestore.bash (bash) or .zsh (zsh) of the distribution."},
-        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, ImageCommand.class, CheckCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class, ServeCommand.class,
+        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, ImageCommand.class, CheckCommand.class, CleanupCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class, ServeCommand.class,
             CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
     static {

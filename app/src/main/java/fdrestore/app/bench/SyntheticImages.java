@@ -9,13 +9,17 @@ import fdrestore.api.image.proto.CoreEntry;
 import fdrestore.api.image.proto.FdinfoEntry;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.FownEntry;
+import fdrestore.api.image.proto.GhostFileEntry;
 import fdrestore.api.image.proto.InventoryEntry;
 import fdrestore.api.image.proto.PipeDataEntry;
 import fdrestore.api.image.proto.PipeEntry;
 import fdrestore.api.image.proto.PstreeEntry;
 import fdrestore.api.image.proto.RegFileEntry;
+import fdrestore.api.image.proto.RemapFilePathEntry;
+import fdrestore.api.image.proto.SkOptsEntry;
 import fdrestore.api.image.proto.TaskCoreEntry;
 import fdrestore.api.image.proto.TaskKobjIdsEntry;
+import fdrestore.api.image.proto.UnixSkEntry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -32,14 +36,20 @@ import java.util.Locale;
  * <li>chain: task i is the master of a file task i+1 needs (the seeds' "tasks stand in a chain").</li>
  * </ul>
  * Kinds are mixed: half of the files are pipes (with 16 bytes queued), half regular files under the
- * generated root.
+ * generated root. {@code sockets=K} adds K listening unix sockets a task, bound at /sock/tPID-K.sock under
+ * the root, and {@code ghosts=K} K deleted files a task (ghost images, recreated and removed again by the
+ * restore): what a restore makes on disk, for the hardening tests.
  */
 public final class SyntheticImages {
     enum Shape { flat, tree, chain }
 
-    public record Spec(int tasks, int fdsPerTask, double shared, Shape shape) {
+    public record Spec(int tasks, int fdsPerTask, double shared, Shape shape, int sockets, int ghosts) {
+        public Spec(int tasks, int fdsPerTask, double shared, Shape shape) {
+            this(tasks, fdsPerTask, shared, shape, 0, 0);
+        }
+
         public static Spec parse(String s) {
-            // TASKSxFDS[:shared=R][:shape=flat|tree|chain]
+            // TASKSxFDS[:shared=R][:shape=flat|tree|chain][:sockets=K][:ghosts=K]
             String[] parts = s.split(":");
             String[] nm = parts[0].toLowerCase(Locale.ROOT).split("x");
             if (nm.length != 2) {
@@ -47,6 +57,8 @@ public final class SyntheticImages {
             }
             double shared = 0.5;
             Shape shape = Shape.flat;
+            int sockets = 0;
+            int ghosts = 0;
             for (int i = 1; i < parts.length; i++) {
                 String[] kv = parts[i].split("=", 2);
                 if (kv.length != 2) {
@@ -55,11 +67,13 @@ public final class SyntheticImages {
                 switch (kv[0]) {
                     case "shared" -> shared = Double.parseDouble(kv[1]);
                     case "shape" -> shape = Shape.valueOf(kv[1]);
-                    default -> throw new IllegalArgumentException("unknown key " + kv[0] + " (shared, shape)");
+                    case "sockets" -> sockets = Integer.parseInt(kv[1]);
+                    case "ghosts" -> ghosts = Integer.parseInt(kv[1]);
+                    default -> throw new IllegalArgumentException("unknown key " + kv[0] + " (shared, shape, sockets, ghosts)");
                 }
             }
-            Spec sp = new Spec(Integer.parseInt(nm[0]), Integer.parseInt(nm[1]), shared, shape);
-            if (sp.tasks < 1 || sp.fdsPerTask < 3 || shared < 0 || shared > 1) {
+            Spec sp = new Spec(Integer.parseInt(nm[0]), Integer.parseInt(nm[1]), shared, shape, sockets, ghosts);
+            if (sp.tasks < 1 || sp.fdsPerTask < 3 || shared < 0 || shared > 1 || sockets < 0 || ghosts < 0) {
                 throw new IllegalArgumentException("need at least 1 task and 3 fds a task, shared in [0, 1]: " + s);
             }
             return sp;
@@ -67,7 +81,8 @@ public final class SyntheticImages {
 
         @Override
         public String toString() {
-            return tasks + "x" + fdsPerTask + ":shared=" + shared + ":shape=" + shape;
+            return tasks + "x" + fdsPerTask + ":shared=" + shared + ":shape=" + shape
+                    + (sockets > 0 ? ":sockets=" + sockets : "") + (ghosts > 0 ? ":ghosts=" + ghosts : "");
         }
     }
 
@@ -165,6 +180,38 @@ public final class SyntheticImages {
                     tables.get(t).add(fdinfo(addReg(files, nextId, name, 0, 0100644, data.length), 1, fd));
                 }
             }
+        }
+        List<ImageEntry> remaps = new ArrayList<>();
+        if (spec.sockets > 0) {
+            Files.createDirectories(root.resolve("sock"));
+        }
+        for (int t = 0; t < spec.tasks; t++) {
+            int fd = spec.fdsPerTask;
+            for (int k = 0; k < spec.sockets; k++) {
+                int id = nextId[0]++;
+                String path = "/sock/t" + pids[t] + "-" + k + ".sock";
+                files.add(FileEntry.newBuilder().setType(FdType.UNIXSK.code()).setId(id).setUsk(UnixSkEntry.newBuilder()
+                        .setId(id).setIno(1_000_000 + id).setType(1 /* SOCK_STREAM */).setState(10 /* TCP_LISTEN */)
+                        .setFlags(2).setUflags(0).setBacklog(16).setPeer(0).setFown(fown()).setOpts(SkOptsEntry.newBuilder()
+                                .setSoSndbuf(212992).setSoRcvbuf(212992).setSoSndTmoSec(0).setSoSndTmoUsec(0)
+                                .setSoRcvTmoSec(0).setSoRcvTmoUsec(0).setSoRcvlowat(1))
+                        .setName(com.google.protobuf.ByteString.copyFrom((path + "\0").getBytes(StandardCharsets.UTF_8))))
+                        .build());
+                tables.get(t).add(FdinfoEntry.newBuilder().setId(id).setFlags(0).setType(FdType.UNIXSK.code()).setFd(fd++)
+                        .build());
+            }
+            for (int k = 0; k < spec.ghosts; k++) {
+                int id = addReg(files, nextId, "/data/g" + pids[t] + "-" + k, 2, 0100600, data.length);
+                remaps.add(ImageEntry.of(RemapFilePathEntry.newBuilder().setOrigId(id).setRemapId(id)
+                        .setRemapType(1 /* GHOST */).build()));
+                ImageWriter.write(new ImageFile(Magic.GHOST_FILE, List.of(new ImageEntry(GhostFileEntry.newBuilder()
+                        .setUid(0).setGid(0).setMode(0100600).setSize(data.length).build(), data))),
+                        dir.resolve(Magic.GHOST_FILE.fileName(id)));
+                tables.get(t).add(fdinfo(id, 1, fd++));
+            }
+        }
+        if (!remaps.isEmpty()) {
+            ImageWriter.write(new ImageFile(Magic.REMAP_FPATH, remaps), dir.resolve(Magic.REMAP_FPATH.fileName()));
         }
         ImageWriter.write(new ImageFile(Magic.INVENTORY, List.of(ImageEntry.of(InventoryEntry.newBuilder()
                 .setImgVersion(2).setFdinfoPerId(true).build()))), dir.resolve(Magic.INVENTORY.fileName()));

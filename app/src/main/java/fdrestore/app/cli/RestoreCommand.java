@@ -1,7 +1,7 @@
 package fdrestore.app.cli;
 
-import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.RestoreException;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
@@ -14,8 +14,10 @@ import fdrestore.core.process.Holder;
 import fdrestore.core.process.Processes;
 import fdrestore.core.restore.InheritFds;
 import fdrestore.core.restore.Restorer;
+import fdrestore.core.restore.RunJournal;
 import fdrestore.core.restore.Verifier;
 import fdrestore.transport.ScmTransport;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -170,6 +172,33 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
                     + "or over task PID. Repeatable.")
     List<String> injectFaults = new ArrayList<>();
 
+    @Option(names = "--run-dir", paramLabel = "DIR",
+            description = "Where the restore keeps its journal of the files it makes (socket files, ghosts, directories "
+                    + "for deleted names), so that `fdrestore cleanup`, run at the start of every restore, removes them "
+                    + "if this fdrestore dies. Default: FDRESTORE_RUN_DIR, else /run/fdrestore/runs for root, else "
+                    + "$XDG_RUNTIME_DIR/fdrestore/runs or /tmp/fdrestore-UID/runs.")
+    Path runDir;
+
+    @Option(names = "--pause-at", paramLabel = "PHASE", hidden = true,
+            description = "Hardening tests (docs/HARDENING.md): when the restore reaches PHASE (tables, engine, processes, "
+                    + "verifying), print 'paused at PHASE' on stderr and wait for ever (to be killed).")
+    String pauseAt;
+
+    /** --pause-at: stops this thread for good once the restore reaches {@code phase}. */
+    private void pauseIf(String phase, PrintWriter err) {
+        if (phase.equals(pauseAt)) {
+            err.println("paused at " + phase);
+            err.flush();
+            while (true) {
+                try {
+                    Thread.sleep(Long.MAX_VALUE);
+                } catch (InterruptedException e) {
+                    // only a signal ends this
+                }
+            }
+        }
+    }
+
     @Override
     public Integer call() throws Exception {
         Guard guard = new Guard(spec.commandLine().getErr());
@@ -201,9 +230,14 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
         }
         // The native bindings load on another core while the images are read, checked and planned.
         fdrestore.core.runtime.TaskRuntime.warmUpInBackground();
-        ImageSet images = ImageSet.open(dir);
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        Path runBase = runDir != null ? runDir : RunJournal.base(Cli.invocation(spec).env());
+        for (RunJournal.Cleaned c : RunJournal.cleanup(runBase)) {
+            err.println("Cleanup: " + c.line());
+        }
+        err.flush();
+        ImageSet images = ImageSet.open(dir);
         int fdCount = images.tasks().stream().mapToInt(t -> t.fds().size()).sum();
         LOG.log(System.Logger.Level.INFO, () -> "image set " + dir + ": " + images.tasks().size() + " tasks, " + fdCount
                 + " fds, " + images.sharers().size() + " open files; root " + root + ", then " + then);
@@ -213,6 +247,7 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
         Restorer.Result result;
         Verifier.Report report;
         long restoredNs;
+        RunJournal journal = null;
         try {
             try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
                 LOG.log(System.Logger.Level.DEBUG, () -> "plugins from " + host.dir() + ": " + host.plugins());
@@ -224,6 +259,8 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
                 progress.totals(images.tasks().size(), fdCount);
                 RestoreProgress shown = progress;
                 Restorer restorer = new Restorer(images, host.kinds(), ScmTransport::create, opts).inheritFds(inherit);
+                journal = openJournal(runBase);
+                restorer.journal(journal);
                 guard.restoring(restorer);
                 if (exec && !hold && restorer.commandsToRun() == 0) {
                     err.println("Notice: --exec, but no task of " + dir + " records a command it exec'd"
@@ -235,6 +272,7 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
                 Path vroot = root.toAbsolutePath().normalize();
                 restorer.atGate((pm, extra) -> {
                     shown.phase("verifying");
+                    pauseIf("verifying", err);
                     if (verify) {
                         // before any command starts: the tables as restored, not as a command changed them
                         atGate[0] = new Verifier(images, vroot, host.kinds()).inheritFds(inherit).verify(pm, extra);
@@ -245,6 +283,7 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
                             @Override
                             public void phase(String name) {
                                 shown.phase(name);
+                                pauseIf(name, err);
                             }
 
                             @Override
@@ -264,6 +303,10 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
                         }).run();
                 restoredNs = System.nanoTime() - start;
                 guard.restored(result);
+                if (journal != null) {
+                    journal.close(true); // released: what it made and left is the restored tree's
+                    journal = null;
+                }
                 report = atGate[0];
             } catch (RestoreException e) {
                 // the full message (a stall's wait-for graph, for one) goes to the log as it is
@@ -281,6 +324,12 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
                 }
             }
         } finally {
+            if (journal != null) {
+                for (RunJournal.Cleaned c : journal.close(false)) {
+                    err.println("Cleanup: " + c.line());
+                }
+                journal = null;
+            }
             ProgressDisplay.end(progress);
         }
         if (report != null) {
@@ -526,6 +575,20 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
             }
         }
         return m;
+    }
+
+    /**
+     * This restore's journal under {@code base}; a restore without one (the run directory cannot be made)
+     * goes on, and says so in the log: what it makes is then only removed by its own rollback.
+     */
+    private static RunJournal openJournal(Path base) {
+        try {
+            return RunJournal.open(base);
+        } catch (IOException | RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "no journal in " + base + " (a SIGKILL would leave the files this "
+                    + "restore makes): " + e.getMessage());
+            return null;
+        }
     }
 
     /** The plan of --inject-fault, or null without it. */

@@ -75,4 +75,12 @@ public interface OpenContext {
 
     /** A restore-wide option by name (plugin-specific switches such as {@code pty-any-index}); null if unset. */
     String option(String name);
+
+    /**
+     * Where this restore records the file system entries it makes outside its processes (socket files,
+     * ghosts, directories for deleted names) before making them; {@link Journal#NONE} when it keeps none.
+     */
+    default Journal journal() {
+        return Journal.NONE;
+    }
 }

@@ -23,6 +23,7 @@ import fdrestore.api.spi.Fdinfo;
 import fdrestore.api.spi.FileDumper;
 import fdrestore.api.spi.FileKind;
 import fdrestore.api.spi.LiveFile;
+import fdrestore.api.spi.RestoreException;
 import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.FileStat;
 import fdrestore.api.sys.Linux;
@@ -32,6 +33,7 @@ import fdrestore.api.sys.SysException;
 import fdrestore.core.dump.DumpState.Desc;
 import fdrestore.core.dump.DumpState.Slot;
 import fdrestore.core.dump.DumpState.Task;
+import fdrestore.core.restore.Restorer;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryNotEmptyException;
@@ -128,7 +130,7 @@ public final class Dumper {
                 Files.createDirectories(target.getParent());
                 tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".dump-");
                 state.sink.writeTo(tmp);
-                selfCheck(tmp);
+                selfCheck(tmp, kinds);
                 frozen = freezer == null ? List.of() : freezer.stopped();
             } finally {
                 closeAll();
@@ -348,17 +350,30 @@ public final class Dumper {
         }
     }
 
-    /** The written set must pass the strict codec and the validation a restore runs. */
-    private static void selfCheck(Path dir) throws DumpException, IOException {
+    /**
+     * The written set must pass the strict codec and the validation a restore runs, and must plan as a
+     * restore with these kinds would (plan only: no syscall), or the dump fails rather than leave a set
+     * that cannot be restored.
+     */
+    static void selfCheck(Path dir, List<FileKind> kinds) throws DumpException, IOException {
         List<String> problems = StrictCheck.checkDir(dir);
         if (!problems.isEmpty()) {
             throw new DumpException("the dumped images fail the strict CRIU check (a plugin bug): "
                     + String.join("; ", problems));
         }
+        ImageSet written;
         try {
-            ImageSet.open(dir);
+            written = ImageSet.open(dir);
         } catch (IOException e) {
             throw new DumpException("the dumped images do not validate (a plugin bug): " + e.getMessage(), e);
+        }
+        try {
+            // cwd fallback: a cwd removed since is h-fid's case and a restore option, not an unrestorable set
+            new Restorer(written, kinds, () -> null, Restorer.Options.defaults("plan-only")
+                    .withLaunch(new Restorer.Launch(false, false, true))).planOnly();
+        } catch (RestoreException | RuntimeException e) {
+            throw new DumpException("the dumped images would not restore (their plan fails, so nothing was written): "
+                    + e.getMessage(), e);
         }
     }
 

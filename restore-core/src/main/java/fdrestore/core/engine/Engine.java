@@ -40,6 +40,7 @@ import java.util.concurrent.atomic.AtomicReference;
 public final class Engine {
     final Transport transport;
     final Path root;
+    final fdrestore.api.spi.Journal journal;
     final Map<String, String> options;
     final List<FileDesc> descs = new ArrayList<>();
     final List<Fle> fles = new ArrayList<>();
@@ -64,6 +65,7 @@ public final class Engine {
     private Engine(Builder b) throws RestoreException {
         this.transport = b.transport;
         this.root = b.root;
+        this.journal = b.journal;
         this.options = Map.copyOf(b.options);
         this.progress = b.progress;
         this.workers = b.workers > 0 ? b.workers
@@ -443,6 +445,7 @@ public final class Engine {
         private Path root = Paths.get("/");
         private int workers;
         private Progress progress = Progress.NONE;
+        private fdrestore.api.spi.Journal journal = fdrestore.api.spi.Journal.NONE;
 
         private Builder(Transport transport) {
             this.transport = transport;
@@ -484,6 +487,12 @@ public final class Engine {
         /** Where to report progress (none by default). */
         public Builder progress(Progress p) {
             this.progress = p == null ? Progress.NONE : p;
+            return this;
+        }
+
+        /** Where plugins record the file system entries they make (none by default). */
+        public Builder journal(fdrestore.api.spi.Journal j) {
+            this.journal = j == null ? fdrestore.api.spi.Journal.NONE : j;
             return this;
         }
 

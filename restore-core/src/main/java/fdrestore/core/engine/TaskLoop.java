@@ -771,6 +771,11 @@ final class TaskLoop implements Runnable {
         public String option(String name) {
             return engine.options.get(name);
         }
+
+        @Override
+        public fdrestore.api.spi.Journal journal() {
+            return engine.journal;
+        }
     }
 
     /**

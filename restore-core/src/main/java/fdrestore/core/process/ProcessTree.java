@@ -41,6 +41,8 @@ public final class ProcessTree {
     BiConsumer<Integer, Integer> onSpawned = (task, pid) -> { };
     /** Called once the tree is built, before any command starts (real pid map, real pid -> start fd). */
     private BiConsumer<Map<Integer, Integer>, Map<Integer, Integer>> atGate;
+    /** Called once every process is up, just before the holders are released (a progress phase). */
+    private Runnable beforeRelease = () -> { };
 
     /**
      * @param holder    the holder program
@@ -56,6 +58,12 @@ public final class ProcessTree {
     /** Who is told of every process made for a task (image pid, real pid): fault injection counts them. */
     public ProcessTree onSpawned(BiConsumer<Integer, Integer> to) {
         this.onSpawned = to;
+        return this;
+    }
+
+    /** What to do once every process is up and just before the holders are released. */
+    public ProcessTree beforeRelease(Runnable r) {
+        this.beforeRelease = r;
         return this;
     }
 
@@ -143,6 +151,7 @@ public final class ProcessTree {
         }
         builder.run();
         applyOwners(real);
+        beforeRelease.run(); // the tree is built; until its holders are released, fdrestore's death ends it
         for (Map.Entry<Integer, HolderChannel> e : controls.entrySet()) {
             List<String> release = new ArrayList<>(List.of("release"));
             for (ProcessAction a : plan.actions(e.getKey())) {

@@ -1,10 +1,11 @@
 package fdrestore.core.restore;
 
 import fdrestore.api.image.FdType;
-import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Fd;
 import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.Journal;
 import fdrestore.api.spi.RestoreException;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.spi.Transport;
@@ -172,6 +173,48 @@ public final class Restorer {
         return t == null ? 0 : t.killAll(snap);
     }
 
+    private Journal journal = Journal.NONE;
+
+    /** Where plugins record the files they make before making them (none by default; see RunJournal). */
+    public Restorer journal(Journal j) {
+        this.journal = j == null ? Journal.NONE : j;
+        return this;
+    }
+
+    /**
+     * Plans this restore without running it: the external files, the kinds' plans and the engine's masters,
+     * dependencies and cycle check, with no syscall, no thread and no process (a dump's self-check of the
+     * set it wrote). Fails as {@link #run} would before its first syscall.
+     */
+    public void planOnly() throws RestoreException {
+        Planner planner = new Planner(images, kinds, options, inherit, launches);
+        planner.checkExternal();
+        RestorePlan planned = planner.plan();
+        Engine.Builder b = Engine.builder(null).root(options.root());
+        options.pluginOptions().forEach(b::option);
+        for (Task t : images.tasks()) {
+            if (launches.tableOwner(t) == t.pid()) {
+                b.table(planOnlyTable(t.pid()));
+            }
+        }
+        for (RestorePlan.Planned p : planned.files()) {
+            b.file(p.info(), p.kindName(), p.restorer());
+        }
+        b.build();
+    }
+
+    /** A table that only knows its pid: any call is a bug of the plan-only path. */
+    private static TaskTable planOnlyTable(int pid) {
+        return (TaskTable) java.lang.reflect.Proxy.newProxyInstance(TaskTable.class.getClassLoader(),
+                new Class<?>[] {TaskTable.class}, (proxy, m, args) -> switch (m.getName()) {
+                    case "pid" -> pid;
+                    case "toString" -> "plan-only table of task " + pid;
+                    case "hashCode" -> pid;
+                    case "equals" -> proxy == args[0];
+                    default -> throw new UnsupportedOperationException("plan only: no " + m.getName() + " call");
+                });
+    }
+
     /** Where to report phases and engine progress (none by default). */
     public Restorer progress(Progress p) {
         this.progress = p == null ? Progress.NONE : p;
@@ -270,7 +313,7 @@ public final class Restorer {
             }
             progress.phase("engine");
             Engine.Builder b = Engine.builder(transport = transports.get()).tables(engineTables)
-                    .root(options.root()).workers(options.workers()).progress(progress);
+                    .root(options.root()).workers(options.workers()).progress(progress).journal(journal);
             options.pluginOptions().forEach(b::option);
             for (RestorePlan.Planned p : planned.files()) {
                 b.file(p.info(), p.kindName(), p.restorer());
@@ -289,7 +332,7 @@ public final class Restorer {
             progress.phase("processes");
             List<RestoredTask> restored = new ArrayList<>();
             ProcessTree processes = new ProcessTree(planned, options.holder(), options.root(), options.workDir(),
-                    options.launch().listenFds()).atGate(atGate);
+                    options.launch().listenFds()).atGate(atGate).beforeRelease(() -> progress.phase("release"));
             if (options.faults() != null) {
                 processes.onSpawned(options.faults()::spawned);
             }

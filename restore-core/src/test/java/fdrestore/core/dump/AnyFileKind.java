@@ -27,6 +27,8 @@ class AnyFileKind implements FileKind, FileDumper {
 
     private final Predicate<LiveFile> accepts;
     private final Hook hook;
+    /** Set to make its plan fail, as a kind whose dump wrote what its restore refuses. */
+    volatile boolean refusePlan;
 
     AnyFileKind(Predicate<LiveFile> accepts, Hook hook) {
         this.accepts = accepts;
@@ -49,7 +51,12 @@ class AnyFileKind implements FileKind, FileDumper {
 
     @Override
     public FileRestorer plan(FileInfo file, PlanContext ctx) throws PlanException {
-        throw new PlanException("test kind");
+        if (refusePlan) {
+            throw new PlanException("test kind: refuses to plan " + file);
+        }
+        return c -> {
+            throw new UnsupportedOperationException("test kind: a dump's self-check only plans");
+        };
     }
 
     @Override

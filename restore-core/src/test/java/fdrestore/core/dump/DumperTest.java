@@ -216,10 +216,20 @@ class DumperTest {
             public boolean namesOtherFds() {
                 return true;
             }
+
+            @Override
+            public java.util.Set<fdrestore.api.image.FdType> fdTypes() {
+                return java.util.Set.of(fdrestore.api.image.FdType.BPFMAP); // REG is restored by 'rest' alone
+            }
         };
         AnyFileKind unsupported = new AnyFileKind(f -> f.link().equals(b.toString()), ctx -> {
             throw DumpException.unsupported("cannot express this");
-        });
+        }) {
+            @Override
+            public java.util.Set<fdrestore.api.image.FdType> fdTypes() {
+                return java.util.Set.of(fdrestore.api.image.FdType.TUNF);
+            }
+        };
         AnyFileKind rest = new AnyFileKind(f -> !f.link().equals(a.toString()) && !f.link().equals(b.toString()),
                 ctx -> { });
         assertTrue(fa < fb, "the naming kind's fd comes first, so pstree order alone would dump it first");
@@ -305,6 +315,26 @@ class DumperTest {
         assertEquals("task " + t.pid() + " fd " + x + " (/dev/null) was closed during the dump (--freeze stops the"
                 + " tree while it is dumped)", e.getMessage());
         assertFalse(Files.exists(dir));
+    }
+
+    /** Issue 22 item 3: the dump plans what it wrote (plan only) and fails rather than leave a set that would not restore. */
+    @Test
+    void aDumpWhoseSetWouldNotPlanFailsAndLeavesNothing() throws Exception {
+        Tree t = start("serve('')");
+        AnyFileKind kind = new AnyFileKind();
+        kind.refusePlan = true;
+        Path dir = tmp.resolve("out");
+        DumpException e = assertThrows(DumpException.class, () -> dump(t, dir, false, false, kind));
+        assertTrue(e.getMessage().startsWith("the dumped images would not restore (their plan fails, so nothing was "
+                + "written): ") && e.getMessage().contains("test kind: refuses to plan"), e.getMessage());
+        assertFalse(Files.exists(dir));
+        try (java.util.stream.Stream<Path> s = Files.list(tmp)) {
+            assertEquals(List.of(), s.filter(p -> p.getFileName().toString().contains(".dump-")).toList(),
+                    "no temporary set is left");
+        }
+        kind.refusePlan = false;
+        DumpResult r = dump(t, dir, false, false, kind);
+        assertTrue(r.tasks().size() == 1 && Files.isDirectory(dir), "the same tree dumps once its set plans");
     }
 
     @Test

@@ -3,6 +3,7 @@ package fdrestore.plugin.regularfile;
 import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.Journal;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
 import fdrestore.api.spi.Stage;
@@ -415,7 +416,16 @@ final class RegularFileRestorer implements FileRestorer {
         TaskTable t = ctx.table();
         synchronized (GhostFile.LOCK) {
             Path target = ghostTarget(ctx.root(), name);
-            ghost.create(target);
+            Journal journal = ctx.journal();
+            Journal.Entry entry = ghost.directory() ? Journal.Entry.DIRECTORY : Journal.Entry.FILE;
+            journal.making(entry, target);
+            try {
+                ghost.create(target);
+            } catch (IOException | RuntimeException e) {
+                journal.gone(target); // create removes what it made, and never touches what was there
+                throw e;
+            }
+            journal.made(entry, target);
             int fd = -1;
             Exception failure = null;
             try {
@@ -429,6 +439,7 @@ final class RegularFileRestorer implements FileRestorer {
             }
             try {
                 GhostFile.remove(target);
+                journal.gone(target);
             } catch (IOException e) {
                 RegularFileException r = new RegularFileException(what + ": cannot unlink the recreated ghost "
                         + target + " (remove it by hand): " + e.getMessage(), e);
@@ -472,21 +483,30 @@ final class RegularFileRestorer implements FileRestorer {
             if (!Files.isRegularFile(link, LinkOption.NOFOLLOW_LINKS)) {
                 throw new RegularFileException(what + ": the link file " + link + " is missing or not a regular file");
             }
+            Journal journal = ctx.journal();
+            journal.making(Journal.Entry.FILE, target);
             try {
                 Files.createLink(target, link); // link(2): never replaces what is at target
             } catch (FileAlreadyExistsException e) {
+                journal.gone(target);
                 throw new RegularFileException(what + ": it was deleted at dump time, but " + target
                         + " exists; refusing to link the remap over it");
+            } catch (IOException | RuntimeException e) {
+                journal.gone(target);
+                throw e;
             }
+            journal.made(Journal.Entry.FILE, target);
             int fd;
             try {
                 fd = openInRoot(t, ctx.root(), name, firstFlags());
             } catch (SysException | RuntimeException e) {
                 removeMade(target, e);
+                journal.gone(target);
                 throw e;
             }
             try {
                 Files.delete(target);
+                journal.gone(target);
             } catch (IOException e) {
                 try {
                     t.close(fd);

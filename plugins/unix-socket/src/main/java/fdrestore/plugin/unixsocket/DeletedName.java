@@ -1,5 +1,6 @@
 package fdrestore.plugin.unixsocket;
 
+import fdrestore.api.spi.Journal;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.SysException;
 import java.io.IOException;
@@ -40,13 +41,15 @@ final class DeletedName {
     private final SockPath at;
     /** Directories this name holds a reference on, outermost first. */
     private final List<Path> dirs;
+    private final Journal journal;
     private Path reach;
     private byte[] reachAddress;
 
-    private DeletedName(UnixSock sock, SockPath at, List<Path> dirs) {
+    private DeletedName(UnixSock sock, SockPath at, List<Path> dirs, Journal journal) {
         this.sock = sock;
         this.at = at;
         this.dirs = dirs;
+        this.journal = journal;
     }
 
     /** The address peers connect or send to: the socket file's private name while the restore runs. */
@@ -57,13 +60,15 @@ final class DeletedName {
     /**
      * Binds {@code fd} (a socket of {@code t}) to the deleted path name {@code nameOf} carries under
      * {@code root}; {@code perms} says whether to apply the image's file permissions. On failure nothing
-     * is left: no directory, no socket file, the user's file at its place.
+     * is left: no directory, no socket file, the user's file at its place. What it makes is recorded in
+     * {@code journal} first.
      */
-    static DeletedName bind(Path root, UnixSock nameOf, TaskTable t, int fd, boolean perms) throws IOException {
+    static DeletedName bind(Path root, UnixSock nameOf, TaskTable t, int fd, boolean perms, Journal journal)
+            throws IOException {
         synchronized (LOCK) {
             SockPath at = SockPath.ofDeleted(root, nameOf);
-            List<Path> dirs = makeDirs(nameOf, at);
-            DeletedName d = new DeletedName(nameOf, at, dirs);
+            List<Path> dirs = makeDirs(nameOf, at, journal);
+            DeletedName d = new DeletedName(nameOf, at, dirs, journal);
             boolean ok = false;
             try {
                 d.bindLocked(t, fd, perms);
@@ -81,7 +86,7 @@ final class DeletedName {
      * The missing directories of the name's path, made now (outermost first), plus those of the existing
      * ones that another deleted name of this JVM made and still holds.
      */
-    private static List<Path> makeDirs(UnixSock s, SockPath at) throws IOException {
+    private static List<Path> makeDirs(UnixSock s, SockPath at, Journal journal) throws IOException {
         List<Path> missing = new ArrayList<>();
         Path p = at.host().getParent();
         while (p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
@@ -103,12 +108,19 @@ final class DeletedName {
         }
         try {
             for (Path q : missing) {
-                Files.createDirectory(q, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                journal.making(Journal.Entry.DIRECTORY, q);
+                try {
+                    Files.createDirectory(q, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                } catch (IOException e) {
+                    journal.gone(q);
+                    throw e;
+                }
                 MADE.put(q, 1);
                 held.add(q);
+                journal.made(Journal.Entry.DIRECTORY, q);
             }
         } catch (IOException e) {
-            dropDirs(held, e);
+            dropDirs(held, e, journal);
             throw new IOException(s + ": cannot make the directories of its deleted name " + at.imagePath() + ": "
                     + e.getMessage(), e);
         }
@@ -123,11 +135,14 @@ final class DeletedName {
         }
         IOException failure = null;
         try {
+            journal.making(Journal.Entry.SOCKET, host);
             try {
                 t.bind(fd, at.address());
             } catch (SysException e) {
+                journal.gone(host);
                 throw new IOException(sock + ": cannot bind its deleted name " + at.imagePath() + ": " + e.getMessage(), e);
             }
+            journal.made(Journal.Entry.SOCKET, host);
             try {
                 if (perms) {
                     at.applyPerms(sock.perms());
@@ -137,9 +152,14 @@ final class DeletedName {
                     reach = SockPath.moveAside(host, "sk");
                 } catch (IOException e) {
                     at.unlink(); // it cannot be moved: the socket file goes now, so the user's file can come back
+                    journal.gone(host);
                     throw new IOException(sock + ": cannot move the socket file of its deleted name aside: "
                             + e.getMessage(), e);
                 }
+                // moved: the same inode under its private name (known only now), and nothing at the name
+                journal.making(Journal.Entry.SOCKET, reach);
+                journal.made(Journal.Entry.SOCKET, reach);
+                journal.gone(host);
             }
             reachAddress = UnixName.pathAddress(reach.toString());
             if (reachAddress == null) {
@@ -180,6 +200,7 @@ final class DeletedName {
         if (reach != null) {
             try {
                 new SockPath(reach, reachAddress, at.imagePath()).unlink();
+                journal.gone(reach);
             } catch (IOException e) {
                 if (errors != null) {
                     errors.addSuppressed(e);
@@ -187,11 +208,11 @@ final class DeletedName {
             }
             reach = null;
         }
-        dropDirs(dirs, errors);
+        dropDirs(dirs, errors, journal);
     }
 
     /** Drops one reference on each directory, innermost first; removes those nobody needs any more. */
-    private static void dropDirs(List<Path> dirs, Throwable errors) {
+    private static void dropDirs(List<Path> dirs, Throwable errors, Journal journal) {
         for (int i = dirs.size() - 1; i >= 0; i--) {
             Path q = dirs.get(i);
             Integer n = MADE.get(q);
@@ -205,8 +226,9 @@ final class DeletedName {
             MADE.remove(q);
             try {
                 Files.delete(q);
+                journal.gone(q);
             } catch (NoSuchFileException e) {
-                // gone already
+                journal.gone(q); // gone already
             } catch (IOException e) {
                 if (errors != null) {
                     errors.addSuppressed(new IOException("cannot remove the directory " + q + " made for a deleted name: "

@@ -2,6 +2,7 @@ package fdrestore.plugin.unixsocket;
 
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.FileRestorer;
+import fdrestore.api.spi.Journal;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
 import fdrestore.api.spi.Stage;
@@ -55,6 +56,8 @@ final class UnixRestorer implements FileRestorer {
     private final RestoreNames names;
     /** Its own deleted path name while it is bound (released once its peers reached it, or on abort). */
     private DeletedName deletedName;
+    /** Where the socket files and directories this restorer makes are recorded before they are made. */
+    private volatile Journal journal = Journal.NONE;
 
     UnixRestorer(SockPlan plan) {
         this(plan, new RestoreNames());
@@ -227,7 +230,8 @@ final class UnixRestorer implements FileRestorer {
             addr = me.name().abstractAddress();
             bind(t, fd, addr);
         } else if (me.deleted()) {
-            DeletedName d = DeletedName.bind(ctx.root(), me, t, fd, true);
+            journal = ctx.journal();
+            DeletedName d = DeletedName.bind(ctx.root(), me, t, fd, true, journal);
             synchronized (created) {
                 deletedName = d;
             }
@@ -237,9 +241,12 @@ final class UnixRestorer implements FileRestorer {
             SockPath sp = SockPath.of(ctx.root(), me);
             sp.clearStale(me, t);
             addr = sp.address();
+            journal = ctx.journal();
+            journal.making(Journal.Entry.SOCKET, sp.host());
             try {
                 t.bind(fd, addr);
             } catch (SysException e) {
+                journal.gone(sp.host()); // what is there is not ours
                 if (e.errno() != Errno.EADDRINUSE) {
                     throw new IOException(me + ": cannot bind to " + me.name() + ": " + e.getMessage(), e);
                 }
@@ -248,6 +255,7 @@ final class UnixRestorer implements FileRestorer {
             synchronized (created) {
                 created.add(sp);
             }
+            journal.made(Journal.Entry.SOCKET, sp.host());
             sp.applyPerms(me.perms());
         }
         ctx.signal(bound(me.ino()));
@@ -329,6 +337,7 @@ final class UnixRestorer implements FileRestorer {
         UnixSock server = p.server();
         int l = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
         owned.add(l);
+        journal = ctx.journal();
         if (server.deleted() && server.name().isPath()) {
             return acceptThroughDeletedName(ctx, t, p, l, owned);
         }
@@ -349,9 +358,15 @@ final class UnixRestorer implements FileRestorer {
             closeOwned(t, owned, l);
             return null;
         }
+        if (sp != null) {
+            journal.making(Journal.Entry.SOCKET, sp.host());
+        }
         try {
             t.bind(l, addr);
         } catch (SysException e) {
+            if (sp != null) {
+                journal.gone(sp.host());
+            }
             if (e.errno() == Errno.EADDRINUSE) {
                 closeOwned(t, owned, l);
                 return null;
@@ -362,6 +377,7 @@ final class UnixRestorer implements FileRestorer {
             synchronized (created) {
                 created.add(sp);
             }
+            journal.made(Journal.Entry.SOCKET, sp.host());
         }
         t.listen(l, 1);
         int c = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
@@ -375,6 +391,7 @@ final class UnixRestorer implements FileRestorer {
         closeOwned(t, owned, l);
         if (sp != null) {
             sp.unlink();
+            journal.gone(sp.host());
             synchronized (created) {
                 created.remove(sp);
             }
@@ -390,7 +407,7 @@ final class UnixRestorer implements FileRestorer {
      */
     private int[] acceptThroughDeletedName(OpenContext ctx, TaskTable t, Pair p, int l, List<Integer> owned)
             throws IOException, SysException {
-        DeletedName d = DeletedName.bind(ctx.root(), p.server(), t, l, false);
+        DeletedName d = DeletedName.bind(ctx.root(), p.server(), t, l, false, journal);
         try {
             t.listen(l, 1);
             int c = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
@@ -579,6 +596,7 @@ final class UnixRestorer implements FileRestorer {
             }
             for (SockPath sp : mine) {
                 sp.unlink(); // bound, then deleted: the name stays, the file goes
+                journal.gone(sp.host());
             }
         }
         if (me.shutdown() != 0) {
@@ -632,6 +650,7 @@ final class UnixRestorer implements FileRestorer {
         for (SockPath sp : mine) {
             try {
                 sp.unlink();
+                journal.gone(sp.host());
             } catch (IOException e) {
                 if (first == null) {
                     first = e;

@@ -54,7 +54,7 @@ class DeletedNameTest {
         FakeTaskTable t = kernel.table(10, 100).failOn("bind", 1, Errno.EACCES);
         int fd = t.socket(1, 2, 0);
         IOException e = assertThrows(IOException.class,
-                () -> DeletedName.bind(root, deleted("/run/a/b/x.sock"), t, fd, true));
+                () -> DeletedName.bind(root, deleted("/run/a/b/x.sock"), t, fd, true, fdrestore.api.spi.Journal.NONE));
         assertTrue(e.getMessage().contains("cannot bind its deleted name /run/a/b/x.sock")
                 && e.getMessage().contains("EACCES"), e.getMessage());
         assertEquals(before, all(), "run/a and run/a/b are gone again");
@@ -70,7 +70,7 @@ class DeletedNameTest {
         int fd = t.socket(1, 2, 0);
         // The fake bind makes no file, so the socket file cannot be moved to its private name.
         IOException e = assertThrows(IOException.class,
-                () -> DeletedName.bind(root, deleted("/run/x.sock"), t, fd, false));
+                () -> DeletedName.bind(root, deleted("/run/x.sock"), t, fd, false, fdrestore.api.spi.Journal.NONE));
         assertTrue(e.getMessage().contains("cannot move the socket file of its deleted name aside"), e.getMessage());
         assertEquals(before, all());
         assertEquals("user data", Files.readString(user));
@@ -85,7 +85,7 @@ class DeletedNameTest {
         FakeTaskTable t = kernel.table(10, 100);
         int fd = t.socket(1, 2, 0);
         IOException e = assertThrows(IOException.class,
-                () -> DeletedName.bind(root, deleted("/run/file/d/x.sock"), t, fd, true));
+                () -> DeletedName.bind(root, deleted("/run/file/d/x.sock"), t, fd, true, fdrestore.api.spi.Journal.NONE));
         assertTrue(e.getMessage().contains("exists and is not a directory (nothing was created)"), e.getMessage());
         assertEquals(before, all());
         assertFalse(t.calls().stream().anyMatch(c -> c.startsWith("bind")), "no bind was tried: " + t.calls());
