@@ -219,7 +219,12 @@ final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
                         .withLaunch(new Restorer.Launch(exec && !hold, listenFds, cwdFallback));
                 progress.totals(images.tasks().size(), fdCount);
                 RestoreProgress shown = progress;
-                Restorer restorer = new Restorer(images, host.kinds(), ScmTransport::create, opts).inheritFds(inherit);
+                Restorer restorer = new Restorer(images, host.kinds(), () -> {
+                    ScmTransport t = ScmTransport.create();
+                    LOG.log(t.isolated() ? System.Logger.Level.DEBUG : System.Logger.Level.INFO,
+                            () -> "transport endpoints: " + t.isolation());
+                    return t;
+                }, opts).inheritFds(inherit);
                 guard.restoring(restorer);
                 if (exec && !hold && restorer.commandsToRun() == 0) {
                     err.println("Notice: --exec, but no task of " + dir + " records a command it exec'd"
