@@ -76,7 +76,37 @@ final class ShowCommand implements Callable<Integer> {
         return best;
     }
 
+    /**
+     * The master of each file, found once per file: {@code show} used to scan a file's sharers again for
+     * each of its fds, quadratic in the fds of a widely shared file (80,000 fds took 106 s).
+     */
+    static final class Masters {
+        private final ImageSet images;
+        private final Map<Long, FdRef> byFile = new HashMap<>();
+        /** Sharers scanned so far: the total of the fds of the files asked for, when each is scanned once. */
+        long scanned;
+
+        Masters(ImageSet images) {
+            this.images = images;
+        }
+
+        FdRef of(long fileId) {
+            FdRef m = byFile.get(fileId);
+            if (m == null) {
+                List<FdRef> sharers = images.sharers(fileId);
+                scanned += sharers.size();
+                m = master(sharers);
+                byFile.put(fileId, m);
+            }
+            return m;
+        }
+    }
+
     private static void text(ImageSet images, Map<FdType, FileKind> kinds, PrintWriter out) {
+        text(images, kinds, out, new Masters(images));
+    }
+
+    static void text(ImageSet images, Map<FdType, FileKind> kinds, PrintWriter out, Masters masters) {
         int fds = 0;
         int shared = 0;
         for (Task t : images.tasks()) {
@@ -116,7 +146,7 @@ final class ShowCommand implements Callable<Integer> {
                 if (sharers.size() == 1) {
                     share = "file " + fd.fileId();
                 } else {
-                    FdRef m = master(sharers);
+                    FdRef m = masters.of(fd.fileId());
                     share = "file " + fd.fileId() + ", " + (m.pid() == t.pid() && m.fd().fd() == fd.fd()
                             ? "master of " + (sharers.size() - 1) + " slave" + (sharers.size() == 2 ? "" : "s")
                             : "slave of " + m);
@@ -134,7 +164,7 @@ final class ShowCommand implements Callable<Integer> {
                 out.printf("%nShared files (master first):%n");
                 header = true;
             }
-            FdRef m = master(e.getValue());
+            FdRef m = masters.of(e.getKey());
             List<String> slaves = new ArrayList<>();
             for (FdRef r : e.getValue()) {
                 if (r != m) {
@@ -152,6 +182,10 @@ final class ShowCommand implements Callable<Integer> {
     }
 
     static Map<String, Object> toJson(ImageSet images, Map<FdType, FileKind> kinds) {
+        return toJson(images, kinds, new Masters(images));
+    }
+
+    static Map<String, Object> toJson(ImageSet images, Map<FdType, FileKind> kinds, Masters masters) {
         Map<String, Object> doc = Cli.document("show");
         doc.put("dir", images.dir().toString());
         doc.put("imageVersion", images.inventory().getImgVersion());
@@ -176,9 +210,8 @@ final class ShowCommand implements Callable<Integer> {
                 jf.put("fileId", fd.fileId());
                 jf.put("description", descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f, kinds)));
                 structured(images, f, jf);
-                List<FdRef> sharers = images.sharers(fd.fileId());
-                FdRef m = master(sharers);
-                jf.put("shared", sharers.size() > 1);
+                FdRef m = masters.of(fd.fileId());
+                jf.put("shared", images.sharers(fd.fileId()).size() > 1);
                 jf.put("master", m.pid() == t.pid() && m.fd().fd() == fd.fd());
                 jf.put("masterPid", m.pid());
                 jf.put("masterFd", m.fd().fd());
@@ -199,7 +232,7 @@ final class ShowCommand implements Callable<Integer> {
             FdType type = FdType.of(e.getValue().getType());
             jf.put("kind", type != null ? type.name() : "type " + e.getValue().getType());
             jf.put("description", descriptions.computeIfAbsent(e.getKey(), id -> Describe.file(images, e.getValue(), kinds)));
-            FdRef m = master(sharers);
+            FdRef m = masters.of(e.getKey());
             jf.put("master", ref(m));
             List<Object> slaves = new ArrayList<>();
             for (FdRef r : sharers) {
