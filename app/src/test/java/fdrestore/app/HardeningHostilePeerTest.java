@@ -34,6 +34,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,12 +48,26 @@ import org.junit.jupiter.api.io.TempDir;
  * python3 process (another pid). They send garbage, fds, huge datagrams and well-formed messages with
  * forged tokens and tags. Nothing is accepted: the restore verifies, and --json "droppedMessages" counts
  * what reached a receiver. A squatted name is avoided with a new run id.
+ *
+ * <p>These run the transport's fallback, with its endpoints in the host's network namespace
+ * ({@code fdrestore.transport.netns=off}): as root the endpoints are in a private namespace that no peer
+ * reaches at all ({@link HardeningTransportReachTest}).
  */
 class HardeningHostilePeerTest {
     private static final Duration LIMIT = Duration.ofSeconds(180);
     static final AtomicLong TRIED = new AtomicLong();
     static final AtomicLong DROPPED = new AtomicLong();
     static final AtomicLong ACCEPTED = new AtomicLong();
+
+    @BeforeEach
+    void hostNamespace() {
+        System.setProperty("fdrestore.transport.netns", "off");
+    }
+
+    @AfterEach
+    void privateNamespace() {
+        System.clearProperty("fdrestore.transport.netns");
+    }
 
     @AfterAll
     static void summary() {

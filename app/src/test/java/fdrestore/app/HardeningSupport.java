@@ -113,18 +113,39 @@ public final class HardeningSupport {
         return ProcessHandle.current().children().map(ProcessHandle::pid).toList();
     }
 
-    /** inode -> name of every socket named {@code @fdrestore-*} in /proc/net/unix. */
+    /**
+     * inode -> name of every socket named {@code @fdrestore-*} in /proc/net/unix and in the transport's
+     * private network namespace (listed by its thread, {@code fdrestore-transport-netns}, when it exists).
+     */
     static Map<Long, String> transportSockets() {
         Map<Long, String> m = new TreeMap<>();
-        try {
-            for (String l : Files.readAllLines(Path.of("/proc/net/unix"))) {
-                String[] f = l.trim().split("\\s+");
-                if (f.length >= 8 && f[7].startsWith("@fdrestore-")) {
-                    m.put(Long.parseLong(f[6]), f[7]);
+        List<Path> lists = new ArrayList<>(List.of(Path.of("/proc/net/unix")));
+        try (DirectoryStream<Path> tasks = Files.newDirectoryStream(Path.of("/proc/self/task"))) {
+            for (Path t : tasks) {
+                try {
+                    if (Files.readString(t.resolve("comm")).startsWith("fdrestore-trans")) {
+                        lists.add(t.resolve("net/unix"));
+                    }
+                } catch (IOException e) {
+                    // thread ended
                 }
             }
         } catch (IOException e) {
             throw new IllegalStateException(e);
+        }
+        for (Path list : lists) {
+            try {
+                for (String l : Files.readAllLines(list)) {
+                    String[] f = l.trim().split("\\s+");
+                    if (f.length >= 8 && f[7].startsWith("@fdrestore-")) {
+                        m.put(Long.parseLong(f[6]), f[7]);
+                    }
+                }
+            } catch (IOException e) {
+                if (list.equals(lists.get(0))) {
+                    throw new IllegalStateException(e);
+                }
+            }
         }
         return m;
     }

@@ -4,6 +4,7 @@ import fdrestore.api.spi.TaskTable;
 import fdrestore.api.spi.Transport;
 import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
 import java.security.SecureRandom;
 import java.util.ArrayList;
@@ -11,7 +12,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-
 /**
  * The real {@link Transport} (DESIGN §6, seeds 002 and 004): one {@code SOCK_DGRAM} unix socket per task
  * table, bound to the abstract name {@code "\0fdrestore-<runid>-<pid>"}, carrying up to 253 fds a datagram
@@ -22,6 +22,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * nothing. The i-th tag belongs to the i-th SCM_RIGHTS fd. The token is a secret random number of this
  * transport instance; unlike the run id, it never appears in a socket name (abstract names are listed in
  * {@code /proc/net/unix}), so a local process can not guess it from the outside.
+ *
+ * <p><b>Reach.</b> The endpoints are made in this JVM's private network namespace ({@link PrivateNet})
+ * when it can have one (CAP_SYS_ADMIN): their names are then invisible and unreachable for every other
+ * process, so nobody can flood them or bind them first. Otherwise they are abstract names of the host's
+ * namespace ({@link #isolation()} says which), protected as follows.
  *
  * <p><b>Security.</b> Abstract names have no permissions. The endpoints have SO_PASSCRED on, and a
  * datagram is accepted only when the kernel says its sender is this JVM's pid, it was not truncated, its
@@ -64,17 +69,49 @@ public final class ScmTransport implements Transport {
     private final AtomicLong dropped = new AtomicLong();
     private final List<String> reports = new ArrayList<>();
     private volatile boolean closed;
+    /** The JVM's private network namespace, or null: the endpoints are made in their tables, in the host's. */
+    private final PrivateNet net;
+    /** Why {@link #net} is null, for the report. */
+    private final String hostReason;
+    /** Sockets made in {@link #net} and not yet adopted: {@code spare[spareNext..spareEnd)} (guarded by this). */
+    private int[] spare = new int[0];
+    private int spareNext;
+    private int spareChunk = 8;
 
-    /** A transport for run {@code runId} (see {@link TransportNames#checkRunId}). */
+    /**
+     * A transport for run {@code runId} (see {@link TransportNames#checkRunId}), with its endpoints in
+     * this JVM's private network namespace when it can have one ({@link PrivateNet}).
+     */
     public ScmTransport(String runId) {
-        this(runId, RANDOM.nextLong(), ProcessHandle.current().pid());
+        this(runId, RANDOM.nextLong(), ProcessHandle.current().pid(), PrivateNet.get());
     }
 
-    /** For tests: a fixed token and the pid that counts as "this JVM". */
+    /** For tests: a fixed token and the pid that counts as "this JVM"; endpoints in the host's namespace. */
     ScmTransport(String runId, long token, long selfPid) {
+        this(runId, token, selfPid, null);
+    }
+
+    ScmTransport(String runId, long token, long selfPid, PrivateNet net) {
         this.runId = TransportNames.checkRunId(runId);
         this.token = token;
         this.selfPid = selfPid;
+        this.net = net;
+        String why = PrivateNet.unavailable();
+        this.hostReason = net != null ? null : why != null ? why : "not asked for";
+    }
+
+    /**
+     * True when the endpoints are in this JVM's private network namespace, out of every other process's
+     * reach; false when they are abstract names of the host's namespace ({@link #isolation()} says why).
+     */
+    public boolean isolated() {
+        return net != null;
+    }
+
+    /** Where the endpoints live, one line for the report. */
+    public String isolation() {
+        return net != null ? "private network namespace"
+                : "host network namespace (abstract names others can see: " + hostReason + ")";
     }
 
     /** A transport with a fresh random run id ({@link TransportNames#newRunId()}). */
@@ -124,7 +161,9 @@ public final class ScmTransport implements Transport {
         }
         String name = endpointName(pid);
         byte[] addr = TransportNames.address(runId, pid);
-        int sock = table.socket(Linux.AF_UNIX, Linux.SOCK_DGRAM | Linux.SOCK_CLOEXEC | Linux.SOCK_NONBLOCK, 0);
+        int sock = net == null
+                ? table.socket(Linux.AF_UNIX, Linux.SOCK_DGRAM | Linux.SOCK_CLOEXEC | Linux.SOCK_NONBLOCK, 0)
+                : adoptSpare(table);
         try {
             // Before bind, so every datagram that can reach the socket carries its sender's credentials.
             table.setsockopt(sock, Linux.SOL_SOCKET, Linux.SO_PASSCRED, intBytes(1));
@@ -151,6 +190,28 @@ public final class ScmTransport implements Transport {
             throw e;
         }
         endpoints.put(pid, sock);
+    }
+
+    /**
+     * A socket of the private namespace, copied into {@code table}: the JVM's copy is closed at once.
+     * Sockets are made in chunks that double up to {@link PrivateNet#MAX_CHUNK}, so a restore of N tasks
+     * costs about N / 256 hand-offs to the namespace's thread; what is left is closed by {@link #close()}.
+     */
+    private int adoptSpare(TaskTable table) throws SysException {
+        int jvmFd;
+        synchronized (this) {
+            if (spareNext == spare.length) {
+                spare = net.sockets(spareChunk);
+                spareNext = 0;
+                spareChunk = Math.min(PrivateNet.MAX_CHUNK, spareChunk * 2);
+            }
+            jvmFd = spare[spareNext++];
+        }
+        try {
+            return table.adopt(jvmFd);
+        } finally {
+            Sys.closeQuietly(jvmFd);
+        }
     }
 
     /** Best effort: a smaller buffer only means fewer bytes queued, never a wrong restore. */
@@ -280,12 +341,17 @@ public final class ScmTransport implements Transport {
 
     /**
      * Forgets every endpoint: they are temporaries of their task tables, which close them (and so release
-     * any fds still queued in them) when they close. Nothing else is held.
+     * any fds still queued in them) when they close; closes the private namespace's sockets not yet adopted.
      */
     @Override
     public void close() {
         closed = true;
         endpoints.clear();
+        synchronized (this) {
+            while (spareNext < spare.length) {
+                Sys.closeQuietly(spare[spareNext++]);
+            }
+        }
     }
 
     private int endpoint(TaskTable table) {

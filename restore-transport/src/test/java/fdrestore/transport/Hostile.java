@@ -33,6 +33,35 @@ final class Hostile {
             "print('bound', flush=True)",
             "sys.stdin.read()");
 
+    /**
+     * For argv[1] seconds, floods the abstract names argv[3:] with non-blocking datagrams (an fd with every
+     * tenth), then prints "delivered N bound M". With argv[2] "squat" it first binds each name it can
+     * (and floods only the others), and holds its names until stdin closes.
+     */
+    static final String FLOODER = String.join("\n",
+            "import socket, os, sys, time, array",
+            "end = time.time() + float(sys.argv[1])",
+            "names = [b'\\0' + n.encode() for n in sys.argv[3:]]",
+            "s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+            "s.setblocking(False)",
+            "f = os.open('/dev/null', os.O_RDONLY)",
+            "held, bound, n = [], 0, 0",
+            "for a in list(names) if sys.argv[2] == 'squat' else []:",
+            "    q = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)",
+            "    try:",
+            "        q.bind(a); held.append(q); bound += 1; names.remove(a)",
+            "    except OSError:",
+            "        q.close()",
+            "while time.time() < end:",
+            "    for a in names:",
+            "        try:",
+            "            anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array('i', [f]))] if n % 10 == 0 else []",
+            "            s.sendmsg([b'x' * 512], anc, 0, a); n += 1",
+            "        except OSError:",
+            "            pass",
+            "print('delivered', n, 'bound', bound, flush=True)",
+            "if sys.argv[2] == 'squat': sys.stdin.read()");
+
     /** How many datagrams {@link #SENDER} sends. */
     static final int SENT = 4;
 
@@ -54,9 +83,55 @@ final class Hostile {
     }
 
     static Process start(String script, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("python3", "-c", script));
+        return start(List.of(), script, args);
+    }
+
+    /** Runs {@code script} behind {@code prefix} (e.g. {@link #asNobody()}). */
+    static Process start(List<String> prefix, String script, String... args) throws IOException {
+        List<String> cmd = new ArrayList<>(prefix);
+        // another user may not reach a python3 under root's home (pyenv): the system's then
+        boolean sys = !prefix.isEmpty() && java.nio.file.Files.isExecutable(java.nio.file.Path.of("/usr/bin/python3"));
+        cmd.addAll(List.of(sys ? "/usr/bin/python3" : "python3", "-c", script));
         cmd.addAll(List.of(args));
         return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    }
+
+    /**
+     * The command prefix that runs a program as nobody (uid and gid 65534, no groups), or null when this
+     * JVM is not root or neither setpriv nor runuser exists.
+     */
+    static List<String> asNobody() {
+        if (!"0".equals(uid())) {
+            return null;
+        }
+        for (String d : List.of("/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/")) {
+            if (java.nio.file.Files.isExecutable(java.nio.file.Path.of(d + "setpriv"))) {
+                return List.of(d + "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
+            }
+        }
+        for (String d : List.of("/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/")) {
+            if (java.nio.file.Files.isExecutable(java.nio.file.Path.of(d + "runuser"))) {
+                return List.of(d + "runuser", "-u", "nobody", "--");
+            }
+        }
+        return null;
+    }
+
+    static boolean canRunAsNobody() {
+        return pythonAvailable() && asNobody() != null;
+    }
+
+    private static String uid() {
+        try {
+            for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (l.startsWith("Uid:")) {
+                    return l.split("\\s+")[2]; // the effective uid
+                }
+            }
+        } catch (IOException e) {
+            // unknown
+        }
+        return "?";
     }
 
     /** Reads the process's first output line (its "ready" word), or everything it said if it died. */

@@ -105,8 +105,51 @@ class ScmTransportKernelTest {
             byte[] v = new byte[4];
             b.getsockopt(sock, Linux.SOL_SOCKET, Linux.SO_PASSCRED, v);
             assertEquals(1, ScmTransport.getInt(v, 0), "SO_PASSCRED");
-            String unix = readProc("/proc/net/unix");
-            assertTrue(unix.contains("@" + transport.endpointName(B)), "abstract name is bound");
+            String name = "@" + transport.endpointName(B);
+            if (transport.isolated()) {
+                assertFalse(readProc("/proc/net/unix").contains(name), "invisible in the host's namespace");
+                String own = readProc("/proc/self/task/" + PrivateNet.get().threadId() + "/net/unix");
+                assertTrue(own.contains(name), "abstract name is bound in the private namespace");
+            } else {
+                assertTrue(readProc("/proc/net/unix").contains(name), "abstract name is bound");
+            }
+        });
+    }
+
+    /** Root (CAP_SYS_ADMIN) gets the private namespace: issue 23 item 3 depends on it. */
+    @Test
+    @EnabledIf(value = "fdrestore.transport.Hostile#canRunAsNobody", disabledReason = "needs root, python3, setpriv or runuser")
+    void asRootTheEndpointsAreInAPrivateNetworkNamespace() {
+        assertTrue(transport.isolated(), transport.isolation());
+        assertEquals("private network namespace", transport.isolation());
+    }
+
+    /**
+     * Issue 23 item 3: an unprivileged user who knows the endpoints' names (here: told them) can neither
+     * bind them first nor deliver one datagram to them. Fails with the endpoints in the host's namespace.
+     */
+    @Test
+    @EnabledIf(value = "fdrestore.transport.Hostile#canRunAsNobody", disabledReason = "needs root, python3, setpriv or runuser")
+    void anUnprivilegedUserCanNeitherSquatNorFloodTheEndpoints() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Process p = Hostile.start(Hostile.asNobody(), Hostile.FLOODER, "0", "squat",
+                    transport.endpointName(A), transport.endpointName(B));
+            try {
+                String said = Hostile.firstLine(p);
+                assertTrue(said.matches("delivered \\d+ bound \\d+"), said);
+                assertEquals("bound 2", said.substring(said.indexOf("bound")), "nobody bound both names first");
+                openBoth(); // the squatter's names are in the host's namespace: no collision
+            } finally {
+                p.getOutputStream().close();
+                p.waitFor();
+            }
+            Process q = Hostile.start(Hostile.asNobody(), Hostile.FLOODER, "1", "flood",
+                    transport.endpointName(A), transport.endpointName(B));
+            String again = Hostile.firstLine(q);
+            q.waitFor();
+            assertEquals("delivered 0", again.substring(0, again.indexOf(" bound")), "the flood reached an endpoint");
+            assertEquals(-1, transport.receive(b, rxFds, rxTags), "nothing queued");
+            assertEquals(0, transport.dropped());
         });
     }
 
@@ -294,9 +337,17 @@ class ScmTransportKernelTest {
 
     // ---- squatters ----------------------------------------------------------------------------------
 
+    /** A transport whose endpoints are abstract names of the host's namespace (the fallback without CAP_SYS_ADMIN). */
+    private static ScmTransport hostNamespace() {
+        return new ScmTransport(TransportNames.newRunId(), new java.security.SecureRandom().nextLong(),
+                ProcessHandle.current().pid());
+    }
+
     @Test
     void aNameSquattedInTheJvmMakesOpenFailDetectably() {
         assertTimeoutPreemptively(LIMIT, () -> {
+            transport.close();
+            transport = hostNamespace();
             int squat = Sys.socket(Linux.AF_UNIX, Linux.SOCK_DGRAM | Linux.SOCK_CLOEXEC, 0);
             try {
                 Sys.bind(squat, TransportNames.address(transport.runId(), B));
@@ -322,6 +373,8 @@ class ScmTransportKernelTest {
     @EnabledIf(value = "fdrestore.transport.Hostile#pythonAvailable", disabledReason = "python3 is not installed")
     void aNameSquattedByAnotherProcessMakesOpenFailDetectably() {
         assertTimeoutPreemptively(LIMIT, () -> {
+            transport.close();
+            transport = hostNamespace();
             Process p = Hostile.start(Hostile.SQUATTER, transport.endpointName(A));
             try {
                 assertEquals("bound", Hostile.firstLine(p));

@@ -258,7 +258,12 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
                         .withLaunch(new Restorer.Launch(exec && !hold, listenFds, cwdFallback));
                 progress.totals(images.tasks().size(), fdCount);
                 RestoreProgress shown = progress;
-                Restorer restorer = new Restorer(images, host.kinds(), ScmTransport::create, opts).inheritFds(inherit);
+                Restorer restorer = new Restorer(images, host.kinds(), () -> {
+                    ScmTransport t = ScmTransport.create();
+                    LOG.log(t.isolated() ? System.Logger.Level.DEBUG : System.Logger.Level.INFO,
+                            () -> "transport endpoints: " + t.isolation());
+                    return t;
+                }, opts).inheritFds(inherit);
                 journal = openJournal(runBase);
                 restorer.journal(journal);
                 guard.restoring(restorer);

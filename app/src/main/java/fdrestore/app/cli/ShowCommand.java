@@ -2,10 +2,10 @@ package fdrestore.app.cli;
 
 import fdrestore.api.image.Describe;
 import fdrestore.api.image.FdType;
-import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Fd;
 import fdrestore.api.image.ImageSet.FdRef;
 import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.spi.FileKind;
 import fdrestore.app.Cli;
@@ -78,7 +78,37 @@ public final class ShowCommand implements Callable<Integer> {
         return best;
     }
 
+    /**
+     * The master of each file, found once per file: {@code show} used to scan a file's sharers again for
+     * each of its fds, quadratic in the fds of a widely shared file (80,000 fds took 106 s).
+     */
+    static final class Masters {
+        private final ImageSet images;
+        private final Map<Long, FdRef> byFile = new HashMap<>();
+        /** Sharers scanned so far: the total of the fds of the files asked for, when each is scanned once. */
+        long scanned;
+
+        Masters(ImageSet images) {
+            this.images = images;
+        }
+
+        FdRef of(long fileId) {
+            FdRef m = byFile.get(fileId);
+            if (m == null) {
+                List<FdRef> sharers = images.sharers(fileId);
+                scanned += sharers.size();
+                m = master(sharers);
+                byFile.put(fileId, m);
+            }
+            return m;
+        }
+    }
+
     private static void text(ImageSet images, Map<FdType, FileKind> kinds, PrintWriter out) {
+        text(images, kinds, out, new Masters(images));
+    }
+
+    static void text(ImageSet images, Map<FdType, FileKind> kinds, PrintWriter out, Masters masters) {
         int fds = 0;
         int shared = 0;
         for (Task t : images.tasks()) {
@@ -118,7 +148,7 @@ public final class ShowCommand implements Callable<Integer> {
                 if (sharers.size() == 1) {
                     share = "file " + fd.fileId();
                 } else {
-                    FdRef m = master(sharers);
+                    FdRef m = masters.of(fd.fileId());
                     share = "file " + fd.fileId() + ", " + (m.pid() == t.pid() && m.fd().fd() == fd.fd()
                             ? "master of " + (sharers.size() - 1) + " slave" + (sharers.size() == 2 ? "" : "s")
                             : "slave of " + m);
@@ -136,7 +166,7 @@ public final class ShowCommand implements Callable<Integer> {
                 out.printf("%nShared files (master first):%n");
                 header = true;
             }
-            FdRef m = master(e.getValue());
+            FdRef m = masters.of(e.getKey());
             List<String> slaves = new ArrayList<>();
             for (FdRef r : e.getValue()) {
                 if (r != m) {
@@ -154,6 +184,10 @@ public final class ShowCommand implements Callable<Integer> {
     }
 
     static Map<String, Object> toJson(ImageSet images, Map<FdType, FileKind> kinds) {
+        return toJson(images, kinds, new Masters(images));
+    }
+
+    static Map<String, Object> toJson(ImageSet images, Map<FdType, FileKind> kinds, Masters masters) {
         Map<String, Object> doc = Cli.document("show");
         doc.put("dir", images.dir().toString());
         doc.put("imageVersion", images.inventory().getImgVersion());
@@ -178,9 +212,8 @@ public final class ShowCommand implements Callable<Integer> {
                 jf.put("fileId", fd.fileId());
                 jf.put("description", descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f, kinds)));
                 structured(images, f, kinds.get(FdType.of(f.getType())), jf);
-                List<FdRef> sharers = images.sharers(fd.fileId());
-                FdRef m = master(sharers);
-                jf.put("shared", sharers.size() > 1);
+                FdRef m = masters.of(fd.fileId());
+                jf.put("shared", images.sharers(fd.fileId()).size() > 1);
                 jf.put("master", m.pid() == t.pid() && m.fd().fd() == fd.fd());
                 jf.put("masterPid", m.pid());
                 jf.put("masterFd", m.fd().fd());
@@ -201,7 +234,7 @@ public final class ShowCommand implements Callable<Integer> {
             FdType type = FdType.of(e.getValue().getType());
             jf.put("kind", type != null ? type.name() : "type " + e.getValue().getType());
             jf.put("description", descriptions.computeIfAbsent(e.getKey(), id -> Describe.file(images, e.getValue(), kinds)));
-            FdRef m = master(sharers);
+            FdRef m = masters.of(e.getKey());
             jf.put("master", ref(m));
             List<Object> slaves = new ArrayList<>();
             for (FdRef r : sharers) {

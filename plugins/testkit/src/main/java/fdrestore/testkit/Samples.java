@@ -76,6 +76,10 @@ public final class Samples {
                         Path fifo = dst.resolveSibling(name.substring(0, name.length() - ".NOTE".length()));
                         mkfifo(fifo, m.group(1));
                     }
+                } else if (isSocket(p)) {
+                    // git stores no socket: this one was left by a restore into the sample's own root, and
+                    // copied it would stand where the restore binds its socket (issue 23 item 8)
+                    continue;
                 } else {
                     Files.copy(p, dst, StandardCopyOption.COPY_ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
                 }
@@ -132,6 +136,11 @@ public final class Samples {
             }
         }
         return into;
+    }
+
+    private static boolean isSocket(Path p) throws IOException {
+        return Files.readAttributes(p, java.nio.file.attribute.BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS)
+                .isOther() && ((Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS) & 0170000) == 0140000;
     }
 
     /** {@code path} (absolute, as the images name it) below {@code root}; null for the root itself. */

@@ -51,10 +51,43 @@ class SamplesTest {
         }
     }
 
+    /**
+     * Issue 23 item 8: a socket file that an earlier restore into the sample's own root left there (git
+     * stores none) is not copied into the test's root, where it would stand at the path the restore binds.
+     */
+    @Test
+    void aStraySocketFileInTheSampleRootIsNotCopied(@TempDir Path tmp) throws Exception {
+        Path set = Files.createDirectories(tmp.resolve("c2_listenq"));
+        Path sample = Samples.criu("c2_listenq");
+        try (var w = Files.walk(sample)) {
+            for (Path p : (Iterable<Path>) w::iterator) {
+                Path d = set.resolve(sample.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(d);
+                } else {
+                    Files.copy(p, d);
+                }
+            }
+        }
+        Path stray = set.resolve("root/tmp/criu-work/run/c2.sock");
+        int s = fdrestore.api.sys.Sys.socket(fdrestore.api.sys.Linux.AF_UNIX, fdrestore.api.sys.Linux.SOCK_STREAM
+                | fdrestore.api.sys.Linux.SOCK_CLOEXEC, 0);
+        try {
+            fdrestore.api.sys.Sys.bind(s, fdrestore.api.sys.Sys.unixPathAddress(stray.toString()));
+        } finally {
+            fdrestore.api.sys.Sys.close(s); // a stale socket file, as a killed restore leaves it
+        }
+        assertEquals("s", kind(stray));
+        Path root = Samples.prepareRoot(set, tmp.resolve("root"));
+        assertFalse(Files.exists(root.resolve("tmp/criu-work/run/c2.sock"), LinkOption.NOFOLLOW_LINKS),
+                "the stray socket file was copied");
+        assertTrue(Files.isDirectory(root.resolve("tmp/criu-work/run")));
+    }
+
     private static String kind(Path p) {
         try {
             int mode = (Integer) Files.getAttribute(p, "unix:mode", LinkOption.NOFOLLOW_LINKS);
-            return (mode & 0170000) == 0010000 ? "p" : "other";
+            return (mode & 0170000) == 0010000 ? "p" : (mode & 0170000) == 0140000 ? "s" : "other";
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }
