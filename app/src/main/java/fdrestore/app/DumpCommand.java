@@ -21,7 +21,7 @@ import picocli.CommandLine.Spec;
             "(pid, parent, group, session, threads), every fd with its flags, the open file descriptions and who",
             "shares them (kcmp), and each kind's state through its plugin: regular files (position, flags, a",
             "deleted file's content), pipes and fifos (queued data, copied without consuming it), unix sockets,",
-            "terminals, epoll, timerfd, eventfd, signalfd, pidfds, TCP (listeners, and connections read in repair",
+            "terminals, epoll, timerfd, eventfd, signalfd, fanotify groups (flags and marks), pidfds, TCP (listeners, and connections read in repair",
             "mode), UDP, ICMP and raw sockets, netlink and packet sockets (sock_diag, in fdrestore's own network",
             "namespace) and memfds (contents and seals). The command line, environment and cwd of each task go to fdrestore's",
             "own fdr-task.img (none for a task restored by fdrestore that runs its holder, since a restore of",

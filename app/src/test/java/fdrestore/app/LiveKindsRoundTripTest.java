@@ -1,0 +1,97 @@
+package fdrestore.app;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import fdrestore.app.DumpRoundTripTest.Tree;
+import fdrestore.core.dump.ImageSetText;
+import fdrestore.core.image.codec.StrictCheck;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A live process holding a fanotify group (and the other kinds of issues 15 and 16 that need the
+ * restored processes: pidfds of live tasks, file locks) is dumped, killed, restored with --hold --verify
+ * (each kind's own check of fdinfo), and dumped again: the two image sets are the same after normalising
+ * pids and inodes.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class LiveKindsRoundTripTest {
+    private final List<Tree> trees = new ArrayList<>();
+    private final List<Integer> restored = new ArrayList<>();
+
+    @TempDir
+    Path tmp;
+
+    @AfterEach
+    void killEverything() {
+        trees.forEach(Tree::close);
+        RestoreCommand.stop(restored);
+    }
+
+    private Tree start(String script) throws Exception {
+        Tree t = new Tree(script);
+        trees.add(t);
+        return t;
+    }
+
+    /** Dump, kill, restore --hold --verify, dump again; the restored pids and both canonical texts. */
+    private List<String> roundTrip(Tree t, List<Map<Integer, Integer>> pidsOut) throws Exception {
+        Path d1 = tmp.resolve("dump1");
+        CliRunner r1 = DumpRoundTripTest.dump(t.pid(), d1);
+        assertEquals(0, r1.code, r1.toString());
+        assertEquals(List.of(), StrictCheck.checkDir(d1), "the first dump passes the strict CRIU check");
+        t.close();
+        Map<Integer, Integer> pids = CliRunner.restoreDetached(restored, d1, Path.of("/"), "--hold").pids();
+        pidsOut.add(pids);
+        Path d2 = tmp.resolve("dump2");
+        CliRunner r2 = DumpRoundTripTest.dump(pids.values().iterator().next(), d2);
+        assertEquals(0, r2.code, r2.toString());
+        assertEquals(List.of(), StrictCheck.checkDir(d2), "the second dump passes the strict CRIU check");
+        String one = String.join("\n", ImageSetText.of(d1));
+        assertEquals(one, String.join("\n", ImageSetText.of(d2)), "dump(restore(dump(tree))) differs from dump(tree)");
+        return List.of(one);
+    }
+
+    @Test
+    void aFanotifyGroupWithAMountAndAnInodeMark() throws Exception {
+        Path file = tmp.resolve("watched");
+        Files.writeString(file, "x");
+        Tree t = start(String.join("\n",
+                "libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p]",
+                // FAN_CLASS_NOTIF | FAN_NONBLOCK | FAN_UNLIMITED_QUEUE, events O_RDONLY | O_LARGEFILE
+                "g = libc.fanotify_init(0x12, 0o100000)",
+                "assert g >= 0, ctypes.get_errno()",
+                // FAN_MARK_ADD | FAN_MARK_MOUNT: FAN_OPEN | FAN_CLOSE_WRITE | FAN_ONDIR; then an ignored FAN_ACCESS
+                "assert libc.fanotify_mark(g, 0x11, 0x40000028, -100, b'" + tmp + "') == 0, ctypes.get_errno()",
+                "assert libc.fanotify_mark(g, 0x11 | 0x20 | 0x40, 0x1, -100, b'" + tmp + "') == 0, ctypes.get_errno()",
+                // FAN_MARK_ADD on the file: FAN_MODIFY | FAN_CLOSE_WRITE
+                "assert libc.fanotify_mark(g, 0x1, 0xa, -100, b'" + file + "') == 0, ctypes.get_errno()",
+                "ready()"));
+        List<Map<Integer, Integer>> pids = new ArrayList<>();
+        String text = roundTrip(t, pids).get(0);
+        assertTrue(text.contains("FANOTIFY"), text);
+        int pid = pids.get(0).values().iterator().next();
+        int fd = -1;
+        for (Path p : Files.list(Path.of("/proc", Integer.toString(pid), "fd")).toList()) {
+            if (Files.readSymbolicLink(p).toString().equals("anon_inode:[fanotify]")) {
+                fd = Integer.parseInt(p.getFileName().toString());
+            }
+        }
+        List<String> info = Files.readAllLines(Path.of("/proc", Integer.toString(pid), "fdinfo", Integer.toString(fd)));
+        assertTrue(info.contains("fanotify flags:12 event-flags:8000"), info.toString());
+        assertTrue(info.stream().anyMatch(l -> l.startsWith("fanotify mnt_id:") && l.endsWith("mflags:40 mask:40000028 ignored_mask:1")),
+                info.toString());
+        long ino = (long) Files.getAttribute(file, "unix:ino");
+        assertTrue(info.stream().anyMatch(l -> l.startsWith("fanotify ino:" + Long.toHexString(ino) + " ")
+                && l.contains("mask:a ignored_mask:0")), info.toString());
+    }
+}
