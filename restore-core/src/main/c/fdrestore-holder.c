@@ -6,7 +6,7 @@
  *   fdrestore-holder [--cgroup DIR] [--ready FD] [--comm NAME] [--shared] [--root DIR --cwd PATH]
  *                    [--umask MODE] [--sigmask HEX] [--ctty FD] [--ctty-path PATH] [--reopen-tty FD,...:FLAGS]
  *                    [--control CMD:REPLY] [--fg FD:PGRP]
- *                    [--gate G:A] [--cloexec FD,...] [--lock FD:FLAG:TYPE:START:LEN]...
+ *                    [--gate G:A] [--cloexec FD,...] [--lock FD:FLAG:TYPE:START:LEN]... [--pidfd FD,...:PID:FLAGS]...
  *                    [--listen-fds FD,...] [--env K=V]... [--exec PROG ARG...]
  *
  * Steps, in this order, whatever the order of the options:
@@ -27,6 +27,10 @@
  *            time of TIOCSCTTY and of --fg (whose FD is then -1), and closed before --ready.
  * --reopen-tty then opens /dev/tty with FLAGS (octal or decimal) and puts it at each FD (one open file):
  *            an open of /dev/tty is bound to the terminal of the process that opens it.
+ * --pidfd    (repeatable) opens a pidfd of PID (0: this process) with FLAGS (0 or PIDFD_NONBLOCK) and
+ *            puts it at each FD, over the placeholder there (its FD_CLOEXEC kept): a pidfd of a task of the
+ *            tree whose real pid is known when this one starts. On failure it answers "E <pid> 11 <errno>\n"
+ *            on the --ready FD and exits 25. A builder is given the others in its "release" command.
  * --cloexec  sets FD_CLOEXEC again on those fds: fdrestore clears the flag for the spawn of a root task
  *            (its exec would have closed them), and a built child takes its fds without it.
  * --lock     (repeatable) takes a file lock or lease on FD, as filelocks.img records it: FLAG 1 POSIX
@@ -48,8 +52,10 @@
  *                 their replies: they are served one at a time, in order, so the "F" lines come in the
  *                 order of the commands; "R"/"E" lines (by pid) come whenever each child gets there, even
  *                 before the "F" of their pid. Each line is one write, shorter than PIPE_BUF.
- *              "release" [PGRP]  ends builder mode; PGRP, when given, replaces the one of --fg (the
- *                 foreground group may be a group built after the holder started). It opens the gate of
+ *              "release" [PGRP] [pidfd=FD,...:PID:FLAGS]...  ends builder mode; PGRP, when given, replaces
+ *                 the one of --fg (the foreground group may be a group built after the holder started);
+ *                 each pidfd= is a --pidfd whose task was built after this holder started (status 12 if
+ *                 one fails). It opens the gate of
  *                 the children it built (see --gate) and waits until each has gone past it. Once the
  *                 command fd is closed and --fg applied, the holder answers "D <status>\n" and closes
  *                 REPLY.
@@ -214,6 +220,49 @@ static int take_lock(const char *spec)
 		return flock(fd, (type == F_RDLCK ? LOCK_SH : LOCK_EX) | LOCK_NB);
 	if (flag == 8)
 		return fcntl(fd, F_SETLEASE, type);
+	errno = EINVAL;
+	return -1;
+}
+
+/*
+ * One --pidfd FD,...:PID:FLAGS (or a release's "pidfd=" field): one pidfd_open of PID (0: this process)
+ * with FLAGS, put at each FD over what sits there, keeping that fd's FD_CLOEXEC. -1 with errno on failure.
+ */
+static int open_pidfd(const char *spec)
+{
+	const char *flags_at = strrchr(spec, ':'), *pid_at;
+	long pid;
+	int p;
+
+	if (!flags_at || flags_at == spec)
+		goto bad;
+	for (pid_at = flags_at - 1; pid_at > spec && *pid_at != ':'; pid_at--)
+		;
+	if (*pid_at != ':')
+		goto bad;
+	pid = atol(pid_at + 1);
+	p = (int)syscall(SYS_pidfd_open, pid ? (pid_t)pid : getpid(), (unsigned)strtoul(flags_at + 1, NULL, 0));
+	if (p < 0)
+		return -1;
+	for (const char *q = spec; q < pid_at;) {
+		char *end;
+		long fd = strtol(q, &end, 10);
+		int fl;
+
+		if (end == q) {
+			close(p);
+			goto bad;
+		}
+		fl = fcntl((int)fd, F_GETFD);
+		if (dup3(p, (int)fd, fl > 0 && (fl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			close(p);
+			return -1;
+		}
+		q = *end == ',' ? end + 1 : end;
+	}
+	close(p);
+	return 0;
+bad:
 	errno = EINVAL;
 	return -1;
 }
@@ -513,14 +562,19 @@ static int serve(int cmd, int reply)
 		if (nf >= 1 && !strcmp(fields[0], "release")) {
 			int rc = 0;
 
-			if (nf >= 2)
-				fg_override = atol(fields[1]);
+			for (int i = 1; i < nf; i++) {
+				if (!strncmp(fields[i], "pidfd=", 6)) {
+					if (open_pidfd(fields[i] + 6) < 0)
+						rc = 12;
+				} else
+					fg_override = atol(fields[i]);
+			}
 			free(buf);
 			if (gate[1] >= 0) {
 				char c;
 				ssize_t r;
 
-				rc = open_gate(gate, gated) < 0 ? 9 : 0;
+				rc = open_gate(gate, gated) < 0 ? 9 : rc;
 				close(gate[0]);
 				close(gate[1]);
 				close(ack[1]);
@@ -720,9 +774,10 @@ static int holder_main(int argc, char **argv)
 	const char *ctty_path = NULL, *reopen_tty = NULL;
 	char **env = calloc((size_t)argc + 1, sizeof(char *));
 	const char **locks = calloc((size_t)argc + 1, sizeof(char *));
-	int nlocks = 0;
+	const char **pidfds = calloc((size_t)argc + 1, sizeof(char *));
+	int nlocks = 0, npidfds = 0;
 
-	if (!env || !locks)
+	if (!env || !locks || !pidfds)
 		return 2;
 	char **exec_argv = NULL;
 
@@ -771,6 +826,8 @@ static int holder_main(int argc, char **argv)
 			cloexec = argv[++i];
 		else if (!strcmp(argv[i], "--lock") && i + 1 < argc)
 			locks[nlocks++] = argv[++i];
+		else if (!strcmp(argv[i], "--pidfd") && i + 1 < argc)
+			pidfds[npidfds++] = argv[++i];
 		else if (!strcmp(argv[i], "--exec") && i + 1 < argc) {
 			exec_argv = &argv[i + 1];
 			break;
@@ -814,6 +871,13 @@ static int holder_main(int argc, char **argv)
 	}
 	if (reopen_tty && reopen_dev_tty(reopen_tty))
 		return 4;
+	for (int i = 0; i < npidfds; i++) {
+		if (open_pidfd(pidfds[i]) < 0) {
+			if (ready >= 0)
+				say(ready, "E %ld 11 %ld\n", (long)getpid(), errno, 0);
+			return 25;
+		}
+	}
 	if (cloexec && !shared && set_cloexec(cloexec))
 		return 3;
 	for (int i = 0; i < nlocks; i++) {

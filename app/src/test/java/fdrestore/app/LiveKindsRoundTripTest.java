@@ -94,4 +94,43 @@ class LiveKindsRoundTripTest {
         assertTrue(info.stream().anyMatch(l -> l.startsWith("fanotify ino:" + Long.toHexString(ino) + " ")
                 && l.contains("mask:a ignored_mask:0")), info.toString());
     }
+
+    /**
+     * A pidfd of the task itself, one of its child and one of its parent (from the child): each restored
+     * pidfd refers to the restored process of its task (fdinfo's Pid), which exists only after the tables.
+     */
+    @Test
+    void pidfdsOfLiveTasksReferToTheirRestoredProcesses() throws Exception {
+        Tree t = start(String.join("\n",
+                "r, w = os.pipe()",
+                "kid = os.fork()",
+                "if kid == 0:",
+                "    up = os.pidfd_open(os.getppid(), os.O_NONBLOCK)",
+                "    os.write(w, b'x')",
+                "    time.sleep(1000)",
+                "os.read(r, 1)",
+                "me = os.pidfd_open(os.getpid())",   // after the fork: a pidfd the child shared would be refused
+                "down = os.pidfd_open(kid)",
+                "ready()"));
+        List<Map<Integer, Integer>> pids = new ArrayList<>();
+        String text = roundTrip(t, pids).get(0);
+        assertTrue(text.contains("PIDFD"), text);
+        List<Integer> real = new ArrayList<>(pids.get(0).values());
+        int root = real.get(0);
+        int child = real.get(1);
+        List<String> refs = new ArrayList<>();
+        for (int pid : List.of(root, child)) {
+            for (Path p : Files.list(Path.of("/proc", Integer.toString(pid), "fd")).sorted().toList()) {
+                if (Files.readSymbolicLink(p).toString().equals("anon_inode:[pidfd]")) {
+                    String info = Files.readString(Path.of("/proc", Integer.toString(pid), "fdinfo", p.getFileName().toString()));
+                    String flags = info.lines().filter(l -> l.startsWith("flags:")).findFirst().orElseThrow();
+                    String of = info.lines().filter(l -> l.startsWith("Pid:")).findFirst().orElseThrow().substring(4).strip();
+                    refs.add((pid == root ? "root" : "child") + " -> " + (of.equals("" + root) ? "root" : of.equals("" + child)
+                            ? "child" : of) + ((Integer.parseInt(flags.substring(6).strip(), 8) & 04000) != 0 ? " nonblock" : ""));
+                }
+            }
+        }
+        refs.sort(null);
+        assertEquals(List.of("child -> root nonblock", "root -> child", "root -> root"), refs);
+    }
 }

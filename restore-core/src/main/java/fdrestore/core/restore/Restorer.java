@@ -687,6 +687,9 @@ public final class Restorer {
                     release.add(Integer.toString(real.get(g.imagePgid())));
                 }
             }
+            for (ProcessAction.Pidfd p : pidfdsAtRelease.getOrDefault(e.getKey(), List.of())) {
+                release.add("pidfd=" + pidfdSpec(p, real.get(p.imagePid())));
+            }
             try {
                 Control ctl = e.getValue();
                 TaskTable table = io.get(e.getKey());
@@ -698,7 +701,8 @@ public final class Restorer {
                 }
                 if (!done.equals("D 0")) {
                     throw new RestoreException("task " + e.getKey() + ": its holder failed after building its children"
-                            + (done.equals("D 5") ? ": TIOCSPGRP (the foreground group of its tty) failed" : " (" + done + ")"));
+                            + (done.equals("D 5") ? ": TIOCSPGRP (the foreground group of its tty) failed"
+                            : done.equals("D 12") ? ": pidfd_open of a task it refers to failed" : " (" + done + ")"));
                 }
                 // The holder closes its reply pipe right after "D": the table is final once it has.
                 awaitClosed(holder, ctl.replyWrite());
@@ -1186,6 +1190,12 @@ public final class Restorer {
                         return null;
                     }
                 }
+                if (a instanceof ProcessAction.Pidfd p && p.imagePid() != c.pid()) {
+                    Integer at = order.get(p.imagePid());
+                    if (at != null && at < mine && !real.containsKey(p.imagePid())) {
+                        return null;
+                    }
+                }
             }
             ExecutorTaskTable ct = tables.get(c.pid());
             Control own = controls.get(c.pid());
@@ -1413,9 +1423,20 @@ public final class Restorer {
             case "8" -> "setting its umask or signal mask";
             case "9" -> "joining the restore's cgroup";
             case "10" -> "taking a file lock or lease (--lock)";
+            case "11" -> "opening a pidfd of a task of the tree (--pidfd)";
             default -> "step " + p[2];
         };
         return step + " failed: " + fdrestore.core.sys.Errno.describe(Integer.parseInt(p[3]));
+    }
+
+    /** The pidfds a builder opens at its release: their target is built after the builder started. */
+    private final Map<Integer, List<ProcessAction.Pidfd>> pidfdsAtRelease = new HashMap<>();
+
+    /** The holder's "FD,...:PID:FLAGS" of a pidfd (PID 0: the holder itself). */
+    private static String pidfdSpec(ProcessAction.Pidfd p, int pid) {
+        StringBuilder fds = new StringBuilder();
+        p.fds().forEach(fd -> fds.append(fds.length() == 0 ? "" : ",").append(fd));
+        return fds + ":" + pid + ":" + p.flags();
     }
 
     /**
@@ -1527,6 +1548,21 @@ public final class Restorer {
             if (a instanceof ProcessAction.FileLock l) {
                 argv.add("--lock");
                 argv.add(l.fd() + ":" + l.flag() + ":" + l.type() + ":" + l.start() + ":" + l.len());
+            }
+        }
+        for (ProcessAction a : processActions.getOrDefault(t.pid(), List.of())) {
+            if (a instanceof ProcessAction.Pidfd p) {
+                Integer pid = p.imagePid() == t.pid() ? Integer.valueOf(0) : real.get(p.imagePid());
+                if (pid != null) {
+                    argv.add("--pidfd");
+                    argv.add(pidfdSpec(p, pid));
+                } else if (control != null) {
+                    pidfdsAtRelease.computeIfAbsent(t.pid(), k -> new ArrayList<>()).add(p); // once it has built its children
+                } else {
+                    throw new RestoreException("task " + t.pid() + " fd " + p.fds().get(0) + ": a pidfd of task "
+                            + p.imagePid() + ", whose process is built after this task's, which builds no children: "
+                            + "such a pidfd cannot be restored yet");
+                }
             }
         }
         if (fdr != null) {

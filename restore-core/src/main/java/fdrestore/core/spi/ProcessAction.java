@@ -53,4 +53,18 @@ public sealed interface ProcessAction {
             fds = java.util.List.copyOf(fds);
         }
     }
+
+    /**
+     * Open a pidfd of task {@code imagePid} (an image pid, mapped to the real one; this task itself when it
+     * is its own) with {@code flags} (0 or PIDFD_NONBLOCK) and put it at each of {@code fds} (one open file
+     * description), over the placeholder the table held: the real pid is known only once that task's
+     * process exists. The process does it itself, before it reports ready when the target exists by then
+     * (itself, a task built before it), else at its release (a task that builds children); another order
+     * fails the restore, naming both tasks.
+     */
+    record Pidfd(java.util.List<Integer> fds, int imagePid, int flags) implements ProcessAction {
+        public Pidfd {
+            fds = java.util.List.copyOf(fds);
+        }
+    }
 }
