@@ -3,7 +3,7 @@
  * exactly as they are, builds the task's children when asked, and waits for a signal (or runs the task's
  * own command).
  *
- *   fdrestore-holder [--cgroup DIR] [--ready FD] [--comm NAME] [--shared] [--root DIR --cwd PATH]
+ *   fdrestore-holder [--cgroup DIR] [--ready FD] [--comm NAME] [--shared] [--root DIR --cwd PATH] [--cwd-fd FD]
  *                    [--umask MODE] [--sigmask HEX] [--ctty FD] [--ctty-path PATH] [--reopen-tty FD,...:FLAGS]
  *                    [--control CMD:REPLY] [--fg FD:PGRP]
  *                    [--gate G:A] [--cloexec FD,...] [--lock FD:FLAG:TYPE:START:LEN]... [--pidfd FD,...:PID:FLAGS]...
@@ -19,6 +19,8 @@
  * --root     with --cwd: the task's working directory is PATH resolved under DIR as if DIR were "/"
  *            (openat2 RESOLVE_IN_ROOT: neither ".." nor a symbolic link leaves DIR), entered with fchdir.
  * --umask    sets the file mode creation mask (octal).
+ * --cwd-fd   instead of --root/--cwd: enters the directory that its fd FD holds (fchdir); a cwd that
+ *            was a removed directory, which the task also holds open (criu's ghost directory).
  * --sigmask  blocks exactly the signals of the 64-bit mask HEX (bit N-1 is signal N), as the images
  *            record; a held signalfd then receives them. Not for --exec: a command starts with none blocked.
  * --ctty     makes the tty at FD the controlling terminal (TIOCSCTTY); the task is a session leader.
@@ -770,7 +772,7 @@ static int holder_main(int argc, char **argv)
 	const char *comm = NULL, *cloexec = NULL, *control = NULL, *fg = NULL, *cgroup = NULL;
 	const char *root = NULL, *cwd = NULL, *umask_s = NULL, *sigmask = NULL, *listen = NULL;
 	int ctty = -1, ready = -1, gate = -1, ack = -1, nenv = 0, shared = 0, start = -1;
-	int ctty_tmp = -1;
+	int ctty_tmp = -1, cwd_fd = -1;
 	const char *ctty_path = NULL, *reopen_tty = NULL;
 	char **env = calloc((size_t)argc + 1, sizeof(char *));
 	const char **locks = calloc((size_t)argc + 1, sizeof(char *));
@@ -841,7 +843,7 @@ static int holder_main(int argc, char **argv)
 	}
 	if (comm)
 		prctl(PR_SET_NAME, comm, 0, 0, 0);
-	if (cwd && enter_cwd(root, cwd) < 0) {
+	if ((cwd && enter_cwd(root, cwd) < 0) || (cwd_fd >= 0 && fchdir(cwd_fd) < 0)) {
 		if (ready >= 0)
 			say(ready, "E %ld %ld %ld\n", (long)getpid(), 7, errno);
 		return 20;
@@ -868,6 +870,8 @@ static int holder_main(int argc, char **argv)
 		ctty_tmp = open(ctty_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (ctty_tmp < 0 || ioctl(ctty_tmp, TIOCSCTTY, 0) < 0)
 			return 4;
+		else if (!strcmp(argv[i], "--cwd-fd") && i + 1 < argc)
+			cwd_fd = atoi(argv[++i]);
 	}
 	if (reopen_tty && reopen_dev_tty(reopen_tty))
 		return 4;

@@ -9,8 +9,10 @@ import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.ImageSet.Fd;
 import fdrestore.core.image.ImageSet.FdRef;
 import fdrestore.core.image.ImageSet.Task;
+import fdrestore.core.image.codec.Magic;
 import fdrestore.core.image.proto.FdrTaskEntry;
 import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.RemapFilePathEntry;
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.SpawnSpec;
 import fdrestore.core.runtime.TaskRuntime;
@@ -287,7 +289,7 @@ public final class Restorer {
                         + owner + " but not with its parent: only a table shared with the parent can be recreated");
             }
             String lost = missingCwd(t);
-            if (lost != null && !options.launch().cwdFallback()) {
+            if (lost != null && ghostCwdFd(t) < 0 && !options.launch().cwdFallback()) {
                 problems.add("task " + t.pid() + ": its cwd " + lost + " is missing under " + options.root()
                         + " (--cwd-fallback starts such a task in the root instead)");
             }
@@ -1354,6 +1356,37 @@ public final class Restorer {
     private boolean runsHolder(Task t) {
         return command(t) == null;
     }
+    /**
+     * The fd of task {@code t} that holds the removed directory its cwd was (criu remapped both its cwd and
+     * that fd's file to one ghost), or -1: the holder enters it with fchdir, so the cwd is that very
+     * directory, as it was, and nothing is made under the root.
+     */
+    private int ghostCwdFd(Task t) {
+        if (t.fs() == null) {
+            return -1;
+        }
+        Map<Long, Integer> ghostOf = new HashMap<>();
+        try {
+            for (RemapFilePathEntry r : images.entries(Magic.REMAP_FPATH, RemapFilePathEntry.class)) {
+                if (r.hasRemapType() && r.getRemapType() == 1) {
+                    ghostOf.put(Integer.toUnsignedLong(r.getOrigId()), r.getRemapId());
+                }
+            }
+        } catch (java.io.IOException e) {
+            return -1; // unreadable: the plan's own checks of the image set report it
+        }
+        Integer ghost = ghostOf.get(Integer.toUnsignedLong(t.fs().getCwdId()));
+        if (ghost == null) {
+            return -1;
+        }
+        for (Fd fd : t.fds()) {
+            if (ghost.equals(ghostOf.get(fd.fileId()))) {
+                return fd.fd();
+            }
+        }
+        return -1;
+    }
+
 
     /**
      * The command task {@code t} runs, as its images record it (argv, env, cwd); null when it runs the
@@ -1486,7 +1519,11 @@ public final class Restorer {
         argv.add("--comm");
         argv.add(t.comm() != null ? t.comm() : "fdrestore-hold");
         String cwd = recordedCwd(t);
-        if (cwd != null) {
+        int ghostCwd = ghostCwdFd(t);
+        if (ghostCwd >= 0) {
+            argv.add("--cwd-fd"); // a removed directory: the one its fd holds (criu's ghost)
+            argv.add(Integer.toString(ghostCwd));
+        } else if (cwd != null) {
             argv.add("--root");
             argv.add(options.root().toString());
             argv.add("--cwd");
