@@ -7,6 +7,7 @@
  *                    [--umask MODE] [--sigmask HEX] [--ctty FD] [--ctty-path PATH] [--reopen-tty FD,...:FLAGS]
  *                    [--control CMD:REPLY] [--fg FD:PGRP]
  *                    [--gate G:A] [--cloexec FD,...] [--lock FD:FLAG:TYPE:START:LEN]... [--pidfd FD,...:PID:FLAGS]...
+ *                    [--proc-open FD,...:PID:FLAGS:POS:REST]...
  *                    [--listen-fds FD,...] [--env K=V]... [--exec PROG ARG...]
  *
  * Steps, in this order, whatever the order of the options:
@@ -18,9 +19,9 @@
  *            (--ready's fd is its parent's, and stays open); the parent's table is already the task's.
  * --root     with --cwd: the task's working directory is PATH resolved under DIR as if DIR were "/"
  *            (openat2 RESOLVE_IN_ROOT: neither ".." nor a symbolic link leaves DIR), entered with fchdir.
- * --umask    sets the file mode creation mask (octal).
  * --cwd-fd   instead of --root/--cwd: enters the directory that its fd FD holds (fchdir); a cwd that
  *            was a removed directory, which the task also holds open (criu's ghost directory).
+ * --umask    sets the file mode creation mask (octal).
  * --sigmask  blocks exactly the signals of the 64-bit mask HEX (bit N-1 is signal N), as the images
  *            record; a held signalfd then receives them. Not for --exec: a command starts with none blocked.
  * --ctty     makes the tty at FD the controlling terminal (TIOCSCTTY); the task is a session leader.
@@ -33,6 +34,9 @@
  *            puts it at each FD, over the placeholder there (its FD_CLOEXEC kept): a pidfd of a task of the
  *            tree whose real pid is known when this one starts. On failure it answers "E <pid> 11 <errno>\n"
  *            on the --ready FD and exits 25. A builder is given the others in its "release" command.
+ * --proc-open (repeatable) FD,...:PID:FLAGS:POS:REST opens /proc/PID/REST (PID 0: this process) with FLAGS
+ *            (never O_CREAT or O_TRUNC), seeks to POS and puts it at each FD like --pidfd: a procfs file of
+ *            a task of the tree. On failure "E <pid> 12 <errno>\n", exit 26; in "release": "proc=", status 13.
  * --cloexec  sets FD_CLOEXEC again on those fds: fdrestore clears the flag for the spawn of a root task
  *            (its exec would have closed them), and a built child takes its fds without it.
  * --lock     (repeatable) takes a file lock or lease on FD, as filelocks.img records it: FLAG 1 POSIX
@@ -248,6 +252,62 @@ static int open_pidfd(const char *spec)
 		return -1;
 	for (const char *q = spec; q < pid_at;) {
 		char *end;
+		long fd = strtol(q, &end, 10);
+		int fl;
+
+		if (end == q) {
+			close(p);
+			goto bad;
+		}
+		fl = fcntl((int)fd, F_GETFD);
+		if (dup3(p, (int)fd, fl > 0 && (fl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			close(p);
+			return -1;
+		}
+		q = *end == ',' ? end + 1 : end;
+	}
+	close(p);
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/*
+ * One --proc-open FD,...:PID:FLAGS:POS:REST (or a release's "proc=" field): opens /proc/PID/REST (PID 0:
+ * this process) with FLAGS, seeks to POS and puts it at each FD over what sits there, keeping that fd's
+ * FD_CLOEXEC. -1 with errno on failure.
+ */
+static int open_proc(const char *spec)
+{
+	char path[4096], *end;
+	const char *c1 = strchr(spec, ':'), *rest;
+	long pid, flags;
+	long long pos;
+	int p;
+
+	if (!c1)
+		goto bad;
+	pid = strtol(c1 + 1, &end, 10);
+	if (*end != ':')
+		goto bad;
+	flags = strtol(end + 1, &end, 0);
+	if (*end != ':')
+		goto bad;
+	pos = strtoll(end + 1, &end, 10);
+	if (*end != ':')
+		goto bad;
+	rest = end + 1;
+	if (snprintf(path, sizeof(path), "/proc/%ld/%s", pid ? pid : (long)getpid(), rest) >= (int)sizeof(path))
+		goto bad;
+	p = open(path, (int)(flags & ~(O_CREAT | O_TRUNC | O_CLOEXEC)) | O_CLOEXEC);
+	if (p < 0)
+		return -1;
+	if (pos && lseek(p, (off_t)pos, SEEK_SET) < 0) {
+		close(p);
+		return -1;
+	}
+	for (const char *q = spec; q < c1;) {
 		long fd = strtol(q, &end, 10);
 		int fl;
 
@@ -568,6 +628,9 @@ static int serve(int cmd, int reply)
 				if (!strncmp(fields[i], "pidfd=", 6)) {
 					if (open_pidfd(fields[i] + 6) < 0)
 						rc = 12;
+				} else if (!strncmp(fields[i], "proc=", 5)) {
+					if (open_proc(fields[i] + 5) < 0)
+						rc = 13;
 				} else
 					fg_override = atol(fields[i]);
 			}
@@ -777,9 +840,10 @@ static int holder_main(int argc, char **argv)
 	char **env = calloc((size_t)argc + 1, sizeof(char *));
 	const char **locks = calloc((size_t)argc + 1, sizeof(char *));
 	const char **pidfds = calloc((size_t)argc + 1, sizeof(char *));
-	int nlocks = 0, npidfds = 0;
+	const char **procs = calloc((size_t)argc + 1, sizeof(char *));
+	int nlocks = 0, npidfds = 0, nprocs = 0;
 
-	if (!env || !locks || !pidfds)
+	if (!env || !locks || !pidfds || !procs)
 		return 2;
 	char **exec_argv = NULL;
 
@@ -806,6 +870,8 @@ static int holder_main(int argc, char **argv)
 			root = argv[++i];
 		else if (!strcmp(argv[i], "--cwd") && i + 1 < argc)
 			cwd = argv[++i];
+		else if (!strcmp(argv[i], "--cwd-fd") && i + 1 < argc)
+			cwd_fd = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--umask") && i + 1 < argc)
 			umask_s = argv[++i];
 		else if (!strcmp(argv[i], "--sigmask") && i + 1 < argc)
@@ -830,6 +896,8 @@ static int holder_main(int argc, char **argv)
 			locks[nlocks++] = argv[++i];
 		else if (!strcmp(argv[i], "--pidfd") && i + 1 < argc)
 			pidfds[npidfds++] = argv[++i];
+		else if (!strcmp(argv[i], "--proc-open") && i + 1 < argc)
+			procs[nprocs++] = argv[++i];
 		else if (!strcmp(argv[i], "--exec") && i + 1 < argc) {
 			exec_argv = &argv[i + 1];
 			break;
@@ -870,8 +938,6 @@ static int holder_main(int argc, char **argv)
 		ctty_tmp = open(ctty_path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 		if (ctty_tmp < 0 || ioctl(ctty_tmp, TIOCSCTTY, 0) < 0)
 			return 4;
-		else if (!strcmp(argv[i], "--cwd-fd") && i + 1 < argc)
-			cwd_fd = atoi(argv[++i]);
 	}
 	if (reopen_tty && reopen_dev_tty(reopen_tty))
 		return 4;
@@ -880,6 +946,13 @@ static int holder_main(int argc, char **argv)
 			if (ready >= 0)
 				say(ready, "E %ld 11 %ld\n", (long)getpid(), errno, 0);
 			return 25;
+		}
+	}
+	for (int i = 0; i < nprocs; i++) {
+		if (open_proc(procs[i]) < 0) {
+			if (ready >= 0)
+				say(ready, "E %ld 12 %ld\n", (long)getpid(), errno, 0);
+			return 26;
 		}
 	}
 	if (cloexec && !shared && set_cloexec(cloexec))

@@ -689,8 +689,9 @@ public final class Restorer {
                     release.add(Integer.toString(real.get(g.imagePgid())));
                 }
             }
-            for (ProcessAction.Pidfd p : pidfdsAtRelease.getOrDefault(e.getKey(), List.of())) {
-                release.add("pidfd=" + pidfdSpec(p, real.get(p.imagePid())));
+            for (ProcessAction p : pidfdsAtRelease.getOrDefault(e.getKey(), List.of())) {
+                release.add(p instanceof ProcessAction.Pidfd f ? "pidfd=" + pidfdSpec(f, real.get(f.imagePid()))
+                        : "proc=" + procSpec((ProcessAction.ProcFile) p, real.get(((ProcessAction.ProcFile) p).imagePid())));
             }
             try {
                 Control ctl = e.getValue();
@@ -704,7 +705,8 @@ public final class Restorer {
                 if (!done.equals("D 0")) {
                     throw new RestoreException("task " + e.getKey() + ": its holder failed after building its children"
                             + (done.equals("D 5") ? ": TIOCSPGRP (the foreground group of its tty) failed"
-                            : done.equals("D 12") ? ": pidfd_open of a task it refers to failed" : " (" + done + ")"));
+                            : done.equals("D 12") ? ": pidfd_open of a task it refers to failed"
+                            : done.equals("D 13") ? ": an open of a procfs file of a task of the tree failed" : " (" + done + ")"));
                 }
                 // The holder closes its reply pipe right after "D": the table is final once it has.
                 awaitClosed(holder, ctl.replyWrite());
@@ -1192,9 +1194,11 @@ public final class Restorer {
                         return null;
                     }
                 }
-                if (a instanceof ProcessAction.Pidfd p && p.imagePid() != c.pid()) {
-                    Integer at = order.get(p.imagePid());
-                    if (at != null && at < mine && !real.containsKey(p.imagePid())) {
+                int target = a instanceof ProcessAction.Pidfd p ? p.imagePid()
+                        : a instanceof ProcessAction.ProcFile f ? f.imagePid() : c.pid();
+                if (target != c.pid()) {
+                    Integer at = order.get(target);
+                    if (at != null && at < mine && !real.containsKey(target)) {
                         return null;
                     }
                 }
@@ -1352,10 +1356,6 @@ public final class Restorer {
         return java.nio.file.Files.isDirectory(under) ? null : cwd;
     }
 
-    /** True when task {@code t} runs the holder, which never ends by itself, rather than a recorded command. */
-    private boolean runsHolder(Task t) {
-        return command(t) == null;
-    }
     /**
      * The fd of task {@code t} that holds the removed directory its cwd was (criu remapped both its cwd and
      * that fd's file to one ghost), or -1: the holder enters it with fchdir, so the cwd is that very
@@ -1387,6 +1387,10 @@ public final class Restorer {
         return -1;
     }
 
+    /** True when task {@code t} runs the holder, which never ends by itself, rather than a recorded command. */
+    private boolean runsHolder(Task t) {
+        return command(t) == null;
+    }
 
     /**
      * The command task {@code t} runs, as its images record it (argv, env, cwd); null when it runs the
@@ -1457,13 +1461,21 @@ public final class Restorer {
             case "9" -> "joining the restore's cgroup";
             case "10" -> "taking a file lock or lease (--lock)";
             case "11" -> "opening a pidfd of a task of the tree (--pidfd)";
+            case "12" -> "opening a procfs file of a task of the tree (--proc-open)";
             default -> "step " + p[2];
         };
         return step + " failed: " + fdrestore.core.sys.Errno.describe(Integer.parseInt(p[3]));
     }
 
     /** The pidfds a builder opens at its release: their target is built after the builder started. */
-    private final Map<Integer, List<ProcessAction.Pidfd>> pidfdsAtRelease = new HashMap<>();
+    private final Map<Integer, List<ProcessAction>> pidfdsAtRelease = new HashMap<>();
+
+    /** The holder's "FD,...:PID:FLAGS:POS:REST" of a procfs file (PID 0: the holder itself). */
+    private static String procSpec(ProcessAction.ProcFile p, int pid) {
+        StringBuilder fds = new StringBuilder();
+        p.fds().forEach(fd -> fds.append(fds.length() == 0 ? "" : ",").append(fd));
+        return fds + ":" + pid + ":" + p.flags() + ":" + p.pos() + ":" + p.rest();
+    }
 
     /** The holder's "FD,...:PID:FLAGS" of a pidfd (PID 0: the holder itself). */
     private static String pidfdSpec(ProcessAction.Pidfd p, int pid) {
@@ -1588,17 +1600,20 @@ public final class Restorer {
             }
         }
         for (ProcessAction a : processActions.getOrDefault(t.pid(), List.of())) {
-            if (a instanceof ProcessAction.Pidfd p) {
-                Integer pid = p.imagePid() == t.pid() ? Integer.valueOf(0) : real.get(p.imagePid());
+            if (a instanceof ProcessAction.Pidfd || a instanceof ProcessAction.ProcFile) {
+                ProcessAction.Pidfd p = a instanceof ProcessAction.Pidfd x ? x : null;
+                ProcessAction.ProcFile f = a instanceof ProcessAction.ProcFile x ? x : null;
+                int target = p != null ? p.imagePid() : f.imagePid();
+                Integer pid = target == t.pid() ? Integer.valueOf(0) : real.get(target);
                 if (pid != null) {
-                    argv.add("--pidfd");
-                    argv.add(pidfdSpec(p, pid));
+                    argv.add(p != null ? "--pidfd" : "--proc-open");
+                    argv.add(p != null ? pidfdSpec(p, pid) : procSpec(f, pid));
                 } else if (control != null) {
-                    pidfdsAtRelease.computeIfAbsent(t.pid(), k -> new ArrayList<>()).add(p); // once it has built its children
+                    pidfdsAtRelease.computeIfAbsent(t.pid(), k -> new ArrayList<>()).add(a); // once it has built its children
                 } else {
-                    throw new RestoreException("task " + t.pid() + " fd " + p.fds().get(0) + ": a pidfd of task "
-                            + p.imagePid() + ", whose process is built after this task's, which builds no children: "
-                            + "such a pidfd cannot be restored yet");
+                    throw new RestoreException("task " + t.pid() + " fd " + (p != null ? p.fds() : f.fds()).get(0) + ": "
+                            + (p != null ? "a pidfd" : "/proc/" + target + "/" + f.rest()) + " of task " + target
+                            + ", whose process is built after this task's, which builds no children: cannot be restored yet");
                 }
             }
         }

@@ -358,6 +358,10 @@ public final class Verifier {
                 String name = f.getReg().getName();
                 RegFileEntry r = f.getReg();
                 boolean dev = r.hasMode() && (r.getMode() & 0170000) == 0020000;
+                java.util.regex.Matcher proc = java.util.regex.Pattern.compile("/proc/([1-9][0-9]{0,8})/.+").matcher(name);
+                if (proc.matches() && images.task(Integer.parseInt(proc.group(1))).isPresent()) {
+                    return "/proc/"; // a procfs file of a task of the tree: of its restored process, not under the root
+                }
                 if (dev || root.toString().equals("/")) {
                     return name;
                 }

@@ -67,4 +67,16 @@ public sealed interface ProcessAction {
             fds = java.util.List.copyOf(fds);
         }
     }
+
+    /**
+     * Open {@code /proc/PID/rest} of task {@code imagePid} (an image pid, mapped to the real one) with
+     * {@code flags}, seek to {@code pos} and put it at each of {@code fds}, over the placeholder the table
+     * held: a procfs file of a task of the tree (criu keeps pids, so its path is the same; here the pid is
+     * the restored one). Made by the process itself, when {@link Pidfd} would be.
+     */
+    record ProcFile(java.util.List<Integer> fds, int imagePid, String rest, int flags, long pos) implements ProcessAction {
+        public ProcFile {
+            fds = java.util.List.copyOf(fds);
+        }
+    }
 }
