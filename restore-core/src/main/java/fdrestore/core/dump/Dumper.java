@@ -2,6 +2,7 @@ package fdrestore.core.dump;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
+import fdrestore.core.image.FdType;
 import fdrestore.core.image.ImageSet;
 import fdrestore.core.image.codec.ImageEntry;
 import fdrestore.core.image.codec.Magic;
@@ -10,6 +11,7 @@ import fdrestore.core.image.proto.CoreEntry;
 import fdrestore.core.image.proto.FdinfoEntry;
 import fdrestore.core.image.proto.FdrTaskEntry;
 import fdrestore.core.image.proto.FileEntry;
+import fdrestore.core.image.proto.FileLockEntry;
 import fdrestore.core.image.proto.FownEntry;
 import fdrestore.core.image.proto.FsEntry;
 import fdrestore.core.image.proto.InventoryEntry;
@@ -760,6 +762,20 @@ public final class Dumper {
             }
             fdr.setCwd(ByteString.copyFrom(proc.link(t.pid, "cwd"), StandardCharsets.UTF_8));
             sink.add(Magic.FDR_TASK, ImageEntry.of(fdr.build()));
+        }
+        List<FileLocksDump.Held> held = new ArrayList<>();
+        for (Task t : tasks) {
+            for (Slot s : t.tableOwner == t ? t.slots : List.<Slot>of()) {
+                if (s.desc().skipped == null && s.desc().entry != null && s.desc().entry.getType() == FdType.REG.code()) {
+                    held.add(new FileLocksDump.Held(t.pid, s.fd(), s.desc().id, s.live().fdinfo()));
+                }
+            }
+        }
+        List<FileLockEntry> locks = FileLocksDump.of(held);
+        if (!locks.isEmpty()) {
+            List<ImageEntry> le = new ArrayList<>();
+            locks.forEach(l -> le.add(ImageEntry.of(l)));
+            sink.set(Magic.FILE_LOCKS, le);
         }
         for (Desc d : descs) {
             if (d.entry != null) {
