@@ -106,6 +106,11 @@ public final class RegularFileKind implements FileKind, FileDumper {
         Remaps.Remap remap = Remaps.of(images).of(file.id());
         int procTask = procTask(name, images);
         if (remap == null && procTask > 0) {
+            String first = name.split("/")[3];
+            if (Set.of("root", "cwd", "exe", "fd", "map_files", "task", "ns").contains(first)) {
+                throw new PlanException(what + ": /proc/" + procTask + "/" + first + " leads out of --root through a "
+                        + "magic link of the task's process: not restored");
+            }
             long tasks = file.fles().stream().mapToInt(f -> f.pid()).distinct().count();
             if (tasks > 1) {
                 throw new PlanException(what + ", a procfs file of task " + procTask + ", is shared by " + tasks

@@ -80,4 +80,20 @@ class ProcFileTest {
                 FdType.REG, images.file(rw).orElseThrow(), List.of(new FleInfo(10, 6, false))), ctx(images)));
         assertTrue(w.getMessage().contains("open for writing"), w.getMessage());
     }
+
+    @Test
+    void aProcfsPathThroughAMagicLinkIsRefused() throws Exception {
+        ImageSetBuilder b = new ImageSetBuilder();
+        b.task(10, 0);
+        for (String p : List.of("/proc/10/root/etc/shadow", "/proc/10/cwd/x", "/proc/10/fd/3", "/proc/10/task/10/root/x")) {
+            long id = b.regularFile(p, 0, 0);
+            b.fd(10, 3 + (int) id, id);
+        }
+        ImageSet images = ImageSet.open(b.write(tmp.resolve("images")));
+        for (ImageSet.Fd fd : images.task(10).orElseThrow().fds()) {
+            PlanException e = assertThrows(PlanException.class, () -> new RegularFileKind().plan(new FileInfo(fd.fileId(),
+                    FdType.REG, images.file(fd.fileId()).orElseThrow(), List.of(new FleInfo(10, fd.fd(), false))), ctx(images)));
+            assertTrue(e.getMessage().contains("leads out of --root through a magic link"), e.getMessage());
+        }
+    }
 }
