@@ -3,10 +3,11 @@
  * exactly as they are, builds the task's children when asked, and waits for a signal (or runs the task's
  * own command).
  *
- *   fdrestore-holder [--cgroup DIR] [--ready FD] [--comm NAME] [--shared] [--root DIR --cwd PATH]
+ *   fdrestore-holder [--cgroup DIR] [--ready FD] [--comm NAME] [--shared] [--root DIR --cwd PATH] [--cwd-fd FD]
  *                    [--umask MODE] [--sigmask HEX] [--ctty FD] [--ctty-path PATH] [--reopen-tty FD,...:FLAGS]
  *                    [--control CMD:REPLY] [--fg FD:PGRP]
- *                    [--gate G:A] [--cloexec FD,...] [--lock FD:FLAG:TYPE:START:LEN]...
+ *                    [--gate G:A] [--cloexec FD,...] [--lock FD:FLAG:TYPE:START:LEN]... [--pidfd FD,...:PID:FLAGS]...
+ *                    [--proc-open FD,...:PID:FLAGS:POS:REST]...
  *                    [--listen-fds FD,...] [--env K=V]... [--exec PROG ARG...]
  *
  * Steps, in this order, whatever the order of the options:
@@ -18,6 +19,8 @@
  *            (--ready's fd is its parent's, and stays open); the parent's table is already the task's.
  * --root     with --cwd: the task's working directory is PATH resolved under DIR as if DIR were "/"
  *            (openat2 RESOLVE_IN_ROOT: neither ".." nor a symbolic link leaves DIR), entered with fchdir.
+ * --cwd-fd   instead of --root/--cwd: enters the directory that its fd FD holds (fchdir); a cwd that
+ *            was a removed directory, which the task also holds open (criu's ghost directory).
  * --umask    sets the file mode creation mask (octal).
  * --sigmask  blocks exactly the signals of the 64-bit mask HEX (bit N-1 is signal N), as the images
  *            record; a held signalfd then receives them. Not for --exec: a command starts with none blocked.
@@ -27,6 +30,13 @@
  *            time of TIOCSCTTY and of --fg (whose FD is then -1), and closed before --ready.
  * --reopen-tty then opens /dev/tty with FLAGS (octal or decimal) and puts it at each FD (one open file):
  *            an open of /dev/tty is bound to the terminal of the process that opens it.
+ * --pidfd    (repeatable) opens a pidfd of PID (0: this process) with FLAGS (0 or PIDFD_NONBLOCK) and
+ *            puts it at each FD, over the placeholder there (its FD_CLOEXEC kept): a pidfd of a task of the
+ *            tree whose real pid is known when this one starts. On failure it answers "E <pid> 11 <errno>\n"
+ *            on the --ready FD and exits 25. A builder is given the others in its "release" command.
+ * --proc-open (repeatable) FD,...:PID:FLAGS:POS:REST opens /proc/PID/REST (PID 0: this process) with FLAGS
+ *            (never O_CREAT or O_TRUNC), seeks to POS and puts it at each FD like --pidfd: a procfs file of
+ *            a task of the tree. On failure "E <pid> 12 <errno>\n", exit 26; in "release": "proc=", status 13.
  * --cloexec  sets FD_CLOEXEC again on those fds: fdrestore clears the flag for the spawn of a root task
  *            (its exec would have closed them), and a built child takes its fds without it.
  * --lock     (repeatable) takes a file lock or lease on FD, as filelocks.img records it: FLAG 1 POSIX
@@ -48,8 +58,10 @@
  *                 their replies: they are served one at a time, in order, so the "F" lines come in the
  *                 order of the commands; "R"/"E" lines (by pid) come whenever each child gets there, even
  *                 before the "F" of their pid. Each line is one write, shorter than PIPE_BUF.
- *              "release" [PGRP]  ends builder mode; PGRP, when given, replaces the one of --fg (the
- *                 foreground group may be a group built after the holder started). It opens the gate of
+ *              "release" [PGRP] [pidfd=FD,...:PID:FLAGS]...  ends builder mode; PGRP, when given, replaces
+ *                 the one of --fg (the foreground group may be a group built after the holder started);
+ *                 each pidfd= is a --pidfd whose task was built after this holder started (status 12 if
+ *                 one fails). It opens the gate of
  *                 the children it built (see --gate) and waits until each has gone past it. Once the
  *                 command fd is closed and --fg applied, the holder answers "D <status>\n" and closes
  *                 REPLY.
@@ -81,9 +93,10 @@
  * failed, 7 a bad control message, 8 the restore was abandoned (end of file on CMD or on --gate before a
  * release), 9 the gate could not be opened; a built child that fails exits 10 + the step; 20 the cwd
  * could not be entered, 21 a bad --umask or --sigmask, 22 the cgroup could not be joined, 23 the
- * listeners could not be moved, 24 a --lock could not be taken. Before --ready is answered, a failure of
- * --cwd, --umask, --sigmask, --cgroup or --lock is also answered on it as "E <pid> <step> <errno>\n"
- * (step 7 cwd, 8 mask, 9 cgroup, 10 lock).
+ * listeners could not be moved, 24 a --lock could not be taken, 25 a --pidfd, 26 a --proc-open could not be
+ * opened. Before --ready is answered, a failure of --cwd, --umask, --sigmask, --cgroup, --lock, --pidfd or
+ * --proc-open is also answered on it as "E <pid> <step> <errno>\n" (step 7 cwd, 8 mask, 9 cgroup, 10 lock,
+ * 11 pidfd, 12 procfs file).
  *
  * Reply codes: the step of an "E <pid> <step> <errno>\n" line, and the status of a "D <status>\n" line
  * that fdrestore names. This table is mirrored, row for row, by the Java enum
@@ -98,7 +111,11 @@
  *   E     8     MASKS          setting its umask or signal mask
  *   E     9     CGROUP         joining the restore's cgroup
  *   E     10    LOCK           taking a file lock or lease (--lock)
+ *   E     11    PIDFD          opening a pidfd of a task of the tree (--pidfd)
+ *   E     12    PROC_OPEN      opening a procfs file of a task of the tree (--proc-open)
  *   D     5     FOREGROUND     TIOCSPGRP (the foreground group of its tty)
+ *   D     12    RELEASE_PIDFD  pidfd_open of a task it refers to, at its release
+ *   D     13    RELEASE_PROC   an open of a procfs file of a task of the tree, at its release
  *
  * The "fork" command's TID 0 makes a child that shares this holder's fd table (clone CLONE_FILES)
  * instead of taking one: it runs with --shared, gets no gate (it runs no command), and is a builder
@@ -229,6 +246,105 @@ static int take_lock(const char *spec)
 		return flock(fd, (type == F_RDLCK ? LOCK_SH : LOCK_EX) | LOCK_NB);
 	if (flag == 8)
 		return fcntl(fd, F_SETLEASE, type);
+	errno = EINVAL;
+	return -1;
+}
+
+/*
+ * One --pidfd FD,...:PID:FLAGS (or a release's "pidfd=" field): one pidfd_open of PID (0: this process)
+ * with FLAGS, put at each FD over what sits there, keeping that fd's FD_CLOEXEC. -1 with errno on failure.
+ */
+static int open_pidfd(const char *spec)
+{
+	const char *flags_at = strrchr(spec, ':'), *pid_at;
+	long pid;
+	int p;
+
+	if (!flags_at || flags_at == spec)
+		goto bad;
+	for (pid_at = flags_at - 1; pid_at > spec && *pid_at != ':'; pid_at--)
+		;
+	if (*pid_at != ':')
+		goto bad;
+	pid = atol(pid_at + 1);
+	p = (int)syscall(SYS_pidfd_open, pid ? (pid_t)pid : getpid(), (unsigned)strtoul(flags_at + 1, NULL, 0));
+	if (p < 0)
+		return -1;
+	for (const char *q = spec; q < pid_at;) {
+		char *end;
+		long fd = strtol(q, &end, 10);
+		int fl;
+
+		if (end == q) {
+			close(p);
+			goto bad;
+		}
+		fl = fcntl((int)fd, F_GETFD);
+		if (dup3(p, (int)fd, fl > 0 && (fl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			close(p);
+			return -1;
+		}
+		q = *end == ',' ? end + 1 : end;
+	}
+	close(p);
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/*
+ * One --proc-open FD,...:PID:FLAGS:POS:REST (or a release's "proc=" field): opens /proc/PID/REST (PID 0:
+ * this process) with FLAGS, seeks to POS and puts it at each FD over what sits there, keeping that fd's
+ * FD_CLOEXEC. -1 with errno on failure.
+ */
+static int open_proc(const char *spec)
+{
+	char path[4096], *end;
+	const char *c1 = strchr(spec, ':'), *rest;
+	long pid, flags;
+	long long pos;
+	int p;
+
+	if (!c1)
+		goto bad;
+	pid = strtol(c1 + 1, &end, 10);
+	if (*end != ':')
+		goto bad;
+	flags = strtol(end + 1, &end, 0);
+	if (*end != ':')
+		goto bad;
+	pos = strtoll(end + 1, &end, 10);
+	if (*end != ':')
+		goto bad;
+	rest = end + 1;
+	if (snprintf(path, sizeof(path), "/proc/%ld/%s", pid ? pid : (long)getpid(), rest) >= (int)sizeof(path))
+		goto bad;
+	p = open(path, (int)(flags & ~(O_CREAT | O_TRUNC | O_CLOEXEC)) | O_CLOEXEC);
+	if (p < 0)
+		return -1;
+	if (pos && lseek(p, (off_t)pos, SEEK_SET) < 0) {
+		close(p);
+		return -1;
+	}
+	for (const char *q = spec; q < c1;) {
+		long fd = strtol(q, &end, 10);
+		int fl;
+
+		if (end == q) {
+			close(p);
+			goto bad;
+		}
+		fl = fcntl((int)fd, F_GETFD);
+		if (dup3(p, (int)fd, fl > 0 && (fl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			close(p);
+			return -1;
+		}
+		q = *end == ',' ? end + 1 : end;
+	}
+	close(p);
+	return 0;
+bad:
 	errno = EINVAL;
 	return -1;
 }
@@ -528,14 +644,22 @@ static int serve(int cmd, int reply)
 		if (nf >= 1 && !strcmp(fields[0], "release")) {
 			int rc = 0;
 
-			if (nf >= 2)
-				fg_override = atol(fields[1]);
+			for (int i = 1; i < nf; i++) {
+				if (!strncmp(fields[i], "pidfd=", 6)) {
+					if (open_pidfd(fields[i] + 6) < 0)
+						rc = 12;
+				} else if (!strncmp(fields[i], "proc=", 5)) {
+					if (open_proc(fields[i] + 5) < 0)
+						rc = 13;
+				} else
+					fg_override = atol(fields[i]);
+			}
 			free(buf);
 			if (gate[1] >= 0) {
 				char c;
 				ssize_t r;
 
-				rc = open_gate(gate, gated) < 0 ? 9 : 0;
+				rc = open_gate(gate, gated) < 0 ? 9 : rc;
 				close(gate[0]);
 				close(gate[1]);
 				close(ack[1]);
@@ -731,13 +855,15 @@ static int holder_main(int argc, char **argv)
 	const char *comm = NULL, *cloexec = NULL, *control = NULL, *fg = NULL, *cgroup = NULL;
 	const char *root = NULL, *cwd = NULL, *umask_s = NULL, *sigmask = NULL, *listen = NULL;
 	int ctty = -1, ready = -1, gate = -1, ack = -1, nenv = 0, shared = 0, start = -1;
-	int ctty_tmp = -1;
+	int ctty_tmp = -1, cwd_fd = -1;
 	const char *ctty_path = NULL, *reopen_tty = NULL;
 	char **env = calloc((size_t)argc + 1, sizeof(char *));
 	const char **locks = calloc((size_t)argc + 1, sizeof(char *));
-	int nlocks = 0;
+	const char **pidfds = calloc((size_t)argc + 1, sizeof(char *));
+	const char **procs = calloc((size_t)argc + 1, sizeof(char *));
+	int nlocks = 0, npidfds = 0, nprocs = 0;
 
-	if (!env || !locks)
+	if (!env || !locks || !pidfds || !procs)
 		return 2;
 	char **exec_argv = NULL;
 
@@ -764,6 +890,8 @@ static int holder_main(int argc, char **argv)
 			root = argv[++i];
 		else if (!strcmp(argv[i], "--cwd") && i + 1 < argc)
 			cwd = argv[++i];
+		else if (!strcmp(argv[i], "--cwd-fd") && i + 1 < argc)
+			cwd_fd = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--umask") && i + 1 < argc)
 			umask_s = argv[++i];
 		else if (!strcmp(argv[i], "--sigmask") && i + 1 < argc)
@@ -786,6 +914,10 @@ static int holder_main(int argc, char **argv)
 			cloexec = argv[++i];
 		else if (!strcmp(argv[i], "--lock") && i + 1 < argc)
 			locks[nlocks++] = argv[++i];
+		else if (!strcmp(argv[i], "--pidfd") && i + 1 < argc)
+			pidfds[npidfds++] = argv[++i];
+		else if (!strcmp(argv[i], "--proc-open") && i + 1 < argc)
+			procs[nprocs++] = argv[++i];
 		else if (!strcmp(argv[i], "--exec") && i + 1 < argc) {
 			exec_argv = &argv[i + 1];
 			break;
@@ -799,7 +931,7 @@ static int holder_main(int argc, char **argv)
 	}
 	if (comm)
 		prctl(PR_SET_NAME, comm, 0, 0, 0);
-	if (cwd && enter_cwd(root, cwd) < 0) {
+	if ((cwd && enter_cwd(root, cwd) < 0) || (cwd_fd >= 0 && fchdir(cwd_fd) < 0)) {
 		if (ready >= 0)
 			say(ready, "E %ld %ld %ld\n", (long)getpid(), 7, errno);
 		return 20;
@@ -829,6 +961,20 @@ static int holder_main(int argc, char **argv)
 	}
 	if (reopen_tty && reopen_dev_tty(reopen_tty))
 		return 4;
+	for (int i = 0; i < npidfds; i++) {
+		if (open_pidfd(pidfds[i]) < 0) {
+			if (ready >= 0)
+				say(ready, "E %ld 11 %ld\n", (long)getpid(), errno, 0);
+			return 25;
+		}
+	}
+	for (int i = 0; i < nprocs; i++) {
+		if (open_proc(procs[i]) < 0) {
+			if (ready >= 0)
+				say(ready, "E %ld 12 %ld\n", (long)getpid(), errno, 0);
+			return 26;
+		}
+	}
 	if (cloexec && !shared && set_cloexec(cloexec))
 		return 3;
 	for (int i = 0; i < nlocks; i++) {

@@ -41,7 +41,7 @@ class DistributionIT {
         Run p = run("plugins", "--json");
         assertEquals(0, p.code, p.err);
         assertTrue(p.out.contains("\"regular\"") && p.out.contains("\"pipe\""), p.out);
-        for (String kind : List.of("\"eventfd\"", "\"signalfd\"", "\"pidfd\"", "\"inotify\"")) {
+        for (String kind : List.of("\"eventfd\"", "\"signalfd\"", "\"pidfd\"", "\"inotify\"", "\"fanotify\"")) {
             assertTrue(p.out.contains(kind), "the distribution ships " + kind + ": " + p.out);
         }
         assertEquals("", p.err, "pf4j stays quiet without --verbose");

@@ -18,7 +18,7 @@ class HelpFactsTest {
             Map.entry("pipe", "pipes"), Map.entry("fifo", "fifos"), Map.entry("unix", "unix sockets"),
             Map.entry("inet", "TCP (listeners"), Map.entry("tty", "terminals"), Map.entry("eventpoll", "epoll"),
             Map.entry("timerfd", "timerfd"), Map.entry("eventfd", "eventfd"), Map.entry("signalfd", "signalfd"),
-            Map.entry("pidfd", "pidfds"), Map.entry("inotify", "inotify"), Map.entry("netlink-socket", "netlink"),
+            Map.entry("pidfd", "pidfds"), Map.entry("inotify", " inotify" /* not fanotify */), Map.entry("fanotify", "fanotify groups"), Map.entry("netlink-socket", "netlink"),
             Map.entry("packet-socket", "packet sockets"), Map.entry("memfd", "memfds"));
 
     @Test

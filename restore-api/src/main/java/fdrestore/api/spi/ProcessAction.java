@@ -53,4 +53,30 @@ public sealed interface ProcessAction {
             fds = java.util.List.copyOf(fds);
         }
     }
+
+    /**
+     * Open a pidfd of task {@code imagePid} (an image pid, mapped to the real one; this task itself when it
+     * is its own) with {@code flags} (0 or PIDFD_NONBLOCK) and put it at each of {@code fds} (one open file
+     * description), over the placeholder the table held: the real pid is known only once that task's
+     * process exists. The process does it itself, before it reports ready when the target exists by then
+     * (itself, a task built before it), else at its release (a task that builds children); another order
+     * fails the restore, naming both tasks.
+     */
+    record Pidfd(java.util.List<Integer> fds, int imagePid, int flags) implements ProcessAction {
+        public Pidfd {
+            fds = java.util.List.copyOf(fds);
+        }
+    }
+
+    /**
+     * Open {@code /proc/PID/rest} of task {@code imagePid} (an image pid, mapped to the real one) with
+     * {@code flags}, seek to {@code pos} and put it at each of {@code fds}, over the placeholder the table
+     * held: a procfs file of a task of the tree (criu keeps pids, so its path is the same; here the pid is
+     * the restored one). Made by the process itself, when {@link Pidfd} would be.
+     */
+    record ProcFile(java.util.List<Integer> fds, int imagePid, String rest, int flags, long pos) implements ProcessAction {
+        public ProcFile {
+            fds = java.util.List.copyOf(fds);
+        }
+    }
 }

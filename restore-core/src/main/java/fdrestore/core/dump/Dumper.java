@@ -2,6 +2,7 @@ package fdrestore.core.dump;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
+import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.Magic;
@@ -10,6 +11,7 @@ import fdrestore.api.image.proto.CoreEntry;
 import fdrestore.api.image.proto.FdinfoEntry;
 import fdrestore.api.image.proto.FdrTaskEntry;
 import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.FileLockEntry;
 import fdrestore.api.image.proto.FownEntry;
 import fdrestore.api.image.proto.FsEntry;
 import fdrestore.api.image.proto.InventoryEntry;

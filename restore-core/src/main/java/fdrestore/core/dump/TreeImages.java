@@ -7,6 +7,7 @@ import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.CoreEntry;
 import fdrestore.api.image.proto.FdinfoEntry;
 import fdrestore.api.image.proto.FdrTaskEntry;
+import fdrestore.api.image.proto.FileLockEntry;
 import fdrestore.api.image.proto.FsEntry;
 import fdrestore.api.image.proto.InventoryEntry;
 import fdrestore.api.image.proto.PstreeEntry;
@@ -94,6 +95,21 @@ final class TreeImages {
             }
             fdr.setCwd(ByteString.copyFrom(proc.link(t.pid, "cwd"), StandardCharsets.UTF_8));
             state.sink.add(Magic.FDR_TASK, ImageEntry.of(fdr.build()));
+        }
+        // Locks show in the fdinfo of the fds of the file they lock (only files have them): no kind is named.
+        List<FileLocksDump.Held> held = new ArrayList<>();
+        for (Task t : state.tasks) {
+            for (Slot s : t.tableOwner == t ? t.slots : List.<Slot>of()) {
+                if (s.desc().skipped == null && s.desc().entry != null) {
+                    held.add(new FileLocksDump.Held(t.pid, s.fd(), s.desc().id, s.live().fdinfo()));
+                }
+            }
+        }
+        List<FileLockEntry> locks = FileLocksDump.of(held);
+        if (!locks.isEmpty()) {
+            List<ImageEntry> le = new ArrayList<>();
+            locks.forEach(l -> le.add(ImageEntry.of(l)));
+            state.sink.set(Magic.FILE_LOCKS, le);
         }
         for (Desc d : state.descs) {
             if (d.entry != null) {

@@ -17,7 +17,11 @@ public enum HolderCode {
     MASKS('E', 8, "setting its umask or signal mask"),
     CGROUP('E', 9, "joining the restore's cgroup"),
     LOCK('E', 10, "taking a file lock or lease (--lock)"),
-    FOREGROUND('D', 5, "TIOCSPGRP (the foreground group of its tty)");
+    PIDFD('E', 11, "opening a pidfd of a task of the tree (--pidfd)"),
+    PROC_OPEN('E', 12, "opening a procfs file of a task of the tree (--proc-open)"),
+    FOREGROUND('D', 5, "TIOCSPGRP (the foreground group of its tty)"),
+    RELEASE_PIDFD('D', 12, "pidfd_open of a task it refers to, at its release"),
+    RELEASE_PROC('D', 13, "an open of a procfs file of a task of the tree, at its release");
 
     private static final HolderCode[] ALL = values();
 

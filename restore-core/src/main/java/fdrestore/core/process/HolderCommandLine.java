@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.IntStream;
@@ -40,6 +41,33 @@ final class HolderCommandLine {
         this.starts = starts;
     }
 
+    /** The pidfds and procfs files a builder opens at its release: their target is built after it started. */
+    private final Map<Integer, List<ProcessAction>> atRelease = new HashMap<>();
+
+    /** The "release" command's words for builder {@code pid}'s pidfds and procfs files (see atRelease). */
+    List<String> releaseOpens(int pid, Map<Integer, Integer> real) {
+        List<String> out = new ArrayList<>();
+        for (ProcessAction a : atRelease.getOrDefault(pid, List.of())) {
+            out.add(a instanceof ProcessAction.Pidfd f ? "pidfd=" + pidfdSpec(f, real.get(f.imagePid()))
+                    : "proc=" + procSpec((ProcessAction.ProcFile) a, real.get(((ProcessAction.ProcFile) a).imagePid())));
+        }
+        return out;
+    }
+
+    /** The holder's "FD,...:PID:FLAGS:POS:REST" of a procfs file (PID 0: the holder itself). */
+    private static String procSpec(ProcessAction.ProcFile p, int pid) {
+        StringBuilder fds = new StringBuilder();
+        p.fds().forEach(fd -> fds.append(fds.length() == 0 ? "" : ",").append(fd));
+        return fds + ":" + pid + ":" + p.flags() + ":" + p.pos() + ":" + p.rest();
+    }
+
+    /** The holder's "FD,...:PID:FLAGS" of a pidfd (PID 0: the holder itself). */
+    private static String pidfdSpec(ProcessAction.Pidfd p, int pid) {
+        StringBuilder fds = new StringBuilder();
+        p.fds().forEach(fd -> fds.append(fds.length() == 0 ? "" : ",").append(fd));
+        return fds + ":" + pid + ":" + p.flags();
+    }
+
     /** The holder's command line for task {@code t}: name, ctty, control, fg, cloexec, then its command. */
     List<String> argv(Task t, Map<Integer, Integer> real, HolderChannel control) throws RestoreException {
         FdrTaskEntry fdr = plan.command(t);
@@ -48,7 +76,11 @@ final class HolderCommandLine {
         argv.add("--comm");
         argv.add(t.comm() != null ? t.comm() : "fdrestore-hold");
         String cwd = plan.cwd(t);
-        if (cwd != null) {
+        int ghostCwd = plan.ghostCwdFd(t);
+        if (ghostCwd >= 0) {
+            argv.add("--cwd-fd"); // a removed directory: the one its fd holds (criu's ghost)
+            argv.add(Integer.toString(ghostCwd));
+        } else if (cwd != null) {
             argv.add("--root");
             argv.add(root.toString());
             argv.add("--cwd");
@@ -110,6 +142,24 @@ final class HolderCommandLine {
             if (a instanceof ProcessAction.FileLock l) {
                 argv.add("--lock");
                 argv.add(l.fd() + ":" + l.flag() + ":" + l.type() + ":" + l.start() + ":" + l.len());
+            }
+        }
+        for (ProcessAction a : plan.actions(t.pid())) {
+            if (a instanceof ProcessAction.Pidfd || a instanceof ProcessAction.ProcFile) {
+                ProcessAction.Pidfd p = a instanceof ProcessAction.Pidfd x ? x : null;
+                ProcessAction.ProcFile f = a instanceof ProcessAction.ProcFile x ? x : null;
+                int target = p != null ? p.imagePid() : f.imagePid();
+                Integer pid = target == t.pid() ? Integer.valueOf(0) : real.get(target);
+                if (pid != null) {
+                    argv.add(p != null ? "--pidfd" : "--proc-open");
+                    argv.add(p != null ? pidfdSpec(p, pid) : procSpec(f, pid));
+                } else if (control != null) {
+                    atRelease.computeIfAbsent(t.pid(), k -> new ArrayList<>()).add(a); // once it has built its children
+                } else {
+                    throw new RestoreException("task " + t.pid() + " fd " + (p != null ? p.fds() : f.fds()).get(0) + ": "
+                            + (p != null ? "a pidfd" : "/proc/" + target + "/" + f.rest()) + " of task " + target
+                            + ", whose process is built after this task's, which builds no children: cannot be restored yet");
+                }
             }
         }
         if (fdr != null) {

@@ -159,6 +159,7 @@ public final class ProcessTree {
                     release.add(Integer.toString(real.get(g.imagePgid())));
                 }
             }
+            release.addAll(commandLine.releaseOpens(e.getKey(), real));
             try {
                 HolderChannel ctl = e.getValue();
                 TaskTable table = io.get(e.getKey());
@@ -169,9 +170,14 @@ public final class ProcessTree {
                             + "building (" + (done != null ? done : !Processes.running(holder) ? "it died" : "no answer") + ")");
                 }
                 if (!done.equals("D 0")) {
+                    HolderCode failed = null;
+                    try {
+                        failed = HolderCode.of('D', Integer.parseInt(done.substring(2).trim()));
+                    } catch (NumberFormatException ignored) {
+                        // an answer the holder never gives: shown as it is
+                    }
                     throw new RestoreException("task " + e.getKey() + ": its holder failed after building its children"
-                            + (done.equals("D " + HolderCode.FOREGROUND.code) ? ": " + HolderCode.FOREGROUND.what + " failed"
-                            : " (" + done + ")"));
+                            + (failed != null ? ": " + failed.what + " failed" : " (" + done + ")"));
                 }
                 // The holder closes its reply pipe right after "D": the table is final once it has.
                 Processes.awaitClosed(holder, ctl.replyWrite());

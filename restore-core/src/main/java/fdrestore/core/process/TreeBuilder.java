@@ -338,6 +338,14 @@ final class TreeBuilder {
                     return null;
                 }
             }
+            int target = a instanceof ProcessAction.Pidfd p ? p.imagePid()
+                    : a instanceof ProcessAction.ProcFile f ? f.imagePid() : c.pid();
+            if (target != c.pid()) {
+                Integer at = order.get(target);
+                if (at != null && at < mine && !real.containsKey(target)) {
+                    return null;
+                }
+            }
         }
         ExecutorTaskTable ct = tables.get(c.pid());
         HolderChannel own = controls.get(c.pid());

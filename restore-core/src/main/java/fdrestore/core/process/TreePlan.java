@@ -1,7 +1,7 @@
 package fdrestore.core.process;
 
-import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.FdrTaskEntry;
 import fdrestore.api.spi.ProcessAction;
 import java.util.List;
@@ -27,4 +27,10 @@ public interface TreePlan {
      * is missing and the restore may fall back to the root); null when the images record none.
      */
     String cwd(Task t);
+
+    /**
+     * The fd of task {@code t} that holds the removed directory its cwd was (criu remapped both its cwd and
+     * that fd's file to one ghost), or -1: the holder then enters that very directory with fchdir.
+     */
+    int ghostCwdFd(Task t);
 }

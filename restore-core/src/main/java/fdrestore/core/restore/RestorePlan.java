@@ -1,7 +1,7 @@
 package fdrestore.core.restore;
 
-import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.FdrTaskEntry;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileKind;
@@ -72,5 +72,10 @@ public record RestorePlan(List<Planned> files, Map<Integer, List<ProcessAction>>
     @Override
     public String cwd(Task t) {
         return launches.cwd(t);
+    }
+
+    @Override
+    public int ghostCwdFd(Task t) {
+        return launches.ghostCwdFd(t);
     }
 }

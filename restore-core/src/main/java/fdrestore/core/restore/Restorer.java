@@ -2,8 +2,13 @@ package fdrestore.core.restore;
 
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet.Fd;
+import fdrestore.api.image.ImageSet.FdRef;
 import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FdrTaskEntry;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.RemapFilePathEntry;
 import fdrestore.api.spi.FileKind;
 import fdrestore.api.spi.Journal;
 import fdrestore.api.spi.RestoreException;

@@ -15,6 +15,7 @@ import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.LiveFile;
 import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
+import fdrestore.api.spi.ProcessAction;
 import fdrestore.plugin.pidfd.proto.PidfdEntry;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -32,8 +33,10 @@ import org.pf4j.Extension;
  * share one again), and the helper is killed and reaped; each file adopts its pidfd into the task.
  *
  * <p>A pidfd of a live task of the tree ({@code nspid} &gt; 0) needs that task's process, which fdrestore
- * builds only after every fd table is restored: it is refused at plan time, naming the task it points at.
- * So is a pidfd of a process outside the tree, and flags other than PIDFD_NONBLOCK.
+ * builds only after every fd table is restored: the table holds a placeholder ({@link LivePidfd}), and the
+ * holding task's own process opens the pidfd over it once the real pid is known
+ * ({@link ProcessAction.Pidfd}, from {@link #processActions}). One such file is one task's: a file shared by
+ * several tasks is refused, as are a pidfd of a process outside the tree and flags other than PIDFD_NONBLOCK.
  */
 @Extension
 public final class PidfdKind implements FileKind, FileDumper {
@@ -69,10 +72,16 @@ public final class PidfdKind implements FileKind, FileDumper {
                     + " is not a pidfd's (0 or PIDFD_NONBLOCK)");
         }
         if (e.getNspid() > 0) {
-            boolean inTree = ctx.images().task(e.getNspid()).isPresent();
-            throw new PlanException("pidfd file " + file.id() + ": field nspid " + e.getNspid() + " is "
-                    + (inTree ? "task " + e.getNspid() + " of the tree, whose process fdrestore builds only after the fd "
-                    + "tables: a pidfd of a live task cannot be restored yet" : "a process outside the tree"));
+            if (ctx.images().task(e.getNspid()).isEmpty()) {
+                throw new PlanException("pidfd file " + file.id() + ": field nspid " + e.getNspid()
+                        + " is a process outside the tree");
+            }
+            long tasks = file.fles().stream().mapToInt(f -> f.pid()).distinct().count();
+            if (tasks > 1) {
+                throw new PlanException("pidfd file " + file.id() + " of task " + e.getNspid() + " is shared by "
+                        + tasks + " tasks: each task's process opens its own pidfd, so one description cannot be shared");
+            }
+            return new LivePidfd(file.id(), e.getNspid());
         }
         if (e.getNspid() != -1) {
             throw new PlanException("pidfd file " + file.id() + ": field nspid " + e.getNspid()
@@ -121,6 +130,34 @@ public final class PidfdKind implements FileKind, FileDumper {
         return m;
     }
 
+    /**
+     * The pidfds of live tasks that {@code task} holds: each file's process opens it itself, once the real
+     * pid of the task it refers to is known ({@link ProcessAction.Pidfd}), over {@link LivePidfd}'s placeholder.
+     */
+    @Override
+    public List<ProcessAction> processActions(ImageSet.Task task, PlanContext ctx) throws PlanException {
+        Map<Long, List<Integer>> fds = new java.util.LinkedHashMap<>();
+        Map<Long, PidfdEntry> entries = new HashMap<>();
+        for (ImageSet.Fd fd : task.fds()) {
+            if (fd.type() != FdType.PIDFD) {
+                continue;
+            }
+            FileEntry f = ctx.images().file(fd.fileId()).orElse(null);
+            if (f == null) {
+                continue;
+            }
+            PidfdEntry e = entry(f, fd.fileId());
+            if (e.getNspid() > 0) {
+                fds.computeIfAbsent(fd.fileId(), k -> new ArrayList<>()).add(fd.fd());
+                entries.put(fd.fileId(), e);
+            }
+        }
+        List<ProcessAction> out = new ArrayList<>();
+        fds.forEach((id, list) -> out.add(new ProcessAction.Pidfd(list, entries.get(id).getNspid(),
+                entries.get(id).getFlags() & O_NONBLOCK)));
+        return out;
+    }
+
     @Override
     public boolean dumps(LiveFile file) {
         return file.isAnonInode("pidfd");
@@ -165,6 +202,8 @@ public final class PidfdKind implements FileKind, FileDumper {
             String pid = fdinfo.value("Pid");
             if (e.getNspid() == -1 && !"-1".equals(pid)) {
                 out.add("refers to pid " + pid + ", expected a process that is gone (Pid: -1)");
+            } else if (e.getNspid() > 0 && (pid == null || pid.equals("-1"))) {
+                out.add("refers to no live process (Pid: " + pid + "), expected the restored task " + e.getNspid());
             }
         } catch (InvalidProtocolBufferException x) {
             out.add("field pidfd is not a pidfd entry: " + x.getMessage());

@@ -47,13 +47,15 @@ class PidfdContractTest extends FileKindContractTest {
         long a = pidfd(v, 315572, 0, -1);
         long b = pidfd(v, 315572, 0, -1);
         long c = pidfd(v, 315571, 04000, -1);
-        v.fd(1, 4, a, true).fd(1, 5, b, true).fd(1, 6, c).fd(2, 4, c);
+        long live = pidfd(v, 315573, 0, 2);
+        v.fd(1, 4, a, true).fd(1, 5, b, true).fd(1, 6, c).fd(2, 4, c).fd(1, 7, live);
         return List.of(Scenario.of("pidfds of gone processes, two of one process, one shared by two tasks", v)
                 .expect(x -> {
                     assertEquals("anon_inode:[pidfd]", x.file(1, 4).what());
                     assertEquals(3, x.table(1).adopted().size(), x.table(1).adopted().toString());
                     assertEquals(04000, x.file(1, 6).flags() & 04000, "PIDFD_NONBLOCK reaches the task");
                     assertEquals(0, x.file(1, 4).flags() & 04000);
+                    assertEquals("/dev/null", x.file(1, 7).what(), "a live task's pidfd: a placeholder its process replaces");
                 }));
     }
 
@@ -89,14 +91,47 @@ class PidfdContractTest extends FileKindContractTest {
 
     @Test
     void livePidfdsAndHostileFieldsAreRefusedBeforeAnySyscall() throws Exception {
-        PlanException live = refused(b -> pidfd(b, 1, 0, 2));
-        assertTrue(live.getMessage().contains("field nspid 2 is task 2 of the tree"), live.getMessage());
         PlanException outside = refused(b -> pidfd(b, 1, 0, 4242));
         assertTrue(outside.getMessage().contains("field nspid 4242 is a process outside the tree"), outside.getMessage());
         PlanException neg = refused(b -> pidfd(b, 1, 0, -7));
         assertTrue(neg.getMessage().contains("field nspid -7 is neither"), neg.getMessage());
         PlanException flags = refused(b -> pidfd(b, 1, 0200, -1));
         assertTrue(flags.getMessage().contains("field flags 0200"), flags.getMessage());
+    }
+
+    @Test
+    void aLivePidfdIsAPlaceholderThatItsTasksProcessReplaces() throws Exception {
+        ImageSetBuilder b = new ImageSetBuilder();
+        b.task(1, 0).task(2, 1);
+        long self = pidfd(b, 7, 0, 1);
+        long child = pidfd(b, 8, 04000, 2);
+        b.fd(1, 4, self, true).fd(1, 5, child).fd(1, 6, child, true);
+        ImageSet images = ImageSet.open(b.write(tmp.resolve("live")));
+        PlanContext ctx = new PlanContext() {
+            public ImageSet images() {
+                return images;
+            }
+
+            public Path root() {
+                return Path.of("/");
+            }
+
+            public String option(String name) {
+                return null;
+            }
+        };
+        List<fdrestore.api.spi.ProcessAction> actions = new PidfdKind().processActions(images.task(1).orElseThrow(), ctx);
+        assertEquals(List.of(new fdrestore.api.spi.ProcessAction.Pidfd(List.of(4), 1, 0),
+                new fdrestore.api.spi.ProcessAction.Pidfd(List.of(5, 6), 2, 04000)), actions,
+                "one pidfd_open per file, put at each of its fds, PIDFD_NONBLOCK kept");
+        assertEquals(List.of(), new PidfdKind().processActions(images.task(2).orElseThrow(), ctx));
+        FileInfo info = new FileInfo(child, FdType.PIDFD, images.file(child).orElseThrow(),
+                List.of(new FleInfo(1, 5, false), new FleInfo(1, 6, true)));
+        assertTrue(new PidfdKind().plan(info, ctx) instanceof LivePidfd);
+        FileInfo shared = new FileInfo(child, FdType.PIDFD, images.file(child).orElseThrow(),
+                List.of(new FleInfo(1, 5, false), new FleInfo(2, 3, false)));
+        PlanException e = assertThrows(PlanException.class, () -> new PidfdKind().plan(shared, ctx));
+        assertTrue(e.getMessage().contains("pidfd file " + child + " of task 2 is shared by 2 tasks"), e.getMessage());
     }
 
     @Test

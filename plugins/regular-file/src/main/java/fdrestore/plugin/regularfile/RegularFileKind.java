@@ -36,6 +36,7 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.pf4j.Extension;
 
@@ -109,6 +110,23 @@ public final class RegularFileKind implements FileKind, FileDumper {
 
         Remaps remaps = Remaps.of(ctx);
         Remaps.Remap remap = remaps.of(file.id());
+        int procTask = procTask(name, images);
+        if (remap == null && procTask > 0) {
+            String first = name.split("/")[3];
+            if (Set.of("root", "cwd", "exe", "fd", "map_files", "task", "ns").contains(first)) {
+                throw new PlanException(what + ": /proc/" + procTask + "/" + first + " leads out of --root through a "
+                        + "magic link of the task's process: not restored");
+            }
+            long tasks = file.fles().stream().mapToInt(f -> f.pid()).distinct().count();
+            if (tasks > 1) {
+                throw new PlanException(what + ", a procfs file of task " + procTask + ", is shared by " + tasks
+                        + " tasks: each task's process opens its own, so one description cannot be shared");
+            }
+            if ((flags & (Linux.O_WRONLY | Linux.O_RDWR)) != 0) {
+                throw new PlanException(what + ": a procfs file of task " + procTask + " open for writing is not restored");
+            }
+            return new ProcFilePlaceholder(file.id(), name);
+        }
         if (remap == null) {
             Route route = HostDevices.isHostDevice(name, reg.hasMode(), reg.getMode()) ? Route.HOST : Route.ROOT;
             return new RegularFileRestorer(file.id(), name, name, route, flags, reg.getPos(), expect, owner, null,
@@ -212,6 +230,22 @@ public final class RegularFileKind implements FileKind, FileDumper {
         return new ProcessAction.Owner(-1, pid, fown.getPidType() == F_OWNER_PGRP);
     }
 
+    private static final java.util.regex.Pattern PROC_PID = java.util.regex.Pattern.compile("/proc/([1-9][0-9]{0,9})/(.+)");
+
+    /**
+     * The image pid of the task of the tree whose procfs file {@code name} is ({@code /proc/PID/...}), else
+     * 0. Such a file cannot be under --root: the task's own restored process opens /proc/REAL/... itself
+     * ({@link ProcessAction.ProcFile}).
+     */
+    static int procTask(String name, ImageSet images) {
+        java.util.regex.Matcher m = PROC_PID.matcher(name);
+        if (!m.matches() || m.group(2).contains("..") || Long.parseLong(m.group(1)) > Integer.MAX_VALUE) {
+            return 0;
+        }
+        int pid = Integer.parseInt(m.group(1));
+        return images.task(pid).isPresent() ? pid : 0;
+    }
+
     /** filelocks.img's lock kinds (FileLockEntry.flag). */
     static final int FL_POSIX = 1;
     static final int FL_FLOCK = 2;
@@ -243,6 +277,21 @@ public final class RegularFileKind implements FileKind, FileDumper {
                         + ")", e.getReg().getFown(), images);
                 out.add(new ProcessAction.Owner(fd.fd(), o.imagePid(), o.group()));
             }
+        }
+        Map<Long, List<Integer>> procFds = new java.util.LinkedHashMap<>();
+        for (ImageSet.Fd fd : task.fds()) {
+            FileEntry e = fd.type() == FdType.REG ? images.file(fd.fileId()).orElse(null) : null;
+            if (e != null && e.hasReg() && procTask(e.getReg().getName(), images) > 0
+                    && Remaps.of(images).of(fd.fileId()) == null) {
+                procFds.computeIfAbsent(fd.fileId(), k -> new ArrayList<>()).add(fd.fd());
+            }
+        }
+        for (Map.Entry<Long, List<Integer>> p : procFds.entrySet()) {
+            RegFileEntry reg = images.file(p.getKey()).orElseThrow().getReg();
+            java.util.regex.Matcher m = PROC_PID.matcher(reg.getName());
+            m.matches();
+            out.add(new ProcessAction.ProcFile(p.getValue(), Integer.parseInt(m.group(1)), m.group(2),
+                    OpenFlags.forOpen(reg.getFlags()), reg.getPos()));
         }
         List<FileLockEntry> locks;
         try {
@@ -371,8 +420,13 @@ public final class RegularFileKind implements FileKind, FileDumper {
         RegFileEntry r = entry.getReg();
         String name = r.getName();
         boolean dev = r.hasMode() && (r.getMode() & 0170000) == 0020000;
-        FdChecks.link(out, link, dev || root.toString().equals("/") ? name
-                : root.resolve(name.startsWith("/") ? name.substring(1) : name).normalize().toString());
+        if (procTask(name, images) > 0) {
+            // a procfs file of a task of the tree: of its restored process, not under the root
+            FdChecks.link(out, link, "/proc/");
+        } else {
+            FdChecks.link(out, link, dev || root.toString().equals("/") ? name
+                    : root.resolve(name.startsWith("/") ? name.substring(1) : name).normalize().toString());
+        }
         FdChecks.openFlags(out, r.getFlags(), fdinfo);
         boolean seekable = (r.getFlags() & Linux.O_PATH) == 0 && !dev;
         if (seekable) {
