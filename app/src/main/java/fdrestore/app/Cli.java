@@ -1,5 +1,7 @@
 package fdrestore.app;
 
+import fdrestore.app.cli.CleanupCommand;
+
 import fdrestore.api.image.ImageSetException;
 import fdrestore.api.image.codec.ImageFormatException;
 import fdrestore.api.spi.RestoreException;

@@ -1,5 +1,7 @@
 package fdrestore.app;
 
+import fdrestore.app.bench.SyntheticImages;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

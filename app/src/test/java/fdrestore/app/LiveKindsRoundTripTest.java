@@ -1,11 +1,13 @@
 package fdrestore.app;
 
+import fdrestore.app.cli.RestoreCommand;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.api.image.codec.StrictCheck;
 import fdrestore.app.DumpRoundTripTest.Tree;
-import fdrestore.core.dump.ImageSetText;
+import fdrestore.testkit.ImageSetText;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

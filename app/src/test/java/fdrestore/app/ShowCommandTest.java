@@ -1,5 +1,8 @@
 package fdrestore.app;
 
+import fdrestore.app.bench.SyntheticImages;
+import fdrestore.app.cli.ShowCommand;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

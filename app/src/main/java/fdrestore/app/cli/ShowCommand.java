@@ -82,13 +82,13 @@ public final class ShowCommand implements Callable<Integer> {
      * The master of each file, found once per file: {@code show} used to scan a file's sharers again for
      * each of its fds, quadratic in the fds of a widely shared file (80,000 fds took 106 s).
      */
-    static final class Masters {
+    public static final class Masters {
         private final ImageSet images;
         private final Map<Long, FdRef> byFile = new HashMap<>();
         /** Sharers scanned so far: the total of the fds of the files asked for, when each is scanned once. */
-        long scanned;
+        public long scanned;
 
-        Masters(ImageSet images) {
+        public Masters(ImageSet images) {
             this.images = images;
         }
 
@@ -108,7 +108,7 @@ public final class ShowCommand implements Callable<Integer> {
         text(images, kinds, out, new Masters(images));
     }
 
-    static void text(ImageSet images, Map<FdType, FileKind> kinds, PrintWriter out, Masters masters) {
+    public static void text(ImageSet images, Map<FdType, FileKind> kinds, PrintWriter out, Masters masters) {
         int fds = 0;
         int shared = 0;
         for (Task t : images.tasks()) {
@@ -187,7 +187,7 @@ public final class ShowCommand implements Callable<Integer> {
         return toJson(images, kinds, new Masters(images));
     }
 
-    static Map<String, Object> toJson(ImageSet images, Map<FdType, FileKind> kinds, Masters masters) {
+    public static Map<String, Object> toJson(ImageSet images, Map<FdType, FileKind> kinds, Masters masters) {
         Map<String, Object> doc = Cli.document("show");
         doc.put("dir", images.dir().toString());
         doc.put("imageVersion", images.inventory().getImgVersion());

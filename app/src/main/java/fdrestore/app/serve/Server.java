@@ -82,7 +82,7 @@ public final class Server implements AutoCloseable {
      * The default socket: /run/fdrestore/fdrestore.sock for root, else $XDG_RUNTIME_DIR/fdrestore/ or
      * /tmp/fdrestore-UID/. The client computes the same path.
      */
-    static Path defaultSocket(Map<String, String> env) {
+    public static Path defaultSocket(Map<String, String> env) {
         int uid = Sys.geteuid();
         if (uid == 0) {
             return Path.of("/run/fdrestore/fdrestore.sock");

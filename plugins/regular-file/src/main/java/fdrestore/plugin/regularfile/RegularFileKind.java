@@ -282,7 +282,7 @@ public final class RegularFileKind implements FileKind, FileDumper {
         for (ImageSet.Fd fd : task.fds()) {
             FileEntry e = fd.type() == FdType.REG ? images.file(fd.fileId()).orElse(null) : null;
             if (e != null && e.hasReg() && procTask(e.getReg().getName(), images) > 0
-                    && Remaps.of(images).of(fd.fileId()) == null) {
+                    && Remaps.of(ctx).of(fd.fileId()) == null) {
                 procFds.computeIfAbsent(fd.fileId(), k -> new ArrayList<>()).add(fd.fd());
             }
         }

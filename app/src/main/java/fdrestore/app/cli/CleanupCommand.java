@@ -1,4 +1,6 @@
-package fdrestore.app;
+package fdrestore.app.cli;
+
+import fdrestore.app.Cli;
 
 import fdrestore.core.json.Json;
 import fdrestore.core.restore.RunJournal;
@@ -28,7 +30,7 @@ import picocli.CommandLine.Spec;
             "  fdrestore cleanup",
             "  fdrestore cleanup --json",
             "%nExit codes: 0 nothing was left or everything left was removed, 1 something was kept (listed)."})
-final class CleanupCommand implements Callable<Integer> {
+public final class CleanupCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

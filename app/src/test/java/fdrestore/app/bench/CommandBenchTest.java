@@ -1,4 +1,4 @@
-package fdrestore.app;
+package fdrestore.app.bench;
 
 import fdrestore.app.bench.BenchCommand;
 import fdrestore.app.bench.CommandBench;

@@ -1,4 +1,6 @@
-package fdrestore.app;
+package fdrestore.app.serve;
+
+import fdrestore.app.Cli;
 
 import fdrestore.app.serve.Server;
 
