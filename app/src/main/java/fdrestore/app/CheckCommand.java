@@ -1,7 +1,7 @@
 package fdrestore.app;
 
-import fdrestore.core.json.Json;
 import fdrestore.api.sys.Features;
+import fdrestore.core.json.Json;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -9,9 +9,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code fdrestore check}: which kernel features a restore needs, and whether this machine has them. */
 @Command(name = "check", mixinStandardHelpOptions = true,

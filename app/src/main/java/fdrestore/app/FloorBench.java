@@ -1,7 +1,5 @@
 package fdrestore.app;
 
-import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.spi.Transport;
@@ -9,6 +7,8 @@ import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Rlimit;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.runtime.ExecutorTaskTable;
+import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.transport.ScmTransport;
 import java.util.ArrayList;
 import java.util.Arrays;

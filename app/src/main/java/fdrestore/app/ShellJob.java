@@ -2,11 +2,11 @@ package fdrestore.app;
 
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Task;
-import fdrestore.core.restore.Processes;
-import fdrestore.core.restore.Restorer;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.restore.Processes;
+import fdrestore.core.restore.Restorer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.app.DumpRoundTripTest.Tree;
 import fdrestore.api.image.ImageSet;
+import fdrestore.app.DumpRoundTripTest.Tree;
 import fdrestore.core.json.Json;
 import java.io.IOException;
 import java.nio.file.Files;

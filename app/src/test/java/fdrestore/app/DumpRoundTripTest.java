@@ -3,10 +3,10 @@ package fdrestore.app;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.ImageSetText;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.StrictCheck;
 import fdrestore.api.image.proto.FileEntry;
+import fdrestore.core.dump.ImageSetText;
 import fdrestore.core.json.Json;
 import java.io.BufferedReader;
 import java.io.File;

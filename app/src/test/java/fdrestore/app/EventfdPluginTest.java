@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.json.Json;
 import fdrestore.api.sys.Linux;
+import fdrestore.core.json.Json;
 import fdrestore.testkit.ImageSetBuilder;
 import fdrestore.testkit.Samples;
 import java.io.IOException;

@@ -6,10 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.TaskTable;
+import fdrestore.core.runtime.ExecutorTaskTable;
+import fdrestore.core.runtime.TaskRuntime;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

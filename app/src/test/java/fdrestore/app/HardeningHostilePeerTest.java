@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.api.image.ImageSet;
-import fdrestore.core.json.Json;
-import fdrestore.core.restore.Holder;
-import fdrestore.core.restore.Restorer;
 import fdrestore.api.spi.Transport;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.json.Json;
+import fdrestore.core.restore.Holder;
+import fdrestore.core.restore.Restorer;
 import fdrestore.testkit.Samples;
 import fdrestore.transport.ScmTransport;
 import java.io.IOException;

@@ -1,9 +1,9 @@
 package fdrestore.app;
 
-import fdrestore.core.restore.Holder;
 import fdrestore.api.sys.FdLeaks;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.restore.Holder;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

@@ -3,7 +3,6 @@ package fdrestore.app;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.ImageSetText;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.ImageFile;
 import fdrestore.api.image.codec.Magic;
@@ -11,6 +10,7 @@ import fdrestore.api.image.codec.StrictCheck;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.InetSkEntry;
 import fdrestore.api.sys.Sys;
+import fdrestore.core.dump.ImageSetText;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.InputStreamReader;

@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.ImageSetText;
 import fdrestore.api.image.codec.StrictCheck;
+import fdrestore.core.dump.ImageSetText;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import fdrestore.api.sys.Sys;
 import fdrestore.core.json.Json;
 import fdrestore.core.restore.Processes;
-import fdrestore.api.sys.Sys;
 import fdrestore.testkit.Samples;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

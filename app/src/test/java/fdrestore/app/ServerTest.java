@@ -7,11 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.json.Json;
-import fdrestore.core.restore.Processes;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.json.Json;
+import fdrestore.core.restore.Processes;
 import fdrestore.testkit.Samples;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintWriter;

@@ -4,11 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.json.Json;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Native;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.json.Json;
 import fdrestore.testkit.FdSnapshot;
 import fdrestore.testkit.Samples;
 import java.nio.file.Path;

@@ -24,13 +24,13 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.api.spi.Transport;
 import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.runtime.ExecutorTaskTable;
+import fdrestore.core.runtime.TaskRuntime;
 
 /**
  * The transport on real kernel objects: two private fd tables from the real task runtime, real abstract

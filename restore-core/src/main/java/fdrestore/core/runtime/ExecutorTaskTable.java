@@ -7,9 +7,9 @@ import java.util.concurrent.locks.LockSupport;
 
 import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.TaskTable;
+import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.FileStat;
 import fdrestore.api.sys.LibC;
-import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Native;
 import fdrestore.api.sys.Rlimit;

@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.SpawnSpec;
-import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
 import fdrestore.api.sys.WaitStatus;
+import fdrestore.core.runtime.ExecutorTaskTable;
+import fdrestore.core.runtime.SpawnSpec;
+import fdrestore.core.runtime.TaskRuntime;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -11,7 +11,6 @@ import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
-import fdrestore.core.engine.Engine;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.FileInfo;
@@ -20,6 +19,7 @@ import fdrestore.api.spi.FleInfo;
 import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
 import fdrestore.api.spi.Transport;
+import fdrestore.core.engine.Engine;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeTaskTable;
 import fdrestore.testkit.FileKindContractTest;

@@ -3,12 +3,12 @@ package fdrestore.plugin.eventpoll;
 import static fdrestore.api.sys.Linux.F_SETFL;
 import static fdrestore.api.sys.Linux.O_NONBLOCK;
 
-import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.FleInfo;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.SysException;
 import java.io.IOException;

@@ -6,8 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.engine.Engine;
-import fdrestore.api.spi.Stage;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.Dependency;
@@ -18,6 +16,8 @@ import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
 import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
+import fdrestore.api.spi.Stage;
+import fdrestore.core.engine.Engine;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.ImageSetBuilder;
 import fdrestore.testkit.Samples;

@@ -1,10 +1,10 @@
 package fdrestore.plugin.inetsocket;
 
 import fdrestore.api.image.FdType;
-import fdrestore.api.image.proto.FileEntry;
-import fdrestore.api.image.proto.InetSkEntry;
 import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.InetSkEntry;
 import fdrestore.api.image.proto.IpOptsEntry;
 import fdrestore.api.image.proto.IpOptsRawEntry;
 import fdrestore.api.image.proto.SkOptsEntry;

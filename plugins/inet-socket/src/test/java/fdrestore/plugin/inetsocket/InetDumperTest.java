@@ -6,12 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.LocalDumpContext;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.InetSkEntry;
 import fdrestore.api.spi.DumpException;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
+import fdrestore.core.dump.LocalDumpContext;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;

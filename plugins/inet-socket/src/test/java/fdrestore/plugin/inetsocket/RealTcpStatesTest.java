@@ -13,14 +13,14 @@ import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.when;
 
-import fdrestore.core.engine.Engine;
 import fdrestore.api.image.ImageSet;
-import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.Transport;
 import fdrestore.api.sys.Sys;
+import fdrestore.core.engine.Engine;
+import fdrestore.core.runtime.ExecutorTaskTable;
+import fdrestore.core.runtime.TaskRuntime;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

@@ -8,11 +8,11 @@ import static fdrestore.api.sys.Linux.O_RDWR;
 import static fdrestore.api.sys.Linux.RESOLVE_IN_ROOT;
 import static fdrestore.api.sys.Linux.S_IFIFO;
 
-import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.SysException;

@@ -4,11 +4,11 @@ import static fdrestore.api.sys.Linux.F_SETFL;
 import static fdrestore.api.sys.Linux.O_CLOEXEC;
 import static fdrestore.api.sys.Linux.O_NONBLOCK;
 
-import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.SysException;
 import java.io.IOException;

@@ -11,11 +11,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.engine.Engine;
-import fdrestore.api.spi.RestoreException;
 import fdrestore.api.image.FdType;
+import fdrestore.api.spi.RestoreException;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Errno;
+import fdrestore.core.engine.Engine;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeTaskTable;
 import java.nio.file.Paths;

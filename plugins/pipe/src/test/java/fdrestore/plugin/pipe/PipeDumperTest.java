@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.LocalDumpContext;
 import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.PipeDataEntry;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
+import fdrestore.core.dump.LocalDumpContext;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.concurrent.TimeUnit;

@@ -20,15 +20,15 @@ import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
-import fdrestore.core.engine.Engine;
-import fdrestore.api.spi.RestoreException;
 import fdrestore.api.image.FdType;
+import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FleInfo;
-import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.OpenContext;
+import fdrestore.api.spi.RestoreException;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.spi.Transport;
+import fdrestore.core.engine.Engine;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeTaskTable;
 import java.io.IOException;

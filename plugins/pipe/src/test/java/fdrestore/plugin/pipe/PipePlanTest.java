@@ -11,8 +11,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.Dependency;
+import fdrestore.api.spi.Stage;
 import fdrestore.plugin.pipe.Flags.End;
 import fdrestore.plugin.pipe.PipePlan.Delivery;
 import fdrestore.plugin.pipe.PipePlan.Member;

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.engine.Engine;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.FileInfo;
@@ -17,6 +16,7 @@ import fdrestore.api.spi.FleInfo;
 import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
 import fdrestore.api.spi.TaskTable;
+import fdrestore.core.engine.Engine;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeKernel.FakeFile;
 import fdrestore.testkit.Samples;

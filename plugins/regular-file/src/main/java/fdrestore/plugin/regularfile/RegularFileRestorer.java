@@ -1,11 +1,11 @@
 package fdrestore.plugin.regularfile;
 
-import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.Linux;

@@ -4,7 +4,6 @@ import static org.mockito.ArgumentMatchers.anyLong;
 import static org.mockito.Mockito.lenient;
 import static org.mockito.Mockito.mock;
 
-import fdrestore.api.spi.Stage;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.ImageEntry;
@@ -20,6 +19,7 @@ import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FleInfo;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
 import java.io.IOException;
 import java.nio.file.Path;

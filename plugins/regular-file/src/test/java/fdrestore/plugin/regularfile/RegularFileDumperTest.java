@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.LocalDumpContext;
 import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.FileEntry;
@@ -15,6 +14,7 @@ import fdrestore.api.image.proto.RemapFilePathEntry;
 import fdrestore.api.spi.DumpException;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
+import fdrestore.core.dump.LocalDumpContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

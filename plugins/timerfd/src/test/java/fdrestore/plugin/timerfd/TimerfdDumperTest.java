@@ -3,11 +3,11 @@ package fdrestore.plugin.timerfd;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.LocalDumpContext;
 import fdrestore.api.image.proto.TimerfdEntry;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Native;
 import fdrestore.api.sys.Sys;
+import fdrestore.core.dump.LocalDumpContext;
 import java.util.concurrent.TimeUnit;
 import jnr.ffi.Pointer;
 import org.junit.jupiter.api.Test;

@@ -6,12 +6,12 @@ import static fdrestore.api.sys.Linux.O_NOCTTY;
 import static fdrestore.api.sys.Linux.O_NONBLOCK;
 import static fdrestore.api.sys.Linux.O_RDWR;
 
-import fdrestore.api.spi.Stage;
 import fdrestore.api.image.proto.TtyInfoEntry;
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.SysException;
 import fdrestore.plugin.tty.TtyImages.TtyFile;

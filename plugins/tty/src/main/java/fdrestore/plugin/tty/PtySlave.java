@@ -5,11 +5,11 @@ import static fdrestore.api.sys.Linux.O_LARGEFILE;
 import static fdrestore.api.sys.Linux.O_NOCTTY;
 import static fdrestore.api.sys.Linux.S_IFCHR;
 
-import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.SysException;
 import fdrestore.plugin.tty.TtyImages.TtyFile;

@@ -4,13 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.api.spi.Stage;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.TtyInfoEntry;
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileKind;
+import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.spi.Transport;
 import fdrestore.testkit.FakeKernel;

@@ -3,13 +3,13 @@ package fdrestore.plugin.tty;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.LocalDumpContext;
 import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.TtyInfoEntry;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
+import fdrestore.core.dump.LocalDumpContext;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;

@@ -8,13 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.engine.Engine;
-import fdrestore.api.spi.RestoreException;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.core.engine.Engine;
 import fdrestore.testkit.FakeKernel;
 import java.nio.file.Path;
 import java.time.Duration;

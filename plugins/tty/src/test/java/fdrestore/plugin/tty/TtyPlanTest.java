@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.api.spi.Stage;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.TermiosEntry;
@@ -16,6 +15,7 @@ import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
 import fdrestore.api.spi.ProcessAction;
+import fdrestore.api.spi.Stage;
 import fdrestore.testkit.Samples;
 import java.nio.file.Path;
 import java.util.List;

@@ -2,8 +2,8 @@ package fdrestore.plugin.unixsocket;
 
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.codec.Magic;
-import fdrestore.api.image.proto.FilePermsEntry;
 import fdrestore.api.image.proto.FileEntry;
+import fdrestore.api.image.proto.FilePermsEntry;
 import fdrestore.api.image.proto.SkOptsEntry;
 import fdrestore.api.image.proto.SkPacketEntry;
 import fdrestore.api.image.proto.UnixSkEntry;

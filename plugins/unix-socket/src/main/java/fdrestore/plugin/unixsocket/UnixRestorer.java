@@ -1,10 +1,10 @@
 package fdrestore.plugin.unixsocket;
 
-import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
+import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.SysException;

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.dump.LocalDumpContext;
 import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.SkPacketEntry;
@@ -13,6 +12,7 @@ import fdrestore.api.image.proto.UnixSkEntry;
 import fdrestore.api.spi.DumpException;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
+import fdrestore.core.dump.LocalDumpContext;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -8,12 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.core.engine.Engine;
-import fdrestore.api.spi.RestoreException;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.PlanContext;
+import fdrestore.api.spi.RestoreException;
 import fdrestore.api.sys.Errno;
+import fdrestore.core.engine.Engine;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeTaskTable;
 import java.nio.file.Path;

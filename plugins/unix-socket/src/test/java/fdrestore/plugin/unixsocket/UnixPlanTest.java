@@ -13,10 +13,10 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.api.spi.Stage;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.PlanException;
+import fdrestore.api.spi.Stage;
 import fdrestore.plugin.unixsocket.SockPlan.QueueMode;
 import fdrestore.plugin.unixsocket.SockPlan.Role;
 import fdrestore.testkit.Samples;
