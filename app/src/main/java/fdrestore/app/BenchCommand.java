@@ -17,10 +17,11 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code fdrestore bench}: restores an image set many times and reports each phase's median, min and
@@ -87,8 +88,8 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "3", description = "Runs (rounds) before measuring, for the JIT (default ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--plugins", paramLabel = "DIR", description = "The plugins folder (default: the distribution's plugins/).")
-    Path pluginsDir;
+    @Mixin
+    PluginOptions pluginFolders = new PluginOptions();
 
     @Option(names = "--json", description = "Print a JSON document instead.")
     boolean json;
@@ -134,7 +135,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             int fds = 0;
             int tasks = 0;
-            try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+            try (PluginHost host = PluginHost.load(pluginFolders.dirs())) {
                 for (int i = 0; i < warmup + runs; i++) {
                     long t0 = System.nanoTime();
                     ImageSet images = ImageSet.open(dir);

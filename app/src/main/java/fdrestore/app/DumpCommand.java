@@ -1,15 +1,16 @@
 package fdrestore.app;
 
+import fdrestore.api.spi.DumpException;
 import fdrestore.core.dump.DumpResult;
 import fdrestore.core.dump.Dumper;
 import fdrestore.core.json.Json;
-import fdrestore.api.spi.DumpException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -65,8 +66,8 @@ final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
             + "cannot express, such as TCP connections in syn-sent or syn-recv), and list them in the report, instead of failing.")
     boolean skipUnknown;
 
-    @Option(names = "--plugins", paramLabel = "DIR", description = "The plugins folder (default: the distribution's plugins/).")
-    Path pluginsDir;
+    @Mixin
+    PluginOptions pluginFolders = new PluginOptions();
 
     @Override
     public Integer call() throws Exception {
@@ -78,7 +79,7 @@ final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
         }
         DumpResult r;
         java.util.Map<String, String> fdTypeOf = new java.util.HashMap<>();
-        try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+        try (PluginHost host = PluginHost.load(pluginFolders.dirs())) {
             for (fdrestore.api.spi.FileKind k : host.kinds()) {
                 fdTypeOf.put(k.name(), k.fdTypes().stream().map(Enum::name).sorted().collect(java.util.stream.Collectors.joining("|")));
             }

@@ -1,16 +1,17 @@
 package fdrestore.app;
 
-import fdrestore.api.spi.RestoreException;
+import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.spi.RestoreException;
+import fdrestore.api.sys.Sys;
+import fdrestore.api.sys.SysException;
 import fdrestore.core.json.Json;
 import fdrestore.core.restore.Holder;
 import fdrestore.core.restore.InheritFds;
 import fdrestore.core.restore.Processes;
 import fdrestore.core.restore.Restorer;
 import fdrestore.core.restore.Verifier;
-import fdrestore.api.sys.Sys;
-import fdrestore.api.sys.SysException;
 import fdrestore.transport.ScmTransport;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -20,12 +21,14 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code fdrestore restore DIR}: rebuilds the tasks of an image set with every fd at its number. */
 @Command(name = "restore", mixinStandardHelpOptions = true,
@@ -117,8 +120,8 @@ final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
     @Option(names = "--json", description = "Print a JSON document on stdout: tasks (imagePid, pid), timings, verify.")
     boolean json;
 
-    @Option(names = "--plugins", paramLabel = "DIR", description = "The plugins folder (default: the distribution's plugins/).")
-    Path pluginsDir;
+    @Mixin
+    PluginOptions pluginFolders = new PluginOptions();
 
     @Option(names = "--progress", negatable = true,
             description = "Show (or never show) a progress line on stderr. Default: shown for restores of at least "
@@ -210,8 +213,11 @@ final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile {
         Verifier.Report report;
         long restoredNs;
         try {
-            try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
-                LOG.log(System.Logger.Level.DEBUG, () -> "plugins from " + host.dir() + ": " + host.plugins());
+            Set<FdType> used = PluginHost.typesUsed(images);
+            try (PluginHost host = Cli.invocation(spec).plugins(pluginFolders.dirs(), used)) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "plugins from " + host.dirs() + ": " + host.plugins()
+                        + "; not opened (fd types unused): " + host.skipped());
+                host.requireKinds(used);
                 checkPluginOptions(host.kinds());
                 Restorer.Options opts = new Restorer.Options(root.toAbsolutePath().normalize(), allPluginOptions(),
                         Holder.path(), hold, workers).withFaults(faultPlan())

@@ -1,9 +1,10 @@
 package fdrestore.app;
 
-import fdrestore.core.runtime.Threads;
+import fdrestore.api.image.FdType;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.runtime.Threads;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
@@ -503,7 +504,7 @@ final class Server implements AutoCloseable {
         }
 
         @Override
-        PluginHost plugins(Path dir) {
+        PluginHost plugins(List<Path> dir) {
             String sig = PluginHost.signature(dir);
             synchronized (Server.this) {
                 if (plugins == null || !sig.equals(pluginsSignature)) {
@@ -515,6 +516,11 @@ final class Server implements AutoCloseable {
                 }
                 return plugins.borrowed();
             }
+        }
+
+        @Override
+        PluginHost plugins(List<Path> dirs, Set<FdType> types) {
+            return plugins(dirs); // loaded once, all of them
         }
     }
 }

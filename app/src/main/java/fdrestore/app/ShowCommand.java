@@ -7,8 +7,8 @@ import fdrestore.api.image.ImageSet.Fd;
 import fdrestore.api.image.ImageSet.FdRef;
 import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.image.proto.FileEntry;
-import fdrestore.core.json.Json;
 import fdrestore.api.spi.FileKind;
+import fdrestore.core.json.Json;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,10 +18,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code fdrestore show DIR}: decodes an image set into a readable tree of tasks and fds. */
 @Command(name = "show", mixinStandardHelpOptions = true,
@@ -41,15 +42,14 @@ final class ShowCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a JSON document instead (described in docs/IMAGES.md).")
     boolean json;
 
-    @Option(names = "--plugins", paramLabel = "DIR",
-            description = "The plugins folder whose kinds describe their files (default: the distribution's).")
-    Path pluginsDir;
+    @Mixin
+    PluginOptions pluginFolders = new PluginOptions();
 
     @Override
     public Integer call() throws Exception {
         ImageSet images = ImageSet.open(dir);
         PrintWriter out = spec.commandLine().getOut();
-        try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+        try (PluginHost host = Cli.invocation(spec).plugins(pluginFolders.dirs())) {
             Map<FdType, FileKind> kinds = FileKind.byType(host.kinds());
             if (json) {
                 out.println(Json.pretty(toJson(images, kinds)));
