@@ -1,12 +1,11 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.CleanupCommand;
-
 import fdrestore.api.image.ImageSetException;
 import fdrestore.api.image.codec.ImageFormatException;
 import fdrestore.api.spi.RestoreException;
 import fdrestore.app.bench.BenchCommand;
 import fdrestore.app.cli.CheckCommand;
+import fdrestore.app.cli.CleanupCommand;
 import fdrestore.app.cli.DumpCommand;
 import fdrestore.app.cli.GraphCommand;
 import fdrestore.app.cli.ImageCommand;
@@ -54,10 +53,11 @@ import picocli.CommandLine;
             CommandLine.HelpCommand.class})
 public final class Cli implements Runnable {
     static {
-        // pf4j logs through slf4j-simple: quiet unless --verbose (a user's own setting wins). Here, where
-        // every command line is made (main, the server, the build's training, the tests), before any plugin.
+        // pf4j logs through slf4j-simple: silent unless --verbose (a user's own setting wins); PluginHost says in
+        // one line what went wrong with a plugin. Here, where every command line is made (main, the server, the
+        // build's training, the tests), before any plugin.
         if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
-            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "off");
         }
     }
 

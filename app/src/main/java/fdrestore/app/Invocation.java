@@ -1,8 +1,10 @@
 package fdrestore.app;
 
+import fdrestore.api.image.FdType;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Where a command runs from: its directory, environment and terminal, and the signals it was sent. A
@@ -85,8 +87,17 @@ public class Invocation {
      * The plugins of {@code dir}, to close after use. A direct command loads them; a served one borrows
      * the server's, loaded once (closing a borrowed host leaves it loaded).
      */
-    public PluginHost plugins(Path dir) {
-        return PluginHost.load(dir);
+    public PluginHost plugins(List<Path> dirs) {
+        return PluginHost.load(dirs);
+    }
+
+    /**
+     * The plugins of {@code dirs} that may restore one of {@code types} (a jar declaring other fd types only
+     * is not opened: a cold restore loads what its images use). A served command borrows the server's
+     * host, which has them all.
+     */
+    public PluginHost plugins(List<Path> dirs, Set<FdType> types) {
+        return PluginHost.load(dirs, types);
     }
 
     /**

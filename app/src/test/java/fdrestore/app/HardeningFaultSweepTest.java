@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import fdrestore.api.image.ImageSet;
 import fdrestore.core.fault.FaultPlan;
 import fdrestore.core.process.Holder;
+import fdrestore.core.restore.Holder;
 import fdrestore.core.restore.Restorer;
 import fdrestore.testkit.Samples;
 import fdrestore.transport.ScmTransport;
@@ -81,7 +82,7 @@ class HardeningFaultSweepTest {
         assertTimeoutPreemptively(PER_CASE, () -> {
             CliRunner warm = CliRunner.run(args(root, plugins, images, null));
             assertEquals(0, warm.code, warm.toString());
-            try (PluginHost host = PluginHost.load(plugins)) {
+            try (PluginHost host = PluginHost.load(List.of(plugins))) {
                 Restorer.Options o = new Restorer.Options(root, Map.of(), Holder.path(), false, 0).withFaults(counting);
                 Restorer.Result res = new Restorer(ImageSet.open(images), host.kinds(), ScmTransport::create, o).run();
                 RestoreCommand.stop(new ArrayList<>(res.pidMap().values()));

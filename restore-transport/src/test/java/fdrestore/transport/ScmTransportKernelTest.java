@@ -29,7 +29,6 @@ import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-
 /**
  * The transport on real kernel objects: two private fd tables from the real task runtime, real abstract
  * SOCK_DGRAM sockets, real SCM_RIGHTS, and hostile peers in the JVM's own table and in another process.

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -92,8 +93,8 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup", defaultValue = "3", description = "Runs (rounds) before measuring, for the JIT (default ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--plugins", paramLabel = "DIR", description = "The plugins folder (default: the distribution's plugins/).")
-    Path pluginsDir;
+    @Mixin
+    PluginOptions pluginFolders = new PluginOptions();
 
     @Option(names = "--json", description = "Print a JSON document instead.")
     boolean json;
@@ -144,7 +145,7 @@ public final class BenchCommand implements Callable<Integer> {
             }
             int fds = 0;
             int tasks = 0;
-            try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+            try (PluginHost host = PluginHost.load(pluginFolders.dirs())) {
                 for (int i = 0; i < warmup + runs; i++) {
                     long t0 = System.nanoTime();
                     ImageSet images = ImageSet.open(dir);

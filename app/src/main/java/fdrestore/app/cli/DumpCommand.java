@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -68,8 +69,8 @@ public final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
             + "cannot express, such as TCP connections in syn-sent or syn-recv), and list them in the report, instead of failing.")
     boolean skipUnknown;
 
-    @Option(names = "--plugins", paramLabel = "DIR", description = "The plugins folder (default: the distribution's plugins/).")
-    Path pluginsDir;
+    @Mixin
+    PluginOptions pluginFolders = new PluginOptions();
 
     @Override
     public Integer call() throws Exception {
@@ -81,7 +82,7 @@ public final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
         }
         DumpResult r;
         java.util.Map<String, String> fdTypeOf = new java.util.HashMap<>();
-        try (PluginHost host = PluginHost.load(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+        try (PluginHost host = PluginHost.load(pluginFolders.dirs())) {
             for (fdrestore.api.spi.FileKind k : host.kinds()) {
                 fdTypeOf.put(k.name(), k.fdTypes().stream().map(Enum::name).sorted().collect(java.util.stream.Collectors.joining("|")));
             }

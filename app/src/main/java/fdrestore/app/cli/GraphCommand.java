@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -48,15 +49,14 @@ public final class GraphCommand implements Callable<Integer> {
             description = "The Graphviz program to render with (default: ${DEFAULT-VALUE} on the PATH).")
     String dotProgram;
 
-    @Option(names = "--plugins", paramLabel = "DIR",
-            description = "The plugins folder whose kinds describe and link their files (default: the distribution's).")
-    Path pluginsDir;
+    @Mixin
+    PluginOptions pluginFolders = new PluginOptions();
 
     @Override
     public Integer call() throws Exception {
         ImageSet images = ImageSet.open(dir);
         String dot;
-        try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+        try (PluginHost host = Cli.invocation(spec).plugins(pluginFolders.dirs())) {
             dot = new DotGraph(images, fdrestore.api.spi.FileKind.byType(host.kinds())).toDot();
         }
         byte[] bytes = svg ? render(dot) : dot.getBytes(StandardCharsets.UTF_8);

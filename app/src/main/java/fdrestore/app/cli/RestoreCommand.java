@@ -1,5 +1,6 @@
 package fdrestore.app.cli;
 
+import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.RestoreException;
@@ -12,7 +13,9 @@ import fdrestore.app.PluginHost;
 import fdrestore.core.json.Json;
 import fdrestore.core.process.Holder;
 import fdrestore.core.process.Processes;
+import fdrestore.core.restore.Holder;
 import fdrestore.core.restore.InheritFds;
+import fdrestore.core.restore.Processes;
 import fdrestore.core.restore.Restorer;
 import fdrestore.core.restore.RunJournal;
 import fdrestore.core.restore.Verifier;
@@ -26,8 +29,10 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -123,8 +128,8 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
     @Option(names = "--json", description = "Print a JSON document on stdout: tasks (imagePid, pid), timings, verify.")
     boolean json;
 
-    @Option(names = "--plugins", paramLabel = "DIR", description = "The plugins folder (default: the distribution's plugins/).")
-    Path pluginsDir;
+    @Mixin
+    PluginOptions pluginFolders = new PluginOptions();
 
     @Option(names = "--progress", negatable = true,
             description = "Show (or never show) a progress line on stderr. Default: shown for restores of at least "
@@ -249,8 +254,11 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
         long restoredNs;
         RunJournal journal = null;
         try {
-            try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
-                LOG.log(System.Logger.Level.DEBUG, () -> "plugins from " + host.dir() + ": " + host.plugins());
+            Set<FdType> used = PluginHost.typesUsed(images);
+            try (PluginHost host = Cli.invocation(spec).plugins(pluginFolders.dirs(), used)) {
+                LOG.log(System.Logger.Level.DEBUG, () -> "plugins from " + host.dirs() + ": " + host.plugins()
+                        + "; not opened (fd types unused): " + host.skipped());
+                host.requireKinds(used);
                 checkPluginOptions(host.kinds());
                 Restorer.Options opts = new Restorer.Options(root.toAbsolutePath().normalize(), allPluginOptions(),
                         Holder.path(), hold, workers).withFaults(faultPlan())

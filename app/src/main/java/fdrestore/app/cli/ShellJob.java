@@ -1,12 +1,13 @@
 package fdrestore.app.cli;
 
-import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.ImageSet;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
 import fdrestore.app.Cli;
 import fdrestore.core.process.Processes;
+import fdrestore.core.restore.Processes;
 import fdrestore.core.restore.Restorer;
 import java.io.IOException;
 import java.nio.file.Files;

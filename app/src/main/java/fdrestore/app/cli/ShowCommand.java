@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -43,15 +44,14 @@ public final class ShowCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print a JSON document instead (described in docs/IMAGES.md).")
     boolean json;
 
-    @Option(names = "--plugins", paramLabel = "DIR",
-            description = "The plugins folder whose kinds describe their files (default: the distribution's).")
-    Path pluginsDir;
+    @Mixin
+    PluginOptions pluginFolders = new PluginOptions();
 
     @Override
     public Integer call() throws Exception {
         ImageSet images = ImageSet.open(dir);
         PrintWriter out = spec.commandLine().getOut();
-        try (PluginHost host = Cli.invocation(spec).plugins(pluginsDir != null ? pluginsDir : PluginHost.defaultDir())) {
+        try (PluginHost host = Cli.invocation(spec).plugins(pluginFolders.dirs())) {
             Map<FdType, FileKind> kinds = FileKind.byType(host.kinds());
             if (json) {
                 out.println(Json.pretty(toJson(images, kinds)));

@@ -1,5 +1,6 @@
 package fdrestore.app.serve;
 
+import fdrestore.api.image.FdType;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
@@ -607,7 +608,7 @@ public final class Server implements AutoCloseable {
         }
 
         @Override
-        public PluginHost plugins(Path dir) {
+        public PluginHost plugins(List<Path> dir) {
             String sig = PluginHost.signature(dir);
             synchronized (Server.this) {
                 if (plugins == null || !sig.equals(pluginsSignature)) {
@@ -619,6 +620,11 @@ public final class Server implements AutoCloseable {
                 }
                 return plugins.borrowed();
             }
+        }
+
+        @Override
+        PluginHost plugins(List<Path> dirs, Set<FdType> types) {
+            return plugins(dirs); // loaded once, all of them
         }
     }
 }

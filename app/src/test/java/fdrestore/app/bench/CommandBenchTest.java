@@ -1,7 +1,5 @@
 package fdrestore.app.bench;
 
-import fdrestore.app.bench.BenchCommand;
-import fdrestore.app.bench.CommandBench;
 
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -2,8 +2,6 @@ package fdrestore.app.serve;
 
 import fdrestore.app.Cli;
 
-import fdrestore.app.serve.Server;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
