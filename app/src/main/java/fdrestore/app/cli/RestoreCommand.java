@@ -1,8 +1,8 @@
 package fdrestore.app.cli;
 
 import fdrestore.api.image.FdType;
-import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.spi.RestoreException;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;

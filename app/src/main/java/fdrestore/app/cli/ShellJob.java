@@ -1,7 +1,7 @@
 package fdrestore.app.cli;
 
-import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;

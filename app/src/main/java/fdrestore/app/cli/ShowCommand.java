@@ -2,10 +2,10 @@ package fdrestore.app.cli;
 
 import fdrestore.api.image.Describe;
 import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Fd;
 import fdrestore.api.image.ImageSet.FdRef;
 import fdrestore.api.image.ImageSet.Task;
-import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.spi.FileKind;
 import fdrestore.app.Cli;

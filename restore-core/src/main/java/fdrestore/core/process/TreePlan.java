@@ -1,7 +1,7 @@
 package fdrestore.core.process;
 
-import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.image.proto.FdrTaskEntry;
 import fdrestore.api.spi.ProcessAction;
 import java.util.List;

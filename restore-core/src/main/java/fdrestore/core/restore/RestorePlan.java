@@ -1,7 +1,7 @@
 package fdrestore.core.restore;
 
-import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.image.proto.FdrTaskEntry;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileKind;
