@@ -127,8 +127,10 @@ public final class TaskRuntime implements AutoCloseable {
         Thread t = new Thread(() -> {
             try {
                 warmUp();
-            } catch (SysException | RuntimeException ignored) {
-                // reported by the warm-up the first table start runs
+            } catch (SysException | RuntimeException | LinkageError ignored) {
+                // reported by the warm-up the first table start runs; a LinkageError also comes when the
+                // command is done before jffi is loaded and the JVM is already exiting (its extraction
+                // calls File.deleteOnExit, refused during shutdown): nothing to print then
             }
         }, "fdrestore-warm-up");
         t.setDaemon(true);
