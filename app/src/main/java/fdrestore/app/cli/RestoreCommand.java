@@ -13,6 +13,7 @@ import fdrestore.app.PluginHost;
 import fdrestore.core.json.Json;
 import fdrestore.core.process.Holder;
 import fdrestore.core.process.Processes;
+import fdrestore.core.restore.Capacity;
 import fdrestore.core.restore.Holder;
 import fdrestore.core.restore.InheritFds;
 import fdrestore.core.restore.Processes;
@@ -184,6 +185,12 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
                     + "$XDG_RUNTIME_DIR/fdrestore/runs or /tmp/fdrestore-UID/runs.")
     Path runDir;
 
+    @Option(names = "--max-fds-per-task", paramLabel = "N", defaultValue = "" + Capacity.DEFAULT_MAX_FDS_PER_TASK,
+            description = "Refuse, before any syscall, an image set with a task of more than N fds (default: "
+                    + Capacity.DEFAULT_MAX_FDS_PER_TASK + "). An fd number at or near RLIMIT_NOFILE's hard limit is "
+                    + "always refused.")
+    int maxFdsPerTask;
+
     @Option(names = "--pause-at", paramLabel = "PHASE", hidden = true,
             description = "Hardening tests (docs/HARDENING.md): when the restore reaches PHASE (tables, engine, processes, "
                     + "verifying), print 'paused at PHASE' on stderr and wait for ever (to be killed).")
@@ -239,10 +246,15 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
         PrintWriter err = spec.commandLine().getErr();
         Path runBase = runDir != null ? runDir : RunJournal.base(Cli.invocation(spec).env());
         for (RunJournal.Cleaned c : RunJournal.cleanup(runBase)) {
-            err.println("Cleanup: " + c.line());
+            if (c.housekeeping()) {
+                LOG.log(System.Logger.Level.INFO, () -> "cleanup: " + c.line());
+            } else {
+                err.println("Cleanup: " + c.line());
+            }
         }
         err.flush();
         ImageSet images = ImageSet.open(dir);
+        Capacity.checkFds(images, maxFdsPerTask);
         int fdCount = images.tasks().stream().mapToInt(t -> t.fds().size()).sum();
         LOG.log(System.Logger.Level.INFO, () -> "image set " + dir + ": " + images.tasks().size() + " tasks, " + fdCount
                 + " fds, " + images.sharers().size() + " open files; root " + root + ", then " + then);

@@ -55,6 +55,47 @@ public final class Capacity {
         return null;
     }
 
+    /** The default of {@code maxFdsPerTask}: a restore of more fds in one task must say so (--max-fds-per-task). */
+    public static final int DEFAULT_MAX_FDS_PER_TASK = 65_536;
+    /** The temporary fds of a task's table sit above its highest fd: this many (see TaskRuntime). */
+    private static final int TEMPORARY_FDS = 256;
+
+    /**
+     * Fails, before any syscall, when a task of {@code images} holds more than {@code maxFdsPerTask} fds, or
+     * an fd number that no process here can hold: at or past RLIMIT_NOFILE's hard limit, less the restore's
+     * own temporary fds above it. Names the task, the fd and the figures.
+     */
+    public static void checkFds(fdrestore.api.image.ImageSet images, int maxFdsPerTask) throws RestoreException {
+        long hard;
+        try {
+            hard = Sys.getrlimit(fdrestore.api.sys.Linux.RLIMIT_NOFILE).hard();
+        } catch (fdrestore.api.sys.SysException | RuntimeException e) {
+            hard = -1;
+        }
+        for (fdrestore.api.image.ImageSet.Task t : images.tasks()) {
+            String why = fdProblem(t.pid(), t.fds().size(), t.fds().stream().mapToInt(f -> f.fd()).max().orElse(-1),
+                    maxFdsPerTask, hard);
+            if (why != null) {
+                throw new RestoreException(why);
+            }
+        }
+    }
+
+    /** The check of one task on given figures (hard below 0: unknown): null when it fits, else why not. */
+    static String fdProblem(int pid, int fds, int maxFd, int maxFdsPerTask, long hard) {
+        if (fds > maxFdsPerTask) {
+            return "task " + pid + " has " + fds + " fds, more than --max-fds-per-task " + maxFdsPerTask
+                    + " (raise it to restore a task this large)";
+        }
+        if (hard >= 0 && hard != fdrestore.api.sys.Linux.RLIM_INFINITY && maxFd >= 0
+                && (long) maxFd + TEMPORARY_FDS >= hard) {
+            return "task " + pid + " fd " + maxFd + ": " + (maxFd >= hard ? "at or past" : "within " + TEMPORARY_FDS
+                    + " fds (the restore's temporary fds) of") + " RLIMIT_NOFILE's hard limit " + hard
+                    + " (ulimit -Hn; fs.nr_open bounds it): no process here can hold it";
+        }
+        return null;
+    }
+
     /** How many tasks this host can take now (the smallest of the limits above). */
     public static long supported() {
         long running = running();

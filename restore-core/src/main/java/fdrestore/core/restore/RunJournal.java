@@ -55,8 +55,15 @@ public final class RunJournal implements Journal, AutoCloseable {
     private final Path dir;
     private final FileChannel out;
 
-    /** One entry a cleanup removed, or kept (with the reason in {@code line}). */
-    public record Cleaned(boolean removed, String line) {
+    /**
+     * One entry a cleanup removed, or kept (with the reason in {@code line}); {@code housekeeping} for what
+     * is not a user's concern (an empty cgroup of a dead fdrestore), which a restore only logs.
+     */
+    public record Cleaned(boolean removed, String line, boolean housekeeping) {
+        public Cleaned(boolean removed, String line) {
+            this(removed, line, false);
+        }
+
         @Override
         public String toString() {
             return line;
@@ -273,7 +280,8 @@ public final class RunJournal implements Journal, AutoCloseable {
                     String events = Files.readString(cg.resolve("cgroup.events"));
                     if (events.contains("populated 0")) {
                         Files.delete(cg); // rmdir: fails if a process joined meanwhile
-                        report.add(new Cleaned(true, "removed the empty cgroup " + cg + " of dead fdrestore " + m.group(1)));
+                        report.add(new Cleaned(true, "removed the empty cgroup " + cg + " of dead fdrestore " + m.group(1),
+                                true));
                     }
                 } catch (IOException e) {
                     // populated, or gone meanwhile: a detached tree keeps its cgroup

@@ -42,4 +42,21 @@ class CapacityTest {
         assertTrue(e.getMessage().startsWith("the image set has "), e.getMessage());
         assertEquals(-1, e.getMessage().indexOf('\n'), e.getMessage());
     }
+
+    @Test
+    void aTaskWithTooManyFdsOrAnFdNoProcessCanHoldIsRefused() {
+        assertNull(Capacity.fdProblem(7, 65536, 70000, 65536, 1048576));
+        String many = Capacity.fdProblem(7, 1_000_000, 999_999, 65536, 1048576);
+        assertEquals("task 7 has 1000000 fds, more than --max-fds-per-task 65536 (raise it to restore a task this large)",
+                many);
+        String at = Capacity.fdProblem(7, 1, 1048576, 65536, 1048576);
+        assertTrue(at.startsWith("task 7 fd 1048576: at or past RLIMIT_NOFILE's hard limit 1048576"), at);
+        String past = Capacity.fdProblem(7, 1, Integer.MAX_VALUE, 65536, 1048576);
+        assertTrue(past.startsWith("task 7 fd 2147483647: at or past"), past);
+        String near = Capacity.fdProblem(7, 1, 1048576 - 10, 65536, 1048576);
+        assertTrue(near.startsWith("task 7 fd 1048566: within 256 fds (the restore's temporary fds) of RLIMIT_NOFILE's"),
+                near);
+        assertNull(Capacity.fdProblem(7, 1, 1048576 - 257, 65536, 1048576));
+        assertNull(Capacity.fdProblem(7, 1, Integer.MAX_VALUE, 65536, -1), "an unknown limit is not checked");
+    }
 }

@@ -41,7 +41,7 @@ class ImageFuzzTest {
         ImageFuzz fuzz = new ImageFuzz(samples(), tmp);
         ImageFuzz.Stats st = assertTimeoutPreemptively(Duration.ofSeconds(SECONDS + 30),
                 () -> fuzz.run(SEED, INPUTS, SECONDS * 1000));
-        System.out.println("IMAGE FUZZ seed " + SEED + ": " + st);
+        System.out.println("IMAGE FUZZ seed " + SEED + " over " + fuzz.corpus() + ": " + st);
         List<String> found = new ArrayList<>();
         for (ImageFuzz.Finding f : st.findings()) {
             Path saved = ImageFuzz.save(f, Paths.get("target/fuzz-findings"));
