@@ -326,6 +326,7 @@ public final class Restorer {
                 }
             }
         }
+        List<Exception> planFailures = new ArrayList<>();
         for (Map.Entry<Long, List<FdRef>> e : images.sharers().entrySet()) {
             FileEntry entry = images.file(e.getKey()).orElseThrow();
             List<FleInfo> fles = new ArrayList<>();
@@ -355,6 +356,7 @@ public final class Restorer {
                 out.add(new Planned(info, kind, kind.plan(info, ctx)));
             } catch (PlanException | RuntimeException ex) {
                 problems.add(fles.get(0) + " (" + kind.name() + " file " + e.getKey() + "): " + ex.getMessage());
+                planFailures.add(ex);
             }
         }
         for (Task t : images.tasks()) {
@@ -372,10 +374,41 @@ public final class Restorer {
                 + (users.size() > 6 ? String.join(", ", users.subList(0, 6)) + " and " + (users.size() - 6) + " more"
                 : String.join(", ", users)) + ")"));
         if (!problems.isEmpty()) {
+            fdrestore.core.image.codec.ImageFormatException bad = imageFormatCause(problems, planFailures);
+            if (bad != null) {
+                // one bad image behind every problem (issue 23 item 6: payloads over the budget): one line
+                throw new RestoreException(problems.get(0) + (problems.size() == 1 ? ""
+                        : " (and " + (problems.size() - 1) + " more files that read it)"), bad);
+            }
             throw new RestoreException(problems.size() == 1 ? problems.get(0)
                     : problems.size() + " files cannot be restored:\n  - " + String.join("\n  - ", problems));
         }
         return out;
+    }
+
+    /**
+     * The image format error behind every plan problem, when each of them is one (the same image refused
+     * for every file that reads it), else null.
+     */
+    private static fdrestore.core.image.codec.ImageFormatException imageFormatCause(List<String> problems,
+                                                                                     List<Exception> failures) {
+        if (failures.size() != problems.size()) {
+            return null;
+        }
+        fdrestore.core.image.codec.ImageFormatException first = null;
+        for (Exception f : failures) {
+            fdrestore.core.image.codec.ImageFormatException found = null;
+            for (Throwable c = f; c != null && found == null; c = c.getCause()) {
+                if (c instanceof fdrestore.core.image.codec.ImageFormatException i) {
+                    found = i;
+                }
+            }
+            if (found == null || first != null && !first.getMessage().equals(found.getMessage())) {
+                return null;
+            }
+            first = found;
+        }
+        return first;
     }
 
     /** Lets every planned restorer undo what it made outside the tables; their failures are suppressed. */
