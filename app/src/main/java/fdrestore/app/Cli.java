@@ -416,12 +416,22 @@ public final class Cli implements Runnable {
         return code;
     }
 
+    /** A restore that a bad image stopped at plan time, before any syscall: RestoreExceptions down to it. */
+    static boolean stoppedByBadImage(Throwable e) {
+        for (Throwable c = e; c instanceof RestoreException; c = c.getCause()) {
+            if (c.getCause() instanceof ImageFormatException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Prints one clear line for an error (and its trace with --verbose); returns the exit code. */
     static int report(PrintWriter err, Exception e, boolean verbose) {
         int code;
         String msg;
-        if (e instanceof ImageFormatException || e instanceof ImageSetException) {
-            code = EXIT_USAGE;
+        if (e instanceof ImageFormatException || e instanceof ImageSetException || stoppedByBadImage(e)) {
+            code = EXIT_USAGE; // a restore that a bad image stopped at plan time, before any syscall
             msg = e.getMessage();
         } else if (e instanceof RestoreException) {
             code = EXIT_FAILED;

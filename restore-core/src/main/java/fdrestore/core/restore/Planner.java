@@ -1,10 +1,11 @@
 package fdrestore.core.restore;
 
 import fdrestore.api.image.FdType;
-import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Fd;
 import fdrestore.api.image.ImageSet.FdRef;
 import fdrestore.api.image.ImageSet.Task;
+import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.codec.ImageFormatException;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileKind;
@@ -123,6 +124,7 @@ public final class Planner {
         List<RestorePlan.Planned> out = new ArrayList<>();
         Map<Integer, List<ProcessAction>> processActions = new HashMap<>();
         Map<String, List<String>> missing = new TreeMap<>();
+        List<Exception> planFailures = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         PlanContext ctx = planContext;
         for (Task t : images.tasks()) {
@@ -201,6 +203,7 @@ public final class Planner {
                 out.add(new RestorePlan.Planned(info, kind, kind.plan(info, ctx)));
             } catch (PlanException | RuntimeException ex) {
                 problems.add(fles.get(0) + " (" + kind.name() + " file " + e.getKey() + "): " + ex.getMessage());
+                planFailures.add(ex);
             }
         }
         for (Task t : images.tasks()) {
@@ -218,9 +221,39 @@ public final class Planner {
                 + (users.size() > 6 ? String.join(", ", users.subList(0, 6)) + " and " + (users.size() - 6) + " more"
                 : String.join(", ", users)) + ")"));
         if (!problems.isEmpty()) {
+            ImageFormatException bad = imageFormatCause(problems, planFailures);
+            if (bad != null) {
+                // one bad image behind every problem (issue 23 item 6: payloads over the budget): one line
+                throw new RestoreException(problems.get(0) + (problems.size() == 1 ? ""
+                        : " (and " + (problems.size() - 1) + " more files that read it)"), bad);
+            }
             throw new RestoreException(problems.size() == 1 ? problems.get(0)
                     : problems.size() + " files cannot be restored:\n  - " + String.join("\n  - ", problems));
         }
         return new RestorePlan(out, processActions, launches);
+    }
+
+    /**
+     * The image format error behind every plan problem, when each of them is one (the same image refused
+     * for every file that reads it), else null.
+     */
+    private static ImageFormatException imageFormatCause(List<String> problems, List<Exception> failures) {
+        if (failures.size() != problems.size()) {
+            return null;
+        }
+        ImageFormatException first = null;
+        for (Exception f : failures) {
+            ImageFormatException found = null;
+            for (Throwable c = f; c != null && found == null; c = c.getCause()) {
+                if (c instanceof ImageFormatException i) {
+                    found = i;
+                }
+            }
+            if (found == null || first != null && !first.getMessage().equals(found.getMessage())) {
+                return null;
+            }
+            first = found;
+        }
+        return first;
     }
 }

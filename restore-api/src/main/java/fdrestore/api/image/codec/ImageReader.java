@@ -31,6 +31,15 @@ public final class ImageReader {
     }
 
     /**
+     * The most payload bytes one image may hold in memory: a quarter of this JVM's largest heap. Payloads
+     * are read into the heap, so an image that announces more (a sparse 6 GB pipes-data.img is 40 KB on
+     * disk) is refused before any of it is read, instead of ending in an OutOfMemoryError (issue 23 item 6).
+     */
+    public static long payloadBudget() {
+        return Runtime.getRuntime().maxMemory() / 4;
+    }
+
+    /**
      * Reads an image whose kind follows from its file name, or, for a name fdrestore does not know,
      * from its magic numbers.
      */
@@ -79,6 +88,9 @@ public final class ImageReader {
         long pos = magic.headerLength();
         List<ImageEntry> entries = new ArrayList<>();
         int index = 0;
+        long payloads = 0;
+        final long budget = payloadBudget();
+        List<long[]> payloadAt = new ArrayList<>(); // {entry index, offset, length}
         while (pos < size) {
             long left = size - pos;
             if (left < 4) {
@@ -129,11 +141,24 @@ public final class ImageReader {
                     throw new ImageFormatException(file, index, pos, "payload of " + plen
                             + " bytes is too large to load");
                 }
-                payload = in.read(pos, (int) plen);
+                if (plen > budget - payloads) {
+                    throw new ImageFormatException(file, index, pos, "payloads of " + (payloads + plen)
+                            + " bytes up to this entry, more than fdrestore holds in memory for one image ("
+                            + budget + " bytes, a quarter of the " + Runtime.getRuntime().maxMemory()
+                            + "-byte heap; a larger heap: FDRESTORE_JAVA_OPTS=-Xmx...)");
+                }
+                payloads += plen;
+                payloadAt.add(new long[] {index, pos, plen});
                 pos += plen;
             }
             entries.add(new ImageEntry(m, payload));
             index++;
+        }
+        // Every payload is read only once the whole image has been checked: an image that announces too
+        // much fails before a byte of its data is in memory.
+        for (long[] p : payloadAt) {
+            int i = (int) p[0];
+            entries.set(i, new ImageEntry(entries.get(i).message(), in.read(p[1], (int) p[2])));
         }
         return new ImageFile(magic, entries);
     }
