@@ -209,7 +209,7 @@ class UnixEndToEndTest {
             // The restored listener still accepts new connections at its name.
             int c = t.socket(Linux.AF_UNIX, Linux.SOCK_SEQPACKET, 0);
             try {
-                assertTrue(t.connect(c, Sys.unixAbstractAddress("fdrestore-v_unix")));
+                assertEquals(0, t.connect(c, Sys.unixAbstractAddress("fdrestore-v_unix")));
                 int a = t.accept(p.fd("listener"), Linux.SOCK_NONBLOCK);
                 assertTrue(a >= 0);
                 t.close(a);

@@ -371,12 +371,12 @@ final class ExecutorCore {
                 if (c.connect((int) x0, x1, (int) x2) < 0) {
                     int e = errno();
                     if (e == Errno.EINPROGRESS || e == Errno.EAGAIN) {
-                        res = 0;
+                        res = -1;   // TaskTable.AGAIN: in progress
                         return true;
                     }
                     return fail(e, PH_MAIN, 0, 0);
                 }
-                res = 1;
+                res = 0;
                 return true;
             case OP_SETSOCKOPT:
                 if (c.setsockopt((int) x0, (int) x1, (int) x2, x3, (int) x4) < 0) {

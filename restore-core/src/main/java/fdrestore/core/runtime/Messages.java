@@ -3,6 +3,7 @@ package fdrestore.core.runtime;
 import java.util.Arrays;
 import java.util.Objects;
 
+import fdrestore.core.spi.TaskTable;
 import fdrestore.core.spi.TaskTable.Received;
 import fdrestore.core.sys.Linux;
 import fdrestore.core.sys.MsgHdr;
@@ -32,7 +33,7 @@ final class Messages {
     }
 
     /** TaskTable.sendFds. */
-    static boolean sendFds(ExecutorTaskTable t, int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds,
+    static int sendFds(ExecutorTaskTable t, int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds,
             int fdCount) throws SysException {
         if (fdCount < 0 || fdCount > Linux.SCM_MAX_FD) {
             throw new IllegalArgumentException("0.." + Linux.SCM_MAX_FD + " fds a message: " + fdCount);
@@ -40,9 +41,9 @@ final class Messages {
         if (payloadLen < 0 || payloadLen > (payload == null ? 0 : payload.length)) {
             throw new IllegalArgumentException("bad payload length " + payloadLen);
         }
-        return sendmsg(t, sock, dest, payload, 0, payloadLen, fds, fdCount, (c, a, r) -> "sendmsg(" + c.a0 + ", "
+        return (int) sendmsg(t, sock, dest, payload, 0, payloadLen, fds, fdCount, (c, a, r) -> "sendmsg(" + c.a0 + ", "
                 + Native.sockaddr((byte[]) r) + ", " + MsgHdr.dataLen(a.memory(), a.offset(c.a1))
-                + " bytes, SCM_RIGHTS " + rights(a, c.a1) + ", MSG_DONTWAIT|MSG_NOSIGNAL)") >= 0;
+                + " bytes, SCM_RIGHTS " + rights(a, c.a1) + ", MSG_DONTWAIT|MSG_NOSIGNAL)");
     }
 
     /**
@@ -96,8 +97,8 @@ final class Messages {
             MsgHdr.build(arena.memory(), arena.offset(msg), data, plen, 0, 0, cm, RECV_CONTROL);
             long n = t.call(ExecutorCore.OP_RECVFDS, sock, msg, out, cap, 0, null,
                     (c, a, r) -> "recvmsg(" + c.a0 + ", MSG_DONTWAIT|MSG_CMSG_CLOEXEC)");
-            if (n < 0) {
-                return null;
+            if (n == TaskTable.AGAIN) {
+                return Received.AGAIN;
             }
             if (n > 0) {
                 arena.get(data, payload, 0, (int) Math.min(n, plen));
