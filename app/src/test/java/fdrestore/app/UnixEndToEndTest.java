@@ -100,7 +100,7 @@ class UnixEndToEndTest {
         byte[] recv(String key) throws Exception {
             byte[] buf = new byte[4096];
             TaskTable.Received r = table.recvFds(fd(key), buf, new int[8]);
-            return r == null ? null : Arrays.copyOf(buf, r.payloadLen());
+            return r.again() ? null : Arrays.copyOf(buf, r.payloadLen());
         }
 
         @Override
