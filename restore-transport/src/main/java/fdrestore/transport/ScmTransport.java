@@ -234,7 +234,8 @@ public final class ScmTransport implements Transport {
         }
         int sock = endpoint(from);
         byte[] payload = encode(token, tags, count);
-        return from.sendFds(sock, TransportNames.address(runId, toPid), payload, payload.length, fds, count);
+        return from.sendFds(sock, TransportNames.address(runId, toPid), payload, payload.length, fds, count)
+                != TaskTable.AGAIN;
     }
 
     @Override
@@ -247,7 +248,7 @@ public final class ScmTransport implements Transport {
         int[] rx = new int[MAX_FDS];
         for (;;) {
             TaskTable.Received r = table.recvFds(sock, payload, rx);
-            if (r == null) {
+            if (r.again()) {
                 return -1;
             }
             String why = refuse(r, payload);

@@ -112,7 +112,7 @@ class ScmTransportUnitTest {
         TaskTable from = table(1);
         ScmTransport tr = new ScmTransport("run1", TOKEN, SELF);
         tr.open(from);
-        when(from.sendFds(anyInt(), any(), any(), anyInt(), any(), anyInt())).thenReturn(true, false);
+        when(from.sendFds(anyInt(), any(), any(), anyInt(), any(), anyInt())).thenReturn(40, TaskTable.AGAIN);
         int[] fds = {500, 501, 502};
         long[] tags = {7, -1, 1L << 60};
         assertTrue(tr.send(from, 2, fds, tags, 3));
@@ -136,7 +136,7 @@ class ScmTransportUnitTest {
         int[] next = {0};
         doAnswer(inv -> {
             if (next[0] == msgs.length) {
-                return null;
+                return TaskTable.Received.AGAIN;
             }
             Object[] m = msgs[next[0]++];
             byte[] p = (byte[]) m[0];

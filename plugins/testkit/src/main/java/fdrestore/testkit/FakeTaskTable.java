@@ -303,11 +303,11 @@ public final class FakeTaskTable implements TaskTable {
     }
 
     @Override
-    public synchronized boolean connect(int fd, byte[] sockaddr) throws SysException {
+    public synchronized int connect(int fd, byte[] sockaddr) throws SysException {
         String text = "connect(" + fd + ", " + sockaddr.length + " bytes)";
         check("connect", text);
         slot(text, fd).file.record(text);
-        return true;
+        return 0;
     }
 
     @Override
@@ -471,7 +471,7 @@ public final class FakeTaskTable implements TaskTable {
     }
 
     @Override
-    public boolean sendFds(int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds, int fdCount)
+    public int sendFds(int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds, int fdCount)
             throws SysException {
         throw new UnsupportedOperationException("the fake table sends through FakeKernel.transport()");
     }

@@ -47,7 +47,7 @@ public interface Batch {
 
     /**
      * One write(2) of {@code data} (copied when called): the result is the count written, which may be
-     * short, or -1 when a non-blocking fd would block. The caller checks it after {@link #run()}.
+     * short, or {@link TaskTable#AGAIN} when a non-blocking fd would block. The caller checks it after {@link #run()}.
      */
     default Ref write(Ref fd, byte[] data) {
         throw new UnsupportedOperationException("write in a batch is not supported by " + getClass().getName());

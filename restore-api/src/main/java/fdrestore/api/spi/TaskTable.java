@@ -13,10 +13,18 @@ import fdrestore.api.sys.SysException;
  * engine moves fds to their target numbers ({@link #place}).
  *
  * <p><b>Errors.</b> A failing call throws {@link SysException} naming the call, its arguments and the
- * errno. EAGAIN is never an exception where "again" is a normal answer: {@link #write} returns -1,
- * {@link #sendFds} returns false, {@link #recvFds} returns -1, {@link #connect} returns false.
+ * errno.
+ *
+ * <p><b>Again.</b> Where "would block" is a normal answer it is never an exception, and it has one form:
+ * the call's result is {@link #AGAIN}. So {@link #read}, {@link #write}, {@link #send}, {@link #sendFds}
+ * and {@link #accept} return AGAIN instead of a count or an fd, {@link #connect} returns AGAIN while the
+ * connection is in progress, and {@link #recvFds} returns {@link Received#AGAIN}, whose payload length
+ * is AGAIN. A batch's write row reads AGAIN the same way.
  */
 public interface TaskTable {
+    /** The answer of a call that would block (EAGAIN, or EINPROGRESS for {@link #connect}). */
+    int AGAIN = -1;
+
     /** The task's pid in the images. */
     int pid();
 
@@ -94,7 +102,7 @@ public interface TaskTable {
     /** ioctl(2) with a pointer to {@code buf}, which is copied in before and back out after the call. */
     int ioctl(int fd, long request, byte[] buf) throws SysException;
 
-    /** write(2) of {@code data[off, off+len)}; returns the count written, or -1 on EAGAIN. */
+    /** write(2) of {@code data[off, off+len)}; returns the count written, or {@link #AGAIN}. */
     int write(int fd, byte[] data, int off, int len) throws SysException;
 
     /** fstat(2). */
@@ -106,28 +114,29 @@ public interface TaskTable {
     /** listen(2). */
     void listen(int fd, int backlog) throws SysException;
 
-    /** connect(2) to a raw {@code struct sockaddr}; false when it is in progress (EINPROGRESS/EAGAIN). */
-    boolean connect(int fd, byte[] sockaddr) throws SysException;
+    /** connect(2) to a raw {@code struct sockaddr}: 0 when connected, {@link #AGAIN} while in progress. */
+    int connect(int fd, byte[] sockaddr) throws SysException;
 
     /** setsockopt(2) with a raw option value. */
     void setsockopt(int fd, int level, int name, byte[] value) throws SysException;
 
     /**
      * sendmsg(2) with MSG_DONTWAIT of {@code payload} and SCM_RIGHTS {@code fds} (at most 253) to the
-     * raw address {@code dest} (null for a connected socket). Returns false when the receiver's queue is
-     * full (EAGAIN); the fds stay the sender's.
+     * raw address {@code dest} (null for a connected socket). Returns the payload bytes sent, or
+     * {@link #AGAIN} when the receiver's queue is full; the fds then stay the sender's.
      */
-    boolean sendFds(int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds, int fdCount)
+    int sendFds(int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds, int fdCount)
             throws SysException;
 
     /**
      * recvmsg(2) with MSG_DONTWAIT | MSG_CMSG_CLOEXEC. Fills {@code payload} and {@code fdsOut} (the
-     * received fds are moved to temporary numbers) and returns a {@link Received}, or null on EAGAIN.
+     * received fds are moved to temporary numbers) and returns a {@link Received}, {@link Received#AGAIN}
+     * when the queue is empty.
      * Every received fd is the caller's to place or close, even when the message is refused.
      */
     Received recvFds(int sock, byte[] payload, int[] fdsOut) throws SysException;
 
-    /** read(2) into {@code buf[off, off+len)}; returns the count read (0 at end of file), or -1 on EAGAIN. */
+    /** read(2) into {@code buf[off, off+len)}; returns the count read (0 at end of file), or {@link #AGAIN}. */
     int read(int fd, byte[] buf, int off, int len) throws SysException;
 
     /** getsockopt(2) into {@code out}; returns the option's length. */
@@ -139,7 +148,7 @@ public interface TaskTable {
     /** getpeername(2): the raw {@code struct sockaddr}. */
     byte[] getpeername(int fd) throws SysException;
 
-    /** accept4(2) (SOCK_CLOEXEC is added): a temporary fd, or -1 when no connection is queued (EAGAIN). */
+    /** accept4(2) (SOCK_CLOEXEC is added): a temporary fd, or {@link #AGAIN} when no connection is queued. */
     int accept(int fd, int flags) throws SysException;
 
     /** shutdown(2) with SHUT_RD (0), SHUT_WR (1) or SHUT_RDWR (2). */
@@ -147,7 +156,7 @@ public interface TaskTable {
 
     /**
      * sendmsg(2) with MSG_DONTWAIT|MSG_NOSIGNAL of {@code data[off, off+len)} on a connected socket, with
-     * SCM_RIGHTS {@code fds[0..fdCount)} when fdCount &gt; 0; returns the bytes sent, or -1 on EAGAIN.
+     * SCM_RIGHTS {@code fds[0..fdCount)} when fdCount &gt; 0; returns the bytes sent, or {@link #AGAIN}.
      */
     int send(int fd, byte[] data, int off, int len, int[] fds, int fdCount) throws SysException;
 
@@ -198,5 +207,12 @@ public interface TaskTable {
      * sender's credentials (SO_PASSCRED) and whether the kernel truncated anything (MSG_TRUNC/MSG_CTRUNC).
      */
     record Received(int payloadLen, int fdCount, int senderPid, int senderUid, boolean truncated) {
+        /** The answer of {@link TaskTable#recvFds} on an empty queue. */
+        public static final Received AGAIN = new Received(TaskTable.AGAIN, 0, -1, -1, false);
+
+        /** Whether this is {@link #AGAIN}: nothing was received. */
+        public boolean again() {
+            return payloadLen == TaskTable.AGAIN;
+        }
     }
 }

@@ -169,7 +169,7 @@ public final class FaultInjectingTable implements TaskTable {
     }
 
     @Override
-    public boolean connect(int fd, byte[] sockaddr) throws SysException {
+    public int connect(int fd, byte[] sockaddr) throws SysException {
         check("connect", () -> "connect(" + fd(fd) + ", " + sockaddr.length + "-byte address)");
         return real.connect(fd, sockaddr);
     }
@@ -181,7 +181,7 @@ public final class FaultInjectingTable implements TaskTable {
     }
 
     @Override
-    public boolean sendFds(int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds, int fdCount)
+    public int sendFds(int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds, int fdCount)
             throws SysException {
         check("sendFds", () -> "sendmsg(" + fd(sock) + ", " + fdCount + " fds by SCM_RIGHTS)");
         return real.sendFds(sock, dest, payload, payloadLen, fds, fdCount);

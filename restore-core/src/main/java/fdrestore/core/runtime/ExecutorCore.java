@@ -16,6 +16,13 @@ import jnr.ffi.Pointer;
  * <p>The request is written by the caller into the public-to-package fields below, then handed over by
  * {@link ExecutorTaskTable}; the results come back in {@code r0..r4}, {@code err}, {@code phase},
  * {@code aux0}, {@code aux1}.
+ *
+ * <p>Why one file of about 800 lines: it is one idea, the executor's side of every op. The ops share the
+ * request and result fields, the preallocated scratch memory, {@code moveUp} and {@code fail}; split
+ * into classes they would pass those around or reach into each other, and every class an executor
+ * touches is one more the warm-up must load before the first unshare. The caller's side is split by
+ * purpose ({@link ExecutorTaskTable}, {@link ExecBatch}, {@link Messages}, {@link Sockets},
+ * {@link GeneralCalls}, {@link SpawnEncoding}, {@link Failures}).
  */
 @NativeOnly
 final class ExecutorCore {
@@ -371,12 +378,12 @@ final class ExecutorCore {
                 if (c.connect((int) x0, x1, (int) x2) < 0) {
                     int e = errno();
                     if (e == Errno.EINPROGRESS || e == Errno.EAGAIN) {
-                        res = 0;
+                        res = -1;   // TaskTable.AGAIN: in progress
                         return true;
                     }
                     return fail(e, PH_MAIN, 0, 0);
                 }
-                res = 1;
+                res = 0;
                 return true;
             case OP_SETSOCKOPT:
                 if (c.setsockopt((int) x0, (int) x1, (int) x2, x3, (int) x4) < 0) {

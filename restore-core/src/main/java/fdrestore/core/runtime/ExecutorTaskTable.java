@@ -264,7 +264,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
         }
     }
 
-    /** read(2) in this table; returns the count read, 0 at end of file, or -1 on EAGAIN. */
+    /** read(2) in this table; returns the count read, 0 at end of file, or {@link #AGAIN}. */
     @Override
     public int read(int fd, byte[] buf, int off, int len) throws SysException {
         Objects.checkFromIndexSize(off, len, buf.length);
@@ -362,7 +362,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
     }
 
     @Override
-    public boolean connect(int fd, byte[] sockaddr) throws SysException {
+    public int connect(int fd, byte[] sockaddr) throws SysException {
         return Sockets.connect(this, fd, sockaddr);
     }
 
@@ -382,7 +382,7 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
     }
 
     @Override
-    public boolean sendFds(int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds, int fdCount)
+    public int sendFds(int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds, int fdCount)
             throws SysException {
         return Messages.sendFds(this, sock, dest, payload, payloadLen, fds, fdCount);
     }

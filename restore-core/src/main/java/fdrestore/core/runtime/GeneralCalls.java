@@ -19,7 +19,6 @@ final class GeneralCalls {
                 flags, (c, a, r) -> "epoll_create1(" + r + ")");
     }
 
-
     static void epollCtl(ExecutorTaskTable t, int epfd, int op, int fd, int events, long data) throws SysException {
         synchronized (t.lock) {
             t.arena.reset(Arena.space(12));
@@ -32,12 +31,10 @@ final class GeneralCalls {
         }
     }
 
-
     static int timerfdCreate(ExecutorTaskTable t, int clockid, int flags) throws SysException {
         return (int) t.call(ExecutorCore.OP_SYSCALL_FD, Linux.SYS_TIMERFD_CREATE, clockid, flags | Linux.O_CLOEXEC, 0, 0,
                 flags, (c, a, r) -> "timerfd_create(" + c.a1 + ", " + r + ")");
     }
-
 
     static void timerfdSettime(ExecutorTaskTable t, int fd, int flags, long valueSec, long valueNsec, long intervalSec,
             long intervalNsec)
@@ -55,7 +52,6 @@ final class GeneralCalls {
         }
     }
 
-
     static long[] timerfdGettime(ExecutorTaskTable t, int fd) throws SysException {
         synchronized (t.lock) {
             t.arena.reset(Arena.space(32));
@@ -67,13 +63,11 @@ final class GeneralCalls {
         }
     }
 
-
     static int eventfd(ExecutorTaskTable t, int initval, int flags) throws SysException {
         return (int) t.call(ExecutorCore.OP_SYSCALL_FD, Linux.SYS_EVENTFD2, initval & 0xffffffffL,
                 flags | Linux.O_CLOEXEC, 0, 0, flags,
                 (c, a, r) -> "eventfd2(" + Long.toUnsignedString(c.a1) + ", " + r + ")");
     }
-
 
     static int adopt(ExecutorTaskTable t, int jvmFd) throws SysException {
         if (jvmFd < 0) {
@@ -82,7 +76,6 @@ final class GeneralCalls {
         return (int) t.call(ExecutorCore.OP_ADOPT, Sys.gettid(), jvmFd, 0, 0, 0, null,
                 (c, a, r) -> "adopt(JVM fd " + c.a1 + ") (pidfd_getfd)");
     }
-
 
     static long syscall(ExecutorTaskTable t, String name, Object... args) throws SysException {
         long nr = Syscalls.checkForTaskTable(name, args);

@@ -1,13 +1,13 @@
 package fdrestore.core.runtime;
 
 import fdrestore.api.spi.TaskTable.Received;
+import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.MsgHdr;
 import fdrestore.api.sys.Native;
 import fdrestore.api.sys.SysException;
 import java.util.Arrays;
 import java.util.Objects;
-
 /**
  * The sendmsg/recvmsg calls of an {@link ExecutorTaskTable}: a {@link MsgHdr} with its iovec, name and
  * SCM_RIGHTS control message encoded in the table's arena, and the answer of a receive decoded from it
@@ -31,7 +31,7 @@ final class Messages {
     }
 
     /** TaskTable.sendFds. */
-    static boolean sendFds(ExecutorTaskTable t, int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds,
+    static int sendFds(ExecutorTaskTable t, int sock, byte[] dest, byte[] payload, int payloadLen, int[] fds,
             int fdCount) throws SysException {
         if (fdCount < 0 || fdCount > Linux.SCM_MAX_FD) {
             throw new IllegalArgumentException("0.." + Linux.SCM_MAX_FD + " fds a message: " + fdCount);
@@ -39,9 +39,9 @@ final class Messages {
         if (payloadLen < 0 || payloadLen > (payload == null ? 0 : payload.length)) {
             throw new IllegalArgumentException("bad payload length " + payloadLen);
         }
-        return sendmsg(t, sock, dest, payload, 0, payloadLen, fds, fdCount, (c, a, r) -> "sendmsg(" + c.a0 + ", "
+        return (int) sendmsg(t, sock, dest, payload, 0, payloadLen, fds, fdCount, (c, a, r) -> "sendmsg(" + c.a0 + ", "
                 + Native.sockaddr((byte[]) r) + ", " + MsgHdr.dataLen(a.memory(), a.offset(c.a1))
-                + " bytes, SCM_RIGHTS " + rights(a, c.a1) + ", MSG_DONTWAIT|MSG_NOSIGNAL)") >= 0;
+                + " bytes, SCM_RIGHTS " + rights(a, c.a1) + ", MSG_DONTWAIT|MSG_NOSIGNAL)");
     }
 
     /**
@@ -95,8 +95,8 @@ final class Messages {
             MsgHdr.build(arena.memory(), arena.offset(msg), data, plen, 0, 0, cm, RECV_CONTROL);
             long n = t.call(ExecutorCore.OP_RECVFDS, sock, msg, out, cap, 0, null,
                     (c, a, r) -> "recvmsg(" + c.a0 + ", MSG_DONTWAIT|MSG_CMSG_CLOEXEC)");
-            if (n < 0) {
-                return null;
+            if (n == TaskTable.AGAIN) {
+                return Received.AGAIN;
             }
             if (n > 0) {
                 arena.get(data, payload, 0, (int) Math.min(n, plen));

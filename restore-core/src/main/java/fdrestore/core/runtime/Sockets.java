@@ -19,7 +19,6 @@ final class Sockets {
                 (c, a, r) -> "socket(" + c.a0 + ", " + c.a1 + ", " + c.a2 + ")");
     }
 
-
     static int[] socketpair(ExecutorTaskTable t, int domain, int type, int protocol) throws SysException {
         synchronized (t.lock) {
             t.call(ExecutorCore.OP_SOCKETPAIR, domain, type, protocol, 0, 0, null,
@@ -27,7 +26,6 @@ final class Sockets {
             return new int[] {(int) t.core.r0, (int) t.core.r1};
         }
     }
-
 
     static int accept(ExecutorTaskTable t, int fd, int flags) throws SysException {
         synchronized (t.lock) {
@@ -41,12 +39,10 @@ final class Sockets {
         }
     }
 
-
     static void shutdown(ExecutorTaskTable t, int fd, int how) throws SysException {
         t.call(ExecutorCore.OP_SYSCALL, Linux.SYS_SHUTDOWN, fd, how, 0, 0, null,
                 (c, a, r) -> "shutdown(" + c.a1 + ", " + c.a2 + ")");
     }
-
 
     static byte[] sockName(ExecutorTaskTable t, long nr, int fd, String call) throws SysException {
         synchronized (t.lock) {
@@ -61,16 +57,13 @@ final class Sockets {
         }
     }
 
-
     static byte[] getsockname(ExecutorTaskTable t, int fd) throws SysException {
         return sockName(t, Linux.SYS_GETSOCKNAME, fd, "getsockname");
     }
 
-
     static byte[] getpeername(ExecutorTaskTable t, int fd) throws SysException {
         return sockName(t, Linux.SYS_GETPEERNAME, fd, "getpeername");
     }
-
 
     static void bind(ExecutorTaskTable t, int fd, byte[] sockaddr) throws SysException {
         synchronized (t.lock) {
@@ -80,20 +73,17 @@ final class Sockets {
         }
     }
 
-
     static void listen(ExecutorTaskTable t, int fd, int backlog) throws SysException {
         t.call(ExecutorCore.OP_LISTEN, fd, backlog, 0, 0, 0, null, (c, a, r) -> "listen(" + c.a0 + ", " + c.a1 + ")");
     }
 
-
-    static boolean connect(ExecutorTaskTable t, int fd, byte[] sockaddr) throws SysException {
+    static int connect(ExecutorTaskTable t, int fd, byte[] sockaddr) throws SysException {
         synchronized (t.lock) {
             t.arena.reset(Arena.space(sockaddr.length));
-            return t.call(ExecutorCore.OP_CONNECT, fd, t.arena.put(sockaddr, 0, sockaddr.length), sockaddr.length, 0, 0,
-                    sockaddr, (c, a, r) -> "connect(" + c.a0 + ", " + Native.sockaddr((byte[]) r) + ")") != 0;
+            return (int) t.call(ExecutorCore.OP_CONNECT, fd, t.arena.put(sockaddr, 0, sockaddr.length), sockaddr.length,
+                    0, 0, sockaddr, (c, a, r) -> "connect(" + c.a0 + ", " + Native.sockaddr((byte[]) r) + ")");
         }
     }
-
 
     static void setsockopt(ExecutorTaskTable t, int fd, int level, int name, byte[] value) throws SysException {
         synchronized (t.lock) {
@@ -102,7 +92,6 @@ final class Sockets {
                     (c, a, r) -> "setsockopt(" + c.a0 + ", " + c.a1 + ", " + c.a2 + ", <" + c.a4 + " bytes>)");
         }
     }
-
 
     /** getsockopt(2) into {@code out}; returns the option's length. */
     static int getsockopt(ExecutorTaskTable t, int fd, int level, int name, byte[] out) throws SysException {

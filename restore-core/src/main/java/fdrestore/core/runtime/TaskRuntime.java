@@ -209,17 +209,17 @@ public final class TaskRuntime implements AutoCloseable {
             w.sendFds(sp[0], null, buf, 4, new int[] {devnull, p[0]}, 2);
             int[] got = new int[1];
             TaskTable.Received r = w.recvFds(sp[1], buf, got);   // 2 fds, room for 1: truncation path
-            if (r != null) {
+            if (!r.again()) {
                 for (int i = 0; i < r.fdCount(); i++) {
                     w.close(got[i]);
                 }
             }
             for (int i = 0; i < 64; i++) {                 // fill the queue: the EAGAIN path
-                if (!w.sendFds(sp[0], null, buf, 1, new int[0], 0)) {
+                if (w.sendFds(sp[0], null, buf, 1, new int[0], 0) == TaskTable.AGAIN) {
                     break;
                 }
             }
-            while (w.recvFds(sp[1], buf, got) != null) {
+            while (!w.recvFds(sp[1], buf, got).again()) {
                 // drain
             }
             String name = "fdrestore-warm-up-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
@@ -255,7 +255,7 @@ public final class TaskRuntime implements AutoCloseable {
             }
             w.send(sp[0], buf, 0, 1, new int[] {devnull}, 1);
             w.send(sp[0], buf, 0, 1, new int[0], 0);
-            for (TaskTable.Received rr; (rr = w.recvFds(sp[1], buf, got)) != null; ) {
+            for (TaskTable.Received rr; !(rr = w.recvFds(sp[1], buf, got)).again(); ) {
                 for (int i = 0; i < rr.fdCount(); i++) {
                     w.close(got[i]);
                 }

@@ -375,12 +375,12 @@ class ExecutorTaskTableTest {
             int[] pipe = a.pipe(0);
             byte[] payload = "hello".getBytes(StandardCharsets.US_ASCII);
 
-            assertNull(b.recvFds(sb, new byte[16], new int[4]), "EAGAIN on an empty queue");
-            assertTrue(a.sendFds(sa, addrB, payload, payload.length, pipe, 2));
+            assertTrue(b.recvFds(sb, new byte[16], new int[4]).again(), "EAGAIN on an empty queue");
+            assertNotEquals(TaskTable.AGAIN, a.sendFds(sa, addrB, payload, payload.length, pipe, 2));
             byte[] got = new byte[16];
             int[] fds = new int[4];
             TaskTable.Received r = b.recvFds(sb, got, fds);
-            assertNotNull(r);
+            assertFalse(r.again());
             assertEquals(5, r.payloadLen());
             assertEquals("hello", new String(got, 0, 5, StandardCharsets.US_ASCII));
             assertEquals(2, r.fdCount());
@@ -399,7 +399,7 @@ class ExecutorTaskTableTest {
 
             // more fds than the receiver takes: truncated, and the extra ones are closed in its table
             int[] beforeB = b.listFds();
-            assertTrue(a.sendFds(sa, addrB, payload, 1, new int[] {pipe[0], pipe[1], pipe[0]}, 3));
+            assertNotEquals(TaskTable.AGAIN, a.sendFds(sa, addrB, payload, 1, new int[] {pipe[0], pipe[1], pipe[0]}, 3));
             int[] one = new int[1];
             TaskTable.Received r2 = b.recvFds(sb, new byte[1], one);
             assertEquals(1, r2.fdCount());
@@ -409,7 +409,7 @@ class ExecutorTaskTableTest {
             assertTrue(Arrays.binarySearch(afterB, one[0]) >= 0);
 
             // payload larger than the buffer: MSG_TRUNC
-            assertTrue(a.sendFds(sa, addrB, payload, payload.length, new int[0], 0));
+            assertNotEquals(TaskTable.AGAIN, a.sendFds(sa, addrB, payload, payload.length, new int[0], 0));
             TaskTable.Received r3 = b.recvFds(sb, new byte[2], new int[1]);
             assertTrue(r3.truncated());
             assertEquals(0, r3.fdCount());
@@ -429,7 +429,7 @@ class ExecutorTaskTableTest {
             int sent = 0;
             boolean again = false;
             for (int i = 0; i < 10_000 && !again; i++) {
-                if (a.sendFds(sa, addrB, new byte[1], 1, new int[] {nul}, 1)) {
+                if (a.sendFds(sa, addrB, new byte[1], 1, new int[] {nul}, 1) != TaskTable.AGAIN) {
                     sent++;
                 } else {
                     again = true;
@@ -441,13 +441,13 @@ class ExecutorTaskTableTest {
             int drained = 0;
             int[] fds = new int[1];
             TaskTable.Received r;
-            while ((r = b.recvFds(sb, new byte[1], fds)) != null) {
+            while (!(r = b.recvFds(sb, new byte[1], fds)).again()) {
                 b.close(fds[0]);
                 assertEquals(1, r.fdCount());
                 drained++;
             }
             assertEquals(sent, drained);
-            assertTrue(a.sendFds(sa, addrB, new byte[1], 1, new int[] {nul}, 1), "room again after draining");
+            assertNotEquals(TaskTable.AGAIN, a.sendFds(sa, addrB, new byte[1], 1, new int[] {nul}, 1), "room again after draining");
         });
     }
 
@@ -465,7 +465,7 @@ class ExecutorTaskTableTest {
             byte[] addr = Sys.unixAbstractAddress("fdrestore-close-" + System.nanoTime());
             b.bind(sb, addr);
             int sa = a.socket(Linux.AF_UNIX, Linux.SOCK_DGRAM, 0);
-            assertTrue(a.sendFds(sa, addr, new byte[1], 1, new int[] {p[1]}, 1)); // an fd in flight
+            assertNotEquals(TaskTable.AGAIN, a.sendFds(sa, addr, new byte[1], 1, new int[] {p[1]}, 1)); // an fd in flight
             Set<String> ours = Set.of("/dev/null", "pipe:[" + a.fstat(p[0]).ino() + "]",
                     "socket:[" + a.fstat(sa).ino() + "]", "socket:[" + b.fstat(sb).ino() + "]");
             int tidA = a.tid();
@@ -671,11 +671,11 @@ class ExecutorTaskTableTest {
             t.ioctl(p[0], Linux.FIONREAD, new byte[4]);
             assertEquals(3, t.read(p[0], new byte[3], 0, 3));
             assertThrows(SysException.class, () -> t.open("/nonexistent", Linux.O_RDONLY, 0));
-            assertTrue(t.sendFds(s, addr, new byte[2], 2, new int[] {nul}, 1));
+            assertNotEquals(TaskTable.AGAIN, t.sendFds(s, addr, new byte[2], 2, new int[] {nul}, 1));
             int[] got = new int[1];
             TaskTable.Received r = peer.recvFds(ps, new byte[2], got);
             assertEquals(1, r.fdCount());
-            assertNull(t.recvFds(s, new byte[1], new int[1]));
+            assertTrue(t.recvFds(s, new byte[1], new int[1]).again());
             Batch b = t.batch();
             b.close(b.open("/dev/null", Linux.O_RDONLY, 0));
             b.run();

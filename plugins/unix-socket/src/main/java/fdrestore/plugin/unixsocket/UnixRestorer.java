@@ -295,7 +295,7 @@ final class UnixRestorer implements FileRestorer {
     private void connectOrFail(TaskTable t, int fd, byte[] addr, UnixSock who, UnixSock to) throws IOException {
         boolean ok;
         try {
-            ok = t.connect(fd, addr);
+            ok = t.connect(fd, addr) != TaskTable.AGAIN;
         } catch (SysException e) {
             throw new IOException(who + ": cannot connect to " + to + ": " + e.getMessage(), e);
         }
@@ -538,7 +538,7 @@ final class UnixRestorer implements FileRestorer {
                     sendConnected(t, sender, p, passed.get(i));
                 } else {
                     int[] fds = passed.get(i);
-                    if (!t.sendFds(sender, dest, p.raw(), p.raw().length, fds, fds.length)) {
+                    if (t.sendFds(sender, dest, p.raw(), p.raw().length, fds, fds.length) == TaskTable.AGAIN) {
                         throw new IOException(me + ": the queue of " + r + " is full after " + i + " of "
                                 + j.packets().size() + " packets (net.unix.max_dgram_qlen or buffer sizes)");
                     }
