@@ -42,7 +42,7 @@ public final class PluginHost implements AutoCloseable {
     private final boolean owned;
 
     /** One loaded (or failed) plugin. */
-    record Loaded(String id, String version, String state, String description, List<String> kinds, String error,
+    public record Loaded(String id, String version, String state, String description, List<String> kinds, String error,
             Path path) {
     }
 
@@ -109,7 +109,7 @@ public final class PluginHost implements AutoCloseable {
      * What the plugin folders hold: each jar's name, size and modification time. A server reloads its
      * shared host when this changes, so that a plugin dropped in, removed or updated is seen.
      */
-    static String signature(List<Path> dirs) {
+    public static String signature(List<Path> dirs) {
         StringBuilder sb = new StringBuilder();
         for (Path dir : dirs) {
             sb.append(dir.toAbsolutePath());
@@ -138,7 +138,7 @@ public final class PluginHost implements AutoCloseable {
     }
 
     /** Every plugin jar of {@code dirs} (null: none, the class path only), loaded and started. */
-    static PluginHost load(List<Path> dirs) {
+    public static PluginHost load(List<Path> dirs) {
         return load(dirs, null);
     }
 
@@ -146,7 +146,7 @@ public final class PluginHost implements AutoCloseable {
      * The plugin jars of {@code dirs} that may restore one of {@code types} (null: all): a jar whose manifest
      * declares its fd types ({@value #FD_TYPES}) and none of them is used is not even opened by pf4j.
      */
-    static PluginHost load(List<Path> dirs, Set<FdType> types) {
+    public static PluginHost load(List<Path> dirs, Set<FdType> types) {
         PluginHost h = new PluginHost(dirs, types == null ? p -> true : p -> {
             Set<FdType> declared = declaredTypes(p);
             return declared == null || declared.stream().anyMatch(types::contains);
@@ -164,7 +164,7 @@ public final class PluginHost implements AutoCloseable {
     }
 
     /** The fd types an image set uses: of every open file in files.img and of every fd. */
-    static Set<FdType> typesUsed(ImageSet images) {
+    public static Set<FdType> typesUsed(ImageSet images) {
         Set<FdType> out = EnumSet.noneOf(FdType.class);
         for (FileEntry e : images.files().values()) {
             FdType t = FdType.of(e.getType());
@@ -186,7 +186,7 @@ public final class PluginHost implements AutoCloseable {
      * Refuses, before any plan, a restore that needs a kind only a jar that failed to load could give:
      * names the fd types and each such jar with its reason. Without such a jar, planning names what is missing.
      */
-    void requireKinds(Set<FdType> used) throws RestoreException {
+    public void requireKinds(Set<FdType> used) throws RestoreException {
         Set<FdType> missing = EnumSet.copyOf(used.isEmpty() ? EnumSet.noneOf(FdType.class) : used);
         missing.remove(FdType.UND);
         for (FileKind k : kinds()) {
@@ -200,7 +200,7 @@ public final class PluginHost implements AutoCloseable {
         }
     }
 
-    List<Path> dirs() {
+    public List<Path> dirs() {
         return dirs;
     }
 
@@ -210,7 +210,7 @@ public final class PluginHost implements AutoCloseable {
     }
 
     /** Each plugin with its state and the kinds it provides, then each jar that failed to load. */
-    List<Loaded> plugins() {
+    public List<Loaded> plugins() {
         List<Loaded> out = new ArrayList<>();
         for (PluginWrapper w : manager.getPlugins()) {
             List<String> kinds = new ArrayList<>();
@@ -254,7 +254,7 @@ public final class PluginHost implements AutoCloseable {
     }
 
     /** Jars left unopened because their declared fd types are not used. */
-    List<Path> skipped() {
+    public List<Path> skipped() {
         return List.copyOf(manager.skipped);
     }
 
@@ -262,7 +262,7 @@ public final class PluginHost implements AutoCloseable {
      * One line per problem of the loaded set: a jar that failed or contributes no kind, and two kinds
      * claiming one fd type (naming both plugins). Empty when every plugin is usable.
      */
-    List<String> problems() {
+    public List<String> problems() {
         List<String> out = new ArrayList<>();
         for (Loaded p : plugins()) {
             if (p.error() != null) {

@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
  * The plugin folders of a command (a picocli mixin): the distribution's plugins/ plus every
  * {@code --plugins DIR}, or, with {@code --plugins-only DIR}, those folders and not the distribution's.
  */
-final class PluginOptions {
+public final class PluginOptions {
     @Option(names = "--plugins", paramLabel = "DIR",
             description = "Also load the plugin jars of DIR, besides the distribution's plugins/ (repeatable).")
     List<Path> extra = new ArrayList<>();
@@ -22,7 +22,7 @@ final class PluginOptions {
     List<Path> only = new ArrayList<>();
 
     /** The folders to load, in order, each once; a folder given that does not exist is a usage error. */
-    List<Path> dirs() throws Cli.UsageException {
+    public List<Path> dirs() throws Cli.UsageException {
         Set<Path> dirs = new LinkedHashSet<>();
         if (only.isEmpty()) {
             Path home = PluginHost.defaultDir();

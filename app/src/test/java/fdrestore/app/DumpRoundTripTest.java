@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.StrictCheck;
 import fdrestore.api.image.proto.FileEntry;
-import fdrestore.core.dump.ImageSetText;
 import fdrestore.core.json.Json;
 import fdrestore.testkit.ImageSetText;
 import java.io.BufferedReader;

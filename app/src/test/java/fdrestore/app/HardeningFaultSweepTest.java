@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import fdrestore.api.image.ImageSet;
 import fdrestore.core.fault.FaultPlan;
 import fdrestore.core.process.Holder;
-import fdrestore.core.restore.Holder;
 import fdrestore.core.restore.Restorer;
 import fdrestore.testkit.Samples;
 import fdrestore.transport.ScmTransport;

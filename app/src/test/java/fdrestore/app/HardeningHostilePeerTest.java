@@ -14,7 +14,6 @@ import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
 import fdrestore.core.json.Json;
 import fdrestore.core.process.Holder;
-import fdrestore.core.restore.Holder;
 import fdrestore.core.restore.Restorer;
 import fdrestore.testkit.Samples;
 import fdrestore.transport.ScmTransport;

@@ -4,7 +4,6 @@ import fdrestore.api.sys.FdLeaks;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
 import fdrestore.core.process.Holder;
-import fdrestore.core.restore.Holder;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

@@ -12,7 +12,6 @@ import fdrestore.api.image.codec.StrictCheck;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.InetSkEntry;
 import fdrestore.api.sys.Sys;
-import fdrestore.core.dump.ImageSetText;
 import fdrestore.testkit.ImageSetText;
 import java.io.BufferedReader;
 import java.io.File;

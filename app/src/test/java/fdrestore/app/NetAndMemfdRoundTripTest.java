@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.api.image.codec.StrictCheck;
-import fdrestore.core.dump.ImageSetText;
 import fdrestore.testkit.ImageSetText;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import fdrestore.api.sys.Sys;
 import fdrestore.core.json.Json;
 import fdrestore.core.process.Processes;
-import fdrestore.core.restore.Processes;
 import fdrestore.testkit.Samples;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

@@ -1,5 +1,7 @@
 package fdrestore.app.cli;
 
+import fdrestore.app.PluginOptions;
+
 import fdrestore.api.image.ImageSet;
 import fdrestore.app.Cli;
 import fdrestore.app.PluginHost;

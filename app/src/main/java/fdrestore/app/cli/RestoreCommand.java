@@ -1,5 +1,7 @@
 package fdrestore.app.cli;
 
+import fdrestore.app.PluginOptions;
+
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Task;
@@ -14,9 +16,7 @@ import fdrestore.core.json.Json;
 import fdrestore.core.process.Holder;
 import fdrestore.core.process.Processes;
 import fdrestore.core.restore.Capacity;
-import fdrestore.core.restore.Holder;
 import fdrestore.core.restore.InheritFds;
-import fdrestore.core.restore.Processes;
 import fdrestore.core.restore.Restorer;
 import fdrestore.core.restore.RunJournal;
 import fdrestore.core.restore.Verifier;

@@ -7,7 +7,6 @@ import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
 import fdrestore.app.Cli;
 import fdrestore.core.process.Processes;
-import fdrestore.core.restore.Processes;
 import fdrestore.core.restore.Restorer;
 import java.io.IOException;
 import java.nio.file.Files;

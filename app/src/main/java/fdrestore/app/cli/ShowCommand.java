@@ -1,5 +1,7 @@
 package fdrestore.app.cli;
 
+import fdrestore.app.PluginOptions;
+
 import fdrestore.api.image.Describe;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;

@@ -623,7 +623,7 @@ public final class Server implements AutoCloseable {
         }
 
         @Override
-        PluginHost plugins(List<Path> dirs, Set<FdType> types) {
+        public PluginHost plugins(List<Path> dirs, Set<FdType> types) {
             return plugins(dirs); // loaded once, all of them
         }
     }

@@ -16,7 +16,6 @@ import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
 import fdrestore.core.json.Json;
 import fdrestore.core.process.Processes;
-import fdrestore.core.restore.Processes;
 import fdrestore.testkit.Samples;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintWriter;
