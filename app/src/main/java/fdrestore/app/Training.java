@@ -2,7 +2,6 @@ package fdrestore.app;
 
 import fdrestore.app.bench.BenchCommand;
 import fdrestore.app.bench.SyntheticImages;
-
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;

@@ -1,10 +1,9 @@
 package fdrestore.app.bench;
 
-import fdrestore.app.PluginOptions;
-
 import fdrestore.api.image.ImageSet;
 import fdrestore.app.Cli;
 import fdrestore.app.PluginHost;
+import fdrestore.app.PluginOptions;
 import fdrestore.app.cli.RestoreCommand;
 import fdrestore.core.json.Json;
 import fdrestore.core.process.Holder;

@@ -1,7 +1,6 @@
 package fdrestore.app.cli;
 
 import fdrestore.app.Cli;
-
 import fdrestore.core.json.Json;
 import fdrestore.core.restore.RunJournal;
 import java.io.PrintWriter;

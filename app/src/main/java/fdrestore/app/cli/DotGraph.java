@@ -112,7 +112,7 @@ public final class DotGraph {
                     String label = "fd " + fd.fd() + "  " + kind + (fd.cloexec() ? "  cloexec" : "");
                     if (master) {
                         FileEntry f = images.file(fd.fileId()).orElseThrow();
-                        label += "\n" + shorten(descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f, kinds)));
+                        label += "\n" + shorten(descriptions.computeIfAbsent(fd.fileId(), id -> FileKind.describe(kinds, images, f)));
                     }
                     line(3, q(fdId(t.pid(), fd.fd())) + " [class=\"fd\", shape=box, style=\"rounded,filled\", fillcolor="
                             + (master ? "white" : "gray90") + ", label=" + q(label) + "];");

@@ -1,10 +1,9 @@
 package fdrestore.app.cli;
 
-import fdrestore.app.PluginOptions;
-
 import fdrestore.api.spi.DumpException;
 import fdrestore.app.Cli;
 import fdrestore.app.PluginHost;
+import fdrestore.app.PluginOptions;
 import fdrestore.core.dump.DumpResult;
 import fdrestore.core.dump.Dumper;
 import fdrestore.core.json.Json;

@@ -1,10 +1,9 @@
 package fdrestore.app.cli;
 
-import fdrestore.app.PluginOptions;
-
 import fdrestore.api.image.ImageSet;
 import fdrestore.app.Cli;
 import fdrestore.app.PluginHost;
+import fdrestore.app.PluginOptions;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,10 +1,9 @@
 package fdrestore.app.cli;
 
-import fdrestore.app.PluginOptions;
-
 import fdrestore.api.spi.FileKind;
 import fdrestore.app.Cli;
 import fdrestore.app.PluginHost;
+import fdrestore.app.PluginOptions;
 import fdrestore.core.json.Json;
 import java.io.PrintWriter;
 import java.nio.file.Path;

@@ -1,7 +1,5 @@
 package fdrestore.app.cli;
 
-import fdrestore.app.PluginOptions;
-
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Task;
@@ -12,6 +10,7 @@ import fdrestore.app.Cli;
 import fdrestore.app.Invocation;
 import fdrestore.app.Log;
 import fdrestore.app.PluginHost;
+import fdrestore.app.PluginOptions;
 import fdrestore.core.json.Json;
 import fdrestore.core.process.Holder;
 import fdrestore.core.process.Processes;

@@ -1,7 +1,5 @@
 package fdrestore.app.cli;
 
-import fdrestore.app.PluginOptions;
-
 import fdrestore.api.image.Describe;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
@@ -12,6 +10,7 @@ import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.spi.FileKind;
 import fdrestore.app.Cli;
 import fdrestore.app.PluginHost;
+import fdrestore.app.PluginOptions;
 import fdrestore.core.json.Json;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -144,7 +143,7 @@ public final class ShowCommand implements Callable<Integer> {
                     roles.isEmpty() ? "" : "  [" + String.join(", ", roles) + "]");
             for (Fd fd : t.fds()) {
                 FileEntry f = images.file(fd.fileId()).orElseThrow();
-                String desc = descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f, kinds));
+                String desc = descriptions.computeIfAbsent(fd.fileId(), id -> FileKind.describe(kinds, images, f));
                 List<FdRef> sharers = images.sharers(fd.fileId());
                 String share;
                 if (sharers.size() == 1) {
@@ -212,7 +211,7 @@ public final class ShowCommand implements Callable<Integer> {
                 jf.put("kind", kind(fd));
                 jf.put("cloexec", fd.cloexec());
                 jf.put("fileId", fd.fileId());
-                jf.put("description", descriptions.computeIfAbsent(fd.fileId(), id -> Describe.file(images, f, kinds)));
+                jf.put("description", descriptions.computeIfAbsent(fd.fileId(), id -> FileKind.describe(kinds, images, f)));
                 structured(images, f, kinds.get(FdType.of(f.getType())), jf);
                 FdRef m = masters.of(fd.fileId());
                 jf.put("shared", images.sharers(fd.fileId()).size() > 1);
@@ -235,7 +234,7 @@ public final class ShowCommand implements Callable<Integer> {
             jf.put("id", e.getKey());
             FdType type = FdType.of(e.getValue().getType());
             jf.put("kind", type != null ? type.name() : "type " + e.getValue().getType());
-            jf.put("description", descriptions.computeIfAbsent(e.getKey(), id -> Describe.file(images, e.getValue(), kinds)));
+            jf.put("description", descriptions.computeIfAbsent(e.getKey(), id -> FileKind.describe(kinds, images, e.getValue())));
             FdRef m = masters.of(e.getKey());
             jf.put("master", ref(m));
             List<Object> slaves = new ArrayList<>();

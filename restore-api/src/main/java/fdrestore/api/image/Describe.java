@@ -56,26 +56,6 @@ public final class Describe {
     }
 
     /**
-     * A one-line description of the file by the kind that restores it ({@code FileKind.describe}), or by
-     * core when that kind has none (or there is no such kind).
-     */
-    public static String file(ImageSet images, FileEntry f,
-                              Map<FdType, ? extends fdrestore.api.spi.FileKind> kinds) {
-        fdrestore.api.spi.FileKind k = kinds.get(FdType.of(f.getType()));
-        if (k != null) {
-            try {
-                String d = k.describe(f, images);
-                if (d != null) {
-                    return d;
-                }
-            } catch (RuntimeException e) {
-                return kind(f) + " (cannot describe: " + e.getMessage() + ")";
-            }
-        }
-        return file(images, f);
-    }
-
-    /**
      * The description of a file whose kind describes none (or is not loaded): its kind and that fdrestore
      * does not describe it. Each kind describes its own files ({@code FileKind.describe}).
      */

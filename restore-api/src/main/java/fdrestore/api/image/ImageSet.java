@@ -21,6 +21,7 @@ import fdrestore.api.image.proto.PacketSockEntry;
 import fdrestore.api.image.proto.PipeEntry;
 import fdrestore.api.image.proto.PstreeEntry;
 import fdrestore.api.image.proto.RegFileEntry;
+import fdrestore.api.image.proto.RemapFilePathEntry;
 import fdrestore.api.image.proto.TaskKobjIdsEntry;
 import fdrestore.api.image.proto.TimerfdEntry;
 import fdrestore.api.image.proto.TtyFileEntry;
@@ -180,6 +181,37 @@ public final class ImageSet {
     /** The fd slots that refer to file {@code id}. */
     public List<FdRef> sharers(long id) {
         return sharers.getOrDefault(id, List.of());
+    }
+
+    /**
+     * The fd of task {@code t} that holds the removed directory its cwd was, or -1: criu remaps both the cwd
+     * and that fd's file to one ghost (a remap-fpath entry of type 1), so a restore can enter that very
+     * directory through the fd.
+     */
+    public int removedCwdFd(Task t) {
+        if (t.fs() == null) {
+            return -1;
+        }
+        Map<Long, Integer> ghostOf = new HashMap<>();
+        try {
+            for (RemapFilePathEntry r : entries(Magic.REMAP_FPATH, RemapFilePathEntry.class)) {
+                if (r.hasRemapType() && r.getRemapType() == 1) {
+                    ghostOf.put(Integer.toUnsignedLong(r.getOrigId()), r.getRemapId());
+                }
+            }
+        } catch (IOException e) {
+            return -1; // unreadable: the plan's own checks of the image set report it
+        }
+        Integer ghost = ghostOf.get(Integer.toUnsignedLong(t.fs().getCwdId()));
+        if (ghost == null) {
+            return -1;
+        }
+        for (Fd fd : t.fds()) {
+            if (ghost.equals(ghostOf.get(fd.fileId()))) {
+                return fd.fd();
+            }
+        }
+        return -1;
     }
 
     /**

@@ -1,8 +1,11 @@
 package fdrestore.api.spi;
 
+import fdrestore.api.image.Describe;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
+import fdrestore.api.image.proto.FileEntry;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.pf4j.ExtensionPoint;
 
@@ -190,5 +193,25 @@ public interface FileKind extends ExtensionPoint {
      */
     default java.util.Map<Long, Integer> inFlight(ImageSet images) throws PlanException {
         return java.util.Map.of();
+    }
+
+    /**
+     * A one-line description of file {@code f} by the kind of {@code kinds} that restores it
+     * ({@link #describe(FileEntry, ImageSet)}), or by the image model when that kind has none (or there is no
+     * such kind): what {@code show} and {@code graph} print.
+     */
+    static String describe(Map<FdType, ? extends FileKind> kinds, ImageSet images, FileEntry f) {
+        FileKind k = kinds.get(FdType.of(f.getType()));
+        if (k != null) {
+            try {
+                String d = k.describe(f, images);
+                if (d != null) {
+                    return d;
+                }
+            } catch (RuntimeException e) {
+                return Describe.kind(f) + " (cannot describe: " + e.getMessage() + ")";
+            }
+        }
+        return Describe.file(images, f);
     }
 }

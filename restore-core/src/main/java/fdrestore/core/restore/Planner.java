@@ -1,10 +1,10 @@
 package fdrestore.core.restore;
 
 import fdrestore.api.image.FdType;
+import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.ImageSet.Fd;
 import fdrestore.api.image.ImageSet.FdRef;
 import fdrestore.api.image.ImageSet.Task;
-import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.ImageFormatException;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.spi.FileInfo;

@@ -33,12 +33,14 @@ import java.util.regex.Pattern;
  * included) and {@code journal}, one line per step, each on disk (O_DSYNC) before the step is taken:
  * <pre>
  * making KIND EPOCH_NS PATH     before the entry is made
- * made KIND DEV INO PATH        once it exists
+ * made KIND DEV INO GEN PATH    once it exists (GEN: a file's inode generation, FS_IOC_GETVERSION, or -1)
  * gone PATH                     once it is removed again (or was never made)
  * </pre>
  * A restore that completes, or fails and cleans up after itself, drops its directory ({@link #close}).
  * {@link #cleanup} finds the directories of dead runs and removes what their journals say they made and
- * did not remove: only an entry still of the recorded type and, when recorded, the same inode; a socket
+ * did not remove: only an entry still of the recorded type and, when recorded, the same inode (for a file,
+ * of the same generation too where the file system keeps one: ext4 gives a file the user made after the
+ * run's was deleted the same inode number at once); a socket
  * file only once no socket is bound to it; a directory only while empty. An entry whose inode was never
  * recorded (the run died between the two lines) is removed only if it changed no earlier than its
  * {@code making} line.
@@ -137,7 +139,8 @@ public final class RunJournal implements Journal, AutoCloseable {
     @Override
     public void made(Entry entry, Path path) throws IOException {
         Map<String, Object> a = Files.readAttributes(path, "unix:dev,ino", LinkOption.NOFOLLOW_LINKS);
-        append("made " + entry + " " + a.get("dev") + " " + a.get("ino") + " " + escape(path));
+        append("made " + entry + " " + a.get("dev") + " " + a.get("ino") + " "
+                + (entry == Entry.FILE ? generation(path) : -1) + " " + escape(path));
     }
 
     @Override
@@ -320,6 +323,7 @@ public final class RunJournal implements Journal, AutoCloseable {
         long makingNs;
         String dev;
         String ino;
+        long generation = -1;
         boolean gone;
     }
 
@@ -334,7 +338,7 @@ public final class RunJournal implements Journal, AutoCloseable {
             return report;
         }
         for (String l : lines) {
-            String[] f = l.split(" ", l.startsWith("made ") ? 5 : l.startsWith("making ") ? 4 : 2);
+            String[] f = l.split(" ", l.startsWith("made ") ? 6 : l.startsWith("making ") ? 4 : 2);
             try {
                 switch (f[0]) {
                     case "making" -> {
@@ -346,10 +350,11 @@ public final class RunJournal implements Journal, AutoCloseable {
                         states.put(p, s);
                     }
                     case "made" -> {
-                        State s = states.get(unescape(f[4]));
+                        State s = states.get(unescape(f[5]));
                         if (s != null) {
                             s.dev = f[2];
                             s.ino = f[3];
+                            s.generation = Long.parseLong(f[4]);
                         }
                     }
                     case "gone" -> {
@@ -402,6 +407,11 @@ public final class RunJournal implements Journal, AutoCloseable {
         if (s.ino != null) {
             if (!s.ino.equals(String.valueOf(a.get("ino"))) || !s.dev.equals(String.valueOf(a.get("dev")))) {
                 return new Cleaned(false, "kept " + p + ": another " + what + " than the one the run made is there now");
+            }
+            if (s.entry == Entry.FILE && s.generation != -1 && s.generation != generation(p)) {
+                // the same inode number, another generation: a user's file that reused it
+                return new Cleaned(false, "kept " + p + ": another " + what + " than the one the run made is there now"
+                        + " (another inode generation)");
             }
         } else {
             FileTime ct = (FileTime) a.get("ctime");
@@ -456,5 +466,30 @@ public final class RunJournal implements Journal, AutoCloseable {
 
     private static String unescape(String s) {
         return s.replace("%0A", "\n").replace("%25", "%");
+    }
+
+    /** FS_IOC_GETVERSION, _IOR('v', 1, long). */
+    private static final long FS_IOC_GETVERSION = 0x80087601L;
+
+    /**
+     * The inode generation of regular file {@code p} (read with a non-blocking, no-follow open that changes
+     * nothing), or -1 where the file system keeps none (tmpfs, which never reuses an inode number at once).
+     */
+    private static long generation(Path p) {
+        int fd;
+        try {
+            fd = Sys.open(p.toString(), Linux.O_RDONLY | Linux.O_NOFOLLOW | Linux.O_NONBLOCK | Linux.O_CLOEXEC, 0);
+        } catch (SysException e) {
+            return -1;
+        }
+        try {
+            byte[] b = new byte[8];
+            Sys.ioctl(fd, FS_IOC_GETVERSION, b);
+            return java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.nativeOrder()).getLong();
+        } catch (SysException e) {
+            return -1;
+        } finally {
+            Sys.closeQuietly(fd);
+        }
     }
 }

@@ -1,14 +1,10 @@
 package fdrestore.core.restore;
 
 import fdrestore.api.image.ImageSet;
-import fdrestore.api.image.ImageSet.Fd;
 import fdrestore.api.image.ImageSet.Task;
-import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.FdrTaskEntry;
 import fdrestore.api.image.proto.FileEntry;
-import fdrestore.api.image.proto.RemapFilePathEntry;
 import fdrestore.core.process.Holder;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -171,28 +167,6 @@ public final class TaskLaunches {
 
     /** See {@link fdrestore.core.process.TreePlan#ghostCwdFd}. */
     int ghostCwdFd(Task t) {
-        if (t.fs() == null) {
-            return -1;
-        }
-        Map<Long, Integer> ghostOf = new HashMap<>();
-        try {
-            for (RemapFilePathEntry r : images.entries(Magic.REMAP_FPATH, RemapFilePathEntry.class)) {
-                if (r.hasRemapType() && r.getRemapType() == 1) {
-                    ghostOf.put(Integer.toUnsignedLong(r.getOrigId()), r.getRemapId());
-                }
-            }
-        } catch (IOException e) {
-            return -1; // unreadable: the plan's own checks of the image set report it
-        }
-        Integer ghost = ghostOf.get(Integer.toUnsignedLong(t.fs().getCwdId()));
-        if (ghost == null) {
-            return -1;
-        }
-        for (Fd fd : t.fds()) {
-            if (ghost.equals(ghostOf.get(fd.fileId()))) {
-                return fd.fd();
-            }
-        }
-        return -1;
+        return images.removedCwdFd(t);
     }
 }

@@ -6,7 +6,6 @@ import fdrestore.api.image.ImageSet.Fd;
 import fdrestore.api.image.ImageSet.FdRef;
 import fdrestore.api.image.ImageSet.Task;
 import fdrestore.api.image.proto.FileEntry;
-import fdrestore.api.image.proto.RegFileEntry;
 import fdrestore.api.spi.Fdinfo;
 import fdrestore.api.spi.FileKind;
 import fdrestore.api.sys.Linux;

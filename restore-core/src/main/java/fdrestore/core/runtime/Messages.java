@@ -1,7 +1,7 @@
 package fdrestore.core.runtime;
 
-import fdrestore.api.spi.TaskTable.Received;
 import fdrestore.api.spi.TaskTable;
+import fdrestore.api.spi.TaskTable.Received;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.MsgHdr;
 import fdrestore.api.sys.Native;
