@@ -67,6 +67,13 @@ class FanotifyRealTest {
     private Engine engine(ImageSetBuilder b, long id, Path root) throws Exception {
         ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
         PlanContext ctx = new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             public ImageSet images() {
                 return images;
             }

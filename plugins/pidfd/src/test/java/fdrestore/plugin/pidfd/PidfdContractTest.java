@@ -108,6 +108,13 @@ class PidfdContractTest extends FileKindContractTest {
         b.fd(1, 4, self, true).fd(1, 5, child).fd(1, 6, child, true);
         ImageSet images = ImageSet.open(b.write(tmp.resolve("live")));
         PlanContext ctx = new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             public ImageSet images() {
                 return images;
             }

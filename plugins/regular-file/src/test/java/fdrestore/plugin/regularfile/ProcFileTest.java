@@ -28,6 +28,13 @@ class ProcFileTest {
 
     private static PlanContext ctx(ImageSet images) {
         return new PlanContext() {
+            private final PlanContext.Memo memo = new PlanContext.Memo();
+
+            @Override
+            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
+                return memo.get(key, make);
+            }
+
             public ImageSet images() {
                 return images;
             }
