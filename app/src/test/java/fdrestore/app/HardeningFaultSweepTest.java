@@ -81,7 +81,7 @@ class HardeningFaultSweepTest {
         assertTimeoutPreemptively(PER_CASE, () -> {
             CliRunner warm = CliRunner.run(args(root, plugins, images, null));
             assertEquals(0, warm.code, warm.toString());
-            try (PluginHost host = PluginHost.load(List.of(plugins))) {
+            try (PluginHost host = PluginHost.load(plugins == null ? null : List.of(plugins))) {
                 Restorer.Options o = new Restorer.Options(root, Map.of(), Holder.path(), false, 0).withFaults(counting);
                 Restorer.Result res = new Restorer(ImageSet.open(images), host.kinds(), ScmTransport::create, o).run();
                 RestoreCommand.stop(new ArrayList<>(res.pidMap().values()));
