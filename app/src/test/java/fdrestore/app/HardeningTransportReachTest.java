@@ -200,7 +200,9 @@ class HardeningTransportReachTest {
         System.out.printf("HARDENING transport flood as nobody: %d restores of 200 tasks, %d endpoint names given to"
                 + " the attacker, attacker says \"%s\", %d datagrams dropped by the restores%n", rounds, told.size(),
                 said, droppedTotal);
-        assertTrue(told.size() >= 200, "the spy found the endpoint names: " + told.size());
+        // How many names the spy sees while the restores run depends on the machine's speed (42 to 600 here);
+        // the attacker must have been given some, or the flood tested nothing.
+        assertTrue(told.size() >= 1, "the spy found no endpoint name while the restores ran");
         assertTrue(said.startsWith("names "), said);
         assertEquals("delivered 0", said.substring(said.indexOf("delivered")), "the flood reached an endpoint");
         assertEquals(0, droppedTotal, "a datagram reached a receiver");
