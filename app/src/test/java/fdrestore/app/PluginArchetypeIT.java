@@ -31,8 +31,10 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>"Installed" is a repository of the test's own (target/plugin-kit-it/repo): this build's artifacts are
  * copied into it the way `mvn install` lays them out, and everything else (pf4j, protobuf, JUnit, Maven's
- * plugins, protoc) comes through a mirror on the file URL of this build's local repository. No network,
- * and the build's own local repository is only read.
+ * plugins, protoc) comes from this build's local repository, read as a file repository ahead of Maven
+ * Central. Only what the build's repository lacks comes from Central, into the test's repository: at
+ * most maven-archetype-plugin, which the reactor itself does not use. The build's own local repository
+ * is never written.
  */
 @Timeout(value = 600, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class PluginArchetypeIT {
@@ -86,10 +88,19 @@ class PluginArchetypeIT {
         Path installed = Path.of(System.getProperty("fdrestore.localRepository"));
         Files.writeString(work.resolve("settings.xml"), """
                 <settings>
-                  <localRepository>%s</localRepository>
-                  <mirrors>
-                    <mirror><id>installed</id><mirrorOf>*</mirrorOf><url>%s</url></mirror>
-                  </mirrors>
+                  <localRepository>%1$s</localRepository>
+                  <profiles>
+                    <profile>
+                      <id>installed</id>
+                      <repositories>
+                        <repository><id>installed</id><url>%2$s</url></repository>
+                      </repositories>
+                      <pluginRepositories>
+                        <pluginRepository><id>installed</id><url>%2$s</url></pluginRepository>
+                      </pluginRepositories>
+                    </profile>
+                  </profiles>
+                  <activeProfiles><activeProfile>installed</activeProfile></activeProfiles>
                 </settings>
                 """.formatted(repo, installed.toUri()));
         return work.resolve("settings.xml");
