@@ -1,7 +1,6 @@
-/** The plugin testkit: fake fd tables, transport fixtures for Mockito, image builders, contract tests. */
+/** The plugin testkit: fake fd tables, a fake transport, image builders, contract tests. */
 module fdrestore.testkit {
     requires transitive fdrestore.core;
     requires transitive org.junit.jupiter.api;
-    requires transitive org.mockito;
     exports fdrestore.testkit;
 }
