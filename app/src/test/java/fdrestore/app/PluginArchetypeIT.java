@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.api.sys.Linux;
 import fdrestore.core.json.Json;
-import fdrestore.core.restore.Processes;
+import fdrestore.core.process.Processes;
 import fdrestore.testkit.ImageSetBuilder;
 import fdrestore.testkit.Samples;
 import java.io.IOException;
