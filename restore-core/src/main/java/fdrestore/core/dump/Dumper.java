@@ -350,6 +350,9 @@ public final class Dumper {
         }
     }
 
+    /** The plugin option a restore with --shell-job gives: the terminal external pty slaves go onto. */
+    private static final String SHELL_JOB_TTY = "shell-job-tty";
+
     /**
      * The written set must pass the strict codec and the validation a restore runs, and must plan as a
      * restore with these kinds would (plan only: no syscall), or the dump fails rather than leave a set
@@ -368,8 +371,10 @@ public final class Dumper {
             throw new DumpException("the dumped images do not validate (a plugin bug): " + e.getMessage(), e);
         }
         try {
-            // cwd fallback: a cwd removed since is h-fid's case and a restore option, not an unrestorable set
-            new Restorer(written, kinds, () -> null, Restorer.Options.defaults("plan-only")
+            // As a restore that gives what the images record as outside the tree would: a terminal whose
+            // master was outside (--shell-job); a cwd removed since falls back to the root (--cwd-fallback).
+            new Restorer(written, kinds, () -> null, new Restorer.Options(Path.of("/"),
+                    Map.of(SHELL_JOB_TTY, "/dev/tty"), "plan-only", false, 0)
                     .withLaunch(new Restorer.Launch(false, false, true))).planOnly();
         } catch (RestoreException | RuntimeException e) {
             throw new DumpException("the dumped images would not restore (their plan fails, so nothing was written): "
