@@ -192,13 +192,9 @@ public final class ImageSet {
         if (t.fs() == null) {
             return -1;
         }
-        Map<Long, Integer> ghostOf = new HashMap<>();
+        Map<Long, Integer> ghostOf;
         try {
-            for (RemapFilePathEntry r : entries(Magic.REMAP_FPATH, RemapFilePathEntry.class)) {
-                if (r.hasRemapType() && r.getRemapType() == 1) {
-                    ghostOf.put(Integer.toUnsignedLong(r.getOrigId()), r.getRemapId());
-                }
-            }
+            ghostOf = ghostRemaps();
         } catch (IOException e) {
             return -1; // unreadable: the plan's own checks of the image set report it
         }
@@ -212,6 +208,22 @@ public final class ImageSet {
             }
         }
         return -1;
+    }
+
+    /** Ghost remaps (remap-fpath entries of type 1), original file id -> ghost id; read once. */
+    private Map<Long, Integer> ghostRemaps;
+
+    private synchronized Map<Long, Integer> ghostRemaps() throws IOException {
+        if (ghostRemaps == null) {
+            Map<Long, Integer> m = new HashMap<>();
+            for (RemapFilePathEntry r : entries(Magic.REMAP_FPATH, RemapFilePathEntry.class)) {
+                if (r.hasRemapType() && r.getRemapType() == 1) {
+                    m.put(Integer.toUnsignedLong(r.getOrigId()), r.getRemapId());
+                }
+            }
+            ghostRemaps = m;
+        }
+        return ghostRemaps;
     }
 
     /**
