@@ -56,16 +56,19 @@ final class HolderCommandLine {
 
     /** The holder's "FD,...:PID:FLAGS:POS:REST" of a procfs file (PID 0: the holder itself). */
     private static String procSpec(ProcessAction.ProcFile p, int pid) {
-        StringBuilder fds = new StringBuilder();
-        p.fds().forEach(fd -> fds.append(fds.length() == 0 ? "" : ",").append(fd));
-        return fds + ":" + pid + ":" + p.flags() + ":" + p.pos() + ":" + p.rest();
+        return joined(p.fds()) + ":" + pid + ":" + p.flags() + ":" + p.pos() + ":" + p.rest();
     }
 
     /** The holder's "FD,...:PID:FLAGS" of a pidfd (PID 0: the holder itself). */
     private static String pidfdSpec(ProcessAction.Pidfd p, int pid) {
-        StringBuilder fds = new StringBuilder();
-        p.fds().forEach(fd -> fds.append(fds.length() == 0 ? "" : ",").append(fd));
-        return fds + ":" + pid + ":" + p.flags();
+        return joined(p.fds()) + ":" + pid + ":" + p.flags();
+    }
+
+    /** The holder's "FD,FD,..." of a list of fds. */
+    private static String joined(List<Integer> fds) {
+        StringBuilder out = new StringBuilder();
+        fds.forEach(fd -> out.append(out.length() == 0 ? "" : ",").append(fd));
+        return out.toString();
     }
 
     /** The holder's command line for task {@code t}: name, ctty, control, fg, cloexec, then its command. */
@@ -103,10 +106,8 @@ final class HolderCommandLine {
                 argv.add("--ctty-path");
                 argv.add(c.path());
             } else if (a instanceof ProcessAction.ReopenControllingTty r) {
-                StringBuilder fds = new StringBuilder();
-                r.fds().forEach(fd -> fds.append(fds.length() == 0 ? "" : ",").append(fd));
                 argv.add("--reopen-tty");
-                argv.add(fds + ":" + r.flags());
+                argv.add(joined(r.fds()) + ":" + r.flags());
             } else if (a instanceof ProcessAction.ForegroundGroup g) {
                 if (g.imagePgid() != t.pid() && plan.images().task(g.imagePgid()).isEmpty()) {
                     throw new RestoreException("task " + t.pid() + ": the foreground group " + g.imagePgid()
