@@ -228,7 +228,7 @@ public final class Planner {
                         : " (and " + (problems.size() - 1) + " more files that read it)"), bad);
             }
             throw new RestoreException(problems.size() == 1 ? problems.get(0)
-                    : problems.size() + " files cannot be restored:\n  - " + String.join("\n  - ", problems));
+                    : problems.size() + " problems stop the restore:\n  - " + String.join("\n  - ", problems));
         }
         return new RestorePlan(out, processActions, launches);
     }

@@ -140,7 +140,7 @@ class PlannerTest {
         RestoreException e = assertThrows(RestoreException.class, () -> plan(images, OPTIONS, refusing));
         long pipes = images.sharers().values().stream().filter(r -> r.get(0).fd().type() == FdType.PIPE).count();
         assertTrue(pipes >= 2, "the sample has several pipe ends");
-        assertTrue(e.getMessage().startsWith(pipes + " files cannot be restored:"), e.getMessage());
+        assertTrue(e.getMessage().startsWith(pipes + " problems stop the restore:"), e.getMessage());
         assertTrue(e.getMessage().contains("task 30508 fd ") && e.getMessage().contains(" (picky file 5): refused by the test"),
                 e.getMessage());
     }
