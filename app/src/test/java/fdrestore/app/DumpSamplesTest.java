@@ -48,7 +48,7 @@ class DumpSamplesTest {
     }
 
     @ParameterizedTest
-    @CsvSource({"service, 4, 24", "kinds, 2, 21"})
+    @CsvSource({"service, 4, 24", "kinds, 2, 21", "postgres, 6, 39"})
     @SuppressWarnings("unchecked")
     void restoresAndVerifies(String name, int tasks, int fds, @TempDir Path tmp) throws Exception {
         Path sample = Samples.root().resolve("fdrestore").resolve(name);
