@@ -488,7 +488,7 @@ public final class ImageSet {
             long[] filesIds = new long[n];
             String[] comms = new String[n];
             FsEntry[] fss = new FsEntry[n];
-            @SuppressWarnings("unchecked")
+            @SuppressWarnings({"unchecked", "rawtypes"}) // no generic array creation: an array of raw List
             List<String>[] found = new List[n];
             IOException[] errors = new IOException[n];
             java.util.stream.IntStream.range(0, n).parallel().forEach(i -> {
@@ -510,7 +510,7 @@ public final class ImageSet {
                     owner.putIfAbsent(filesIds[i], i);
                 }
             }
-            @SuppressWarnings("unchecked")
+            @SuppressWarnings({"unchecked", "rawtypes"}) // no generic array creation: an array of raw List
             List<Fd>[] tables = new List[n];
             java.util.stream.IntStream.range(0, n).parallel().forEach(i -> {
                 if (filesIds[i] >= 0 && owner.get(filesIds[i]) == i) {
