@@ -17,15 +17,15 @@ import java.util.OptionalInt;
  * slot being restored ({@link #current}).
  */
 final class LoopContext implements OpenContext {
-private final TaskLoop loop;
-/** The slot whose restorer is being called; null between calls. */
-Fle current;
-/** Why the current restorer answered Again, when it said (for the stall report). */
-String reason;
+    private final TaskLoop loop;
+    /** The slot whose restorer is being called; null between calls. */
+    Fle current;
+    /** Why the current restorer answered Again, when it said (for the stall report). */
+    String reason;
 
-LoopContext(TaskLoop loop) {
-    this.loop = loop;
-}
+    LoopContext(TaskLoop loop) {
+        this.loop = loop;
+    }
 
     @Override
     public FileInfo file() {
