@@ -1,8 +1,10 @@
 /** The fdrestore command line: restore, dump, show, check, plugins. */
 module fdrestore.app {
     requires fdrestore.core;
+    // The exported package's public API uses both (Cli's picocli types, PluginHost's kinds and images).
+    requires transitive fdrestore.api;
+    requires transitive info.picocli;
     requires fdrestore.transport;
-    requires info.picocli;
     requires org.pf4j;
 
     // picocli reflects on the command classes; open the package to all (not just to picocli),

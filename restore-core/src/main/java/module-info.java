@@ -2,6 +2,9 @@
  * fdrestore core: the restore engine, the dump side and the task runtime. Internal: plugins read
  * fdrestore.api only.
  */
+// The qualified exports name modules built after this one (they require it): javac warns that it does not
+// find them here.
+@SuppressWarnings("module")
 module fdrestore.core {
     requires transitive fdrestore.api;
     requires transitive com.google.protobuf;

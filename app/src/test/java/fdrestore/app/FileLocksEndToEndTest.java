@@ -146,6 +146,7 @@ class FileLocksEndToEndTest {
     }
 
     @Test
+    @SuppressWarnings("try") // the lock is held for the body, never referenced in it
     void aLockHeldOutsideFailsTheRestoreNamingItAndLeavesNothing(@TempDir Path tmp) throws Exception {
         Path root = tmp.resolve("root");
         Path images = images(tmp, root);

@@ -69,6 +69,7 @@ class InetEndToEndTest {
     }
 
     @Test
+    @SuppressWarnings("try") // a client connection is held open for the body, never referenced in it
     void hTcpListenersComeBackSharedAndAcceptClients(@TempDir Path tmp) throws Exception {
         Path images = Samples.criu("h_tcp");
         Path root = Samples.prepareRoot("h_tcp", tmp.resolve("root"));

@@ -138,9 +138,16 @@ class ServeActivationIT {
         }
 
         @Override
-        public void close() throws InterruptedException {
+        public void close() {
             process.destroy();
-            assertTrue(process.waitFor(30, TimeUnit.SECONDS), "the server ends on SIGTERM");
+            boolean ended;
+            try {
+                ended = process.waitFor(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted while the server ends", e);
+            }
+            assertTrue(ended, "the server ends on SIGTERM");
         }
     }
 

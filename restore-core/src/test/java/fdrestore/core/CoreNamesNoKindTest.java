@@ -36,10 +36,7 @@ class CoreNamesNoKindTest {
      * Files not yet converted, each with its reason; a file listed here that names no kind any more fails
      * the test, so the list only shrinks.
      */
-    static final Set<String> NOT_YET = Set.of(
-            // --inherit-fd keys (pipe:[ID], socket:[INO], tty[RDEV:DEV], a path) are criu's names of files by
-            // kind: the next step is a FileKind hook giving a file's key. Restorer is being split (issue 19).
-            "restore/InheritFds.java");
+    static final Set<String> NOT_YET = Set.of();
 
     @Test
     void coreMainNamesNoKindOutsideTheImageModel() throws IOException {

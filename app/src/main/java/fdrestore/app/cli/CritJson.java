@@ -285,7 +285,7 @@ public final class CritJson {
                 if (image.magic() == Magic.TCP_STREAM) {
                     TcpStreamEntry t = (TcpStreamEntry) e.message();
                     Map<String, Object> x = new LinkedHashMap<>();
-                    int in = (int) Math.min(t.getInqLen(), p.length);
+                    int in = Math.min(t.getInqLen(), p.length);
                     x.put("inq", base64(java.util.Arrays.copyOfRange(p, 0, in)));
                     x.put("outq", base64(java.util.Arrays.copyOfRange(p, in, p.length)));
                     m.put("extra", x);

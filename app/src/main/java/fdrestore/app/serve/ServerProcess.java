@@ -89,8 +89,12 @@ public final class ServerProcess implements AutoCloseable {
 
     /** SIGTERM, then waits up to 30 s for the server to end (it removes its socket). */
     @Override
-    public void close() throws InterruptedException {
+    public void close() {
         process.destroy();
-        process.waitFor(30, TimeUnit.SECONDS);
+        try {
+            process.waitFor(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

@@ -158,6 +158,8 @@ public abstract class FileKindContractTest {
      * One failed restore: the fault was injected into {@code call} (as text, "write(100, 8 bytes)"), the
      * {@code index}-th call the kind made for file {@code fileId}; {@code error} is what the engine threw.
      */
+    // The engine is exported only to the testkit, app and transport: a test that reads it is one of theirs.
+    @SuppressWarnings("exports")
     public record Failure(long fileId, int index, String call, RestoreException error, Path root, FakeKernel kernel,
                           Environment environment, Engine engine) {
         /** Whether the error or one of its causes mentions {@code text}. */
@@ -277,6 +279,8 @@ public abstract class FileKindContractTest {
             return images;
         }
 
+        // The engine is exported only to the testkit, app and transport: a test that reads it is one of theirs.
+        @SuppressWarnings("exports")
         public Engine engine() {
             return engine;
         }

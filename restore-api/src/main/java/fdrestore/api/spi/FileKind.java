@@ -64,6 +64,26 @@ public interface FileKind extends ExtensionPoint {
     }
 
     /**
+     * The name {@code restore --inherit-fd fd[N]:KEY} gives a file of this kind by (criu's {@code inherited_fd}
+     * names: "pipe:[PIPE_ID]", "socket:[INO]", "tty[RDEV:DEV]", a regular file's path), or null, the default,
+     * when a file of this kind cannot be taken from the caller. Keys are compared without leading slashes.
+     * Asked only when {@code --inherit-fd} is given; no syscall.
+     */
+    default String inheritKey(FileEntry entry, ImageSet images) {
+        return null;
+    }
+
+    /**
+     * True when the images hold only the name of {@code entry}, not what to restore it from (a file criu
+     * dumped as external, {@code --external file[MNT_ID:INODE]}): only an {@code --inherit-fd} mapping of its
+     * {@link #inheritKey} restores it, and without one the restore is refused before it starts. False by
+     * default.
+     */
+    default boolean inheritOnly(FileEntry entry) {
+        return false;
+    }
+
+    /**
      * The kernel object a file of this kind is one open file of, when other files can be on it too (the
      * pipe of a pipe end or a FIFO): {@code show} lists each object with its files, the graph draws it,
      * and {@code --verify} checks that the files of one object are on one kernel object again and those of

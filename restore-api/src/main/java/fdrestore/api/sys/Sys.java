@@ -1,7 +1,6 @@
 package fdrestore.api.sys;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import jnr.ffi.Pointer;
 
 /**
@@ -9,6 +8,10 @@ import jnr.ffi.Pointer;
  * and throws {@link SysException} naming the call, its arguments and the errno. EAGAIN is a value where
  * the method says so. Not for executor threads, which use {@link LibC} directly on preallocated memory
  * (these methods allocate).
+ *
+ * <p>One idea in one file on purpose, over the usual size: the flat list of checked calls that plugins and
+ * core look up by syscall name, each a few lines. What is more than a call lives beside it, package-private:
+ * the msghdr messages ({@code SysMessages}) and the fd table listing ({@code FdListing}).
  */
 public final class Sys {
     private static final LibC C = Native.libc();
@@ -104,7 +107,7 @@ public final class Sys {
      * closed at once and counted. Returns null when the queue is empty.
      */
     public static Peeked peek(int fd, int size) throws SysException {
-        Received r = receive(fd, size, Linux.MSG_PEEK | Linux.MSG_DONTWAIT | Linux.MSG_CMSG_CLOEXEC, "MSG_PEEK|MSG_DONTWAIT");
+        Received r = SysMessages.receive(fd, size, Linux.MSG_PEEK | Linux.MSG_DONTWAIT | Linux.MSG_CMSG_CLOEXEC, "MSG_PEEK|MSG_DONTWAIT");
         if (r == null) {
             return null;
         }
@@ -120,41 +123,7 @@ public final class Sys {
      * is refused). An empty {@code data} is the peer's end of stream.
      */
     public static Received receive(int fd, int size) throws SysException {
-        return receive(fd, size, Linux.MSG_CMSG_CLOEXEC, "MSG_CMSG_CLOEXEC");
-    }
-
-    private static Received receive(int fd, int size, int flags, String flagNames) throws SysException {
-        final int control = 4096;
-        int base = MsgHdr.SIZE;
-        Pointer m = Native.allocate((long) base + control + size);
-        long a = m.address();
-        MsgHdr.build(m, 0, a + base + control, size, 0, 0, a + base, control);
-        long n;
-        do {
-            n = C.recvmsg(fd, a, flags);
-        } while (n < 0 && Native.errno() == Errno.EINTR);
-        if (n < 0) {
-            int e = Native.errno();
-            if (e == Errno.EAGAIN && (flags & Linux.MSG_DONTWAIT) != 0) {
-                return null;
-            }
-            throw new SysException("recvmsg(" + fd + ", " + flagNames + ")", e);
-        }
-        int msgFlags = MsgHdr.flags(m, 0);
-        int[] fds = new int[0];
-        for (long cm = MsgHdr.firstCmsg(m, 0); cm >= 0; cm = MsgHdr.nextCmsg(m, 0, cm)) {
-            if (MsgHdr.isRights(m, cm)) {
-                int k = MsgHdr.intCount(m, cm);
-                int from = fds.length;
-                fds = Arrays.copyOf(fds, from + k);
-                for (int i = 0; i < k; i++) {
-                    fds[from + i] = m.getInt(MsgHdr.data(cm) + 4L * i);
-                }
-            }
-        }
-        byte[] out = new byte[(int) Math.min(n, size)];
-        m.get(base + control, out, 0, out.length);
-        return new Received(out, msgFlags, fds);
+        return SysMessages.receive(fd, size, Linux.MSG_CMSG_CLOEXEC, "MSG_CMSG_CLOEXEC");
     }
 
     /** What {@link #receive} got: the data, the message flags (MSG_TRUNC, MSG_CTRUNC) and the fds it installed. */
@@ -460,37 +429,7 @@ public final class Sys {
      */
     public static long sendmsg(int fd, byte[] dest, byte[] payload, int len, int[] fds, int fdCount, int flags)
             throws SysException {
-        if (fdCount > Linux.SCM_MAX_FD) {
-            throw new IllegalArgumentException("at most " + Linux.SCM_MAX_FD + " fds a message: " + fdCount);
-        }
-        int ctrl = MsgHdr.rightsSpace(fdCount);
-        int nameLen = dest == null ? 0 : dest.length;
-        int base = MsgHdr.SIZE;
-        Pointer m = Native.allocate((long) base + ctrl + nameLen + len);
-        long a = m.address();
-        long ctrlOff = base;
-        long nameOff = ctrlOff + ctrl;
-        long dataOff = nameOff + nameLen;
-        if (len > 0) {
-            m.put(dataOff, payload, 0, len);
-        }
-        if (nameLen > 0) {
-            m.put(nameOff, dest, 0, nameLen);
-        }
-        if (fdCount > 0) {
-            MsgHdr.putRights(m, ctrlOff, fds, fdCount);
-        }
-        MsgHdr.build(m, 0, a + dataOff, len, nameLen > 0 ? a + nameOff : 0, nameLen, fdCount > 0 ? a + ctrlOff : 0, ctrl);
-        long n = C.sendmsg(fd, a, flags);
-        if (n < 0) {
-            int e = Native.errno();
-            if (e == Errno.EAGAIN) {
-                return -1;
-            }
-            throw new SysException("sendmsg(" + fd + ", " + Native.sockaddr(dest) + ", " + len + " bytes, fds "
-                    + Arrays.toString(Arrays.copyOf(fds, fdCount)) + ")", e);
-        }
-        return n;
+        return SysMessages.sendmsg(fd, dest, payload, len, fds, fdCount, flags);
     }
 
     // ------------------------------------------------------------------ processes
@@ -636,56 +575,7 @@ public final class Sys {
 
     /** The open fds of the calling thread's table, via getdents64 on /proc/thread-self/fd (sorted). */
     public static int[] listFds() throws SysException {
-        int dir = openat(Linux.AT_FDCWD, "/proc/thread-self/fd", Linux.O_RDONLY | Linux.O_DIRECTORY
-                | Linux.O_CLOEXEC, 0);
-        try {
-            Pointer buf = Native.allocate(8192);
-            int[] out = new int[64];
-            int n = 0;
-            for (;;) {
-                long got = C.syscall(Linux.SYS_GETDENTS64, dir, buf.address(), 8192);
-                if (got < 0) {
-                    throw fail("getdents64(" + dir + ")");
-                }
-                if (got == 0) {
-                    break;
-                }
-                int off = 0;
-                while (off < got) {
-                    int reclen = buf.getShort(off + Linux.DIRENT64_OFF_D_RECLEN) & 0xffff;
-                    int fd = parseFdName(buf, off + Linux.DIRENT64_OFF_D_NAME);
-                    if (fd >= 0 && fd != dir) {
-                        if (n == out.length) {
-                            out = Arrays.copyOf(out, n * 2);
-                        }
-                        out[n++] = fd;
-                    }
-                    off += reclen;
-                }
-            }
-            int[] r = Arrays.copyOf(out, n);
-            Arrays.sort(r);
-            return r;
-        } finally {
-            closeQuietly(dir);
-        }
-    }
-
-    /** The decimal name at {@code off} as a number, or -1 ("." and ".."). */
-    static int parseFdName(Pointer buf, long off) {
-        int v = 0;
-        int i = 0;
-        for (;; i++) {
-            byte b = buf.getByte(off + i);
-            if (b == 0) {
-                break;
-            }
-            if (b < '0' || b > '9') {
-                return -1;
-            }
-            v = v * 10 + (b - '0');
-        }
-        return i == 0 ? -1 : v;
+        return FdListing.listFds();
     }
 
     // ------------------------------------------------------------------ sockaddr helpers

@@ -1,22 +1,17 @@
 package fdrestore.core.engine;
 
 import fdrestore.api.spi.Dependency;
-import fdrestore.api.spi.FileInfo;
-import fdrestore.api.spi.FleInfo;
-import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
 import fdrestore.api.spi.RestoreException;
 import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.spi.Transport;
 import fdrestore.api.sys.SysException;
-import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,6 +22,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * arrived, flushes pending sends and calls open for every pending master. It loops while a pass made
  * progress; with none, the task goes idle until someone sets its fds event again. Nothing blocks on a
  * receive. A task loop runs on at most one engine thread at a time.
+ *
+ * <p>What a plugin sees of the loop is its {@link LoopContext}; the masters opened in a pass are placed by
+ * its {@link Placements}; its {@link DependencyCheck} says whether a master may open, and why not.
  */
 final class TaskLoop implements Runnable {
     private static final int EVENT = 1;   // the fds event bit
@@ -34,7 +32,7 @@ final class TaskLoop implements Runnable {
 
     final int pid;
     final TaskTable table;
-    private final Engine engine;
+    final Engine engine;
     private final AtomicInteger state = new AtomicInteger();
 
     /** This task's fd slots, by fd number. */
@@ -50,7 +48,7 @@ final class TaskLoop implements Runnable {
     private final java.util.LinkedHashMap<TaskLoop, ArrayDeque<Outgoing>> outbox = new java.util.LinkedHashMap<>();
     private int outboxSize;
     /** Fds handed to files whose master is in this task, by desc index; owned until taken. */
-    private final Map<Integer, ArrayDeque<Integer>> inbox = new HashMap<>();
+    final Map<Integer, ArrayDeque<Integer>> inbox = new HashMap<>();
     /** Tasks whose sends to this one found the queue full: woken after this task drains it. */
     final Set<TaskLoop> queueWaiters = ConcurrentHashMap.newKeySet();
 
@@ -65,26 +63,16 @@ final class TaskLoop implements Runnable {
     private final int[] plDst = new int[Transport.MAX_FDS];
     private final int[] plFlags = new int[Transport.MAX_FDS];
     private final Fle[] plFle = new Fle[Transport.MAX_FDS];
-    /** Placements of the masters opened in the current pass (see placeLater / placeOpened). */
-    private int[] opSrc = new int[64];
-    private int[] opDst = new int[64];
-    private int[] opFlags = new int[64];
-    private Fle[] opFle = new Fle[64];
-    private int opCount;
-    /** The files whose masters were queued in this pass, and whether their plugin answered Done. */
-    private final List<Opened> opened = new ArrayList<>();
-    /** In-flight slots whose master opened them: their held fds are closed when the task is done. */
-    private final List<Fle> held = new ArrayList<>();
-
-    private record Opened(FileDesc desc, boolean done) {
-    }
+    /** The masters opened in the current pass, placed at its end (see {@link Placements}). */
+    private final Placements placements = new Placements(this);
     private final long[] txTags = new long[Transport.MAX_FDS];
-    private final Ctx ctx = new Ctx();
+    private final LoopContext ctx = new LoopContext(this);
+    private final DependencyCheck deps = new DependencyCheck(this);
 
-    private record Outgoing(TaskLoop to, int fd, long tag, boolean closeAfter) {
+    record Outgoing(TaskLoop to, int fd, long tag, boolean closeAfter) {
     }
 
-    private void post(Outgoing o) {
+    void post(Outgoing o) {
         outbox.computeIfAbsent(o.to, k -> new ArrayDeque<>()).add(o);
         outboxSize++;
     }
@@ -206,7 +194,7 @@ final class TaskLoop implements Runnable {
             dropUnplaced();
             return false;
         }
-        placeOpened();
+        placements.placeOpened();
         int kept = 0;
         for (int i = 0; i < size; i++) {
             Fle f = pendingMasters.get(i);
@@ -217,7 +205,7 @@ final class TaskLoop implements Runnable {
         pendingMasters.subList(kept, size).clear();
         progress |= flush();
         if (!finished && unrestored == 0 && outboxSize == 0) {
-            closeHeld();
+            placements.closeHeld();
             finished = true;
             engine.taskFinished(this);
             progress = true;
@@ -325,9 +313,9 @@ final class TaskLoop implements Runnable {
 
     private boolean openMaster(Fle f) throws SysException, Failure {
         FileDesc d = f.desc;
-        Dependency gate = unmetGate(d);
+        Dependency gate = deps.unmetGate(d);
         if (gate != null) {
-            waitReasons.put(f, describe(gate));
+            waitReasons.put(f, deps.describe(gate));
             return false;
         }
         ctx.current = f;
@@ -358,7 +346,7 @@ final class TaskLoop implements Runnable {
                 table.close(newFd.getAsInt());
                 throw new Failure(f, "the " + d.kind + " plugin reported a second fd for one file");
             }
-            placeLater(d, newFd.getAsInt(), done);
+            placements.placeLater(d, newFd.getAsInt(), done);
             progress = true;
         }
         if (done) {
@@ -371,7 +359,7 @@ final class TaskLoop implements Runnable {
             }
             progress = true;
         } else {
-            waitReasons.put(f, ctx.reason != null ? ctx.reason : unmetFinishDeps(d));
+            waitReasons.put(f, ctx.reason != null ? ctx.reason : deps.unmetFinishDeps(d));
         }
         return progress;
     }
@@ -389,7 +377,7 @@ final class TaskLoop implements Runnable {
         for (int i = 0; i < pendingMasters.size(); i++) {
             Fle f = pendingMasters.get(i);
             FileDesc d = f.desc;
-            if (d.prepareCalled || d.opened || unmetGate(d) != null) {
+            if (d.prepareCalled || d.opened || deps.unmetGate(d) != null) {
                 continue;
             }
             d.prepareCalled = true;
@@ -450,109 +438,13 @@ final class TaskLoop implements Runnable {
     /** Set when this task's table cannot share a batch among files (see prepareMasters). */
     private boolean noSharedBatch;
 
-    /** The first dependency that gates {@code d}'s open and is not met yet; null when it may open. */
-    private Dependency unmetGate(FileDesc d) {
-        for (Dependency dep : d.deps) {
-            if (dep.gatesOpen() && !met(dep)) {
-                return dep;
-            }
-        }
-        return null;
-    }
-
-    /**
-     * Queues the master's new fd for its number, and a copy at each slave's number in this task. Every
-     * master opened in a pass is placed by {@link #placeOpened()} in one hand-off at the end of the masters'
-     * loop; until then the new fd is a temporary of this table (freed with it on an abort) and the file
-     * stays below OPEN, so nothing (a dependency, a send) can use its number before it is there.
-     */
-    private void placeLater(FileDesc d, int newFd, boolean done) {
-        Fle m = d.master;
-        if (m.info.isInFlight()) {
-            // Never placed: the fd stays a temporary of this table until the task is done.
-            m.heldFd = newFd;
-            held.add(m);
-            d.opened = true;
-            opened.add(new Opened(d, done));
-            return;
-        }
-        int n = 0;
-        for (Fle s : d.fles) {
-            if (s != m && s.task == this) {
-                n++;
-            }
-        }
-        ensureOpened(opCount + n + 1);
-        opSrc[opCount] = newFd;
-        opDst[opCount] = m.fd();
-        opFlags[opCount] = m.info.cloexec() ? TaskTable.PLACE_CLOEXEC : 0;
-        opFle[opCount++] = m;
-        for (Fle s : d.fles) {
-            if (s != m && s.task == this) {
-                opSrc[opCount] = m.fd();
-                opDst[opCount] = s.fd();
-                opFlags[opCount] = TaskTable.KEEP_SOURCE | (s.info.cloexec() ? TaskTable.PLACE_CLOEXEC : 0);
-                opFle[opCount++] = s;
-            }
-        }
-        d.opened = true;
-        opened.add(new Opened(d, done));
-    }
-
-    /**
-     * Places every master queued by {@link #placeLater} in this pass and its same-task slaves' copies, in
-     * one hand-off; then each file is OPEN (its master RESTORED if its plugin answered Done), its slaves
-     * here RESTORED, and its slaves in other tasks get it over the transport.
-     */
-    private void placeOpened() throws SysException {
-        if (opCount == 0 && opened.isEmpty()) {
-            return;
-        }
-        int n = opCount;
-        opCount = 0;
-        if (n > 0) {
-            table.placeAll(opSrc, opDst, opFlags, n);
-        }
-        for (int i = 0; i < n; i++) {
-            Fle f = opFle[i];
-            opFle[i] = null;
-            if (f.isMaster()) {
-                f.advance(Stage.OPEN);
-            } else {
-                restored(f);
-            }
-        }
-        for (Opened o : opened) {
-            FileDesc d = o.desc();
-            Fle m = d.master;
-            if (m.info.isInFlight()) {
-                m.advance(Stage.OPEN);
-            }
-            for (Fle s : d.fles) {
-                if (s != m && s.task != this) {
-                    post(new Outgoing(s.task, m.fd(), Tags.fle(s.index), false));
-                }
-            }
-            if (o.done()) {
-                restored(m);
-            } else {
-                engine.stageChanged(d, this);
-            }
-        }
-        opened.clear();
-    }
-
     /**
      * The fds this loop owns that are on no target yet: new fds waiting for {@link #placeOpened()}, and
      * fds a prepare left whose file's open was not called.
      */
     private List<Integer> unplacedFds() {
         List<Integer> out = new ArrayList<>();
-        for (int i = 0; i < opCount; i++) {
-            if ((opFlags[i] & TaskTable.KEEP_SOURCE) == 0) {
-                out.add(opSrc[i]);
-            }
-        }
+        placements.unplaced(out);
         for (Fle f : pendingMasters) {
             if (f.desc.preparedFds != null) {
                 for (fdrestore.api.spi.Batch.Ref r : f.desc.preparedFds) {
@@ -560,20 +452,8 @@ final class TaskLoop implements Runnable {
                 }
             }
         }
-        for (Fle f : held) {
-            out.add(f.heldFd);
-        }
+        placements.held(out);
         return out;
-    }
-
-    /** Closes the fds of this task's in-flight slots: every file that needed them is restored. */
-    private void closeHeld() throws SysException {
-        for (Fle f : held) {
-            int fd = f.heldFd;
-            f.heldFd = -1;
-            table.close(fd);
-        }
-        held.clear();
     }
 
     /** On a failure: closes the {@link #unplacedFds()}; they are ours. */
@@ -585,68 +465,19 @@ final class TaskLoop implements Runnable {
                 // the table is being dropped with everything in it
             }
         }
-        java.util.Arrays.fill(opFle, 0, opCount, null);
-        opCount = 0;
-        opened.clear();
-        for (Fle f : held) {
-            f.heldFd = -1;
-        }
-        held.clear();
+        placements.drop();
         for (Fle f : pendingMasters) {
             f.desc.preparedFds = null;
         }
     }
 
-    private void ensureOpened(int n) {
-        if (opSrc.length < n) {
-            int c = Math.max(n, opSrc.length * 2);
-            opSrc = java.util.Arrays.copyOf(opSrc, c);
-            opDst = java.util.Arrays.copyOf(opDst, c);
-            opFlags = java.util.Arrays.copyOf(opFlags, c);
-            opFle = java.util.Arrays.copyOf(opFle, c);
-        }
-    }
-
-    private void restored(Fle f) {
+    void restored(Fle f) {
         if (f.stage() != Stage.RESTORED) {
             f.advance(Stage.RESTORED);
             unrestored--;
             restoredInPass++;
             engine.stageChanged(f.desc, this);
         }
-    }
-
-    boolean met(Dependency dep) {
-        if (dep.sameTask()) {
-            Fle other = fleByFile.get(dep.fileId());
-            return other != null && other.stage().atLeast(dep.stage());
-        }
-        return engine.desc(dep.fileId()).stage().atLeast(dep.stage());
-    }
-
-    private String describe(Dependency dep) {
-        Stage now;
-        String where;
-        if (dep.sameTask()) {
-            Fle other = fleByFile.get(dep.fileId());
-            now = other == null ? null : other.stage();
-            where = other == null ? "file " + dep.fileId() + " (absent from this task)" : other.toString();
-        } else {
-            FileDesc other = engine.desc(dep.fileId());
-            now = other.stage();
-            where = other.master.toString();
-        }
-        return "waits for " + where + " to be " + dep.stage() + " (now " + now + "): " + dep.why();
-    }
-
-    private String unmetFinishDeps(FileDesc d) {
-        List<String> out = new ArrayList<>();
-        for (Dependency dep : d.deps) {
-            if (!dep.gatesOpen() && !met(dep)) {
-                out.add(describe(dep));
-            }
-        }
-        return out.isEmpty() ? "open answered Again without saying why" : String.join("; ", out);
     }
 
     // ---- reporting ------------------------------------------------------------------------------
@@ -669,115 +500,6 @@ final class TaskLoop implements Runnable {
                 + " (its queue is full)"));
     }
 
-    // ---- the context a plugin sees --------------------------------------------------------------
-
-    private final class Ctx implements OpenContext {
-        Fle current;
-        String reason;
-
-        @Override
-        public FileInfo file() {
-            return current.desc.info;
-        }
-
-        @Override
-        public FleInfo master() {
-            return current.info;
-        }
-
-        @Override
-        public TaskTable table() {
-            return table;
-        }
-
-        @Override
-        public OptionalInt fd() {
-            return current.desc.opened ? OptionalInt.of(current.liveFd()) : OptionalInt.empty();
-        }
-
-        @Override
-        public boolean prepared() {
-            return current.desc.prepared;
-        }
-
-        @Override
-        public SysException prepareFailure() {
-            return current.desc.prepareFailure;
-        }
-
-        @Override
-        public Stage stage(long fileId) {
-            return engine.desc(fileId).stage();
-        }
-
-        @Override
-        public Optional<Stage> stageInThisTask(long fileId) {
-            Fle f = fleByFile.get(fileId);
-            return f == null ? Optional.empty() : Optional.of(f.stage());
-        }
-
-        @Override
-        public OptionalInt fdInThisTask(long fileId) {
-            Fle f = fleByFile.get(fileId);
-            return f == null || f.liveFd() < 0 ? OptionalInt.empty() : OptionalInt.of(f.liveFd());
-        }
-
-        @Override
-        public void handOff(long fileId, int fd) {
-            FileDesc to = engine.desc(fileId);
-            int index = engine.descIndex(to);
-            if (to.master.task == TaskLoop.this) {
-                inbox.computeIfAbsent(index, k -> new ArrayDeque<>()).add(fd);
-            } else {
-                post(new Outgoing(to.master.task, fd, Tags.handOff(index), true));
-            }
-        }
-
-        @Override
-        public OptionalInt takeHandOff() {
-            ArrayDeque<Integer> q = inbox.get(engine.descIndex(current.desc));
-            if (q == null || q.isEmpty()) {
-                reason = "waits for a hand-off of the shared object from another file's master";
-                return OptionalInt.empty();
-            }
-            return OptionalInt.of(q.poll());
-        }
-
-        @Override
-        public void signal(String condition) {
-            engine.signal(condition);
-        }
-
-        @Override
-        public boolean signalled(String condition) {
-            boolean yes = engine.signalled(condition, TaskLoop.this);
-            if (!yes) {
-                reason = "waits for condition '" + condition + "'";
-            }
-            return yes;
-        }
-
-        @Override
-        public void waitingFor(String what) {
-            reason = what;
-        }
-
-        @Override
-        public Path root() {
-            return engine.root;
-        }
-
-        @Override
-        public String option(String name) {
-            return engine.options.get(name);
-        }
-
-        @Override
-        public fdrestore.api.spi.Journal journal() {
-            return engine.journal;
-        }
-    }
-
     /**
      * All fds this loop still owns outside their targets (inbox, outbox hand-offs, new fds waiting for
      * their placement, prepared fds whose open was not called), for rollback.
@@ -796,26 +518,5 @@ final class TaskLoop implements Runnable {
         return out;
     }
 
-    /** A failure of one slot, turned into a RestoreException by the loop. */
-    private static final class Failure extends Exception {
-        private static final long serialVersionUID = 1L;
-        private final transient Fle fle;
 
-        Failure(Fle fle, String message) {
-            this(fle, message, null);
-        }
-
-        Failure(Fle fle, String message, Throwable cause) {
-            super(message, cause, false, false);
-            this.fle = fle;
-        }
-
-        RestoreException toException() {
-            if (fle == null) {
-                return new RestoreException(getMessage(), getCause());
-            }
-            return new RestoreException(fle + ": " + getMessage(), getCause(), fle.info.pid(), fle.fd(),
-                    fle.desc.id(), null);
-        }
-    }
 }

@@ -1,15 +1,14 @@
 package fdrestore.core.restore;
 
+import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
-import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.FileEntry;
-import fdrestore.api.image.proto.TtyInfoEntry;
+import fdrestore.api.spi.FileKind;
 import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
 import fdrestore.api.sys.SysException;
 import java.io.IOException;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -19,13 +18,13 @@ import java.util.regex.Pattern;
 /**
  * {@code --inherit-fd fd[N]:KEY}, as criu spells and means it: the file of the images that criu names KEY
  * is not restored but taken from fd N of the caller (this process), every fd of that file sharing the
- * caller's open file description. The keys are criu's names of files ({@code inherited_fd}):
- * {@code pipe:[PIPE_ID]}, {@code socket:[INO]} (unix and inet), {@code tty[RDEV:DEV]} (hex), the path of a
- * regular file without its leading slash (with it too, here), and the name criu stored for a file dumped as
- * external ({@code --external file[MNT_ID:INODE]}: a regular-file entry with {@code ext} set).
+ * caller's open file description. The keys are criu's names of files ({@code inherited_fd}), which each
+ * kind gives for its files ({@link FileKind#inheritKey}): {@code pipe:[PIPE_ID]}, {@code socket:[INO]} (unix
+ * and inet), {@code tty[RDEV:DEV]} (hex), the path of a regular file without its leading slash (with it too,
+ * here), and the name criu stored for a file dumped as external ({@code --external file[MNT_ID:INODE]}).
  *
- * <p>Such an external regular file has nothing to restore it from: without a mapping the restore fails
- * before any syscall ({@link #unmapped}).
+ * <p>A file its kind holds only the name of ({@link FileKind#inheritOnly}, such an external file) has
+ * nothing to restore it from: without a mapping the restore fails before any syscall ({@link #unmapped}).
  */
 public final class InheritFds {
     private static final Pattern SPEC = Pattern.compile("fd\\[(\\d{1,9})\\]:(.+)", Pattern.DOTALL);
@@ -81,61 +80,36 @@ public final class InheritFds {
         return i > 0 && i < key.length() ? key.substring(i) : key;
     }
 
-    /** criu's name of {@code file} (its inherit-fd key), or empty for a kind criu gives none. */
-    public static Optional<String> key(FileEntry file, ImageSet images) {
-        if (file.hasPipe()) {
-            return Optional.of("pipe:[" + Integer.toUnsignedString(file.getPipe().getPipeId()) + "]");
-        } else if (file.hasUsk()) {
-            return Optional.of("socket:[" + Integer.toUnsignedString(file.getUsk().getIno()) + "]");
-        } else if (file.hasIsk()) {
-            return Optional.of("socket:[" + Integer.toUnsignedString(file.getIsk().getIno()) + "]");
-        } else if (file.hasReg()) {
-            return Optional.of(normal(file.getReg().getName()));
-        } else if (file.hasTty()) {
-            TtyInfoEntry info = ttyInfos(images).get(file.getTty().getTtyInfoId());
-            if (info != null) {
-                return Optional.of("tty[" + Integer.toHexString(info.getRdev()) + ":" + Integer.toHexString(info.getDev()) + "]");
-            }
-        }
-        return Optional.empty();
-    }
-
-    private static final Map<ImageSet, Map<Integer, TtyInfoEntry>> TTY_INFOS = new java.util.WeakHashMap<>();
-
-    private static Map<Integer, TtyInfoEntry> ttyInfos(ImageSet images) {
-        synchronized (TTY_INFOS) {
-            return TTY_INFOS.computeIfAbsent(images, k -> {
-                Map<Integer, TtyInfoEntry> m = new HashMap<>();
-                try {
-                    for (TtyInfoEntry i : images.entries(Magic.TTY_INFO, TtyInfoEntry.class)) {
-                        m.putIfAbsent(i.getId(), i);
-                    }
-                } catch (IOException e) {
-                    // no key: the tty plugin reports the unreadable image
-                }
-                return m;
-            });
-        }
+    /**
+     * criu's name of {@code file} (its inherit-fd key) as the kind of {@code kinds} that restores it gives it
+     * ({@link FileKind#inheritKey}), without leading slashes; empty when there is no such kind or it gives none.
+     */
+    public static Optional<String> key(FileEntry file, ImageSet images, Map<FdType, ? extends FileKind> kinds) {
+        FileKind k = kinds.get(FdType.of(file.getType()));
+        String key = k == null ? null : k.inheritKey(file, images);
+        return key == null ? Optional.empty() : Optional.of(normal(key));
     }
 
     /** The caller's fd mapped to {@code file}, or null. */
-    public Integer fdFor(FileEntry file, ImageSet images) {
+    public Integer fdFor(FileEntry file, ImageSet images, Map<FdType, ? extends FileKind> kinds) {
         if (byKey.isEmpty()) {
             return null;
         }
-        return key(file, images).map(byKey::get).orElse(null);
+        return key(file, images, kinds).map(byKey::get).orElse(null);
     }
 
     /**
-     * Why {@code file} cannot be restored without a mapping, or null: a regular file criu dumped as external
-     * (its entry holds the external name, not a path) and that no {@code --inherit-fd} maps.
+     * Why {@code file} cannot be restored without a mapping, or null: its kind holds only its name
+     * ({@link FileKind#inheritOnly}, a file criu dumped as external) and no {@code --inherit-fd} maps it.
      */
-    public String unmapped(FileEntry file, ImageSet images) {
-        if (file.hasReg() && file.getReg().getExt() && fdFor(file, images) == null) {
-            return "external file " + file.getReg().getName() + " (dumped with criu --external) has no --inherit-fd"
-                    + " mapping: give one with --inherit-fd fd[N]:" + normal(file.getReg().getName());
+    public String unmapped(FileEntry file, ImageSet images, Map<FdType, ? extends FileKind> kinds) {
+        FileKind k = kinds.get(FdType.of(file.getType()));
+        if (k == null || !k.inheritOnly(file) || fdFor(file, images, kinds) != null) {
+            return null;
         }
-        return null;
+        String key = k.inheritKey(file, images);
+        return "external file " + key + " (dumped with criu --external) has no --inherit-fd"
+                + " mapping: give one with --inherit-fd fd[N]:" + (key == null ? "KEY" : normal(key));
     }
 
     /** The restorer of a mapped file: a copy of the caller's fd, at once. */

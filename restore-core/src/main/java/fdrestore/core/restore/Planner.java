@@ -107,7 +107,7 @@ public final class Planner {
     void checkExternal() throws RestoreException {
         List<String> problems = new ArrayList<>();
         for (Map.Entry<Long, List<FdRef>> e : images.sharers().entrySet()) {
-            String why = inherit.unmapped(images.file(e.getKey()).orElseThrow(), images);
+            String why = inherit.unmapped(images.file(e.getKey()).orElseThrow(), images, kinds);
             if (why != null) {
                 for (FdRef r : e.getValue()) {
                     problems.add("task " + r.pid() + " fd " + r.fd().fd() + ": " + why);
@@ -183,9 +183,9 @@ public final class Planner {
             fles.sort(null);
             Fd first = e.getValue().get(0).fd();
             FdType type = first.type();
-            Integer inherited = type == null ? null : inherit.fdFor(entry, images);
+            Integer inherited = type == null ? null : inherit.fdFor(entry, images, kinds);
             if (inherited != null) {
-                String key = InheritFds.key(entry, images).orElseThrow();
+                String key = InheritFds.key(entry, images, kinds).orElseThrow();
                 out.add(new RestorePlan.Planned(new FileInfo(e.getKey(), type, entry, fles), null, InheritFds.restorer(inherited, key)));
                 continue;
             }

@@ -124,7 +124,7 @@ public final class Verifier {
                 }
                 fdsChecked++;
                 FileEntry f = images.file(fd.fileId()).orElseThrow();
-                if (inherit.fdFor(f, images) == null) {
+                if (inherit.fdFor(f, images, kinds) == null) {
                     checkOne(where, pid, fd, f, out);
                 }
                 long[] id = identity(pid, fd.fd());

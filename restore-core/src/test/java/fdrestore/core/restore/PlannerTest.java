@@ -79,6 +79,12 @@ class PlannerTest {
         public List<ProcessAction> processActions(Task task, PlanContext ctx) throws PlanException {
             return actions;
         }
+
+        /** A key of its own, as a kind fdrestore does not ship may give. */
+        @Override
+        public String inheritKey(fdrestore.api.image.proto.FileEntry entry, ImageSet images) {
+            return "test:[" + Integer.toUnsignedString(entry.getId()) + "]";
+        }
     }
 
     private static RestorePlan plan(ImageSet images, Restorer.Options o, FileKind... kinds) throws RestoreException {
@@ -187,7 +193,7 @@ class PlannerTest {
         TestKind all = new TestKind("all", EnumSet.allOf(FdType.class), f -> false);
         RestorePlan.Planned pipe5 = plan(images, OPTIONS, all).files().stream()
                 .filter(p -> p.info().id() == 5).findFirst().orElseThrow();
-        String key = InheritFds.key(pipe5.info().entry(), images).orElseThrow();
+        String key = InheritFds.key(pipe5.info().entry(), images, Planner.byType(List.of(all))).orElseThrow();
         TestKind fresh = new TestKind("all", EnumSet.allOf(FdType.class), f -> false);
         RestorePlan plan = new Planner(images, Planner.byType(List.of(fresh)), OPTIONS,
                 InheritFds.parse(List.of("fd[0]:" + key))).plan();

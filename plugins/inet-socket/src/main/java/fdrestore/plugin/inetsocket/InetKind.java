@@ -181,6 +181,12 @@ public final class InetKind implements FileKind, FileDumper {
                 e.getOpts().getReuseaddr(), e.getOpts().getSoReuseport(), shutdown, signum, stream, users, peer);
     }
 
+    /** criu's name of a socket: {@code socket:[INO]}. */
+    @Override
+    public String inheritKey(FileEntry entry, ImageSet images) {
+        return entry.hasIsk() ? "socket:[" + Integer.toUnsignedString(entry.getIsk().getIno()) + "]" : null;
+    }
+
     @Override
     public String describe(FileEntry entry, ImageSet images) {
         if (!entry.hasIsk()) {

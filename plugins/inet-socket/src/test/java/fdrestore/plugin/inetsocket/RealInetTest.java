@@ -157,6 +157,7 @@ class RealInetTest {
     // ---- listeners ----------------------------------------------------------------------------------
 
     @Test
+    @SuppressWarnings("try") // each client connection is held open for the body, never referenced in it
     void tcpListenersV4V6AndDualStackWithTheirOptions() throws Exception {
         int p4 = freePort();
         int p6 = freePort();

@@ -61,6 +61,12 @@ public final class PipeKind implements FileKind, FileDumper {
         }
     }
 
+    /** criu's name of a pipe end: {@code pipe:[PIPE_ID]}. */
+    @Override
+    public String inheritKey(FileEntry entry, ImageSet images) {
+        return entry.hasPipe() ? "pipe:[" + Integer.toUnsignedString(entry.getPipe().getPipeId()) + "]" : null;
+    }
+
     @Override
     public String describe(FileEntry entry, ImageSet images) {
         if (!entry.hasPipe()) {

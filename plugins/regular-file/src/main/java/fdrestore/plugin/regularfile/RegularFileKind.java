@@ -374,6 +374,18 @@ public final class RegularFileKind implements FileKind, FileDumper {
         }
     }
 
+    /** criu's name of a regular file: its path, or for one dumped as external the name criu stored. */
+    @Override
+    public String inheritKey(FileEntry entry, ImageSet images) {
+        return entry.hasReg() ? entry.getReg().getName() : null;
+    }
+
+    /** A file criu dumped as external ({@code ext} set) is only a name: --inherit-fd must give it. */
+    @Override
+    public boolean inheritOnly(FileEntry entry) {
+        return entry.hasReg() && entry.getReg().getExt();
+    }
+
     @Override
     public String describe(FileEntry entry, ImageSet images) {
         if (!entry.hasReg()) {

@@ -3,7 +3,6 @@ package fdrestore.plugin.regularfile;
 import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.FileRestorer;
-import fdrestore.api.spi.Journal;
 import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.OpenResult;
 import fdrestore.api.spi.Stage;
@@ -12,9 +11,6 @@ import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.SysException;
 import java.io.IOException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -178,10 +174,10 @@ final class RegularFileRestorer implements FileRestorer {
                     fd = openInRoot(t, ctx.root(), openName, firstFlags());
                     return finish(t, fd, allowDevices(ctx), null, reopens(), ctx.root());
                 case LINKED:
-                    fd = openLinked(ctx);
+                    fd = RemapOpen.openLinked(ctx, name, openName, firstFlags(), what);
                     return finish(t, fd, allowDevices(ctx), null, reopens(), ctx.root());
                 case GHOST_CREATOR:
-                    fd = openGhost(ctx);
+                    fd = RemapOpen.openGhost(ctx, ghost, name, flags, peers, what);
                     break;
                 case GHOST_SHARER: {
                     OptionalInt handed = ctx.takeHandOff();
@@ -405,126 +401,6 @@ final class RegularFileRestorer implements FileRestorer {
         if (expect.hasSize() && st.size() != expect.size()) {
             throw new RegularFileException(what + ": size is " + st.size() + " bytes, the image expects "
                     + expect.size() + " (the file changed since the dump; refusing to restore it)");
-        }
-    }
-
-    /**
-     * Creates the ghost at its path under the root, opens it (and a description for every peer, handed to
-     * them), then unlinks it: on every path, including failures, the created file is gone when this returns.
-     */
-    private int openGhost(OpenContext ctx) throws IOException, SysException, RegularFileException {
-        TaskTable t = ctx.table();
-        synchronized (GhostFile.LOCK) {
-            Path target = ghostTarget(ctx.root(), name);
-            Journal journal = ctx.journal();
-            Journal.Entry entry = ghost.directory() ? Journal.Entry.DIRECTORY : Journal.Entry.FILE;
-            journal.making(entry, target);
-            try {
-                ghost.create(target);
-            } catch (IOException | RuntimeException e) {
-                journal.gone(target); // create removes what it made, and never touches what was there
-                throw e;
-            }
-            journal.made(entry, target);
-            int fd = -1;
-            Exception failure = null;
-            try {
-                fd = openInRoot(t, ctx.root(), name, flags);
-                for (Peer p : peers) {
-                    int pfd = openInRoot(t, ctx.root(), name, p.flags());
-                    ctx.handOff(p.fileId(), pfd);
-                }
-            } catch (SysException | RuntimeException e) {
-                failure = e;
-            }
-            try {
-                GhostFile.remove(target);
-                journal.gone(target);
-            } catch (IOException e) {
-                RegularFileException r = new RegularFileException(what + ": cannot unlink the recreated ghost "
-                        + target + " (remove it by hand): " + e.getMessage(), e);
-                if (failure == null) {
-                    failure = r;
-                } else {
-                    failure.addSuppressed(r);
-                }
-            }
-            if (failure != null) {
-                if (fd >= 0) {
-                    try {
-                        t.close(fd);
-                    } catch (SysException c) {
-                        failure.addSuppressed(c);
-                    }
-                }
-                if (failure instanceof SysException s) {
-                    throw s;
-                }
-                if (failure instanceof RegularFileException r) {
-                    throw r;
-                }
-                throw (RuntimeException) failure;
-            }
-            return fd;
-        }
-    }
-
-    /**
-     * A linked remap: links the original name to the link file criu made, opens it (O_PATH) by that name,
-     * then removes that name again, so that the fd reads {@code "<name> (deleted)"} as it did. The link
-     * file stays (a restore never removes a user's file, and the images may be restored again). On every
-     * path, including failures, the name this made is gone when this returns.
-     */
-    private int openLinked(OpenContext ctx) throws IOException, SysException, RegularFileException {
-        TaskTable t = ctx.table();
-        synchronized (GhostFile.LOCK) {
-            Path target = ghostTarget(ctx.root(), name);
-            Path link = ghostTarget(ctx.root(), openName);
-            if (!Files.isRegularFile(link, LinkOption.NOFOLLOW_LINKS)) {
-                throw new RegularFileException(what + ": the link file " + link + " is missing or not a regular file");
-            }
-            Journal journal = ctx.journal();
-            journal.making(Journal.Entry.FILE, target);
-            try {
-                Files.createLink(target, link); // link(2): never replaces what is at target
-            } catch (FileAlreadyExistsException e) {
-                journal.gone(target);
-                throw new RegularFileException(what + ": it was deleted at dump time, but " + target
-                        + " exists; refusing to link the remap over it");
-            } catch (IOException | RuntimeException e) {
-                journal.gone(target);
-                throw e;
-            }
-            journal.made(Journal.Entry.FILE, target);
-            int fd;
-            try {
-                fd = openInRoot(t, ctx.root(), name, firstFlags());
-            } catch (SysException | RuntimeException e) {
-                removeMade(target, e);
-                journal.gone(target);
-                throw e;
-            }
-            try {
-                Files.delete(target);
-                journal.gone(target);
-            } catch (IOException e) {
-                try {
-                    t.close(fd);
-                } catch (SysException c) {
-                    e.addSuppressed(c);
-                }
-                throw new RegularFileException(what + ": cannot remove the name " + target
-                        + " it linked for the open (remove it by hand): " + e.getMessage(), e);
-            }
-            return fd;
-        }
-    }
-
-    private static void removeMade(Path made, Exception failure) {
-        try {
-            Files.deleteIfExists(made);
-        } catch (IOException e) {
-            failure.addSuppressed(e);
         }
     }
 

@@ -196,6 +196,25 @@ public final class TtyKind implements FileKind, FileDumper {
                 new ProcessAction.ForegroundGroup(bestFd, bestInfo.getPgrp()));
     }
 
+    /** criu's name of a terminal: {@code tty[RDEV:DEV]} (hex) of its tty-info entry; none when that is missing. */
+    @Override
+    public String inheritKey(FileEntry entry, ImageSet images) {
+        if (!entry.hasTty()) {
+            return null;
+        }
+        int infoId = entry.getTty().getTtyInfoId();
+        try {
+            for (TtyInfoEntry i : images.entries(Magic.TTY_INFO, TtyInfoEntry.class)) {
+                if (i.getId() == infoId) {
+                    return "tty[" + Integer.toHexString(i.getRdev()) + ":" + Integer.toHexString(i.getDev()) + "]";
+                }
+            }
+        } catch (IOException e) {
+            // no key: planning reports the unreadable image
+        }
+        return null;
+    }
+
     @Override
     public String describe(FileEntry f, ImageSet images) {
         if (!f.hasTty()) {

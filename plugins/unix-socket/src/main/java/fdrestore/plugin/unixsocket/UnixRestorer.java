@@ -47,17 +47,19 @@ final class UnixRestorer implements FileRestorer {
 
     private enum Step { CREATE, CONNECT, QUEUE, FINISH }
 
-    private final SockPlan plan;
-    private final UnixSock me;
+    final SockPlan plan;
+    final UnixSock me;
     private Step step = Step.CREATE;
     private int queuesDone;
     /** Socket files this restorer bound and still owns (removed on failure or abort). */
-    private final List<SockPath> created = new ArrayList<>();
+    final List<SockPath> created = new ArrayList<>();
     private final RestoreNames names;
     /** Its own deleted path name while it is bound (released once its peers reached it, or on abort). */
     private DeletedName deletedName;
     /** Where the socket files and directories this restorer makes are recorded before they are made. */
-    private volatile Journal journal = Journal.NONE;
+    volatile Journal journal = Journal.NONE;
+    /** Makes the connected pair when this socket is its creator, and the connections a listener accepts. */
+    private final PairMaker pairs = new PairMaker(this);
 
     UnixRestorer(SockPlan plan) {
         this(plan, new RestoreNames());
@@ -193,7 +195,7 @@ final class UnixRestorer implements FileRestorer {
                 fd = h.getAsInt();
                 owned.add(fd);
             }
-            case CREATOR -> fd = createPair(ctx, t, owned);
+            case CREATOR -> fd = pairs.createPair(ctx, t, owned);
             case ORPHAN -> fd = createOrphan(t, owned);
             default -> {
                 fd = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
@@ -205,7 +207,7 @@ final class UnixRestorer implements FileRestorer {
         if (plan.role == Role.LISTENER) {
             t.listen(fd, me.backlog());
             for (Pair p : plan.acceptJobs) {
-                acceptJob(ctx, t, fd, addr, p, owned);
+                pairs.acceptJob(ctx, t, fd, addr, p, owned);
             }
         }
         if (plan.role == Role.ORPHAN) {
@@ -271,28 +273,7 @@ final class UnixRestorer implements FileRestorer {
         }
     }
 
-    /**
-     * One accepted connection of this listener: a client connects to the listener and the listener
-     * accepts it at once, before any unaccepted client may connect (they wait for
-     * {@code unix-listening}), so the accepted socket is that client's peer and carries the listener's name.
-     */
-    private void acceptJob(OpenContext ctx, TaskTable t, int listener, byte[] addr, Pair p, List<Integer> owned)
-            throws IOException, SysException {
-        int c = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
-        owned.add(c);
-        connectOrFail(t, c, addr, p.client(), me);
-        int s = t.accept(listener, SOCK_NONBLOCK);
-        if (s < 0) {
-            throw new IOException(me + ": the connection of " + p.client() + " is not in its queue after connect");
-        }
-        owned.add(s);
-        ctx.handOff(p.server().id(), s);
-        owned.remove(Integer.valueOf(s));
-        ctx.handOff(p.client().id(), c);
-        owned.remove(Integer.valueOf(c));
-    }
-
-    private void connectOrFail(TaskTable t, int fd, byte[] addr, UnixSock who, UnixSock to) throws IOException {
+    void connectOrFail(TaskTable t, int fd, byte[] addr, UnixSock who, UnixSock to) throws IOException {
         boolean ok;
         try {
             ok = t.connect(fd, addr) != TaskTable.AGAIN;
@@ -302,127 +283,6 @@ final class UnixRestorer implements FileRestorer {
         if (!ok) {
             throw new IOException(who + ": cannot connect to " + to + ": its backlog (" + to.backlog()
                     + ") is full");
-        }
-    }
-
-    /** Makes both ends of the pair, hands the other end off and returns this one's. */
-    private int createPair(OpenContext ctx, TaskTable t, List<Integer> owned) throws IOException, SysException {
-        Pair p = plan.pair;
-        int mine;
-        int other;
-        int[] accepted = p.accept() ? acceptThroughTemporaryListener(ctx, t, p, owned) : null;
-        if (accepted != null) {
-            mine = p.server().id() == me.id() ? accepted[0] : accepted[1];
-            other = mine == accepted[0] ? accepted[1] : accepted[0];
-        } else {
-            int[] sp = t.socketpair(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
-            owned.add(sp[0]);
-            owned.add(sp[1]);
-            mine = sp[0];
-            other = sp[1];
-        }
-        ctx.handOff(p.other(me).id(), other);
-        owned.remove(Integer.valueOf(other));
-        return mine;
-    }
-
-    /**
-     * The original listener is gone: binds a temporary listener at the server half's name, connects the
-     * client and accepts, then removes the listener (and the file it bound). Returns {server, client}, or
-     * null when the name cannot be taken (in use, or something is at the path): then the pair falls back
-     * to socketpair() and the server half has no name, as with criu.
-     */
-    private int[] acceptThroughTemporaryListener(OpenContext ctx, TaskTable t, Pair p, List<Integer> owned)
-            throws IOException, SysException {
-        UnixSock server = p.server();
-        int l = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
-        owned.add(l);
-        journal = ctx.journal();
-        if (server.deleted() && server.name().isPath()) {
-            return acceptThroughDeletedName(ctx, t, p, l, owned);
-        }
-        SockPath sp = null;
-        byte[] addr;
-        try {
-            if (server.name().isAbstract()) {
-                addr = server.name().abstractAddress();
-            } else {
-                sp = SockPath.of(ctx.root(), server);
-                if (sp.exists()) {
-                    closeOwned(t, owned, l);
-                    return null;
-                }
-                addr = sp.address();
-            }
-        } catch (IOException e) {
-            closeOwned(t, owned, l);
-            return null;
-        }
-        if (sp != null) {
-            journal.making(Journal.Entry.SOCKET, sp.host());
-        }
-        try {
-            t.bind(l, addr);
-        } catch (SysException e) {
-            if (sp != null) {
-                journal.gone(sp.host());
-            }
-            if (e.errno() == Errno.EADDRINUSE) {
-                closeOwned(t, owned, l);
-                return null;
-            }
-            throw e;
-        }
-        if (sp != null) {
-            synchronized (created) {
-                created.add(sp);
-            }
-            journal.made(Journal.Entry.SOCKET, sp.host());
-        }
-        t.listen(l, 1);
-        int c = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
-        owned.add(c);
-        connectOrFail(t, c, addr, p.client(), server);
-        int s = t.accept(l, SOCK_NONBLOCK);
-        if (s < 0) {
-            throw new IOException(me + ": the temporary listener at " + server.name() + " has no connection to accept");
-        }
-        owned.add(s);
-        closeOwned(t, owned, l);
-        if (sp != null) {
-            sp.unlink();
-            journal.gone(sp.host());
-            synchronized (created) {
-                created.remove(sp);
-            }
-        }
-        return new int[] {s, c};
-    }
-
-    /**
-     * {@link #acceptThroughTemporaryListener} for a server half whose name was deleted: the temporary
-     * listener {@code l} binds that name as a {@link DeletedName} (making missing directories, moving a file
-     * that took the path aside meanwhile), the client connects to where it is reached, then the name and
-     * what was made for it go.
-     */
-    private int[] acceptThroughDeletedName(OpenContext ctx, TaskTable t, Pair p, int l, List<Integer> owned)
-            throws IOException, SysException {
-        DeletedName d = DeletedName.bind(ctx.root(), p.server(), t, l, false, journal);
-        try {
-            t.listen(l, 1);
-            int c = t.socket(AF_UNIX, me.type() | SOCK_NONBLOCK, 0);
-            owned.add(c);
-            connectOrFail(t, c, d.reachAddress(), p.client(), p.server());
-            int s = t.accept(l, SOCK_NONBLOCK);
-            if (s < 0) {
-                throw new IOException(me + ": the temporary listener at " + p.server().name()
-                        + " has no connection to accept");
-            }
-            owned.add(s);
-            closeOwned(t, owned, l);
-            return new int[] {s, c};
-        } finally {
-            d.release();
         }
     }
 
@@ -445,7 +305,7 @@ final class UnixRestorer implements FileRestorer {
         return sp[0];
     }
 
-    private static void closeOwned(TaskTable t, List<Integer> owned, int fd) throws SysException {
+    static void closeOwned(TaskTable t, List<Integer> owned, int fd) throws SysException {
         owned.remove(Integer.valueOf(fd));
         t.close(fd);
     }

@@ -57,6 +57,12 @@ public final class UnixSocketKind implements FileKind, FileDumper {
         return new UnixRestorer(UnixImages.of(ctx).plan(file.id()), RestoreNames.of(ctx));
     }
 
+    /** criu's name of a socket: {@code socket:[INO]}. */
+    @Override
+    public String inheritKey(FileEntry entry, ImageSet images) {
+        return entry.hasUsk() ? "socket:[" + Integer.toUnsignedString(entry.getUsk().getIno()) + "]" : null;
+    }
+
     @Override
     public String describe(FileEntry entry, ImageSet images) {
         if (!entry.hasUsk()) {
