@@ -35,16 +35,16 @@ class FloorBenchTest {
 
     /** The JUnit condition of the gcc tests: skipped (with this reason) when gcc is not on the PATH. */
     static boolean gccPresent() {
-        return BenchCommand.gcc() != null;
+        return CFloor.gcc() != null;
     }
 
     @Test
     @EnabledIf(value = "gccPresent", disabledReason = "gcc is not on the PATH: the C floor can not be compiled")
     void theCFloorCompilesRunsAndPrintsAParsableLine(@TempDir Path tmp) {
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
-            Path exe = BenchCommand.compileFloor(BenchCommand.floorSource(), tmp);
-            List<String> lines = BenchCommand.runFloor(exe, FDS, 1, FDS);
-            Map<String, String> m = BenchCommand.parseFloorLine(lines.get(lines.size() - 1));
+            Path exe = CFloor.compileFloor(CFloor.floorSource(), tmp);
+            List<String> lines = CFloor.runFloor(exe, FDS, 1, FDS);
+            Map<String, String> m = CFloor.parseFloorLine(lines.get(lines.size() - 1));
             assertEquals("600", m.get("fds"), lines.toString());
             assertEquals("1", m.get("rounds"), lines.toString());
             assertEquals("600", m.get("window"), lines.toString());
@@ -59,9 +59,9 @@ class FloorBenchTest {
     @EnabledIf(value = "gccPresent", disabledReason = "gcc is not on the PATH: the C floor can not be compiled")
     void theCFloorRunsInPassesWhenTheWindowIsSmaller(@TempDir Path tmp) {
         assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {
-            Path exe = BenchCommand.compileFloor(BenchCommand.floorSource(), tmp);
-            List<String> lines = BenchCommand.runFloor(exe, FDS, 2, 253);
-            Map<String, String> m = BenchCommand.parseFloorLine(lines.get(lines.size() - 1));
+            Path exe = CFloor.compileFloor(CFloor.floorSource(), tmp);
+            List<String> lines = CFloor.runFloor(exe, FDS, 2, 253);
+            Map<String, String> m = CFloor.parseFloorLine(lines.get(lines.size() - 1));
             assertEquals("600", m.get("fds"), lines.toString());
             assertEquals("3", m.get("passes"), lines.toString());
         });
@@ -70,7 +70,7 @@ class FloorBenchTest {
     @Test
     void theFloorLineParserRefusesAnIncompleteLine() {
         Exception e = org.junit.jupiter.api.Assertions.assertThrows(IOException.class,
-                () -> BenchCommand.parseFloorLine("floor fds=600 rounds=1 median_ns_per_fd=12.0"));
+                () -> CFloor.parseFloorLine("floor fds=600 rounds=1 median_ns_per_fd=12.0"));
         assertTrue(e.getMessage().contains("lacks"), e.getMessage());
     }
 
