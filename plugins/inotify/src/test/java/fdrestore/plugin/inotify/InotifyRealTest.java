@@ -21,6 +21,7 @@ import fdrestore.core.engine.Engine;
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -58,26 +59,7 @@ class InotifyRealTest {
 
     private Engine engine(ImageSetBuilder b, long id, Path root) throws Exception {
         ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
-        PlanContext ctx = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            public ImageSet images() {
-                return images;
-            }
-
-            public Path root() {
-                return root;
-            }
-
-            public String option(String name) {
-                return null;
-            }
-        };
+        PlanContext ctx = TestPlanContext.of(images).root(root);
         Transport transport = mock(Transport.class);
         when(transport.receive(any(), any(), any())).thenReturn(-1);
         FileInfo fi = new FileInfo(id, FdType.INOTIFY, images.file(id).orElseThrow(), List.of(new FleInfo(1, 4, false)));

@@ -27,6 +27,7 @@ import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.testkit.ImageSetBuilder;
 import fdrestore.testkit.Samples;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -70,29 +71,7 @@ class RealMemfdTest {
     private void restore(ImageSet images, int pid) throws Exception {
         fdrestore.api.spi.Transport transport = mock(fdrestore.api.spi.Transport.class);
         when(transport.receive(any(), any(), any())).thenReturn(-1);
-        PlanContext pc = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return null;
-            }
-        };
+        PlanContext pc = TestPlanContext.of(images);
         MemfdKind kind = new MemfdKind();
         table = runtime.start(pid, FLOOR);
         Engine.Builder eb = Engine.builder(transport).table(table);

@@ -26,6 +26,7 @@ import fdrestore.core.engine.Engine;
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -97,29 +98,7 @@ class RealNetlinkTest {
 
     private void restore(ImageSetBuilder b, Map<String, String> options) throws Exception {
         ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
-        PlanContext pc = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return options.get(name);
-            }
-        };
+        PlanContext pc = TestPlanContext.of(images).options(options);
         NetlinkKind kind = new NetlinkKind();
         Engine.Builder eb = Engine.builder(transport).table(table);
         images.sharers().forEach((id, refs) -> {

@@ -23,6 +23,7 @@ import fdrestore.core.engine.Engine;
 import fdrestore.core.runtime.ExecutorTaskTable;
 import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -127,29 +128,7 @@ class RealPacketTest {
             v.fd(1, 3 + (int) id, id);
         }
         ImageSet images = ImageSet.open(v.write(tmp.resolve("images")));
-        PlanContext pc = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return null;
-            }
-        };
+        PlanContext pc = TestPlanContext.of(images);
         PacketKind kind = new PacketKind();
         Engine.Builder eb = Engine.builder(transport).table(table);
         for (long id : List.of(1L, 2L)) {
