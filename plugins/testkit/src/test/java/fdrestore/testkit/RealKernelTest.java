@@ -95,7 +95,12 @@ class RealKernelTest {
             assertThrows(IllegalStateException.class, () -> k.restore(images, eventfds(t -> { })),
                     "a task pid restored twice");
         }
-        assertFalse(Files.exists(Path.of("/proc/self/task/" + tid)), "the task's thread ended");
+        // The Java thread is joined; the kernel reaps the thread a moment after its last instruction.
+        Path task = Path.of("/proc/self/task/" + tid);
+        for (long end = System.nanoTime() + 10_000_000_000L; Files.exists(task) && System.nanoTime() < end; ) {
+            Thread.sleep(10);
+        }
+        assertFalse(Files.exists(task), "the task's thread ended");
         assertEquals(Map.of(), FdLeaks.gainedSince(jvm), "nothing left in the JVM's table");
     }
 
