@@ -133,6 +133,12 @@ class PluginArchetypeIT {
                 "-Dversion=1.0", "-Dpackage=com.example.myplugin", "-DkindName=counter"));
         assertEquals(0, gen.code, "archetype:generate failed:\n" + gen.out + gen.err);
         Path project = tmp.resolve("my-plugin");
+        try (var sources = Files.walk(project.resolve("src"))) {
+            for (Path src : sources.filter(f -> f.toString().endsWith(".java")).toList()) {
+                assertFalse(Files.readString(src).contains("import fdrestore.core."),
+                        src + ": a generated source uses only the API and the testkit, never core");
+            }
+        }
 
         Run build = run(project, work.resolve("build.log"), mvn(settings, "package"));
         assertEquals(0, build.code, "the generated project does not build:\n" + build.out + build.err);

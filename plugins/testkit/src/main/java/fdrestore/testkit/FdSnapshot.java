@@ -9,6 +9,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -33,6 +34,15 @@ public final class FdSnapshot {
      * breadth first from the root). Paths under {@code root} are shown as the images name them.
      */
     public static Map<Integer, List<String>> take(Map<Integer, Integer> tasks, Path root) throws IOException {
+        return take(tasks, root, (pid, fd) -> true);
+    }
+
+    /**
+     * As {@link #take(Map, Path)}, keeping only the fds {@code keep} accepts (image pid, fd): a table that
+     * holds more than the images' fds (an executor thread's, which also holds the JVM's) shows only those.
+     */
+    public static Map<Integer, List<String>> take(Map<Integer, Integer> tasks, Path root,
+                                                  BiPredicate<Integer, Integer> keep) throws IOException {
         Map<String, String> labels = new HashMap<>();
         Map<Integer, List<String>> out = new LinkedHashMap<>();
         Map<Integer, Integer> imagePids = new HashMap<>();
@@ -46,6 +56,9 @@ public final class FdSnapshot {
                 fds = s.mapToInt(p -> Integer.parseInt(p.getFileName().toString())).sorted().toArray();
             }
             for (int fd : fds) {
+                if (!keep.test(t.getKey(), fd)) {
+                    continue;
+                }
                 String target;
                 List<String> info;
                 try {

@@ -4,13 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.Dependency;
 import fdrestore.api.spi.FileInfo;
@@ -18,9 +16,6 @@ import fdrestore.api.spi.FileKind;
 import fdrestore.api.spi.FileRestorer;
 import fdrestore.api.spi.FleInfo;
 import fdrestore.api.spi.OpenContext;
-import fdrestore.api.spi.OpenResult;
-import fdrestore.api.spi.PlanContext;
-import fdrestore.api.spi.PlanException;
 import fdrestore.api.spi.RestoreException;
 import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
@@ -33,7 +28,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -80,7 +74,7 @@ import org.junit.jupiter.api.io.TempDir;
 public abstract class FileKindContractTest {
     /** The longest one restore of a scenario may take. */
     protected static final Duration LIMIT = Duration.ofSeconds(30);
-    private static final int FAULT = Errno.EIO;
+    static final int FAULT = Errno.EIO;
 
     /** Where the contract writes the scenarios' image sets. */
     @TempDir
@@ -170,14 +164,14 @@ public abstract class FileKindContractTest {
 
     /** One image set for the contract, with a name and its own checks. */
     public static final class Scenario {
-        private final String name;
-        private final ImageSource images;
-        private final List<Check> checks = new ArrayList<>();
-        private final Map<String, String> options = new LinkedHashMap<>();
-        private final List<RootSetup> roots = new ArrayList<>();
-        private final Map<String, TaskTable.Stat> stats = new LinkedHashMap<>();
-        private final List<FaultCheck> faultChecks = new ArrayList<>();
-        private Function<FakeKernel, Environment> environment;
+        final String name;
+        final ImageSource images;
+        final List<Check> checks = new ArrayList<>();
+        final Map<String, String> options = new LinkedHashMap<>();
+        final List<RootSetup> roots = new ArrayList<>();
+        final Map<String, TaskTable.Stat> stats = new LinkedHashMap<>();
+        final List<FaultCheck> faultChecks = new ArrayList<>();
+        Function<FakeKernel, Environment> environment;
 
         private Scenario(String name, ImageSource images) {
             this.name = name;
@@ -247,11 +241,11 @@ public abstract class FileKindContractTest {
         private final FakeKernel kernel;
         private final ImageSet images;
         private final Engine engine;
-        private final Map<Long, Probe> probes;
+        private final Map<Long, ContractProbe> probes;
         private final Environment environment;
         private final Path root;
 
-        Restore(FakeKernel kernel, ImageSet images, Engine engine, Map<Long, Probe> probes, Environment environment,
+        Restore(FakeKernel kernel, ImageSet images, Engine engine, Map<Long, ContractProbe> probes, Environment environment,
                 Path root) {
             this.kernel = kernel;
             this.images = images;
@@ -302,7 +296,7 @@ public abstract class FileKindContractTest {
 
         /** The calls the kind under test made for file {@code fileId}, as text, in order. */
         public List<String> callsOf(long fileId) {
-            Probe p = probes.get(fileId);
+            ContractProbe p = probes.get(fileId);
             if (p == null) {
                 throw new IllegalArgumentException("file " + fileId + " is not of the kind under test");
             }
@@ -316,10 +310,10 @@ public abstract class FileKindContractTest {
     @TestFactory
     public Stream<DynamicTest> opensEveryScenario() throws Exception {
         return scenarios().stream().map(s -> DynamicTest.dynamicTest("restores " + s.name, () -> {
-            Plan plan = plan(s);
+            ContractPlan plan = ContractPlan.of(s, contractDir, kind(), otherKinds());
             java.util.Map<Integer, String> jvmBefore = fdrestore.api.sys.Sys.fdTargets();
             Restore r = run(plan, null);
-            checkComplete(plan, r);
+            plan.checkComplete(r);
             assertEquals(Map.of(), fdrestore.api.sys.FdLeaks.gainedSince(jvmBefore),
                     "fds the kind made in the JVM's own table (to adopt them) are closed");
             for (Check c : s.checks) {
@@ -332,28 +326,28 @@ public abstract class FileKindContractTest {
     @TestFactory
     public Stream<DynamicTest> declaresConsistentDependencies() throws Exception {
         return scenarios().stream().map(s -> DynamicTest.dynamicTest("dependencies of " + s.name, () -> {
-            Plan plan = plan(s);
-            for (Planned p : plan.files) {
-                if (!p.underTest) {
+            ContractPlan plan = ContractPlan.of(s, contractDir, kind(), otherKinds());
+            for (ContractPlan.Planned p : plan.files()) {
+                if (!p.underTest()) {
                     continue;
                 }
-                FileInfo info = p.info;
-                FleInfo chosen = p.restorer.chooseMaster(info.fles());
+                FileInfo info = p.info();
+                FleInfo chosen = p.restorer().chooseMaster(info.fles());
                 if (chosen != null) {
                     assertTrue(info.fles().contains(chosen), info + ": chosen master " + chosen + " is not one of "
                             + info.fles());
                 }
                 FleInfo master = chosen != null ? chosen : Collections.min(info.fles());
-                List<Dependency> deps = p.restorer.dependencies();
+                List<Dependency> deps = p.restorer().dependencies();
                 assertNotNull(deps, info + ": dependencies() returned null");
                 for (Dependency d : deps) {
                     assertNotEquals(info.id(), d.fileId(), info + " depends on itself: " + d);
-                    assertFalse(plan.images.sharers(d.fileId()).isEmpty(),
+                    assertFalse(plan.images().sharers(d.fileId()).isEmpty(),
                             info + " depends on file " + d.fileId() + ", which no fd refers to: " + d);
                     assertFalse(d.why().isBlank(), info + ": a dependency must say why: " + d);
                     assertNotEquals(Stage.INITIALIZED, d.stage());
                     if (d.sameTask()) {
-                        assertTrue(plan.images.task(master.pid()).orElseThrow().fds().stream()
+                        assertTrue(plan.images().task(master.pid()).orElseThrow().fds().stream()
                                         .anyMatch(f -> f.fileId() == d.fileId()),
                                 info + ": needs file " + d.fileId() + " in the master's task " + master.pid()
                                         + ", which has no fd for it: " + d);
@@ -368,12 +362,12 @@ public abstract class FileKindContractTest {
     public Stream<DynamicNode> rollsBackAFaultInEachSyscall() throws Exception {
         List<DynamicNode> out = new ArrayList<>();
         for (Scenario s : scenarios()) {
-            Plan first = plan(s);
+            ContractPlan first = ContractPlan.of(s, contractDir, kind(), otherKinds());
             Restore clean = run(first, null);
             List<DynamicTest> tests = new ArrayList<>();
             clean.probes.forEach((fileId, probe) -> {
                 for (int k = 0; k < probe.names.size(); k++) {
-                    Fault fault = new Fault(fileId, k, probe.names.get(k), List.copyOf(probe.names));
+                    ContractProbe.Fault fault = new ContractProbe.Fault(fileId, k, probe.names.get(k), List.copyOf(probe.names));
                     String text = probe.texts.get(k);
                     tests.add(DynamicTest.dynamicTest("EIO in " + text + " (file " + fileId + ")",
                             () -> checkRollback(s, fault, text)));
@@ -384,8 +378,8 @@ public abstract class FileKindContractTest {
         return out.stream();
     }
 
-    private void checkRollback(Scenario s, Fault fault, String text) throws Exception {
-        Plan plan = plan(s);
+    private void checkRollback(Scenario s, ContractProbe.Fault fault, String text) throws Exception {
+        ContractPlan plan = ContractPlan.of(s, contractDir, kind(), otherKinds());
         java.util.Map<Integer, String> jvmBefore = fdrestore.api.sys.Sys.fdTargets();
         FakeKernel kernel = new FakeKernel();
         Environment env = environment(s, kernel);
@@ -393,16 +387,16 @@ public abstract class FileKindContractTest {
         RestoreException ex = assertThrows(RestoreException.class,
                 () -> assertTimeoutPreemptively(LIMIT, engine::run),
                 "EIO in " + text + " must fail the restore");
-        FleInfo master = engine.masterOf(fault.fileId);
+        FleInfo master = engine.masterOf(fault.fileId());
         assertEquals(master.pid(), ex.pid(), "the error names the task: " + ex.getMessage());
         assertEquals(master.fd(), ex.fd(), "the error names the fd: " + ex.getMessage());
         assertTrue(ex.getMessage().contains("task " + master.pid() + " fd " + master.fd()), ex.getMessage());
         assertTrue(chainMentions(ex, Errno.name(FAULT)), "the error carries the errno: " + ex.getMessage());
         Map<Integer, List<Integer>> owned = engine.ownedTemporaries();
-        for (ImageSet.Task t : plan.images.tasks()) {
+        for (ImageSet.Task t : plan.images().tasks()) {
             List<Integer> left = new ArrayList<>(kernel.table(t.pid()).temporaries());
             left.removeAll(owned.getOrDefault(t.pid(), List.of()));
-            if (fault.name.equals("close") && t.pid() == master.pid()) {
+            if (fault.name().equals("close") && t.pid() == master.pid()) {
                 // Linux releases the fd even when close(2) reports an error; the fake keeps it open.
                 left.remove(Integer.valueOf(text.substring("close(".length(), text.indexOf(')'))));
             }
@@ -411,12 +405,12 @@ public abstract class FileKindContractTest {
         }
         // As the Restorer does after a failed run: every planned restorer undoes what it made outside the
         // tables (a memfd inode the kind keeps in the JVM's table for files that never opened, say).
-        for (Planned p : plan.files()) {
+        for (ContractPlan.Planned p : plan.files()) {
             p.restorer().abort();
         }
         assertEquals(Map.of(), fdrestore.api.sys.FdLeaks.gainedSince(jvmBefore),
                 "fds the kind made in the JVM's own table are closed after EIO in " + text + " and abort()");
-        Failure failure = new Failure(fault.fileId, fault.index, text, ex, plan.root, kernel, env, engine);
+        Failure failure = new Failure(fault.fileId(), fault.index(), text, ex, plan.root(), kernel, env, engine);
         for (FaultCheck c : s.faultChecks) {
             c.check(failure);
         }
@@ -433,211 +427,36 @@ public abstract class FileKindContractTest {
 
     // ---- planning and running ---------------------------------------------------------------------
 
-    private record Planned(FileInfo info, FileKind kind, FileRestorer restorer, boolean underTest) {
-    }
-
-    private record Plan(Scenario scenario, ImageSet images, Path root, List<Planned> files, int floor) {
-    }
-
-    /** Which call of which file fails: the {@code index}-th call the kind made for the file, named {@code name}. */
-    private record Fault(long fileId, int index, String name, List<String> expected) {
-    }
-
-    private Plan plan(Scenario s) throws Exception {
-        Path dir = Files.createTempDirectory(contractDir, s.name.replaceAll("[^A-Za-z0-9_-]", "_"));
-        ImageSet images = ImageSet.open(s.images.write(dir.resolve("images")));
-        Path root = Files.createDirectories(dir.resolve("root"));
-        for (RootSetup r : s.roots) {
-            r.prepare(root);
-        }
-        FileKind kind = kind();
-        FileKind other = otherKinds();
-        PlanContext pc = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return root;
-            }
-
-            @Override
-            public String option(String name) {
-                return s.options.get(name);
-            }
-        };
-        List<Planned> files = new ArrayList<>();
-        int maxFd = 0;
-        for (Map.Entry<Long, List<ImageSet.FdRef>> e : images.sharers().entrySet()) {
-            List<FleInfo> fles = new ArrayList<>();
-            for (ImageSet.FdRef r : e.getValue()) {
-                fles.add(new FleInfo(r.pid(), r.fd().fd(), r.fd().cloexec()));
-                maxFd = Math.max(maxFd, r.fd().fd());
-            }
-            fles.sort(null);
-            FdType type = e.getValue().get(0).fd().type();
-            boolean underTest = kind.fdTypes().contains(type);
-            FileKind k = underTest ? kind : other;
-            if (!k.fdTypes().contains(type)) {
-                fail(s.name + ": no kind restores " + type + " (file " + e.getKey() + ")");
-            }
-            FileInfo info = new FileInfo(e.getKey(), type, images.file(e.getKey()).orElseThrow(), fles);
-            FileRestorer r;
-            try {
-                r = k.plan(info, pc);
-            } catch (PlanException x) {
-                throw new AssertionError(s.name + ": planning " + info + " failed: " + x.getMessage(), x);
-            }
-            assertNotNull(r, info + ": plan returned null");
-            files.add(new Planned(info, k, r, underTest));
-        }
-        assertTrue(files.stream().anyMatch(Planned::underTest), s.name + " has no file of the kind under test");
-        return new Plan(s, images, root, files, Math.max(100, maxFd + 64));
-    }
-
-    private Engine build(Plan plan, FakeKernel kernel, Environment env, Fault fault, Map<Long, Probe> probes)
+    private Engine build(ContractPlan plan, FakeKernel kernel, Environment env, ContractProbe.Fault fault,
+                         Map<Long, ContractProbe> probes)
             throws RestoreException {
-        Engine.Builder b = Engine.builder(env.transport()).root(plan.root);
-        plan.scenario.options.forEach(b::option);
-        for (ImageSet.Task t : plan.images.tasks()) {
-            b.table(env.table(t.pid(), plan.floor));
+        Engine.Builder b = Engine.builder(env.transport()).root(plan.root());
+        plan.scenario().options.forEach(b::option);
+        for (ImageSet.Task t : plan.images().tasks()) {
+            b.table(env.table(t.pid(), plan.floor()));
             FakeTaskTable fake = kernel.table(t.pid());
-            plan.scenario.stats.forEach(fake::stat);
+            plan.scenario().stats.forEach(fake::stat);
         }
-        for (Planned p : plan.files) {
-            FileRestorer r = p.restorer;
-            if (p.underTest) {
-                Probe probe = new Probe(p.info.id(), r, fault != null && fault.fileId == p.info.id() ? fault : null,
+        for (ContractPlan.Planned p : plan.files()) {
+            FileRestorer r = p.restorer();
+            if (p.underTest()) {
+                ContractProbe probe = new ContractProbe(p.info().id(), r,
+                        fault != null && fault.fileId() == p.info().id() ? fault : null,
                         kernel);
-                probes.put(p.info.id(), probe);
+                probes.put(p.info().id(), probe);
                 r = probe;
             }
-            b.file(p.info, p.kind.name(), r);
+            b.file(p.info(), p.kind().name(), r);
         }
         return b.build();
     }
 
-    private Restore run(Plan plan, Fault fault) throws Exception {
+    private Restore run(ContractPlan plan, ContractProbe.Fault fault) throws Exception {
         FakeKernel kernel = new FakeKernel();
-        Map<Long, Probe> probes = new LinkedHashMap<>();
-        Environment env = environment(plan.scenario, kernel);
+        Map<Long, ContractProbe> probes = new LinkedHashMap<>();
+        Environment env = environment(plan.scenario(), kernel);
         Engine engine = build(plan, kernel, env, fault, probes);
-        assertTimeoutPreemptively(LIMIT, engine::run, plan.scenario.name + ": the restore must complete");
-        return new Restore(kernel, plan.images, engine, probes, env, plan.root);
-    }
-
-    private static void checkComplete(Plan plan, Restore r) {
-        Map<Long, FakeKernel.FakeFile> byFile = new HashMap<>();
-        Map<FakeKernel.FakeFile, Long> byDescription = new IdentityHashMap<>();
-        for (ImageSet.Task t : plan.images.tasks()) {
-            FakeTaskTable table = r.table(t.pid());
-            List<Integer> want = new ArrayList<>();
-            t.fds().forEach(f -> want.add(f.fd()));
-            want.sort(null);
-            assertEquals(want, table.openFds(), "task " + t.pid() + " must hold exactly its image fds (no temporary,"
-                    + " nothing leaked): " + table.calls());
-            for (ImageSet.Fd fd : t.fds()) {
-                String where = "task " + t.pid() + " fd " + fd.fd();
-                assertEquals(fd.cloexec(), table.cloexec(fd.fd()), where + ": FD_CLOEXEC");
-                assertEquals(Stage.RESTORED, r.engine.stageOf(t.pid(), fd.fd()), where);
-                FakeKernel.FakeFile f = table.file(fd.fd());
-                FakeKernel.FakeFile prev = byFile.putIfAbsent(fd.fileId(), f);
-                if (prev != null) {
-                    assertSame(prev, f, where + ": file " + fd.fileId() + " must be one open file description");
-                }
-                Long other = byDescription.putIfAbsent(f, fd.fileId());
-                if (other != null && other != fd.fileId()) {
-                    fail(where + ": files " + other + " and " + fd.fileId() + " share one description");
-                }
-            }
-        }
-        assertEquals(Map.of(), r.engine.ownedTemporaries(), "the engine holds no fd after success");
-    }
-
-    /**
-     * Wraps a restorer of the kind under test: records the calls each open makes on the fake table, and,
-     * for a fault run, arms {@link FakeTaskTable#failOn} so that exactly the chosen call fails.
-     */
-    static final class Probe implements FileRestorer {
-        private final long fileId;
-        private final FileRestorer inner;
-        private final Fault fault;
-        private final FakeKernel kernel;
-        final List<String> names = new ArrayList<>();
-        final List<String> texts = new ArrayList<>();
-
-        Probe(long fileId, FileRestorer inner, Fault fault, FakeKernel kernel) {
-            this.fileId = fileId;
-            this.inner = inner;
-            this.fault = fault;
-            this.kernel = kernel;
-        }
-
-        @Override
-        public OpenResult open(OpenContext ctx) throws Exception {
-            // The fake table behind the engine's (the same object, unless the environment decorates it).
-            FakeTaskTable t = kernel.table(ctx.table().pid());
-            if (ctx.table() instanceof FakeTaskTable other && other != t) {
-                throw new IllegalStateException("the contract runs on the fake kernel's tables only");
-            }
-            int before = t.callNames().size();
-            boolean armed = false;
-            if (fault != null && fault.index >= names.size()) {
-                if (!fault.expected.subList(0, names.size()).equals(names)) {
-                    throw new IllegalStateException("file " + fileId + ": the kind's calls differ from the first run: "
-                            + names + " vs " + fault.expected);
-                }
-                int nth = 0;
-                for (int i = names.size(); i <= fault.index; i++) {
-                    if (fault.expected.get(i).equals(fault.name)) {
-                        nth++;
-                    }
-                }
-                t.failOn(fault.name, nth, FAULT);
-                armed = true;
-            }
-            try {
-                return inner.open(ctx);
-            } finally {
-                List<String> n = t.callNames();
-                List<String> x = t.calls();
-                for (int i = before; i < n.size(); i++) {
-                    names.add(n.get(i));
-                    texts.add(x.get(i));
-                }
-                if (armed) {
-                    t.clearFaults();
-                }
-            }
-        }
-
-        @Override
-        public List<Dependency> dependencies() {
-            return inner.dependencies();
-        }
-
-        @Override
-        public void abort() throws Exception {
-            inner.abort();
-        }
-
-        @Override
-        public FleInfo chooseMaster(List<FleInfo> fles) {
-            return inner.chooseMaster(fles);
-        }
-
-        @Override
-        public String toString() {
-            return inner.toString();
-        }
+        assertTimeoutPreemptively(LIMIT, engine::run, plan.scenario().name + ": the restore must complete");
+        return new Restore(kernel, plan.images(), engine, probes, env, plan.root());
     }
 }

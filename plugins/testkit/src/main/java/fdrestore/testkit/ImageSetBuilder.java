@@ -1,6 +1,7 @@
 package fdrestore.testkit;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.Message;
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.ImageFile;
@@ -31,7 +32,9 @@ import java.util.Map;
 
 /**
  * Writes a CRIU-format image set from a few calls, for tests and benchmarks: tasks, regular files,
- * pipes (with queued data), epolls, timerfds, eventfds and the fds that refer to them.
+ * pipes (with queued data), epolls, timerfds, eventfds and the fds that refer to them; a file of any other
+ * kind ({@link #file}) and the entries of its side images ({@link #entry}), so a kind with images of its
+ * own needs no image writer of its own.
  *
  * <pre>
  * ImageSetBuilder b = new ImageSetBuilder();
@@ -46,8 +49,8 @@ public final class ImageSetBuilder {
     private final Map<Integer, PstreeEntry> tasks = new LinkedHashMap<>();
     private final Map<Integer, List<FdinfoEntry>> fds = new LinkedHashMap<>();
     private final List<FileEntry> files = new ArrayList<>();
-    private final List<ImageEntry> pipeData = new ArrayList<>();
-    private final List<ImageEntry> legacyTfds = new ArrayList<>();
+    /** The side images of {@link #entry}, by file name, entries in order. */
+    private final Map<String, SideImage> sideImages = new LinkedHashMap<>();
     private final Map<String, byte[]> extraImages = new LinkedHashMap<>();
     private int nextId = 1;
     private int nextPipe = 1000;
@@ -89,7 +92,7 @@ public final class ImageSetBuilder {
         files.add(FileEntry.newBuilder().setType(FdType.PIPE.code()).setId(w)
                 .setPipe(PipeEntry.newBuilder().setId(w).setPipeId(pipeId).setFlags(1).setFown(fown())).build());
         if (data != null && data.length > 0) {
-            pipeData.add(new ImageEntry(PipeDataEntry.newBuilder().setPipeId(pipeId).setBytes(data.length).build(), data));
+            entry(Magic.PIPES_DATA, PipeDataEntry.newBuilder().setPipeId(pipeId).setBytes(data.length).build(), data);
         }
         return new long[] {r, w};
     }
@@ -127,7 +130,7 @@ public final class ImageSetBuilder {
     public long eventpollLegacy(int flags, EpollTarget... targets) {
         long id = eventpoll(flags);
         for (EpollTarget t : targets) {
-            legacyTfds.add(ImageEntry.of(tfd((int) id, t)));
+            entry(Magic.EVENTPOLL_TFD, tfd((int) id, t));
         }
         return id;
     }
@@ -173,6 +176,58 @@ public final class ImageSetBuilder {
     /** The FownEntry of a file nobody owns (F_SETOWN never called), as criu records it. */
     public static FownEntry noOwner() {
         return fown();
+    }
+
+    /**
+     * Adds an entry to the side image of {@code magic} ({@code filelocks.img}, {@code memfd.img},
+     * {@code tty-info.img} ...), after those added before: for a kind whose files.img entry refers to
+     * entries of an image of its own. Use {@link #file} for files.img and {@link #task}/{@link #fd} for
+     * the images of the tree.
+     */
+    public ImageSetBuilder entry(Magic magic, Message message) {
+        return entry(magic, message, null);
+    }
+
+    /**
+     * As {@link #entry(Magic, Message)}, with the raw payload that follows the entry in images whose
+     * kind has one ({@link Magic#payloadKind()}: the queued bytes of a pipes-data.img entry, say).
+     * {@link #write} checks each entry's type and payload as the image reader will (a GhostChunkEntry after
+     * a ghost file's head, a payload of the length the entry announces).
+     */
+    public ImageSetBuilder entry(Magic magic, Message message, byte[] payload) {
+        if (magic.isPerObject()) {
+            throw new IllegalArgumentException(magic + " images are per object (" + magic.fileNameFormat()
+                    + "): use entry(magic, objectId, message, payload)");
+        }
+        return add(magic, magic.fileName(), message, payload);
+    }
+
+    /**
+     * Adds an entry to the per-object image of {@code magic} for object {@code objectId}
+     * ({@code tcp-stream-<inode>.img}, {@code pagemap-shmem-<shmid>.img}, {@code ghost-file-<id>.img} ...),
+     * with its payload (null for none).
+     */
+    public ImageSetBuilder entry(Magic magic, long objectId, Message message, byte[] payload) {
+        if (!magic.isPerObject()) {
+            throw new IllegalArgumentException(magic + " is a single image (" + magic.fileName()
+                    + "): use entry(magic, message, payload)");
+        }
+        return add(magic, magic.fileName(objectId), message, payload);
+    }
+
+    private static final java.util.Set<Magic> OWN = java.util.EnumSet.of(Magic.INVENTORY, Magic.PSTREE, Magic.IDS,
+            Magic.CORE, Magic.FDINFO, Magic.FILES);
+
+    private ImageSetBuilder add(Magic magic, String name, Message message, byte[] payload) {
+        if (OWN.contains(magic)) {
+            throw new IllegalArgumentException(name + " is written by the builder itself: use task, fd or file");
+        }
+        ImageEntry e = payload == null ? ImageEntry.of(message) : new ImageEntry(message, payload.clone());
+        sideImages.computeIfAbsent(name, n -> new SideImage(magic, new ArrayList<>())).entries().add(e);
+        return this;
+    }
+
+    private record SideImage(Magic magic, List<ImageEntry> entries) {
     }
 
     /** A side image of kind {@code magic} named {@code name} (memfd.img, pagemap-shmem-7.img ...), written as given. */
@@ -225,11 +280,8 @@ public final class ImageSetBuilder {
         List<ImageEntry> fe = new ArrayList<>();
         files.forEach(f -> fe.add(ImageEntry.of(f)));
         ImageWriter.write(new ImageFile(Magic.FILES, fe), dir.resolve(Magic.FILES.fileName()));
-        if (!pipeData.isEmpty()) {
-            ImageWriter.write(new ImageFile(Magic.PIPES_DATA, pipeData), dir.resolve(Magic.PIPES_DATA.fileName()));
-        }
-        if (!legacyTfds.isEmpty()) {
-            ImageWriter.write(new ImageFile(Magic.EVENTPOLL_TFD, legacyTfds), dir.resolve(Magic.EVENTPOLL_TFD.fileName()));
+        for (Map.Entry<String, SideImage> e : sideImages.entrySet()) {
+            ImageWriter.write(new ImageFile(e.getValue().magic(), e.getValue().entries()), dir.resolve(e.getKey()));
         }
         for (Map.Entry<String, byte[]> e : extraImages.entrySet()) {
             Files.write(dir.resolve(e.getKey()), e.getValue());

@@ -24,6 +24,7 @@ import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.FakeTaskTable;
 import fdrestore.testkit.FileKindContractTest;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -66,29 +67,7 @@ class EventfdContractTest extends FileKindContractTest {
     }
 
     private static PlanContext ctx(ImageSet images) {
-        return new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return null;
-            }
-        };
+        return TestPlanContext.of(images);
     }
 
     private static FileInfo info(ImageSet images, long id) {

@@ -21,6 +21,7 @@ import fdrestore.core.engine.Engine;
 import fdrestore.testkit.FakeKernel;
 import fdrestore.testkit.ImageSetBuilder;
 import fdrestore.testkit.Samples;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -34,29 +35,7 @@ class EventpollPlanTest {
     Path tmp;
 
     static PlanContext ctx(ImageSet images) {
-        return new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return null;
-            }
-        };
+        return TestPlanContext.of(images);
     }
 
     static FileInfo info(ImageSet images, long id) {

@@ -20,6 +20,7 @@ import fdrestore.plugin.fanotify.proto.FanotifyMountMarkEntry;
 import fdrestore.plugin.fanotify.proto.FhEntry;
 import fdrestore.testkit.FileKindContractTest;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -94,29 +95,7 @@ class FanotifyContractTest extends FileKindContractTest {
     }
 
     private static PlanContext ctx(ImageSet images) {
-        return new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return null;
-            }
-        };
+        return TestPlanContext.of(images);
     }
 
     private PlanException refused(ToLongFunction<ImageSetBuilder> make) throws Exception {

@@ -4,29 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.mockito.ArgumentMatchers.any;
-import static org.mockito.Mockito.mock;
-import static org.mockito.Mockito.when;
 
-import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
-import fdrestore.api.spi.FileInfo;
-import fdrestore.api.spi.FleInfo;
-import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.RestoreException;
-import fdrestore.api.spi.Transport;
-import fdrestore.api.sys.FdLeaks;
-import fdrestore.api.sys.Sys;
-import fdrestore.core.engine.Engine;
-import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.RealKernel;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,8 +28,7 @@ class FanotifyRealTest {
     @TempDir
     Path tmp;
 
-    private TaskRuntime runtime;
-    private ExecutorTaskTable table;
+    private RealKernel kernel;
 
     static boolean fanotifyWorks() {
         try {
@@ -55,46 +41,23 @@ class FanotifyRealTest {
 
     @BeforeEach
     void start() throws Exception {
-        runtime = new TaskRuntime();
-        table = runtime.start(1, 100);
+        kernel = RealKernel.open();
     }
 
+    /** Fails on an fanotify or O_PATH fd the kind left in the JVM's table. */
     @AfterEach
-    void stop() {
-        runtime.close();
+    void stop() throws Exception {
+        kernel.close();
     }
 
-    private Engine engine(ImageSetBuilder b, long id, Path root) throws Exception {
+    /** Restores the images of {@code b} under {@code root} into task 1 (a temporary left there fails it). */
+    private void restore(ImageSetBuilder b, Path root) throws Exception {
         ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
-        PlanContext ctx = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            public ImageSet images() {
-                return images;
-            }
-
-            public Path root() {
-                return root;
-            }
-
-            public String option(String name) {
-                return null;
-            }
-        };
-        Transport transport = mock(Transport.class);
-        when(transport.receive(any(), any(), any())).thenReturn(-1);
-        FileInfo fi = new FileInfo(id, FdType.FANOTIFY, images.file(id).orElseThrow(), List.of(new FleInfo(1, 4, false)));
-        return Engine.builder(transport).table(table).file(fi, "fanotify", new FanotifyKind().plan(fi, ctx)).build();
+        kernel.restore(TestPlanContext.of(images).root(root), new FanotifyKind());
     }
 
     private List<String> fdinfo(int fd) throws Exception {
-        return Files.readAllLines(Path.of("/proc", Long.toString(ProcessHandle.current().pid()), "task",
-                Integer.toString(table.tid()), "fdinfo", Integer.toString(fd)));
+        return List.of(kernel.fdinfo(1, fd).split("\n"));
     }
 
     @Test
@@ -109,9 +72,7 @@ class FanotifyRealTest {
             long id = FanotifyContractTest.fanotify(b, 02 | 04000, 0x12, 0100000,
                     FanotifyContractTest.mount(0x40, 0x40000038, 0x3, "/"), FanotifyContractTest.inode(0, 0x3b, 0, "/w/file"));
             b.fd(1, 4, id);
-            Engine engine = engine(b, id, root);   // first: Mockito's agent may open a socket of its own
-            Map<Integer, String> before = Sys.fdTargets();
-            engine.run();
+            restore(b, root);
             List<String> info = fdinfo(4);
             assertTrue(info.contains("fanotify flags:12 event-flags:8000"), info.toString());
             assertTrue(info.stream().anyMatch(l -> l.startsWith("fanotify mnt_id:")
@@ -122,8 +83,6 @@ class FanotifyRealTest {
             assertEquals(List.of(), new FanotifyKind().verify(ImageSet.open(b.write(tmp.resolve("again"))).file(id)
                     .orElseThrow(), "anon_inode:[fanotify]", fdrestore.api.spi.Fdinfo.parse(String.join("\n", info))),
                     "the kind's own check agrees");
-            assertEquals(List.of(), Arrays.stream(table.listFds()).filter(fd -> fd >= 100).boxed().toList());
-            assertEquals(Map.of(), FdLeaks.gainedSince(before), "the JVM's fanotify and O_PATH fds are closed");
         });
     }
 
@@ -137,13 +96,10 @@ class FanotifyRealTest {
             long id = FanotifyContractTest.fanotify(b, 02, 0, 0, FanotifyContractTest.mount(0, 0x8, 0, "/"),
                     FanotifyContractTest.inode(0, 0x2, 0, "/gone"));
             b.fd(1, 4, id);
-            Engine engine = engine(b, id, root);
-            Map<Integer, String> before = Sys.fdTargets();
-            RestoreException e = assertThrows(RestoreException.class, engine::run);
+            RestoreException e = assertThrows(RestoreException.class, () -> restore(b, root));
             assertTrue(e.getMessage().contains("task 1 fd 4") && e.getMessage().contains("inode mark on /gone mask 0x2")
                     && e.getMessage().contains("ENOENT"), e.getMessage());
-            assertEquals(List.of(), Arrays.stream(table.listFds()).filter(fd -> fd >= 100).boxed().toList());
-            assertEquals(Map.of(), FdLeaks.gainedSince(before), "no fanotify or O_PATH fd left in the JVM");
+            assertEquals(List.of(), kernel.strays(1), "nothing left in the task's table");
         });
     }
 
@@ -159,8 +115,7 @@ class FanotifyRealTest {
             b.task(1, 0);
             long id = FanotifyContractTest.fanotify(b, 02, 0, 0, FanotifyContractTest.inode(0, 0x2, 0, "/link"));
             b.fd(1, 4, id);
-            Engine engine = engine(b, id, root);
-            assertThrows(RestoreException.class, engine::run, "../outside resolves to /outside under the root: absent");
+            assertThrows(RestoreException.class, () -> restore(b, root), "../outside resolves to /outside under the root: absent");
         });
     }
 }

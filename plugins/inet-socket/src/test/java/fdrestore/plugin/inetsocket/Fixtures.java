@@ -5,7 +5,7 @@ import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FleInfo;
 import fdrestore.api.spi.PlanContext;
-import java.nio.file.Path;
+import fdrestore.testkit.TestPlanContext;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -17,29 +17,7 @@ final class Fixtures {
     }
 
     static PlanContext planContext(ImageSet images, Map<String, String> options) {
-        return new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return options.get(name);
-            }
-        };
+        return TestPlanContext.of(images).options(options);
     }
 
     static PlanContext planContext(ImageSet images) {

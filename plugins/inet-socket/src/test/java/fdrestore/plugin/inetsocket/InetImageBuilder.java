@@ -2,37 +2,24 @@ package fdrestore.plugin.inetsocket;
 
 import com.google.protobuf.CodedOutputStream;
 import fdrestore.api.image.FdType;
-import fdrestore.api.image.codec.ImageEntry;
-import fdrestore.api.image.codec.ImageFile;
-import fdrestore.api.image.codec.ImageWriter;
 import fdrestore.api.image.codec.Magic;
-import fdrestore.api.image.proto.CoreEntry;
-import fdrestore.api.image.proto.FdinfoEntry;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.FownEntry;
 import fdrestore.api.image.proto.InetSkEntry;
-import fdrestore.api.image.proto.InventoryEntry;
-import fdrestore.api.image.proto.PstreeEntry;
 import fdrestore.api.image.proto.SkOptsEntry;
-import fdrestore.api.image.proto.TaskCoreEntry;
-import fdrestore.api.image.proto.TaskKobjIdsEntry;
 import fdrestore.api.image.proto.TcpStreamEntry;
+import fdrestore.testkit.ImageSetBuilder;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
+import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 
 /** Writes CRIU-format image sets with inet sockets (and tcp-stream images) for the tests. */
 final class InetImageBuilder {
-    private final Map<Integer, PstreeEntry> tasks = new LinkedHashMap<>();
-    private final Map<Integer, List<FdinfoEntry>> fds = new LinkedHashMap<>();
-    private final List<FileEntry> files = new ArrayList<>();
-    private final Map<Long, ImageEntry> streams = new LinkedHashMap<>();
-    private int nextId = 1;
+    private final ImageSetBuilder base = new ImageSetBuilder();
+    private final Map<Long, FileEntry> files = new HashMap<>();
     private int nextIno = 700000;
 
     static FownEntry fown() {
@@ -73,20 +60,19 @@ final class InetImageBuilder {
     }
 
     InetImageBuilder task(int pid, int ppid) {
-        PstreeEntry parent = tasks.get(ppid);
-        int sid = parent == null ? pid : parent.getSid();
-        tasks.put(pid, PstreeEntry.newBuilder().setPid(pid).setPpid(ppid).setPgid(sid).setSid(sid).addThreads(pid).build());
-        fds.put(pid, new ArrayList<>());
+        base.task(pid, ppid);
         return this;
     }
 
     /** Adds a socket (id and inode assigned here); returns its file id. */
     long socket(InetSkEntry.Builder e) {
-        int id = nextId++;
         int ino = nextIno++;
-        files.add(FileEntry.newBuilder().setType(FdType.INETSK.code()).setId(id)
-                .setIsk(e.setId(id).setIno(ino).build()).build());
-        return id;
+        return base.file(i -> {
+            FileEntry f = FileEntry.newBuilder().setType(FdType.INETSK.code()).setId(i)
+                    .setIsk(e.setId(i).setIno(ino).build()).build();
+            files.put((long) i, f);
+            return f;
+        });
     }
 
     int ino(long fileId) {
@@ -94,7 +80,7 @@ final class InetImageBuilder {
     }
 
     FileEntry entry(long fileId) {
-        return files.stream().filter(f -> f.getId() == (int) fileId).findFirst().orElseThrow();
+        return Objects.requireNonNull(files.get(fileId), "no socket " + fileId);
     }
 
     /** tcp-stream-INO.img (INO in hex) of socket {@code fileId}, with fields given by CRIU number (see {@link #stream}). */
@@ -102,7 +88,7 @@ final class InetImageBuilder {
         byte[] payload = new byte[inq.length + outq.length];
         System.arraycopy(inq, 0, payload, 0, inq.length);
         System.arraycopy(outq, 0, payload, inq.length, outq.length);
-        streams.put(Integer.toUnsignedLong(ino(fileId)), new ImageEntry(TcpStreamEntry.parseFrom(message), payload));
+        base.entry(Magic.TCP_STREAM, Integer.toUnsignedLong(ino(fileId)), TcpStreamEntry.parseFrom(message), payload);
         return this;
     }
 
@@ -120,36 +106,11 @@ final class InetImageBuilder {
     }
 
     InetImageBuilder fd(int pid, int fd, long fileId) {
-        fds.get(pid).add(FdinfoEntry.newBuilder().setId((int) fileId).setFlags(0).setType(FdType.INETSK.code())
-                .setFd(fd).build());
+        base.fd(pid, fd, fileId);
         return this;
     }
 
     Path write(Path dir) throws IOException {
-        Files.createDirectories(dir);
-        ImageWriter.write(new ImageFile(Magic.INVENTORY, List.of(ImageEntry.of(InventoryEntry.newBuilder()
-                .setImgVersion(2).setFdinfoPerId(true).build()))), dir.resolve(Magic.INVENTORY.fileName()));
-        List<ImageEntry> ps = new ArrayList<>();
-        tasks.values().forEach(p -> ps.add(ImageEntry.of(p)));
-        ImageWriter.write(new ImageFile(Magic.PSTREE, ps), dir.resolve(Magic.PSTREE.fileName()));
-        for (PstreeEntry p : tasks.values()) {
-            int pid = p.getPid();
-            ImageWriter.write(new ImageFile(Magic.IDS, List.of(ImageEntry.of(TaskKobjIdsEntry.newBuilder()
-                    .setVmId(pid).setFilesId(pid).setFsId(pid).setSighandId(pid).build()))), dir.resolve(Magic.IDS.fileName(pid)));
-            ImageWriter.write(new ImageFile(Magic.CORE, List.of(ImageEntry.of(CoreEntry.newBuilder().setMtype(1)
-                    .setTc(TaskCoreEntry.newBuilder().setTaskState(1).setExitCode(0).setPersonality(0).setFlags(0)
-                            .setBlkSigset(0).setComm("task-" + pid)).build()))), dir.resolve(Magic.CORE.fileName(pid)));
-            List<ImageEntry> fi = new ArrayList<>();
-            fds.get(pid).forEach(e -> fi.add(ImageEntry.of(e)));
-            ImageWriter.write(new ImageFile(Magic.FDINFO, fi), dir.resolve(Magic.FDINFO.fileName(pid)));
-        }
-        List<ImageEntry> fe = new ArrayList<>();
-        files.forEach(f -> fe.add(ImageEntry.of(f)));
-        ImageWriter.write(new ImageFile(Magic.FILES, fe), dir.resolve(Magic.FILES.fileName()));
-        for (Map.Entry<Long, ImageEntry> s : streams.entrySet()) {
-            ImageWriter.write(new ImageFile(Magic.TCP_STREAM, List.of(s.getValue())),
-                    dir.resolve(Magic.TCP_STREAM.fileName(s.getKey())));
-        }
-        return dir;
+        return base.write(dir);
     }
 }

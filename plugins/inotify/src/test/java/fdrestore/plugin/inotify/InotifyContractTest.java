@@ -18,6 +18,7 @@ import fdrestore.plugin.inotify.proto.InotifyFileEntry;
 import fdrestore.plugin.inotify.proto.InotifyWdEntry;
 import fdrestore.testkit.FileKindContractTest;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -95,26 +96,7 @@ class InotifyContractTest extends FileKindContractTest {
         b.fd(1, 4, id);
         ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
         FileInfo info = new FileInfo(id, FdType.INOTIFY, images.file(id).orElseThrow(), List.of(new FleInfo(1, 4, false)));
-        PlanContext ctx = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            public ImageSet images() {
-                return images;
-            }
-
-            public Path root() {
-                return tmp;
-            }
-
-            public String option(String name) {
-                return null;
-            }
-        };
+        PlanContext ctx = TestPlanContext.of(images).root(tmp);
         return assertThrows(PlanException.class, () -> new InotifyKind().plan(info, ctx));
     }
 

@@ -14,6 +14,7 @@ import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
 import fdrestore.testkit.FileKindContractTest;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -66,29 +67,7 @@ class MemfdContractTest extends FileKindContractTest {
         b.fd(1, 4, id);
         ImageSet set = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
         FileInfo info = new FileInfo(id, FdType.MEMFD, set.file(id).orElseThrow(), List.of(new FleInfo(1, 4, false)));
-        PlanContext ctx = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return set;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return MemfdKind.MAX_SIZE_OPTION.equals(name) ? maxSize : null;
-            }
-        };
+        PlanContext ctx = TestPlanContext.of(set).option(MemfdKind.MAX_SIZE_OPTION, maxSize);
         return assertThrows(PlanException.class, () -> new MemfdKind().plan(info, ctx)).getMessage();
     }
 

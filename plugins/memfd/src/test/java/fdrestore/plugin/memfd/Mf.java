@@ -1,7 +1,6 @@
 package fdrestore.plugin.memfd;
 
 import fdrestore.api.image.FdType;
-import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.FownEntry;
@@ -10,8 +9,6 @@ import fdrestore.api.image.proto.MemfdInodeEntry;
 import fdrestore.api.image.proto.PagemapEntry;
 import fdrestore.api.image.proto.PagemapHead;
 import fdrestore.testkit.ImageSetBuilder;
-import java.util.ArrayList;
-import java.util.List;
 
 /** memfd images for the tests, shaped like criu 4.2's (zdtm memfd00: memfd.img, pagemap-shmem-N.img, pages-N.img). */
 final class Mf {
@@ -35,22 +32,18 @@ final class Mf {
     }
 
     static void inodes(ImageSetBuilder b, MemfdInodeEntry... inodes) {
-        List<ImageEntry> l = new ArrayList<>();
         for (MemfdInodeEntry i : inodes) {
-            l.add(ImageEntry.of(i));
+            b.entry(Magic.MEMFD_INODE, i);
         }
-        b.image(Magic.MEMFD_INODE.fileName(), Magic.MEMFD_INODE, l);
     }
 
     /** pagemap-shmem-{shmid}.img naming pages-{pagesId}.img, with runs {offset, pages} (PE_PRESENT), and the pages. */
     static void contents(ImageSetBuilder b, int shmid, int pagesId, long[][] runs, byte[] pages) {
-        List<ImageEntry> l = new ArrayList<>();
-        l.add(ImageEntry.of(PagemapHead.newBuilder().setPagesId(pagesId).build()));
+        b.entry(Magic.SHMEM_PAGEMAP, shmid, PagemapHead.newBuilder().setPagesId(pagesId).build(), null);
         for (long[] r : runs) {
-            l.add(ImageEntry.of(PagemapEntry.newBuilder().setVaddr(r[0]).setCompatNrPages(0).setFlags(4)
-                    .setNrPages(r[1]).build()));
+            b.entry(Magic.SHMEM_PAGEMAP, shmid, PagemapEntry.newBuilder().setVaddr(r[0]).setCompatNrPages(0).setFlags(4)
+                    .setNrPages(r[1]).build(), null);
         }
-        b.image(Magic.SHMEM_PAGEMAP.fileName(shmid), Magic.SHMEM_PAGEMAP, l);
         b.raw("pages-" + pagesId + ".img", pages);
     }
 

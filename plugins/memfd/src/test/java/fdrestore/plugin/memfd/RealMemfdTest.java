@@ -5,35 +5,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.mockito.ArgumentMatchers.any;
-import static org.mockito.Mockito.mock;
-import static org.mockito.Mockito.when;
 
-import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.MemfdFileEntry;
 import fdrestore.api.image.proto.MemfdInodeEntry;
 import fdrestore.api.image.proto.PagemapEntry;
-import fdrestore.api.spi.FileInfo;
-import fdrestore.api.spi.FleInfo;
-import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.Syscalls;
-import fdrestore.api.sys.Sys;
 import fdrestore.core.dump.LocalDumpContext;
-import fdrestore.core.engine.Engine;
-import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.RealKernel;
 import fdrestore.testkit.Samples;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -42,81 +30,43 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * memfds on the real kernel: criu 4.2's memfd00 and memfd04 samples and a two-description inode restored
- * by the engine into a private task table and read back through /proc (contents, size, position, flags,
- * seals, mode); and the dump of a memfd of the JVM's own table.
+ * by the engine into a private task table (the testkit's {@link RealKernel}) and read back through /proc
+ * (contents, size, position, flags, seals, mode); and the dump of a memfd of the JVM's own table.
  */
 @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class RealMemfdTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
-    private static final int FLOOR = 200;
 
     @TempDir
     Path tmp;
 
-    private TaskRuntime runtime;
-    private ExecutorTaskTable table;
+    private RealKernel kernel;
+    private int pid;
 
     @BeforeEach
-    void start() {
-        runtime = new TaskRuntime();
+    void start() throws Exception {
+        kernel = RealKernel.open();
     }
 
     @AfterEach
-    void stop() {
-        runtime.close();
+    void stop() throws Exception {
+        kernel.close();
     }
 
-    /** Restores the memfd files of {@code images} (their fds of task {@code pid}) into the table. */
-    private void restore(ImageSet images, int pid) throws Exception {
-        fdrestore.api.spi.Transport transport = mock(fdrestore.api.spi.Transport.class);
-        when(transport.receive(any(), any(), any())).thenReturn(-1);
-        PlanContext pc = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return null;
-            }
-        };
-        MemfdKind kind = new MemfdKind();
-        table = runtime.start(pid, FLOOR);
-        Engine.Builder eb = Engine.builder(transport).table(table);
-        for (Map.Entry<Long, List<ImageSet.FdRef>> e : images.sharers().entrySet()) {
-            ImageSet.FdRef r = e.getValue().get(0);
-            if (r.fd().type() != FdType.MEMFD) {
-                continue;
-            }
-            FileInfo f = new FileInfo(e.getKey(), FdType.MEMFD, images.file(e.getKey()).orElseThrow(),
-                    List.of(new FleInfo(pid, r.fd().fd(), r.fd().cloexec())));
-            eb.file(f, kind.name(), kind.plan(f, pc));
-        }
-        Engine en = eb.build();
-        Map<Integer, String> jvm = Sys.fdTargets();
-        assertTimeoutPreemptively(LIMIT, en::run);
-        assertEquals(Map.of(), fdrestore.api.sys.FdLeaks.gainedSince(jvm), "nothing left in the JVM's table");
+    /** Restores the memfd files of {@code images}, whose task {@code pid} the test looks at. */
+    private void restore(ImageSet images, int pid) {
+        this.pid = pid;
+        assertTimeoutPreemptively(LIMIT, () -> {
+            kernel.restore(images, new MemfdKind());
+        });
     }
 
     private Path fd(int n) {
-        return Path.of("/proc/self/task/" + table.tid() + "/fd/" + n);
+        return kernel.fd(pid, n);
     }
 
     private String fdinfo(int n) throws Exception {
-        return Files.readString(Path.of("/proc/self/task/" + table.tid() + "/fdinfo/" + n));
+        return kernel.fdinfo(pid, n);
     }
 
     private int seals(int n) throws Exception {

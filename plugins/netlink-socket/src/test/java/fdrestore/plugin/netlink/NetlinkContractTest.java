@@ -14,6 +14,7 @@ import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
 import fdrestore.testkit.FileKindContractTest;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -62,29 +63,7 @@ class NetlinkContractTest extends FileKindContractTest {
     }
 
     private static PlanContext ctx(ImageSet images, String port) {
-        return new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return NetlinkKind.PORT_OPTION.equals(name) ? port : null;
-            }
-        };
+        return TestPlanContext.of(images).option(NetlinkKind.PORT_OPTION, port);
     }
 
     private String refusal(Nl.Edit edit) throws Exception {

@@ -5,35 +5,26 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.mockito.ArgumentMatchers.any;
-import static org.mockito.Mockito.mock;
-import static org.mockito.Mockito.when;
 
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.NetlinkSkEntry;
-import fdrestore.api.spi.FileInfo;
-import fdrestore.api.spi.FleInfo;
-import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.RestoreException;
 import fdrestore.api.spi.SocketOptions;
-import fdrestore.api.spi.Transport;
+import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.core.dump.LocalDumpContext;
-import fdrestore.core.engine.Engine;
-import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.testkit.ImageSetBuilder;
-import java.nio.file.Files;
+import fdrestore.testkit.RealKernel;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
@@ -46,16 +37,14 @@ import org.junit.jupiter.api.io.TempDir;
 @EnabledIf(value = "uevent", disabledReason = "this kernel has no NETLINK_KOBJECT_UEVENT sockets")
 class RealNetlinkTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
-    private static final int FLOOR = 200;
     static final int UEVENT = 15;
     static final int NETLINK_LIST_MEMBERSHIPS = 9;
 
     @TempDir
     Path tmp;
 
-    private TaskRuntime runtime;
-    private ExecutorTaskTable table;
-    private Transport transport;
+    private RealKernel kernel;
+    private TaskTable table;
     private final List<Integer> mine = new ArrayList<>();
 
     static boolean uevent() {
@@ -67,18 +56,12 @@ class RealNetlinkTest {
         }
     }
 
-    @BeforeEach
-    void start() throws Exception {
-        runtime = new TaskRuntime();
-        table = runtime.start(1, FLOOR);
-        transport = mock(Transport.class);
-        when(transport.receive(any(), any(), any())).thenReturn(-1);
-    }
-
     @AfterEach
-    void stop() {
-        runtime.close();
+    void stop() throws Exception {
         mine.forEach(Sys::closeQuietly);
+        if (kernel != null) {
+            kernel.close();
+        }
     }
 
     private int jvmSocket() throws Exception {
@@ -95,55 +78,27 @@ class RealNetlinkTest {
         }
     }
 
+    /**
+     * Restores the netlink sockets of {@code b} into task 1 of a fresh harness (opened after the test's own
+     * sockets, which its close then does not count as leaks).
+     */
     private void restore(ImageSetBuilder b, Map<String, String> options) throws Exception {
         ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
-        PlanContext pc = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return options.get(name);
-            }
-        };
-        NetlinkKind kind = new NetlinkKind();
-        Engine.Builder eb = Engine.builder(transport).table(table);
-        images.sharers().forEach((id, refs) -> {
-            List<FleInfo> fles = new ArrayList<>();
-            refs.forEach(r -> fles.add(new FleInfo(r.pid(), r.fd().fd(), r.fd().cloexec())));
-            FileInfo f = new FileInfo(id, FdType.NETLINKSK, images.file(id).orElseThrow(), fles);
-            try {
-                eb.file(f, kind.name(), kind.plan(f, pc));
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            }
-        });
-        Engine e = eb.build();
-        assertTimeoutPreemptively(LIMIT, e::run);
+        if (kernel != null) {
+            kernel.close();
+        }
+        kernel = RealKernel.open();
+        try {
+            assertTimeoutPreemptively(LIMIT, () -> {
+                kernel.restore(TestPlanContext.of(images).options(options), new NetlinkKind());
+            });
+        } finally {
+            table = kernel.table(1);
+        }
     }
 
     private void assertNoTemporaries() throws Exception {
-        List<String> left = new ArrayList<>();
-        for (int fd : table.listFds()) {
-            if (fd >= FLOOR) {
-                left.add(fd + " -> " + Files.readSymbolicLink(Path.of("/proc/self/task/" + table.tid() + "/fd/" + fd)));
-            }
-        }
-        assertEquals(List.of(), left, "temporaries left in the task table");
+        assertEquals(List.of(), kernel.strays(1), "temporaries left in the task table");
     }
 
     private static int portOf(byte[] sa) {

@@ -20,6 +20,7 @@ import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
 import fdrestore.testkit.FileKindContractTest;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.IntFunction;
@@ -103,29 +104,7 @@ class PacketContractTest extends FileKindContractTest {
         b.fd(1, 4, id);
         ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
         FileInfo info = new FileInfo(id, FdType.PACKETSK, images.file(id).orElseThrow(), List.of(new FleInfo(1, 4, false)));
-        PlanContext ctx = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return null;
-            }
-        };
+        PlanContext ctx = TestPlanContext.of(images);
         return assertThrows(PlanException.class, () -> new PacketKind().plan(info, ctx)).getMessage();
     }
 

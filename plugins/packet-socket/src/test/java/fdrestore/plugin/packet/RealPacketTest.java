@@ -4,32 +4,23 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.mockito.ArgumentMatchers.any;
-import static org.mockito.Mockito.mock;
-import static org.mockito.Mockito.when;
 
 import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.PacketSockEntry;
-import fdrestore.api.spi.FileInfo;
-import fdrestore.api.spi.FleInfo;
-import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.SocketOptions;
-import fdrestore.api.spi.Transport;
+import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.core.dump.LocalDumpContext;
-import fdrestore.core.engine.Engine;
-import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.TaskRuntime;
 import fdrestore.testkit.ImageSetBuilder;
-import java.nio.file.Files;
+import fdrestore.testkit.RealKernel;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.io.TempDir;
@@ -42,15 +33,13 @@ import org.junit.jupiter.api.io.TempDir;
 @EnabledIf(value = "packetSockets", disabledReason = "no AF_PACKET sockets here (CAP_NET_RAW needed)")
 class RealPacketTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
-    private static final int FLOOR = 200;
     private static final int SOL_PACKET = PacketSocket.SOL_PACKET;
 
     @TempDir
     Path tmp;
 
-    private TaskRuntime runtime;
-    private ExecutorTaskTable table;
-    private Transport transport;
+    private RealKernel kernel;
+    private TaskTable table;
     private final List<Integer> mine = new ArrayList<>();
 
     static boolean packetSockets() {
@@ -62,18 +51,12 @@ class RealPacketTest {
         }
     }
 
-    @BeforeEach
-    void start() throws Exception {
-        runtime = new TaskRuntime();
-        table = runtime.start(1, FLOOR);
-        transport = mock(Transport.class);
-        when(transport.receive(any(), any(), any())).thenReturn(-1);
-    }
-
     @AfterEach
-    void stop() {
-        runtime.close();
+    void stop() throws Exception {
         mine.forEach(Sys::closeQuietly);
+        if (kernel != null) {
+            kernel.close();
+        }
     }
 
     private int jvmSocket(int type, int protocol) throws Exception {
@@ -127,45 +110,11 @@ class RealPacketTest {
             v.fd(1, 3 + (int) id, id);
         }
         ImageSet images = ImageSet.open(v.write(tmp.resolve("images")));
-        PlanContext pc = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return null;
-            }
-        };
-        PacketKind kind = new PacketKind();
-        Engine.Builder eb = Engine.builder(transport).table(table);
-        for (long id : List.of(1L, 2L)) {
-            FileInfo f = new FileInfo(id, FdType.PACKETSK, images.file(id).orElseThrow(),
-                    List.of(new FleInfo(1, 3 + (int) id, false)));
-            eb.file(f, kind.name(), kind.plan(f, pc));
-        }
-        Engine e = eb.build();
-        assertTimeoutPreemptively(LIMIT, e::run);
-        List<String> left = new ArrayList<>();
-        for (int fd : table.listFds()) {
-            if (fd >= FLOOR) {
-                left.add(fd + " -> " + Files.readSymbolicLink(Path.of("/proc/self/task/" + table.tid() + "/fd/" + fd)));
-            }
-        }
-        assertEquals(List.of(), left, "temporaries left in the task table");
+        kernel = RealKernel.open(); // after the test's own sockets, which are not the restore's leaks
+        assertTimeoutPreemptively(LIMIT, () -> {
+            kernel.restore(images, new PacketKind());
+        });
+        table = kernel.table(1);
         assertEquals(1, opt(4, PacketSocket.PACKET_VERSION));
         assertEquals(1, opt(4, PacketSocket.PACKET_AUXDATA));
         assertEquals(8, opt(5, PacketSocket.PACKET_RESERVE));

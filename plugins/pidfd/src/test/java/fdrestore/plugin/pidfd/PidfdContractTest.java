@@ -17,6 +17,7 @@ import fdrestore.api.spi.PlanException;
 import fdrestore.plugin.pidfd.proto.PidfdEntry;
 import fdrestore.testkit.FileKindContractTest;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -66,26 +67,7 @@ class PidfdContractTest extends FileKindContractTest {
         b.fd(1, 4, id);
         ImageSet images = ImageSet.open(b.write(tmp.resolve("images-" + System.nanoTime())));
         FileInfo info = new FileInfo(id, FdType.PIDFD, images.file(id).orElseThrow(), List.of(new FleInfo(1, 4, false)));
-        PlanContext ctx = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            public ImageSet images() {
-                return images;
-            }
-
-            public Path root() {
-                return Path.of("/");
-            }
-
-            public String option(String name) {
-                return null;
-            }
-        };
+        PlanContext ctx = TestPlanContext.of(images);
         return assertThrows(PlanException.class, () -> new PidfdKind().plan(info, ctx));
     }
 
@@ -107,26 +89,7 @@ class PidfdContractTest extends FileKindContractTest {
         long child = pidfd(b, 8, 04000, 2);
         b.fd(1, 4, self, true).fd(1, 5, child).fd(1, 6, child, true);
         ImageSet images = ImageSet.open(b.write(tmp.resolve("live")));
-        PlanContext ctx = new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            public ImageSet images() {
-                return images;
-            }
-
-            public Path root() {
-                return Path.of("/");
-            }
-
-            public String option(String name) {
-                return null;
-            }
-        };
+        PlanContext ctx = TestPlanContext.of(images);
         List<fdrestore.api.spi.ProcessAction> actions = new PidfdKind().processActions(images.task(1).orElseThrow(), ctx);
         assertEquals(List.of(new fdrestore.api.spi.ProcessAction.Pidfd(List.of(4), 1, 0),
                 new fdrestore.api.spi.ProcessAction.Pidfd(List.of(5, 6), 2, 04000)), actions,

@@ -9,6 +9,7 @@ import fdrestore.api.image.proto.PipeEntry;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FleInfo;
 import fdrestore.api.spi.PlanContext;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -66,29 +67,7 @@ final class Fixtures {
     }
 
     static PlanContext planContext(ImageSet images, Path root) {
-        return new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return root;
-            }
-
-            @Override
-            public String option(String name) {
-                return null;
-            }
-        };
+        return TestPlanContext.of(images).root(root);
     }
 
     /** Every file of the image set of {@code type} that an fd refers to, as the engine would plan it. */

@@ -2,7 +2,6 @@ package fdrestore.plugin.pipe;
 
 import static fdrestore.api.sys.Linux.FIONREAD;
 import static fdrestore.api.sys.Linux.F_GETPIPE_SZ;
-import static fdrestore.api.sys.Linux.KCMP_FILE;
 import static fdrestore.api.sys.Linux.S_IFIFO;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -17,19 +16,14 @@ import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.PipeDataEntry;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileKind;
-import fdrestore.api.spi.PlanContext;
-import fdrestore.api.spi.Transport;
-import fdrestore.api.sys.Sys;
-import fdrestore.core.engine.Engine;
-import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.TaskRuntime;
+import fdrestore.testkit.RealKernel;
 import fdrestore.testkit.Samples;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +33,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.condition.EnabledIf;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
@@ -50,69 +43,42 @@ import org.junit.jupiter.api.io.TempDir;
  * flags (fdinfo, O_CLOEXEC folded in), fds with one {@code pipe#K} label share an inode and different
  * labels do not, and the queued bytes, their content and the pipe sizes are back.
  *
- * <p>The transport (module restore-transport) is loaded by name, so that this module does not need it to
- * compile; the tests run when it is on the test class path.
+ * <p>The tables, the transport and the engine are the testkit's {@link RealKernel}.
  */
 @EnabledOnOs(value = OS.LINUX, disabledReason = "private fd tables need Linux unshare(CLONE_FILES)")
-@EnabledIf(value = "transportOnClassPath",
-        disabledReason = "restore-transport (fdrestore.transport.ScmTransport) is not on the test class path")
 class RealCrossTaskTest {
     private static final Duration LIMIT = Duration.ofSeconds(60);
-    private static final int FLOOR = 256;
-    private static final String TRANSPORT = "fdrestore.transport.ScmTransport";
     private static final Pattern PID_LINE = Pattern.compile("^PID (\\d+) .*");
     private static final Pattern FD_LINE = Pattern.compile("^  fd (\\d+) -> (\\S+) \\| pos: \\d+ ; flags: (0\\d*)$");
 
     @TempDir
     Path root;
 
-    private TaskRuntime runtime;
-    private Transport transport;
-    private final Map<Integer, ExecutorTaskTable> tables = new HashMap<>();
-
-    static boolean transportOnClassPath() {
-        try {
-            Class.forName(TRANSPORT);
-            return true;
-        } catch (ClassNotFoundException e) {
-            return false;
-        }
-    }
+    private RealKernel kernel;
 
     @BeforeEach
     void start() throws Exception {
-        runtime = new TaskRuntime();
-        transport = (Transport) Class.forName(TRANSPORT).getMethod("create").invoke(null);
+        kernel = RealKernel.open();
     }
 
     @AfterEach
-    void stop() {
-        runtime.close();
-        if (transport != null) {
-            transport.close();
-        }
+    void stop() throws Exception {
+        kernel.close();
     }
 
-    /** Plans every file of {@code type} with {@code kind} and runs the engine over one real table per task. */
+    /**
+     * Restores every file of {@code type} with {@code kind} over one real table per task (the testkit's
+     * harness: it fails on a temporary left in a table); returns those files.
+     */
     private List<FileInfo> restore(ImageSet images, FdType type, FileKind kind, Path rootDir) throws Exception {
-        Engine.Builder b = Engine.builder(transport).root(rootDir);
-        for (ImageSet.Task t : images.tasks()) {
-            ExecutorTaskTable table = runtime.start(t.pid(), FLOOR);
-            tables.put(t.pid(), table);
-            b.table(table);
-        }
-        PlanContext pc = Fixtures.planContext(images, rootDir);
-        List<FileInfo> files = Fixtures.filesOfType(images, type);
-        for (FileInfo f : files) {
-            b.file(f, kind.name(), kind.plan(f, pc));
-        }
-        Engine e = b.build();
-        assertTimeoutPreemptively(LIMIT, e::run);
-        return files;
+        assertTimeoutPreemptively(LIMIT, () -> {
+            kernel.restore(TestPlanContext.of(images).root(rootDir), kind);
+        });
+        return Fixtures.filesOfType(images, type);
     }
 
     private int fdinfoFlags(int pid, int fd) throws Exception {
-        Path p = Path.of("/proc/self/task/" + tables.get(pid).tid() + "/fdinfo/" + fd);
+        Path p = Path.of("/proc/self/task/" + kernel.tid(pid) + "/fdinfo/" + fd);
         for (String line : Files.readAllLines(p)) {
             if (line.startsWith("flags:")) {
                 return Integer.parseInt(line.substring(6).trim(), 8);
@@ -123,7 +89,7 @@ class RealCrossTaskTest {
 
     private int fionread(int pid, int fd) throws Exception {
         byte[] buf = new byte[4];
-        tables.get(pid).ioctl(fd, FIONREAD, buf);
+        kernel.table(pid).ioctl(fd, FIONREAD, buf);
         return ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN).getInt();
     }
 
@@ -131,7 +97,7 @@ class RealCrossTaskTest {
         byte[] out = new byte[n];
         int off = 0;
         while (off < n) {
-            int got = tables.get(pid).read(fd, out, off, n - off);
+            int got = kernel.table(pid).read(fd, out, off, n - off);
             assertTrue(got > 0, "read returned " + got);
             off += got;
         }
@@ -139,7 +105,7 @@ class RealCrossTaskTest {
     }
 
     private boolean sameDescription(int pid1, int fd1, int pid2, int fd2) throws Exception {
-        return Sys.kcmp(tables.get(pid1).tid(), tables.get(pid2).tid(), KCMP_FILE, fd1, fd2) == 0;
+        return kernel.sameFile(pid1, fd1, pid2, fd2);
     }
 
     /**
@@ -166,8 +132,8 @@ class RealCrossTaskTest {
             int want = Integer.parseInt(fm.group(3), 8);
             assertEquals(Integer.toOctalString(want), Integer.toOctalString(fdinfoFlags(pid, fd)),
                     "flags of task " + pid + " fd " + fd);
-            assertEquals(S_IFIFO, tables.get(pid).fstat(fd).type(), "task " + pid + " fd " + fd);
-            long ino = tables.get(pid).fstat(fd).ino();
+            assertEquals(S_IFIFO, kernel.table(pid).fstat(fd).type(), "task " + pid + " fd " + fd);
+            long ino = kernel.table(pid).fstat(fd).ino();
             Long seen = inoByLabel.putIfAbsent(label, ino);
             assertEquals(seen == null ? ino : seen, ino, "task " + pid + " fd " + fd + " is " + label);
             String other = labelByIno.putIfAbsent(ino, label);
@@ -185,19 +151,6 @@ class RealCrossTaskTest {
         return out;
     }
 
-    private void assertNoTemporaries() throws Exception {
-        for (Map.Entry<Integer, ExecutorTaskTable> t : tables.entrySet()) {
-            List<String> left = new ArrayList<>();
-            for (int fd : t.getValue().listFds()) {
-                if (fd >= FLOOR) {
-                    left.add(fd + " -> " + Files.readSymbolicLink(
-                            Path.of("/proc/self/task/" + t.getValue().tid() + "/fd/" + fd)));
-                }
-            }
-            assertEquals(List.of(), left, "temporaries left in task " + t.getKey());
-        }
-    }
-
     @Test
     void aPipeFourTasksTwoPipes() throws Exception {
         Path sample = Samples.criu("a_pipe");
@@ -211,11 +164,10 @@ class RealCrossTaskTest {
         Map<Long, byte[]> data = data(images, Magic.PIPES_DATA);
         assertEquals(1000, fionread(30513, 100));
         assertEquals(64, fionread(30513, 5));
-        assertEquals(131072, tables.get(30512).fcntl(3, F_GETPIPE_SZ, 0));
+        assertEquals(131072, kernel.table(30512).fcntl(3, F_GETPIPE_SZ, 0));
         assertArrayEquals(data.get(421542L), readExactly(30514, 3, 1000), "pipe P's content");
         assertArrayEquals(data.get(421543L), readExactly(30512, 5, 64), "pipe Q's content");
         assertEquals(0, fionread(30508, 3));
-        assertNoTemporaries();
     }
 
     @Test
@@ -230,12 +182,11 @@ class RealCrossTaskTest {
 
         assertEquals(4, compareWithExpected(sample, Pattern.compile("/tmp/criu-work/run/b\\.fifo")));
         long ino = (Long) Files.getAttribute(fifo, "unix:ino");
-        assertEquals(ino, tables.get(4532).fstat(4).ino(), "the fifo under --root");
+        assertEquals(ino, kernel.table(4532).fstat(4).ino(), "the fifo under --root");
         assertTrue(sameDescription(4530, 3, 4532, 3), "fd 3 shared by both tasks");
         assertTrue(!sameDescription(4532, 3, 4532, 4) && !sameDescription(4532, 4, 4532, 5));
         assertEquals(500, fionread(4530, 3));
         assertArrayEquals(data(images, Magic.FIFO_DATA).get(2156375L), readExactly(4532, 5, 500));
-        assertNoTemporaries();
     }
 
     @Test
@@ -256,7 +207,6 @@ class RealCrossTaskTest {
         }
         assertArrayEquals("0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII),
                 readExactly(images.tasks().get(5).pid(), 33, 16));
-        assertNotEquals(tables.get(rootPid).fstat(3).ino(), tables.get(rootPid).fstat(5).ino());
-        assertNoTemporaries();
+        assertNotEquals(kernel.table(rootPid).fstat(3).ino(), kernel.table(rootPid).fstat(5).ino());
     }
 }

@@ -21,6 +21,7 @@ import fdrestore.api.spi.OpenContext;
 import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.Stage;
 import fdrestore.api.spi.TaskTable;
+import fdrestore.testkit.TestPlanContext;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
@@ -120,29 +121,7 @@ final class Fixtures {
     }
 
     static PlanContext planCtx(ImageSet images, Path root, Map<String, String> options) {
-        return new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return root;
-            }
-
-            @Override
-            public String option(String name) {
-                return options.get(name);
-            }
-        };
+        return TestPlanContext.of(images).root(root).options(options);
     }
 
     /** An open context over one table, recording hand-offs. */

@@ -13,6 +13,7 @@ import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
 import fdrestore.api.spi.ProcessAction;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -27,26 +28,7 @@ class ProcFileTest {
     Path tmp;
 
     private static PlanContext ctx(ImageSet images) {
-        return new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            public ImageSet images() {
-                return images;
-            }
-
-            public Path root() {
-                return Path.of("/srv/root");
-            }
-
-            public String option(String name) {
-                return null;
-            }
-        };
+        return TestPlanContext.of(images).root(Path.of("/srv/root"));
     }
 
     @Test

@@ -16,6 +16,7 @@ import fdrestore.api.spi.PlanException;
 import fdrestore.plugin.signalfd.proto.SignalfdEntry;
 import fdrestore.testkit.FileKindContractTest;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -69,29 +70,7 @@ class SignalfdContractTest extends FileKindContractTest {
     }
 
     private static PlanContext ctx(ImageSet images) {
-        return new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return null;
-            }
-        };
+        return TestPlanContext.of(images);
     }
 
     private PlanException refused(java.util.function.ToLongFunction<ImageSetBuilder> make) throws Exception {

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.api.image.FdType;
-import fdrestore.api.image.ImageSet;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FileKind;
 import fdrestore.api.spi.FleInfo;
@@ -13,7 +12,7 @@ import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.PlanException;
 import fdrestore.testkit.FileKindContractTest;
 import fdrestore.testkit.ImageSetBuilder;
-import java.nio.file.Path;
+import fdrestore.testkit.TestPlanContext;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -94,29 +93,7 @@ class TimerfdContractTest extends FileKindContractTest {
         }
     }
 
-    private static final PlanContext NO_IMAGES = new PlanContext() {
-        private final PlanContext.Memo memo = new PlanContext.Memo();
-
-        @Override
-        public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-            return memo.get(key, make);
-        }
-
-        @Override
-        public ImageSet images() {
-            return null;
-        }
-
-        @Override
-        public Path root() {
-            return Path.of("/");
-        }
-
-        @Override
-        public String option(String name) {
-            return null;
-        }
-    };
+    private static final PlanContext NO_IMAGES = TestPlanContext.of(null);
 
     @Test
     void planRefusesWhatTimerfdCannotTake() {

@@ -21,6 +21,7 @@ import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FleInfo;
 import fdrestore.api.spi.PlanContext;
 import fdrestore.testkit.ImageSetBuilder;
+import fdrestore.testkit.TestPlanContext;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -136,29 +137,7 @@ final class PtyImageSet {
     // ---- planning helpers ---------------------------------------------------------------------------
 
     static PlanContext planContext(ImageSet images, Map<String, String> options) {
-        return new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return Path.of("/");
-            }
-
-            @Override
-            public String option(String name) {
-                return options.get(name);
-            }
-        };
+        return TestPlanContext.of(images).options(options);
     }
 
     /** Every file of the image set of {@code type} that an fd refers to, as the engine would plan it. */

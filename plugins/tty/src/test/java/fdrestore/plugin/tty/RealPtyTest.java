@@ -2,7 +2,6 @@ package fdrestore.plugin.tty;
 
 import static fdrestore.api.sys.Linux.F_GETFL;
 import static fdrestore.api.sys.Linux.F_SETFL;
-import static fdrestore.api.sys.Linux.KCMP_FILE;
 import static fdrestore.api.sys.Linux.O_ACCMODE;
 import static fdrestore.api.sys.Linux.O_CLOEXEC;
 import static fdrestore.api.sys.Linux.O_NOCTTY;
@@ -10,35 +9,27 @@ import static fdrestore.api.sys.Linux.O_NONBLOCK;
 import static fdrestore.api.sys.Linux.O_RDWR;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.mockito.ArgumentMatchers.any;
-import static org.mockito.Mockito.mock;
-import static org.mockito.Mockito.when;
 
-import fdrestore.api.image.FdType;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.proto.TtyInfoEntry;
 import fdrestore.api.image.proto.WinsizeEntry;
-import fdrestore.api.spi.FileInfo;
-import fdrestore.api.spi.PlanContext;
 import fdrestore.api.spi.RestoreException;
 import fdrestore.api.spi.TaskTable;
-import fdrestore.api.spi.Transport;
 import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
-import fdrestore.core.engine.Engine;
-import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.TaskRuntime;
 import java.io.ByteArrayOutputStream;
 import java.nio.file.Files;
+import fdrestore.testkit.RealKernel;
+import fdrestore.testkit.TestPlanContext;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
@@ -54,13 +45,11 @@ import org.junit.jupiter.api.io.TempDir;
 @EnabledIf(value = "ptysAvailable", disabledReason = "needs Linux private fd tables and a usable /dev/ptmx (root)")
 class RealPtyTest {
     private static final Duration LIMIT = Duration.ofSeconds(30);
-    private static final int FLOOR = 200;
 
     @TempDir
     Path dir;
 
-    private final TaskRuntime runtime = new TaskRuntime();
-    private final Map<Integer, ExecutorTaskTable> tables = new HashMap<>();
+    private RealKernel kernel;
     private final List<Integer> jvmFds = new ArrayList<>();
 
     static boolean ptysAvailable() {
@@ -74,10 +63,12 @@ class RealPtyTest {
     }
 
     @AfterEach
-    void stop() {
-        runtime.close();
+    void stop() throws Exception {
         for (int fd : jvmFds) {
             Sys.closeQuietly(fd);
+        }
+        if (kernel != null) {
+            kernel.close();
         }
     }
 
@@ -152,26 +143,22 @@ class RealPtyTest {
 
     // ---- restoring ------------------------------------------------------------------------------------
 
-    private ExecutorTaskTable table(int pid) {
-        return tables.get(pid);
+    private TaskTable table(int pid) {
+        return kernel.table(pid);
     }
 
-    private Engine engine(ImageSet images, Map<String, String> options, int... pids) throws Exception {
-        Transport transport = mock(Transport.class);
-        when(transport.receive(any(), any(), any())).thenReturn(-1);
-        Engine.Builder b = Engine.builder(transport);
-        for (int pid : pids) {
-            ExecutorTaskTable t = runtime.start(pid, FLOOR);
-            tables.put(pid, t);
-            b.table(t);
+    /**
+     * Restores the ttys of {@code images} into a fresh harness, one real table per task (opened after the
+     * test's own ptys, which its close does not count as leaks).
+     */
+    private void restore(ImageSet images, Map<String, String> options) throws Exception {
+        if (kernel != null) {
+            kernel.close();
         }
-        options.forEach(b::option);
-        PlanContext ctx = PtyImageSet.planContext(images, options);
-        TtyKind kind = new TtyKind();
-        for (FileInfo f : PtyImageSet.filesOfType(images, FdType.TTY)) {
-            b.file(f, "tty", kind.plan(f, ctx));
-        }
-        return b.build();
+        kernel = RealKernel.open();
+        assertTimeoutPreemptively(LIMIT, () -> {
+            kernel.restore(TestPlanContext.of(images).options(options), new TtyKind());
+        });
     }
 
     private Termios restoredTermios(int pid, int fd, long req) throws Exception {
@@ -209,13 +196,7 @@ class RealPtyTest {
     }
 
     private void assertNoTemporaries(int pid) throws Exception {
-        List<String> left = new ArrayList<>();
-        for (int fd : table(pid).listFds()) {
-            if (fd >= FLOOR) {
-                left.add(fd + " -> " + Files.readSymbolicLink(Path.of("/proc/self/task/" + table(pid).tid() + "/fd/" + fd)));
-            }
-        }
-        assertEquals(List.of(), left, "temporaries left in task " + pid);
+        assertEquals(List.of(), kernel.strays(pid), "temporaries left in task " + pid);
     }
 
     private static void assertTermiosEquals(Termios want, Termios got, String what) {
@@ -266,8 +247,7 @@ class RealPtyTest {
         long b = s.slave(info[1]);
         s.fd(1, 5, m, true).fd(2, 0, a).fd(2, 1, a).fd(2, 2, b);
         s.data(info[0].getId(), toMaster).data(info[1].getId(), toSlave);
-        Engine e = engine(ImageSet.open(s.write(dir)), Map.of(), 1, 2);
-        assertTimeoutPreemptively(LIMIT, e::run);
+        restore(ImageSet.open(s.write(dir)), Map.of());
 
         assertEquals(p.index, restoredInt(1, 5, Tty.TIOCGPTN), "the image's index");
         assertTermiosEquals(set, restoredTermios(1, 5, Tty.TCGETS), "termios through the master");
@@ -279,8 +259,8 @@ class RealPtyTest {
         assertEquals(0, restoredInt(1, 5, Tty.TIOCGPTLCK), "unlocked, as it was");
         assertEquals(O_RDWR, table(1).fcntl(5, F_GETFL, 0) & (O_ACCMODE | O_NONBLOCK), "the image's flags (no O_NONBLOCK)");
         assertEquals(O_RDWR, table(2).fcntl(2, F_GETFL, 0) & (O_ACCMODE | O_NONBLOCK));
-        assertEquals(0, Sys.kcmp(table(2).tid(), table(2).tid(), KCMP_FILE, 0, 1), "fds 0 and 1: one slave file");
-        assertNotEquals(0, Sys.kcmp(table(2).tid(), table(2).tid(), KCMP_FILE, 0, 2), "fd 2: another open of the slave");
+        assertTrue(kernel.sameFile(2, 0, 2, 1), "fds 0 and 1: one slave file");
+        assertFalse(kernel.sameFile(2, 0, 2, 2), "fd 2: another open of the slave");
         assertNoTemporaries(1);
         assertNoTemporaries(2);
 
@@ -304,8 +284,7 @@ class RealPtyTest {
         PtyImageSet s = new PtyImageSet();
         s.task(1, 0, 1, 1).task(2, 1, 2, 2);
         s.fd(1, 3, s.master(info[0])).fd(2, 0, s.slave(info[1])).fd(1, 4, s.slave(info[1]));
-        Engine e = engine(ImageSet.open(s.write(dir)), Map.of(), 1, 2);
-        assertTimeoutPreemptively(LIMIT, e::run);
+        restore(ImageSet.open(s.write(dir)), Map.of());
 
         assertEquals(1, restoredInt(1, 3, Tty.TIOCGPTLCK), "locked again");
         assertEquals(1, restoredInt(1, 3, Tty.TIOCGPKT), "packet mode");
@@ -335,31 +314,28 @@ class RealPtyTest {
         s.data(info[0].getId(), toMaster);
         ImageSet images = ImageSet.open(s.write(dir));
 
-        Engine refused = engine(images, Map.of(), 1, 2);
-        RestoreException x = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, refused::run));
+        RestoreException x = assertThrows(RestoreException.class, () -> restore(images, Map.of()));
         assertTrue(x.getMessage().contains("pty index " + held.index + " is taken on this host"), x.getMessage());
         assertTrue(x.getMessage().contains("pid " + ProcessHandle.current().pid()), "names this JVM: " + x.getMessage());
         assertNoTemporaries(1);
-        runtime.close();
-        tables.clear();
 
-        Engine e = engine(images, Map.of(PtyMaster.ANY_INDEX_OPTION, "true"), 1, 2);
-        assertTimeoutPreemptively(LIMIT, e::run);
+        restore(images, Map.of(PtyMaster.ANY_INDEX_OPTION, "true"));
         int index = restoredInt(1, 3, Tty.TIOCGPTN);
         assertNotEquals(held.index, index);
         for (int fd = 0; fd < 2; fd++) {
             TaskTable.Stat st = table(2).fstat(fd);
             assertTrue(Tty.isPtySlave(st.rdev()) && Tty.slaveIndex(st.rdev()) == index, "fd " + fd + " is slave " + index);
             assertEquals(Path.of("/dev/pts/" + index),
-                    Files.readSymbolicLink(Path.of("/proc/self/task/" + table(2).tid() + "/fd/" + fd)));
+                    Files.readSymbolicLink(kernel.fd(2, fd)));
         }
         assertEquals("data", new String(readRestored(1, 3, 4)));
         assertNoTemporaries(1);
         assertNoTemporaries(2);
     }
+
     /** The {@code flags:} line of a restored fd's fdinfo, as an int. */
     private int fdinfoFlags(int pid, int fd) throws Exception {
-        for (String l : Files.readAllLines(Path.of("/proc/self/task/" + table(pid).tid() + "/fdinfo/" + fd))) {
+        for (String l : Files.readAllLines(Path.of("/proc/self/task/" + kernel.tid(pid) + "/fdinfo/" + fd))) {
             if (l.startsWith("flags:")) {
                 return Integer.parseInt(l.substring(6).trim(), 8);
             }
@@ -385,8 +361,7 @@ class RealPtyTest {
         long peerRw = s.ttyFile(info[1], path, O_RDWR);
         long peerWo = s.ttyFile(info[1], path, 01 | O_NONBLOCK);
         s.fd(1, 3, s.master(info[0])).fd(1, 4, peerRw).fd(1, 5, s.slave(info[1])).fd(1, 6, peerWo).fd(1, 7, peerRw);
-        Engine e = engine(ImageSet.open(s.write(dir)), Map.of(), 1);
-        assertTimeoutPreemptively(LIMIT, e::run);
+        restore(ImageSet.open(s.write(dir)), Map.of());
 
         assertEquals(O_RDWR, fdinfoFlags(1, 4), "fd 4: the image's flags, no O_LARGEFILE");
         assertEquals(PtyImageSet.O_RDWR_LARGEFILE, fdinfoFlags(1, 5), "fd 5: opened by path, with O_LARGEFILE as the image says");
@@ -395,8 +370,8 @@ class RealPtyTest {
             TaskTable.Stat st = table(1).fstat(fd);
             assertTrue(Tty.isPtySlave(st.rdev()) && Tty.slaveIndex(st.rdev()) == p.index, "fd " + fd + " is slave " + p.index);
         }
-        assertEquals(0, Sys.kcmp(table(1).tid(), table(1).tid(), KCMP_FILE, 4, 7), "fds 4 and 7: one slave file");
-        assertNotEquals(0, Sys.kcmp(table(1).tid(), table(1).tid(), KCMP_FILE, 4, 6), "fds 4 and 6: two opens");
+        assertTrue(kernel.sameFile(1, 4, 1, 7), "fds 4 and 7: one slave file");
+        assertFalse(kernel.sameFile(1, 4, 1, 6), "fds 4 and 6: two opens");
         table(1).write(4, new byte[] {'q'}, 0, 1);
         assertEquals("q", new String(readRestored(1, 3, 1)), "the peer is the restored master's slave");
         assertNoTemporaries(1);

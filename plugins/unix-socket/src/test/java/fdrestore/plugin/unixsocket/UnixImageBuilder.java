@@ -22,6 +22,7 @@ import fdrestore.api.image.proto.UnixSkEntry;
 import fdrestore.api.spi.FileInfo;
 import fdrestore.api.spi.FleInfo;
 import fdrestore.api.spi.PlanContext;
+import fdrestore.testkit.TestPlanContext;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -160,29 +161,7 @@ final class UnixImageBuilder {
     }
 
     static PlanContext planContext(ImageSet images, Path root) {
-        return new PlanContext() {
-            private final PlanContext.Memo memo = new PlanContext.Memo();
-
-            @Override
-            public <T> T memo(Object key, java.util.function.Supplier<T> make) {
-                return memo.get(key, make);
-            }
-
-            @Override
-            public ImageSet images() {
-                return images;
-            }
-
-            @Override
-            public Path root() {
-                return root;
-            }
-
-            @Override
-            public String option(String name) {
-                return null;
-            }
-        };
+        return TestPlanContext.of(images).root(root);
     }
 
     /** Every unix socket file an fd refers to, as the engine would plan it. */
