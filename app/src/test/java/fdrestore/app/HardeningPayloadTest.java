@@ -130,6 +130,12 @@ class HardeningPayloadTest {
             System.out.printf("HARDENING payload: %s of a %d-byte sparse 6 GB pipes-data.img: exit %d in %d ms%n",
                     String.join(" ", args).replace(tmp.toString(), "T"), Files.size(data), r.code, ms);
         }
+        // crit's JSON is made whole: an image that would not fit is refused before a byte is read
+        CliRunner crit = assertTimeoutPreemptively(LIMIT, () -> CliRunner.run("image", "show", data.toString()));
+        assertOneLine(crit, crit.code, "pipes-data.img", "6000000074 bytes", "heap");
+        assertTrue(crit.code != 0, crit.toString());
+        System.out.printf("HARDENING payload: image show of the sparse 6 GB pipes-data.img: exit %d, %s%n", crit.code,
+                crit.err.strip().replace(tmp.toString(), "T"));
         CliRunner r = assertTimeoutPreemptively(LIMIT, () -> CliRunner.run("restore", "--root", root.toString(),
                 "--verify", "--then=kill", images.toString()));
         assertOneLine(r, 2, "pipes-data.img: entry 3", "fd 3", "pipe 421542", "1500000000");
