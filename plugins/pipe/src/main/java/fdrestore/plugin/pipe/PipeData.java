@@ -88,9 +88,9 @@ record PipeData(long pipeId, int size, Payload payload, Path source, int entry) 
 
     /**
      * Checks that the data fits the recorded pipe size (before any syscall), and that a pipe can hold it at
-     * all: the default capacity, or the recorded size, which F_SETPIPE_SZ grants up to
-     * /proc/sys/fs/pipe-max-size ({@code maxSize}) and, for root, a little further. Data above both would
-     * be read from the image only to fail at the pipe.
+     * all: the default capacity, or the size F_SETPIPE_SZ grants up to /proc/sys/fs/pipe-max-size
+     * ({@code maxSize}; further only with CAP_SYS_RESOURCE, which a container's root often lacks). Data
+     * above both would be read from the image only to fail at the pipe.
      */
     void checkFits(String what, long maxSize) throws PlanException {
         long len = payload.length();
@@ -98,10 +98,10 @@ record PipeData(long pipeId, int size, Payload payload, Path source, int entry) 
             throw refused(what + " " + pipeId + ": " + len
                     + " queued bytes are more than the pipe size " + size + " recorded in the image");
         }
-        if (len > Math.max(Math.max(size, DEFAULT_PIPE_SIZE), maxSize)) {
-            throw refused(what + " " + pipeId + ": " + len + " queued bytes are more than a pipe"
-                    + " holds (" + (size > 0 ? "recorded size " + size + ", " : "") + "/proc/sys/fs/pipe-max-size "
-                    + maxSize + "): the image is corrupt or from another system");
+        if (len > Math.max(DEFAULT_PIPE_SIZE, maxSize)) {
+            throw refused(what + " " + pipeId + ": " + len + " queued bytes are more than a pipe holds"
+                    + " (/proc/sys/fs/pipe-max-size " + maxSize + (size > 0 ? ", recorded size " + size : "")
+                    + "): the image is corrupt or from another system");
         }
     }
 
