@@ -12,9 +12,9 @@ import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Objects;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * The queued data of one pipe or FIFO ({@code pipes-data.img} / {@code fifo-data.img}): the bytes to

@@ -591,7 +591,6 @@ final class UnixRestorer implements FileRestorer {
             }
             at += n;
             first = false;
-            fds = new int[0];
         }
     }
 
