@@ -147,8 +147,11 @@ public final class CritJson {
                 }
             }
             Map<String, Object> m = message(msg);
-            if (e.payload() != null) {
-                byte[] p = e.payload();
+            if (e.payloadView() != null) {
+                // the image was read whole (ImageCommand bounds it against the heap): no bound of its own
+                java.nio.ByteBuffer view = e.payloadView().asReadOnlyBuffer();
+                byte[] p = new byte[view.remaining()];
+                view.get(p);
                 if (image.magic() == Magic.TCP_STREAM) {
                     TcpStreamEntry t = (TcpStreamEntry) e.message();
                     Map<String, Object> x = new LinkedHashMap<>();

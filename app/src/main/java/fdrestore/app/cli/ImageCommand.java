@@ -93,6 +93,15 @@ public final class ImageCommand implements Runnable {
 
     /** crit's JSON of an image, as text ending with a newline. */
     static String decode(Path image) throws IOException {
+        long size = Files.size(image);
+        long room = Runtime.getRuntime().maxMemory() / 8;
+        if (size > room) {
+            // The document is built whole (payloads in base64 are 4/3 of their size, and a String and the
+            // text of the entries come on top): refused before a byte is read, not an OutOfMemoryError.
+            throw new IOException(image + ": an image of " + size + " bytes, whose crit JSON is made whole in memory:"
+                    + " more than this JVM's heap of " + Runtime.getRuntime().maxMemory() + " bytes holds ("
+                    + room + " bytes of image at most; a larger heap: FDRESTORE_JAVA_OPTS=-Xmx...)");
+        }
         byte[] bytes = Files.readAllBytes(image);
         try {
             return Json.pretty(CritJson.decode(bytes, image)) + "\n";

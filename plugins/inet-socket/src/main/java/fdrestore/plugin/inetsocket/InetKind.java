@@ -227,9 +227,13 @@ public final class InetKind implements FileKind, FileDumper {
         }
         ImageEntry ie = f.get().entries().get(0);
         try {
+            // The queues are whole in memory (the repair-mode sends take them by parts of one array): a
+            // queue is at most a socket buffer, and a payload above ImageEntry.MAX_PAYLOAD_ARRAY is refused.
             return TcpStream.parse(ie.message(), ie.payload() == null ? new byte[0] : ie.payload());
         } catch (IllegalArgumentException x) {
             throw new PlanException(what + ": " + name + ": " + x.getMessage(), x);
+        } catch (java.io.UncheckedIOException x) {
+            throw new PlanException(what + ": " + name + " entry 0: " + x.getCause().getMessage(), x);
         }
     }
 

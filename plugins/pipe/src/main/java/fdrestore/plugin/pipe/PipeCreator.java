@@ -45,7 +45,21 @@ final class PipeCreator implements FileRestorer {
                 // before the data: it fails once more is queued than the new size holds
                 b.fcntl(p[1], F_SETPIPE_SZ, data.size());
             }
-            Batch.Ref wrote = data.length() > 0 ? b.write(p[1], data.raw()) : null;
+            Batch.Ref wrote = null;
+            if (data.length() > PipeData.DEFAULT_PIPE_SIZE) {
+                // More than a default pipe holds (up to pipe-max-size): not copied into a batch row; the pipe
+                // is made, then filled from the image in chunks, then the batch goes on with its ends (which
+                // both stay owned until then).
+                b.run();
+                int[] made = {(int) p[0].get(), (int) p[1].get()};
+                owned.add(made[0]);
+                owned.add(made[1]);
+                data.writeInto(t, made[1], "pipe");
+                b = t.batch();
+                p = new Batch.Ref[] {b.fd(made[0]), b.fd(made[1])};
+            } else if (data.length() > 0) {
+                wrote = b.write(p[1], data.bytes());
+            }
             // Copies first (from the ends as they are): once an fd is handed off it is the engine's.
             List<Batch.Ref> sent = new ArrayList<>();
             for (PipePlan.Delivery d : plan.deliveries) {
@@ -66,6 +80,7 @@ final class PipeCreator implements FileRestorer {
                 b.close(p[end]);
             }
             b.run(); // on failure it closed what it made, and nothing is owned yet: the catch below reports it
+            owned.clear(); // (the ends, when they were filled apart: the batch closed the unused one)
             int[] ends = {(int) p[0].get(), (int) p[1].get()};
             for (int end = 0; end < 2; end++) {
                 if (!plan.unusedEnds.contains(end)) {

@@ -106,7 +106,7 @@ final class PipeImages {
 
     private static Map<Long, PipeData> read(ImageSet images, Magic magic) throws PlanException {
         try {
-            return PipeData.index(images.image(magic));
+            return PipeData.index(images.image(magic), images.dir().resolve(magic.fileName()));
         } catch (IOException e) {
             throw new PlanException("cannot read " + magic.fileName() + ": " + e.getMessage(), e);
         }

@@ -142,4 +142,19 @@ class PipeEngineTest {
         assertTrue(ex.getMessage().contains("pipe " + PIPE) && ex.getMessage().contains("5000")
                 && ex.getMessage().contains("4096"), ex.getMessage());
     }
+
+    /** Issue 23 item 6: data no pipe of this system can hold is refused at plan time, never read. */
+    @Test
+    void dataAbovePipeMaxSizeIsRefusedBeforeAnySyscall() throws Exception {
+        PipeData noSize = new PipeData(PIPE, 0, new byte[65537]);
+        Exception ex = assertThrows(Exception.class, () -> noSize.checkFits("pipe", 65536));
+        assertTrue(ex.getMessage().contains("pipe " + PIPE) && ex.getMessage().contains("65537")
+                && ex.getMessage().contains("pipe-max-size 65536"), ex.getMessage());
+        PipeData big = new PipeData(PIPE, 4 << 20, new byte[(2 << 20) + 1]);
+        ex = assertThrows(Exception.class, () -> big.checkFits("pipe", 1 << 20));
+        assertTrue(ex.getMessage().contains("pipe-max-size " + (1 << 20) + ", recorded size " + (4 << 20)),
+                ex.getMessage());
+        big.checkFits("pipe", 4 << 20); // the sysctl allows it: planned
+        new PipeData(PIPE, 0, new byte[65536]).checkFits("pipe", 4096); // a default pipe holds it
+    }
 }

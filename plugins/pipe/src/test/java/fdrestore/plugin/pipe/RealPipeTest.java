@@ -392,4 +392,23 @@ class RealPipeTest {
                 ex.getMessage());
         assertNoTemporaries();
     }
+
+    /**
+     * Issue 23 item 6: data above a default pipe's 64 KiB is not copied into a batch row: the pipe is made,
+     * filled from the image in chunks, then handed on, its unused write end closed afterwards. 1 MiB less
+     * a little in a 1 MiB pipe (the default /proc/sys/fs/pipe-max-size).
+     */
+    @Test
+    void dataAboveADefaultPipeIsWrittenInChunksBeforeTheEndsAreHandedOn() throws Exception {
+        int n = (1 << 20) - 100;
+        byte[] bytes = new byte[n];
+        new java.util.Random(23).nextBytes(bytes);
+        Engine e = pipeEngine(new PipeData(PIPE, 1 << 20, bytes), new Desc(7, O_RDONLY | O_NONBLOCK, fle(PID, 3)));
+        assertTimeoutPreemptively(LIMIT, e::run);
+        assertEquals(n, fionread(3), "FIONREAD on the read end");
+        assertEquals(1 << 20, table.fcntl(3, F_GETPIPE_SZ, 0), "pipe size");
+        assertNoTemporaries();
+        assertArrayEquals(bytes, readExactly(3, n), "the content read back");
+        assertEquals(0, table.read(3, new byte[1], 0, 1), "the write end is closed: end of file");
+    }
 }

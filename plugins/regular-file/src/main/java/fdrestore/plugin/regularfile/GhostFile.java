@@ -3,6 +3,7 @@ package fdrestore.plugin.regularfile;
 import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.ImageFile;
 import fdrestore.api.image.codec.Magic;
+import fdrestore.api.image.codec.Payload;
 import fdrestore.api.image.proto.GhostChunkEntry;
 import fdrestore.api.image.proto.GhostFileEntry;
 import fdrestore.api.spi.PlanException;
@@ -19,6 +20,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -183,17 +185,23 @@ final class GhostFile {
         Files.deleteIfExists(target);
     }
 
+    /** Copies the content from the image in chunks through one buffer (a ghost may be larger than the heap). */
     private void write(FileChannel ch) throws IOException {
-        if (!head.getChunks()) {
-            byte[] data = image.entry(0).payload();
-            if (data != null) {
-                writeAt(ch, data, 0);
+        byte[] buf = null;
+        for (int i = head.getChunks() ? 1 : 0; i < image.size(); i++) {
+            ImageEntry e = image.entry(i);
+            Payload p = e.payloadView();
+            if (p == null || p.length() == 0) {
+                continue;
             }
-        } else {
-            for (int i = 1; i < image.size(); i++) {
-                ImageEntry e = image.entry(i);
-                writeAt(ch, e.payload(), ((GhostChunkEntry) e.message()).getOff());
+            if (buf == null || (!p.inMemory() && buf.length < Math.min(Payload.CHUNK, p.length()))) {
+                buf = p.chunkBuffer();
             }
+            long[] at = {i == 0 ? 0 : ((GhostChunkEntry) e.message()).getOff()};
+            p.forEachChunk(buf, (b, off, len) -> {
+                writeAt(ch, b, off, len, at[0]);
+                at[0] += len;
+            });
         }
         long size = size();
         if (ch.size() > size) {
@@ -211,9 +219,29 @@ final class GhostFile {
         }
     }
 
-    private static void writeAt(FileChannel ch, byte[] data, long off) throws IOException {
-        ByteBuffer b = ByteBuffer.wrap(data);
-        long pos = off;
+    /** Blocks of this size that are all zeros are not written. */
+    private static final int HOLE = 64 << 10;
+    private static final byte[] ZEROS = new byte[HOLE];
+
+    /**
+     * Writes {@code data[from, from+len)} at {@code off}, but leaves each all-zero {@link #HOLE}-byte block
+     * a hole (the file is new, and is extended to its size at the end): a sparse ghost stays sparse.
+     */
+    private static void writeAt(FileChannel ch, byte[] data, int from, int len, long off) throws IOException {
+        int end = from + len;
+        int run = from; // start of the data not written yet and not zero
+        for (int at = from; at < end; at += HOLE) {
+            int n = Math.min(HOLE, end - at);
+            if (Arrays.mismatch(data, at, at + n, ZEROS, 0, n) == -1) {
+                writeRun(ch, data, run, at, off + (run - from));
+                run = at + n;
+            }
+        }
+        writeRun(ch, data, run, end, off + (run - from));
+    }
+
+    private static void writeRun(FileChannel ch, byte[] data, int from, int to, long pos) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(data, from, to - from);
         while (b.hasRemaining()) {
             pos += ch.write(b, pos);
         }

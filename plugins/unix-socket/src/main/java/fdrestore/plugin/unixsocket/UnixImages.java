@@ -3,6 +3,7 @@ package fdrestore.plugin.unixsocket;
 import fdrestore.api.image.ImageSet;
 import fdrestore.api.image.codec.ImageEntry;
 import fdrestore.api.image.codec.ImageFile;
+import fdrestore.api.image.codec.Payload;
 import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.FileEntry;
 import fdrestore.api.image.proto.ScmEntry;
@@ -121,10 +122,10 @@ final class UnixImages {
         for (ImageEntry e : image.entries()) {
             SkPacketEntry pe = e.message(SkPacketEntry.class);
             long id = Integer.toUnsignedLong(pe.getIdFor());
-            byte[] payload = e.payload() == null ? new byte[0] : e.payload();
-            if (payload.length != Integer.toUnsignedLong(pe.getLength())) {
+            Payload payload = e.payloadView() == null ? Payload.of(new byte[0]) : e.payloadView();
+            if (payload.length() != Integer.toUnsignedLong(pe.getLength())) {
                 throw new PlanException("packet " + i + " for file " + id + " announces "
-                        + Integer.toUnsignedLong(pe.getLength()) + " bytes but " + payload.length + " follow it");
+                        + Integer.toUnsignedLong(pe.getLength()) + " bytes but " + payload.length() + " follow it");
             }
             List<Long> rights = new ArrayList<>();
             for (ScmEntry scm : pe.getScmList()) {
@@ -136,7 +137,8 @@ final class UnixImages {
                 // SCM_CREDENTIALS cannot be forged: the receiver sees the restorer's credentials.
             }
             out.computeIfAbsent(id, k -> new ArrayList<>())
-                    .add(new Packet(id, payload, rights.stream().mapToLong(Long::longValue).toArray()));
+                    .add(new Packet(id, payload, rights.stream().mapToLong(Long::longValue).toArray(),
+                            image.magic().fileName() + " entry " + i));
             i++;
         }
         return out;

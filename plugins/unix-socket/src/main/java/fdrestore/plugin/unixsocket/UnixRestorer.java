@@ -398,7 +398,8 @@ final class UnixRestorer implements FileRestorer {
                     sendConnected(t, sender, p, passed.get(i));
                 } else {
                     int[] fds = passed.get(i);
-                    if (t.sendFds(sender, dest, p.raw(), p.raw().length, fds, fds.length) == TaskTable.AGAIN) {
+                    byte[] data = p.whole(t, sender, me.toString());
+                    if (t.sendFds(sender, dest, data, data.length, fds, fds.length) == TaskTable.AGAIN) {
                         throw new IOException(me + ": the queue of " + r + " is full after " + i + " of "
                                 + j.packets().size() + " packets (net.unix.max_dgram_qlen or buffer sizes)");
                     }
@@ -415,18 +416,40 @@ final class UnixRestorer implements FileRestorer {
         return true;
     }
 
-    /** Sends one packet on a connected socket, all of it (a stream may take it in parts). */
+    /**
+     * Sends one packet on a connected socket, all of it: a stream in parts, read from the image in chunks
+     * (the fds go with the first); a datagram or a record whole, in one send.
+     */
     private void sendConnected(TaskTable t, int fd, Packet p, int[] fds) throws IOException, SysException {
-        byte[] data = p.raw();
-        int off = 0;
-        boolean first = true;
-        while (first || off < data.length) {
-            int n = t.send(fd, data, off, data.length - off, first ? fds : new int[0], first ? fds.length : 0);
-            if (n < 0) {
-                throw new IOException(me + ": the socket buffer is full after " + off + " of " + data.length
-                        + " queued bytes for file " + p.receiver());
+        if (me.type() != UnixSock.SOCK_STREAM || p.length() == 0) {
+            byte[] data = p.whole(t, fd, me.toString());
+            sendPart(t, fd, p, fds, data, 0, data.length, 0);
+            return;
+        }
+        long[] done = {0};
+        p.data().forEachChunk(p.data().chunkBuffer(), (buf, off, len) -> {
+            try {
+                sendPart(t, fd, p, done[0] == 0 ? fds : new int[0], buf, off, len, done[0]);
+            } catch (SysException e) {
+                throw new IOException(me + ": cannot send the queued bytes for file " + p.receiver() + ": "
+                        + e.getMessage(), e);
             }
-            off += n;
+            done[0] += len;
+        });
+    }
+
+    /** Sends {@code data[off, off+len)}, the part of packet {@code p} from byte {@code before} on. */
+    private void sendPart(TaskTable t, int fd, Packet p, int[] fds, byte[] data, int off, int len, long before)
+            throws IOException, SysException {
+        int at = off;
+        boolean first = true;
+        while (first || at < off + len) {
+            int n = t.send(fd, data, at, off + len - at, first ? fds : new int[0], first ? fds.length : 0);
+            if (n < 0) {
+                throw new IOException(me + ": the socket buffer is full after " + (before + at - off) + " of "
+                        + p.length() + " queued bytes for file " + p.receiver());
+            }
+            at += n;
             first = false;
         }
     }

@@ -6,7 +6,9 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,19 +26,10 @@ public final class ImageReader {
     /** The largest protobuf entry accepted: 64 MiB. */
     public static final int MAX_ENTRY_SIZE = 64 << 20;
 
-    /** The largest payload that fits a Java array. */
+    /** The largest payload that fits a Java array ({@link Payload#bytes}). */
     static final long MAX_PAYLOAD = Integer.MAX_VALUE - 16;
 
     private ImageReader() {
-    }
-
-    /**
-     * The most payload bytes one image may hold in memory: a quarter of this JVM's largest heap. Payloads
-     * are read into the heap, so an image that announces more (a sparse 6 GB pipes-data.img is 40 KB on
-     * disk) is refused before any of it is read, instead of ending in an OutOfMemoryError (issue 23 item 6).
-     */
-    public static long payloadBudget() {
-        return Runtime.getRuntime().maxMemory() / 4;
     }
 
     /**
@@ -50,9 +43,10 @@ public final class ImageReader {
     }
 
     /**
-     * Images up to this size are read whole, with one read, and decoded in memory; larger ones (big
-     * pipe data, for example) are read entry by entry. A 48,000-entry files.img is about 3 MiB: read
-     * entry by entry it took two preads an entry.
+     * Images up to this size are read whole, with one read, and decoded in memory (their payloads are
+     * slices of that array); larger ones (big pipe data, a ghost file) are read entry by entry, and their
+     * payloads stay in the file: a {@link Payload} reads them on demand, so no payload size is bounded by
+     * the heap. A 48,000-entry files.img is about 3 MiB: read entry by entry it took two preads an entry.
      */
     static final long READ_WHOLE = 16L << 20;
 
@@ -61,16 +55,21 @@ public final class ImageReader {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size <= READ_WHOLE) {
-                byte[] all = new ChannelInput(ch).read(0, (int) size);
+                byte[] all = new ChannelInput(ch, file, null).read(0, (int) size);
                 return decode(new ArrayInput(all), file, expected);
             }
-            return decode(new ChannelInput(ch), file, expected);
+            BasicFileAttributes attrs = Files.readAttributes(file, BasicFileAttributes.class);
+            if (attrs.size() != size) {
+                throw new IOException("image " + file + " changed while being opened");
+            }
+            return decode(new ChannelInput(ch, file, attrs), file, expected);
         }
     }
 
     /**
      * Decodes an image held in memory. {@code source} only names the image in error messages;
-     * {@code expected} may be null.
+     * {@code expected} may be null. The payloads are views of {@code image}, which is kept, not copied:
+     * the caller never changes it again.
      */
     public static ImageFile read(byte[] image, Path source, Magic expected) throws ImageFormatException {
         try {
@@ -88,9 +87,6 @@ public final class ImageReader {
         long pos = magic.headerLength();
         List<ImageEntry> entries = new ArrayList<>();
         int index = 0;
-        long payloads = 0;
-        final long budget = payloadBudget();
-        List<long[]> payloadAt = new ArrayList<>(); // {entry index, offset, length}
         while (pos < size) {
             long left = size - pos;
             if (left < 4) {
@@ -126,7 +122,7 @@ public final class ImageReader {
             }
             pos = msgStart + len;
             long plen = Layout.payloadLength(magic, m, index);
-            byte[] payload = null;
+            Payload payload = null;
             if (plen != Layout.NONE) {
                 long avail = size - pos;
                 if (plen == Layout.TO_EOF) {
@@ -137,28 +133,11 @@ public final class ImageReader {
                             + Layout.payloadField(magic, index) + ") but only " + avail
                             + " bytes are left in the file");
                 }
-                if (plen > MAX_PAYLOAD) {
-                    throw new ImageFormatException(file, index, pos, "payload of " + plen
-                            + " bytes is too large to load");
-                }
-                if (plen > budget - payloads) {
-                    throw new ImageFormatException(file, index, pos, "payloads of " + (payloads + plen)
-                            + " bytes up to this entry, more than fdrestore holds in memory for one image ("
-                            + budget + " bytes, a quarter of the " + Runtime.getRuntime().maxMemory()
-                            + "-byte heap; a larger heap: FDRESTORE_JAVA_OPTS=-Xmx...)");
-                }
-                payloads += plen;
-                payloadAt.add(new long[] {index, pos, plen});
+                payload = in.payload(pos, plen, index); // a view: not a byte of it is read here
                 pos += plen;
             }
             entries.add(new ImageEntry(m, payload));
             index++;
-        }
-        // Every payload is read only once the whole image has been checked: an image that announces too
-        // much fails before a byte of its data is in memory.
-        for (long[] p : payloadAt) {
-            int i = (int) p[0];
-            entries.set(i, new ImageEntry(entries.get(i).message(), in.read(p[1], (int) p[2])));
         }
         return new ImageFile(magic, entries);
     }
@@ -215,6 +194,9 @@ public final class ImageReader {
 
         byte[] read(long pos, int len) throws IOException;
 
+        /** A view of {@code [pos, pos+len)}, the payload of entry {@code index}. */
+        Payload payload(long pos, long len, int index);
+
         default int readIntLE(long pos) throws IOException {
             return intLE(read(pos, 4), 0);
         }
@@ -248,15 +230,29 @@ public final class ImageReader {
         public int readIntLE(long pos) {
             return intLE(data, (int) pos);
         }
+
+        @Override
+        public Payload payload(long pos, long len, int index) {
+            return Payload.slice(data, (int) pos, (int) len);
+        }
     }
 
     private static final class ChannelInput implements Input {
         private final FileChannel ch;
         private final long size;
+        private final Path file;
+        private final BasicFileAttributes attrs;
 
-        ChannelInput(FileChannel ch) throws IOException {
+        ChannelInput(FileChannel ch, Path file, BasicFileAttributes attrs) throws IOException {
             this.ch = ch;
             this.size = ch.size();
+            this.file = file;
+            this.attrs = attrs;
+        }
+
+        @Override
+        public Payload payload(long pos, long len, int index) {
+            return Payload.inFile(file, attrs, pos, len, index);
         }
 
         @Override

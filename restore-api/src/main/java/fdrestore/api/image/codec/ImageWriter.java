@@ -65,7 +65,8 @@ public final class ImageWriter {
             writeIntLE(out, body.length);
             out.write(body);
             if (e.hasPayload()) {
-                out.write(e.payloadNoCopy());
+                Payload p = e.payloadView();
+                p.forEachChunk(p.chunkBuffer(), out::write);
             }
         }
     }
