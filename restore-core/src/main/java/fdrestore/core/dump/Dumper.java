@@ -76,6 +76,7 @@ public final class Dumper {
     private final Options options;
     private final ProcFs proc;
     private final int self = Sys.getpid();
+    private static final System.Logger LOG = System.getLogger("fdrestore.dump");
 
     public Dumper(List<FileKind> kinds, Options options) {
         this(kinds, options, new ProcFs());
@@ -108,6 +109,12 @@ public final class Dumper {
         Path tmp = null;
         try (Freezer freezer = options.freeze() ? new Freezer(proc) : null) {
             try {
+                if (freezer != null) {
+                    String ptraceWhy = freezer.freezeCgroup(root);
+                    LOG.log(System.Logger.Level.INFO, ptraceWhy == null
+                            ? "--freeze: the tree is alone in " + freezer.cgroup() + ": froze it with the cgroup v2 freezer"
+                            : "--freeze: ptrace freezer (PTRACE_SEIZE, PTRACE_INTERRUPT); no cgroup freezer: " + ptraceWhy);
+                }
                 walk(root, freezer, true);
                 kobjIds();
                 FdReader reader = new FdReader(proc, state);
