@@ -488,6 +488,7 @@ class DumperTest {
         assertFalse(cgroupFrozen(cg), "thawed after the dump");
         assertEquals("0", Files.readString(cg.resolve("cgroup.freeze")).trim());
         assertEquals(pids.stream().sorted().toList(), r.resumed());
+        assertEquals("cgroup " + cg, r.freezer());
         assertEquals(2, ImageSet.open(tmp.resolve("out")).tasks().size());
         Thread.sleep(300); // a SIGCHLD or a wait status would be logged by now
         assertEquals("", Files.readString(events), "the parent saw the freeze");
@@ -536,7 +537,7 @@ class DumperTest {
                 }
             }
         });
-        dump(t, tmp.resolve("out"), true, false, watch);
+        assertEquals("ptrace", dump(t, tmp.resolve("out"), true, false, watch).freezer());
         assertFalse(frozenDuring[0], "the shared cgroup was not frozen");
         assertEquals(List.of('t', 't', 't'), during, "held in a ptrace stop");
         assertEquals("pong", stranger.command("ping"));
