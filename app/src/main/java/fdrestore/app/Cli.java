@@ -345,7 +345,7 @@ public final class Cli implements Runnable {
         m.put("--no-default-config", "fdrestore reads no configuration file");
         m.put("--stream", "fdrestore reads image directories only");
         m.put("--tls", "fdrestore has no page server");
-        m.put("--freeze-cgroup", "fdrestore dump --freeze stops the tree's tasks with SIGSTOP");
+        m.put("--freeze-cgroup", "fdrestore dump --freeze freezes the tree's own cgroup v2 when the tree is alone in it, else holds its tasks with ptrace");
         m.put("--irmap-scan-path", "fdrestore dump names files by their path in /proc");
         m.put("--file-validation", "fdrestore checks a regular file's size when it reopens it");
         m.put("--leave-running", "fdrestore dump always leaves the tree running (--freeze resumes it)");

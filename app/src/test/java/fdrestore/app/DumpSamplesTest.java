@@ -33,7 +33,7 @@ class DumpSamplesTest {
         RestoredTasks.stop(started);
     }
 
-    private static Path copy(Path src, Path dst) throws Exception {
+    static Path copy(Path src, Path dst) throws Exception {
         try (Stream<Path> s = Files.walk(src)) {
             for (Path p : (Iterable<Path>) s::iterator) {
                 Path d = dst.resolve(src.relativize(p).toString());

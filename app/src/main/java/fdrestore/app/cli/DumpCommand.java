@@ -63,7 +63,9 @@ public final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
     @Option(names = "--freeze", description = "Hold every thread still while the tree is dumped (PTRACE_SEIZE and "
             + "PTRACE_INTERRUPT, as criu does: no SIGCHLD reaches a parent, nothing sees a stop), and resume it at "
             + "the end, whatever happens, even if fdrestore is killed; tasks that were stopped before stay stopped. "
-            + "As under criu, a call that is never restarted after a stop (epoll_wait, for one) returns EINTR.")
+            + "As under criu, a call that is never restarted after a stop (epoll_wait, for one) returns EINTR. "
+            + "A tree alone in a cgroup v2 of its own is frozen with the cgroup freezer instead (thawed at the end, "
+            + "by a watchdog if fdrestore is killed); -v says which freezer was used.")
     boolean freeze;
 
     @Option(names = "--skip-unknown", description = "Leave out the files no plugin can dump (and states the images "

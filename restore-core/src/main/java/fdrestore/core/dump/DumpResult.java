@@ -6,10 +6,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** What a dump wrote: the tasks, the files per kind, what was skipped and noted, and whether it froze the tree. */
+/**
+ * What a dump wrote: the tasks, the files per kind, what was skipped and noted, and whether it froze the tree
+ * and with what ({@code freezer}: "cgroup DIR" for the cgroup v2 freezer, "ptrace", or null without --freeze).
+ */
 public record DumpResult(int rootPid, Path dir, List<TaskSummary> tasks, Map<String, Integer> filesPerKind,
                          List<Skipped> skipped, List<String> notes, boolean freeze, List<Integer> resumed,
-                         long elapsedNs) {
+                         String freezer, long elapsedNs) {
     /** One dumped task. */
     public record TaskSummary(int pid, int ppid, int pgid, int sid, List<Integer> threads, String comm, int fds) {
     }
@@ -60,6 +63,7 @@ public record DumpResult(int rootPid, Path dir, List<TaskSummary> tasks, Map<Str
         doc.put("notes", new ArrayList<Object>(notes));
         doc.put("freeze", freeze);
         doc.put("resumed", new ArrayList<Object>(resumed));
+        doc.put("freezer", freezer);
         doc.put("elapsedMs", elapsedNs / 1e6);
         return doc;
     }

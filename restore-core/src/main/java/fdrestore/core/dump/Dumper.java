@@ -76,6 +76,9 @@ public final class Dumper {
     private final Options options;
     private final ProcFs proc;
     private final int self = Sys.getpid();
+    private static final System.Logger LOG = System.getLogger("fdrestore.dump");
+    /** What held the tree still ({@link DumpResult#freezer()}), or null without --freeze. */
+    private String freezerUsed;
 
     public Dumper(List<FileKind> kinds, Options options) {
         this(kinds, options, new ProcFs());
@@ -108,6 +111,13 @@ public final class Dumper {
         Path tmp = null;
         try (Freezer freezer = options.freeze() ? new Freezer(proc) : null) {
             try {
+                if (freezer != null) {
+                    String ptraceWhy = freezer.freezeCgroup(root);
+                    freezerUsed = ptraceWhy == null ? "cgroup " + freezer.cgroup() : "ptrace";
+                    LOG.log(System.Logger.Level.INFO, ptraceWhy == null
+                            ? "--freeze: the tree is alone in " + freezer.cgroup() + ": froze it with the cgroup v2 freezer"
+                            : "--freeze: ptrace freezer (PTRACE_SEIZE, PTRACE_INTERRUPT); no cgroup freezer: " + ptraceWhy);
+                }
                 walk(root, freezer, true);
                 kobjIds();
                 FdReader reader = new FdReader(proc, state);
@@ -425,6 +435,6 @@ public final class Dumper {
             }
         }
         return new DumpResult(options.pid(), target, ts, perKind, List.copyOf(state.skipped), List.copyOf(state.notes),
-                options.freeze(), frozen, ns);
+                options.freeze(), frozen, freezerUsed, ns);
     }
 }

@@ -105,9 +105,14 @@ public final class TreeCgroup {
      * cgroup2 in /proc/self/mountinfo (at /sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid host).
      */
     public static Path ownCgroup() {
+        return cgroupOf("self");
+    }
+
+    /** The cgroup v2 directory of process {@code pid} ("self" for this one), as {@link #ownCgroup()}; null if none. */
+    public static Path cgroupOf(String pid) {
         try {
             String rel = null;
-            for (String l : Files.readAllLines(Path.of("/proc/self/cgroup"))) {
+            for (String l : Files.readAllLines(Path.of("/proc", pid, "cgroup"))) {
                 if (l.startsWith("0::")) {
                     rel = l.substring(3);
                 }

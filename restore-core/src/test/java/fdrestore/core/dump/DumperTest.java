@@ -36,15 +36,57 @@ class DumperTest {
     @TempDir
     Path tmp;
 
+    /** A cgroup v2 a test made for its tree ({@link #cgroupOf}); killed and removed after the test. */
+    private Path cgroup;
+
     @AfterEach
-    void killTrees() {
+    void killTrees() throws Exception {
         trees.forEach(Tree::close);
+        if (cgroup != null) {
+            Files.writeString(cgroup.resolve("cgroup.freeze"), "0");
+            Files.writeString(cgroup.resolve("cgroup.kill"), "1");
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (Files.readString(cgroup.resolve("cgroup.events")).contains("populated 1")
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            Files.delete(cgroup);
+        }
     }
 
     private Tree start(String script) throws IOException {
         Tree t = Tree.start(script);
         trees.add(t);
         return t;
+    }
+
+    /**
+     * Moves {@code pids} into a new cgroup v2 of their own, under this JVM's (as a restore's tree cgroup is
+     * made); the test is skipped, with the reason, where no cgroup with a {@code cgroup.freeze} can be made.
+     */
+    private Path cgroupOf(List<Integer> pids) throws IOException {
+        Path parent = fdrestore.core.restore.TreeCgroup.ownCgroup();
+        org.junit.jupiter.api.Assumptions.assumeTrue(parent != null && Files.isWritable(parent),
+                "no writable cgroup v2 here (" + parent + ")");
+        Path cg;
+        try {
+            cg = Files.createDirectory(parent.resolve("fdrestore-dumptest-" + ProcessHandle.current().pid() + "-"
+                    + System.nanoTime()));
+        } catch (IOException e) {
+            org.junit.jupiter.api.Assumptions.abort("cannot make a cgroup under " + parent + ": " + e);
+            throw e;
+        }
+        cgroup = cg;
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.exists(cg.resolve("cgroup.freeze")),
+                "the cgroup v2 here has no cgroup.freeze (kernel before 5.2)");
+        for (int p : pids) {
+            Files.writeString(cg.resolve("cgroup.procs"), Integer.toString(p));
+        }
+        return cg;
+    }
+
+    private static boolean cgroupFrozen(Path cg) throws IOException {
+        return Files.readString(cg.resolve("cgroup.events")).contains("frozen 1");
     }
 
     private DumpResult dump(Tree t, Path dir, boolean freeze, boolean skip, FileKind... kinds) throws Exception {
@@ -402,7 +444,135 @@ class DumperTest {
     void freezeIsInvisibleToAParentThatWatchesItsChildren() throws Exception {
         Path events = tmp.resolve("events");
         Files.writeString(events, "");
-        Tree t = start(String.join("\n",
+        Tree t = start(watchingParent(events));
+        assertEquals(2, t.pids().size());
+        DumpResult r = dump(t, tmp.resolve("out"), true, false, new AnyFileKind());
+        assertEquals(t.pids().stream().sorted().toList(), r.resumed());
+        assertEquals(2, ImageSet.open(tmp.resolve("out")).task(t.pid()).orElseThrow().threads().size(),
+                "both threads of the parent were held and recorded");
+        Thread.sleep(300); // a SIGCHLD or a wait status would be logged by now
+        assertEquals("", Files.readString(events), "the parent saw the freeze");
+        assertEquals("pong", t.command("ping"), "the parent runs on");
+    }
+
+    /**
+     * Issue 22: a tree alone in its cgroup v2 is held by the cgroup freezer (no ptrace stop, no SIGCHLD, no
+     * wait status for the parent that watches its child), and the cgroup is thawed after the dump.
+     */
+    @Test
+    void aTreeAloneInItsCgroupIsFrozenWithTheCgroupFreezer() throws Exception {
+        Path events = tmp.resolve("events");
+        Files.writeString(events, "");
+        Tree t = start(watchingParent(events));
+        List<Integer> pids = t.pids();
+        assertEquals(2, pids.size());
+        Path cg = cgroupOf(pids);
+        List<String> during = new ArrayList<>();
+        AnyFileKind watch = new AnyFileKind(f -> true, ctx -> {
+            if (during.isEmpty()) {
+                try {
+                    during.add("frozen " + cgroupFrozen(cg));
+                    for (int p : pids) {
+                        during.add(p + " " + state(p));
+                    }
+                } catch (IOException e) {
+                    throw new DumpException(e.toString());
+                }
+            }
+        });
+        DumpResult r = dump(t, tmp.resolve("out"), true, false, watch);
+        assertEquals("frozen true", during.get(0), "the cgroup was frozen during the dump: " + during);
+        for (String d : during.subList(1, during.size())) {
+            assertFalse(d.endsWith(" t"), "held by the cgroup, not by a ptrace stop: " + during);
+        }
+        assertFalse(cgroupFrozen(cg), "thawed after the dump");
+        assertEquals("0", Files.readString(cg.resolve("cgroup.freeze")).trim());
+        assertEquals(pids.stream().sorted().toList(), r.resumed());
+        assertEquals("cgroup " + cg, r.freezer());
+        assertEquals(2, ImageSet.open(tmp.resolve("out")).tasks().size());
+        Thread.sleep(300); // a SIGCHLD or a wait status would be logged by now
+        assertEquals("", Files.readString(events), "the parent saw the freeze");
+        assertEquals("pong", t.command("ping"), "the parent runs on");
+    }
+
+    @Test
+    void aFailedDumpThawsTheCgroup() throws Exception {
+        Tree t = start(TWO_LEVELS);
+        Path cg = cgroupOf(t.pids());
+        boolean[] frozenDuring = new boolean[1];
+        AnyFileKind failing = new AnyFileKind(f -> true, ctx -> {
+            try {
+                frozenDuring[0] = cgroupFrozen(cg);
+            } catch (IOException e) {
+                throw new DumpException(e.toString());
+            }
+            throw new DumpException("fails while frozen");
+        });
+        assertThrows(DumpException.class, () -> dump(t, tmp.resolve("out"), true, false, failing));
+        assertTrue(frozenDuring[0], "the cgroup freezer held the tree");
+        assertFalse(cgroupFrozen(cg), "thawed after the failure");
+        assertEquals("pong", t.command("ping"));
+    }
+
+    /** A process of the cgroup outside the tree: the cgroup is not frozen (it would stop a stranger); ptrace is. */
+    @Test
+    void aTreeThatSharesItsCgroupIsFrozenWithPtrace() throws Exception {
+        Tree t = start(TWO_LEVELS);
+        Tree stranger = start("serve()");
+        List<Integer> pids = t.pids();
+        List<Integer> all = new ArrayList<>(pids);
+        all.add(stranger.pid());
+        Path cg = cgroupOf(all);
+        List<Character> during = new ArrayList<>();
+        boolean[] frozenDuring = new boolean[1];
+        AnyFileKind watch = new AnyFileKind(f -> true, ctx -> {
+            if (during.isEmpty()) {
+                try {
+                    frozenDuring[0] = cgroupFrozen(cg);
+                    for (int p : pids) {
+                        during.add(state(p));
+                    }
+                } catch (IOException e) {
+                    throw new DumpException(e.toString());
+                }
+            }
+        });
+        assertEquals("ptrace", dump(t, tmp.resolve("out"), true, false, watch).freezer());
+        assertFalse(frozenDuring[0], "the shared cgroup was not frozen");
+        assertEquals(List.of('t', 't', 't'), during, "held in a ptrace stop");
+        assertEquals("pong", stranger.command("ping"));
+    }
+
+    /**
+     * The cgroup freezer's watchdog: a dump killed with SIGKILL while the tree's cgroup is frozen (no hook,
+     * no finally runs) leaves it thawed within 2 s.
+     */
+    @Test
+    void aDumpKilledWhileTheCgroupIsFrozenLeavesItThawed() throws Exception {
+        Tree t = start(TWO_LEVELS);
+        Path cg = cgroupOf(t.pids());
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), FreezeAndWait.class.getName(), "--cgroup",
+                Integer.toString(t.pid())));
+        Process dumper = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(dumper.getInputStream()))) {
+            String line = out.readLine();
+            assertEquals("frozen cgroup " + cg, line, "the cgroup freezer was used");
+            assertTrue(cgroupFrozen(cg));
+            dumper.destroyForcibly(); // SIGKILL: no hook, no finally
+            dumper.waitFor();
+        }
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        while (cgroupFrozen(cg) && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertFalse(cgroupFrozen(cg), "the watchdog thawed the cgroup within 2 s of the SIGKILL");
+        assertEquals("pong", t.command("ping"));
+    }
+
+    /** A parent that logs SIGCHLD and every wait status (WUNTRACED, WCONTINUED) of its one child to {@code events}. */
+    private static String watchingParent(Path events) {
+        return String.join("\n",
                 "import signal, threading",
                 "events = open('" + events + "', 'a', buffering=1)",
                 "signal.signal(signal.SIGCHLD, lambda s, f: events.write('SIGCHLD\\n'))",
@@ -414,15 +584,7 @@ class DumperTest {
                 "        events.write('waitpid %d\\n' % st)",
                 "threading.Thread(target=waiter, daemon=True).start()",
                 "time.sleep(0.3)",
-                "serve()"));
-        assertEquals(2, t.pids().size());
-        DumpResult r = dump(t, tmp.resolve("out"), true, false, new AnyFileKind());
-        assertEquals(t.pids().stream().sorted().toList(), r.resumed());
-        assertEquals(2, ImageSet.open(tmp.resolve("out")).task(t.pid()).orElseThrow().threads().size(),
-                "both threads of the parent were held and recorded");
-        Thread.sleep(300); // a SIGCHLD or a wait status would be logged by now
-        assertEquals("", Files.readString(events), "the parent saw the freeze");
-        assertEquals("pong", t.command("ping"), "the parent runs on");
+                "serve()");
     }
 
     /** The kernel detaches a dead tracer's tracees: a dump killed with SIGKILL leaves no task stopped. */

@@ -116,6 +116,14 @@ final class InetRestorer implements FileRestorer {
         }
     }
 
+    /** The error for an address another socket holds, naming the process that holds its port when one is found. */
+    private IOException inUse(String call, SysException e) {
+        String who = s.type() == InetConst.SOCK_STREAM || InetSocket.isUdp(s.type(), s.proto())
+                ? fdrestore.api.sys.SocketHolders.ofInetPort(s.type() == InetConst.SOCK_STREAM, s.src().port()) : "";
+        return new IOException(s.what() + ": cannot " + call + " " + s.src() + ": the address is already in use"
+                + " (EADDRINUSE)" + (who.isEmpty() ? " by a socket outside this restore" : who), e);
+    }
+
     private IOException fail(String step, SysException e) {
         return new IOException(s.what() + ": " + step + ": " + e.getMessage(), e);
     }
@@ -156,8 +164,7 @@ final class InetRestorer implements FileRestorer {
                 t.bind(fd, s.src().sockaddr());
             } catch (SysException e) {
                 if (e.errno() == Errno.EADDRINUSE) {
-                    throw new IOException(s.what() + ": cannot bind " + s.src() + ": the address is already in use"
-                            + " (EADDRINUSE) by a socket outside this restore", e);
+                    throw inUse("bind", e);
                 }
                 throw fail("bind " + s.src(), e);
             }
@@ -167,6 +174,9 @@ final class InetRestorer implements FileRestorer {
             try {
                 t.listen(fd, s.backlog());
             } catch (SysException e) {
+                if (e.errno() == Errno.EADDRINUSE) { // bound beside another SO_REUSEADDR socket, which listens first
+                    throw inUse("listen on", e);
+                }
                 throw fail("listen(backlog " + s.backlog() + ")", e);
             }
         }

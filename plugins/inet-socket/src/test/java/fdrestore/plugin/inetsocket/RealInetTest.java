@@ -396,7 +396,8 @@ class RealInetTest {
             Engine e = engine(b);
             RestoreException x = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
             assertTrue(x.getMessage().contains("tcp socket 127.0.0.1:" + p + " (listen, file " + clash + ")"), x.getMessage());
-            assertTrue(x.getMessage().contains("already in use (EADDRINUSE)"), x.getMessage());
+            assertTrue(x.getMessage().contains("already in use (EADDRINUSE), held by pid " + ProcessHandle.current().pid()),
+                    "names who holds it: " + x.getMessage());
             assertTrue(x.getMessage().contains("fd 4"), x.getMessage());
             assertNoTemporaries();
             assertEquals(java.util.Map.of(), e.ownedTemporaries());

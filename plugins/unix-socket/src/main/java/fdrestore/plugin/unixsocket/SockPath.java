@@ -167,45 +167,7 @@ record SockPath(Path host, byte[] address, String imagePath) {
     }
 
     static String holderOf(Path path) {
-        java.util.Set<String> inodes = new java.util.HashSet<>();
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/net/unix"))) {
-                String[] f = line.trim().split("\\s+");
-                if (f.length >= 8 && f[7].equals(path.toString())) {
-                    inodes.add("socket:[" + f[6] + "]");
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return "";
-        }
-        java.util.Set<Long> pids = new java.util.TreeSet<>();
-        if (!inodes.isEmpty()) {
-            try (var procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
-                for (Path proc : procs) {
-                    try (var fds = Files.newDirectoryStream(proc.resolve("fd"))) {
-                        for (Path fd : fds) {
-                            try {
-                                if (inodes.contains(Files.readSymbolicLink(fd).toString())) {
-                                    pids.add(Long.parseLong(proc.getFileName().toString()));
-                                    break;
-                                }
-                            } catch (IOException e) {
-                                // closed meanwhile
-                            }
-                        }
-                    } catch (IOException | RuntimeException e) {
-                        // gone, or not ours to read
-                    }
-                }
-            } catch (IOException e) {
-                return "";
-            }
-        }
-        if (pids.isEmpty()) {
-            return "";
-        }
-        return pids.size() == 1 ? ", held by pid " + pids.iterator().next() : ", held by pids "
-                + pids.toString().replaceAll("[\\[\\]]", "");
+        return fdrestore.api.sys.SocketHolders.ofUnixName(path.toString());
     }
 
     /** Moves {@code p} to a new short private name in its directory; never replaces anything. */

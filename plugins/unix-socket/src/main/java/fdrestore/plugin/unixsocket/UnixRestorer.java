@@ -268,7 +268,9 @@ final class UnixRestorer implements FileRestorer {
         try {
             t.bind(fd, addr);
         } catch (SysException e) {
-            String why = e.errno() == Errno.EADDRINUSE ? "its address is already in use" : e.getMessage();
+            String why = e.errno() == Errno.EADDRINUSE ? "its address is already in use"
+                    + (me.name().isAbstract() ? fdrestore.api.sys.SocketHolders.ofUnixName(me.name().toString()) : "")
+                    : e.getMessage();
             throw new IOException(me + ": cannot bind to " + me.name() + ": " + why, e);
         }
     }

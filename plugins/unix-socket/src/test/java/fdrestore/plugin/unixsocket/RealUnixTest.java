@@ -360,7 +360,8 @@ class RealUnixTest {
             Engine e = engine(b);
             RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
             assertTrue(ex.getMessage().contains("ino " + UnixImageBuilder.ino(busy))
-                    && ex.getMessage().contains("@busy-" + tag) && ex.getMessage().contains("already in use"),
+                    && ex.getMessage().contains("@busy-" + tag)
+                    && ex.getMessage().contains("already in use, held by pid " + ProcessHandle.current().pid()),
                     ex.getMessage());
         } finally {
             Sys.close(holder);

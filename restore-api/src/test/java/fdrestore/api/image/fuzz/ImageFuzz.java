@@ -155,6 +155,11 @@ public final class ImageFuzz {
 
     /** Runs {@code inputs} inputs (or until {@code maxMillis}) from {@code seed}. */
     Stats run(long seed, long inputs, long maxMillis) throws Exception {
+        return run(seed, inputs, maxMillis, null);
+    }
+
+    /** As {@link #run(long, long, long)}, printing the count so far to {@code progress} once a minute when given. */
+    Stats run(long seed, long inputs, long maxMillis, java.io.PrintStream progress) throws Exception {
         FORMAT_ERRORS.set(0);
         ACCEPTED.set(0);
         Mutator m = new Mutator(seed, corpus);
@@ -208,9 +213,17 @@ public final class ImageFuzz {
         worker.start();
         long last = -1;
         long lastChange = System.currentTimeMillis();
+        long nextProgress = lastChange + 60_000;
         while (worker.isAlive()) {
             worker.join(1000);
             long d = done.get();
+            if (progress != null && System.currentTimeMillis() >= nextProgress) {
+                nextProgress += 60_000;
+                synchronized (findings) {
+                    progress.printf("image fuzz, seed %d: %d inputs (%d image-set), %d findings, %d s%n", seed, d,
+                            sets.get(), findings.size(), (System.currentTimeMillis() - start) / 1000);
+                }
+            }
             if (d != last) {
                 last = d;
                 lastChange = System.currentTimeMillis();
@@ -292,18 +305,30 @@ public final class ImageFuzz {
         return imageSet(dir);
     }
 
-    /** The long run: {@code ImageFuzz [SEED [INPUTS [SAMPLES_DIR]]]}; findings go to target/fuzz-findings/. */
+    /**
+     * The long run: {@code ImageFuzz [SEED [INPUTS [SAMPLES_DIR [SECONDS]]]]}, whichever of INPUTS and SECONDS
+     * comes first, with a progress line a minute; findings go to target/fuzz-findings/.
+     */
     public static void main(String[] args) throws Exception {
         long seed = args.length > 0 ? Long.parseLong(args[0]) : 1;
         long inputs = args.length > 1 ? Long.parseLong(args[1]) : 1_000_000;
         Path samples = Paths.get(args.length > 2 ? args[2] : Optional.ofNullable(System.getProperty("fdrestore.samples"))
                 .orElse("images-samples"));
+        long seconds = args.length > 3 ? Long.parseLong(args[3]) : Long.MAX_VALUE / 1000;
         Path scratch = Files.createTempDirectory("fdrestore-fuzz");
-        Stats st = new ImageFuzz(samples, scratch).run(seed, inputs, Long.MAX_VALUE);
+        ImageFuzz fuzz = new ImageFuzz(samples, scratch);
+        System.out.println("image fuzz, seed " + seed + ", up to " + inputs + " inputs or " + seconds + " s, over "
+                + fuzz.corpus());
+        Stats st = fuzz.run(seed, inputs, seconds * 1000, System.out);
         for (Finding f : st.findings()) {
             System.out.println("FINDING " + f + " -> " + save(f, Paths.get("target/fuzz-findings")));
         }
         System.out.println("image fuzz, seed " + seed + ": " + st);
+        try (Stream<Path> s = Files.walk(scratch)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
         System.exit(st.findings().isEmpty() ? 0 : 1);
     }
 }
