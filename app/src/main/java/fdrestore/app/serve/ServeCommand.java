@@ -69,7 +69,7 @@ public final class ServeCommand implements Callable<Integer> {
         String home = System.getProperty("fdrestore.home");
         Server server = new Server(path, home != null ? Path.of(home).toRealPath().toString() : null, out);
         fdrestore.core.runtime.TaskRuntime.warmUpInBackground();
-        int inherited = Server.inheritedListener(env);
+        int inherited = SocketActivation.inheritedListener(env);
         if (inherited >= 0) {
             // Socket activation (share/systemd/fdrestore.socket): a client is waiting, the one whose connect
             // started this server. Serve at once; the warm-up runs between commands, never in one's way.

@@ -8,7 +8,6 @@ import fdrestore.app.Cli;
 import fdrestore.app.Invocation;
 import fdrestore.app.Main;
 import fdrestore.app.PluginHost;
-import fdrestore.core.runtime.Threads;
 import java.io.IOException;
 import java.io.OutputStreamWriter;
 import java.io.PrintWriter;
@@ -47,7 +46,6 @@ public final class Server implements AutoCloseable {
     /** The commands a server runs; the others (dump, bench, serve) always run in their own JVM. */
     static final Set<String> SERVED = Set.of("fdrestore", "restore", "show", "check", "graph", "plugins", "help");
 
-    private static final int SIGHUP = 1;
     private static final int SO_RCVTIMEO = 20;
     private static final int SO_ACCEPTCONN = 30;
 
@@ -165,28 +163,6 @@ public final class Server implements AutoCloseable {
         }
     }
 
-    /** The first fd systemd passes (sd_listen_fds(3)). */
-    static final int LISTEN_FDS_START = 3;
-
-    /**
-     * The listening socket systemd (or any socket-activation launcher) passed this process: fd 3 when
-     * LISTEN_PID is this process and LISTEN_FDS is 1, else -1 (not activated: LISTEN_PID names another
-     * process, which is what an inherited environment looks like). More than one fd is an error: the server
-     * has one socket.
-     */
-    static int inheritedListener(Map<String, String> env) throws Cli.UsageException {
-        String pid = env.get("LISTEN_PID");
-        String fds = env.get("LISTEN_FDS");
-        if (pid == null || fds == null || !pid.equals(Long.toString(ProcessHandle.current().pid()))) {
-            return -1;
-        }
-        if (!fds.equals("1")) {
-            throw new Cli.UsageException("serve: socket activation passed LISTEN_FDS=" + fds
-                    + " fds; fdrestore.socket gives one (Accept=no, one ListenStream)");
-        }
-        return LISTEN_FDS_START;
-    }
-
     /**
      * Serves on a listening socket that was passed in (socket activation) instead of binding one: it must
      * be a listening AF_UNIX stream socket. It is made close-on-exec (systemd passes it without), so that
@@ -196,7 +172,7 @@ public final class Server implements AutoCloseable {
         try {
             int type = Sys.getsockoptInt(fd, Linux.SOL_SOCKET, Linux.SO_TYPE);
             int listening = Sys.getsockoptInt(fd, Linux.SOL_SOCKET, SO_ACCEPTCONN);
-            if (type != Linux.SOCK_STREAM || listening == 0 || !isUnix(Sys.getsockname(fd))) {
+            if (type != Linux.SOCK_STREAM || listening == 0 || !SocketActivation.isUnix(Sys.getsockname(fd))) {
                 throw new Cli.UsageException("serve: fd " + fd + " from socket activation is not a listening unix stream "
                         + "socket (ListenStream= of a path in fdrestore.socket)");
             }
@@ -209,10 +185,6 @@ public final class Server implements AutoCloseable {
         Thread reaper = new Thread(this::reap, "fdrestore-serve-reaper");
         reaper.setDaemon(true);
         reaper.start();
-    }
-
-    private static boolean isUnix(byte[] sockaddr) {
-        return sockaddr.length >= 2 && (sockaddr[0] & 0xff | (sockaddr[1] & 0xff) << 8) == Linux.AF_UNIX;
     }
 
     /** Whether the listening socket was passed in by socket activation. */
@@ -308,31 +280,31 @@ public final class Server implements AutoCloseable {
             int[] cred = Sys.peerCredentials(conn);
             if (cred[1] != euid) {
                 say("refused pid " + cred[0] + ": uid " + cred[1] + " is not the server's (" + euid + ")");
-                send(conn, ServeRequest.FALLBACK, 0);
+                ClientConnection.send(conn, ServeRequest.FALLBACK, 0);
                 return;
             }
             // a client that connects and says nothing does not keep its thread for ever
-            Sys.setsockopt(conn, Linux.SOL_SOCKET, SO_RCVTIMEO, timeval(10));
+            Sys.setsockopt(conn, Linux.SOL_SOCKET, SO_RCVTIMEO, ClientConnection.timeval(10));
             byte[] header = new byte[ServeRequest.HEADER];
-            readFully(conn, header, received);
+            ClientConnection.readFully(conn, header, received);
             byte[] body = new byte[ServeRequest.bodyLength(header)];
-            readFully(conn, body, received);
+            ClientConnection.readFully(conn, body, received);
             ServeRequest req = ServeRequest.decode(body);
             if (!received.isEmpty()) {
                 throw new ServeRequest.BadRequest("fds come with the client's G, not with its request");
             }
             if (home != null && !home.equals(req.home())) {
                 say("pid " + cred[0] + " belongs to " + req.home() + ", not to " + home + ": told to run itself");
-                send(conn, ServeRequest.FALLBACK, 0);
+                ClientConnection.send(conn, ServeRequest.FALLBACK, 0);
                 return;
             }
             if (!servable(req.args())) {
-                send(conn, ServeRequest.FALLBACK, 0);
+                ClientConnection.send(conn, ServeRequest.FALLBACK, 0);
                 return;
             }
             if (!busy.compareAndSet(false, true) && !afterWarmUp()) {
                 say("pid " + cred[0] + ": busy, told to run itself");
-                send(conn, ServeRequest.FALLBACK, 0);
+                ClientConnection.send(conn, ServeRequest.FALLBACK, 0);
                 return;
             }
             int code;
@@ -340,10 +312,10 @@ public final class Server implements AutoCloseable {
                 // "A": taken. The client answers "G", with its fds 0, 1 and 2, if it still waits for this
                 // server (it gives up after a few seconds and runs the command itself): so a command never
                 // runs twice, and a server that does not answer never holds the client's fds.
-                send(conn, ServeRequest.ACCEPT, 0);
+                ClientConnection.send(conn, ServeRequest.ACCEPT, 0);
                 byte[] go = new byte[ServeRequest.MESSAGE];
                 try {
-                    readFully(conn, go, received);
+                    ClientConnection.readFully(conn, go, received);
                 } catch (ServeRequest.BadRequest gone) {
                     go[0] = 0;
                 }
@@ -353,23 +325,23 @@ public final class Server implements AutoCloseable {
                 }
                 if (received.size() != 3) {
                     say("bad request: expected the client's fds 0, 1 and 2 with its G, got " + received.size() + " fds");
-                    send(conn, ServeRequest.FALLBACK, 0);
+                    ClientConnection.send(conn, ServeRequest.FALLBACK, 0);
                     return;
                 }
-                Sys.setsockopt(conn, Linux.SOL_SOCKET, SO_RCVTIMEO, timeval(0));
+                Sys.setsockopt(conn, Linux.SOL_SOCKET, SO_RCVTIMEO, ClientConnection.timeval(0));
                 int[] stdio = received.stream().mapToInt(Integer::intValue).toArray();
                 received.clear(); // run closes them, before the answer: the client's pipes see their end first
                 code = run(conn, cred[0], req, stdio);
             } finally {
                 busy.set(false);
             }
-            send(conn, ServeRequest.EXIT, code);
+            ClientConnection.send(conn, ServeRequest.EXIT, code);
             // The client has its answer: collect the command's garbage now, while idle, so that the server's
             // footprint between commands is its live set, and the next command does not pay for this one's.
             System.gc();
         } catch (ServeRequest.BadRequest e) {
             say("bad request: " + e.getMessage());
-            send(conn, ServeRequest.FALLBACK, 0);
+            ClientConnection.send(conn, ServeRequest.FALLBACK, 0);
         } catch (SysException e) {
             say("client lost: " + e.getMessage());
         } finally {
@@ -434,7 +406,7 @@ public final class Server implements AutoCloseable {
         int[] code = {Cli.EXIT_FAILED};
         int mask = Sys.umask(req.umask());
         try {
-            runWatched(conn, inv, () -> {
+            ClientConnection.runWatched(conn, inv, () -> {
                 try {
                     code[0] = Main.run(inv, out, err, req.args().toArray(String[]::new));
                 } catch (RuntimeException | Error e) {
@@ -470,90 +442,6 @@ public final class Server implements AutoCloseable {
         say(line);
         served.incrementAndGet();
         return code[0];
-    }
-
-    /**
-     * Runs {@code command} on its own thread while this one reads the client's signals (or its end) into
-     * {@code inv}; returns when the command is done.
-     */
-    private static void runWatched(int conn, Invocation inv, Runnable command) {
-        AtomicBoolean done = new AtomicBoolean();
-        Thread worker = new Thread(() -> {
-            try {
-                command.run();
-            } finally {
-                done.set(true);
-                try {
-                    Sys.shutdown(conn, 0); // wakes the watcher
-                } catch (SysException ignored) {
-                    // the client is gone already
-                }
-            }
-        }, "fdrestore-served");
-        worker.start();
-        watch(conn, done, inv);
-        Threads.joinUninterruptibly(worker);
-    }
-
-    /** Reads the client's signals (or its end) until the command is done. */
-    private static void watch(int conn, AtomicBoolean done, Invocation inv) {
-        byte[] msg = new byte[ServeRequest.MESSAGE];
-        int have = 0;
-        while (!done.get()) {
-            Sys.Received r;
-            try {
-                r = Sys.receive(conn, msg.length - have);
-            } catch (SysException e) {
-                inv.signalled(SIGHUP);
-                return;
-            }
-            for (int fd : r.fds()) {
-                Sys.closeQuietly(fd); // fds have no business here
-            }
-            if (r.data().length == 0) {
-                if (!done.get()) {
-                    inv.signalled(SIGHUP); // the client went away: as a terminal's hang-up would
-                }
-                return;
-            }
-            System.arraycopy(r.data(), 0, msg, have, r.data().length);
-            have += r.data().length;
-            if (have == msg.length) {
-                have = 0;
-                if (msg[0] == ServeRequest.SIGNAL) {
-                    inv.signalled((msg[1] & 0xff) | (msg[2] & 0xff) << 8 | (msg[3] & 0xff) << 16 | (msg[4] & 0xff) << 24);
-                }
-            }
-        }
-    }
-
-    /** Fills {@code buf} from the socket; the fds the messages carry are added to {@code fds} at once. */
-    private static void readFully(int conn, byte[] buf, List<Integer> fds) throws SysException, ServeRequest.BadRequest {
-        int have = 0;
-        while (have < buf.length) {
-            Sys.Received r = Sys.receive(conn, buf.length - have);
-            for (int fd : r.fds()) {
-                fds.add(fd);
-            }
-            if (r.data().length == 0) {
-                throw new ServeRequest.BadRequest("the client left after " + have + " of " + buf.length + " bytes");
-            }
-            System.arraycopy(r.data(), 0, buf, have, r.data().length);
-            have += r.data().length;
-        }
-    }
-
-    private static void send(int conn, byte type, int value) {
-        byte[] m = ServeRequest.reply(type, value);
-        try {
-            Sys.sendmsg(conn, null, m, m.length, new int[0], 0, Linux.MSG_NOSIGNAL);
-        } catch (SysException gone) {
-            // the client is gone: nobody to tell
-        }
-    }
-
-    private static byte[] timeval(long seconds) {
-        return java.nio.ByteBuffer.allocate(16).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(seconds).putLong(0).array();
     }
 
     /** This process's open fds and what each refers to; null if they cannot be listed (no check then). */

@@ -25,13 +25,13 @@ class ServerActivationTest {
 
     @Test
     void fd3IsTheServersOnlyWhenListenPidIsThisProcess() throws Exception {
-        assertEquals(3, Server.inheritedListener(Map.of("LISTEN_PID", ME, "LISTEN_FDS", "1", "LISTEN_FDNAMES", "fdrestore.socket")));
+        assertEquals(3, SocketActivation.inheritedListener(Map.of("LISTEN_PID", ME, "LISTEN_FDS", "1", "LISTEN_FDNAMES", "fdrestore.socket")));
         // inherited from an activated parent: not this process's sockets
-        assertEquals(-1, Server.inheritedListener(Map.of("LISTEN_PID", "1", "LISTEN_FDS", "1")));
-        assertEquals(-1, Server.inheritedListener(Map.of("LISTEN_FDS", "1")));
-        assertEquals(-1, Server.inheritedListener(Map.of()));
+        assertEquals(-1, SocketActivation.inheritedListener(Map.of("LISTEN_PID", "1", "LISTEN_FDS", "1")));
+        assertEquals(-1, SocketActivation.inheritedListener(Map.of("LISTEN_FDS", "1")));
+        assertEquals(-1, SocketActivation.inheritedListener(Map.of()));
         Cli.UsageException two = assertThrows(Cli.UsageException.class,
-                () -> Server.inheritedListener(Map.of("LISTEN_PID", ME, "LISTEN_FDS", "2")));
+                () -> SocketActivation.inheritedListener(Map.of("LISTEN_PID", ME, "LISTEN_FDS", "2")));
         assertTrue(two.getMessage().contains("LISTEN_FDS=2"), two.getMessage());
     }
 
