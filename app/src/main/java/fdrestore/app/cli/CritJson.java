@@ -1,5 +1,16 @@
 package fdrestore.app.cli;
 
+import static fdrestore.app.cli.CritFields.SPECIAL;
+import static fdrestore.app.cli.CritText.base64;
+import static fdrestore.app.cli.CritText.flags;
+import static fdrestore.app.cli.CritText.ipAddress;
+import static fdrestore.app.cli.CritText.ipWords;
+import static fdrestore.app.cli.CritText.parseInt;
+import static fdrestore.app.cli.CritText.quotedPrintable;
+import static fdrestore.app.cli.CritText.unbase64;
+import static fdrestore.app.cli.CritText.unflags;
+import static fdrestore.app.cli.CritText.unquotedPrintable;
+
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.InvalidProtocolBufferException;
@@ -11,6 +22,8 @@ import fdrestore.api.image.codec.Magic;
 import fdrestore.api.image.proto.GhostChunkEntry;
 import fdrestore.api.image.proto.GhostFileEntry;
 import fdrestore.api.image.proto.TcpStreamEntry;
+import fdrestore.app.cli.CritFields.Conv;
+import fdrestore.app.cli.CritFields.Special;
 import java.io.ByteArrayOutputStream;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -27,7 +40,7 @@ import java.util.Map;
  * under the field's name; 64-bit integers as plain numbers; bytes as base64 in lines of 76 characters
  * (Python's {@code base64.encodebytes}); the raw payload after an entry under {@code "extra"} (for
  * tcp-stream an object with {@code inq} and {@code outq}). crit prints some fields specially, from
- * options criu's .proto files carry and fdrestore's do not: {@link #SPECIAL} lists them per field
+ * options criu's .proto files carry and fdrestore's do not: {@link CritFields#SPECIAL} lists them per field
  * (hexadecimal, open flags, a criu dictionary, an enum name, a device number, an IP address, a unix
  * socket name in quoted-printable). See docs/IMAGES.md, "crit's JSON".
  *
@@ -45,152 +58,6 @@ public final class CritJson {
 
     private CritJson() {
     }
-
-    /** How crit prints one field. */
-    enum Conv { HEX, FLAGS, DICT, ENUM, DEV, ODEV, IPADD, UNIX_NAME, MESSAGE }
-
-    /**
-     * A special field: its conversion and, for DICT and ENUM, the names of its values; for FLAGS the flag
-     * names in crit's order; for MESSAGE (a bytes field of fdrestore's that is a message to criu) the message.
-     */
-    record Special(Conv conv, Map<Long, String> names, List<Map.Entry<String, Long>> flags, Message message) {
-        Special(Conv conv, Map<Long, String> names) {
-            this(conv, names, List.of(), null);
-        }
-
-        static Special of(Conv c) {
-            return new Special(c, Map.of());
-        }
-
-        static Special flags(List<Map.Entry<String, Long>> flags) {
-            return new Special(Conv.FLAGS, Map.of(), flags, null);
-        }
-
-        static Special message(Message m) {
-            return new Special(Conv.MESSAGE, Map.of(), List.of(), m);
-        }
-    }
-
-    /** Open flags as crit names them (its "rfile.flags" map), in its order. */
-    static final List<Map.Entry<String, Long>> RFILE_FLAGS = List.of(
-            Map.entry("O_WRONLY", 01L), Map.entry("O_RDWR", 02L), Map.entry("O_CREAT", 0100L),
-            Map.entry("O_EXCL", 0200L), Map.entry("O_NOCTTY", 0400L), Map.entry("O_TRUNC", 01000L),
-            Map.entry("O_APPEND", 02000L), Map.entry("O_NONBLOCK", 04000L), Map.entry("O_DSYNC", 010000L),
-            Map.entry("FASYNC", 020000L), Map.entry("O_DIRECT", 040000L), Map.entry("O_LARGEFILE", 0100000L),
-            Map.entry("O_DIRECTORY", 0200000L), Map.entry("O_NOFOLLOW", 0400000L), Map.entry("O_NOATIME", 01000000L),
-            Map.entry("O_CLOEXEC", 02000000L));
-    /** crit's "seals.flags". */
-    static final List<Map.Entry<String, Long>> SEALS_FLAGS = List.of(Map.entry("F_SEAL_SEAL", 0x1L),
-            Map.entry("F_SEAL_SHRINK", 0x2L), Map.entry("F_SEAL_GROW", 0x4L), Map.entry("F_SEAL_WRITE", 0x8L),
-            Map.entry("F_SEAL_FUTURE_WRITE", 0x10L));
-    /** crit's "pmap.flags". */
-    static final List<Map.Entry<String, Long>> PMAP_FLAGS = List.of(Map.entry("PE_PARENT", 0x1L),
-            Map.entry("PE_LAZY", 0x2L), Map.entry("PE_PRESENT", 0x4L));
-
-    private static Map<Long, String> names(Object... kv) {
-        Map<Long, String> m = new LinkedHashMap<>();
-        for (int i = 0; i < kv.length; i += 2) {
-            m.put(((Number) kv[i]).longValue(), (String) kv[i + 1]);
-        }
-        return m;
-    }
-
-    static final Map<Long, String> FD_TYPES = names(0, "UND", 1, "REG", 2, "PIPE", 3, "FIFO", 4, "INETSK",
-            5, "UNIXSK", 6, "EVENTFD", 7, "EVENTPOLL", 8, "INOTIFY", 9, "SIGNALFD", 10, "PACKETSK", 11, "TTY",
-            12, "FANOTIFY", 13, "NETLINKSK", 14, "NS", 15, "TUNF", 16, "EXT", 17, "TIMERFD", 18, "MEMFD",
-            19, "BPFMAP", 20, "PIDFD", 65534, "CTL_TTY", 65535, "AUTOFS_PIPE");
-    static final Map<Long, String> SK_SHUTDOWN = names(0, "NONE", 1, "READ", 2, "WRITE", 3, "BOTH");
-    static final Map<Long, String> SK_FAMILY = names(1, "UNIX", 2, "INET", 10, "INET6", 16, "NETLINK", 17, "PACKET");
-    static final Map<Long, String> SK_TYPE = names(1, "STREAM", 2, "DGRAM", 3, "RAW", 5, "SEQPACKET", 10, "PACKET");
-    static final Map<Long, String> SK_STATE = names(1, "ESTABLISHED", 2, "SYN_SENT", 3, "SYN_RECV", 4, "FIN_WAIT1",
-            5, "FIN_WAIT2", 6, "TIME_WAIT", 7, "CLOSE", 8, "CLOSE_WAIT", 9, "LAST_ACK", 10, "LISTEN");
-    static final Map<Long, String> SK_PROTO = names(0, "IP", 6, "TCP", 17, "UDP", 136, "UDPLITE");
-
-    /**
-     * The fields crit prints specially, by "Message.field" of fdrestore's protos: the criu option of the
-     * same field in criu's .proto (hex, flags, dict, dev, odev, ipadd, conv) or, where criu declares an
-     * enum and fdrestore a uint32, the enum's value names.
-     */
-    static final Map<String, Special> SPECIAL = Map.ofEntries(
-            Map.entry("FdinfoEntry.type", new Special(Conv.ENUM, FD_TYPES)),
-            Map.entry("FileEntry.type", new Special(Conv.ENUM, FD_TYPES)),
-            Map.entry("RegFileEntry.flags", Special.flags(RFILE_FLAGS)),
-            Map.entry("FileEntry.memfd", Special.message(fdrestore.api.image.proto.MemfdFileEntry.getDefaultInstance())),
-            Map.entry("FileEntry.nlsk", Special.message(fdrestore.api.image.proto.NetlinkSkEntry.getDefaultInstance())),
-            Map.entry("FileEntry.pidfd", Special.message(fdrestore.api.image.proto.PidfdEntry.getDefaultInstance())),
-            Map.entry("FileEntry.psk", Special.message(fdrestore.api.image.proto.PacketSockEntry.getDefaultInstance())),
-            Map.entry("FileEntry.sgfd", Special.message(fdrestore.api.image.proto.SignalfdEntry.getDefaultInstance())),
-            Map.entry("FileEntry.ify", Special.message(fdrestore.api.image.proto.InotifyFileEntry.getDefaultInstance())),
-            Map.entry("FileEntry.ffy", Special.message(fdrestore.api.image.proto.FanotifyFileEntry.getDefaultInstance())),
-            Map.entry("MemfdFileEntry.flags", Special.flags(RFILE_FLAGS)),
-            Map.entry("MemfdInodeEntry.seals", Special.flags(SEALS_FLAGS)),
-            Map.entry("NetlinkSkEntry.flags", Special.of(Conv.HEX)),
-            Map.entry("PacketSockEntry.flags", Special.of(Conv.HEX)),
-            Map.entry("SignalfdEntry.flags", Special.of(Conv.HEX)),
-            Map.entry("SignalfdEntry.sigmask", Special.of(Conv.HEX)),
-            Map.entry("InotifyFileEntry.flags", Special.of(Conv.HEX)),
-            Map.entry("InotifyWdEntry.mask", Special.of(Conv.HEX)),
-            Map.entry("InotifyWdEntry.ignored_mask", Special.of(Conv.HEX)),
-            Map.entry("InotifyWdEntry.s_dev", Special.of(Conv.DEV)),
-            Map.entry("FanotifyFileEntry.flags", Special.of(Conv.HEX)),
-            Map.entry("FanotifyFileEntry.faflags", Special.of(Conv.HEX)),
-            Map.entry("FanotifyFileEntry.evflags", Special.of(Conv.HEX)),
-            Map.entry("FanotifyMarkEntry.type", new Special(Conv.ENUM, names(1, "INODE", 2, "MOUNT"))),
-            Map.entry("FanotifyMarkEntry.mflags", Special.of(Conv.HEX)),
-            Map.entry("FanotifyMarkEntry.mask", Special.of(Conv.HEX)),
-            Map.entry("FanotifyMarkEntry.ignored_mask", Special.of(Conv.HEX)),
-            Map.entry("FanotifyMarkEntry.s_dev", Special.of(Conv.DEV)),
-            Map.entry("PagemapEntry.vaddr", Special.of(Conv.HEX)),
-            Map.entry("PagemapEntry.flags", Special.flags(PMAP_FLAGS)),
-            Map.entry("PipeEntry.flags", Special.of(Conv.HEX)),
-            Map.entry("FifoEntry.flags", Special.of(Conv.HEX)),
-            Map.entry("UnixSkEntry.type", new Special(Conv.DICT, SK_TYPE)),
-            Map.entry("UnixSkEntry.state", new Special(Conv.DICT, SK_STATE)),
-            Map.entry("UnixSkEntry.flags", Special.of(Conv.HEX)),
-            Map.entry("UnixSkEntry.uflags", Special.of(Conv.HEX)),
-            Map.entry("UnixSkEntry.name", Special.of(Conv.UNIX_NAME)),
-            Map.entry("UnixSkEntry.shutdown", new Special(Conv.ENUM, SK_SHUTDOWN)),
-            Map.entry("InetSkEntry.family", new Special(Conv.DICT, SK_FAMILY)),
-            Map.entry("InetSkEntry.type", new Special(Conv.DICT, SK_TYPE)),
-            Map.entry("InetSkEntry.proto", new Special(Conv.DICT, SK_PROTO)),
-            Map.entry("InetSkEntry.state", new Special(Conv.DICT, SK_STATE)),
-            Map.entry("InetSkEntry.flags", Special.of(Conv.HEX)),
-            Map.entry("InetSkEntry.src_addr", Special.of(Conv.IPADD)),
-            Map.entry("InetSkEntry.dst_addr", Special.of(Conv.IPADD)),
-            Map.entry("InetSkEntry.shutdown", new Special(Conv.ENUM, SK_SHUTDOWN)),
-            Map.entry("TcpStreamEntry.opt_mask", Special.of(Conv.HEX)),
-            Map.entry("TtyFileEntry.flags", Special.of(Conv.HEX)),
-            Map.entry("TtyInfoEntry.type", new Special(Conv.ENUM, names(0, "UNKNOWN", 1, "PTY", 2, "CONSOLE", 3, "VT",
-                    4, "CTTY", 5, "EXT_TTY", 6, "SERIAL"))),
-            Map.entry("TimerfdEntry.flags", Special.of(Conv.HEX)),
-            Map.entry("TimerfdEntry.settime_flags", Special.of(Conv.HEX)),
-            Map.entry("GhostFileEntry.dev", Special.of(Conv.DEV)),
-            Map.entry("GhostFileEntry.rdev", Special.of(Conv.ODEV)),
-            Map.entry("RemapFilePathEntry.remap_type", new Special(Conv.ENUM, names(0, "LINKED", 1, "GHOST", 2, "PROCFS"))),
-            Map.entry("InventoryEntry.lsmtype", new Special(Conv.ENUM, names(0, "NO_LSM", 1, "SELINUX", 2, "APPARMOR"))),
-            Map.entry("CoreEntry.mtype", new Special(Conv.ENUM, names(0, "UNKNOWN", 1, "X86_64", 2, "ARM", 3, "AARCH64",
-                    4, "PPC64", 5, "S390", 6, "MIPS", 7, "LOONGARCH64", 8, "RISCV64"))),
-            Map.entry("TaskCoreEntry.task_state", new Special(Conv.DICT, names(1, "Alive", 3, "Zombie", 6, "Stopped"))),
-            Map.entry("TaskCoreEntry.blk_sigset", Special.of(Conv.HEX)),
-            // crit-core.proto: the whole task core (CritJson reads core-N.img with it)
-            Map.entry("CritCoreEntry.mtype", new Special(Conv.ENUM, names(0, "UNKNOWN", 1, "X86_64", 2, "ARM", 3, "AARCH64",
-                    4, "PPC64", 5, "S390", 6, "MIPS", 7, "LOONGARCH64", 8, "RISCV64"))),
-            Map.entry("CritTaskCoreEntry.task_state", new Special(Conv.DICT, names(1, "Alive", 3, "Zombie", 6, "Stopped"))),
-            Map.entry("CritTaskCoreEntry.blk_sigset", Special.of(Conv.HEX)),
-            Map.entry("CritTaskCoreEntry.blk_sigset_extended", Special.of(Conv.HEX)),
-            Map.entry("CritTaskCoreEntry.membarrier_registration_mask", Special.of(Conv.HEX)),
-            Map.entry("CritTaskCoreEntry.old_seccomp_mode", new Special(Conv.ENUM, names(0, "disabled", 1, "strict", 2, "filter"))),
-            Map.entry("CritThreadCoreEntry.seccomp_mode", new Special(Conv.ENUM, names(0, "disabled", 1, "strict", 2, "filter"))),
-            Map.entry("SaEntry.sigaction", Special.of(Conv.HEX)),
-            Map.entry("SaEntry.flags", Special.of(Conv.HEX)),
-            Map.entry("SaEntry.restorer", Special.of(Conv.HEX)),
-            Map.entry("SaEntry.mask", Special.of(Conv.HEX)),
-            Map.entry("SaEntry.mask_extended", Special.of(Conv.HEX)),
-            Map.entry("UserX86CetEntry.cet", Special.of(Conv.HEX)),
-            Map.entry("UserX86CetEntry.ssp", Special.of(Conv.HEX)),
-            Map.entry("ThreadInfoX86.clear_tid_addr", Special.of(Conv.HEX)),
-            Map.entry("ThreadInfoX86.gpregs", Special.of(Conv.HEX)), // a message: hex passes to its fields
-            Map.entry("UserX86RegsEntry.mode", new Special(Conv.ENUM, names(1, "NATIVE", 2, "COMPAT"))));
 
     /**
      * Image kinds fdrestore never reads for a restore but decodes for crit's JSON: no payload, entry 0 of
@@ -393,178 +260,6 @@ public final class CritJson {
             default:
                 return n;
         }
-    }
-
-    /** crit's flags: the names of the set flags joined by " | ", then any other bits in hex. */
-    static String flags(long value, List<Map.Entry<String, Long>> names) {
-        List<String> parts = new ArrayList<>();
-        long all = 0;
-        for (Map.Entry<String, Long> f : names) {
-            if ((value & f.getValue()) != 0) {
-                parts.add(f.getKey());
-            }
-            all |= f.getValue();
-        }
-        long rest = value & ~all;
-        if (rest != 0) {
-            parts.add("0x" + Long.toHexString(rest));
-        }
-        return String.join(" | ", parts);
-    }
-
-    static long unflags(String s, List<Map.Entry<String, Long>> names) {
-        if (s.isEmpty()) {
-            return 0;
-        }
-        long v = 0;
-        for (String part : s.split("\\|")) {
-            String p = part.strip();
-            Long bit = null;
-            for (Map.Entry<String, Long> f : names) {
-                if (f.getKey().equals(p)) {
-                    bit = f.getValue();
-                }
-            }
-            v += bit != null ? bit : parseInt(p);
-        }
-        return v;
-    }
-
-    /** IPv4 for one word, else IPv6 from four; each word holds the address bytes in network order. */
-    static String ipAddress(List<?> words) {
-        byte[] b = new byte[words.size() == 1 ? 4 : 16];
-        for (int i = 0; i < b.length / 4; i++) {
-            int w = ((Number) words.get(i)).intValue();
-            for (int k = 0; k < 4; k++) {
-                b[i * 4 + k] = (byte) (w >>> (8 * k));
-            }
-        }
-        if (b.length == 4) {
-            return (b[0] & 0xff) + "." + (b[1] & 0xff) + "." + (b[2] & 0xff) + "." + (b[3] & 0xff);
-        }
-        int[] h = new int[8];
-        for (int i = 0; i < 8; i++) {
-            h[i] = (b[2 * i] & 0xff) << 8 | (b[2 * i + 1] & 0xff);
-        }
-        // the longest run of at least two zero groups becomes "::" (Python's compressed form)
-        int best = -1;
-        int bestLen = 0;
-        for (int i = 0; i < 8;) {
-            if (h[i] == 0) {
-                int j = i;
-                while (j < 8 && h[j] == 0) {
-                    j++;
-                }
-                if (j - i > bestLen) {
-                    best = i;
-                    bestLen = j - i;
-                }
-                i = j;
-            } else {
-                i++;
-            }
-        }
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            if (bestLen > 1 && i == best) {
-                sb.append(i == 0 ? "::" : ":");
-                i += bestLen - 1;
-                continue;
-            }
-            sb.append(Integer.toHexString(h[i]));
-            if (i < 7) {
-                sb.append(':');
-            }
-        }
-        return sb.toString();
-    }
-
-    static List<Long> ipWords(String addr) {
-        byte[] b;
-        try {
-            b = java.net.InetAddress.getByName(addr).getAddress();
-        } catch (java.net.UnknownHostException e) {
-            throw new IllegalArgumentException("not an IP address: " + addr);
-        }
-        if (!addr.matches("[0-9a-fA-F:.]+")) {
-            throw new IllegalArgumentException("not an IP address: " + addr);
-        }
-        if (addr.contains(":") && b.length == 4) {
-            // Java folds an IPv4-mapped IPv6 address to IPv4: keep it IPv6, as criu wrote it
-            byte[] v6 = new byte[16];
-            v6[10] = (byte) 0xff;
-            v6[11] = (byte) 0xff;
-            System.arraycopy(b, 0, v6, 12, 4);
-            b = v6;
-        }
-        List<Long> words = new ArrayList<>();
-        for (int i = 0; i < b.length; i += 4) {
-            words.add((long) ((b[i] & 0xff) | (b[i + 1] & 0xff) << 8 | (b[i + 2] & 0xff) << 16) | (long) (b[i + 3] & 0xff) << 24);
-        }
-        return words;
-    }
-
-    /** Python's base64.encodebytes: lines of 76 characters, each ended by a newline; "" for nothing. */
-    static String base64(byte[] b) {
-        String s = Base64.getEncoder().encodeToString(b);
-        StringBuilder sb = new StringBuilder(s.length() + s.length() / 76 + 1);
-        for (int i = 0; i < s.length(); i += 76) {
-            sb.append(s, i, Math.min(s.length(), i + 76)).append('\n');
-        }
-        return sb.toString();
-    }
-
-    static byte[] unbase64(String s) {
-        return Base64.getMimeDecoder().decode(s);
-    }
-
-    /**
-     * Python's quopri.encodestring (binascii.b2a_qp, text mode, tabs kept): "=", bytes above 126 and
-     * control bytes other than newline and tab as =XX; a space or tab ending a line as =XX; lines longer
-     * than 76 characters broken by a soft "=" newline.
-     */
-    static String quotedPrintable(byte[] b) {
-        StringBuilder out = new StringBuilder();
-        int lineLen = 0;
-        for (int i = 0; i < b.length; i++) {
-            int c = b[i] & 0xff;
-            if (c == '\n') {
-                out.append('\n');
-                lineLen = 0;
-                continue;
-            }
-            boolean endOfLine = i + 1 == b.length || b[i + 1] == '\n';
-            boolean encode = c == '=' || c > 126 || (c < 32 && c != '\t') || ((c == ' ' || c == '\t') && endOfLine);
-            String piece = encode ? String.format(Locale.ROOT, "=%02X", c) : String.valueOf((char) c);
-            int limit = endOfLine ? 76 : 75;
-            if (lineLen + piece.length() > limit) {
-                out.append("=\n");
-                lineLen = 0;
-            }
-            out.append(piece);
-            lineLen += piece.length();
-        }
-        return out.toString();
-    }
-
-    static byte[] unquotedPrintable(String s) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '=' && i + 1 < s.length() && s.charAt(i + 1) == '\n') {
-                i++;
-            } else if (c == '=' && i + 2 < s.length() + 0 && isHex(s.charAt(i + 1)) && isHex(s.charAt(i + 2))) {
-                out.write(Integer.parseInt(s.substring(i + 1, i + 3), 16));
-                i += 2;
-            } else {
-                out.write(c);
-            }
-        }
-        return out.toByteArray();
-    }
-
-    private static boolean isHex(char c) {
-        return Character.digit(c, 16) >= 0;
     }
 
     // ---- encode -----------------------------------------------------------------------------------
@@ -794,25 +489,4 @@ public final class CritJson {
         }
     }
 
-    /** Python's int(s, 0): decimal, or 0x / 0o / 0b prefixed. */
-    static long parseInt(String s) {
-        String t = s.strip().toLowerCase(Locale.ROOT);
-        boolean neg = t.startsWith("-");
-        if (neg) {
-            t = t.substring(1);
-        }
-        int radix = 10;
-        if (t.startsWith("0x")) {
-            radix = 16;
-        } else if (t.startsWith("0o")) {
-            radix = 8;
-        } else if (t.startsWith("0b")) {
-            radix = 2;
-        }
-        if (radix != 10) {
-            t = t.substring(2);
-        }
-        long v = new BigInteger(t.replace("_", ""), radix).longValue();
-        return neg ? -v : v;
-    }
 }

@@ -124,10 +124,10 @@ class CritJsonTest {
                 long size = 0;
                 if (o.get("extra") instanceof Map<?, ?> x) {
                     for (Object q : x.values()) {
-                        size += CritJson.unbase64((String) q).length;
+                        size += CritText.unbase64((String) q).length;
                     }
                 } else {
-                    size = CritJson.unbase64((String) o.get("extra")).length;
+                    size = CritText.unbase64((String) o.get("extra")).length;
                 }
                 o.put("extra", "... <" + humanReadable(size) + ">");
             }
@@ -167,20 +167,20 @@ class CritJsonTest {
 
     @Test
     void specialFieldsPrintAsCritPrintsThem() {
-        assertEquals("O_RDWR | O_LARGEFILE", CritJson.flags(0100002, CritJson.RFILE_FLAGS));
-        assertEquals("", CritJson.flags(0, CritJson.RFILE_FLAGS));
-        assertEquals("O_WRONLY | 0x80000000", CritJson.flags(0x80000001L, CritJson.RFILE_FLAGS));
-        assertEquals(0100002, CritJson.unflags("O_RDWR | O_LARGEFILE", CritJson.RFILE_FLAGS));
-        assertEquals(0x80000001L, CritJson.unflags("O_WRONLY | 0x80000000", CritJson.RFILE_FLAGS));
-        assertEquals("127.0.0.1", CritJson.ipAddress(List.of(0x0100007f)));
-        assertEquals("::1", CritJson.ipAddress(List.of(0, 0, 0, 0x01000000)));
-        assertEquals("::", CritJson.ipAddress(List.of(0, 0, 0, 0)));
-        assertEquals(List.of(0L, 0L, 0L, 0x01000000L), CritJson.ipWords("::1"));
-        assertEquals("=00abc", CritJson.quotedPrintable(new byte[] {0, 'a', 'b', 'c'}));
-        assertArrayEquals(new byte[] {0, 'a', '='}, CritJson.unquotedPrintable("=00a=3D"));
-        assertEquals("", CritJson.base64(new byte[0]));
-        assertEquals(77, CritJson.base64(new byte[57]).length()); // 76 characters and a newline
-        assertEquals(255, CritJson.parseInt("0xff"));
+        assertEquals("O_RDWR | O_LARGEFILE", CritText.flags(0100002, CritFields.RFILE_FLAGS));
+        assertEquals("", CritText.flags(0, CritFields.RFILE_FLAGS));
+        assertEquals("O_WRONLY | 0x80000000", CritText.flags(0x80000001L, CritFields.RFILE_FLAGS));
+        assertEquals(0100002, CritText.unflags("O_RDWR | O_LARGEFILE", CritFields.RFILE_FLAGS));
+        assertEquals(0x80000001L, CritText.unflags("O_WRONLY | 0x80000000", CritFields.RFILE_FLAGS));
+        assertEquals("127.0.0.1", CritText.ipAddress(List.of(0x0100007f)));
+        assertEquals("::1", CritText.ipAddress(List.of(0, 0, 0, 0x01000000)));
+        assertEquals("::", CritText.ipAddress(List.of(0, 0, 0, 0)));
+        assertEquals(List.of(0L, 0L, 0L, 0x01000000L), CritText.ipWords("::1"));
+        assertEquals("=00abc", CritText.quotedPrintable(new byte[] {0, 'a', 'b', 'c'}));
+        assertArrayEquals(new byte[] {0, 'a', '='}, CritText.unquotedPrintable("=00a=3D"));
+        assertEquals("", CritText.base64(new byte[0]));
+        assertEquals(77, CritText.base64(new byte[57]).length()); // 76 characters and a newline
+        assertEquals(255, CritText.parseInt("0xff"));
     }
 
     @Test
