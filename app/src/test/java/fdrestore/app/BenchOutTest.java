@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -29,7 +29,7 @@ class BenchOutTest {
                 CliRunner.Restored r = CliRunner.restoreDetached(started, out.resolve("images"), out.resolve("root"));
                 assertEquals(6, r.pids().size(), "every generated task restored");
             } finally {
-                RestoreCommand.stop(started);
+                RestoredTasks.stop(started);
             }
         });
     }

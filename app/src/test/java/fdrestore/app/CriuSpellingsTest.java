@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -26,7 +26,7 @@ class CriuSpellingsTest {
 
     @AfterEach
     void stopTasks() {
-        RestoreCommand.stop(started);
+        RestoredTasks.stop(started);
     }
 
     /** Every task of the tree under {@code pid}, from /proc (the test did not get them from --json). */

@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -115,7 +115,7 @@ class DumpRoundTripTest {
     @AfterEach
     void killEverything() {
         trees.forEach(Tree::close);
-        RestoreCommand.stop(restored);
+        RestoredTasks.stop(restored);
     }
 
     private Tree start(String script) throws IOException {
@@ -459,7 +459,7 @@ class DumpRoundTripTest {
         for (var t : images.tasks()) {
             assertEquals(0, images.fdrTask(t.pid()).orElseThrow().getArgvCount(), "task " + t.pid() + ": no command");
         }
-        RestoreCommand.stop(new ArrayList<>(restored));
+        RestoredTasks.stop(new ArrayList<>(restored));
         restored.clear();
 
         assertEquals(first, restoreVerified(Path.of("/"), d));

@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -30,7 +30,7 @@ class DumpSamplesTest {
 
     @AfterEach
     void stop() {
-        RestoreCommand.stop(started);
+        RestoredTasks.stop(started);
     }
 
     private static Path copy(Path src, Path dst) throws Exception {

@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static fdrestore.testkit.ImageSetBuilder.target;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -36,7 +36,7 @@ class EpollEndToEndTest {
 
     @AfterEach
     void stopEverything() {
-        RestoreCommand.stop(started);
+        RestoredTasks.stop(started);
     }
 
     static boolean eventfdJarBuilt() {

@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -46,7 +46,7 @@ class HardeningConfinementTest {
 
     @AfterEach
     void stop() {
-        RestoreCommand.stop(started);
+        RestoredTasks.stop(started);
     }
 
     /** Rewrites every FileEntry of files.img in {@code images} through {@code f}. */

@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -84,7 +84,7 @@ class HardeningFaultSweepTest {
             try (PluginHost host = PluginHost.load(plugins == null ? null : List.of(plugins))) {
                 Restorer.Options o = new Restorer.Options(root, Map.of(), Holder.path(), false, 0).withFaults(counting);
                 Restorer.Result res = new Restorer(ImageSet.open(images), host.kinds(), ScmTransport::create, o).run();
-                RestoreCommand.stop(new ArrayList<>(res.pidMap().values()));
+                RestoredTasks.stop(new ArrayList<>(res.pidMap().values()));
             }
         });
         Map<String, Long> counts = counting.counts();

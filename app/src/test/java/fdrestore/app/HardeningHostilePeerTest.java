@@ -1,7 +1,7 @@
 package fdrestore.app;
 
 import fdrestore.app.bench.SyntheticImages;
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -271,7 +271,7 @@ class HardeningHostilePeerTest {
                 var report = new fdrestore.core.restore.Verifier(set, root).verify(res.pidMap());
                 assertTrue(report.ok(), report.mismatches().toString());
             } finally {
-                RestoreCommand.stop(new ArrayList<>(res.pidMap().values()));
+                RestoredTasks.stop(new ArrayList<>(res.pidMap().values()));
             }
             // the squatter keeps its names: the restore did not touch them
             Set<String> names = new HashSet<>(HardeningSupport.transportSockets().values());

@@ -1,7 +1,7 @@
 package fdrestore.app;
 
 import fdrestore.app.bench.SyntheticImages;
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -246,7 +246,7 @@ class HardeningTransportReachTest {
                 var report = new fdrestore.core.restore.Verifier(set, root).verify(res.pidMap());
                 assertTrue(report.ok(), report.mismatches().toString());
             } finally {
-                RestoreCommand.stop(new ArrayList<>(res.pidMap().values()));
+                RestoredTasks.stop(new ArrayList<>(res.pidMap().values()));
             }
             HardeningSupport.removeNewSockets(root, tree);
             assertEquals(List.of(), leftovers(fds, root, tree, p));

@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -52,7 +52,7 @@ class InetDumpRoundTripTest {
     @AfterEach
     void killEverything() {
         trees.forEach(DumpRoundTripTest.Tree::close);
-        RestoreCommand.stop(restored);
+        RestoredTasks.stop(restored);
         if (peer != null) {
             peer.destroyForcibly();
         }

@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -45,7 +45,7 @@ class InheritFdTest {
 
     @AfterEach
     void stop() {
-        RestoreCommand.stop(started);
+        RestoredTasks.stop(started);
         jvmFds.forEach(Sys::closeQuietly);
     }
 

@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -27,7 +27,7 @@ class JsonSchemaTest {
 
     @AfterEach
     void stopTasks() {
-        RestoreCommand.stop(started);
+        RestoredTasks.stop(started);
     }
 
     @SuppressWarnings("unchecked")

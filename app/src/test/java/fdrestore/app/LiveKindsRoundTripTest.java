@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -36,7 +36,7 @@ class LiveKindsRoundTripTest {
     @AfterEach
     void killEverything() {
         trees.forEach(Tree::close);
-        RestoreCommand.stop(restored);
+        RestoredTasks.stop(restored);
     }
 
     private Tree start(String script) throws Exception {

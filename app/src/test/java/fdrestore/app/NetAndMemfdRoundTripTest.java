@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -37,7 +37,7 @@ class NetAndMemfdRoundTripTest {
     @AfterEach
     void killEverything() {
         trees.forEach(DumpRoundTripTest.Tree::close);
-        RestoreCommand.stop(restored);
+        RestoredTasks.stop(restored);
     }
 
     static boolean packetSockets() {

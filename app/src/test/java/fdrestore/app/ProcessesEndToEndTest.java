@@ -1,7 +1,7 @@
 package fdrestore.app;
 
 import fdrestore.app.bench.SyntheticImages;
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -60,7 +60,7 @@ class ProcessesEndToEndTest {
         for (Path cg : cgroups) {
             killCgroup(cg);
         }
-        RestoreCommand.stop(restored);
+        RestoredTasks.stop(restored);
     }
 
     // ------------------------------------------------------------------ helpers

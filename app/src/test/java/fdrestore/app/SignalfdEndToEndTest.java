@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -33,7 +33,7 @@ class SignalfdEndToEndTest {
 
     @AfterEach
     void stopEverything() {
-        RestoreCommand.stop(started);
+        RestoredTasks.stop(started);
     }
 
     private static Path entry() {

@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -38,7 +38,7 @@ class SpawnPipelineTest {
 
     @AfterEach
     void stopEverything() {
-        RestoreCommand.stop(started);
+        RestoredTasks.stop(started);
     }
 
     /** A task of the tree: image pid, parent, group, session. */

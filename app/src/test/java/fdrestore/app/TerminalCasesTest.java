@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -37,7 +37,7 @@ class TerminalCasesTest {
     @AfterEach
     void killEverything() {
         trees.forEach(DumpRoundTripTest.Tree::close);
-        RestoreCommand.stop(restored);
+        RestoredTasks.stop(restored);
     }
 
     private DumpRoundTripTest.Tree start(String script) throws Exception {

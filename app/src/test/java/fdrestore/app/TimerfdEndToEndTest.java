@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -40,7 +40,7 @@ class TimerfdEndToEndTest {
 
     @AfterEach
     void stopEverything() {
-        RestoreCommand.stop(started);
+        RestoredTasks.stop(started);
     }
 
     static Map<Integer, Integer> restore(List<Integer> started, Path images, Path root, String... extra) {

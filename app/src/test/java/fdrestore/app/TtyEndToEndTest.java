@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -66,7 +66,7 @@ class TtyEndToEndTest {
 
     @AfterEach
     void stopEverything() {
-        RestoreCommand.stop(started);
+        RestoredTasks.stop(started);
     }
 
     private Map<Integer, Integer> restore(Path images, Path root, String... extra) {

@@ -1,6 +1,6 @@
 package fdrestore.app;
 
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -34,7 +34,7 @@ class ZdtmNetMemfdTest {
 
     @AfterEach
     void stop() {
-        RestoreCommand.stop(started);
+        RestoredTasks.stop(started);
     }
 
     static boolean packetSockets() {

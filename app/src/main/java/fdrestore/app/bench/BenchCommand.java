@@ -4,7 +4,7 @@ import fdrestore.api.image.ImageSet;
 import fdrestore.app.Cli;
 import fdrestore.app.PluginHost;
 import fdrestore.app.PluginOptions;
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 import fdrestore.core.json.Json;
 import fdrestore.core.process.Holder;
 import fdrestore.core.restore.Restorer;
@@ -154,7 +154,7 @@ public final class BenchCommand implements Callable<Integer> {
                     Restorer.Result res = new Restorer(images, host.kinds(), ScmTransport::create,
                             new Restorer.Options(r, Map.of(), Holder.path(), true, 0)).run();
                     long t2 = System.nanoTime();
-                    RestoreCommand.stop(new ArrayList<>(res.pidMap().values()));
+                    RestoredTasks.stop(new ArrayList<>(res.pidMap().values()));
                     if (i >= warmup) {
                         phases.get("load").add((t1 - t0) / 1e6);
                         phases.get("plan").add(res.planNs() / 1e6);

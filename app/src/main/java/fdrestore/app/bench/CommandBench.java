@@ -1,7 +1,7 @@
 package fdrestore.app.bench;
 
 import fdrestore.app.Cli;
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 import fdrestore.app.serve.ServerProcess;
 import fdrestore.core.json.Json;
 import java.io.IOException;
@@ -136,7 +136,7 @@ public final class CommandBench {
         } catch (RuntimeException notJson) {
             // reported below
         } finally {
-            RestoreCommand.stop(pids);
+            RestoredTasks.stop(pids);
             gone(pids);
         }
         if (p.exitValue() != 0 || (m.kind() == Kind.FDRESTORE && doc == null)) {

@@ -38,7 +38,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code fdrestore restore DIR}: rebuilds the tasks of an image set with every fd at its number. */
+/**
+ * {@code fdrestore restore DIR}: rebuilds the tasks of an image set with every fd at its number.
+ *
+ * <p>This class is the command's options (criu's spellings among them) and the order of a restore's steps,
+ * from the command line to the pid map; it is over 500 lines because that order is read best in one place.
+ * What the restore prints is {@link RestoreSummary}, the stop on a signal {@link StopOnSignal}, and the pid
+ * file, the wait and the stop of the restored tasks {@link RestoredTasks}.
+ */
 @Command(name = "restore", mixinStandardHelpOptions = true,
         description = {"Restores the fd tables of the tasks in an image set: every fd at its exact number, files",
             "shared between tasks restored once and handed to the others (one open file description), pipe",
@@ -212,7 +219,7 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
 
     @Override
     public Integer call() throws Exception {
-        Guard guard = new Guard(spec.commandLine().getErr());
+        StopOnSignal guard = new StopOnSignal(spec.commandLine().getErr());
         guard.install();
         try {
             return restore(guard);
@@ -221,7 +228,7 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
         }
     }
 
-    private Integer restore(Guard guard) throws Exception {
+    private Integer restore(StopOnSignal guard) throws Exception {
         long start = System.nanoTime();
         if (detach) {
             then = Then.detach;
@@ -374,7 +381,7 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
             }
         }
         if (pidFile != null) {
-            writePidFile(images, result, pids);
+            RestoredTasks.writePidFile(pidFile, images, result, pids);
         }
         if (inv.signal() != 0) {
             // A served client's Ctrl-C during the restore: what its death would have done to a direct run.
@@ -383,9 +390,9 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
             return interrupted(out, inv.signal());
         }
         if (json) {
-            out.println(Json.pretty(json(images, result, report, restoredNs)));
+            out.println(Json.pretty(RestoreSummary.json(dir, then, images, result, report, restoredNs)));
         } else {
-            text(out, images, result, report, restoredNs);
+            RestoreSummary.text(out, dir, images, result, report, restoredNs);
         }
         out.flush();
         int code = report == null || report.ok() ? Cli.EXIT_OK : Cli.EXIT_FAILED;
@@ -420,7 +427,7 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
                     out.println("Waiting for the restored tasks to end (Ctrl-C stops them)...");
                     out.flush();
                 }
-                awaitTree(result, pids, inv);
+                RestoredTasks.awaitTree(result, pids, inv);
                 if (inv.signal() != 0) {
                     stopTree(result, pids);
                     guard.done();
@@ -437,77 +444,6 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
     /** Stops every process of the restored tree (its cgroup, or what the subreaper sees); returns the count. */
     private static int stopTree(Restorer.Result r, List<Integer> pids) {
         return r.tree().killAll(pids);
-    }
-
-    /**
-     * Until fdrestore is done with the tree, a signal that ends this JVM (Ctrl-C, SIGTERM, SIGHUP: the
-     * shutdown hooks run) stops it: during the restore every process made so far, after it the whole
-     * restored tree, and says so on stderr. From the moment the tree is left running on purpose
-     * ({@code --detach}) or stopped, it does nothing. It is removed at the end of the command (a server
-     * runs many), unless the JVM is already shutting down: then it runs, and that is not an error.
-     */
-    private static final class Guard extends Thread {
-        private final PrintWriter err;
-        private volatile Restorer restorer;
-        private volatile Restorer.Result result;
-        private volatile boolean done;
-        private boolean installed;
-
-        Guard(PrintWriter err) {
-            super("fdrestore-stop-on-signal");
-            this.err = err;
-        }
-
-        void install() {
-            try {
-                Runtime.getRuntime().addShutdownHook(this);
-                installed = true;
-            } catch (IllegalStateException shuttingDown) {
-                // a signal came before the restore began: nothing to stop
-            }
-        }
-
-        void restoring(Restorer r) {
-            restorer = r;
-        }
-
-        void restored(Restorer.Result r) {
-            result = r;
-        }
-
-        /** The tree is stopped, or left running on purpose: nothing more to do, now or on a signal. */
-        void done() {
-            done = true;
-            if (installed) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(this);
-                } catch (IllegalStateException shuttingDown) {
-                    // the hook runs (and does nothing, being done)
-                }
-                installed = false;
-            }
-        }
-
-        @Override
-        public void run() {
-            if (done) {
-                return;
-            }
-            Restorer.Result r = result;
-            Restorer rs = restorer;
-            int n;
-            if (r != null) {
-                n = r.tree().killAll(new ArrayList<>(r.pidMap().values()));
-                err.println("Interrupted: stopped the restored tree (" + n + " process" + (n == 1 ? "" : "es") + ").");
-            } else if (rs != null) {
-                n = rs.stopProcesses();
-                err.println("Interrupted during the restore: stopped the " + n + " process" + (n == 1 ? "" : "es")
-                        + " it had started; nothing is left running.");
-            } else {
-                return;
-            }
-            err.flush();
-        }
     }
 
     @Override
@@ -538,30 +474,6 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
                         + (known.isEmpty() ? "none" : String.join(", ", known)));
             }
         }
-    }
-
-    /**
-     * The root task's pid in a new file, as criu writes it ("%d", no newline, O_EXCL, mode 0600). A pid file
-     * that cannot be written fails the restore, as in criu: the tasks are stopped.
-     */
-    private void writePidFile(ImageSet images, Restorer.Result result, List<Integer> pids) throws Exception {
-        Integer root = null;
-        for (Task t : images.tasks()) {
-            if (images.task(t.ppid()).isEmpty()) {
-                root = result.pidMap().get(t.pid());
-                break;
-            }
-        }
-        try {
-            Files.write(Files.createFile(pidFile, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"))),
-                    String.valueOf(root).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        } catch (java.io.IOException e) {
-            stopTree(result, pids);
-            throw new RestoreException("--pidfile " + pidFile + ": cannot write the root task's pid " + root + " (" + e
-                    + "): stopped the restored tasks");
-        }
-        LOG.log(System.Logger.Level.DEBUG, () -> "pidfile " + pidFile + ": root task pid written");
     }
 
     /** The -o options, plus allow-devices=true with --allow-devices. */
@@ -640,175 +552,4 @@ public final class RestoreCommand implements Callable<Integer>, Cli.CriuLogFile 
         return 128 + signo;
     }
 
-    /**
-     * Waits until every process of the restored tree has ended (its cgroup is empty; without one, every
-     * restored task), or until {@code inv} is signalled.
-     */
-    static void awaitTree(Restorer.Result r, List<Integer> pids, Invocation inv) {
-        awaitAll(pids, inv);
-        while (r.tree().populated() && inv.signal() == 0) {
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return;
-            }
-        }
-    }
-
-    /**
-     * Waits until every task has ended, or until {@code inv} is signalled. Root tasks are fdrestore's
-     * children and are reaped; the others are their holders' children, so they are watched through /proc.
-     */
-    static void awaitAll(List<Integer> pids, Invocation inv) {
-        for (int pid : pids) {
-            while (Processes.running(pid) && inv.signal() == 0) {
-                try {
-                    if (Sys.waitpid(pid, 1 /* WNOHANG */) != null) {
-                        break;
-                    }
-                } catch (SysException notOurChild) {
-                    // ECHILD: built by its parent's holder
-                }
-                try {
-                    Thread.sleep(20);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
-        }
-    }
-
-    /**
-     * Stops the restored tasks: SIGTERM to all, children before parents (pstree order puts parents first;
-     * a holder reaps what it built while it lives), then waits for them together, up to 1 s, and SIGKILLs
-     * whoever is left. Root tasks, fdrestore's own children, are reaped here. A 1,000-task tree stops in
-     * milliseconds instead of one wait per process.
-     */
-    public static void stop(List<Integer> pids) {
-        List<Integer> order = new ArrayList<>(pids);
-        java.util.Collections.reverse(order);
-        for (int pid : order) {
-            try {
-                Sys.kill(pid, 15);
-            } catch (SysException ignored) {
-                // gone
-            }
-        }
-        long deadline = System.nanoTime() + 1_000_000_000L;
-        List<Integer> left = order;
-        while (true) {
-            List<Integer> still = new ArrayList<>();
-            for (int pid : left) {
-                if (Processes.running(pid)) {
-                    still.add(pid);
-                } else {
-                    reap(pid); // a zombie of ours is collected; another's parent reaps its own
-                }
-            }
-            left = still;
-            if (left.isEmpty() || System.nanoTime() >= deadline) {
-                break;
-            }
-            try {
-                Thread.sleep(2);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
-        for (int pid : left) {
-            try {
-                Sys.kill(pid, 9);
-            } catch (SysException ignored) {
-                // gone
-            }
-        }
-        // SIGKILL is certain but not instant: reap each once it is a zombie, or it stays one (a task whose
-        // image blocks SIGTERM, as nginx's does, reaches this point).
-        long killed = System.nanoTime() + 1_000_000_000L;
-        for (int pid : left) {
-            while (Processes.running(pid) && System.nanoTime() < killed) {
-                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
-            }
-            reap(pid);
-        }
-    }
-
-    private static void reap(int pid) {
-        try {
-            Sys.waitpid(pid, 1 /* WNOHANG */);
-        } catch (SysException notOurChild) {
-            // ECHILD: its parent holder reaps it
-        }
-    }
-
-    private void text(PrintWriter out, ImageSet images, Restorer.Result r, Verifier.Report report, long ns) {
-        out.printf("Restored %d task%s (%d fds) from %s in %.1f ms (engine %.1f ms)%n", r.tasks().size(),
-                r.tasks().size() == 1 ? "" : "s", r.fds(), dir, ns / 1e6, r.engineNs() / 1e6);
-        Map<Integer, Integer> depth = new HashMap<>();
-        out.printf("  %-16s %-8s %5s  %s%n", "image pid", "pid", "fds", "runs");
-        for (Restorer.RestoredTask t : r.tasks()) {
-            Task it = images.task(t.imagePid()).orElseThrow();
-            int d = depth.getOrDefault(it.ppid(), -1) + 1;
-            depth.put(it.pid(), d);
-            out.printf("  %-16s %-8d %5d  %s%n", "  ".repeat(d) + t.imagePid(), t.pid(), it.fds().size(), t.command());
-        }
-        if (r.droppedMessages() > 0) {
-            out.printf("Refused %d foreign message(s) sent to the transport during the restore.%n", r.droppedMessages());
-        }
-        if (report != null) {
-            if (report.ok()) {
-                out.printf("Verified: the %d fds of the %d tasks match the images (numbers, kinds, flags, positions,"
-                        + " pipes); sharing proved with %d kcmp checks.%n", report.fdsChecked(), report.tasksChecked(),
-                        report.kcmpChecks());
-            } else {
-                out.printf("Verification FAILED: %d mismatch(es):%n", report.mismatches().size());
-                for (String m : report.mismatches()) {
-                    out.println("  - " + m);
-                }
-            }
-        }
-    }
-
-    private Map<String, Object> json(ImageSet images, Restorer.Result r, Verifier.Report report, long ns) {
-        Map<String, Object> doc = Cli.document("restore");
-        doc.put("dir", dir.toString());
-        List<Object> tasks = new ArrayList<>();
-        for (Restorer.RestoredTask t : r.tasks()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("imagePid", t.imagePid());
-            m.put("pid", t.pid());
-            m.put("fds", images.task(t.imagePid()).orElseThrow().fds().size());
-            m.put("command", t.command());
-            tasks.add(m);
-        }
-        doc.put("tasks", tasks);
-        Map<String, Object> timings = new LinkedHashMap<>();
-        timings.put("planMs", r.planNs() / 1e6);
-        timings.put("tablesMs", r.tablesNs() / 1e6);
-        timings.put("engineMs", r.engineNs() / 1e6);
-        timings.put("spawnMs", r.spawnNs() / 1e6);
-        timings.put("totalMs", ns / 1e6);
-        doc.put("timings", timings);
-        doc.put("fds", r.fds());
-        doc.put("droppedMessages", r.droppedMessages());
-        if (report != null) {
-            Map<String, Object> v = new LinkedHashMap<>();
-            v.put("ok", report.ok());
-            v.put("fdsChecked", report.fdsChecked());
-            v.put("kcmpChecks", report.kcmpChecks());
-            v.put("mismatches", report.mismatches());
-            doc.put("verify", v);
-        }
-        doc.put("then", then.name());
-        if (then == Then.detach) {
-            doc.put("stopCommand", r.tree().stopCommand(new ArrayList<>(r.pidMap().values())));
-            if (r.tree().dir() != null) {
-                doc.put("cgroup", r.tree().dir().toString());
-            }
-        }
-        return doc;
-    }
 }

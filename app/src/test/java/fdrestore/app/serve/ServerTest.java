@@ -2,7 +2,7 @@ package fdrestore.app.serve;
 
 import fdrestore.app.Cli;
 import fdrestore.app.HardeningSupport;
-import fdrestore.app.cli.RestoreCommand;
+import fdrestore.app.cli.RestoredTasks;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -449,7 +449,7 @@ class ServerTest {
             List<Integer> pids = pids(a.out());
             int rootPid = pids.get(0);
             assertTrue(Files.readString(Path.of("/proc/" + rootPid + "/stat")).contains(") S "), "the root task runs");
-            RestoreCommand.stop(new ArrayList<>(pids.subList(1, pids.size())));
+            RestoredTasks.stop(new ArrayList<>(pids.subList(1, pids.size())));
             Sys.kill(rootPid, 9);
             // a zombie keeps its /proc entry until it is reaped: the server's reaper must collect it
             long deadline = System.nanoTime() + 10_000_000_000L;
