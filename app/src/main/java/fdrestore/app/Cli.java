@@ -48,10 +48,33 @@ import picocli.CommandLine.ScopeType;
                   "  --plugin-option KEY=VALUE (-o is criu's log file). `fdrestore image decode`",
                   "  and `encode` read and write crit's JSON.",
                   "",
-                  "Completion: source share/completion/fdrestore.bash (bash) or .zsh (zsh) of the distribution."},
-        subcommands = {RestoreCommand.class, DumpCommand.class, ShowCommand.class, ImageCommand.class, CheckCommand.class, CleanupCommand.class, PluginsCommand.class, BenchCommand.class, GraphCommand.class, ServeCommand.class,
-            CommandLine.HelpCommand.class})
+                  "Completion: source share/completion/fdrestore.bash (bash) or .zsh (zsh) of the distribution."})
 public final class Cli implements Runnable {
+    /**
+     * The subcommands by name, in the order --help lists them. They are not in the annotation: picocli
+     * builds the model of every annotated subcommand (reflection over its options, an instance of it)
+     * whenever a command line is made, and a cold {@code fdrestore restore} needs one of them
+     * ({@link #commandLine(Invocation, String...)}). The names are their {@code @Command} names
+     * (CliConventionsTest checks it).
+     */
+    static final java.util.Map<String, Class<?>> SUBCOMMANDS = subcommands();
+
+    private static java.util.Map<String, Class<?>> subcommands() {
+        java.util.Map<String, Class<?>> m = new java.util.LinkedHashMap<>();
+        m.put("restore", RestoreCommand.class);
+        m.put("dump", DumpCommand.class);
+        m.put("show", ShowCommand.class);
+        m.put("image", ImageCommand.class);
+        m.put("check", CheckCommand.class);
+        m.put("cleanup", CleanupCommand.class);
+        m.put("plugins", PluginsCommand.class);
+        m.put("bench", BenchCommand.class);
+        m.put("graph", GraphCommand.class);
+        m.put("serve", ServeCommand.class);
+        m.put("help", CommandLine.HelpCommand.class);
+        return java.util.Collections.unmodifiableMap(m);
+    }
+
     static {
         // pf4j logs through slf4j-simple: silent unless --verbose (a user's own setting wins); PluginHost says in
         // one line what went wrong with a plugin. Here, where every command line is made (main, the server, the
@@ -141,15 +164,49 @@ public final class Cli implements Runnable {
         return commandLine(Invocation.DIRECT);
     }
 
-    /**
-     * The command line of an invocation. A served one resolves the relative paths of its arguments against
-     * its client's directory (the server's own is of no meaning to the user), and uses colours only when
-     * the client's output is a terminal.
-     */
+    /** The command line of an invocation, with every subcommand (--help lists them all, completion needs them). */
     public static CommandLine commandLine(Invocation invocation) {
+        return build(invocation, null);
+    }
+
+    /**
+     * The command line that runs {@code args}: with only the subcommand they name when they name one
+     * (other than help), else with all of them. The result is the same as with all: picocli looks at no
+     * sibling once it is in a subcommand.
+     */
+    public static CommandLine commandLine(Invocation invocation, String... args) {
+        return build(invocation, subcommandOf(args));
+    }
+
+    /** The subcommand {@code args} name (the first word that is no root option or its value), or null. */
+    static String subcommandOf(String... args) {
+        if (args == null) {
+            return null;
+        }
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--log-file")) {
+                i++; // its value
+            } else if (!args[i].startsWith("-")) {
+                return SUBCOMMANDS.containsKey(args[i]) && !args[i].equals("help") ? args[i] : null;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The command line of an invocation with subcommand {@code only} (null: all). A served one resolves the
+     * relative paths of its arguments against its client's directory (the server's own is of no meaning to
+     * the user), and uses colours only when the client's output is a terminal.
+     */
+    private static CommandLine build(Invocation invocation, String only) {
         Cli root = new Cli();
         root.invocation = invocation;
         CommandLine cl = new CommandLine(root);
+        for (java.util.Map.Entry<String, Class<?>> c : SUBCOMMANDS.entrySet()) {
+            if (only == null || only.equals(c.getKey())) {
+                cl.addSubcommand(c.getValue());
+            }
+        }
         reflow(cl);
         if (invocation.cwd() != null) {
             java.nio.file.Path cwd = invocation.cwd();

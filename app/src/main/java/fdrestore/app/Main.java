@@ -29,7 +29,7 @@ public final class Main {
             }
         }
         try {
-            CommandLine cl = Cli.commandLine(invocation);
+            CommandLine cl = Cli.commandLine(invocation, args);
             if (out != null) {
                 cl.setOut(out);
             }

@@ -61,7 +61,7 @@ public final class Training {
     }
 
     private static void run(PrintWriter sink, String... args) {
-        CommandLine cl = Cli.commandLine();
+        CommandLine cl = Cli.commandLine(Invocation.DIRECT, args); // as Main makes it
         cl.setOut(sink);
         cl.setErr(sink);
         cl.execute(args);

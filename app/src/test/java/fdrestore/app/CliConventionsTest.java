@@ -63,6 +63,35 @@ class CliConventionsTest {
     }
 
     @Test
+    void subcommandsAreRegisteredUnderTheirCommandNames() {
+        for (var e : Cli.SUBCOMMANDS.entrySet()) {
+            assertEquals(e.getKey(), e.getValue().getAnnotation(CommandLine.Command.class).name(), e.getValue().getName());
+        }
+    }
+
+    @Test
+    void aCommandLineBuildsOnlyTheSubcommandItNames() {
+        assertEquals(Set.of("show"), Cli.commandLine(Invocation.DIRECT, "-v", "--log-file", "restore", "show", "x")
+                .getSubcommands().keySet(), "--log-file's value is no subcommand");
+        assertEquals(Set.of("restore"), Cli.commandLine(Invocation.DIRECT, "restore", "--help").getSubcommands().keySet());
+        for (List<String> all : List.<List<String>>of(List.of("--version"), List.of("help", "restore"), List.of("nosuch", "x"), List.of(),
+                List.of("--log-file"))) {
+            assertEquals(List.copyOf(Cli.SUBCOMMANDS.keySet()), List.copyOf(Cli.commandLine(Invocation.DIRECT,
+                    all.toArray(String[]::new)).getSubcommands().keySet()), all + ": every subcommand, in --help's order");
+        }
+    }
+
+    @Test
+    void aSubcommandBuiltAloneHasTheHelpItHasAmongAll() {
+        CommandLine full = Cli.commandLine();
+        for (String c : commands()) {
+            CommandLine alone = Cli.commandLine(Invocation.DIRECT, c).getSubcommands().get(c);
+            assertEquals(full.getSubcommands().get(c).getUsageMessage(CommandLine.Help.Ansi.OFF),
+                    alone.getUsageMessage(CommandLine.Help.Ansi.OFF), c);
+        }
+    }
+
+    @Test
     void jsonWhereItIsPromised() {
         CommandLine cl = Cli.commandLine();
         for (String c : JSON_COMMANDS) {

@@ -26,7 +26,7 @@ public final class CliRunner {
     }
 
     public static CliRunner run(String... args) {
-        CommandLine cl = Cli.commandLine();
+        CommandLine cl = Cli.commandLine(Invocation.DIRECT, args); // as Main makes it
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         cl.setOut(new PrintWriter(out, true));

@@ -380,8 +380,8 @@ public final class Server implements AutoCloseable {
     /** Whether the command line names a command served here (a line that does not parse is: it only prints usage). */
     static boolean servable(List<String> args) {
         try {
-            CommandLine.ParseResult pr = Cli.commandLine(new Invocation(Path.of("/"), Map.of(), false))
-                    .parseArgs(args.toArray(String[]::new));
+            String[] a = args.toArray(String[]::new);
+            CommandLine.ParseResult pr = Cli.commandLine(new Invocation(Path.of("/"), Map.of(), false), a).parseArgs(a);
             while (pr.hasSubcommand()) {
                 pr = pr.subcommand();
             }
