@@ -178,10 +178,17 @@ public final class Cli implements Runnable {
         return build(invocation, subcommandOf(args));
     }
 
-    /** The subcommand {@code args} name (the first word that is no root option or its value), or null. */
+    /**
+     * The subcommand {@code args} name (the first word that is no root option or its value); "" for a
+     * plain --version, which needs none; null for all of them.
+     */
     static String subcommandOf(String... args) {
         if (args == null) {
             return null;
+        }
+        if (java.util.Set.of("-V", "--version", "-v", "--verbose").containsAll(java.util.Arrays.asList(args))
+                && (java.util.Arrays.asList(args).contains("-V") || java.util.Arrays.asList(args).contains("--version"))) {
+            return "";
         }
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--log-file")) {
@@ -194,7 +201,7 @@ public final class Cli implements Runnable {
     }
 
     /**
-     * The command line of an invocation with subcommand {@code only} (null: all). A served one resolves the
+     * The command line of an invocation with subcommand {@code only} (null: all, "": none). A served one resolves the
      * relative paths of its arguments against its client's directory (the server's own is of no meaning to
      * the user), and uses colours only when the client's output is a terminal.
      */

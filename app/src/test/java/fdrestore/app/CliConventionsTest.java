@@ -74,7 +74,9 @@ class CliConventionsTest {
         assertEquals(Set.of("show"), Cli.commandLine(Invocation.DIRECT, "-v", "--log-file", "restore", "show", "x")
                 .getSubcommands().keySet(), "--log-file's value is no subcommand");
         assertEquals(Set.of("restore"), Cli.commandLine(Invocation.DIRECT, "restore", "--help").getSubcommands().keySet());
-        for (List<String> all : List.<List<String>>of(List.of("--version"), List.of("help", "restore"), List.of("nosuch", "x"), List.of(),
+        assertEquals(Set.of(), Cli.commandLine(Invocation.DIRECT, "-v", "--version").getSubcommands().keySet());
+        assertEquals(List.of("fdrestore " + Cli.Version.version()), CliRunner.run("--version").out.lines().toList());
+        for (List<String> all : List.<List<String>>of(List.of("--version", "--help"), List.of("help", "restore"), List.of("nosuch", "x"), List.of(),
                 List.of("--log-file"))) {
             assertEquals(List.copyOf(Cli.SUBCOMMANDS.keySet()), List.copyOf(Cli.commandLine(Invocation.DIRECT,
                     all.toArray(String[]::new)).getSubcommands().keySet()), all + ": every subcommand, in --help's order");
