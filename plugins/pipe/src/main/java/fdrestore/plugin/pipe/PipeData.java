@@ -74,8 +74,10 @@ record PipeData(long pipeId, int size, Payload payload, Path source, int entry) 
     static long pipeMaxSize() {
         long m = pipeMaxSize;
         if (m == 0) {
-            try {
-                m = Long.parseLong(Files.readString(Path.of("/proc/sys/fs/pipe-max-size")).strip());
+            // not Files.readString: /proc/sys reports a size of 0, and a sysctl read from an offset above 0
+            // is at its end, so it read the "1" of "1048576" (the first byte, read alone) and stopped
+            try (java.io.InputStream in = Files.newInputStream(Path.of("/proc/sys/fs/pipe-max-size"))) {
+                m = Long.parseLong(new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).strip());
             } catch (IOException | NumberFormatException e) {
                 m = 1 << 20;
             }
