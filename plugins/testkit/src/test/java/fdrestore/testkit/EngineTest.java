@@ -439,13 +439,18 @@ class EngineTest {
      */
     @Test
     void aBrokenPipeIsNotReportedWhenAnotherFailureCausedIt() throws Exception {
+        java.util.concurrent.CountDownLatch failingStarted = new java.util.concurrent.CountDownLatch(1);
         java.util.concurrent.CountDownLatch writerFailed = new java.util.concurrent.CountDownLatch(1);
         FileRestorer failing = ctx -> {
+            failingStarted.countDown();
             writerFailed.await(5, java.util.concurrent.TimeUnit.SECONDS);
             Thread.sleep(200); // the writer's failure is registered first
             throw new java.io.IOException("getsockopt failed");
         };
         FileRestorer writer = ctx -> {
+            // a task whose restorer has not started when another fails is stopped before it opens anything;
+            // under load the writer could otherwise fail before the failing restorer runs at all
+            failingStarted.await(5, java.util.concurrent.TimeUnit.SECONDS);
             writerFailed.countDown();
             throw new SysException("sendmsg(58, 5 bytes)", Errno.EPIPE);
         };
