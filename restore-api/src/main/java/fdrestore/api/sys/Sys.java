@@ -100,7 +100,6 @@ public final class Sys {
         }
     }
 
-    /** close(2) that ignores every error (cleanup paths). */
     /**
      * One recvmsg(MSG_PEEK | MSG_DONTWAIT | MSG_CMSG_CLOEXEC) of up to {@code size} bytes on a socket of
      * this JVM's own table: the data stays queued. Fds a peeked SCM_RIGHTS message installed here are
@@ -182,6 +181,7 @@ public final class Sys {
     public record Peeked(byte[] data, int flags, int passedFds) {
     }
 
+    /** close(2) that ignores every error (cleanup paths). */
     public static void closeQuietly(int fd) {
         if (fd >= 0) {
             C.close(fd);

@@ -155,17 +155,17 @@ record SockPath(Path host, byte[] address, String imagePath) {
         }
     }
 
-    /**
-     * ", held by pid N" (or "pids N, M") for the sockets /proc/net/unix shows bound at {@code path}, whose
-     * inode some /proc/PID/fd refers to; empty when none can be found (another network namespace, or
-     * /proc hides them). Only called to word an error.
-     */
     /** The error for a path a live socket is bound to: it is never taken over. */
     IOException taken(Object socket, Throwable cause) {
         return new IOException(socket + ": " + host + " is the name of a live socket" + holderOf(host)
                 + "; refusing to take it over (another fdrestore restore or a running service owns it)", cause);
     }
 
+    /**
+     * ", held by pid N" (or "pids N, M") for the sockets /proc/net/unix shows bound at {@code path}, whose
+     * inode some /proc/PID/fd refers to; empty when none can be found (another network namespace, or
+     * /proc hides them). Only called to word an error.
+     */
     static String holderOf(Path path) {
         return fdrestore.api.sys.SocketHolders.ofUnixName(path.toString());
     }
