@@ -18,7 +18,6 @@ import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
 
@@ -50,7 +49,6 @@ final class UnixRestorer implements FileRestorer {
     final SockPlan plan;
     final UnixSock me;
     private Step step = Step.CREATE;
-    private int queuesDone;
     /** Socket files this restorer bound and still owns (removed on failure or abort). */
     final List<SockPath> created = new ArrayList<>();
     private final RestoreNames names;
@@ -60,6 +58,8 @@ final class UnixRestorer implements FileRestorer {
     volatile Journal journal = Journal.NONE;
     /** Makes the connected pair when this socket is its creator, and the connections a listener accepts. */
     private final PairMaker pairs = new PairMaker(this);
+    /** Re-sends the queues this socket is the queuer of. */
+    private final QueueSender queues = new QueueSender(this);
 
     UnixRestorer(SockPlan plan) {
         this(plan, new RestoreNames());
@@ -146,7 +146,7 @@ final class UnixRestorer implements FileRestorer {
                 step = Step.QUEUE;
             }
             if (step == Step.QUEUE) {
-                if (!queues(ctx, t, fd, owned)) {
+                if (!queues.send(ctx, t, fd, owned)) {
                     return again(newFd, owned);
                 }
                 step = Step.FINISH;
@@ -300,7 +300,7 @@ final class UnixRestorer implements FileRestorer {
                 for (int i = 0; i < fds.length; i++) {
                     fds[i] = sp[0]; // the planner admits only the socket itself here
                 }
-                sendConnected(t, sp[1], p, fds);
+                queues.sendConnected(t, sp[1], p, fds);
             }
         }
         closeOwned(t, owned, sp[1]);
@@ -332,7 +332,7 @@ final class UnixRestorer implements FileRestorer {
         return true;
     }
 
-    private byte[] addressOf(OpenContext ctx, UnixSock s) throws IOException {
+    byte[] addressOf(OpenContext ctx, UnixSock s) throws IOException {
         if (s.name().isAbstract()) {
             return s.name().abstractAddress();
         }
@@ -344,116 +344,6 @@ final class UnixRestorer implements FileRestorer {
             return a;
         }
         return SockPath.of(ctx.root(), s).address();
-    }
-
-    // ---- queues ---------------------------------------------------------------------------------
-
-    private boolean queues(OpenContext ctx, TaskTable t, int fd, List<Integer> owned) throws IOException, SysException {
-        for (; queuesDone < plan.queues.size(); queuesDone++) {
-            QueueJob j = plan.queues.get(queuesDone);
-            if (j.mode() == QueueMode.FAKE_PEER) {
-                continue; // done while creating
-            }
-            UnixSock r = j.receiver();
-            if (j.mode() == QueueMode.SENDTO && !ctx.signalled(bound(r.ino()))) {
-                ctx.waitingFor(me + " waits for " + r + " to be bound before it re-sends its queue");
-                return false;
-            }
-            List<int[]> passed = new ArrayList<>();
-            for (Packet p : j.packets()) {
-                int[] fds = new int[p.rights().length];
-                for (int i = 0; i < fds.length; i++) {
-                    long f = p.rights()[i];
-                    if (f == me.id()) {
-                        fds[i] = fd;
-                        continue;
-                    }
-                    Optional<Stage> st = ctx.stageInThisTask(f);
-                    if (st.isEmpty()) {
-                        throw new IOException(me + ": the queue of " + r + " passes file " + f
-                                + ", which this task has no fd of");
-                    }
-                    if (!st.get().atLeast(Stage.OPEN)) {
-                        ctx.waitingFor(me + " waits for file " + f + " (passed in the queue of " + r
-                                + ") to be open in this task");
-                        return false;
-                    }
-                    // Its target fd, or the fd an in-flight file is held at (only once it is open).
-                    OptionalInt ffd = ctx.fdInThisTask(f);
-                    if (ffd.isEmpty()) {
-                        throw new IOException(me + ": file " + f + ", passed in the queue of " + r
-                                + ", is open in this task but has no fd");
-                    }
-                    fds[i] = ffd.getAsInt();
-                }
-                passed.add(fds);
-            }
-            byte[] dest = j.mode() == QueueMode.CONNECTED ? null : addressOf(ctx, r);
-            int sender = fd;
-            if (j.mode() == QueueMode.TEMP) {
-                sender = t.socket(AF_UNIX, UnixSock.SOCK_DGRAM | SOCK_NONBLOCK, 0);
-                owned.add(sender);
-            }
-            for (int i = 0; i < j.packets().size(); i++) {
-                Packet p = j.packets().get(i);
-                if (dest == null) {
-                    sendConnected(t, sender, p, passed.get(i));
-                } else {
-                    int[] fds = passed.get(i);
-                    byte[] data = p.whole(t, sender, me.toString());
-                    if (t.sendFds(sender, dest, data, data.length, fds, fds.length) == TaskTable.AGAIN) {
-                        throw new IOException(me + ": the queue of " + r + " is full after " + i + " of "
-                                + j.packets().size() + " packets (net.unix.max_dgram_qlen or buffer sizes)");
-                    }
-                }
-            }
-            if (j.mode() == QueueMode.TEMP) {
-                closeOwned(t, owned, sender);
-            }
-            if (j.mode() == QueueMode.SENDTO) {
-                ctx.signal(reached(r.ino(), me.ino()));
-            }
-            ctx.signal(queued(r.ino()));
-        }
-        return true;
-    }
-
-    /**
-     * Sends one packet on a connected socket, all of it: a stream in parts, read from the image in chunks
-     * (the fds go with the first); a datagram or a record whole, in one send.
-     */
-    private void sendConnected(TaskTable t, int fd, Packet p, int[] fds) throws IOException, SysException {
-        if (me.type() != UnixSock.SOCK_STREAM || p.length() == 0) {
-            byte[] data = p.whole(t, fd, me.toString());
-            sendPart(t, fd, p, fds, data, 0, data.length, 0);
-            return;
-        }
-        long[] done = {0};
-        p.data().forEachChunk(p.data().chunkBuffer(), (buf, off, len) -> {
-            try {
-                sendPart(t, fd, p, done[0] == 0 ? fds : new int[0], buf, off, len, done[0]);
-            } catch (SysException e) {
-                throw new IOException(me + ": cannot send the queued bytes for file " + p.receiver() + ": "
-                        + e.getMessage(), e);
-            }
-            done[0] += len;
-        });
-    }
-
-    /** Sends {@code data[off, off+len)}, the part of packet {@code p} from byte {@code before} on. */
-    private void sendPart(TaskTable t, int fd, Packet p, int[] fds, byte[] data, int off, int len, long before)
-            throws IOException, SysException {
-        int at = off;
-        boolean first = true;
-        while (first || at < off + len) {
-            int n = t.send(fd, data, at, off + len - at, first ? fds : new int[0], first ? fds.length : 0);
-            if (n < 0) {
-                throw new IOException(me + ": the socket buffer is full after " + (before + at - off) + " of "
-                        + p.length() + " queued bytes for file " + p.receiver());
-            }
-            at += n;
-            first = false;
-        }
     }
 
     // ---- finish ---------------------------------------------------------------------------------
