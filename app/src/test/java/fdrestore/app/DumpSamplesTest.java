@@ -11,12 +11,10 @@ import fdrestore.core.json.Json;
 import fdrestore.testkit.Samples;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,18 +31,12 @@ class DumpSamplesTest {
         RestoredTasks.stop(started);
     }
 
+    /**
+     * A writable copy of a sample's {@code root/} with the modes its images record: git keeps only the
+     * x bit, and a restore refuses a file whose mode changed (postgres's files are 0600).
+     */
     static Path copy(Path src, Path dst) throws Exception {
-        try (Stream<Path> s = Files.walk(src)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                Path d = dst.resolve(src.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(d);
-                } else {
-                    Files.copy(p, d, StandardCopyOption.COPY_ATTRIBUTES);
-                }
-            }
-        }
-        return dst;
+        return Samples.prepareRoot(src.resolveSibling("images"), src, dst);
     }
 
     @ParameterizedTest

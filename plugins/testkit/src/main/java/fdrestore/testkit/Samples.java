@@ -63,7 +63,14 @@ public final class Samples {
      * them. Returns {@code into}.
      */
     public static Path prepareRoot(Path images, Path into) throws IOException {
-        Path src = images.resolve("root");
+        return prepareRoot(images, images.resolve("root"), into);
+    }
+
+    /**
+     * As {@link #prepareRoot(Path, Path)}, for a layout whose root is not {@code images/root}: the image
+     * sets of {@code fdrestore dump} keep theirs beside {@code images/}.
+     */
+    public static Path prepareRoot(Path images, Path src, Path into) throws IOException {
         try (Stream<Path> walk = Files.walk(src)) {
             for (Path p : (Iterable<Path>) walk::iterator) {
                 Path dst = into.resolve(src.relativize(p).toString());
