@@ -251,6 +251,37 @@ static int take_lock(const char *spec)
 }
 
 /*
+ * Puts P at each fd of the list [LIST, LIST_END) ("FD,FD,..."), over what sits there, keeping that fd's
+ * FD_CLOEXEC, then closes P (on every path). -1 with errno on failure, EINVAL for a list that does not
+ * parse. The --pidfd and --proc-open opens end here.
+ */
+static int place_over(int p, const char *list, const char *list_end)
+{
+	for (const char *q = list; q < list_end;) {
+		char *end;
+		long fd = strtol(q, &end, 10);
+		int fl;
+
+		if (end == q) {
+			close(p);
+			errno = EINVAL;
+			return -1;
+		}
+		fl = fcntl((int)fd, F_GETFD);
+		if (dup3(p, (int)fd, fl > 0 && (fl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
+			int e = errno;
+
+			close(p);
+			errno = e;
+			return -1;
+		}
+		q = *end == ',' ? end + 1 : end;
+	}
+	close(p);
+	return 0;
+}
+
+/*
  * One --pidfd FD,...:PID:FLAGS (or a release's "pidfd=" field): one pidfd_open of PID (0: this process)
  * with FLAGS, put at each FD over what sits there, keeping that fd's FD_CLOEXEC. -1 with errno on failure.
  */
@@ -270,24 +301,7 @@ static int open_pidfd(const char *spec)
 	p = (int)syscall(SYS_pidfd_open, pid ? (pid_t)pid : getpid(), (unsigned)strtoul(flags_at + 1, NULL, 0));
 	if (p < 0)
 		return -1;
-	for (const char *q = spec; q < pid_at;) {
-		char *end;
-		long fd = strtol(q, &end, 10);
-		int fl;
-
-		if (end == q) {
-			close(p);
-			goto bad;
-		}
-		fl = fcntl((int)fd, F_GETFD);
-		if (dup3(p, (int)fd, fl > 0 && (fl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-			close(p);
-			return -1;
-		}
-		q = *end == ',' ? end + 1 : end;
-	}
-	close(p);
-	return 0;
+	return place_over(p, spec, pid_at);
 bad:
 	errno = EINVAL;
 	return -1;
@@ -327,23 +341,7 @@ static int open_proc(const char *spec)
 		close(p);
 		return -1;
 	}
-	for (const char *q = spec; q < c1;) {
-		long fd = strtol(q, &end, 10);
-		int fl;
-
-		if (end == q) {
-			close(p);
-			goto bad;
-		}
-		fl = fcntl((int)fd, F_GETFD);
-		if (dup3(p, (int)fd, fl > 0 && (fl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0) {
-			close(p);
-			return -1;
-		}
-		q = *end == ',' ? end + 1 : end;
-	}
-	close(p);
-	return 0;
+	return place_over(p, spec, c1);
 bad:
 	errno = EINVAL;
 	return -1;
