@@ -234,4 +234,29 @@ public final class Syscalls {
     public static void closeLocal(int fd) throws SysException {
         Sys.close(fd);
     }
+
+    /**
+     * Closes every fd of {@code fds} (the JVM's own, made by {@link #local}), last first, and empties the
+     * list, as {@link TaskTable#closeAll} does for a task's. A close that fails is added to {@code failure}
+     * as suppressed; with no failure (null: the normal path), the first close that failed is thrown once
+     * all are closed.
+     */
+    public static void closeAllLocal(java.util.List<Integer> fds, Throwable failure) throws SysException {
+        SysException first = null;
+        for (int i = fds.size() - 1; i >= 0; i--) {
+            try {
+                closeLocal(fds.get(i));
+            } catch (SysException e) {
+                if (failure != null) {
+                    failure.addSuppressed(e);
+                } else if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        fds.clear();
+        if (first != null) {
+            throw first;
+        }
+    }
 }

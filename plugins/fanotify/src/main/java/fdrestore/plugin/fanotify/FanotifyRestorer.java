@@ -71,32 +71,13 @@ final class FanotifyRestorer implements FileRestorer {
                 add(group, marks.get(i)); // the kernel lists a group's marks newest first: fdinfo keeps the image's order
             }
             owned.add(ctx.table().adopt(group));
-            closeAll(jvm, null);
+            Syscalls.closeAllLocal(jvm, null);
             return OpenResult.done(owned.get(0));
         } catch (IOException e) {
             IOException failure = e instanceof SysException ? new IOException(this + ": " + e.getMessage(), e) : e;
-            closeAll(jvm, failure);
+            Syscalls.closeAllLocal(jvm, failure);
             ctx.table().closeAll(owned, failure);
             throw failure;
-        }
-    }
-
-    private static void closeAll(List<Integer> fds, Throwable failure) throws SysException {
-        SysException first = null;
-        for (int i = fds.size() - 1; i >= 0; i--) {
-            try {
-                Syscalls.closeLocal(fds.get(i));
-            } catch (SysException e) {
-                if (failure != null) {
-                    failure.addSuppressed(e);
-                } else if (first == null) {
-                    first = e;
-                }
-            }
-        }
-        fds.clear();
-        if (first != null) {
-            throw first;
         }
     }
 
