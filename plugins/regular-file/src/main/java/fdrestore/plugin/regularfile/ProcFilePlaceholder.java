@@ -1,11 +1,6 @@
 package fdrestore.plugin.regularfile;
 
-import fdrestore.api.spi.FileRestorer;
-import fdrestore.api.spi.OpenContext;
-import fdrestore.api.spi.OpenResult;
-import fdrestore.api.sys.Linux;
-import fdrestore.api.sys.SysException;
-import java.io.IOException;
+import fdrestore.api.spi.PlaceholderRestorer;
 
 /**
  * A procfs file of a task of the tree ({@code /proc/PID/...}, criu keeps pids so its path was the same after
@@ -14,22 +9,13 @@ import java.io.IOException;
  * {@code /proc/REAL/...} over it, at the recorded position
  * ({@link fdrestore.api.spi.ProcessAction.ProcFile}, from {@link RegularFileKind#processActions}).
  */
-final class ProcFilePlaceholder implements FileRestorer {
+final class ProcFilePlaceholder extends PlaceholderRestorer {
     private final long id;
     private final String name;
 
     ProcFilePlaceholder(long id, String name) {
         this.id = id;
         this.name = name;
-    }
-
-    @Override
-    public OpenResult open(OpenContext ctx) throws Exception {
-        try {
-            return OpenResult.done(ctx.table().open("/dev/null", Linux.O_RDWR | Linux.O_CLOEXEC, 0));
-        } catch (SysException e) {
-            throw new IOException(this + ": its placeholder /dev/null: " + e.getMessage(), e);
-        }
     }
 
     @Override

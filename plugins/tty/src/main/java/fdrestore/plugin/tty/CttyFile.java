@@ -1,14 +1,7 @@
 package fdrestore.plugin.tty;
 
-import static fdrestore.api.sys.Linux.O_CLOEXEC;
-import static fdrestore.api.sys.Linux.O_RDWR;
-
-import fdrestore.api.spi.FileRestorer;
-import fdrestore.api.spi.OpenContext;
-import fdrestore.api.spi.OpenResult;
-import fdrestore.api.sys.SysException;
+import fdrestore.api.spi.PlaceholderRestorer;
 import fdrestore.plugin.tty.TtyImages.TtyFile;
-import java.io.IOException;
 
 /**
  * An open of {@code /dev/tty} (criu's CTTY). Such an open is bound to the controlling terminal of the
@@ -18,20 +11,11 @@ import java.io.IOException;
  * from {@link TtyKind#processActions}). So the file is one task's: several tasks sharing one open of
  * /dev/tty are refused at plan time.
  */
-final class CttyFile implements FileRestorer {
+final class CttyFile extends PlaceholderRestorer {
     private final TtyFile file;
 
     CttyFile(TtyFile file) {
         this.file = file;
-    }
-
-    @Override
-    public OpenResult open(OpenContext ctx) throws Exception {
-        try {
-            return OpenResult.done(ctx.table().open("/dev/null", O_RDWR | O_CLOEXEC, 0));
-        } catch (SysException e) {
-            throw new IOException(this + ": its placeholder /dev/null: " + e.getMessage(), e);
-        }
     }
 
     @Override
