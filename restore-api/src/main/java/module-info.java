@@ -6,12 +6,12 @@ module fdrestore.api {
     requires transitive com.google.protobuf;
     requires transitive org.pf4j;
     requires transitive org.jnrproject.ffi;
+    requires org.jnrproject.jffi; // LibC is bound straight over jffi (DirectLibC)
     requires org.objectweb.asm; // jnr-ffi is an automatic module and does not pull asm in
 
     exports fdrestore.api.spi;
     exports fdrestore.api.image;
     exports fdrestore.api.image.codec;
     exports fdrestore.api.image.proto;
-    // jnr-ffi implements the binding interfaces in its own class loader: export unqualified.
     exports fdrestore.api.sys;
 }

@@ -1,8 +1,8 @@
 package fdrestore.api.sys;
 
 /**
- * The raw jnr-ffi binding to glibc. Public only because jnr-ffi implements it in its own class loader:
- * use {@link Sys} (checked) or the task runtime instead.
+ * The raw binding to glibc ({@link DirectLibC}, got from {@link Native#libc()}). Public for the task
+ * runtime of core; elsewhere use {@link Sys} (checked) instead.
  *
  * <p>Every pointer argument is a raw native address ({@code long}) of memory the caller owns, so that a
  * call marshals nothing but primitives: this is what lets executor threads call these stubs without

@@ -1,35 +1,32 @@
 package fdrestore.api.sys;
 
+import com.kenai.jffi.MemoryIO;
+import java.lang.ref.Cleaner;
 import java.nio.charset.StandardCharsets;
-import jnr.ffi.LastError;
-import jnr.ffi.LibraryLoader;
-import jnr.ffi.LibraryOption;
-import jnr.ffi.Memory;
 import jnr.ffi.Platform;
 import jnr.ffi.Pointer;
 import jnr.ffi.Runtime;
 
 /**
- * Loads the {@link LibC} binding once per JVM. Sets {@code jnr.ffi.x86asm.enabled=false} first when it is
- * unset (jnr-ffi issue 181: garbage in the 6th argument of 6-integer-argument calls), so this class must
- * be initialised before anything else in the JVM touches jnr-ffi; the launchers also pass the property.
+ * Binds {@link LibC} once per JVM ({@link DirectLibC}, straight over jffi) and gives jnr-ffi's runtime for
+ * native memory. Sets {@code jnr.ffi.x86asm.enabled=false} first when it is unset (jnr-ffi issue 181:
+ * garbage in the 6th argument of 6-integer-argument calls), so this class must be initialised before
+ * anything else in the JVM touches jnr-ffi; the launchers also pass the property.
  */
 public final class Native {
     private static final String X86ASM = "jnr.ffi.x86asm.enabled";
     private static final LibC LIBC;
     private static final Runtime RUNTIME;
+    private static final MemoryIO MEMORY = MemoryIO.getInstance();
+    private static final Cleaner FREE = Cleaner.create();
 
     static {
         if (System.getProperty(X86ASM) == null) {
             System.setProperty(X86ASM, "false");
         }
         String name = Platform.getNativePlatform().getStandardCLibraryName();
-        LIBC = LibraryLoader.create(LibC.class)
-                .option(LibraryOption.LoadNow, Boolean.TRUE)
-                .option(LibraryOption.SaveError, Boolean.TRUE)
-                .failImmediately()
-                .load(name);
-        RUNTIME = Runtime.getRuntime(LIBC);
+        LIBC = new DirectLibC(name);
+        RUNTIME = Runtime.getSystemRuntime();
     }
 
     private Native() {
@@ -40,19 +37,46 @@ public final class Native {
         return LIBC;
     }
 
-    /** The jnr runtime of the binding. */
+    /** jnr-ffi's runtime, for native memory ({@link #allocate}). */
     public static Runtime runtime() {
         return RUNTIME;
     }
 
     /** errno saved by the last bound call of this thread. */
     public static int errno() {
-        return LastError.getLastError(RUNTIME);
+        return com.kenai.jffi.LastError.getInstance().get();
     }
 
-    /** Zeroed native memory, freed when the returned pointer becomes unreachable. Keep a reference. */
+    /**
+     * Zeroed native memory, freed when the returned pointer becomes unreachable. Keep a reference.
+     *
+     * <p>malloc'd by jffi and freed through a {@link Cleaner}, not jnr-ffi's auto-released memory: that
+     * one starts its finalizer thread by defining a class in a class loader of its own, about 40 ms of a
+     * cold start that no archive can hold.
+     */
     public static Pointer allocate(long size) {
-        return Memory.allocateDirect(RUNTIME, Math.max(1L, size), true);
+        long n = Math.max(1L, size);
+        long address = MEMORY.allocateMemory(n, true);
+        if (address == 0L) {
+            throw new OutOfMemoryError("cannot allocate " + n + " bytes of native memory");
+        }
+        Pointer p = Pointer.wrap(RUNTIME, address, n);
+        FREE.register(p, new Free(address));
+        return p;
+    }
+
+    /** Frees one allocation; holds its address, never the pointer (that would keep it reachable). */
+    private static final class Free implements Runnable {
+        private final long address;
+
+        Free(long address) {
+            this.address = address;
+        }
+
+        @Override
+        public void run() {
+            MEMORY.freeMemory(address);
+        }
     }
 
     /** A NUL-terminated UTF-8 copy of {@code s}; refuses embedded NULs. */
