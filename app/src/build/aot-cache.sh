@@ -18,7 +18,7 @@ if ! "$jdk/bin/java" -XX:AOTCacheOutput=/dev/null -XX:AOTMode=off -version >/dev
 fi
 start=$(date +%s)
 FDRESTORE_SERVER=off "$jdk/bin/java" -XX:AOTCacheOutput=lib/fdrestore.aot -Xlog:aot=off -Xlog:cds=off \
-  -XX:TieredStopAtLevel=1 -Djnr.ffi.x86asm.enabled=false --enable-native-access=org.jnrproject.jffi \
+  -XX:TieredStopAtLevel=1 -Djnr.ffi.x86asm.enabled=false -Djffi.boot.library.path="$PWD/lib/jffi" --enable-native-access=org.jnrproject.jffi \
   -Dfdrestore.home="$PWD" -p "$PWD/lib" --add-modules ALL-MODULE-PATH -m fdrestore.app/fdrestore.app.Training "$@" \
   >lib/fdrestore.aot.log 2>&1
 if [ -s lib/fdrestore.aot ]; then

@@ -152,6 +152,18 @@ class LauncherJvmIT {
     }
 
     @Test
+    void jffisStubLoadsFromTheDistribution() throws Exception {
+        assumeAotCache(); // -Xlog:library is JDK 22 or newer
+        Path stub = dist().resolve("lib/jffi/x86_64-Linux/libjffi-1.2.so");
+        assumeTrue("amd64".equals(System.getProperty("os.arch")), "the stub checked is x86_64's");
+        assertTrue(Files.isRegularFile(stub), "the build unpacks jffi's stub to " + stub);
+        Run r = run(dist(), Map.of("FDRESTORE_JAVA_OPTS", "-Xlog:library=info"), "check");
+        assertTrue(r.out().contains("Loaded library " + stub + ","),
+                "jffi loads its stub from lib/jffi, not from a copy unpacked from its jar:\n"
+                        + r.out().lines().filter(l -> l.contains("jffi")).toList());
+    }
+
+    @Test
     void theLongRunsKeepJdk17() throws Exception {
         assumeAotCache();
         // serve and bench run long: their warm engine, not their start, is what counts
