@@ -8,7 +8,23 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        if (restores(args)) {
+            // The native binding, its memory and every executor op load on the other core while picocli
+            // builds its model (the largest single cost left of a cold start): RestoreCommand's own call
+            // then finds them warm or loading. A daemon thread: a usage error or --help just exits.
+            fdrestore.core.runtime.TaskRuntime.warmUpInBackground();
+        }
         System.exit(run(args));
+    }
+
+    /** Whether the command named by {@code args} (its first word that is not an option) is a restore. */
+    static boolean restores(String[] args) {
+        for (String a : args) {
+            if (!a.startsWith("-")) {
+                return a.equals("restore");
+            }
+        }
+        return false;
     }
 
     /** Runs the command line without exiting; returns the exit code. */

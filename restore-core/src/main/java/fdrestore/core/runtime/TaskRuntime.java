@@ -22,6 +22,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 public final class TaskRuntime implements AutoCloseable {
     private static final Object WARM_LOCK = new Object();
     private static volatile boolean warmed;
+    /** Set by the first {@link #warmUpInBackground}: later calls start no second thread. */
+    private static final java.util.concurrent.atomic.AtomicBoolean WARMING = new java.util.concurrent.atomic.AtomicBoolean();
 
     private final List<ExecutorTaskTable> tables = new CopyOnWriteArrayList<>();
 
@@ -118,10 +120,10 @@ public final class TaskRuntime implements AutoCloseable {
      * Starts {@link #warmUp()} on a daemon thread and returns at once, so that a command can read and
      * plan its images while the JVM loads the native bindings (about 0.15 s of a cold start). The first
      * {@link #startTable} waits for it; a failure here is ignored, as the warm-up runs again there and
-     * reports it. Does nothing once warm.
+     * reports it. Does nothing once warm or once started.
      */
     public static void warmUpInBackground() {
-        if (warmed) {
+        if (warmed || !WARMING.compareAndSet(false, true)) {
             return;
         }
         Thread t = new Thread(() -> {
