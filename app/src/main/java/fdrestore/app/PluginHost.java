@@ -16,13 +16,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Predicate;
 import java.util.jar.Attributes;
 import java.util.jar.JarFile;
 import java.util.jar.Manifest;
+import org.pf4j.CompoundPluginDescriptorFinder;
 import org.pf4j.DefaultPluginManager;
+import org.pf4j.ManifestPluginDescriptorFinder;
+import org.pf4j.PluginDescriptorFinder;
 import org.pf4j.PluginState;
 import org.pf4j.PluginWrapper;
+import org.pf4j.PropertiesPluginDescriptorFinder;
 
 /**
  * Loads the file-kind plugins: the jars of the plugin folders (the distribution's plugins/ and every
@@ -50,25 +53,58 @@ public final class PluginHost implements AutoCloseable {
     record Failure(Path path, String reason, Throwable cause) {
     }
 
-    /** pf4j's manager, keeping each jar's load failure instead of logging a stack trace, and skipping jars. */
+    /**
+     * pf4j's manager, keeping each jar's load failure instead of logging a stack trace, and skipping jars.
+     * Each jar's manifest is read once ({@link #manifestOf}) and serves the skip test, the packaging
+     * check, the duplicate-id check and pf4j's descriptor: before, a cold restore opened each loaded jar
+     * five times (three JarFiles, pf4j's properties look-up through a zip file system, its manifest read).
+     */
     private static final class Manager extends DefaultPluginManager {
         final Map<Path, Failure> failures = new LinkedHashMap<>();
         final List<Path> skipped = new ArrayList<>();
-        private final Predicate<Path> wanted;
+        private final Set<FdType> types;
+        private final Map<Path, java.util.Optional<Manifest>> manifests = new java.util.HashMap<>();
 
-        Manager(List<Path> dirs, Predicate<Path> wanted) {
+        /** {@code types}: the fd types used (null: all): a jar declaring only others is skipped. */
+        Manager(List<Path> dirs, Set<FdType> types) {
             super(dirs);
-            this.wanted = wanted;
+            this.types = types;
+        }
+
+        /** The manifest of a plugin jar (empty for a folder or an unreadable jar), read once. */
+        synchronized java.util.Optional<Manifest> manifestOf(Path path) {
+            return manifests.computeIfAbsent(path, PluginHost::manifest);
+        }
+
+        /**
+         * pf4j's descriptor finders, manifest first, from {@link #manifestOf}: every jar that gets this far
+         * has Plugin-Id in its manifest ({@link #packagingProblem}); plugin.properties still serves a folder.
+         * Called by pf4j's constructor, so it must not touch this class's fields until a find.
+         */
+        @Override
+        protected PluginDescriptorFinder createPluginDescriptorFinder() {
+            return new CompoundPluginDescriptorFinder().add(new ManifestPluginDescriptorFinder() {
+                @Override
+                protected Manifest readManifest(Path pluginPath) {
+                    java.util.Optional<Manifest> m = Files.isRegularFile(pluginPath) ? manifestOf(pluginPath)
+                            : java.util.Optional.empty();
+                    return m.isPresent() ? m.get() : super.readManifest(pluginPath);
+                }
+            }).add(new PropertiesPluginDescriptorFinder());
         }
 
         @Override
         protected PluginWrapper loadPluginFromPath(Path path) {
-            if (!wanted.test(path)) {
-                skipped.add(path);
-                return null;
+            java.util.Optional<Manifest> manifest = manifestOf(path);
+            if (types != null) {
+                Set<FdType> declared = declaredTypes(manifest);
+                if (declared != null && declared.stream().noneMatch(types::contains)) {
+                    skipped.add(path);
+                    return null;
+                }
             }
-            String problem = packagingProblem(path);
-            String id = problem == null ? pluginId(path) : null;
+            String problem = packagingProblem(path, manifest);
+            String id = problem == null ? pluginId(manifest) : null;
             PluginWrapper same = id == null ? null : getPlugin(id);
             if (same != null) {
                 problem = "plugin id " + id + " is already loaded from " + same.getPluginPath()
@@ -88,9 +124,9 @@ public final class PluginHost implements AutoCloseable {
         }
     }
 
-    private PluginHost(List<Path> dirs, Predicate<Path> wanted) {
+    private PluginHost(List<Path> dirs, Set<FdType> types) {
         this.dirs = dirs == null ? List.of() : List.copyOf(dirs);
-        this.manager = new Manager(this.dirs, wanted);
+        this.manager = new Manager(this.dirs, types);
         this.owned = true;
     }
 
@@ -147,10 +183,7 @@ public final class PluginHost implements AutoCloseable {
      * declares its fd types ({@value #FD_TYPES}) and none of them is used is not even opened by pf4j.
      */
     public static PluginHost load(List<Path> dirs, Set<FdType> types) {
-        PluginHost h = new PluginHost(dirs, types == null ? p -> true : p -> {
-            Set<FdType> declared = declaredTypes(p);
-            return declared == null || declared.stream().anyMatch(types::contains);
-        });
+        PluginHost h = new PluginHost(dirs, types);
         if (!h.dirs.isEmpty()) {
             h.manager.loadPlugins();
             h.manager.startPlugins();
@@ -221,7 +254,7 @@ public final class PluginHost implements AutoCloseable {
                     kinds.add(k.name() + " " + k.fdTypes());
                     types.addAll(k.fdTypes());
                 }
-                Set<FdType> declared = declaredTypes(w.getPluginPath());
+                Set<FdType> declared = declaredTypes(manager.manifestOf(w.getPluginPath()));
                 if (kinds.isEmpty()) {
                     error = noKind(w.getPluginPath());
                 } else if (declared != null && !declared.equals(types)) {
@@ -291,7 +324,7 @@ public final class PluginHost implements AutoCloseable {
             if (p.error() == null || p.path() == null) {
                 continue;
             }
-            Set<FdType> declared = declaredTypes(p.path());
+            Set<FdType> declared = declaredTypes(manager.manifestOf(p.path()));
             if (declared == null || declared.stream().anyMatch(missing::contains)) {
                 could.add(where(p.path()) + " (" + p.error() + ")");
             }
@@ -314,7 +347,11 @@ public final class PluginHost implements AutoCloseable {
      * pf4j then reports what is wrong with it).
      */
     static Set<FdType> declaredTypes(Path jar) {
-        String v = manifest(jar).map(m -> m.getMainAttributes().getValue(FD_TYPES)).orElse(null);
+        return declaredTypes(manifest(jar));
+    }
+
+    private static Set<FdType> declaredTypes(java.util.Optional<Manifest> manifest) {
+        String v = manifest.map(m -> m.getMainAttributes().getValue(FD_TYPES)).orElse(null);
         if (v == null || v.isBlank()) {
             return null;
         }
@@ -348,27 +385,34 @@ public final class PluginHost implements AutoCloseable {
      * for these (a stack trace, or a plugin "STARTED" with nothing in it) do not say what to fix.
      */
     static String packagingProblem(Path path) {
+        return packagingProblem(path, manifest(path));
+    }
+
+    /** {@link #packagingProblem(Path)} with the jar's manifest already read (empty: none, or not readable). */
+    private static String packagingProblem(Path path, java.util.Optional<Manifest> manifest) {
         if (!Files.isRegularFile(path) || !path.getFileName().toString().endsWith(".jar")) {
             return null; // a plugin folder (pf4j's unpacked layout): pf4j reads it
         }
-        try (JarFile jf = new JarFile(path.toFile())) {
-            Manifest m = jf.getManifest();
-            Attributes a = m == null ? null : m.getMainAttributes();
-            if (a == null || a.getValue("Plugin-Id") == null || a.getValue("Plugin-Id").isBlank()) {
-                return "not a plugin: its manifest has no Plugin-Id (set the jar plugin's manifestEntries: Plugin-Id,"
-                        + " Plugin-Version; the plugin parent POM does)";
+        if (manifest.isEmpty()) {
+            try (JarFile jf = new JarFile(path.toFile())) {
+                jf.getManifest();
+            } catch (IOException e) {
+                return "not a readable jar: " + e.getMessage();
             }
-            if (a.getValue("Plugin-Version") == null || a.getValue("Plugin-Version").isBlank()) {
-                return "plugin " + a.getValue("Plugin-Id") + ": its manifest has no Plugin-Version";
-            }
-            return null;
-        } catch (IOException e) {
-            return "not a readable jar: " + e.getMessage();
         }
+        Attributes a = manifest.map(Manifest::getMainAttributes).orElse(null);
+        if (a == null || a.getValue("Plugin-Id") == null || a.getValue("Plugin-Id").isBlank()) {
+            return "not a plugin: its manifest has no Plugin-Id (set the jar plugin's manifestEntries: Plugin-Id,"
+                    + " Plugin-Version; the plugin parent POM does)";
+        }
+        if (a.getValue("Plugin-Version") == null || a.getValue("Plugin-Version").isBlank()) {
+            return "plugin " + a.getValue("Plugin-Id") + ": its manifest has no Plugin-Version";
+        }
+        return null;
     }
 
-    private static String pluginId(Path jar) {
-        return manifest(jar).map(m -> m.getMainAttributes().getValue("Plugin-Id")).map(String::trim).orElse(null);
+    private static String pluginId(java.util.Optional<Manifest> manifest) {
+        return manifest.map(m -> m.getMainAttributes().getValue("Plugin-Id")).map(String::trim).orElse(null);
     }
 
     /** A started plugin with no FileKind: say why, from what its jar holds. */
