@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
 
 /** The root command and its wiring: subcommands, version, exit codes, error reporting. */
-@Command(name = "fdrestore",
+@Command(name = "fdrestore", addMethodSubcommands = false,
         mixinStandardHelpOptions = true,
         versionProvider = Cli.Version.class,
         description = "Restores the file descriptor tables of a Linux process tree from CRIU images.",
@@ -55,7 +55,9 @@ public final class Cli implements Runnable {
      * builds the model of every annotated subcommand (reflection over its options, an instance of it)
      * whenever a command line is made, and a cold {@code fdrestore restore} needs one of them
      * ({@link #commandLine(Invocation, String...)}). The names are their {@code @Command} names
-     * (CliConventionsTest checks it).
+     * (CliConventionsTest checks it). Every command says {@code addMethodSubcommands = false}: none has
+     * {@code @Command} methods, and picocli would otherwise read the annotations of every method of its
+     * class at every start.
      */
     static final java.util.Map<String, Class<?>> SUBCOMMANDS = subcommands();
 

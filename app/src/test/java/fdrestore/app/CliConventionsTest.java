@@ -70,6 +70,21 @@ class CliConventionsTest {
     }
 
     @Test
+    void noCommandMakesPicocliLookForMethodSubcommands() {
+        // picocli otherwise reads the annotations of every method of a command class, at every start
+        List<CommandLine> all = new java.util.ArrayList<>(List.of(Cli.commandLine()));
+        for (int i = 0; i < all.size(); i++) {
+            CommandLine c = all.get(i);
+            all.addAll(c.getSubcommands().values());
+            if (c.getCommand() instanceof CommandLine.HelpCommand) {
+                continue;
+            }
+            assertEquals(false, c.getCommandSpec().isAddMethodSubcommands(),
+                    c.getCommandName() + " (" + c.getCommand().getClass().getName() + "): set addMethodSubcommands = false");
+        }
+    }
+
+    @Test
     void aCommandLineBuildsOnlyTheSubcommandItNames() {
         assertEquals(Set.of("show"), Cli.commandLine(Invocation.DIRECT, "-v", "--log-file", "restore", "show", "x")
                 .getSubcommands().keySet(), "--log-file's value is no subcommand");

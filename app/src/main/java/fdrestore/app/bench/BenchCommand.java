@@ -36,7 +36,7 @@ import picocli.CommandLine.Spec;
  * same work through fdrestore's task tables and transport ({@link FloorBench}), and reports both per fd and
  * their ratio.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true,
+@Command(name = "bench", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = {"Restores an image set repeatedly in this JVM (after warm-up runs) and reports, per phase,",
             "the median, min and max: load + validate, plan, tables, engine (tables complete), spawn, and the",
             "whole restore; the engine's cost per fd slot; and the peak RSS. Each run's processes are stopped",

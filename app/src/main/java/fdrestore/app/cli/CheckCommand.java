@@ -15,7 +15,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code fdrestore check}: which kernel features a restore needs, and whether this machine has them. */
-@Command(name = "check", mixinStandardHelpOptions = true,
+@Command(name = "check", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = {"Probes the kernel features a restore needs: a private fd table per thread",
             "(unshare CLONE_FILES), kcmp, pidfd_getfd, /dev/ptmx, TIOCGPTPEER, sock_diag, openat2 and the",
             "RLIMIT_NOFILE limits. Exits 1 when a feature is missing."},

@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
  * {@code fdrestore cleanup}: removes what a restore whose fdrestore died (SIGKILL, a crash, power loss)
  * left on disk, from the journal it kept in the run directory. Every restore runs it first.
  */
-@Command(name = "cleanup", mixinStandardHelpOptions = true,
+@Command(name = "cleanup", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = {"Removes what restores whose fdrestore died left on disk: socket files bound under",
             "--root, ghost files, names linked for remaps and directories made for deleted socket names.",
             "Each restore records them in its journal (in the run directory) before it makes them; a restore",

@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code fdrestore dump -t PID -D DIR}: captures the fd tables of a live process tree into CRIU images. */
-@Command(name = "dump", mixinStandardHelpOptions = true,
+@Command(name = "dump", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = {"Captures the fd tables of a live process tree (PID and every descendant) into a CRIU-format",
             "image set that `fdrestore show` and `fdrestore restore` read and criu's readers decode: the tree",
             "(pid, parent, group, session, threads), every fd with its flags, the open file descriptions and who",

@@ -22,7 +22,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code fdrestore graph DIR}: the image set as a Graphviz picture. */
-@Command(name = "graph", mixinStandardHelpOptions = true,
+@Command(name = "graph", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = {"Writes the image set as a Graphviz DOT graph: sessions (boxes) holding tasks (boxes, with",
             "their group), each task's fds, the parent of each task, shared files (an edge from the master,",
             "which opens the file, to each slave, which receives it), nested objects (the pipe behind both",

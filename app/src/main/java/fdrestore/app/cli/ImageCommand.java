@@ -20,7 +20,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code fdrestore image decode|encode|show}: one image as crit's JSON, and back. */
-@Command(name = "image", mixinStandardHelpOptions = true,
+@Command(name = "image", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = {"Decodes an image to crit's JSON (what `crit decode --pretty` prints) and encodes such JSON back",
             "into the same bytes. Special fields print as crit prints them: open flags by name, criu's enums and",
             "dictionaries by name, hex words, devices as MAJOR:MINOR, addresses, payloads in base64 under",
@@ -132,7 +132,7 @@ public final class ImageCommand implements Runnable {
         }
     }
 
-    @Command(name = "decode", mixinStandardHelpOptions = true,
+    @Command(name = "decode", addMethodSubcommands = false, mixinStandardHelpOptions = true,
             description = {"Writes crit's JSON of one image (to stdout or -o FILE), or of every image of a directory",
                 "(NAME.img to OUTDIR/NAME.json; images of kinds fdrestore does not know are listed on stderr and",
                 "left out)."})
@@ -169,7 +169,7 @@ public final class ImageCommand implements Runnable {
         }
     }
 
-    @Command(name = "encode", mixinStandardHelpOptions = true,
+    @Command(name = "encode", addMethodSubcommands = false, mixinStandardHelpOptions = true,
             description = {"Turns crit's JSON of one image back into the image (-o FILE, or stdout when it is not a",
                 "terminal), or every NAME.json of a directory into OUTDIR/NAME.img."})
     static final class Encode extends InOut implements Callable<Integer> {
@@ -205,7 +205,7 @@ public final class ImageCommand implements Runnable {
         }
     }
 
-    @Command(name = "show", mixinStandardHelpOptions = true,
+    @Command(name = "show", addMethodSubcommands = false, mixinStandardHelpOptions = true,
             description = "Prints crit's JSON of one image on stdout (crit show).")
     static final class Show implements Callable<Integer> {
         @Spec

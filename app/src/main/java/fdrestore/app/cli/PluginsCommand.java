@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code fdrestore plugins}: the file-kind plugins found, their state and the fd types they restore. */
-@Command(name = "plugins", mixinStandardHelpOptions = true,
+@Command(name = "plugins", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = {"Lists the file-kind plugins: those of the distribution's plugins/ and of each --plugins DIR",
             "(or only those of --plugins-only DIR): each plugin's id, version and state, and the fd types it",
             "restores. A jar that fails to load, or loads and contributes no kind, is listed with the reason."},

@@ -46,7 +46,7 @@ import picocli.CommandLine.Spec;
  * What the restore prints is {@link RestoreSummary}, the stop on a signal {@link StopOnSignal}, and the pid
  * file, the wait and the stop of the restored tasks {@link RestoredTasks}.
  */
-@Command(name = "restore", mixinStandardHelpOptions = true,
+@Command(name = "restore", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = {"Restores the fd tables of the tasks in an image set: every fd at its exact number, files",
             "shared between tasks restored once and handed to the others (one open file description), pipe",
             "and fifo data, positions and flags. Each task then becomes a process, exactly as the images",

@@ -28,7 +28,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code fdrestore show DIR}: decodes an image set into a readable tree of tasks and fds. */
-@Command(name = "show", mixinStandardHelpOptions = true,
+@Command(name = "show", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = {"Decodes an image set and prints its process tree: every task with its pid, group and",
             "session, every fd with its number, kind, flags and a one-line description, and which fds share",
             "one open file (the master, which opens it, and the slaves, which receive it)."},

@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code fdrestore serve}: a resident, warmed-up JVM that runs the commands of bin/fdrestore. */
-@Command(name = "serve", mixinStandardHelpOptions = true,
+@Command(name = "serve", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = {"Keeps a warmed-up fdrestore running and serves the commands restore, show, check, graph and",
             "plugins of bin/fdrestore: the launcher's client (lib/fdrestore-client) hands its command line,",
             "directory, umask, environment and stdin/stdout/stderr to the server and exits with its exit",
