@@ -6,7 +6,6 @@ import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -60,7 +59,6 @@ public final class ScmTransport implements Transport {
     /** Drop reports kept for {@link #dropReports()}. */
     static final int MAX_REPORTS = 32;
 
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final String runId;
     private final long token;
@@ -83,7 +81,7 @@ public final class ScmTransport implements Transport {
      * this JVM's private network namespace when it can have one ({@link PrivateNet}).
      */
     public ScmTransport(String runId) {
-        this(runId, RANDOM.nextLong(), ProcessHandle.current().pid(), PrivateNet.get());
+        this(runId, fdrestore.api.sys.KernelRandom.nextLong(), ProcessHandle.current().pid(), PrivateNet.get());
     }
 
     /** For tests: a fixed token and the pid that counts as "this JVM"; endpoints in the host's namespace. */

@@ -1,8 +1,8 @@
 package fdrestore.transport;
 
 import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.KernelRandom;
 import java.nio.charset.StandardCharsets;
-import java.security.SecureRandom;
 
 /** Abstract socket names of one restore run. */
 public final class TransportNames {
@@ -12,20 +12,17 @@ public final class TransportNames {
     /** sun_path holds 108 bytes, the first of which is the NUL of the abstract namespace. */
     static final int MAX_NAME_BYTES = 107;
 
-    private static final SecureRandom RANDOM = new SecureRandom();
     private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     private TransportNames() {
     }
 
-    /** A fresh random run id: 16 lower-case hex characters (64 bits from {@link SecureRandom}). */
+    /** A fresh random run id: 16 lower-case hex characters (64 bits from {@link KernelRandom}). */
     public static String newRunId() {
-        byte[] b = new byte[8];
-        RANDOM.nextBytes(b);
+        long r = KernelRandom.nextLong();
         char[] c = new char[16];
-        for (int i = 0; i < 8; i++) {
-            c[2 * i] = HEX[(b[i] >> 4) & 0xf];
-            c[2 * i + 1] = HEX[b[i] & 0xf];
+        for (int i = 0; i < 16; i++) {
+            c[i] = HEX[(int) (r >>> (60 - 4 * i)) & 0xf];
         }
         return new String(c);
     }

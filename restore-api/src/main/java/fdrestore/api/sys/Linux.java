@@ -21,6 +21,7 @@ public final class Linux {
     public static final long SYS_PIDFD_OPEN = 434;
     public static final long SYS_CLOSE_RANGE = 436;
     public static final long SYS_OPENAT2 = 437;
+    public static final long SYS_GETRANDOM = 318;
     public static final long SYS_PIDFD_GETFD = 438;
     public static final long SYS_SHUTDOWN = 48;
     public static final long SYS_UMASK = 95;

@@ -2,6 +2,7 @@ package fdrestore.core.restore;
 
 import fdrestore.api.spi.Journal;
 import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.KernelRandom;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
@@ -18,7 +19,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -103,7 +103,7 @@ public final class RunJournal implements Journal, AutoCloseable {
         long pid = ProcessHandle.current().pid();
         String start = startTime(pid);
         Path dir = Files.createDirectory(base.resolve(pid + "-" + start + "-"
-                        + Long.toHexString(new SecureRandom().nextLong() & 0xffffffffL)),
+                        + Long.toHexString(KernelRandom.nextLong() & 0xffffffffL)),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         Files.writeString(dir.resolve("run"), pid + " " + start + "\n");
         FileChannel ch = FileChannel.open(dir.resolve("journal"), StandardOpenOption.CREATE_NEW,

@@ -1,11 +1,11 @@
 package fdrestore.core.restore;
 
+import fdrestore.api.sys.KernelRandom;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -48,7 +48,7 @@ public final class TreeCgroup {
             Path parent = ownCgroup();
             if (parent != null) {
                 String name = "fdrestore-" + ProcessHandle.current().pid() + "-"
-                        + Long.toHexString(new SecureRandom().nextLong() & 0xffffffffL);
+                        + Long.toHexString(KernelRandom.nextLong() & 0xffffffffL);
                 try {
                     Path made = Files.createDirectory(parent.resolve(name));
                     if (!Files.exists(made.resolve("cgroup.kill"))) { // before 5.14 (a root cgroup has none either)

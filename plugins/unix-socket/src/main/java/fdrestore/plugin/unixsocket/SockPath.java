@@ -22,7 +22,6 @@ import java.nio.file.Path;
 record SockPath(Path host, byte[] address, String imagePath) {
     private static final int S_IFMT = 0170000;
     private static final int S_IFSOCK = 0140000;
-    private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
 
     /** Resolves the path name of {@code s} under {@code root}. */
     static SockPath of(Path root, UnixSock s) throws IOException {
@@ -173,7 +172,7 @@ record SockPath(Path host, byte[] address, String imagePath) {
     /** Moves {@code p} to a new short private name in its directory; never replaces anything. */
     static Path moveAside(Path p, String what) throws IOException {
         for (int i = 0; ; i++) {
-            Path to = p.resolveSibling(".fdr-" + what + "-" + Long.toString(RANDOM.nextLong() & 0xffffffffL, 36));
+            Path to = p.resolveSibling(".fdr-" + what + "-" + Long.toString(fdrestore.api.sys.KernelRandom.nextLong() & 0xffffffffL, 36));
             try {
                 return Files.move(p, to);
             } catch (java.nio.file.FileAlreadyExistsException e) {
