@@ -84,6 +84,15 @@ public final class Cli implements Runnable {
         if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "off");
         }
+        // slf4j-simple, which the distribution ships, named: slf4j then takes it without a ServiceLoader scan
+        // of the module path at the first plugin load (about 5 ms of a cold restore), and says so only above
+        // its INFO level.
+        if (System.getProperty("slf4j.provider") == null) {
+            System.setProperty("slf4j.provider", "org.slf4j.simple.SimpleServiceProvider");
+            if (System.getProperty("slf4j.internal.verbosity") == null) {
+                System.setProperty("slf4j.internal.verbosity", "WARN");
+            }
+        }
     }
 
     /** Exit code: success. */
