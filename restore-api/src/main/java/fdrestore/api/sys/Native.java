@@ -48,7 +48,8 @@ public final class Native {
     }
 
     /**
-     * Zeroed native memory, freed when the returned pointer becomes unreachable. Keep a reference.
+     * Zeroed native memory, freed when the returned pointer becomes unreachable. Keep a reference to this
+     * pointer itself for as long as the memory is used: a slice of it does not keep the memory alive.
      *
      * <p>malloc'd by jffi and freed through a {@link Cleaner}, not jnr-ffi's auto-released memory: that
      * one starts its finalizer thread by defining a class in a class loader of its own, about 40 ms of a
