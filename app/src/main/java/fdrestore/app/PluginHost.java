@@ -346,10 +346,6 @@ public final class PluginHost implements AutoCloseable {
      * The fd types a jar's manifest declares, or null when it declares none (or is not a readable jar:
      * pf4j then reports what is wrong with it).
      */
-    static Set<FdType> declaredTypes(Path jar) {
-        return declaredTypes(manifest(jar));
-    }
-
     private static Set<FdType> declaredTypes(java.util.Optional<Manifest> manifest) {
         String v = manifest.map(m -> m.getMainAttributes().getValue(FD_TYPES)).orElse(null);
         if (v == null || v.isBlank()) {
@@ -383,12 +379,8 @@ public final class PluginHost implements AutoCloseable {
     /**
      * What is wrong with a jar before pf4j sees it, in one line; null when nothing is. pf4j's own messages
      * for these (a stack trace, or a plugin "STARTED" with nothing in it) do not say what to fix.
+     * {@code manifest} is the jar's, already read (empty: none, or not readable).
      */
-    static String packagingProblem(Path path) {
-        return packagingProblem(path, manifest(path));
-    }
-
-    /** {@link #packagingProblem(Path)} with the jar's manifest already read (empty: none, or not readable). */
     private static String packagingProblem(Path path, java.util.Optional<Manifest> manifest) {
         if (!Files.isRegularFile(path) || !path.getFileName().toString().endsWith(".jar")) {
             return null; // a plugin folder (pf4j's unpacked layout): pf4j reads it
