@@ -17,14 +17,9 @@ public final class Main {
         System.exit(run(args));
     }
 
-    /** Whether the command named by {@code args} (its first word that is not an option) is a restore. */
+    /** Whether the command named by {@code args} is a restore (by the rule that picks the subcommand to build). */
     static boolean restores(String[] args) {
-        for (String a : args) {
-            if (!a.startsWith("-")) {
-                return a.equals("restore");
-            }
-        }
-        return false;
+        return "restore".equals(Cli.subcommandOf(args));
     }
 
     /** Runs the command line without exiting; returns the exit code. */

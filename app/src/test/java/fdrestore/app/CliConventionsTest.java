@@ -1,6 +1,7 @@
 package fdrestore.app;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,6 +68,15 @@ class CliConventionsTest {
         for (var e : Cli.SUBCOMMANDS.entrySet()) {
             assertEquals(e.getKey(), e.getValue().getAnnotation(CommandLine.Command.class).name(), e.getValue().getName());
         }
+    }
+
+    @Test
+    void mainWarmsUpForARestoreOnly() {
+        // the same rule as the subcommand picocli builds: root options and --log-file's value are skipped
+        assertTrue(Main.restores(new String[] {"-v", "--log-file", "restore.log", "restore", "DIR"}));
+        assertFalse(Main.restores(new String[] {"--log-file", "restore", "show", "DIR"}));
+        assertFalse(Main.restores(new String[] {"help", "restore"}));
+        assertFalse(Main.restores(new String[] {"--version"}));
     }
 
     @Test
