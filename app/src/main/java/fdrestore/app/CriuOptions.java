@@ -15,6 +15,9 @@ final class CriuOptions {
         java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
         String memory = "fdrestore restores fd tables, not memory or whole processes";
         String ns = "fdrestore restores into the current namespaces and cgroups";
+        String pageServer = "fdrestore has no page server";
+        String startsAtOnce = "fdrestore's tasks start their command (or hold their fds) at once; --hold keeps them "
+                + "from running their command";
         m.put("--tcp-established", "established TCP connections need criu's TCP repair of the whole process; "
                 + "fdrestore restores listeners and unconnected sockets");
         m.put("--tcp-close", "fdrestore does not restore established TCP connections, so there are none to close");
@@ -39,13 +42,11 @@ final class CriuOptions {
         m.put("--prev-images-dir", memory);
         m.put("--pre-dump-mode", memory);
         m.put("--page-server", memory);
-        m.put("--address", "fdrestore has no page server");
-        m.put("--port", "fdrestore has no page server");
-        m.put("--ps-socket", "fdrestore has no page server");
-        m.put("--leave-stopped", "fdrestore's tasks start their command (or hold their fds) at once; --hold keeps "
-                + "them from running their command");
-        m.put("-s", "fdrestore's tasks start their command (or hold their fds) at once; --hold keeps them from "
-                + "running their command");
+        m.put("--address", pageServer);
+        m.put("--port", pageServer);
+        m.put("--ps-socket", pageServer);
+        m.put("--leave-stopped", startsAtOnce);
+        m.put("-s", startsAtOnce);
         m.put("--restore-sibling", "the root task is always fdrestore's child");
         m.put("--work-dir", "give --log-file and --pidfile with their own directories");
         m.put("-W", "give --log-file and --pidfile with their own directories");
