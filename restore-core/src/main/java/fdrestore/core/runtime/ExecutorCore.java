@@ -501,8 +501,8 @@ final class ExecutorCore {
     }
 
     /**
-     * dup3(src, dst) with O_CLOEXEC when flags bit 0 is set, then close(src) unless bit 1 ("keep the
-     * source") is set; refuses a target the restore already holds, and raises RLIMIT_NOFILE's soft limit
+     * Puts a copy of src on dst (FD_CLOEXEC when flags bit 0 is set), then close(src) unless bit 1 ("keep
+     * the source") is set; refuses a target the restore already holds, and raises RLIMIT_NOFILE's soft limit
      * (toward the hard one) for a target beyond it. {@link #readLimit()} must have run.
      */
     private boolean placeOne(int src, int dst, int flags) {
@@ -524,13 +524,25 @@ final class ExecutorCore {
             }
             softLimit = want;
         }
-        if (c.fcntl(dst, Linux.F_GETFD, 0) >= 0 && !isInherited(dst)) {
-            return fail(Errno.EBUSY, PH_OCCUPIED, dst, 0);
+        if (isInherited(dst)) {
+            // a copy of one of the JVM's fds, made by unshare: ours to replace
+            if (c.dup3(src, dst, (flags & 1) != 0 ? Linux.O_CLOEXEC : 0) < 0) {
+                return fail(errno(), PH_MAIN, 0, 0);
+            }
+            clearInherited(dst);
+        } else {
+            // F_DUPFD takes the lowest free number from dst up: dst itself when it is free, so the check
+            // that nothing of the restore sits there and the placement are one call, and a live fd can
+            // never be replaced (dup3 would close it without a word).
+            int got = c.fcntl(src, (flags & 1) != 0 ? Linux.F_DUPFD_CLOEXEC : Linux.F_DUPFD, dst);
+            if (got < 0) {
+                return fail(errno(), PH_MAIN, 0, 0);
+            }
+            if (got != dst) {
+                c.close(got);
+                return fail(Errno.EBUSY, PH_OCCUPIED, dst, 0);
+            }
         }
-        if (c.dup3(src, dst, (flags & 1) != 0 ? Linux.O_CLOEXEC : 0) < 0) {
-            return fail(errno(), PH_MAIN, 0, 0);
-        }
-        clearInherited(dst);
         if ((flags & 2) == 0) {
             c.close(src);
         }

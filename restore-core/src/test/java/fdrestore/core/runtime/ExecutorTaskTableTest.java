@@ -168,8 +168,10 @@ class ExecutorTaskTableTest {
                     "the temporary fd is closed");
             // a target the restore already uses is refused
             int c = t.open("/dev/null", Linux.O_RDONLY, 0);
+            int[] before = t.listFds();
             SysException e = assertThrows(SysException.class, () -> t.place(c, 200, false));
             assertEquals(Errno.EBUSY, e.errno());
+            assertArrayEquals(before, t.listFds(), "a refused placement leaves no copy behind, and keeps its source");
             assertTrue(e.getMessage().contains("place(" + c + " -> 200)"), e.getMessage());
             // a JVM fd copied into the table may be overwritten
             int jvm = t.inheritedFds()[t.inheritedFds().length - 1];
