@@ -17,6 +17,7 @@ import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
+import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.spi.Transport;
 import fdrestore.api.sys.Errno;
@@ -38,7 +39,67 @@ class ScmTransportUnitTest {
         TaskTable t = mock(TaskTable.class);
         when(t.pid()).thenReturn(pid);
         when(t.socket(anyInt(), anyInt(), anyInt())).thenReturn(SOCK);
+        // a table that cannot batch these calls: the transport makes them one by one
+        when(t.batch()).thenThrow(new UnsupportedOperationException("no batches"));
         return t;
+    }
+
+    /** A table whose batch is the mock {@code b}; its fd(SOCK) is {@code s}. */
+    private static TaskTable batchingTable(int pid, Batch b, Batch.Ref s) throws SysException {
+        TaskTable t = mock(TaskTable.class);
+        when(t.pid()).thenReturn(pid);
+        when(t.socket(anyInt(), anyInt(), anyInt())).thenReturn(SOCK);
+        when(t.batch()).thenReturn(b);
+        when(b.fd(SOCK)).thenReturn(s);
+        when(b.size()).thenReturn(5); // fd, three options, bind
+        return t;
+    }
+
+    @Test
+    void theSocketIsSetUpAndBoundInOneBatch() throws Exception {
+        Batch b = mock(Batch.class);
+        Batch.Ref s = mock(Batch.Ref.class);
+        TaskTable t = batchingTable(12, b, s);
+        ScmTransport tr = new ScmTransport("run1", TOKEN, SELF);
+        tr.open(t);
+        InOrder o = inOrder(b);
+        o.verify(b).setsockopt(s, Linux.SOL_SOCKET, Linux.SO_PASSCRED, new byte[] {1, 0, 0, 0});
+        o.verify(b).setsockopt(eq(s), eq(Linux.SOL_SOCKET), eq(Linux.SO_RCVBUF), any());
+        o.verify(b).setsockopt(eq(s), eq(Linux.SOL_SOCKET), eq(Linux.SO_SNDBUF), any());
+        o.verify(b).bind(s, TransportNames.address("run1", 12));
+        o.verify(b).run();
+        verify(t, never()).setsockopt(anyInt(), anyInt(), anyInt(), any());
+        verify(t, never()).bind(anyInt(), any());
+        assertEquals(SOCK, tr.endpointFd(12));
+    }
+
+    @Test
+    void aSquattedNameInTheBatchIsReportedAndTheSocketClosed() throws Exception {
+        Batch b = mock(Batch.class);
+        TaskTable t = batchingTable(12, b, mock(Batch.Ref.class));
+        doThrow(new SysException("bind(900, @fdrestore-run1-12)", Errno.EADDRINUSE)).when(b).run();
+        when(b.failedCall()).thenReturn(4);
+        ScmTransport tr = new ScmTransport("run1", TOKEN, SELF);
+        SysException e = assertThrows(Transport.NameTaken.class, () -> tr.open(t));
+        assertTrue(e.getMessage().contains("fdrestore-run1-12"), e.getMessage());
+        verify(t).close(SOCK);
+        assertEquals(-1, tr.endpointFd(12));
+    }
+
+    @Test
+    void aBufferRefusedInTheBatchFallsBackToOneCallAtATime() throws Exception {
+        Batch b = mock(Batch.class);
+        TaskTable t = batchingTable(12, b, mock(Batch.Ref.class));
+        doThrow(new SysException("setsockopt(900, SO_RCVBUF)", Errno.EPERM)).when(b).run();
+        when(b.failedCall()).thenReturn(2);
+        doThrow(new SysException("setsockopt(900, SO_RCVBUF)", Errno.EPERM)).when(t)
+                .setsockopt(eq(SOCK), eq(Linux.SOL_SOCKET), eq(Linux.SO_RCVBUF), any());
+        ScmTransport tr = new ScmTransport("run1", TOKEN, SELF);
+        tr.open(t);
+        verify(t).setsockopt(SOCK, Linux.SOL_SOCKET, Linux.SO_PASSCRED, new byte[] {1, 0, 0, 0});
+        verify(t).bind(SOCK, TransportNames.address("run1", 12));
+        verify(t, never()).close(SOCK);
+        assertEquals(SOCK, tr.endpointFd(12));
     }
 
     @Test
