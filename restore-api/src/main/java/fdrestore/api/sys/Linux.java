@@ -59,6 +59,8 @@ public final class Linux {
     public static final int O_SYNC = 04010000;
     public static final int O_PATH = 010000000;
     public static final int O_TMPFILE = 020200000;
+    /** The most bytes a pipe write keeps together (and a pipe always has room for, when empty). */
+    public static final int PIPE_BUF = 4096;
     /** The file status flags F_SETFL can change (fs/fcntl.c SETFL_MASK, with O_ASYNC, which it handles too). */
     public static final int SETFL_MASK = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_ASYNC;
     /**

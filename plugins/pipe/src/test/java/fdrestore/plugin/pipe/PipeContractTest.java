@@ -95,6 +95,12 @@ class PipeContractTest extends FileKindContractTest {
         long cw = copy.pipe(PIPE, O_WRONLY);
         copy.fd(1, 3, cr1).fd(2, 3, cr2).fd(2, 4, cw);
 
+        // More than PIPE_BUF queued, read end in task 1, write end in task 2: made non-blocking for the write.
+        PipeImageSet big = new PipeImageSet().task(1, 0).task(2, 1);
+        long br = big.pipe(PIPE, O_RDONLY);
+        long bw = big.pipe(PIPE, O_WRONLY);
+        big.fd(1, 3, br).fd(2, 4, bw).pipeData(PIPE, pattern(5000), 0);
+
         // Two read descriptions only: the second reopens the handed copy.
         PipeImageSet reopen = new PipeImageSet().task(1, 0).task(2, 1);
         long rr1 = reopen.pipe(PIPE, O_RDONLY);
@@ -109,7 +115,9 @@ class PipeContractTest extends FileKindContractTest {
                         assertEquals(0, count(x, pid, "write("), "task " + pid + " writes no data");
                     }
                     assertEquals(1, count(x, 1, "write("), "the data is written once, in one write");
-                    assertTrue(x.table(1).calls().contains("pipe2(0" + Integer.toOctalString(O_CLOEXEC | O_NONBLOCK) + ")"),
+                    // 1,000 bytes: no more than PIPE_BUF, so the write cannot block and pipe2 makes the ends
+                    // blocking, as the image wants them: no F_SETFL.
+                    assertTrue(x.table(1).calls().contains("pipe2(0" + Integer.toOctalString(O_CLOEXEC) + ")"),
                             x.table(1).calls().toString());
                     FakeFile r = x.file(1, 3);
                     FakeFile w = x.file(1, 4);
@@ -122,11 +130,19 @@ class PipeContractTest extends FileKindContractTest {
                     assertTrue(written > size, "the size is restored before the data: " + wlog);
                     assertTrue(wlog.get(written).startsWith("write(" + fdOf(wlog.get(written)) + ", 1000 bytes)"),
                             wlog.toString());
-                    // The status flags of both descriptions are set to the image's (pipe2 made them non-blocking).
-                    assertTrue(indexOf(r.log(), "fcntl(") >= 0 && r.log().get(r.log().size() - 1).endsWith(", " + F_SETFL + ", 0)"),
-                            r.log().toString());
-                    assertTrue(wlog.get(wlog.size() - 1).endsWith(", " + F_SETFL + ", 0)"), wlog.toString());
+                    assertEquals(-1, indexOf(r.log(), "fcntl("), "no F_SETFL: " + r.log());
+                    assertEquals(1, count(x, 1, "fcntl("), "only the size: " + x.table(1).calls());
                     assertEquals(0, count(x, 1, "dup("), "both ends are used as they are: no copy");
+                }),
+                namesThePipe(Scenario.of("more than PIPE_BUF queued: non-blocking while it is written", big::write)).expect(x -> {
+                    assertTrue(x.table(1).calls().contains("pipe2(0" + Integer.toOctalString(O_CLOEXEC | O_NONBLOCK) + ")"),
+                            x.table(1).calls().toString());
+                    List<String> rlog = x.file(1, 3).log();
+                    List<String> wlog = x.file(2, 4).log();
+                    assertTrue(indexOf(wlog, "write(") >= 0 && wlog.get(wlog.size() - 1).endsWith(", " + F_SETFL + ", 0)"),
+                            "the write end handed over blocking, as in the image: " + wlog);
+                    assertTrue(rlog.get(rlog.size() - 1).endsWith(", " + F_SETFL + ", 0)"), rlog.toString());
+                    assertEquals(0, count(x, 2, "fcntl("), "the receiver makes no call: " + x.table(2).calls());
                 }),
                 namesThePipe(Scenario.of("the creator keeps its end: a copy is reopened", keep::write)).expect(x -> {
                     FakeFile own = x.file(2, 5);
