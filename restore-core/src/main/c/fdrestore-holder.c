@@ -51,6 +51,10 @@
  *                 MODE s = setsid, g = new process group, j = join process group PGID, n = stay;
  *                 it takes every fd of FDS (comma-separated numbers) from the private fd table of thread
  *                 TID (pidfd_open PIDFD_THREAD + pidfd_getfd), puts each at its own number, keeps no
+ *                 other fd. FDS written "@SOCK/LIST": TID's table holds, at SOCK, a socket whose queue
+ *                 has every fd of LIST in ascending order (SCM_RIGHTS, up to 253 a message): the child
+ *                 takes SOCK alone and receives the rest, which land on their numbers with no call
+ *                 each (without FD_CLOEXEC, as they must be); it keeps no
  *                 other fd, and goes on as the holder run with ARGV's options, without an exec (ARGV[0]
  *                 is this program; /proc/PID/cmdline is rewritten to show them). Replies: "F <pid> <errno>\n" from the parent (pid -1 when
  *                 fork failed), and "R <pid>\n" from the child's holder once it is set up (--ready), or
@@ -107,6 +111,7 @@
  *   E     3     PIDFD_GETFD    pidfd_getfd
  *   E     4     CLEAR_CLOEXEC  placing an fd
  *   E     5     MOVE_FD        placing an fd
+ *   E     6     RECV_FDS       receiving its fds (SCM_RIGHTS)
  *   E     7     CWD            entering its recorded cwd under the root
  *   E     8     MASKS          setting its umask or signal mask
  *   E     9     CGROUP         joining the restore's cgroup
@@ -439,13 +444,87 @@ static void close_all_but(const int *keep, int n)
 	syscall(SYS_close_range, from, ~0U, 0);
 }
 
+/*
+ * Receives the n fds of targets (ascending) from sock, whose queue holds them in that order, and puts
+ * each at its target; landed has room for n. Below the lowest fd this process keeps, every number is
+ * free but the targets already filled, so the i-th fd lands on the lowest free number, which is at most
+ * its target (i targets are filled before it, all lower). The fds of one message are moved from the last
+ * to the first: a target is never the number an fd of the message still waits on. Returns 0, or the step
+ * of the failure with errno set.
+ */
+static int receive_fds(int sock, const int *targets, int n, int *landed)
+{
+	int got = 0;
+
+	while (got < n) {
+		char byte;
+		struct iovec iov = {&byte, 1};
+		union {
+			struct cmsghdr h;
+			char buf[CMSG_SPACE(253 * sizeof(int))];
+		} u;
+		struct msghdr m;
+		struct cmsghdr *c;
+		ssize_t r;
+		int first = got;
+
+		memset(&m, 0, sizeof(m));
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = u.buf;
+		m.msg_controllen = sizeof(u.buf);
+		r = recvmsg(sock, &m, 0);
+		if (r < 0)
+			return 6;
+		if (r == 0 || (m.msg_flags & (MSG_CTRUNC | MSG_TRUNC))) {
+			errno = EPROTO;
+			return 6;
+		}
+		for (c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+			int k, *in;
+
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			k = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			in = (int *)(void *)CMSG_DATA(c);
+			if (got + k > n) {
+				errno = EPROTO;
+				return 6;
+			}
+			for (int i = 0; i < k; i++)
+				landed[got + i] = in[i];
+			got += k;
+		}
+		if (got == first) {
+			errno = EPROTO;
+			return 6;
+		}
+		for (int i = got - 1; i >= first; i--) {
+			if (landed[i] == targets[i])
+				continue;
+			if (dup2(landed[i], targets[i]) < 0 || close(landed[i]) < 0)
+				return 5;
+		}
+	}
+	return 0;
+}
+
 static void become(int reply, const int gate[2], long tid, char mode, long pgid, const char *fdlist,
 		   char **argv)
 {
 	long me = getpid();
-	int *targets, n = parse_list(fdlist, &targets);
-	int base = 3, rep, gt = -1, ak = -1, pidfd;
+	int *targets, n, base = 3, rep, gt = -1, ak = -1, pidfd, sock = -1;
 
+	if (fdlist[0] == '@') {
+		char *end;
+		long v = strtol(fdlist + 1, &end, 10);
+
+		if (end == fdlist + 1 || *end != '/' || v < 0 || v > 0x7fffffffL)
+			_exit(10);
+		sock = (int)v;
+		fdlist = end + 1;
+	}
+	n = parse_list(fdlist, &targets);
 	if (n < 0)
 		_exit(10);
 	if ((mode == 's' && setsid() < 0) || (mode == 'g' && setpgid(0, 0) < 0) ||
@@ -489,6 +568,30 @@ static void become(int reply, const int gate[2], long tid, char mode, long pgid,
 	 * lands on the target itself or on a lower number no target needs: then it moves up, to a free one.
 	 */
 	qsort(targets, (size_t)n, sizeof(int), cmp_int);
+	if (sock >= 0) {
+		int s = (int)syscall(SYS_pidfd_getfd, pidfd, sock, 0), step, *landed = malloc((size_t)n * sizeof(int) + 1);
+
+		if (s < 0) {
+			say(rep, "E %ld %ld %ld\n", me, 3, errno);
+			_exit(13);
+		}
+		if (s < base) { /* it took a number a target needs */
+			int s2 = fcntl(s, F_DUPFD_CLOEXEC, base);
+
+			close(s);
+			s = s2;
+		}
+		if (s < 0 || !landed)
+			_exit(13);
+		step = receive_fds(s, targets, n, landed);
+		if (step) {
+			say(rep, "E %ld %ld %ld\n", me, (long)step, errno);
+			_exit(10 + step);
+		}
+		close(s);
+		free(landed);
+		n = 0; /* all taken */
+	}
 	for (int i = 0; i < n; i++) {
 		int fd = (int)syscall(SYS_pidfd_getfd, pidfd, targets[i], 0);
 

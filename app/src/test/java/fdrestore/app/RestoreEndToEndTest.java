@@ -80,6 +80,31 @@ class RestoreEndToEndTest {
     @ParameterizedTest
     @ValueSource(strings = {"a_pipe", "b_fifo", "g_regfile", "v_ghost", "big_32x2_shared_flat", "big_32x64_shared_flat"})
     void restoredTablesEqualTheOriginalTree(String sample, @TempDir Path tmp) throws Exception {
+        restoreAndCompare(sample, tmp);
+    }
+
+    /**
+     * With the queue of fds off (FDRESTORE_FD_HANDOVER=off), a built child takes its fds one by one with
+     * pidfd_getfd, as when the kernel refuses that many fds in flight: the same tables (a_pipe's third
+     * task holds fds 100 and 101 only, above a gap).
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"a_pipe", "big_32x64_shared_flat"})
+    void childrenTakingTheirFdsOneByOneRestoreTheSameTables(String sample, @TempDir Path tmp) throws Exception {
+        String was = System.getProperty("fdrestore.fd.handover");
+        System.setProperty("fdrestore.fd.handover", "off");
+        try {
+            restoreAndCompare(sample, tmp);
+        } finally {
+            if (was == null) {
+                System.clearProperty("fdrestore.fd.handover");
+            } else {
+                System.setProperty("fdrestore.fd.handover", was);
+            }
+        }
+    }
+
+    private void restoreAndCompare(String sample, Path tmp) throws Exception {
         Path images = Samples.criu(sample);
         Path root = Samples.prepareRoot(sample, tmp.resolve("root"));
         Map<String, String> before = checksums(root);

@@ -13,6 +13,7 @@ public enum HolderCode {
     PIDFD_GETFD('E', 3, "pidfd_getfd"),
     CLEAR_CLOEXEC('E', 4, "placing an fd"),
     MOVE_FD('E', 5, "placing an fd"),
+    RECV_FDS('E', 6, "receiving its fds (SCM_RIGHTS)"),
     CWD('E', 7, "entering its recorded cwd under the root"),
     MASKS('E', 8, "setting its umask or signal mask"),
     CGROUP('E', 9, "joining the restore's cgroup"),

@@ -53,6 +53,8 @@ final class TreeBuilder {
     private final List<Integer> spawned;
     private final List<Parent> active = new ArrayList<>();
     private final byte[] buf = new byte[4096];
+    /** Whether children receive their fds from a socket of their table ({@link FdHandOver}). */
+    private final boolean handOver = FdHandOver.enabled();
 
     TreeBuilder(ProcessTree tree, Map<Integer, ExecutorTaskTable> tables, Map<Integer, HolderChannel> controls,
                 Map<Integer, List<Task>> children, Map<Integer, Integer> order, Map<Integer, Integer> real,
@@ -349,20 +351,28 @@ final class TreeBuilder {
         }
         ExecutorTaskTable ct = tables.get(c.pid());
         HolderChannel own = controls.get(c.pid());
-        StringBuilder fds = new StringBuilder();
+        List<Integer> taken = new ArrayList<>();
         for (Fd fd : c.fds()) {
-            fds.append(fds.length() == 0 ? "" : ",").append(fd.fd());
+            taken.add(fd.fd());
         }
         if (own != null) {
             for (int fd : own.holderEnds()) {
-                fds.append(fds.length() == 0 ? "" : ",").append(fd);
+                taken.add(fd);
             }
         }
         for (int fd : tree.commandLine.sharersEnds(c)) {
-            fds.append(fds.length() == 0 ? "" : ",").append(fd);
+            taken.add(fd);
         }
         if (tree.starts.containsKey(c.pid())) {
-            fds.append(fds.length() == 0 ? "" : ",").append(tree.starts.get(c.pid())[0]);
+            taken.add(tree.starts.get(c.pid())[0]);
+        }
+        StringBuilder fds = new StringBuilder();
+        for (int fd : taken) {
+            fds.append(fds.length() == 0 ? "" : ",").append(fd);
+        }
+        int queue = ct != null && handOver ? FdHandOver.queue(ct, taken.stream().mapToInt(Integer::intValue).toArray()) : -1;
+        if (queue >= 0) {
+            fds.insert(0, "@" + queue + "/"); // the child receives them from that socket of the table
         }
         // TID 0: the child shares its parent's table (CLONE_FILES) instead of taking one of its own
         List<String> msg = new ArrayList<>(List.of("fork", ct == null ? "0" : Integer.toString(ct.tid()), mode,
