@@ -15,7 +15,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code fdrestore cleanup}: removes what a restore whose fdrestore died (SIGKILL, a crash, power loss)
- * left on disk, from the journal it kept in the run directory. Every restore runs it first.
+ * left on disk, and thaws a cgroup a dead dump left frozen, from the journal each kept in the run
+ * directory. Every restore runs it first.
  */
 @Command(name = "cleanup", addMethodSubcommands = false, mixinStandardHelpOptions = true,
         description = {"Removes what restores whose fdrestore died left on disk: socket files bound under",
@@ -24,7 +25,8 @@ import picocli.CommandLine.Spec;
             "that ends, either way, drops its journal. Only dead runs are cleaned, only what their journal",
             "names, and only an entry that is still of the recorded type and inode: a socket file only once no",
             "socket is bound to it, a directory only while empty. Empty tree cgroups of dead fdrestore",
-            "processes go too. Every restore runs this first."},
+            "processes go too, and a cgroup that dump --freeze froze is thawed when its fdrestore and its",
+            "watchdog both died. Every restore runs this first."},
         footer = {"%nExamples:",
             "  fdrestore cleanup",
             "  fdrestore cleanup --json",

@@ -65,7 +65,8 @@ public final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
             + "the end, whatever happens, even if fdrestore is killed; tasks that were stopped before stay stopped. "
             + "As under criu, a call that is never restarted after a stop (epoll_wait, for one) returns EINTR. "
             + "A tree alone in a cgroup v2 of its own is frozen with the cgroup freezer instead (thawed at the end, "
-            + "by a watchdog if fdrestore is killed); -v says which freezer was used.")
+            + "by a watchdog if fdrestore is killed, by fdrestore cleanup if the watchdog is killed too); "
+            + "-v says which freezer was used.")
     boolean freeze;
 
     @Option(names = "--skip-unknown", description = "Leave out the files no plugin can dump (and states the images "
@@ -89,7 +90,8 @@ public final class DumpCommand implements Callable<Integer>, Cli.CriuLogFile {
             for (fdrestore.api.spi.FileKind k : host.kinds()) {
                 fdTypeOf.put(k.name(), k.fdTypes().stream().map(Enum::name).sorted().collect(java.util.stream.Collectors.joining("|")));
             }
-            r = new Dumper(host.kinds(), new Dumper.Options(pid, dir, freeze, skipUnknown)).run();
+            r = new Dumper(host.kinds(), new Dumper.Options(pid, dir, freeze, skipUnknown))
+                    .runDir(fdrestore.core.restore.RunJournal.base(Cli.invocation(spec).env())).run();
         } catch (DumpException e) {
             String msg = "dump of " + pid + " failed, nothing was written: " + e.getMessage();
             err.println("fdrestore: " + msg);

@@ -79,6 +79,8 @@ public final class Dumper {
     private static final System.Logger LOG = System.getLogger("fdrestore.dump");
     /** What held the tree still ({@link DumpResult#freezer()}), or null without --freeze. */
     private String freezerUsed;
+    /** The run directory where a cgroup freeze is journaled; null: the ptrace freezer only. */
+    private Path runBase;
 
     public Dumper(List<FileKind> kinds, Options options) {
         this(kinds, options, new ProcFs());
@@ -88,6 +90,16 @@ public final class Dumper {
         this.kinds = List.copyOf(kinds);
         this.options = options;
         this.proc = proc;
+    }
+
+    /**
+     * The run directory ({@link fdrestore.core.restore.RunJournal#base}) in which a freeze of the tree's
+     * cgroup is journaled, so that {@code fdrestore cleanup} thaws it should fdrestore and its watchdog
+     * both be killed. Without one, --freeze uses ptrace only (which the kernel undoes for a dead tracer).
+     */
+    public Dumper runDir(Path base) {
+        this.runBase = base;
+        return this;
     }
 
     private final DumpState state = new DumpState();
@@ -109,7 +121,7 @@ public final class Dumper {
         refuseOwnAncestor(root);
         List<Integer> frozen = List.of();
         Path tmp = null;
-        try (Freezer freezer = options.freeze() ? new Freezer(proc) : null) {
+        try (Freezer freezer = options.freeze() ? new Freezer(proc, runBase) : null) {
             try {
                 if (freezer != null) {
                     String ptraceWhy = freezer.freezeCgroup(root);

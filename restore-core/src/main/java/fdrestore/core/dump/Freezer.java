@@ -4,6 +4,7 @@ import fdrestore.api.spi.DumpException;
 import fdrestore.api.sys.Errno;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.restore.RunJournal;
 import fdrestore.core.restore.TreeCgroup;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -40,8 +41,10 @@ import java.util.stream.Stream;
  * frozen if its freezer dies, so it is thawed on every path: {@link #close()} (the dump's end, an
  * exception), a shutdown hook (SIGINT, SIGTERM, an exit) and, for a SIGKILL of fdrestore, a watchdog: a
  * shell in a session of its own that ignores SIGINT, SIGTERM and SIGHUP, waits on a pipe from this JVM and
- * thaws the cgroup when the pipe ends without a "done" line (the JVM died). A cgroup that was frozen
- * before the dump is used and left frozen.
+ * thaws the cgroup when the pipe ends without a "done" line (the JVM died). Should both be killed, the
+ * freeze is in a journal of the run directory, written before it ({@link RunJournal#freezing}), and
+ * {@code fdrestore cleanup} (which every restore runs first) thaws the cgroup; without a run directory
+ * the cgroup freezer is not used. A cgroup that was frozen before the dump is used and left frozen.
  */
 final class Freezer implements AutoCloseable {
     // uapi/linux/ptrace.h
@@ -62,8 +65,14 @@ final class Freezer implements AutoCloseable {
         return t;
     });
 
-    Freezer(ProcFs proc) {
+    /** Where the freeze of a cgroup is journaled (a run directory), or null: no cgroup freezer then. */
+    private final Path runBase;
+    /** The journal of the cgroup's freeze, open from just before the freeze to the thaw. */
+    private RunJournal journal;
+
+    Freezer(ProcFs proc, Path runBase) {
         this.proc = proc;
+        this.runBase = runBase;
     }
 
     private static final System.Logger LOG = System.getLogger("fdrestore.dump");
@@ -92,6 +101,9 @@ final class Freezer implements AutoCloseable {
         if ("off".equals(System.getenv("FDRESTORE_DUMP_CGROUP_FREEZE"))) {
             return "FDRESTORE_DUMP_CGROUP_FREEZE=off";
         }
+        if (runBase == null) {
+            return "no run directory to journal the freeze in";
+        }
         Path cg = TreeCgroup.cgroupOf(Integer.toString(root));
         if (cg == null) {
             return "process " + root + " is in no cgroup v2";
@@ -114,6 +126,14 @@ final class Freezer implements AutoCloseable {
         try {
             boolean already = Files.readString(freeze).trim().equals("1");
             if (!already) {
+                // Journaled first: should fdrestore and its watchdog both be killed, cleanup thaws it.
+                try {
+                    journal = RunJournal.open(runBase);
+                    journal.freezing(cg);
+                } catch (IOException e) {
+                    dropJournal();
+                    return "cannot journal the freeze in " + runBase + ": " + e.getMessage();
+                }
                 startWatchdog(freeze);
                 thawCgroup = true;
                 cgroup = cg;
@@ -209,10 +229,16 @@ final class Freezer implements AutoCloseable {
             thawCgroup = false;
             try {
                 Files.writeString(cg.resolve("cgroup.freeze"), "0");
+                if (journal != null) {
+                    journal.thawed(cg);
+                }
+                dropJournal();
             } catch (IOException e) {
                 LOG.log(System.Logger.Level.WARNING, "could not thaw " + cg + ": " + e.getMessage()
-                        + " (echo 0 > " + cg.resolve("cgroup.freeze") + ")");
+                        + " (echo 0 > " + cg.resolve("cgroup.freeze") + "; fdrestore cleanup tries again)");
             }
+        } else {
+            dropJournal();
         }
         if (watchdog != null) {
             try (OutputStream o = watchdog.getOutputStream()) {
@@ -230,6 +256,15 @@ final class Freezer implements AutoCloseable {
             }
         }
         thawHook = null;
+    }
+
+    /** Ends the journal of the freeze (a journal that says "thawed" leaves nothing to do). */
+    private void dropJournal() {
+        RunJournal j = journal;
+        journal = null;
+        if (j != null) {
+            j.close(true);
+        }
     }
 
     /** Stops every thread of {@code pid} (unless the task is already stopped) and waits until each is. */

@@ -22,8 +22,10 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -35,8 +37,11 @@ import java.util.regex.Pattern;
  * making KIND EPOCH_NS PATH     before the entry is made
  * made KIND DEV INO GEN PATH    once it exists (GEN: a file's inode generation, FS_IOC_GETVERSION, or -1)
  * gone PATH                     once it is removed again (or was never made)
+ * freezing PATH                 before a dump freezes the cgroup PATH (a dump's journal)
+ * thawed PATH                   once it thawed it again
  * </pre>
- * A restore that completes, or fails and cleans up after itself, drops its directory ({@link #close}).
+ * A restore that completes, or fails and cleans up after itself, drops its directory ({@link #close}); so
+ * does a dump once its cgroup is thawed. A cgroup a dead run froze and did not thaw is thawed by cleanup.
  * {@link #cleanup} finds the directories of dead runs and removes what their journals say they made and
  * did not remove: only an entry still of the recorded type and, when recorded, the same inode (for a file,
  * of the same generation too where the file system keeps one: ext4 gives a file the user made after the
@@ -149,6 +154,23 @@ public final class RunJournal implements Journal, AutoCloseable {
             append("gone " + escape(path));
         } catch (IOException e) {
             // cleanup then finds the entry missing, or not ours: nothing is removed by mistake
+        }
+    }
+
+    /**
+     * A dump is about to freeze cgroup {@code cg} ({@code cgroup.freeze}): if its fdrestore dies with the
+     * cgroup still frozen, and its watchdog with it, cleanup thaws the cgroup. On disk when this returns.
+     */
+    public void freezing(Path cg) throws IOException {
+        append("freezing " + escape(cg));
+    }
+
+    /** The cgroup of {@link #freezing} is thawed again: nothing to do for it. */
+    public void thawed(Path cg) {
+        try {
+            append("thawed " + escape(cg));
+        } catch (IOException e) {
+            // cleanup then thaws a cgroup that is not frozen: a no-op
         }
     }
 
@@ -331,6 +353,7 @@ public final class RunJournal implements Journal, AutoCloseable {
     private static List<Cleaned> undo(Path run) {
         List<Cleaned> report = new ArrayList<>();
         Map<String, State> states = new LinkedHashMap<>();
+        Set<String> frozen = new LinkedHashSet<>();
         List<String> lines;
         try {
             lines = Files.readAllLines(run.resolve("journal"), StandardCharsets.UTF_8);
@@ -363,12 +386,20 @@ public final class RunJournal implements Journal, AutoCloseable {
                             s.gone = true;
                         }
                     }
+                    case "freezing" -> frozen.add(unescape(f[1]));
+                    case "thawed" -> frozen.remove(unescape(f[1]));
                     default -> {
                         // a line cut short by the death of its run: nothing was made after it
                     }
                 }
             } catch (RuntimeException e) {
                 // a torn last line: ignored
+            }
+        }
+        for (String cg : frozen) {
+            Cleaned r = thaw(Path.of(cg));
+            if (r != null) {
+                report.add(r);
             }
         }
         List<Map.Entry<String, State>> open = new ArrayList<>(states.entrySet());
@@ -382,6 +413,25 @@ public final class RunJournal implements Journal, AutoCloseable {
             }
         }
         return report;
+    }
+
+    /**
+     * Thaws a cgroup that a dump froze and did not thaw: its fdrestore died, and its watchdog with it
+     * (both killed with SIGKILL). Null when the cgroup is gone or not frozen (a reboot thawed it).
+     */
+    private static Cleaned thaw(Path cg) {
+        Path freeze = cg.resolve("cgroup.freeze");
+        try {
+            if (!Files.readString(freeze).trim().equals("1")) {
+                return null;
+            }
+            Files.writeString(freeze, "0");
+            return new Cleaned(true, "thawed cgroup " + cg + ", frozen by a dump that died");
+        } catch (NoSuchFileException e) {
+            return null;
+        } catch (IOException e) {
+            return new Cleaned(false, "kept cgroup " + cg + " frozen: " + e.getMessage() + " (echo 0 > " + freeze + ")");
+        }
     }
 
     /** Removes one recorded entry if it is still the run's; says what it did, or null if nothing was there. */

@@ -12,6 +12,7 @@ import fdrestore.api.image.proto.FdrTaskEntry;
 import fdrestore.api.spi.DumpException;
 import fdrestore.api.spi.FileKind;
 import fdrestore.api.sys.Sys;
+import fdrestore.core.restore.RunJournal;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
@@ -90,7 +91,7 @@ class DumperTest {
     }
 
     private DumpResult dump(Tree t, Path dir, boolean freeze, boolean skip, FileKind... kinds) throws Exception {
-        return new Dumper(List.of(kinds), new Dumper.Options(t.pid(), dir, freeze, skip)).run();
+        return new Dumper(List.of(kinds), new Dumper.Options(t.pid(), dir, freeze, skip)).runDir(tmp.resolve("runs")).run();
     }
 
     /** Two files, a dup, a cloexec fd, a child that inherits them and opens its own. */
@@ -553,7 +554,7 @@ class DumperTest {
         Path cg = cgroupOf(t.pids());
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), FreezeAndWait.class.getName(), "--cgroup",
-                Integer.toString(t.pid())));
+                Integer.toString(t.pid()), tmp.resolve("runs").toString()));
         Process dumper = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(dumper.getInputStream()))) {
             String line = out.readLine();
@@ -568,6 +569,50 @@ class DumperTest {
         }
         assertFalse(cgroupFrozen(cg), "the watchdog thawed the cgroup within 2 s of the SIGKILL");
         assertEquals("pong", t.command("ping"));
+    }
+
+    /**
+     * Both the dump and its watchdog killed with SIGKILL: the cgroup stays frozen, and the journal the dump
+     * wrote before the freeze lets {@code fdrestore cleanup} thaw it (and only once: a second cleanup finds
+     * nothing). Without a run directory the cgroup freezer is not used at all.
+     */
+    @Test
+    void aCgroupLeftFrozenByADeadDumpAndWatchdogIsThawedByCleanup() throws Exception {
+        Tree t = start(TWO_LEVELS);
+        Path cg = cgroupOf(t.pids());
+        Path runs = tmp.resolve("runs");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process unjournaled = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                FreezeAndWait.class.getName(), "--cgroup", Integer.toString(t.pid()))
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(unjournaled.getInputStream()))) {
+            assertEquals("not frozen: no run directory to journal the freeze in", out.readLine());
+        } finally {
+            unjournaled.destroyForcibly();
+            unjournaled.waitFor();
+        }
+        Process dumper = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
+                FreezeAndWait.class.getName(), "--cgroup", Integer.toString(t.pid()), runs.toString())
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(dumper.getInputStream()))) {
+            assertEquals("frozen cgroup " + cg, out.readLine());
+            String freeze = cg.resolve("cgroup.freeze").toString();
+            List<ProcessHandle> watchdogs = ProcessHandle.allProcesses()
+                    .filter(p -> p.info().arguments().map(a -> List.of(a).contains(freeze)).orElse(false)).toList();
+            assertEquals(1, watchdogs.size(), "one watchdog watches " + freeze);
+            watchdogs.get(0).destroyForcibly(); // SIGKILL, first: it would thaw on the dump's death
+            watchdogs.get(0).onExit().get();
+            dumper.destroyForcibly();
+            dumper.waitFor();
+        }
+        Thread.sleep(200);
+        assertTrue(cgroupFrozen(cg), "nothing was left to thaw it");
+        List<RunJournal.Cleaned> done = RunJournal.cleanup(runs);
+        assertTrue(done.stream().anyMatch(c -> c.removed() && c.line().contains("thawed cgroup " + cg)), done.toString());
+        assertFalse(cgroupFrozen(cg));
+        assertEquals("pong", t.command("ping"));
+        assertTrue(RunJournal.cleanup(runs).stream().noneMatch(c -> c.line().contains(cg.toString())),
+                "the dead run's journal is gone");
     }
 
     /** A parent that logs SIGCHLD and every wait status (WUNTRACED, WCONTINUED) of its one child to {@code events}. */
