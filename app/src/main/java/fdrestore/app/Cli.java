@@ -219,12 +219,7 @@ public final class Cli implements Runnable {
     private static CommandLine build(Invocation invocation, String only) {
         Cli root = new Cli();
         root.invocation = invocation;
-        CommandLine cl = new CommandLine(root);
-        for (java.util.Map.Entry<String, Class<?>> c : SUBCOMMANDS.entrySet()) {
-            if (only == null || only.equals(c.getKey())) {
-                cl.addSubcommand(c.getValue());
-            }
-        }
+        CommandLine cl = annotated(root, only);
         reflow(cl);
         if (invocation.cwd() != null) {
             java.nio.file.Path cwd = invocation.cwd();
@@ -259,6 +254,24 @@ public final class Cli implements Runnable {
                 Log.close();
             }
         });
+        return cl;
+    }
+
+    /** The subcommands of {@link #SUBCOMMANDS} that {@code only} names (null: all, "": none), in their order. */
+    private static java.util.Map<String, Class<?>> subcommands(String only) {
+        if (only == null) {
+            return SUBCOMMANDS;
+        }
+        Class<?> c = SUBCOMMANDS.get(only);
+        return c == null ? java.util.Map.of() : java.util.Map.of(only, c);
+    }
+
+    /** The command line of {@code root} and the subcommands {@code only} names (null: all, "": none), from the annotations. */
+    static CommandLine annotated(Cli root, String only) {
+        CommandLine cl = new CommandLine(root);
+        for (java.util.Map.Entry<String, Class<?>> c : subcommands(only).entrySet()) {
+            cl.addSubcommand(c.getValue());
+        }
         return cl;
     }
 
