@@ -24,8 +24,8 @@ import picocli.CommandLine.Range;
 import picocli.CommandLine.ScopeType;
 
 /**
- * The picocli model of the command line, rebuilt from {@value #RESOURCE}, which the build writes
- * ({@link CliModelWriter}) from the model picocli makes of the annotations of the command classes.
+ * The picocli model of the command line, rebuilt from the resources under {@value #RESOURCES}, which the build
+ * writes ({@link CliModelWriter}) from the model picocli makes of the annotations of the command classes.
  *
  * <p>Why: picocli reads {@code @Command}, {@code @Option} and the rest reflectively, and the JDK answers the first
  * read of each annotation type by generating a dynamic proxy class, in the interpreter, which no start-up archive
@@ -40,7 +40,9 @@ import picocli.CommandLine.ScopeType;
  * Otherwise {@link Unusable} says why and {@link Cli} reads the annotations as before. A changed annotation on an
  * unchanged field is not seen here: the build writes the resource again whenever it compiles (process-classes).
  *
- * <p>The format, one record a line, fields separated by tabs ({@link #escape}): a header (the format and picocli's
+ * <p>The format: one file for the root command ({@code fdrestore.txt}) and one for each subcommand of
+ * {@link Cli#SUBCOMMANDS} with its own subcommands ({@code restore.txt}), so that a start reads only the two it
+ * builds; in each, one record a line, fields separated by tabs ({@link #escape}): a header (the format and picocli's
  * version), then one block per command, named by its qualified name ({@code fdrestore image decode}): its class and
  * fingerprint; {@code c} command and {@code u} usage-message attributes that differ from picocli's defaults; its
  * {@code sub}commands; its {@code spec} fields to inject; its {@code option}s and {@code positional}s (each with its
@@ -48,8 +50,10 @@ import picocli.CommandLine.ScopeType;
  * picocli's order.
  */
 final class CliModel {
-    /** Where the build puts the model, in the app's jar. */
-    static final String RESOURCE = "/META-INF/fdrestore/cli-model.txt";
+    /** Where the build puts the model, in the app's jar: {@code fdrestore.txt}, {@code restore.txt}, ... */
+    static final String RESOURCES = "/META-INF/fdrestore/cli-model/";
+    /** The file of the root command, which every start reads. */
+    static final String ROOT = "fdrestore";
     /** The first field of the header. */
     static final String MAGIC = "fdrestore-cli-model";
     /** The version of the format: raised on any change of what a record means. */
@@ -57,7 +61,7 @@ final class CliModel {
     /** picocli's own help subcommand, whose arguments only picocli can set (its fields are private). */
     static final String PICOCLI_HELP = "picocli.CommandLine$HelpCommand";
 
-    private static volatile Map<String, List<String>> blocks;
+    private static final Map<String, Map<String, List<String>>> FILES = new java.util.concurrent.ConcurrentHashMap<>();
 
     private final Map<String, List<String>> model;
 
@@ -83,7 +87,11 @@ final class CliModel {
      * {@link Cli#annotated} makes it from the annotations.
      */
     static CommandLine commandLine(Cli root, Map<String, Class<?>> names) throws Unusable {
-        return commandLine(root, names, blocks());
+        Map<String, List<String>> blocks = new HashMap<>(file(ROOT));
+        for (String name : names.keySet()) {
+            blocks.putAll(file(name));
+        }
+        return commandLine(root, names, blocks);
     }
 
     /**
@@ -109,19 +117,20 @@ final class CliModel {
         }
     }
 
-    /** The blocks of the resource by command name, read once. */
-    private static Map<String, List<String>> blocks() throws Unusable {
-        Map<String, List<String>> b = blocks;
+    /** The blocks of the file of {@code command} by command name, read once. */
+    private static Map<String, List<String>> file(String command) throws Unusable {
+        Map<String, List<String>> b = FILES.get(command);
         if (b == null) {
-            try (InputStream in = CliModel.class.getResourceAsStream(RESOURCE)) {
+            String name = RESOURCES.substring(1) + command + ".txt";
+            try (InputStream in = CliModel.class.getResourceAsStream("/" + name)) {
                 if (in == null) {
-                    throw new Unusable("no " + RESOURCE.substring(1) + " (a build without the generated model)");
+                    throw new Unusable("no " + name + " (a build without the generated model)");
                 }
                 b = parse(new String(in.readAllBytes(), StandardCharsets.UTF_8));
             } catch (IOException e) {
-                throw new Unusable(RESOURCE.substring(1) + ": " + e.getMessage(), e);
+                throw new Unusable(name + ": " + e.getMessage(), e);
             }
-            blocks = b;
+            FILES.put(command, b);
         }
         return b;
     }
@@ -131,7 +140,7 @@ final class CliModel {
         String[] lines = text.split("\n");
         String[] head = lines[0].split("\t", -1);
         if (head.length < 3 || !head[0].equals(MAGIC) || !head[1].equals(FORMAT)) {
-            throw new Unusable(RESOURCE.substring(1) + " is not of format " + FORMAT);
+            throw new Unusable("a model not of format " + FORMAT);
         }
         if (!head[2].equals(CommandLine.VERSION)) {
             throw new Unusable("the model was made with picocli " + head[2] + ", this is picocli " + CommandLine.VERSION);
@@ -147,7 +156,7 @@ final class CliModel {
                 b.put(unescape(lines[i].substring(8, lines[i].indexOf('\t', 8))), block);
             }
             if (block == null) {
-                throw new Unusable(RESOURCE.substring(1) + ": line " + (i + 1) + " is outside a command");
+                throw new Unusable("line " + (i + 1) + " of a model is outside a command");
             }
             block.add(lines[i]);
         }
@@ -318,7 +327,7 @@ final class CliModel {
                 .paramLabel(a.str("paramLabel"))
                 .hideParamSyntax(a.bool("hideParamSyntax"))
                 .description(a.list("description"))
-                .descriptionKey(a.str("descriptionKey", null))
+                .descriptionKey(a.str("descriptionKey", ""))
                 .defaultValue(a.str("defaultValue", null))
                 .required(a.bool("required"))
                 .hidden(a.bool("hidden"))
@@ -329,7 +338,7 @@ final class CliModel {
                 .auxiliaryTypes(types(a.list("auxiliaryTypes")))
                 .interactive(a.bool("interactive"))
                 .echo(a.bool("echo"))
-                .prompt(a.str("prompt", null))
+                .prompt(a.str("prompt", ""))
                 .showDefaultValue(CommandLine.Help.Visibility.valueOf(a.str("showDefaultValue", "ON_DEMAND")))
                 .withToString(a.str("toString"))
                 .order(Integer.parseInt(a.str("order", "-1")))
@@ -359,7 +368,7 @@ final class CliModel {
                 .paramLabel(a.str("paramLabel"))
                 .hideParamSyntax(a.bool("hideParamSyntax"))
                 .description(a.list("description"))
-                .descriptionKey(a.str("descriptionKey", null))
+                .descriptionKey(a.str("descriptionKey", ""))
                 .defaultValue(a.str("defaultValue", null))
                 .required(a.bool("required"))
                 .hidden(a.bool("hidden"))
@@ -370,7 +379,7 @@ final class CliModel {
                 .auxiliaryTypes(types(a.list("auxiliaryTypes")))
                 .interactive(a.bool("interactive"))
                 .echo(a.bool("echo"))
-                .prompt(a.str("prompt", null))
+                .prompt(a.str("prompt", ""))
                 .showDefaultValue(CommandLine.Help.Visibility.valueOf(a.str("showDefaultValue", "ON_DEMAND")))
                 .withToString(a.str("toString"))
                 .initialValue(b.initial())

@@ -26,12 +26,12 @@ import picocli.CommandLine.Range;
 
 /**
  * Build step of the app (app/pom.xml, process-classes): writes the picocli model of the command line, as picocli
- * makes it from the annotations, to the file named by its argument ({@link CliModel#RESOURCE} in the classes), for
- * {@link CliModel} to rebuild at every start without reading an annotation.
+ * makes it from the annotations, into the directory named by its argument ({@link CliModel#RESOURCES} in the
+ * classes), one file per command, for {@link CliModel} to rebuild at every start without reading an annotation.
  *
  * <p>Texts are written as in the annotations: picocli resolves their {@code ${...}} when it prints them, in the
  * environment of the run. What the format cannot say (argument groups, converters, a default-value provider, and
- * the like: none of fdrestore's commands has one) is refused by name; the file then says so, the build prints it,
+ * the like: none of fdrestore's commands has one) is refused by name; the root's file then says so, the build prints it,
  * every start reads the annotations again, and CliModelTest fails until the format learns it.
  */
 public final class CliModelWriter {
@@ -39,19 +39,25 @@ public final class CliModelWriter {
     }
 
     public static void main(String[] args) throws IOException {
-        String text;
+        Map<String, String> files;
         try {
-            text = text();
+            files = files();
         } catch (Unsupported e) {
             System.err.println("fdrestore: no generated CLI model, every start reads the annotations: " + e.getMessage());
-            StringBuilder b = new StringBuilder();
-            record(b, CliModel.MAGIC, CliModel.FORMAT, CommandLine.VERSION);
+            StringBuilder b = header();
             record(b, "fallback", e.getMessage());
-            text = b.toString();
+            files = Map.of(CliModel.ROOT, b.toString());
         }
-        Path out = Path.of(args[0]).toAbsolutePath();
-        Files.createDirectories(out.getParent());
-        Files.writeString(out, text, StandardCharsets.UTF_8);
+        Path dir = Path.of(args[0]).toAbsolutePath();
+        Files.createDirectories(dir);
+        try (var old = Files.newDirectoryStream(dir, "*.txt")) {
+            for (Path f : old) {
+                Files.delete(f); // a command that is no more
+            }
+        }
+        for (Map.Entry<String, String> f : files.entrySet()) {
+            Files.writeString(dir.resolve(f.getKey() + ".txt"), f.getValue(), StandardCharsets.UTF_8);
+        }
     }
 
     /** Something of a command the format cannot say. */
@@ -63,15 +69,27 @@ public final class CliModelWriter {
         }
     }
 
-    /** The whole model: the root command alone, then each subcommand of {@link Cli#SUBCOMMANDS} with its own. */
-    static String text() throws Unsupported {
+    /**
+     * The whole model, by file: the root command alone ({@link CliModel#ROOT}), and each subcommand of
+     * {@link Cli#SUBCOMMANDS} with its own subcommands.
+     */
+    static Map<String, String> files() throws Unsupported {
+        Map<String, String> files = new LinkedHashMap<>();
+        StringBuilder root = header();
+        command(root, "fdrestore", Cli.annotated(new Cli(), ""));
+        files.put(CliModel.ROOT, root.toString());
+        for (Map.Entry<String, Class<?>> e : Cli.SUBCOMMANDS.entrySet()) {
+            StringBuilder b = header();
+            command(b, "fdrestore " + e.getKey(), new CommandLine(e.getValue()));
+            files.put(e.getKey(), b.toString());
+        }
+        return files;
+    }
+
+    private static StringBuilder header() {
         StringBuilder b = new StringBuilder();
         record(b, CliModel.MAGIC, CliModel.FORMAT, CommandLine.VERSION);
-        command(b, "fdrestore", Cli.annotated(new Cli(), ""));
-        for (Map.Entry<String, Class<?>> e : Cli.SUBCOMMANDS.entrySet()) {
-            command(b, "fdrestore " + e.getKey(), new CommandLine(e.getValue()));
-        }
-        return b.toString();
+        return b;
     }
 
     private static void command(StringBuilder b, String name, CommandLine cl) throws Unsupported {
@@ -298,6 +316,8 @@ public final class CliModelWriter {
     private static Map<String, List<String>> attributes(ArgSpec a) throws Unsupported {
         Map<String, List<String>> m = values(a);
         Map<String, List<String>> d = values(a.isOption() ? OptionSpec.builder("-x").build() : PositionalParamSpec.builder().build());
+        d.put("descriptionKey", List.of("")); // what an annotation says by default, and the model's default
+        d.put("prompt", List.of(""));
         m.entrySet().removeIf(e -> !ALWAYS.contains(e.getKey()) && Objects.equals(e.getValue(), d.get(e.getKey())));
         if (a.converters().length > 0) {
             throw new Unsupported(a + ": a converter");

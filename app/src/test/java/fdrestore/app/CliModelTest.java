@@ -66,15 +66,23 @@ class CliModelTest {
             generated(c, "x");
         }
         generated("--version");
-        assertEquals(List.of(), CliModelTest.class.getClassLoader().resources("META-INF/fdrestore/cli-model.txt")
+        assertEquals(List.of(), CliModelTest.class.getClassLoader().resources("META-INF/fdrestore/cli-model/fdrestore.txt")
                 .skip(1).toList(), "one model on the class path");
+    }
+
+    /** A file of the model, as the build wrote it. */
+    private static String file(String command) throws Exception {
+        try (InputStream in = CliModel.class.getResourceAsStream(CliModel.RESOURCES + command + ".txt")) {
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        }
     }
 
     @Test
     void theModelInTheClassesIsTheOneTheAnnotationsMakeNow() throws Exception {
-        try (InputStream in = CliModel.class.getResourceAsStream(CliModel.RESOURCE)) {
-            assertEquals(CliModelWriter.text(), new String(in.readAllBytes(), StandardCharsets.UTF_8),
-                    "the build writes the model at process-classes: run it again");
+        Map<String, String> now = CliModelWriter.files();
+        assertEquals(Cli.SUBCOMMANDS.size() + 1, now.size(), now.keySet().toString());
+        for (Map.Entry<String, String> f : now.entrySet()) {
+            assertEquals(f.getValue(), file(f.getKey()), f.getKey() + ": the build writes the model at process-classes: run it again");
         }
     }
 
@@ -288,34 +296,42 @@ class CliModelTest {
         assertTrue(r.contains("command line read from the annotations: asked for"), r);
     }
 
+    /** The blocks of the root's file and restore's, {@code change} applied to their text. */
+    private static Map<String, List<String>> blocks(java.util.function.UnaryOperator<String> change) throws Exception {
+        Map<String, List<String>> b = new LinkedHashMap<>(CliModel.parse(change.apply(file("fdrestore"))));
+        b.putAll(CliModel.parse(change.apply(file("restore"))));
+        return b;
+    }
+
     @Test
     void aModelThatDoesNotFitIsRefusedSayingWhy() throws Exception {
-        String text;
-        try (InputStream in = CliModel.class.getResourceAsStream(CliModel.RESOURCE)) {
-            text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
+        String text = file("fdrestore") + file("restore");
         Map<String, Class<?>> restore = Map.of("restore", Cli.SUBCOMMANDS.get("restore"));
         // as it is: the command line of a restore
-        assertEquals(List.of("restore"), List.copyOf(CliModel.commandLine(new Cli(), restore, CliModel.parse(text))
+        assertEquals(List.of("restore"), List.copyOf(CliModel.commandLine(new Cli(), restore, blocks(t -> t))
                 .getSubcommands().keySet()));
         String fp = CliModel.fingerprint(Cli.SUBCOMMANDS.get("restore"));
-        String stale = text.replace("\tfdrestore.app.cli.RestoreCommand\t" + fp, "\tfdrestore.app.cli.RestoreCommand\t0");
-        assertTrue(!stale.equals(text));
+        assertTrue(text.contains("\tfdrestore.app.cli.RestoreCommand\t" + fp + "\n"), fp);
+        Map<String, List<String>> stale = blocks(t -> t.replace("\tfdrestore.app.cli.RestoreCommand\t" + fp, "\tfdrestore.app.cli.RestoreCommand\t0"));
         assertEquals("fdrestore.app.cli.RestoreCommand changed since the model was generated (its fields differ)",
-                assertThrows(CliModel.Unusable.class, () -> CliModel.commandLine(new Cli(), restore, CliModel.parse(stale)))
-                        .getMessage());
-        String other = text.replaceFirst("\t" + CommandLine.VERSION.replace(".", "\\.") + "\n", "\t4.0.0\n");
+                assertThrows(CliModel.Unusable.class, () -> CliModel.commandLine(new Cli(), restore, stale)).getMessage());
+        String other = file("restore").replaceFirst("\t" + CommandLine.VERSION.replace(".", "\\.") + "\n", "\t4.0.0\n");
         assertTrue(assertThrows(CliModel.Unusable.class, () -> CliModel.parse(other)).getMessage()
                 .startsWith("the model was made with picocli 4.0.0"));
         assertEquals("fdrestore: @ArgGroup", assertThrows(CliModel.Unusable.class, () -> CliModel.parse(
                 CliModel.MAGIC + "\t" + CliModel.FORMAT + "\t" + CommandLine.VERSION + "\nfallback\tfdrestore: @ArgGroup\n"))
                 .getMessage());
-        String renamed = text.replace("option\tF\tfdrestore.app.cli.RestoreCommand\troot\t", "option\tF\tfdrestore.app.cli.RestoreCommand\troots\t");
+        assertTrue(text.contains("option\tF\tfdrestore.app.cli.RestoreCommand\troot\t"));
+        Map<String, List<String>> renamed = blocks(t -> t.replace("option\tF\tfdrestore.app.cli.RestoreCommand\troot\t",
+                "option\tF\tfdrestore.app.cli.RestoreCommand\troots\t"));
         assertEquals("no field fdrestore.app.cli.RestoreCommand.roots", assertThrows(CliModel.Unusable.class,
-                () -> CliModel.commandLine(new Cli(), restore, CliModel.parse(renamed))).getMessage());
+                () -> CliModel.commandLine(new Cli(), restore, renamed)).getMessage());
         assertTrue(assertThrows(CliModel.Unusable.class, () -> CliModel.commandLine(new Cli(),
-                Map.of("restore", Cli.SUBCOMMANDS.get("show")), CliModel.parse(text))).getMessage()
+                Map.of("restore", Cli.SUBCOMMANDS.get("show")), blocks(t -> t))).getMessage()
                 .startsWith("subcommand restore is fdrestore.app.cli.ShowCommand"));
+        Map<String, List<String>> broken = blocks(t -> t.replace("a\tarity\t1\t1\tfalse\ttrue\t1\n", "a\tarity\t1\n"));
+        assertTrue(assertThrows(CliModel.Unusable.class, () -> CliModel.commandLine(new Cli(), restore, broken)).getMessage()
+                .startsWith("the model does not build: java.lang.ArrayIndexOutOfBoundsException"));
     }
 
     @Test
