@@ -52,9 +52,9 @@ import picocli.CommandLine.ScopeType;
 public final class Cli implements Runnable {
     /**
      * The subcommands by name, in the order --help lists them. They are not in the annotation: picocli
-     * builds the model of every annotated subcommand (reflection over its options, an instance of it)
-     * whenever a command line is made, and a cold {@code fdrestore restore} needs one of them
-     * ({@link #commandLine(Invocation, String...)}). The names are their {@code @Command} names
+     * builds the model of every annotated subcommand (reflection over its options, an instance of it; or,
+     * from the generated model, {@link CliModel}) whenever a command line is made, and a cold
+     * {@code fdrestore restore} needs one of them ({@link #commandLine(Invocation, String...)}). The names are their {@code @Command} names
      * (CliConventionsTest checks it). Every command says {@code addMethodSubcommands = false}: none has
      * {@code @Command} methods, and picocli would otherwise read the annotations of every method of its
      * class at every start.
@@ -162,6 +162,9 @@ public final class Cli implements Runnable {
     /** Where the command runs from: this JVM, or a client of {@code fdrestore serve}. */
     Invocation invocation = Invocation.DIRECT;
 
+    /** Why this command line was built from the annotations, not from the generated model (-v says it); null if it was not. */
+    String annotationsBecause;
+
     @Option(names = "--log-file", paramLabel = "FILE", scope = ScopeType.INHERIT,
             description = "Append the detailed log (DEBUG; TRACE with -v), with the stack trace of any error, to FILE.")
     java.nio.file.Path logFile;
@@ -217,14 +220,14 @@ public final class Cli implements Runnable {
      * the user), and uses colours only when the client's output is a terminal.
      */
     private static CommandLine build(Invocation invocation, String only) {
+        return build(invocation, only, false);
+    }
+
+    /** As {@link #build(Invocation, String)}; {@code annotations}: from the annotations even where the generated model fits. */
+    static CommandLine build(Invocation invocation, String only, boolean annotations) {
         Cli root = new Cli();
         root.invocation = invocation;
-        CommandLine cl = new CommandLine(root);
-        for (java.util.Map.Entry<String, Class<?>> c : SUBCOMMANDS.entrySet()) {
-            if (only == null || only.equals(c.getKey())) {
-                cl.addSubcommand(c.getValue());
-            }
-        }
+        CommandLine cl = model(root, only, annotations);
         reflow(cl);
         if (invocation.cwd() != null) {
             java.nio.file.Path cwd = invocation.cwd();
@@ -248,6 +251,10 @@ public final class Cli implements Runnable {
             try {
                 Log.named("fdrestore.app.Cli").log(System.Logger.Level.DEBUG, () -> "fdrestore " + Version.version()
                         + " " + String.join(" ", parsed.originalArgs()));
+                if (root.annotationsBecause != null) {
+                    Log.named("fdrestore.app.Cli").log(System.Logger.Level.INFO, "command line read from the annotations: "
+                            + root.annotationsBecause);
+                }
                 return new CommandLine.RunLast().execute(parsed);
             } catch (CommandLine.ExecutionException ex) {
                 // reported here, while the log file is still open
@@ -259,6 +266,45 @@ public final class Cli implements Runnable {
                 Log.close();
             }
         });
+        return cl;
+    }
+
+    /**
+     * The picocli model of {@code root} with the subcommands {@code only} names: the generated one ({@link CliModel}),
+     * or, where it does not fit or {@code annotations} asks for it, the one picocli reads from the annotations.
+     */
+    private static CommandLine model(Cli root, String only, boolean annotations) {
+        if (annotations) {
+            root.annotationsBecause = "asked for";
+        } else {
+            try {
+                return CliModel.commandLine(root, subcommands(only));
+            } catch (CliModel.Unusable e) {
+                root.annotationsBecause = e.getMessage();
+            }
+        }
+        return annotated(root, only);
+    }
+
+    /** The subcommands of {@link #SUBCOMMANDS} that {@code only} names (null: all, "": none), in their order. */
+    private static java.util.Map<String, Class<?>> subcommands(String only) {
+        if (only == null) {
+            return SUBCOMMANDS;
+        }
+        Class<?> c = SUBCOMMANDS.get(only);
+        return c == null ? java.util.Map.of() : java.util.Map.of(only, c);
+    }
+
+    /**
+     * The command line of {@code root} and the subcommands {@code only} names (null: all, "": none) as picocli makes it
+     * from the annotations: what {@link CliModelWriter} writes down at build time, and what a start falls back to
+     * when the generated model does not fit ({@link CliModel}).
+     */
+    static CommandLine annotated(Cli root, String only) {
+        CommandLine cl = new CommandLine(root);
+        for (java.util.Map.Entry<String, Class<?>> c : subcommands(only).entrySet()) {
+            cl.addSubcommand(c.getValue());
+        }
         return cl;
     }
 
