@@ -212,16 +212,20 @@ public final class ScmTransport implements Transport {
      * SO_PASSCRED, both buffers and bind in one hand-off (a restore of 1,000 tasks made 4,000 hand-offs of
      * them one by one). False, with nothing done that matters, when the table cannot batch these calls or
      * a buffer could not be raised: the caller then makes them one by one, the buffers on a best-effort
-     * basis. A failed bind is thrown as {@link #open} throws it.
+     * basis. A failed SO_PASSCRED or bind is thrown as {@link #open} throws it.
      */
     private static boolean setUpInOneBatch(TaskTable table, int sock, byte[] addr, String name) throws SysException {
         Batch b;
+        int buffers;
+        int bind;
         try {
             b = table.batch();
             Batch.Ref s = b.fd(sock);
             b.setsockopt(s, Linux.SOL_SOCKET, Linux.SO_PASSCRED, intBytes(1));
+            buffers = b.size();
             b.setsockopt(s, Linux.SOL_SOCKET, Linux.SO_RCVBUF, intBytes(SOCKET_BUFFER));
             b.setsockopt(s, Linux.SOL_SOCKET, Linux.SO_SNDBUF, intBytes(SOCKET_BUFFER));
+            bind = b.size();
             b.bind(s, addr);
         } catch (UnsupportedOperationException e) {
             return false;
@@ -233,8 +237,9 @@ public final class ScmTransport implements Transport {
             if (e.errno() == Errno.EADDRINUSE) {
                 throw nameTaken(e, sock, name);
             }
-            if (b.failedCall() >= 0 && b.failedCall() < b.size() - 1) {
-                return false; // an option, before the bind: again one by one, where a buffer may stay small
+            int at = b.failedCall();
+            if (at >= buffers && at < bind) {
+                return false; // a buffer: again one by one, where it may stay small
             }
             throw e;
         }

@@ -51,7 +51,7 @@ class ScmTransportUnitTest {
         when(t.socket(anyInt(), anyInt(), anyInt())).thenReturn(SOCK);
         when(t.batch()).thenReturn(b);
         when(b.fd(SOCK)).thenReturn(s);
-        when(b.size()).thenReturn(5); // fd, three options, bind
+        when(b.size()).thenReturn(2, 4); // after fd and SO_PASSCRED; after the buffers (then the bind is 4)
         return t;
     }
 
@@ -82,6 +82,20 @@ class ScmTransportUnitTest {
         ScmTransport tr = new ScmTransport("run1", TOKEN, SELF);
         SysException e = assertThrows(Transport.NameTaken.class, () -> tr.open(t));
         assertTrue(e.getMessage().contains("fdrestore-run1-12"), e.getMessage());
+        verify(t).close(SOCK);
+        assertEquals(-1, tr.endpointFd(12));
+    }
+
+    @Test
+    void aPasscredRefusedInTheBatchFailsTheEndpoint() throws Exception {
+        Batch b = mock(Batch.class);
+        TaskTable t = batchingTable(12, b, mock(Batch.Ref.class));
+        doThrow(new SysException("setsockopt(fd 900, SO_PASSCRED)", Errno.ENOMEM)).when(b).run();
+        when(b.failedCall()).thenReturn(1);
+        ScmTransport tr = new ScmTransport("run1", TOKEN, SELF);
+        SysException e = assertThrows(SysException.class, () -> tr.open(t));
+        assertEquals(Errno.ENOMEM, e.errno(), "no endpoint without the sender's credentials on every datagram");
+        verify(t, never()).setsockopt(anyInt(), anyInt(), anyInt(), any());
         verify(t).close(SOCK);
         assertEquals(-1, tr.endpointFd(12));
     }

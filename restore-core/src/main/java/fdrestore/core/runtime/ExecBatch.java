@@ -51,9 +51,11 @@ final class ExecBatch implements Batch {
             return results[index];
         }
 
+        /** "fd N" for an fd given to the batch ({@link #fd}), else which op's result it is. */
         @Override
         public String toString() {
-            return "<result of op #" + index + ">";
+            int base = index * ExecutorCore.BATCH_STRIDE;
+            return ops[base] == ExecutorCore.OP_CONST ? "fd " + ops[base + 1] : "<result of op #" + index + ">";
         }
     }
 
