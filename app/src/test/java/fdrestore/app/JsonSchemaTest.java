@@ -134,6 +134,7 @@ class JsonSchemaTest {
         SchemaValidator v = schema();
         Process p = new ProcessBuilder("sleep", "60").redirectErrorStream(true).start();
         try {
+            awaitOnlyStdio(p.pid()); // sleep opens and closes its locale files as it starts: not a steady tree
             CliRunner d = CliRunner.run("dump", "--json", "--skip-unknown", "-t", Long.toString(p.pid()), "-D",
                     tmp.resolve("d").toString());
             assertEquals(0, d.code, d.toString());
@@ -156,6 +157,21 @@ class JsonSchemaTest {
         CliRunner bench = CliRunner.run("bench", "--json", "--generate", "2x4", "--runs", "1", "--warmup", "0");
         assertEquals(0, bench.code, bench.toString());
         valid(v, bench);
+    }
+
+    /** Waits (up to 10 s) until process {@code pid} holds fds 0, 1 and 2 only. */
+    private static void awaitOnlyStdio(long pid) throws Exception {
+        Path fds = Path.of("/proc/" + pid + "/fd");
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        for (;;) {
+            try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(fds)) {
+                if (s.map(f -> f.getFileName().toString()).sorted().toList().equals(List.of("0", "1", "2"))) {
+                    return;
+                }
+            }
+            assertTrue(System.nanoTime() < deadline, "process " + pid + " still opens files after 10 s");
+            Thread.sleep(5);
+        }
     }
 
     @Test
