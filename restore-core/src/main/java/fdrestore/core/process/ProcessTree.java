@@ -77,9 +77,11 @@ public final class ProcessTree {
      * Turns every table into a process, as the image's tree: each root task (whose parent is not in the
      * images) is spawned from its executor thread and inherits its table; every other task is forked by
      * its parent's holder (so its parent, session, group and controlling terminal are the real ones) and
-     * takes its fds from its executor thread's table with pidfd_getfd. Siblings are built session leaders
-     * first, then group leaders, then the others. The forks are pipelined ({@link TreeBuilder}): each holder
-     * gets the commands of several children at once, and every holder that is up works at the same time.
+     * takes its fds from its executor thread's table: it receives them from a socket of that table, where
+     * they are queued in ascending order ({@link FdHandOver}), or else takes each with pidfd_getfd.
+     * Siblings are built session leaders first, then group leaders, then the others. The forks are
+     * pipelined ({@link TreeBuilder}): each holder gets the commands of several children at once, and every
+     * holder that is up works at the same time.
      */
     public List<Built> build(Map<Integer, ExecutorTaskTable> tables, Map<Integer, TaskTable> io, List<Integer> spawned,
                              List<String> cgroupArgs) throws RestoreException {
