@@ -444,6 +444,16 @@ static void close_all_but(const int *keep, int n)
 	syscall(SYS_close_range, from, ~0U, 0);
 }
 
+/* Moves fd to the lowest free number from base up (FD_CLOEXEC), closing it; the new fd, or -1. */
+static int above(int fd, int base)
+{
+	int moved = fd >= base ? fd : fcntl(fd, F_DUPFD_CLOEXEC, base);
+
+	if (moved != fd)
+		close(fd);
+	return moved;
+}
+
 /*
  * Receives the n fds of targets (ascending) from sock, whose queue holds them in that order, and puts
  * each at its target; landed has room for n. Below the lowest fd this process keeps, every number is
@@ -555,18 +565,9 @@ static void become(int reply, const int gate[2], long tid, char mode, long pgid,
 		say(rep, "E %ld %ld %ld\n", me, 2, errno);
 		_exit(12);
 	}
-	{
-		int p2 = fcntl(pidfd, F_DUPFD_CLOEXEC, base);
-
-		close(pidfd);
-		pidfd = p2;
-	}
+	pidfd = above(pidfd, base);
 	if (pidfd < 0)
 		_exit(13);
-	/*
-	 * Below base only targets are left to fill, so in ascending order pidfd_getfd (lowest free number)
-	 * lands on the target itself or on a lower number no target needs: then it moves up, to a free one.
-	 */
 	qsort(targets, (size_t)n, sizeof(int), cmp_int);
 	if (sock >= 0) {
 		int s = (int)syscall(SYS_pidfd_getfd, pidfd, sock, 0), step, *landed = malloc((size_t)n * sizeof(int) + 1);
@@ -575,12 +576,7 @@ static void become(int reply, const int gate[2], long tid, char mode, long pgid,
 			say(rep, "E %ld %ld %ld\n", me, 3, errno);
 			_exit(13);
 		}
-		if (s < base) { /* it took a number a target needs */
-			int s2 = fcntl(s, F_DUPFD_CLOEXEC, base);
-
-			close(s);
-			s = s2;
-		}
+		s = above(s, base); /* it took the lowest free number, which a target needs */
 		if (s < 0 || !landed)
 			_exit(13);
 		step = receive_fds(s, targets, n, landed);
@@ -592,6 +588,10 @@ static void become(int reply, const int gate[2], long tid, char mode, long pgid,
 		free(landed);
 		n = 0; /* all taken */
 	}
+	/*
+	 * Below base only targets are left to fill, so in ascending order pidfd_getfd (lowest free number)
+	 * lands on the target itself or on a lower number no target needs: then it moves up, to a free one.
+	 */
 	for (int i = 0; i < n; i++) {
 		int fd = (int)syscall(SYS_pidfd_getfd, pidfd, targets[i], 0);
 
