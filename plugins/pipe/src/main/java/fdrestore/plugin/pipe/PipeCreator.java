@@ -52,14 +52,19 @@ final class PipeCreator implements FileRestorer {
             return null; // open reads it again and reports it
         }
         prepared = addCalls(b, b.pipe(createFlags()), true, bytes);
+        return made(prepared);
+    }
+
+    /** The fds the calls leave open, each once: the ends not closed, then the copies handed off. */
+    private List<Batch.Ref> made(Calls calls) {
         List<Batch.Ref> made = new ArrayList<>();
         for (int end = 0; end < 2; end++) {
             if (!plan.unusedEnds.contains(end)) {
-                made.add(prepared.ends()[end]);
+                made.add(calls.ends()[end]);
             }
         }
-        for (Batch.Ref r : prepared.sent()) {
-            if (!made.contains(r)) {
+        for (Batch.Ref r : calls.sent()) {
+            if (!made.contains(r)) { // an end handed off as it is
                 made.add(r);
             }
         }
@@ -173,15 +178,8 @@ final class PipeCreator implements FileRestorer {
         PipeData data = plan.data;
         Batch.Ref[] p = calls.ends();
         int[] ends = {(int) p[0].get(), (int) p[1].get()};
-        for (int end = 0; end < 2; end++) {
-            if (!plan.unusedEnds.contains(end)) {
-                owned.add(ends[end]);
-            }
-        }
-        for (Batch.Ref r : calls.sent()) {
-            if (!owned.contains((int) r.get())) {
-                owned.add((int) r.get());
-            }
+        for (Batch.Ref r : made(calls)) {
+            owned.add((int) r.get());
         }
         Batch.Ref wrote = calls.wrote();
         if (wrote != null && wrote.get() != data.length()) {
