@@ -4,6 +4,7 @@ import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.TaskTable;
 import fdrestore.api.spi.Transport;
 import fdrestore.api.sys.Errno;
+import fdrestore.api.sys.KernelRandom;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
@@ -60,7 +61,6 @@ public final class ScmTransport implements Transport {
     /** Drop reports kept for {@link #dropReports()}. */
     static final int MAX_REPORTS = 32;
 
-
     private final String runId;
     private final long token;
     private final long selfPid;
@@ -82,7 +82,7 @@ public final class ScmTransport implements Transport {
      * this JVM's private network namespace when it can have one ({@link PrivateNet}).
      */
     public ScmTransport(String runId) {
-        this(runId, fdrestore.api.sys.KernelRandom.nextLong(), ProcessHandle.current().pid(), PrivateNet.get());
+        this(runId, KernelRandom.nextLong(), ProcessHandle.current().pid(), PrivateNet.get());
     }
 
     /** For tests: a fixed token and the pid that counts as "this JVM"; endpoints in the host's namespace. */
@@ -234,17 +234,15 @@ public final class ScmTransport implements Transport {
             b.run();
             return true;
         } catch (SysException e) {
-            if (e.errno() == Errno.EADDRINUSE) {
-                throw nameTaken(e, sock, name);
-            }
             int at = b.failedCall();
             if (at >= buffers && at < bind) {
                 return false; // a buffer: again one by one, where it may stay small
             }
-            throw e;
+            throw nameTaken(e, sock, name);
         }
     }
 
+    /** {@code e} of a failed bind: a taken name as {@link Transport.NameTaken}, anything else as it is. */
     private static SysException nameTaken(SysException e, int sock, String name) {
         if (e.errno() != Errno.EADDRINUSE) {
             return e;
