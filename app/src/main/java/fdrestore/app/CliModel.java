@@ -172,7 +172,7 @@ final class CliModel {
         String[] head = fields(block.get(0));
         Class<?> declared = type(head[2]);
         check(declared, head[3]);
-        Object user = instance != null ? instance : create(declared.getName().equals(PICOCLI_HELP) ? HelpSubcommand.class : declared);
+        Object user = instance != null ? instance : create(holder(head[2]));
         CommandSpec spec = CommandSpec.wrapWithoutInspection(user);
         CommandSpec mixin = null;
         Object mixinUser = null;

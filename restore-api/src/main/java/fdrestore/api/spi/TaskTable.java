@@ -72,7 +72,7 @@ public interface TaskTable {
     }
 
     /**
-     * Moves {@code fd} to {@code target} (dup3, then close of {@code fd}), with FD_CLOEXEC when
+     * Moves {@code fd} to {@code target} (a copy there, then close of {@code fd}), with FD_CLOEXEC when
      * {@code cloexec}. Engine use: plugins never place fds themselves. A target that is occupied by
      * anything but an fd the JVM copied in is an error.
      */
