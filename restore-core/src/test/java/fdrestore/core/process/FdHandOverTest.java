@@ -111,6 +111,26 @@ class FdHandOverTest {
         });
     }
 
+    /** The switch the end-to-end test of the one-by-one path sets (RestoreEndToEndTest) is the one read. */
+    @Test
+    void theSwitchTurnsTheQueueOff() {
+        String was = System.getProperty("fdrestore.fd.handover");
+        try {
+            System.setProperty("fdrestore.fd.handover", "off");
+            assertFalse(FdHandOver.enabled());
+            System.setProperty("fdrestore.fd.handover", " OFF ");
+            assertFalse(FdHandOver.enabled());
+            System.setProperty("fdrestore.fd.handover", "on");
+            assertTrue(FdHandOver.enabled());
+        } finally {
+            if (was == null) {
+                System.clearProperty("fdrestore.fd.handover");
+            } else {
+                System.setProperty("fdrestore.fd.handover", was);
+            }
+        }
+    }
+
     @Test
     void nothingIsLeftWhenTheFdsCannotBeQueued() {
         within(() -> {
