@@ -1,8 +1,8 @@
 package fdrestore.core.process;
 
-import fdrestore.api.spi.TaskTable;
 import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.SysException;
+import fdrestore.core.runtime.ExecutorTaskTable;
 import java.util.Arrays;
 
 /**
@@ -20,8 +20,6 @@ import java.util.Arrays;
  * system property {@code fdrestore.fd.handover=off}) always takes them one by one.
  */
 final class FdHandOver {
-    private static final byte[] ONE_BYTE = {0};
-
     private FdHandOver() {
     }
 
@@ -32,48 +30,20 @@ final class FdHandOver {
     }
 
     /**
-     * Queues {@code fds} (distinct numbers of {@code table}) in ascending order; returns the fd of the end
-     * the child takes, or -1 when they could not all be queued (nothing is left behind then).
+     * Queues {@code fds} (distinct numbers of {@code table}) in ascending order, in one hand-off to its
+     * executor ({@link ExecutorTaskTable#queueFds}); returns the fd of the end the child takes, or -1 when
+     * they could not all be queued (nothing is left behind then).
      */
-    static int queue(TaskTable table, int[] fds) {
+    static int queue(ExecutorTaskTable table, int[] fds) {
         if (fds.length == 0) {
             return -1;
         }
         int[] sorted = fds.clone();
         Arrays.sort(sorted);
-        int[] ends;
         try {
-            ends = table.socketpair(Linux.AF_UNIX, Linux.SOCK_SEQPACKET | Linux.SOCK_CLOEXEC, 0);
+            return table.queueFds(sorted);
         } catch (SysException e) {
             return -1;
-        }
-        boolean queued = false;
-        try {
-            int[] chunk = new int[Math.min(Linux.SCM_MAX_FD, sorted.length)];
-            for (int off = 0; off < sorted.length; off += chunk.length) {
-                int k = Math.min(chunk.length, sorted.length - off);
-                System.arraycopy(sorted, off, chunk, 0, k);
-                if (table.sendFds(ends[0], null, ONE_BYTE, 1, chunk, k) == TaskTable.AGAIN) {
-                    return -1; // the queue is full: the finally closes both ends, and what is queued
-                }
-            }
-            queued = true;
-            return ends[1];
-        } catch (SysException e) {
-            return -1;
-        } finally {
-            closeQuietly(table, ends[0]);
-            if (!queued) {
-                closeQuietly(table, ends[1]);
-            }
-        }
-    }
-
-    private static void closeQuietly(TaskTable table, int fd) {
-        try {
-            table.close(fd);
-        } catch (SysException | RuntimeException ignored) {
-            // the table is dropped with whatever is left in it
         }
     }
 }

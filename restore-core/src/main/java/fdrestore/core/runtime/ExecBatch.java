@@ -4,6 +4,7 @@ import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.TaskTable.Stat;
 import fdrestore.api.sys.FileStat;
 import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.MsgHdr;
 import fdrestore.api.sys.Native;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
@@ -140,6 +141,30 @@ final class ExecBatch implements Batch {
         return new Ref[] {read, write};
     }
 
+    /** A socketpair (both ends moved above the floor, FD_CLOEXEC): not in {@link Batch}, for the core. */
+    Ref[] socketpair(int domain, int type, int protocol) {
+        R first = add(ExecutorCore.OP_SOCKETPAIR, domain, type, protocol, 0, 0, 0, null, null);
+        R second = add(ExecutorCore.OP_SECOND, 0, 0, 0, 0, 0, 0, null, null);
+        return new Ref[] {first, second};
+    }
+
+    /** Rights to send, by op index: their msghdr is encoded at {@link #run()} (x1 is its address). */
+    private final Map<Integer, int[]> rights = new HashMap<>();
+    private static final byte[] ONE_BYTE = {0};
+
+    /**
+     * sendmsg(MSG_DONTWAIT|MSG_NOSIGNAL) of one byte with SCM_RIGHTS {@code fds[off, off+n)} on the
+     * connected socket {@code sock}; its result is -1 on EAGAIN (not a failure). Not in {@link Batch}.
+     */
+    Ref sendRights(Ref sock, int[] fds, int off, int n) {
+        if (n < 1 || n > Linux.SCM_MAX_FD) {
+            throw new IllegalArgumentException("1.." + Linux.SCM_MAX_FD + " fds a message: " + n);
+        }
+        R r = add(ExecutorCore.OP_SENDMSG, ref(sock), 0, Linux.MSG_DONTWAIT | Linux.MSG_NOSIGNAL, 0, 0, 1, null, null);
+        rights.put(r.index, Arrays.copyOfRange(fds, off, off + n));
+        return r;
+    }
+
     @Override
     public Ref dup(Ref fd) {
         return add(ExecutorCore.OP_DUP, ref(fd), 0, 0, 0, 0, 1, null, null);
@@ -242,6 +267,9 @@ final class ExecBatch implements Batch {
         for (byte[] d : optValues.values()) {
             need += Arena.space(d.length);
         }
+        for (int[] f : rights.values()) {
+            need += Arena.space(MsgHdr.SIZE) + Arena.space(MsgHdr.rightsSpace(f.length)) + Arena.space(1);
+        }
         Arena arena = table.arena;
         ExecutorCore core = table.core;
         synchronized (table.lock) {
@@ -267,6 +295,16 @@ final class ExecBatch implements Batch {
             for (Map.Entry<Integer, byte[]> e : optValues.entrySet()) {
                 byte[] d = e.getValue();
                 ops[e.getKey() * ExecutorCore.BATCH_STRIDE + 4] = arena.put(d, 0, d.length);
+            }
+            for (Map.Entry<Integer, int[]> e : rights.entrySet()) {
+                int[] f = e.getValue();
+                int ctrl = MsgHdr.rightsSpace(f.length);
+                long msg = arena.alloc(MsgHdr.SIZE);
+                long cm = arena.alloc(ctrl);
+                long at = arena.put(ONE_BYTE, 0, 1);
+                MsgHdr.putRights(arena.memory(), arena.offset(cm), f, f.length);
+                MsgHdr.build(arena.memory(), arena.offset(msg), at, 1, 0, 0, cm, ctrl);
+                ops[e.getKey() * ExecutorCore.BATCH_STRIDE + 2] = msg;
             }
             core.bops = ops;
             core.bres = res;

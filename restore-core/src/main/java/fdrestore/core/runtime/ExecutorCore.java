@@ -808,7 +808,8 @@ final class ExecutorCore {
     }
 
     private static boolean createsFd(int o, long x1) {
-        return o == OP_OPENAT || o == OP_OPENAT2 || o == OP_DUP || o == OP_PIPE || o == OP_SECOND || o == OP_SOCKET
+        return o == OP_OPENAT || o == OP_OPENAT2 || o == OP_DUP || o == OP_PIPE || o == OP_SOCKETPAIR || o == OP_SECOND
+                || o == OP_SOCKET
                 || (o == OP_FCNTL && (x1 == Linux.F_DUPFD || x1 == Linux.F_DUPFD_CLOEXEC))
                 || (o == OP_IOCTL && x1 == Linux.TIOCGPTPEER);
     }

@@ -415,6 +415,34 @@ public final class ExecutorTaskTable implements TaskTable, AutoCloseable {
 
     // ------------------------------------------------------------------ beyond TaskTable
 
+    /**
+     * Queues {@code ascending} (fds of this table, in that order) in one hand-off: a SOCK_SEQPACKET
+     * socketpair, every fd sent into one end with SCM_RIGHTS ({@link Linux#SCM_MAX_FD} a message, one
+     * byte each), that end closed. Returns the other end, whose queue then holds them all; -1 when the
+     * queue took only part (EAGAIN: the kernel's limit of fds in flight), with both ends closed and so
+     * everything queued.
+     *
+     * @throws SysException a call failed; the executor closed whatever the batch had made
+     */
+    public int queueFds(int[] ascending) throws SysException {
+        ExecBatch b = new ExecBatch(this);
+        Batch.Ref[] ends = b.socketpair(Linux.AF_UNIX, Linux.SOCK_SEQPACKET, 0);
+        List<Batch.Ref> sends = new ArrayList<>();
+        for (int off = 0; off < ascending.length; off += Linux.SCM_MAX_FD) {
+            sends.add(b.sendRights(ends[0], ascending, off, Math.min(Linux.SCM_MAX_FD, ascending.length - off)));
+        }
+        b.close(ends[0]);
+        b.run();
+        int end = (int) ends[1].get();
+        for (Batch.Ref s : sends) {
+            if (s.get() < 0) {
+                close(end);
+                return -1;
+            }
+        }
+        return end;
+    }
+
     /** The open fds of this table (sorted), listed on the executor via getdents64. */
     public int[] listFds() throws SysException {
         int cap = 1024;
