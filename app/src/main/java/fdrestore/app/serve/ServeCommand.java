@@ -5,11 +5,13 @@ import fdrestore.app.Invocation;
 import fdrestore.app.Main;
 import fdrestore.app.bench.BenchCommand;
 import fdrestore.app.bench.SyntheticImages;
+import fdrestore.core.runtime.ExecutorPool;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -57,10 +59,22 @@ public final class ServeCommand implements Callable<Integer> {
                     + "that the first served restore is already compiled. 0 skips it. Default: ${DEFAULT-VALUE}.")
     int warmUps;
 
+    @Option(names = "--keep-executors", paramLabel = "N", defaultValue = "4096",
+            description = "Executor threads kept between restores, at most (one serves each task of a restore; a kept "
+                    + "one waits with an empty fd table, for up to 5 minutes, and spares the next restore its start). "
+                    + "0 keeps none. Default: ${DEFAULT-VALUE}.")
+    int keepExecutors;
+
+    /** How long a kept executor waits for a restore before it ends. */
+    private static final Duration EXECUTOR_IDLE = Duration.ofMinutes(5);
+
     @Override
     public Integer call() throws Exception {
         if (warmUps < 0) {
             throw new Cli.UsageException("--warm-up must be 0 or more: " + warmUps);
+        }
+        if (keepExecutors < 0) {
+            throw new Cli.UsageException("--keep-executors must be 0 or more: " + keepExecutors);
         }
         PrintWriter out = spec.commandLine().getOut();
         Map<String, String> env = Cli.invocation(spec).env();
@@ -69,6 +83,7 @@ public final class ServeCommand implements Callable<Integer> {
         String home = System.getProperty("fdrestore.home");
         Server server = new Server(path, home != null ? Path.of(home).toRealPath().toString() : null, out);
         fdrestore.core.runtime.TaskRuntime.warmUpInBackground();
+        ExecutorPool.keep(keepExecutors, EXECUTOR_IDLE);
         int inherited = SocketActivation.inheritedListener(env);
         if (inherited >= 0) {
             // Socket activation (share/systemd/fdrestore.socket): a client is waiting, the one whose connect

@@ -14,8 +14,10 @@ import java.util.concurrent.locks.LockSupport;
  * (volatile state, a brief spin when a spin slot is free, then LockSupport park/unpark). An inline
  * hand-off (the warm-up's) runs the request on the caller's thread, in the JVM's table.
  *
- * <p>The executor thread runs only {@link Loop}: it calls unshare(CLONE_FILES), records the fds it
- * inherited, then serves requests until EXIT, which closes its whole table.
+ * <p>The executor thread runs only {@link Worker}: it calls unshare(CLONE_FILES), records the fds it
+ * inherited, then serves requests until EXIT, which closes its whole table; a long-lived process
+ * ({@code fdrestore serve}) keeps such threads, their tables empty, for its next restores
+ * ({@link ExecutorPool}).
  */
 final class HandOff {
     private static final int IDLE = 0;
@@ -39,7 +41,10 @@ final class HandOff {
     private final int pid;
     private final ExecutorCore core;
     private final boolean inline;
-    private final Thread thread;
+    /** The executor thread; a pooled one ({@link ExecutorPool}) serves several tables in turn. */
+    private volatile Thread thread;
+    /** Whether this table's executor came from, or may go back to, the pool (see {@link #join()}). */
+    private boolean pooled;
 
     private volatile int state = IDLE;
     private volatile Thread waiter;
@@ -48,19 +53,16 @@ final class HandOff {
     private volatile int startPhase;
     private volatile int tid;
     private volatile boolean closed;
+    /** The executor has closed this table's fds (EXIT) and is done with it. */
+    private volatile boolean released;
 
     HandOff(int imagePid, ExecutorCore core, boolean inline) {
         this.pid = imagePid;
         this.core = core;
         this.inline = inline;
         if (inline) {
-            this.thread = null;
             this.started = true;
             this.tid = Sys.gettid();
-        } else {
-            this.thread = new Thread(null, new Loop(this), "fdrestore-task-" + imagePid, 512 * 1024);
-            this.thread.setDaemon(true);
-            this.thread.setUncaughtExceptionHandler(SilentHandler.INSTANCE);
         }
     }
 
@@ -80,13 +82,30 @@ final class HandOff {
         closed = true;
     }
 
-    /** Starts the executor thread without waiting for it (see {@link #awaitStarted()}). */
+    /**
+     * Starts the executor without waiting for it (see {@link #awaitStarted()}): an idle one of the
+     * {@link ExecutorPool} when it has one, whose private table is empty, else a new thread.
+     */
     void begin() {
         if (inline) {
             return;
         }
         waiter = Thread.currentThread();
-        thread.start();
+        pooled = ExecutorPool.keeping();
+        Worker w = pooled ? ExecutorPool.take(this) : null;
+        if (w != null) {
+            thread = w.thread;
+            thread.setName("fdrestore-task-" + pid);
+            LockSupport.unpark(thread);
+            return;
+        }
+        Worker fresh = new Worker(this);
+        Thread t = new Thread(null, fresh, "fdrestore-task-" + pid, 512 * 1024);
+        t.setDaemon(true);
+        t.setUncaughtExceptionHandler(SilentHandler.INSTANCE);
+        fresh.thread = t;
+        thread = t;
+        t.start();
     }
 
     /** Waits until the executor started by {@link #begin()} owns its private table, or failed to. */
@@ -108,39 +127,61 @@ final class HandOff {
         }
     }
 
-    /** The executor loop: the only code that runs on the executor thread. */
+    /**
+     * An executor thread: the only code that runs on it. It calls unshare(CLONE_FILES) once, then serves
+     * one table after another: for each, it records the fds its table holds (the JVM's, copied by the
+     * unshare, for its first table; none after), serves requests until EXIT, which closes every fd of the
+     * table, and then waits in the {@link ExecutorPool} for its next table, or ends when the pool keeps
+     * no executors (a one-shot command) or has kept it idle long enough.
+     */
     @NativeOnly
-    static final class Loop implements Runnable {
-        private final HandOff h;
+    static final class Worker implements Runnable {
+        Thread thread;
+        /** The table to serve next: set by {@link ExecutorPool#take} under the pool's lock. */
+        volatile HandOff next;
+        /** The next idle executor of the pool's list (the pool's lock guards it). */
+        Worker nextIdle;
 
-        Loop(HandOff h) {
-            this.h = h;
+        Worker(HandOff first) {
+            this.next = first;
         }
 
         @Override
         public void run() {
-            HandOff h = this.h;
             LibC c = Native.libc();
-            h.tid = (int) c.syscall(Linux.SYS_GETTID);
-            if (c.unshare(Linux.CLONE_FILES) < 0) {
-                h.startErr = Native.errno();
-                h.startPhase = 0;
-                h.started = true;
-                LockSupport.unpark(h.waiter);
-                return;
+            int tid = (int) c.syscall(Linux.SYS_GETTID);
+            boolean own = false;
+            for (HandOff h = next; h != null; h = ExecutorPool.idle(this)) {
+                next = null;
+                h.tid = tid;
+                if (!own && c.unshare(Linux.CLONE_FILES) < 0) {
+                    h.startErr = Native.errno();
+                    h.startPhase = 0;
+                    h.started = true;
+                    LockSupport.unpark(h.waiter);
+                    return;
+                }
+                own = true;
+                if (!serve(h, c)) {
+                    return;
+                }
             }
-            h.core.privateTable = true;
-            if (!h.core.recordInherited()) {
-                h.startErr = h.core.err;
+        }
+
+        /** Serves {@code h} until its EXIT; false when this thread must end (its table is not clean). */
+        private static boolean serve(HandOff h, LibC c) {
+            ExecutorCore core = h.core;
+            core.privateTable = true;
+            if (!core.recordInherited()) {
+                h.startErr = core.err;
                 h.startPhase = 1;
                 c.syscall(Linux.SYS_CLOSE_RANGE, 0L, 0xffffffffL, 0L);
                 h.started = true;
                 LockSupport.unpark(h.waiter);
-                return;
+                return false;
             }
             h.started = true;
             LockSupport.unpark(h.waiter);
-            ExecutorCore core = h.core;
             long spinNanos = EXECUTOR_SPIN_NANOS;
             for (;;) {
                 spinFor(h, PENDING, spinNanos);
@@ -149,10 +190,13 @@ final class HandOff {
                 }
                 boolean more = core.dispatch();
                 Thread w = h.waiter;
+                if (!more) {
+                    h.released = true; // before DONE: the closer's join() returns as soon as it sees it
+                }
                 h.state = DONE;
                 LockSupport.unpark(w);
                 if (!more) {
-                    return;
+                    return true;
                 }
             }
         }
@@ -230,11 +274,22 @@ final class HandOff {
         }
     }
 
-    /** Waits for the executor thread to end (none for an inline hand-off). */
+    /**
+     * Waits until the executor is done with this table: until its thread ends, or, for an executor of
+     * the pool, until it has closed the table's fds (it then serves another table or ends). None for an
+     * inline hand-off.
+     */
     void join() {
-        if (thread == null) {
+        Thread t = thread;
+        if (t == null) {
             return;
         }
-        Threads.joinUninterruptibly(thread);
+        if (!pooled) {
+            Threads.joinUninterruptibly(t);
+            return;
+        }
+        while (!released && t.isAlive()) {
+            LockSupport.parkNanos(this, 100_000L);
+        }
     }
 }
