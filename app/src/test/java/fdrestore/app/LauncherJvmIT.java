@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -178,5 +179,25 @@ class LauncherJvmIT {
         assumeAotCache();
         String home = javaHome(dist(), Map.of("FDRESTORE_AOT", "off"));
         assertTrue(!home.contains("temurin-25"), home);
+    }
+
+    /** The JVM flags of one start (-XX:+PrintCommandLineFlags on stdout), as a list of words. */
+    private static List<String> flags(Map<String, String> env, String... args) throws Exception {
+        Map<String, String> e = new java.util.HashMap<>(env);
+        e.merge("FDRESTORE_JAVA_OPTS", "-XX:+PrintCommandLineFlags", (a, b) -> a + " " + b);
+        Run r = run(dist(), e, args);
+        assertEquals(0, r.code(), r.err());
+        return List.of(r.out().lines().findFirst().orElse("").split(" "));
+    }
+
+    @Test
+    void theLongRunsUseTheParallelCollectorAndTheOthersTheJvmsDefault() throws Exception {
+        for (String cmd : new String[] {"serve", "bench"}) {
+            assertTrue(flags(Map.of(), cmd, "--help").contains("-XX:+UseParallelGC"), cmd);
+        }
+        assertTrue(!flags(Map.of(), "show", "--help").contains("-XX:+UseParallelGC"), "a one-shot command keeps G1");
+        List<String> g1 = flags(Map.of("FDRESTORE_JAVA_OPTS", "-XX:+UseG1GC"), "bench", "--help");
+        assertTrue(g1.contains("-XX:+UseG1GC") && !g1.contains("-XX:+UseParallelGC"),
+                "a collector named in FDRESTORE_JAVA_OPTS replaces the launcher's: " + g1);
     }
 }
