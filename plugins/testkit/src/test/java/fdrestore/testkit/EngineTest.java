@@ -393,6 +393,38 @@ class EngineTest {
     }
 
     /**
+     * The endpoints are opened by several threads at once; a failure is reported for the first failing
+     * task in task order, once every open has returned, and no task's loop runs.
+     */
+    @RepeatedTest(5)
+    void aTransportOpenThatFailsNamesTheFirstFailingTaskAfterEveryOpenReturned() throws Exception {
+        Transport transport = mock(Transport.class);
+        List<Integer> opened = java.util.Collections.synchronizedList(new ArrayList<>());
+        org.mockito.Mockito.doAnswer(inv -> {
+            int pid = inv.<fdrestore.api.spi.TaskTable>getArgument(0).pid();
+            Thread.sleep(pid % 3); // the threads finish out of order
+            opened.add(pid);
+            if (pid == 5 || pid == 7) {
+                throw new SysException("bind(" + pid + ")", Errno.EADDRINUSE);
+            }
+            return null;
+        }).when(transport).open(any());
+        Engine.Builder b = engine(transport, 1, 2, 3, 4, 5, 6, 7, 8).workers(4);
+        for (int pid = 1; pid <= 8; pid++) {
+            b.file(file(pid, fle(pid, 10)), "reg", opensPath("/data/" + pid));
+        }
+        Engine e = b.build();
+        RestoreException ex = assertThrows(RestoreException.class, () -> assertTimeoutPreemptively(LIMIT, e::run));
+        assertEquals(5, ex.pid(), ex.getMessage());
+        assertTrue(ex.getMessage().startsWith("transport: task 5: bind(5)"), ex.getMessage());
+        assertTrue(ex.getCause() instanceof SysException, String.valueOf(ex.getCause()));
+        assertEquals(8, opened.size(), "every open returned before the failure was reported: " + opened);
+        for (int pid = 1; pid <= 8; pid++) {
+            assertEquals(List.of(), kernel.table(pid).calls(), "no loop ran in task " + pid);
+        }
+    }
+
+    /**
      * Tasks that fail race to report. A listener that fails after it signalled "bound" takes its socket
      * away, and its connector may fail ("cannot connect") before the listener has reported: the report
      * must name the listener, on which the connector depends, not the connector.

@@ -140,12 +140,10 @@ public final class Engine {
     /** Runs every task's loop to completion; returns the engine phase's duration in nanoseconds. */
     public long run() throws RestoreException {
         long start = System.nanoTime();
-        for (TaskLoop t : tasks.values()) {
-            try {
-                transport.open(t.table);
-            } catch (SysException e) {
-                throw new RestoreException("transport: task " + t.pid + ": " + e.getMessage(), e, t.pid, -1, -1, null);
-            }
+        TableFailure opening = forEachTable(t -> transport.open(t.table));
+        if (opening != null) {
+            throw new RestoreException("transport: task " + opening.pid + ": " + opening.error.getMessage(), opening.error,
+                    opening.pid, -1, -1, null);
         }
         for (TaskLoop t : tasks.values()) {
             if (!t.finished()) {
@@ -195,14 +193,71 @@ public final class Engine {
             throw new RestoreException("restore stalled: every task waits and nothing is in flight\n" + graph,
                     null, -1, -1, -1, graph);
         }
-        try {
-            for (TaskLoop t : tasks.values()) {
-                transport.close(t.table);
-            }
-        } catch (SysException e) {
-            throw new RestoreException("transport: " + e.getMessage(), e);
+        TableFailure closing = forEachTable(t -> transport.close(t.table));
+        if (closing != null) {
+            throw new RestoreException("transport: " + closing.error.getMessage(), closing.error);
         }
         return System.nanoTime() - start;
+    }
+
+    private interface TableCall {
+        void run(TaskLoop t) throws SysException;
+    }
+
+    /** A call of {@link #forEachTable} that failed: its task and its error. */
+    private record TableFailure(int pid, SysException error) {
+    }
+
+    /**
+     * Calls {@code call} for every task, up to {@link #workers} at once: each call is a hand-off to that
+     * task's executor, so made one after another they would only wait (a transport endpoint's open, 1,000
+     * tasks: 130-140 ms in sequence). Returns when every call has returned: null, or the first failure in
+     * task order.
+     */
+    private TableFailure forEachTable(TableCall call) throws RestoreException {
+        List<TaskLoop> all = new ArrayList<>(tasks.values());
+        if (all.size() < 2 || workers < 2) {
+            for (TaskLoop t : all) {
+                try {
+                    call.run(t);
+                } catch (SysException e) {
+                    return new TableFailure(t.pid, e);
+                }
+            }
+            return null;
+        }
+        Throwable[] failed = new Throwable[all.size()];
+        AtomicInteger next = new AtomicInteger();
+        Runnable drain = () -> {
+            for (int i = next.getAndIncrement(); i < all.size(); i = next.getAndIncrement()) {
+                try {
+                    call.run(all.get(i));
+                } catch (SysException | RuntimeException | Error e) {
+                    failed[i] = e;
+                }
+            }
+        };
+        List<Thread> helpers = new ArrayList<>();
+        for (int k = 1; k < Math.min(workers, all.size()); k++) {
+            Thread th = new Thread(drain, "fdrestore-engine-tables-" + k);
+            th.setDaemon(true);
+            th.start();
+            helpers.add(th);
+        }
+        drain.run();
+        for (Thread th : helpers) {
+            fdrestore.core.runtime.Threads.joinUninterruptibly(th);
+        }
+        for (int i = 0; i < failed.length; i++) {
+            if (failed[i] instanceof SysException e) {
+                return new TableFailure(all.get(i).pid, e);
+            } else if (failed[i] instanceof RuntimeException e) {
+                throw e;
+            } else if (failed[i] instanceof Error e) {
+                throw e;
+            }
+        }
+        return null;
     }
 
     private void awaitQuiescence() throws RestoreException {
