@@ -204,19 +204,26 @@ public final class Engine {
         void run(TaskLoop t) throws SysException;
     }
 
+    /**
+     * From how many tasks {@link #forEachTable} calls on several threads: below it, the threads' start
+     * (about 0.25 ms each here) costs more than the hand-offs they overlap.
+     */
+    public static final int PARALLEL_TABLES = 64;
+
     /** A call of {@link #forEachTable} that failed: its task and its error. */
     private record TableFailure(int pid, SysException error) {
     }
 
     /**
-     * Calls {@code call} for every task, up to {@link #workers} at once: each call is a hand-off to that
+     * Calls {@code call} for every task, up to {@link #workers} at once from {@link #PARALLEL_TABLES}
+     * tasks on: each call is a hand-off to that
      * task's executor, so made one after another they would only wait (a transport endpoint's open, 1,000
      * tasks: 130-140 ms in sequence). Returns when every call has returned: null, or the first failure in
      * task order.
      */
     private TableFailure forEachTable(TableCall call) throws RestoreException {
         List<TaskLoop> all = new ArrayList<>(tasks.values());
-        if (all.size() < 2 || workers < 2) {
+        if (all.size() < PARALLEL_TABLES || workers < 2) {
             for (TaskLoop t : all) {
                 try {
                     call.run(t);
