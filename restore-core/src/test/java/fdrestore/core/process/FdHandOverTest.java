@@ -3,7 +3,6 @@ package fdrestore.core.process;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.api.spi.TaskTable;
@@ -11,38 +10,17 @@ import fdrestore.api.sys.Linux;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
 import fdrestore.core.runtime.ExecutorTaskTable;
-import fdrestore.core.runtime.TaskRuntime;
-import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import fdrestore.core.runtime.OnRealTables;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 /**
  * {@link FdHandOver} on real task tables: what it queues is every fd asked for, in ascending order, one
  * open file each; and when it cannot queue them it leaves nothing behind. (The holder's side, a built
  * child receiving them onto their numbers, runs in every end-to-end restore of a tree.)
  */
-class FdHandOverTest {
-    private static final int FLOOR = 1000;
+class FdHandOverTest extends OnRealTables {
     /** PIDFD_THREAD: a pidfd of one thread, whose own fd table pidfd_getfd reads. */
     private static final int PIDFD_THREAD = 0200;
-
-    private final TaskRuntime runtime = new TaskRuntime();
-
-    @BeforeAll
-    static void warm() throws SysException {
-        TaskRuntime.warmUp();
-    }
-
-    @AfterEach
-    void closeAll() {
-        runtime.close();
-    }
-
-    private static void within(Executable body) {
-        assertTimeoutPreemptively(Duration.ofSeconds(30), body);
-    }
 
     /** Copies fd {@code fd} of {@code t}'s table into {@code into}'s, as a built child takes its socket. */
     private static int take(ExecutorTaskTable t, int fd, TaskTable into) throws SysException {

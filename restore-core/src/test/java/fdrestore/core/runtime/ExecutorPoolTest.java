@@ -4,10 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import fdrestore.api.sys.SysException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -16,34 +14,19 @@ import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 /**
  * {@link ExecutorPool} on real executor threads: a kept executor serves the next table, its table empty;
  * a closed table cannot reach it; the pool ends executors it does not keep, and ends idle ones after
  * their time or when it stops.
  */
-class ExecutorPoolTest {
-    private static final int FLOOR = 1000;
-
-    private final TaskRuntime runtime = new TaskRuntime();
-
-    @BeforeAll
-    static void warm() throws SysException {
-        TaskRuntime.warmUp();
-    }
-
+class ExecutorPoolTest extends OnRealTables {
     @AfterEach
     void stop() {
         runtime.close();
         ExecutorPool.stop();
         waitUntil(() -> ExecutorPool.idle() == 0, "the idle executors end when the pool stops");
-    }
-
-    private static void within(Executable body) {
-        assertTimeoutPreemptively(Duration.ofSeconds(30), body);
     }
 
     private static void waitUntil(java.util.function.BooleanSupplier done, String what) {

@@ -4,10 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import fdrestore.api.spi.Batch;
@@ -18,49 +15,24 @@ import fdrestore.api.sys.Rlimit;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
 import fdrestore.api.sys.WaitStatus;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.function.Executable;
 
 /** Integration tests of the executor runtime on real kernel objects. */
-class ExecutorTaskTableTest {
-    private static final Duration T = Duration.ofSeconds(30);
-    private static final int FLOOR = 1000;
-
-    private final TaskRuntime runtime = new TaskRuntime();
-
-    @BeforeAll
-    static void warm() throws SysException {
-        TaskRuntime.warmUp();
-    }
-
-    @AfterEach
-    void closeAll() {
-        runtime.close();
-    }
-
-    private static void within(Executable body) {
-        assertTimeoutPreemptively(T, body);
-    }
-
+class ExecutorTaskTableTest extends OnRealTables {
     /** fd number -> link target of the JVM's own table. */
     private static Map<Integer, String> jvmLinks() throws SysException {
         return Sys.fdTargets();
