@@ -1,6 +1,7 @@
 package fdrestore.core.runtime;
 
 import fdrestore.api.sys.Linux;
+import fdrestore.api.sys.MsgHdr;
 import fdrestore.api.sys.Native;
 import java.util.List;
 import jnr.ffi.Pointer;
@@ -82,6 +83,31 @@ final class Arena {
         }
         putLong(vec + 8L * strings.size(), 0);
         return vec;
+    }
+
+    /** The bytes {@link #putMessage} takes for {@code len} data bytes, a name of {@code nameLen}, {@code fdCount} fds. */
+    static int messageSpace(int len, int nameLen, int fdCount) {
+        int ctrl = MsgHdr.rightsSpace(fdCount);
+        return space(MsgHdr.SIZE) + (ctrl > 0 ? space(ctrl) : 0) + (nameLen > 0 ? space(nameLen) : 0)
+                + (len > 0 ? space(len) : 0);
+    }
+
+    /**
+     * A msghdr to send: {@code data[off, off+len)}, to {@code name} (null: connected), with SCM_RIGHTS
+     * {@code fds[0, fdCount)} when there are any; returns its address.
+     */
+    long putMessage(byte[] data, int off, int len, byte[] name, int[] fds, int fdCount) {
+        int ctrl = MsgHdr.rightsSpace(fdCount);
+        int nameLen = name == null ? 0 : name.length;
+        long msg = alloc(MsgHdr.SIZE);
+        long cm = ctrl > 0 ? alloc(ctrl) : 0;
+        long at = nameLen > 0 ? put(name, 0, nameLen) : 0;
+        long bytes = len > 0 ? put(data, off, len) : 0;
+        if (ctrl > 0) {
+            MsgHdr.putRights(memory, offset(cm), fds, fdCount);
+        }
+        MsgHdr.build(memory, offset(msg), bytes, len, at, nameLen, cm, ctrl);
+        return msg;
     }
 
     /** A {@code struct open_how} (O_CLOEXEC added to the flags); returns its address. */

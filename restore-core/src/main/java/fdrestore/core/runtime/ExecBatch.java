@@ -4,7 +4,6 @@ import fdrestore.api.spi.Batch;
 import fdrestore.api.spi.TaskTable.Stat;
 import fdrestore.api.sys.FileStat;
 import fdrestore.api.sys.Linux;
-import fdrestore.api.sys.MsgHdr;
 import fdrestore.api.sys.Native;
 import fdrestore.api.sys.Sys;
 import fdrestore.api.sys.SysException;
@@ -268,7 +267,7 @@ final class ExecBatch implements Batch {
             need += Arena.space(d.length);
         }
         for (int[] f : rights.values()) {
-            need += Arena.space(MsgHdr.SIZE) + Arena.space(MsgHdr.rightsSpace(f.length)) + Arena.space(1);
+            need += Arena.messageSpace(ONE_BYTE.length, 0, f.length);
         }
         Arena arena = table.arena;
         ExecutorCore core = table.core;
@@ -298,13 +297,8 @@ final class ExecBatch implements Batch {
             }
             for (Map.Entry<Integer, int[]> e : rights.entrySet()) {
                 int[] f = e.getValue();
-                int ctrl = MsgHdr.rightsSpace(f.length);
-                long msg = arena.alloc(MsgHdr.SIZE);
-                long cm = arena.alloc(ctrl);
-                long at = arena.put(ONE_BYTE, 0, 1);
-                MsgHdr.putRights(arena.memory(), arena.offset(cm), f, f.length);
-                MsgHdr.build(arena.memory(), arena.offset(msg), at, 1, 0, 0, cm, ctrl);
-                ops[e.getKey() * ExecutorCore.BATCH_STRIDE + 2] = msg;
+                ops[e.getKey() * ExecutorCore.BATCH_STRIDE + 2] = arena.putMessage(ONE_BYTE, 0, ONE_BYTE.length, null, f,
+                        f.length);
             }
             core.bops = ops;
             core.bres = res;

@@ -50,19 +50,10 @@ final class Messages {
      */
     private static long sendmsg(ExecutorTaskTable t, int sock, byte[] dest, byte[] data, int off, int len, int[] fds,
             int fdCount, ExecutorTaskTable.CallText text) throws SysException {
-        int ctrl = MsgHdr.rightsSpace(fdCount);
-        int nameLen = dest == null ? 0 : dest.length;
         Arena arena = t.arena;
         synchronized (t.lock) {
-            arena.reset(Arena.space(MsgHdr.SIZE) + Arena.space(ctrl) + Arena.space(nameLen) + Arena.space(len));
-            long msg = arena.alloc(MsgHdr.SIZE);
-            long cm = ctrl > 0 ? arena.alloc(ctrl) : 0;
-            long name = nameLen > 0 ? arena.put(dest, 0, nameLen) : 0;
-            long at = len > 0 ? arena.put(data, off, len) : 0;
-            if (ctrl > 0) {
-                MsgHdr.putRights(arena.memory(), arena.offset(cm), fds, fdCount);
-            }
-            MsgHdr.build(arena.memory(), arena.offset(msg), at, len, name, nameLen, cm, ctrl);
+            arena.reset(Arena.messageSpace(len, dest == null ? 0 : dest.length, fdCount));
+            long msg = arena.putMessage(data, off, len, dest, fds, fdCount);
             return t.call(ExecutorCore.OP_SENDMSG, sock, msg, Linux.MSG_DONTWAIT | Linux.MSG_NOSIGNAL, 0, 0, dest, text);
         }
     }
